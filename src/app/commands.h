@@ -1,0 +1,44 @@
+// The program's commands. main.cpp parses the command line into these options; each command
+// is a plain function returning the process exit code.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace emporium::app {
+
+struct ServeOptions {
+    std::string data_dir = "./data";
+    std::string bind = "0.0.0.0";
+    std::uint16_t port = 8080;
+    std::string internal_bind = "127.0.0.1";
+    std::uint16_t internal_port = 9090;
+    std::string web_dir;  // empty: web/dist beside the program's build directory
+    std::string cache_ttl = "300s";
+    std::int64_t cache_entries = 20000;
+    std::int64_t body_limit = 1024 * 1024;
+    std::int64_t max_connections = 10000;
+    int io_threads = 0;  // 0: one per core
+    int workers = 0;     // 0: four per core
+    std::string log_level = "info";
+    std::string program_path;  // argv[0], to find the web page beside the build
+};
+
+struct SeedCommandOptions {
+    std::string data_dir = "./data";
+    std::string preset = "games";
+    std::int64_t products = 1000;
+    std::int64_t customers = 50;
+    std::int64_t orders = 200;
+    std::uint64_t seed = 42;
+};
+
+int Serve(const ServeOptions& options);
+int Migrate(const std::string& data_dir);
+int Seed(const SeedCommandOptions& options);
+
+// The database file inside a data directory (created when missing).
+std::string DatabasePath(const std::string& data_dir);
+
+}  // namespace emporium::app

@@ -1,0 +1,99 @@
+// emporium: the command line. Every option can also come from EMPORIUM_<NAME>; secrets (the
+// admin token, later the PII key and Twilio token) come only from the environment.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+    using emporium::app::SeedCommandOptions;
+    using emporium::app::ServeOptions;
+
+    CLI::App app{"Emporium: an online shop platform. Run `emporium COMMAND --help` for a command's options."};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "emporium 0.1.0");
+
+    std::string data_dir = "./data";
+    auto add_data_dir = [&data_dir](CLI::App* command) {
+        command->add_option("--data-dir", data_dir, "Directory for the database, keys and backups")
+            ->envname("EMPORIUM_DATA_DIR")
+            ->capture_default_str();
+    };
+
+    ServeOptions serve;
+    serve.program_path = argv[0];
+    CLI::App* serve_cmd = app.add_subcommand("serve", "Run the shop: web page, API, internal listener, background jobs");
+    add_data_dir(serve_cmd);
+    serve_cmd->set_config("--config", "", "Read options from an INI or TOML file");
+    serve_cmd->add_option("--port", serve.port, "Public port (0 picks a free one)")->envname("EMPORIUM_PORT")->capture_default_str();
+    serve_cmd->add_option("--bind", serve.bind, "Public listen address")->envname("EMPORIUM_BIND")->capture_default_str();
+    serve_cmd->add_option("--internal-port", serve.internal_port, "Internal port for health and metrics (0 picks one)")
+        ->envname("EMPORIUM_INTERNAL_PORT")
+        ->capture_default_str();
+    serve_cmd->add_option("--internal-bind", serve.internal_bind, "Internal listen address (keep it private)")
+        ->envname("EMPORIUM_INTERNAL_BIND")
+        ->capture_default_str();
+    serve_cmd->add_option("--web-dir", serve.web_dir, "Built web page to serve (default: web/dist of this checkout)")
+        ->envname("EMPORIUM_WEB_DIR");
+    serve_cmd->add_option("--cache-ttl", serve.cache_ttl, "Catalog read-through cache lifetime (e.g. 300s, 5m)")
+        ->envname("EMPORIUM_CACHE_TTL")
+        ->capture_default_str();
+    serve_cmd->add_option("--cache-entries", serve.cache_entries, "Catalog cache size in entries")
+        ->envname("EMPORIUM_CACHE_ENTRIES")
+        ->check(CLI::Range(0, 10'000'000))
+        ->capture_default_str();
+    serve_cmd->add_option("--body-limit", serve.body_limit, "Largest request body in bytes")
+        ->envname("EMPORIUM_BODY_LIMIT")
+        ->check(CLI::Range(1024, 64 * 1024 * 1024))
+        ->capture_default_str();
+    serve_cmd->add_option("--max-connections", serve.max_connections, "Open connections before new ones get 503")
+        ->envname("EMPORIUM_MAX_CONNECTIONS")
+        ->check(CLI::Range(1, 1'000'000))
+        ->capture_default_str();
+    serve_cmd->add_option("--io-threads", serve.io_threads, "Network threads (0: one per core)")
+        ->envname("EMPORIUM_IO_THREADS")
+        ->check(CLI::Range(0, 256));
+    serve_cmd->add_option("--workers", serve.workers, "Worker threads for blocking work (0: four per core)")
+        ->envname("EMPORIUM_WORKERS")
+        ->check(CLI::Range(0, 1024));
+    serve_cmd->add_option("--log-level", serve.log_level, "debug, info, warn or error")
+        ->envname("EMPORIUM_LOG_LEVEL")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+        ->capture_default_str();
+
+    CLI::App* migrate_cmd = app.add_subcommand("migrate", "Bring the database schema up to date");
+    add_data_dir(migrate_cmd);
+
+    SeedCommandOptions seed;
+    CLI::App* seed_cmd = app.add_subcommand("seed", "Fill the database with a generated demo shop");
+    add_data_dir(seed_cmd);
+    seed_cmd->add_option("--preset", seed.preset, "games (Git Goods) or grocery (GoMart)")
+        ->envname("EMPORIUM_PRESET")
+        ->check(CLI::IsMember({"games", "grocery"}))
+        ->capture_default_str();
+    seed_cmd->add_option("--products", seed.products, "Products to generate")->check(CLI::Range(0, 10'000'000))->capture_default_str();
+    seed_cmd->add_option("--customers", seed.customers, "Customer accounts to generate")
+        ->check(CLI::Range(0, 10'000'000))
+        ->capture_default_str();
+    seed_cmd->add_option("--orders", seed.orders, "Orders to generate")->check(CLI::Range(0, 100'000'000))->capture_default_str();
+    seed_cmd->add_option("--seed", seed.seed, "Random seed: the same seed gives the same shop")->capture_default_str();
+
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (serve_cmd->parsed()) {
+            serve.data_dir = data_dir;
+            return emporium::app::Serve(serve);
+        }
+        if (migrate_cmd->parsed()) return emporium::app::Migrate(data_dir);
+        if (seed_cmd->parsed()) {
+            seed.data_dir = data_dir;
+            return emporium::app::Seed(seed);
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "emporium: " << e.what() << "\n";
+        return 1;
+    }
+    return 2;
+}

@@ -1,0 +1,150 @@
+// The catalog: categories, products, search and stock, plus the shop's profile (name and
+// branding). Plain synchronous service code over db::Database; catalog_routes.h maps it to HTTP.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "db/database.h"
+#include "db/migrations.h"
+
+namespace emporium::catalog {
+
+struct Category {
+    std::int64_t id = 0;
+    std::string slug;
+    std::string name;
+    std::int64_t product_count = 0;  // products not archived
+};
+
+struct Product {
+    std::int64_t id = 0;
+    std::string sku;
+    std::string name;
+    std::string description;
+    std::string category;       // slug
+    std::string category_name;
+    std::vector<std::string> tags;
+    std::int64_t price_cents = 0;
+    std::string currency = "USD";
+    std::int64_t stock = 0;
+    std::int64_t seller_id = 0;
+    std::string image_url;
+    std::string attributes_json = "{}";  // a JSON object, kept as text
+    std::int64_t popularity = 0;
+    bool archived = false;
+    std::int64_t created_at = 0;  // Unix seconds
+    std::int64_t updated_at = 0;
+};
+
+enum class Sort { kRelevance, kPriceAsc, kPriceDesc, kNewest, kPopular };
+
+struct ProductQuery {
+    std::string q;                 // free text; empty: no search
+    std::string category;          // slug; empty: all
+    std::optional<std::int64_t> min_price;
+    std::optional<std::int64_t> max_price;
+    Sort sort = Sort::kPopular;
+    std::int64_t page = 1;
+    std::int64_t per_page = 24;
+
+    // A canonical text form: equal queries give equal keys (for caching).
+    std::string CacheKey() const;
+};
+
+inline constexpr std::int64_t kMaxPerPage = 100;
+
+// Parses and checks list parameters (q, category, min_price, max_price, sort, page, per_page).
+// Unknown parameters are ignored; per_page above 100 is capped. 422 with one entry per bad field.
+Result<ProductQuery> ParseProductQuery(const std::vector<std::pair<std::string, std::string>>& params);
+
+struct ProductPage {
+    std::vector<Product> items;
+    std::int64_t total = 0;
+    std::int64_t page = 1;
+    std::int64_t per_page = 24;
+};
+
+// A create or a change: absent fields are left alone (PATCH) or required (create).
+struct ProductDraft {
+    std::optional<std::string> sku;
+    std::optional<std::string> name;
+    std::optional<std::string> description;
+    std::optional<std::string> category;
+    std::optional<std::vector<std::string>> tags;
+    std::optional<std::int64_t> price_cents;
+    std::optional<std::string> currency;
+    std::optional<std::int64_t> stock;
+    std::optional<std::string> image_url;
+    std::optional<std::string> attributes_json;  // a serialised JSON object
+};
+
+// The shop's identity for the web page: GET /api/store.
+struct StoreProfile {
+    std::string preset = "games";
+    std::string name = "Emporium";
+    std::string tagline;
+    std::string logo_text = "EMPORIUM";
+    std::string currency = "USD";
+    bool dark = false;
+    std::string primary = "#3949ab";
+    std::string secondary = "#00897b";
+    std::string accent = "#ff7043";
+    std::string background = "#fafafa";
+    std::string surface = "#ffffff";
+};
+
+// The branding of a built-in preset ("games" is Git Goods, "grocery" is GoMart); nullopt for
+// an unknown name.
+std::optional<StoreProfile> PresetProfile(std::string_view preset);
+
+// The catalog's tables, in order, for the database's dialect.
+std::vector<db::Migration> Migrations(db::Dialect dialect);
+
+class CatalogService {
+public:
+    CatalogService(db::Database& database, const Clock& clock);
+
+    std::vector<Category> Categories();
+
+    // One page of products that are not archived, filtered and sorted as asked. A search (q)
+    // matches every word, the last ones also as prefixes, in name, description and tags.
+    ProductPage List(const ProductQuery& query);
+
+    // A product that is not archived; 404 otherwise.
+    Result<Product> Get(std::int64_t id);
+
+    // Creates a product owned by seller_id. 422 lists every bad or missing field; 409
+    // `duplicate_sku` when the SKU is taken.
+    Result<Product> Create(const ProductDraft& draft, std::int64_t seller_id);
+
+    // Changes the given fields of a product that is not archived; 404, 409 and 422 as above.
+    Result<Product> Update(std::int64_t id, const ProductDraft& draft);
+
+    // Archives a product: gone from lists and pages, kept for old orders. 404 when unknown.
+    Status Archive(std::int64_t id);
+
+    // The shop's profile; the default profile when none was set.
+    StoreProfile Store();
+    void SetStore(const StoreProfile& profile);
+
+    // Called after every committed product change with the product's id.
+    void OnProductChanged(std::function<void(std::int64_t)> listener);
+
+private:
+    std::vector<FieldError> Validate(const ProductDraft& draft, bool creating, db::Connection& c,
+                                     std::int64_t* category_id);
+    void Notify(std::int64_t id);
+
+    db::Database& database_;
+    const Clock& clock_;
+    std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time, before serving
+};
+
+}  // namespace emporium::catalog

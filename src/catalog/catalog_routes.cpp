@@ -1,0 +1,293 @@
+#include "catalog/catalog_routes.h"
+
+#include <openssl/crypto.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "catalog/product_image.h"
+#include "http/errors.h"
+#include "http/json_body.h"
+
+namespace emporium::catalog {
+namespace {
+
+namespace json = boost::json;
+using http::Request;
+using http::Response;
+
+json::object ProductJson(const Product& p) {
+    json::array tags;
+    for (const auto& t : p.tags) tags.emplace_back(t);
+    json::error_code ec;
+    json::value attributes = json::parse(p.attributes_json, ec);
+    if (ec || !attributes.is_object()) attributes = json::object();
+    return json::object{{"id", p.id},
+                        {"sku", p.sku},
+                        {"name", p.name},
+                        {"description", p.description},
+                        {"category", p.category},
+                        {"category_name", p.category_name},
+                        {"tags", std::move(tags)},
+                        {"price_cents", p.price_cents},
+                        {"currency", p.currency},
+                        {"stock", p.stock},
+                        {"seller_id", p.seller_id},
+                        {"image_url", p.image_url},
+                        {"attributes", std::move(attributes)},
+                        {"created_at", FormatRfc3339(p.created_at)},
+                        {"updated_at", FormatRfc3339(p.updated_at)}};
+}
+
+std::string PageJson(const ProductPage& page) {
+    json::array items;
+    items.reserve(page.items.size());
+    for (const auto& p : page.items) items.emplace_back(ProductJson(p));
+    return json::serialize(json::object{
+        {"items", std::move(items)}, {"total", page.total}, {"page", page.page}, {"per_page", page.per_page}});
+}
+
+std::string StoreJson(const StoreProfile& p) {
+    return json::serialize(json::object{{"preset", p.preset},
+                                        {"name", p.name},
+                                        {"tagline", p.tagline},
+                                        {"logo_text", p.logo_text},
+                                        {"currency", p.currency},
+                                        {"theme", json::object{{"dark", p.dark},
+                                                               {"primary", p.primary},
+                                                               {"secondary", p.secondary},
+                                                               {"accent", p.accent},
+                                                               {"background", p.background},
+                                                               {"surface", p.surface}}}});
+}
+
+std::optional<std::int64_t> PathId(const Request& request) {
+    std::string_view text = request.PathParam("id");
+    std::int64_t id = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
+    return id;
+}
+
+Response NotFoundProduct(std::string_view text) {
+    return http::ErrorResponse(Error::NotFound("There is no product " + std::string(text) + "."));
+}
+
+// Reads a JSON body into a draft; every wrongly typed or unknown field is listed at once.
+Result<ProductDraft> DraftFromJson(const json::object& body) {
+    ProductDraft d;
+    std::vector<FieldError> errors;
+    auto text = [&](const json::value& v, const char* field, std::optional<std::string>& out) {
+        if (v.is_string()) out = std::string(v.as_string());
+        else errors.push_back({field, "must be a string"});
+    };
+    auto integer = [&](const json::value& v, const char* field, std::optional<std::int64_t>& out) {
+        if (v.is_int64()) out = v.as_int64();
+        else if (v.is_uint64()) errors.push_back({field, "is too large"});
+        else errors.push_back({field, "must be a whole number"});
+    };
+    for (const auto& [key, value] : body) {
+        if (key == "sku") text(value, "sku", d.sku);
+        else if (key == "name") text(value, "name", d.name);
+        else if (key == "description") text(value, "description", d.description);
+        else if (key == "category") text(value, "category", d.category);
+        else if (key == "currency") text(value, "currency", d.currency);
+        else if (key == "image_url") text(value, "image_url", d.image_url);
+        else if (key == "price_cents") integer(value, "price_cents", d.price_cents);
+        else if (key == "stock") integer(value, "stock", d.stock);
+        else if (key == "tags") {
+            if (!value.is_array()) {
+                errors.push_back({"tags", "must be an array of strings"});
+                continue;
+            }
+            std::vector<std::string> tags;
+            for (const auto& t : value.as_array()) {
+                if (!t.is_string()) {
+                    errors.push_back({"tags", "must be an array of strings"});
+                    break;
+                }
+                tags.emplace_back(t.as_string());
+            }
+            d.tags = std::move(tags);
+        } else if (key == "attributes") {
+            if (value.is_object()) d.attributes_json = json::serialize(value);
+            else errors.push_back({"attributes", "must be an object"});
+        } else if (key == "id" || key == "seller_id" || key == "created_at" || key == "updated_at" ||
+                   key == "category_name") {
+            errors.push_back({std::string(key), "is set by the shop and cannot be written"});
+        } else {
+            errors.push_back({std::string(key), "is not a product field"});
+        }
+    }
+    if (!errors.empty()) return Error::Validation(std::move(errors));
+    return d;
+}
+
+class Handlers {
+public:
+    Handlers(CatalogService& service, ReadCache& cache, RoutesOptions options)
+        : service_(service), cache_(cache), options_(std::move(options)) {}
+
+    // Answers from the cache or computes with fn and stores the answer.
+    template <typename F>
+    Response Cached(const std::string& key, F&& compute) {
+        ReadCache::Lookup hit = cache_.Get(key);
+        if (hit.value) return Response::Json(200, std::move(*hit.value));
+        Result<std::string> body = compute();
+        if (!body.ok()) return http::ErrorResponse(body.error());
+        cache_.Put(key, body.value(), hit.ticket);
+        return Response::Json(200, std::move(body.value()));
+    }
+
+    std::optional<Response> FromCache(const std::string& key) {
+        ReadCache::Lookup hit = cache_.Get(key, /*count_miss=*/false);
+        if (!hit.value) return std::nullopt;
+        return Response::Json(200, std::move(*hit.value));
+    }
+
+    static Result<std::string> ListKey(const Request& request) {
+        Result<ProductQuery> query = ParseProductQuery(request.query);
+        if (!query.ok()) return query.error();
+        return "list\x1e" + query->CacheKey();
+    }
+
+    std::optional<Response> FastList(const Request& request) {
+        Result<std::string> key = ListKey(request);
+        return key.ok() ? FromCache(key.value()) : std::nullopt;
+    }
+
+    Response List(const Request& request) {
+        Result<ProductQuery> query = ParseProductQuery(request.query);
+        if (!query.ok()) return http::ErrorResponse(query.error());
+        return Cached("list\x1e" + query->CacheKey(), [&]() -> Result<std::string> { return PageJson(service_.List(*query)); });
+    }
+
+    std::optional<Response> FastProduct(const Request& request) {
+        auto id = PathId(request);
+        return id ? FromCache("product\x1e" + std::to_string(*id)) : std::nullopt;
+    }
+
+    Response GetProduct(const Request& request) {
+        auto id = PathId(request);
+        if (!id) return NotFoundProduct(request.PathParam("id"));
+        return Cached("product\x1e" + std::to_string(*id), [&]() -> Result<std::string> {
+            Result<Product> p = service_.Get(*id);
+            if (!p.ok()) return p.error();
+            return json::serialize(ProductJson(p.value()));
+        });
+    }
+
+    Response Image(const Request& request) {
+        auto id = PathId(request);
+        if (!id) return NotFoundProduct(request.PathParam("id"));
+        Response r = Cached("image\x1e" + std::to_string(*id), [&]() -> Result<std::string> {
+            Result<Product> p = service_.Get(*id);
+            if (!p.ok()) return p.error();
+            return RenderProductImage(p->name, p->category, p->category_name);
+        });
+        if (r.status == 200) {
+            r.content_type = "image/svg+xml";
+            r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+        }
+        return r;
+    }
+
+    Response Categories(const Request&) {
+        return Cached("categories", [&]() -> Result<std::string> {
+            json::array out;
+            for (const Category& c : service_.Categories()) {
+                out.push_back(json::object{
+                    {"id", c.id}, {"name", c.name}, {"slug", c.slug}, {"product_count", c.product_count}});
+            }
+            return json::serialize(out);
+        });
+    }
+
+    Response Store(const Request&) {
+        return Cached("store", [&]() -> Result<std::string> { return StoreJson(service_.Store()); });
+    }
+
+    Response Create(const Request& request) {
+        if (auto denied = CheckWriter(request)) return *denied;
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return http::ErrorResponse(body.error());
+        Result<ProductDraft> draft = DraftFromJson(body.value());
+        if (!draft.ok()) return http::ErrorResponse(draft.error());
+        Result<Product> created = service_.Create(draft.value(), kHouseSellerId);
+        if (!created.ok()) return http::ErrorResponse(created.error());
+        Response r = Response::Json(201, json::serialize(ProductJson(created.value())));
+        r.headers.emplace_back("Location", "/api/products/" + std::to_string(created->id));
+        return r;
+    }
+
+    Response Update(const Request& request) {
+        if (auto denied = CheckWriter(request)) return *denied;
+        auto id = PathId(request);
+        if (!id) return NotFoundProduct(request.PathParam("id"));
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return http::ErrorResponse(body.error());
+        Result<ProductDraft> draft = DraftFromJson(body.value());
+        if (!draft.ok()) return http::ErrorResponse(draft.error());
+        Result<Product> updated = service_.Update(*id, draft.value());
+        if (!updated.ok()) return http::ErrorResponse(updated.error());
+        return Response::Json(200, json::serialize(ProductJson(updated.value())));
+    }
+
+    Response Archive(const Request& request) {
+        if (auto denied = CheckWriter(request)) return *denied;
+        auto id = PathId(request);
+        if (!id) return NotFoundProduct(request.PathParam("id"));
+        Status archived = service_.Archive(*id);
+        if (!archived.ok()) return http::ErrorResponse(archived.error());
+        return Response::NoContent();
+    }
+
+    void InvalidateAll() { cache_.InvalidateAll(); }
+
+private:
+    // Products written with the interim admin token belong to the shop itself.
+    static constexpr std::int64_t kHouseSellerId = 1;
+
+    std::optional<Response> CheckWriter(const Request& request) const {
+        std::string_view auth = request.Header("authorization");
+        constexpr std::string_view kBearer = "Bearer ";
+        if (!auth.starts_with(kBearer)) {
+            return http::ErrorResponse(Error::Unauthorized("Sign in to change the catalog."));
+        }
+        std::string_view token = auth.substr(kBearer.size());
+        const std::string& expected = options_.admin_token;
+        if (expected.empty() || token.size() != expected.size() ||
+            CRYPTO_memcmp(token.data(), expected.data(), expected.size()) != 0) {
+            return http::ErrorResponse(Error::Unauthorized("This token may not change the catalog."));
+        }
+        return std::nullopt;
+    }
+
+    CatalogService& service_;
+    ReadCache& cache_;
+    RoutesOptions options_;
+};
+
+}  // namespace
+
+void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, RoutesOptions options) {
+    // The router's handlers share one Handlers object, which lives as long as the router's routes.
+    auto handlers = std::make_shared<Handlers>(service, cache, std::move(options));
+    service.OnProductChanged([handlers](std::int64_t) { handlers->InvalidateAll(); });
+    auto bind = [handlers](Response (Handlers::*method)(const Request&)) {
+        return [handlers, method](const Request& r) { return ((*handlers).*method)(r); };
+    };
+    auto fast = [handlers](std::optional<Response> (Handlers::*method)(const Request&)) {
+        return [handlers, method](const Request& r) { return ((*handlers).*method)(r); };
+    };
+    router.Add({"GET", "/api/store", bind(&Handlers::Store), {}, false});
+    router.Add({"GET", "/api/categories", bind(&Handlers::Categories), {}, false});
+    router.Add({"GET", "/api/products", bind(&Handlers::List), fast(&Handlers::FastList), false});
+    router.Add({"GET", "/api/products/{id}", bind(&Handlers::GetProduct), fast(&Handlers::FastProduct), false});
+    router.Add({"GET", "/api/products/{id}/image.svg", bind(&Handlers::Image), {}, false});
+    router.Add({"POST", "/api/products", bind(&Handlers::Create), {}, false});
+    router.Add({"PATCH", "/api/products/{id}", bind(&Handlers::Update), {}, false});
+    router.Add({"DELETE", "/api/products/{id}", bind(&Handlers::Archive), {}, false});
+}
+
+}  // namespace emporium::catalog

@@ -1,0 +1,226 @@
+// SQLite backend: WAL journal, one writer connection behind a mutex, a small pool of reader
+// connections, and a prepared-statement cache per connection.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "db/database.h"
+
+namespace emporium::db {
+namespace {
+
+[[noreturn]] void Throw(sqlite3* handle, int rc, std::string_view what) {
+    const int primary = rc & 0xff;
+    DbError::Kind kind = primary == SQLITE_CONSTRAINT                       ? DbError::Kind::kConstraint
+                         : (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) ? DbError::Kind::kBusy
+                                                                              : DbError::Kind::kOther;
+    std::string message(what);
+    message += ": ";
+    message += handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
+    throw DbError(kind, message);
+}
+
+class SqliteRow final : public Row {
+public:
+    explicit SqliteRow(sqlite3_stmt* stmt) : stmt_(stmt) {}
+    bool IsNull(int column) const override { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+    std::int64_t Int(int column) const override { return sqlite3_column_int64(stmt_, column); }
+    double Real(int column) const override { return sqlite3_column_double(stmt_, column); }
+    std::string_view Text(int column) const override {
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+        return text ? std::string_view(text, static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
+                    : std::string_view();
+    }
+
+private:
+    sqlite3_stmt* stmt_;
+};
+
+class SqliteConnection final : public Connection {
+public:
+    SqliteConnection(const SqliteOptions& options, bool writer) : observer_(options.observer) {
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+        int rc = sqlite3_open_v2(options.path.c_str(), &handle_, flags, nullptr);
+        if (rc != SQLITE_OK) {
+            std::string message = "cannot open " + options.path;
+            sqlite3_close(handle_);
+            handle_ = nullptr;
+            Throw(nullptr, rc, message);
+        }
+        sqlite3_busy_timeout(handle_, options.busy_timeout_ms);
+        sqlite3_extended_result_codes(handle_, 1);
+        ExecuteScript("PRAGMA foreign_keys = ON");
+        // Statement journals and sorts stay in memory: a temp file per statement is a write per row.
+        ExecuteScript("PRAGMA temp_store = MEMORY");
+        if (writer) {
+            ExecuteScript("PRAGMA journal_mode = WAL");
+            ExecuteScript(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+        }
+    }
+
+    ~SqliteConnection() override {
+        for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+        sqlite3_close_v2(handle_);
+    }
+
+    SqliteConnection(const SqliteConnection&) = delete;
+    SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+    void Query(std::string_view sql, const Params& params, const RowCallback& on_row) override {
+        Run(sql, params, &on_row);
+    }
+
+    std::int64_t Execute(std::string_view sql, const Params& params) override {
+        Run(sql, params, nullptr);
+        return sqlite3_changes64(handle_);
+    }
+
+    void ExecuteScript(std::string_view sql) override {
+        std::string text(sql);
+        char* error = nullptr;
+        int rc = sqlite3_exec(handle_, text.c_str(), nullptr, nullptr, &error);
+        if (rc != SQLITE_OK) {
+            std::string message = error ? error : sqlite3_errstr(rc);
+            sqlite3_free(error);
+            throw DbError((rc & 0xff) == SQLITE_CONSTRAINT ? DbError::Kind::kConstraint
+                          : (rc & 0xff) == SQLITE_BUSY    ? DbError::Kind::kBusy
+                                                          : DbError::Kind::kOther,
+                          message);
+        }
+    }
+
+private:
+    sqlite3_stmt* Prepare(std::string_view sql) {
+        auto it = statements_.find(sql);
+        if (it != statements_.end()) return it->second;
+        sqlite3_stmt* stmt = nullptr;
+        int rc = sqlite3_prepare_v3(handle_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                    &stmt, nullptr);
+        if (rc != SQLITE_OK) Throw(handle_, rc, "prepare");
+        statements_.emplace(std::string(sql), stmt);
+        return stmt;
+    }
+
+    void Run(std::string_view sql, const Params& params, const RowCallback* on_row) {
+        auto started = std::chrono::steady_clock::now();
+        sqlite3_stmt* stmt = Prepare(sql);
+        // Reset on every exit path so the cached statement is ready and holds no read lock.
+        struct Resetter {
+            sqlite3_stmt* s;
+            ~Resetter() {
+                sqlite3_reset(s);
+                sqlite3_clear_bindings(s);
+            }
+        } resetter{stmt};
+        for (size_t i = 0; i < params.size(); ++i) {
+            int index = static_cast<int>(i) + 1;
+            int rc = std::visit(
+                [&](const auto& v) -> int {
+                    using V = std::decay_t<decltype(v)>;
+                    if constexpr (std::is_same_v<V, std::nullptr_t>) {
+                        return sqlite3_bind_null(stmt, index);
+                    } else if constexpr (std::is_same_v<V, std::int64_t>) {
+                        return sqlite3_bind_int64(stmt, index, v);
+                    } else if constexpr (std::is_same_v<V, double>) {
+                        return sqlite3_bind_double(stmt, index, v);
+                    } else {
+                        return sqlite3_bind_text(stmt, index, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+                    }
+                },
+                params[i]);
+            if (rc != SQLITE_OK) Throw(handle_, rc, "bind");
+        }
+        SqliteRow row(stmt);
+        while (true) {
+            int rc = sqlite3_step(stmt);
+            if (rc == SQLITE_ROW) {
+                if (on_row) (*on_row)(row);
+                continue;
+            }
+            if (rc == SQLITE_DONE) break;
+            Throw(handle_, rc, "step");
+        }
+        if (observer_) observer_(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+
+    struct Hash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+
+    sqlite3* handle_ = nullptr;
+    QueryObserver observer_;
+    std::unordered_map<std::string, sqlite3_stmt*, Hash, std::equal_to<>> statements_;
+};
+
+class SqliteDatabase final : public Database {
+public:
+    explicit SqliteDatabase(const SqliteOptions& options) {
+        writer_ = std::make_unique<SqliteConnection>(options, /*writer=*/true);
+        for (int i = 0; i < std::max(1, options.readers); ++i) {
+            idle_readers_.push_back(std::make_unique<SqliteConnection>(options, /*writer=*/false));
+        }
+    }
+
+    Dialect dialect() const override { return Dialect::kSqlite; }
+
+protected:
+    void RunRead(const std::function<void(Connection&)>& fn) override {
+        std::unique_ptr<SqliteConnection> connection;
+        {
+            std::unique_lock lock(readers_mutex_);
+            readers_available_.wait(lock, [&] { return !idle_readers_.empty(); });
+            connection = std::move(idle_readers_.back());
+            idle_readers_.pop_back();
+        }
+        struct Return {
+            SqliteDatabase* self;
+            std::unique_ptr<SqliteConnection>& c;
+            ~Return() {
+                {
+                    std::lock_guard lock(self->readers_mutex_);
+                    self->idle_readers_.push_back(std::move(c));
+                }
+                self->readers_available_.notify_one();
+            }
+        } give_back{this, connection};
+        connection->ExecuteScript("BEGIN");
+        try {
+            fn(*connection);
+        } catch (...) {
+            connection->ExecuteScript("ROLLBACK");
+            throw;
+        }
+        connection->ExecuteScript("COMMIT");
+    }
+
+    void RunWrite(const std::function<bool(Connection&)>& fn) override {
+        std::lock_guard lock(writer_mutex_);
+        writer_->ExecuteScript("BEGIN IMMEDIATE");
+        bool commit = false;
+        try {
+            commit = fn(*writer_);
+        } catch (...) {
+            writer_->ExecuteScript("ROLLBACK");
+            throw;
+        }
+        writer_->ExecuteScript(commit ? "COMMIT" : "ROLLBACK");
+    }
+
+private:
+    std::mutex writer_mutex_;  // guards writer_: one write transaction at a time
+    std::unique_ptr<SqliteConnection> writer_;
+    std::mutex readers_mutex_;  // guards idle_readers_
+    std::condition_variable readers_available_;
+    std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Database> OpenSqlite(const SqliteOptions& options) { return std::make_unique<SqliteDatabase>(options); }
+
+}  // namespace emporium::db

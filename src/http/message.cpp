@@ -1,0 +1,40 @@
+#include "http/message.h"
+
+namespace emporium::http {
+
+std::optional<std::string_view> Request::QueryParam(std::string_view name) const {
+    for (const auto& [key, value] : query) {
+        if (key == name) return value;
+    }
+    return std::nullopt;
+}
+
+std::string_view Request::Header(std::string_view lower_name) const {
+    for (const auto& [key, value] : headers) {
+        if (key == lower_name) return value;
+    }
+    return {};
+}
+
+std::string_view Request::PathParam(std::string_view name) const {
+    for (const auto& [key, value] : path_params) {
+        if (key == name) return value;
+    }
+    return {};
+}
+
+Response Response::Json(int status, std::string body) {
+    Response r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+}
+
+Response Response::NoContent() {
+    Response r;
+    r.status = 204;
+    r.content_type.clear();
+    return r;
+}
+
+}  // namespace emporium::http

@@ -1,0 +1,340 @@
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <csignal>
+#include <random>
+#include <thread>
+
+#include "core/text.h"
+#include "http/errors.h"
+
+namespace emporium::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct Listener {
+    std::string name;
+    tcp::acceptor acceptor;
+    const Router* router;
+};
+
+// Counts a live connection for as long as it exists.
+class ConnectionSlot {
+public:
+    explicit ConnectionSlot(std::atomic<std::size_t>& counter) : counter_(counter) { ++counter_; }
+    ~ConnectionSlot() { --counter_; }
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+private:
+    std::atomic<std::size_t>& counter_;
+};
+
+Response MakeError(ErrorKind kind, std::string code, std::string message) {
+    return ErrorResponse(Error{kind, std::move(code), std::move(message), {}});
+}
+
+}  // namespace
+
+struct Server::Impl {
+    ServerOptions options;
+    Logger logger;
+    RequestObserver observer;
+    std::atomic<bool> draining{false};
+    std::atomic<std::int64_t> in_flight{0};
+    std::atomic<std::size_t> connections{0};
+    std::atomic<std::uint64_t> next_request{0};
+    std::string id_prefix;
+    std::vector<std::unique_ptr<Listener>> listeners;
+    asio::thread_pool workers;
+    // Declared last so it is destroyed first: suspended connection coroutines die with it and
+    // may still touch the members above.
+    asio::io_context ioc;
+
+    Impl(ServerOptions o, Logger l, RequestObserver obs)
+        : options(o), logger(std::move(l)), observer(std::move(obs)), workers(std::max(1, o.worker_threads)),
+          ioc(std::max(1, o.io_threads)) {
+        std::random_device rd;
+        char buffer[16];
+        std::snprintf(buffer, sizeof buffer, "%08x", rd());
+        id_prefix = buffer;
+    }
+
+    std::string NextRequestId() {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%s-%06llx", id_prefix.c_str(),
+                      static_cast<unsigned long long>(++next_request));
+        return buffer;
+    }
+
+    awaitable<void> Accept(Listener& listener);
+    awaitable<void> Reject(tcp::socket socket);
+    awaitable<void> Session(Listener& listener, tcp::socket socket);
+    awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name);
+    Response CallHandler(const Route& route, const Request& request);
+    void BeginDrain();
+    awaitable<void> WaitAndStop();
+};
+
+awaitable<void> Server::Impl::Accept(Listener& listener) {
+    while (listener.acceptor.is_open()) {
+        auto [ec, socket] = co_await listener.acceptor.async_accept(asio::make_strand(ioc), kTuple);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) co_return;
+            // Out of file descriptors and the like: back off briefly instead of spinning.
+            LogWarn(logger, LogFields("accept failed").Add("error", ec.message()));
+            asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+            co_await pause.async_wait(kTuple);
+            continue;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto executor = socket.get_executor();
+        if (connections.load() >= options.max_connections) {
+            asio::co_spawn(executor, Reject(std::move(socket)), asio::detached);
+        } else {
+            asio::co_spawn(executor, Session(listener, std::move(socket)), asio::detached);
+        }
+    }
+}
+
+awaitable<void> Server::Impl::Reject(tcp::socket socket) {
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+        "Retry-After: 1\r\nConnection: close\r\nContent-Length: 94\r\n\r\n"
+        R"({"error":{"code":"overloaded","message":"Too many connections; try again.","details":{}}}  )";
+    co_await asio::async_write(socket, asio::buffer(kBusy), kTuple);
+    beast::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+Response Server::Impl::CallHandler(const Route& route, const Request& request) {
+    try {
+        return route.handler(request);
+    } catch (const std::exception& e) {
+        LogError(logger, LogFields("handler failed")
+                             .Add("request_id", request.request_id)
+                             .Add("route", route.pattern)
+                             .Add("error", e.what()));
+    } catch (...) {
+        LogError(logger, LogFields("handler failed").Add("request_id", request.request_id).Add("route", route.pattern));
+    }
+    return MakeError(ErrorKind::kInternal, "internal_error", "");
+}
+
+awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& request, std::string& route_name) {
+    RouteMatch match = router.Match(request.method, request.path);
+    const Route* route = match.route;
+    if (!route) {
+        if (match.method_mismatch) {
+            route_name = "unmatched";
+            Response r = MakeError(ErrorKind::kMethodNotAllowed, "method_not_allowed",
+                                   "This path does not accept " + request.method + ".");
+            r.headers.emplace_back("Allow", match.allow);
+            co_return r;
+        }
+        route = router.fallback();
+        if (!route) {
+            route_name = "unmatched";
+            co_return MakeError(ErrorKind::kNotFound, "not_found", "There is nothing at this address.");
+        }
+    }
+    route_name = route->pattern;
+    request.path_params = std::move(match.params);
+    if (route->fast) {
+        if (std::optional<Response> answer = route->fast(request)) co_return std::move(*answer);
+    }
+    if (route->inline_only) co_return CallHandler(*route, request);
+    co_return co_await asio::co_spawn(
+        workers, [&]() -> awaitable<Response> { co_return CallHandler(*route, request); }, use_awaitable);
+}
+
+awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
+    ConnectionSlot slot(connections);
+    beast::error_code ec;
+    std::string client = socket.remote_endpoint(ec).address().to_string();
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    bool keep_alive = true;
+
+    while (keep_alive && !draining.load()) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+        parser.body_limit(options.body_limit);
+
+        // Waiting for a next request is the idle timeout; once bytes arrived, the read timeout.
+        stream.expires_after(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
+        auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+        std::optional<Response> early;  // an answer decided before any handler runs
+        if (!read_ec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
+            // Clients that wait for permission to send a body (curl does) get it here.
+            bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
+            co_await bhttp::async_write(stream, go_on, kTuple);
+        }
+        if (!read_ec && !parser.is_done()) {
+            stream.expires_after(options.read_timeout);
+            auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+            read_ec = body_ec;
+        }
+        if (read_ec) {
+            if (read_ec == bhttp::error::body_limit) {
+                early = MakeError(ErrorKind::kPayloadTooLarge, "payload_too_large",
+                                  "The request body is larger than " + std::to_string(options.body_limit) + " bytes.");
+            } else if (read_ec == bhttp::error::header_limit) {
+                early = MakeError(ErrorKind::kBadRequest, "headers_too_large", "The request headers are too large.");
+                early->status = 431;
+            } else if (read_ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+                       read_ec != bhttp::error::end_of_stream && read_ec != bhttp::error::partial_message) {
+                early = MakeError(ErrorKind::kBadRequest, "malformed_request", "The request is not valid HTTP/1.1.");
+            } else {
+                break;  // closed, reset or timed out: nobody is waiting for an answer
+            }
+        }
+
+        auto started = std::chrono::steady_clock::now();
+        ++in_flight;
+        Request request;
+        request.request_id = NextRequestId();
+        request.client_address = client;
+        std::string route_name = "unmatched";
+        const auto& message = parser.get();
+        unsigned version = message.version() ? message.version() : 11;
+        bool head = false;
+        Response response;
+        if (early) {
+            response = std::move(*early);
+            keep_alive = false;
+            request.method = std::string(message.method_string());
+        } else {
+            keep_alive = message.keep_alive();
+            request.method = std::string(message.method_string());
+            head = message.method() == bhttp::verb::head;
+            auto target = boost::urls::parse_origin_form(message.target());
+            if (!target) {
+                response = MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path.");
+            } else {
+                request.path = target->path();
+                for (auto param : target->params()) request.query.emplace_back(param.key, param.value);
+                for (const auto& field : message) {
+                    request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
+                }
+                request.body = std::move(parser.get().body());
+                response = co_await Dispatch(*listener.router, request, route_name);
+            }
+        }
+        if (draining.load()) keep_alive = false;
+
+        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
+        if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
+        out.set("X-Request-Id", request.request_id);
+        out.set("X-Content-Type-Options", "nosniff");
+        for (auto& [name, value] : response.headers) out.set(name, value);
+        out.keep_alive(keep_alive);
+        const std::size_t body_size = response.body.size();
+        out.body() = std::move(response.body);
+        out.prepare_payload();
+        if (head) out.body().clear();
+
+        stream.expires_after(options.write_timeout);
+        auto [write_ec, written] = co_await bhttp::async_write(stream, out, kTuple);
+        --in_flight;
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        if (observer) observer(RequestRecord{listener.name, route_name, request.method, response.status, seconds});
+        logger->info(LogFields("request")
+                         .Add("listener", listener.name)
+                         .Add("request_id", request.request_id)
+                         .Add("method", request.method)
+                         .Add("path", request.path)
+                         .Add("route", route_name)
+                         .Add("status", static_cast<long long>(response.status))
+                         .Add("bytes", static_cast<long long>(body_size))
+                         .Add("ms", seconds * 1000.0)
+                         .Add("client", client)
+                         .str());
+        if (write_ec) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void Server::Impl::BeginDrain() {
+    if (draining.exchange(true)) return;
+    LogInfo(logger, LogFields("draining").Add("in_flight", static_cast<long long>(in_flight.load())));
+    for (auto& listener : listeners) {
+        beast::error_code ignored;
+        listener->acceptor.close(ignored);
+    }
+    asio::co_spawn(ioc, WaitAndStop(), asio::detached);
+}
+
+awaitable<void> Server::Impl::WaitAndStop() {
+    auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+    asio::steady_timer timer(ioc);
+    while (in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(10));
+        co_await timer.async_wait(kTuple);
+    }
+    LogInfo(logger, LogFields("stopped").Add("unfinished", static_cast<long long>(in_flight.load())));
+    ioc.stop();
+}
+
+Server::Server(ServerOptions options, Logger logger, RequestObserver observer)
+    : impl_(std::make_unique<Impl>(options, std::move(logger), std::move(observer))) {}
+
+Server::~Server() = default;
+
+std::uint16_t Server::Listen(const std::string& name, const std::string& address, std::uint16_t port,
+                             const Router& router) {
+    tcp::endpoint endpoint(asio::ip::make_address(address), port);
+    auto listener = std::make_unique<Listener>(Listener{name, tcp::acceptor(impl_->ioc), &router});
+    listener->acceptor.open(endpoint.protocol());
+    listener->acceptor.set_option(asio::socket_base::reuse_address(true));
+    listener->acceptor.bind(endpoint);
+    listener->acceptor.listen(asio::socket_base::max_listen_connections);
+    std::uint16_t bound = listener->acceptor.local_endpoint().port();
+    impl_->listeners.push_back(std::move(listener));
+    return bound;
+}
+
+void Server::Run() {
+    asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
+    signals.async_wait([this](const beast::error_code& ec, int) {
+        if (!ec) impl_->BeginDrain();
+    });
+    // Several accept loops per listener so that a burst of connects is taken up quickly.
+    for (auto& listener : impl_->listeners) {
+        for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i) {
+            asio::co_spawn(impl_->ioc, impl_->Accept(*listener), asio::detached);
+        }
+    }
+    std::vector<std::thread> threads;
+    for (int i = 1; i < impl_->options.io_threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+    impl_->ioc.run();
+    for (auto& t : threads) t.join();
+    signals.cancel();
+    impl_->workers.join();
+    impl_->logger->flush();
+}
+
+void Server::Stop() {
+    asio::post(impl_->ioc, [this] { impl_->BeginDrain(); });
+}
+
+bool Server::draining() const { return impl_->draining.load(); }
+
+std::int64_t Server::in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace emporium::http

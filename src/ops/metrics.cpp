@@ -1,0 +1,130 @@
+#include "ops/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace emporium::ops {
+namespace {
+
+// Latency buckets from 100 µs to 10 s: our targets are milliseconds, alerts care about seconds.
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                                 0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                                 1,      2.5,     5,      10};
+
+struct ProcessFigures {
+    double resident_bytes = 0;
+    double virtual_bytes = 0;
+    double cpu_seconds = 0;
+    double open_fds = 0;
+};
+
+ProcessFigures ReadProcess() {
+    ProcessFigures f;
+    std::ifstream statm("/proc/self/statm");
+    long pages_virtual = 0, pages_resident = 0;
+    if (statm >> pages_virtual >> pages_resident) {
+        long page = sysconf(_SC_PAGESIZE);
+        f.virtual_bytes = static_cast<double>(pages_virtual) * page;
+        f.resident_bytes = static_cast<double>(pages_resident) * page;
+    }
+    std::ifstream stat("/proc/self/stat");
+    std::string line;
+    if (std::getline(stat, line)) {
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        std::istringstream rest(line.substr(line.rfind(')') + 2));
+        std::string field;
+        double utime = 0, stime = 0;
+        for (int i = 3; i <= 15 && rest >> field; ++i) {
+            if (i == 14) utime = std::stod(field);
+            if (i == 15) stime = std::stod(field);
+        }
+        f.cpu_seconds = (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+    return f;
+}
+
+}  // namespace
+
+struct Metrics::Impl {
+    std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+    prometheus::Family<prometheus::Counter>& requests =
+        prometheus::BuildCounter().Name("emporium_http_requests_total").Help("HTTP requests answered").Register(*registry);
+    prometheus::Family<prometheus::Histogram>& latency = prometheus::BuildHistogram()
+                                                             .Name("emporium_http_request_duration_seconds")
+                                                             .Help("Time from a complete request to the sent answer")
+                                                             .Register(*registry);
+    prometheus::Family<prometheus::Histogram>& query_family = prometheus::BuildHistogram()
+                                                                  .Name("emporium_db_query_duration_seconds")
+                                                                  .Help("Database statement latency")
+                                                                  .Register(*registry);
+    prometheus::Histogram& queries = query_family.Add({}, kLatencyBuckets);
+    struct Callback {
+        std::string name, type, help, labels;
+        std::function<double()> read;
+    };
+    std::mutex callbacks_mutex;  // guards callbacks
+    std::vector<Callback> callbacks;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::chrono::system_clock::time_point started_wall = std::chrono::system_clock::now();
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::ObserveRequest(std::string_view listener, std::string_view route, std::string_view method, int status,
+                             double seconds) {
+    std::string code = std::to_string(status);
+    impl_->requests
+        .Add({{"listener", std::string(listener)}, {"route", std::string(route)}, {"method", std::string(method)},
+              {"status", code}})
+        .Increment();
+    impl_->latency.Add({{"listener", std::string(listener)}, {"route", std::string(route)}}, kLatencyBuckets)
+        .Observe(seconds);
+}
+
+void Metrics::ObserveQuery(double seconds) { impl_->queries.Observe(seconds); }
+
+void Metrics::AddCallback(std::string name, std::string type, std::string help, std::string labels,
+                          std::function<double()> read) {
+    std::lock_guard lock(impl_->callbacks_mutex);
+    impl_->callbacks.push_back({std::move(name), std::move(type), std::move(help), std::move(labels), std::move(read)});
+}
+
+std::string Metrics::Render() const {
+    std::string out = prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+    ProcessFigures p = ReadProcess();
+    double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->started).count();
+    double start_time = std::chrono::duration<double>(impl_->started_wall.time_since_epoch()).count();
+    auto gauge = [&](const char* name, const char* type, const char* help, double value) {
+        char line[256];
+        std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %.6f\n", name, help, name, type, name, value);
+        out += line;
+    };
+    gauge("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p.resident_bytes);
+    gauge("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", p.virtual_bytes);
+    gauge("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p.cpu_seconds);
+    gauge("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", start_time);
+    gauge("emporium_uptime_seconds", "gauge", "Seconds since the program started.", uptime);
+    std::lock_guard lock(impl_->callbacks_mutex);
+    std::string last_name;
+    for (const auto& c : impl_->callbacks) {
+        if (c.name != last_name) out += "# HELP " + c.name + " " + c.help + "\n# TYPE " + c.name + " " + c.type + "\n";
+        last_name = c.name;
+        char value[64];
+        std::snprintf(value, sizeof value, " %.17g\n", c.read());
+        out += c.name + (c.labels.empty() ? "" : "{" + c.labels + "}") + value;
+    }
+    return out;
+}
+
+}  // namespace emporium::ops

@@ -1,0 +1,215 @@
+// Helpers for the browser tests: run a seeded `emporium serve` on loopback, launch
+// Debian's Chromium through playwright-core, watch a page for console errors and
+// failed requests, and poll for conditions (no fixed sleeps anywhere).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const binary = path.resolve(repoRoot, process.env.EMPORIUM_BIN || 'build/emporium');
+export const screenshotDir = path.join(repoRoot, 'build', 'screenshots');
+
+/** Retries `fn` until it returns a value other than false/undefined without throwing. */
+export async function eventually(fn, { timeout = 15000, interval = 100, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== false && value !== undefined) return value;
+      last = new Error('still false');
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      const err = new Error(`timed out waiting for ${message}: ${last && last.message}`);
+      err.cause = last;
+      throw err;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** A free TCP port in 20000-32000 (below the ephemeral range, see STACK-NOTES). */
+export async function freePort(taken = new Set()) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (taken.has(port)) continue;
+    const ok = await new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (ok) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port found in 20000-32000');
+}
+
+/** Seeds a fresh data dir with a preset and starts `emporium serve` on it; resolves once /readyz is 200. */
+export async function startShop({ preset, products = 300 }) {
+  if (!fs.existsSync(binary)) throw new Error(`${binary} not found: build the server first (or set EMPORIUM_BIN)`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `emporium-e2e-${preset}-`));
+  const env = { ...process.env, EMPORIUM_PII_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=' };
+  delete env.EMPORIUM_PORT;
+  delete env.EMPORIUM_INTERNAL_PORT;
+  delete env.EMPORIUM_DATA_DIR;
+
+  const seed = spawnSync(binary, ['seed', '--preset', preset, '--products', String(products), '--data-dir', dataDir], {
+    env,
+    encoding: 'utf8',
+    timeout: 120000,
+  });
+  if (seed.status !== 0) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`seed --preset ${preset} failed (status ${seed.status}): ${seed.stderr || seed.stdout || seed.error}`);
+  }
+
+  const ports = new Set();
+  const port = await freePort(ports);
+  const internalPort = await freePort(ports);
+  const log = [];
+  const proc = spawn(
+    binary,
+    ['serve', '--data-dir', dataDir, '--port', String(port), '--internal-port', String(internalPort)],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const keep = (chunk) => {
+    log.push(...String(chunk).split('\n').filter(Boolean));
+    if (log.length > 200) log.splice(0, log.length - 200);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  let exitInfo = null;
+  exited.then((info) => {
+    exitInfo = info;
+  });
+
+  const shop = {
+    preset,
+    dataDir,
+    port,
+    internalPort,
+    base: `http://127.0.0.1:${port}`,
+    log,
+    async stop() {
+      if (!exitInfo) {
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 15000);
+        await exited;
+        clearTimeout(timer);
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    await eventually(
+      async () => {
+        if (exitInfo) throw new Error(`server exited early (${JSON.stringify(exitInfo)}):\n${log.slice(-30).join('\n')}`);
+        const res = await fetch(`http://127.0.0.1:${internalPort}/readyz`, { signal: AbortSignal.timeout(2000) });
+        return res.status === 200;
+      },
+      { timeout: 60000, interval: 200, message: `GET /readyz on port ${internalPort}` },
+    );
+  } catch (e) {
+    await shop.stop();
+    throw e;
+  }
+  return shop;
+}
+
+/** JSON from the shop's public API (the test's own view of the data, to compare with the page). */
+export async function apiJson(shop, pathAndQuery) {
+  const res = await fetch(shop.base + pathAndQuery);
+  if (!res.ok) throw new Error(`GET ${pathAndQuery}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/**
+ * Debian's Chromium driven by playwright-core. Playwright refuses a --user-data-dir
+ * argument with launch(); it gives each launch a fresh temporary profile of its own
+ * (removed on close), which is what the flag was for.
+ */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Records console errors, uncaught page errors, failed requests and HTTP error
+ * answers of a page. `expect(urlPart)` allows one error answer the test provokes on purpose.
+ */
+export function watchPage(page) {
+  const problems = [];
+  const expected = [];
+  const isExpected = (url) => expected.some((part) => url.includes(part));
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const where = (msg.location() && msg.location().url) || '';
+    if (/Failed to load resource/.test(msg.text()) && isExpected(where)) return;
+    problems.push(`console error: ${msg.text()} ${where}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    // An image whose <img> went away (new results, another page) is cancelled, not failed.
+    if (req.resourceType() === 'image' && /ERR_ABORTED/.test(req.failure()?.errorText || '')) return;
+    problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure() && req.failure().errorText}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !isExpected(res.url())) problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+  });
+  return {
+    problems,
+    /** Hands over the problems seen so far and starts a fresh list. */
+    take() {
+      return problems.splice(0, problems.length);
+    },
+    expect(urlPart) {
+      expected.push(urlPart);
+    },
+  };
+}
+
+/** Waits until every image inside the viewport has loaded (for screenshots and alt/image checks). */
+export async function imagesSettled(page) {
+  await page.waitForFunction(() =>
+    [...document.images]
+      .filter((img) => {
+        const r = img.getBoundingClientRect();
+        return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight;
+      })
+      .every((img) => img.complete && img.naturalWidth > 0),
+  );
+}
+
+export async function screenshot(page, name, opts = {}) {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  await imagesSettled(page);
+  await page.screenshot({ path: path.join(screenshotDir, name), ...opts });
+}
+
+/** Same display the page uses for money: integer cents + ISO currency, en-US. */
+export function money(cents, currency = 'USD') {
+  const f = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+  return f.format(cents / 10 ** f.resolvedOptions().maximumFractionDigits);
+}

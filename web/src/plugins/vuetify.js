@@ -1,0 +1,49 @@
+// Vuetify with SVG icons from @mdi/js (no icon font, nothing fetched at run time).
+// The "shop" theme starts neutral and is replaced by the branding from GET /api/store.
+import 'vuetify/styles'
+import { createVuetify } from 'vuetify'
+import { aliases, mdi } from 'vuetify/iconsets/mdi-svg'
+
+export const vuetify = createVuetify({
+  icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
+  theme: {
+    defaultTheme: 'shop',
+    themes: {
+      shop: {
+        dark: false,
+        colors: { primary: '#3949ab', secondary: '#00897b', accent: '#e91e63', background: '#f5f6fa', surface: '#ffffff' },
+      },
+    },
+  },
+  defaults: {
+    VBtn: { rounded: 'lg' },
+    VCard: { rounded: 'lg' },
+    VTextField: { variant: 'outlined', density: 'comfortable' },
+    VSelect: { variant: 'outlined', density: 'comfortable' },
+  },
+})
+
+const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i
+
+/** Applies the store's branding ({dark, primary, secondary, accent, background, surface}). */
+export function applyBranding(theme) {
+  if (!theme) return
+  const colors = {}
+  for (const key of ['primary', 'secondary', 'accent', 'background', 'surface']) {
+    if (typeof theme[key] === 'string' && HEX.test(theme[key])) colors[key] = theme[key]
+  }
+  const dark = Boolean(theme.dark)
+  const current = vuetify.theme.themes.value.shop
+  vuetify.theme.themes.value.shop = {
+    ...current,
+    dark,
+    colors: {
+      ...current.colors,
+      ...colors,
+      // Softer surfaces for image wells and chips, derived from the theme's mode.
+      'surface-variant': dark ? '#2a2d4a' : '#eef1ea',
+      'on-surface-variant': dark ? '#e6e6f0' : '#3c4043',
+    },
+  }
+  vuetify.theme.global.name.value = 'shop'
+}
