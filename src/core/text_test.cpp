@@ -1,0 +1,41 @@
+#include "core/text.h"
+
+#include <gtest/gtest.h>
+
+namespace emporium {
+namespace {
+
+TEST(ParseDuration, AcceptsUnits) {
+    EXPECT_EQ(ParseDuration("300")->count(), 300);
+    EXPECT_EQ(ParseDuration("300s")->count(), 300);
+    EXPECT_EQ(ParseDuration("5m")->count(), 300);
+    EXPECT_EQ(ParseDuration("12h")->count(), 43200);
+    EXPECT_EQ(ParseDuration("2d")->count(), 172800);
+}
+
+TEST(ParseDuration, RejectsMalformed) {
+    EXPECT_FALSE(ParseDuration(""));
+    EXPECT_FALSE(ParseDuration("-5s"));
+    EXPECT_FALSE(ParseDuration("5 m"));
+    EXPECT_FALSE(ParseDuration("5w"));
+    EXPECT_FALSE(ParseDuration("h"));
+    EXPECT_FALSE(ParseDuration("99999999999999999999h"));
+}
+
+TEST(AppendJsonEscaped, EscapesQuotesAndControls) {
+    std::string out;
+    AppendJsonEscaped(out, "a\"b\\c\n\x01");
+    EXPECT_EQ(out, "a\\\"b\\\\c\\n\\u0001");
+}
+
+TEST(IsValidUtf8, AcceptsAndRejects) {
+    EXPECT_TRUE(IsValidUtf8("plain"));
+    EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xae"));
+    EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
+    EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
+    EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+    EXPECT_FALSE(IsValidUtf8("\xff"));
+}
+
+}  // namespace
+}  // namespace emporium
