@@ -32,7 +32,7 @@ struct Listener {
     const Router* router;
 };
 
-// Counts a live connection for as long as it exists.
+// Counts something (a connection, a request in flight) for as long as it exists.
 class ConnectionSlot {
 public:
     explicit ConnectionSlot(std::atomic<std::size_t>& counter) : counter_(counter) { ++counter_; }
@@ -55,7 +55,7 @@ struct Server::Impl {
     Logger logger;
     RequestObserver observer;
     std::atomic<bool> draining{false};
-    std::atomic<std::int64_t> in_flight{0};
+    std::atomic<std::size_t> in_flight_requests{0};
     std::atomic<std::size_t> connections{0};
     std::atomic<std::uint64_t> next_request{0};
     std::string id_prefix;
@@ -113,13 +113,18 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
 }
 
 awaitable<void> Server::Impl::Reject(tcp::socket socket) {
-    static constexpr std::string_view kBusy =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
-        "Retry-After: 1\r\nConnection: close\r\nContent-Length: 94\r\n\r\n"
-        R"({"error":{"code":"overloaded","message":"Too many connections; try again.","details":{}}}  )";
-    co_await asio::async_write(socket, asio::buffer(kBusy), kTuple);
+    Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "Too many connections; try again shortly.");
+    bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
+    out.set(bhttp::field::content_type, busy.content_type);
+    out.set(bhttp::field::retry_after, "1");
+    out.keep_alive(false);
+    out.body() = std::move(busy.body);
+    out.prepare_payload();
+    beast::tcp_stream stream(std::move(socket));
+    stream.expires_after(std::chrono::seconds(5));
+    co_await bhttp::async_write(stream, out, kTuple);
     beast::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
 Response Server::Impl::CallHandler(const Route& route, const Request& request) {
@@ -180,6 +185,9 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         stream.expires_after(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
         auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
         std::optional<Response> early;  // an answer decided before any handler runs
+        // From here the request counts as in flight: a drain waits for it, body and all.
+        std::optional<ConnectionSlot> in_flight_slot;
+        if (!read_ec) in_flight_slot.emplace(in_flight_requests);
         if (!read_ec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
             // Clients that wait for permission to send a body (curl does) get it here.
             bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
@@ -206,7 +214,6 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         }
 
         auto started = std::chrono::steady_clock::now();
-        ++in_flight;
         Request request;
         request.request_id = NextRequestId();
         request.client_address = client;
@@ -251,7 +258,7 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
 
         stream.expires_after(options.write_timeout);
         auto [write_ec, written] = co_await bhttp::async_write(stream, out, kTuple);
-        --in_flight;
+        in_flight_slot.reset();
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         if (observer) observer(RequestRecord{listener.name, route_name, request.method, response.status, seconds});
         logger->info(LogFields("request")
@@ -266,13 +273,27 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
                          .Add("client", client)
                          .str());
         if (write_ec) break;
+        if (early) {
+            // Lingering close: read and drop what the client is still sending for a moment, so
+            // that it gets to read our answer instead of a reset.
+            stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+            stream.expires_after(std::chrono::seconds(2));
+            std::array<char, 16384> sink;
+            std::size_t dropped = 0;
+            while (dropped < 8 * options.body_limit) {
+                auto [drain_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+                if (drain_ec) break;
+                dropped += n;
+            }
+            co_return;
+        }
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 void Server::Impl::BeginDrain() {
     if (draining.exchange(true)) return;
-    LogInfo(logger, LogFields("draining").Add("in_flight", static_cast<long long>(in_flight.load())));
+    LogInfo(logger, LogFields("draining").Add("in_flight", static_cast<long long>(in_flight_requests.load())));
     for (auto& listener : listeners) {
         beast::error_code ignored;
         listener->acceptor.close(ignored);
@@ -283,11 +304,11 @@ void Server::Impl::BeginDrain() {
 awaitable<void> Server::Impl::WaitAndStop() {
     auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
     asio::steady_timer timer(ioc);
-    while (in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    while (in_flight_requests.load() > 0 && std::chrono::steady_clock::now() < deadline) {
         timer.expires_after(std::chrono::milliseconds(10));
         co_await timer.async_wait(kTuple);
     }
-    LogInfo(logger, LogFields("stopped").Add("unfinished", static_cast<long long>(in_flight.load())));
+    LogInfo(logger, LogFields("stopped").Add("unfinished", static_cast<long long>(in_flight_requests.load())));
     ioc.stop();
 }
 
@@ -335,6 +356,6 @@ void Server::Stop() {
 
 bool Server::draining() const { return impl_->draining.load(); }
 
-std::int64_t Server::in_flight() const { return impl_->in_flight.load(); }
+std::int64_t Server::in_flight() const { return static_cast<std::int64_t>(impl_->in_flight_requests.load()); }
 
 }  // namespace emporium::http

@@ -171,8 +171,9 @@ export function watchPage(page) {
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('requestfailed', (req) => {
-    // An image whose <img> went away (new results, another page) is cancelled, not failed.
-    if (req.resourceType() === 'image' && /ERR_ABORTED/.test(req.failure()?.errorText || '')) return;
+    // An image or favicon whose page moved on (new results, another page) is cancelled, not failed.
+    const passive = ['image', 'other', 'media', 'font'].includes(req.resourceType());
+    if (passive && /ERR_ABORTED/.test(req.failure()?.errorText || '')) return;
     problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure() && req.failure().errorText}`);
   });
   page.on('response', (res) => {
