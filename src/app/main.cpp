@@ -1,7 +1,6 @@
 // emporium: the command line. Every option can also come from EMPORIUM_<NAME>; secrets (the
 // admin token, later the PII key and Twilio token) come only from the environment.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "app/commands.h"
@@ -23,11 +22,16 @@ int main(int argc, char** argv) {
 
     ServeOptions serve;
     serve.program_path = argv[0];
-    CLI::App* serve_cmd = app.add_subcommand("serve", "Run the shop: web page, API, internal listener, background jobs");
+    CLI::App* serve_cmd =
+        app.add_subcommand("serve", "Run the shop: web page, API, internal listener, background jobs");
     add_data_dir(serve_cmd);
     serve_cmd->set_config("--config", "", "Read options from an INI or TOML file");
-    serve_cmd->add_option("--port", serve.port, "Public port (0 picks a free one)")->envname("EMPORIUM_PORT")->capture_default_str();
-    serve_cmd->add_option("--bind", serve.bind, "Public listen address")->envname("EMPORIUM_BIND")->capture_default_str();
+    serve_cmd->add_option("--port", serve.port, "Public port (0 picks a free one)")
+        ->envname("EMPORIUM_PORT")
+        ->capture_default_str();
+    serve_cmd->add_option("--bind", serve.bind, "Public listen address")
+        ->envname("EMPORIUM_BIND")
+        ->capture_default_str();
     serve_cmd->add_option("--internal-port", serve.internal_port, "Internal port for health and metrics (0 picks one)")
         ->envname("EMPORIUM_INTERNAL_PORT")
         ->capture_default_str();
@@ -72,11 +76,15 @@ int main(int argc, char** argv) {
         ->envname("EMPORIUM_PRESET")
         ->check(CLI::IsMember({"games", "grocery"}))
         ->capture_default_str();
-    seed_cmd->add_option("--products", seed.products, "Products to generate")->check(CLI::Range(0, 10'000'000))->capture_default_str();
+    seed_cmd->add_option("--products", seed.products, "Products to generate")
+        ->check(CLI::Range(0, 10'000'000))
+        ->capture_default_str();
     seed_cmd->add_option("--customers", seed.customers, "Customer accounts to generate")
         ->check(CLI::Range(0, 10'000'000))
         ->capture_default_str();
-    seed_cmd->add_option("--orders", seed.orders, "Orders to generate")->check(CLI::Range(0, 100'000'000))->capture_default_str();
+    seed_cmd->add_option("--orders", seed.orders, "Orders to generate")
+        ->check(CLI::Range(0, 100'000'000))
+        ->capture_default_str();
     seed_cmd->add_option("--seed", seed.seed, "Random seed: the same seed gives the same shop")->capture_default_str();
 
     CLI11_PARSE(app, argc, argv);

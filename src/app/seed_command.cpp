@@ -40,7 +40,8 @@ int Seed(const SeedCommandOptions& options) {
     catalog::SeedOptions seed{options.preset, options.products, options.seed, 5};
     Status seeded = catalog::SeedCatalog(*database, catalog, seed, DrawProgress);
     if (!seeded.ok()) {
-        for (const auto& f : seeded.error().fields) std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
+        for (const auto& f : seeded.error().fields)
+            std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
         return 2;
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

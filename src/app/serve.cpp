@@ -51,8 +51,8 @@ int Serve(const ServeOptions& options) {
     }
 
     ops::Metrics metrics;
-    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, server_options.worker_threads,
-                                                          [&metrics](double seconds) { metrics.ObserveQuery(seconds); });
+    std::unique_ptr<db::Database> database = OpenDatabase(
+        options.data_dir, server_options.worker_threads, [&metrics](double seconds) { metrics.ObserveQuery(seconds); });
     SystemClock clock;
     catalog::CatalogService catalog(*database, clock);
     ReadCache catalog_cache(clock, *ttl, static_cast<std::size_t>(options.cache_entries));
@@ -71,7 +71,8 @@ int Serve(const ServeOptions& options) {
 
     http::Router public_router;
     catalog::AddRoutes(public_router, catalog, catalog_cache, {EnvOrEmpty("EMPORIUM_ADMIN_TOKEN")});
-    std::filesystem::path web_dir = options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
+    std::filesystem::path web_dir =
+        options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);
     public_router.SetFallback(
         {"GET", "static", [&web](const http::Request& r) { return web->Serve(r); }, {}, /*inline_only=*/true});
@@ -87,7 +88,8 @@ int Serve(const ServeOptions& options) {
     });
 
     std::uint16_t port = server.Listen("public", options.bind, options.port, public_router);
-    std::uint16_t internal_port = server.Listen("internal", options.internal_bind, options.internal_port, internal_router);
+    std::uint16_t internal_port =
+        server.Listen("internal", options.internal_bind, options.internal_port, internal_router);
     LogInfo(logger, LogFields("listening")
                         .Add("port", static_cast<long long>(port))
                         .Add("internal_port", static_cast<long long>(internal_port))

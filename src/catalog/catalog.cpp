@@ -116,12 +116,27 @@ std::string IdColumn(db::Dialect dialect) {
 }  // namespace
 
 std::string ProductQuery::CacheKey() const {
-    std::string key = "q=" + q + "\x1f" "c=" + category + "\x1f" "min=";
+    std::string key = "q=" + q +
+                      "\x1f"
+                      "c=" +
+                      category +
+                      "\x1f"
+                      "min=";
     if (min_price) key += std::to_string(*min_price);
-    key += "\x1f" "max=";
+    key +=
+        "\x1f"
+        "max=";
     if (max_price) key += std::to_string(*max_price);
-    key += "\x1f" "s=" + std::to_string(static_cast<int>(sort)) + "\x1f" "p=" + std::to_string(page) +
-           "\x1f" "n=" + std::to_string(per_page);
+    key +=
+        "\x1f"
+        "s=" +
+        std::to_string(static_cast<int>(sort)) +
+        "\x1f"
+        "p=" +
+        std::to_string(page) +
+        "\x1f"
+        "n=" +
+        std::to_string(per_page);
     return key;
 }
 
@@ -182,12 +197,18 @@ Result<ProductQuery> ParseProductQuery(const std::vector<std::pair<std::string, 
     }
     if (sort_text && !sort_text->empty()) {
         const std::string& s = *sort_text;
-        if (s == "relevance") query.sort = query.q.empty() ? Sort::kPopular : Sort::kRelevance;
-        else if (s == "price_asc") query.sort = Sort::kPriceAsc;
-        else if (s == "price_desc") query.sort = Sort::kPriceDesc;
-        else if (s == "newest") query.sort = Sort::kNewest;
-        else if (s == "popular") query.sort = Sort::kPopular;
-        else errors.push_back({"sort", "must be one of relevance, price_asc, price_desc, newest, popular"});
+        if (s == "relevance")
+            query.sort = query.q.empty() ? Sort::kPopular : Sort::kRelevance;
+        else if (s == "price_asc")
+            query.sort = Sort::kPriceAsc;
+        else if (s == "price_desc")
+            query.sort = Sort::kPriceDesc;
+        else if (s == "newest")
+            query.sort = Sort::kNewest;
+        else if (s == "popular")
+            query.sort = Sort::kPopular;
+        else
+            errors.push_back({"sort", "must be one of relevance, price_asc, price_desc, newest, popular"});
     } else {
         query.sort = query.q.empty() ? Sort::kPopular : Sort::kRelevance;
     }
@@ -276,7 +297,9 @@ std::vector<Category> CatalogService::Categories() {
             "SELECT c.id, c.slug, c.name,"
             " (SELECT COUNT(*) FROM products p WHERE p.category_id = c.id AND p.archived = 0)"
             " FROM categories c ORDER BY c.position, c.name",
-            {}, [&](const db::Row& r) { out.push_back({r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), r.Int(3)}); });
+            {}, [&](const db::Row& r) {
+                out.push_back({r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), r.Int(3)});
+            });
         return out;
     });
 }
@@ -289,8 +312,9 @@ ProductPage CatalogService::List(const ProductQuery& query) {
     const std::string match = search ? FtsQuery(query.q) : std::string();
     if (search && match.empty()) return page;  // only punctuation: nothing can match
 
-    std::string from = search ? " FROM products_fts f JOIN products p ON p.id = f.rowid JOIN categories c ON c.id = p.category_id"
-                              : " FROM products p JOIN categories c ON c.id = p.category_id";
+    std::string from =
+        search ? " FROM products_fts f JOIN products p ON p.id = f.rowid JOIN categories c ON c.id = p.category_id"
+               : " FROM products p JOIN categories c ON c.id = p.category_id";
     std::string where = " WHERE p.archived = 0";
     db::Params params;
     if (search) {
@@ -315,10 +339,18 @@ ProductPage CatalogService::List(const ProductQuery& query) {
             order = search ? " ORDER BY bm25(products_fts, 10.0, 1.0, 4.0), p.popularity DESC, p.id"
                            : " ORDER BY p.popularity DESC, p.id";
             break;
-        case Sort::kPriceAsc: order = " ORDER BY p.price_cents, p.id"; break;
-        case Sort::kPriceDesc: order = " ORDER BY p.price_cents DESC, p.id"; break;
-        case Sort::kNewest: order = " ORDER BY p.created_at DESC, p.id DESC"; break;
-        case Sort::kPopular: order = " ORDER BY p.popularity DESC, p.id"; break;
+        case Sort::kPriceAsc:
+            order = " ORDER BY p.price_cents, p.id";
+            break;
+        case Sort::kPriceDesc:
+            order = " ORDER BY p.price_cents DESC, p.id";
+            break;
+        case Sort::kNewest:
+            order = " ORDER BY p.created_at DESC, p.id DESC";
+            break;
+        case Sort::kPopular:
+            order = " ORDER BY p.popularity DESC, p.id";
+            break;
     }
     database_.Read([&](db::Connection& c) {
         page.total = c.QueryInt("SELECT COUNT(*)" + from + where, params);
@@ -383,9 +415,8 @@ std::vector<FieldError> CatalogService::Validate(const ProductDraft& d, bool cre
             errors.push_back({"price_cents", "must be between 0 and " + std::to_string(kMaxPriceCents)});
         }
     }
-    if (d.currency && (d.currency->size() != 3 || !std::all_of(d.currency->begin(), d.currency->end(), [](char ch) {
-                           return ch >= 'A' && ch <= 'Z';
-                       }))) {
+    if (d.currency && (d.currency->size() != 3 || !std::all_of(d.currency->begin(), d.currency->end(),
+                                                               [](char ch) { return ch >= 'A' && ch <= 'Z'; }))) {
         errors.push_back({"currency", "must be an ISO 4217 code such as USD"});
     }
     if (required(d.stock.has_value(), "stock")) {
@@ -446,7 +477,8 @@ Result<Product> CatalogService::Update(std::int64_t id, const ProductDraft& draf
                 std::int64_t category_id = 0;
                 std::vector<FieldError> errors = Validate(draft, /*creating=*/false, c, &category_id);
                 if (!errors.empty()) return Error::Validation(std::move(errors));
-                if (draft.sku && c.QueryInt("SELECT COUNT(*) FROM products WHERE sku = ? AND id <> ?", {*draft.sku, id}) > 0) {
+                if (draft.sku &&
+                    c.QueryInt("SELECT COUNT(*) FROM products WHERE sku = ? AND id <> ?", {*draft.sku, id}) > 0) {
                     return Error::Conflict("duplicate_sku", "Another product has the SKU " + *draft.sku + ".");
                 }
                 // COALESCE keeps the stored value for every field the draft leaves out.

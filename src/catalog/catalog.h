@@ -28,7 +28,7 @@ struct Product {
     std::string sku;
     std::string name;
     std::string description;
-    std::string category;       // slug
+    std::string category;  // slug
     std::string category_name;
     std::vector<std::string> tags;
     std::int64_t price_cents = 0;
@@ -46,8 +46,8 @@ struct Product {
 enum class Sort { kRelevance, kPriceAsc, kPriceDesc, kNewest, kPopular };
 
 struct ProductQuery {
-    std::string q;                 // free text; empty: no search
-    std::string category;          // slug; empty: all
+    std::string q;         // free text; empty: no search
+    std::string category;  // slug; empty: all
     std::optional<std::int64_t> min_price;
     std::optional<std::int64_t> max_price;
     Sort sort = Sort::kPopular;

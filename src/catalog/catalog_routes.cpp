@@ -78,23 +78,36 @@ Result<ProductDraft> DraftFromJson(const json::object& body) {
     ProductDraft d;
     std::vector<FieldError> errors;
     auto text = [&](const json::value& v, const char* field, std::optional<std::string>& out) {
-        if (v.is_string()) out = std::string(v.as_string());
-        else errors.push_back({field, "must be a string"});
+        if (v.is_string())
+            out = std::string(v.as_string());
+        else
+            errors.push_back({field, "must be a string"});
     };
     auto integer = [&](const json::value& v, const char* field, std::optional<std::int64_t>& out) {
-        if (v.is_int64()) out = v.as_int64();
-        else if (v.is_uint64()) errors.push_back({field, "is too large"});
-        else errors.push_back({field, "must be a whole number"});
+        if (v.is_int64())
+            out = v.as_int64();
+        else if (v.is_uint64())
+            errors.push_back({field, "is too large"});
+        else
+            errors.push_back({field, "must be a whole number"});
     };
     for (const auto& [key, value] : body) {
-        if (key == "sku") text(value, "sku", d.sku);
-        else if (key == "name") text(value, "name", d.name);
-        else if (key == "description") text(value, "description", d.description);
-        else if (key == "category") text(value, "category", d.category);
-        else if (key == "currency") text(value, "currency", d.currency);
-        else if (key == "image_url") text(value, "image_url", d.image_url);
-        else if (key == "price_cents") integer(value, "price_cents", d.price_cents);
-        else if (key == "stock") integer(value, "stock", d.stock);
+        if (key == "sku")
+            text(value, "sku", d.sku);
+        else if (key == "name")
+            text(value, "name", d.name);
+        else if (key == "description")
+            text(value, "description", d.description);
+        else if (key == "category")
+            text(value, "category", d.category);
+        else if (key == "currency")
+            text(value, "currency", d.currency);
+        else if (key == "image_url")
+            text(value, "image_url", d.image_url);
+        else if (key == "price_cents")
+            integer(value, "price_cents", d.price_cents);
+        else if (key == "stock")
+            integer(value, "stock", d.stock);
         else if (key == "tags") {
             if (!value.is_array()) {
                 errors.push_back({"tags", "must be an array of strings"});
@@ -110,8 +123,10 @@ Result<ProductDraft> DraftFromJson(const json::object& body) {
             }
             d.tags = std::move(tags);
         } else if (key == "attributes") {
-            if (value.is_object()) d.attributes_json = json::serialize(value);
-            else errors.push_back({"attributes", "must be an object"});
+            if (value.is_object())
+                d.attributes_json = json::serialize(value);
+            else
+                errors.push_back({"attributes", "must be an object"});
         } else if (key == "id" || key == "seller_id" || key == "created_at" || key == "updated_at" ||
                    key == "category_name") {
             errors.push_back({std::string(key), "is set by the shop and cannot be written"});
@@ -159,7 +174,8 @@ public:
     Response List(const Request& request) {
         Result<ProductQuery> query = ParseProductQuery(request.query);
         if (!query.ok()) return http::ErrorResponse(query.error());
-        return Cached("list\x1e" + query->CacheKey(), [&]() -> Result<std::string> { return PageJson(service_.List(*query)); });
+        return Cached("list\x1e" + query->CacheKey(),
+                      [&]() -> Result<std::string> { return PageJson(service_.List(*query)); });
     }
 
     std::optional<Response> FastProduct(const Request& request) {
@@ -196,8 +212,8 @@ public:
         return Cached("categories", [&]() -> Result<std::string> {
             json::array out;
             for (const Category& c : service_.Categories()) {
-                out.push_back(json::object{
-                    {"id", c.id}, {"name", c.name}, {"slug", c.slug}, {"product_count", c.product_count}});
+                out.push_back(
+                    json::object{{"id", c.id}, {"name", c.name}, {"slug", c.slug}, {"product_count", c.product_count}});
             }
             return json::serialize(out);
         });

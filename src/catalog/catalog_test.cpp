@@ -81,7 +81,8 @@ TEST_F(CatalogTest, GrocerySellsProduceByTheKilo) {
 }
 
 TEST_F(CatalogTest, FiltersAndSorts) {
-    ProductQuery q{.category = "consoles", .min_price = 20000, .max_price = 50000, .sort = Sort::kPriceDesc, .per_page = 100};
+    ProductQuery q{
+        .category = "consoles", .min_price = 20000, .max_price = 50000, .sort = Sort::kPriceDesc, .per_page = 100};
     ProductPage page = service_->List(q);
     for (size_t i = 0; i < page.items.size(); ++i) {
         EXPECT_EQ(page.items[i].category, "consoles");
@@ -112,7 +113,8 @@ TEST_F(CatalogTest, SearchMatchesPrefixesOfEveryWordAndRanksNamesFirst) {
 }
 
 TEST_F(CatalogTest, SearchTreatsOperatorsAsText) {
-    for (const char* q : {"\"", "AND OR NOT", "name:foo", "*", "(", "a\"b", "'; DROP TABLE products; --", "NEAR(x y)"}) {
+    for (const char* q :
+         {"\"", "AND OR NOT", "name:foo", "*", "(", "a\"b", "'; DROP TABLE products; --", "NEAR(x y)"}) {
         ProductPage page = service_->List(ProductQuery{.q = q, .sort = Sort::kRelevance});
         EXPECT_GE(page.total, 0) << q;
     }
@@ -174,9 +176,14 @@ TEST_F(CatalogTest, ChangesNotifyListeners) {
 }
 
 TEST(ParseProductQuery, ReadsEveryParameter) {
-    Result<ProductQuery> q = ParseProductQuery(Params{{"q", " zelda "}, {"category", "pc-games"}, {"min_price", "100"},
-                                                      {"max_price", "5000"}, {"sort", "price_asc"}, {"page", "3"},
-                                                      {"per_page", "500"}, {"unknown", "x"}});
+    Result<ProductQuery> q = ParseProductQuery(Params{{"q", " zelda "},
+                                                      {"category", "pc-games"},
+                                                      {"min_price", "100"},
+                                                      {"max_price", "5000"},
+                                                      {"sort", "price_asc"},
+                                                      {"page", "3"},
+                                                      {"per_page", "500"},
+                                                      {"unknown", "x"}});
     ASSERT_TRUE(q.ok());
     EXPECT_EQ(q->q, "zelda");
     EXPECT_EQ(q->category, "pc-games");
@@ -194,8 +201,11 @@ TEST(ParseProductQuery, DefaultsToRelevanceOnlyWhenSearching) {
 }
 
 TEST(ParseProductQuery, ListsEveryBadParameter) {
-    Result<ProductQuery> q = ParseProductQuery(Params{{"page", "0"}, {"per_page", "abc"}, {"min_price", "-5"},
-                                                      {"sort", "cheapest"}, {"category", "Bad Slug"},
+    Result<ProductQuery> q = ParseProductQuery(Params{{"page", "0"},
+                                                      {"per_page", "abc"},
+                                                      {"min_price", "-5"},
+                                                      {"sort", "cheapest"},
+                                                      {"category", "Bad Slug"},
                                                       {"q", std::string("\xff\xfe")}});
     ASSERT_FALSE(q.ok());
     std::set<std::string> fields;

@@ -10,12 +10,23 @@ namespace {
 void AppendXmlEscaped(std::string& out, std::string_view text) {
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                out += c;
         }
     }
 }
@@ -50,14 +61,21 @@ std::string Initials(std::string_view name) {
 std::string RenderProductImage(std::string_view name, std::string_view category_slug, std::string_view category_name) {
     // Pairs of gradient colours that read well behind white text.
     static constexpr std::array<std::pair<const char*, const char*>, 8> kPalettes = {{
-        {"#5b2bd9", "#b23ad9"}, {"#0b7285", "#15aabf"}, {"#2b8a3e", "#74b816"}, {"#c2255c", "#f06595"},
-        {"#e8590c", "#fab005"}, {"#1864ab", "#4dabf7"}, {"#5f3dc4", "#3bc9db"}, {"#862e9c", "#e64980"},
+        {"#5b2bd9", "#b23ad9"},
+        {"#0b7285", "#15aabf"},
+        {"#2b8a3e", "#74b816"},
+        {"#c2255c", "#f06595"},
+        {"#e8590c", "#fab005"},
+        {"#1864ab", "#4dabf7"},
+        {"#5f3dc4", "#3bc9db"},
+        {"#862e9c", "#e64980"},
     }};
     const auto& palette = kPalettes[Hash(category_slug) % kPalettes.size()];
     const std::uint32_t shape = Hash(name);
     std::string svg;
     svg.reserve(1024);
-    svg += R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="600" height="600" viewBox="0 0 600 600" role="img" aria-label=")svg";
+    svg +=
+        R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="600" height="600" viewBox="0 0 600 600" role="img" aria-label=")svg";
     AppendXmlEscaped(svg, name);
     svg += R"svg("><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color=")svg";
     svg += palette.first;
@@ -70,9 +88,11 @@ std::string RenderProductImage(std::string_view name, std::string_view category_
     svg += "<circle cx=\"" + std::to_string(500 - (shape >> 4) % 300) + "\" cy=\"" +
            std::to_string(420 + (shape >> 12) % 120) + "\" r=\"" + std::to_string(90 + (shape >> 20) % 80) +
            "\" fill=\"#000000\" fill-opacity=\"0.10\"/>";
-    svg += R"svg(<text x="300" y="330" text-anchor="middle" font-family="system-ui, sans-serif" font-size="180" font-weight="700" fill="#ffffff">)svg";
+    svg +=
+        R"svg(<text x="300" y="330" text-anchor="middle" font-family="system-ui, sans-serif" font-size="180" font-weight="700" fill="#ffffff">)svg";
     AppendXmlEscaped(svg, Initials(name));
-    svg += R"svg(</text><text x="300" y="520" text-anchor="middle" font-family="system-ui, sans-serif" font-size="34" fill="#ffffff" fill-opacity="0.85">)svg";
+    svg +=
+        R"svg(</text><text x="300" y="520" text-anchor="middle" font-family="system-ui, sans-serif" font-size="34" fill="#ffffff" fill-opacity="0.85">)svg";
     AppendXmlEscaped(svg, category_name);
     svg += "</text></svg>";
     return svg;

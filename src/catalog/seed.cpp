@@ -20,7 +20,9 @@ public:
         return lo + static_cast<std::int64_t>(engine_() % static_cast<std::uint64_t>(hi - lo + 1));
     }
     bool Chance(int percent) { return Between(1, 100) <= percent; }
-    std::string_view Pick(Words words) { return words[static_cast<std::size_t>(Between(0, static_cast<std::int64_t>(words.size()) - 1))]; }
+    std::string_view Pick(Words words) {
+        return words[static_cast<std::size_t>(Between(0, static_cast<std::int64_t>(words.size()) - 1))];
+    }
 
 private:
     std::mt19937_64 engine_;
@@ -66,34 +68,47 @@ constexpr std::array<CategorySpec, 10> kGameCategories = {{
     {"collectibles", "Figures & Collectibles", 7},
     {"gift-cards", "Gift Cards", 3},
 }};
-constexpr std::string_view kTitleA[] = {"Shadow", "Crimson", "Eternal", "Neon", "Iron", "Starfall", "Mythic", "Pixel",
-                                        "Rogue", "Frost", "Thunder", "Hollow", "Quantum", "Savage", "Silent", "Ember",
-                                        "Galactic", "Arcane", "Wild", "Broken", "Solar", "Obsidian", "Velvet", "Hyper"};
-constexpr std::string_view kTitleB[] = {"Legends", "Odyssey", "Tactics", "Racers", "Kingdom", "Protocol", "Frontier",
-                                        "Dungeon", "Arena", "Chronicles", "Horizon", "Outlaws", "Siege", "Drift",
-                                        "Empire", "Saga", "Uprising", "Depths", "Knights", "Rally", "League", "Realms"};
-constexpr std::string_view kTitleC[] = {"", "", "", " II", " III", ": Remastered", " Deluxe Edition",
-                                        ": Definitive Edition", " Origins", ": Rebirth", " Gold Edition", " 2"};
-constexpr std::string_view kGenres[] = {"RPG", "Action", "Adventure", "Racing", "Sports", "Strategy", "Shooter",
-                                        "Platformer", "Puzzle", "Simulation", "Fighting", "Horror", "Open World"};
+constexpr std::string_view kTitleA[] = {"Shadow",  "Crimson", "Eternal", "Neon",     "Iron",     "Starfall",
+                                        "Mythic",  "Pixel",   "Rogue",   "Frost",    "Thunder",  "Hollow",
+                                        "Quantum", "Savage",  "Silent",  "Ember",    "Galactic", "Arcane",
+                                        "Wild",    "Broken",  "Solar",   "Obsidian", "Velvet",   "Hyper"};
+constexpr std::string_view kTitleB[] = {"Legends",  "Odyssey", "Tactics", "Racers",     "Kingdom",  "Protocol",
+                                        "Frontier", "Dungeon", "Arena",   "Chronicles", "Horizon",  "Outlaws",
+                                        "Siege",    "Drift",   "Empire",  "Saga",       "Uprising", "Depths",
+                                        "Knights",  "Rally",   "League",  "Realms"};
+constexpr std::string_view kTitleC[] = {"",
+                                        "",
+                                        "",
+                                        " II",
+                                        " III",
+                                        ": Remastered",
+                                        " Deluxe Edition",
+                                        ": Definitive Edition",
+                                        " Origins",
+                                        ": Rebirth",
+                                        " Gold Edition",
+                                        " 2"};
+constexpr std::string_view kGenres[] = {"RPG",      "Action",  "Adventure",  "Racing", "Sports",
+                                        "Strategy", "Shooter", "Platformer", "Puzzle", "Simulation",
+                                        "Fighting", "Horror",  "Open World"};
 constexpr std::string_view kPublishers[] = {"Octave Games", "Bright Forge", "Northwind Interactive", "Red Lantern",
-                                            "Pixel Harbor", "Blue Comet", "Ironclad Studios", "Moonlit Works"};
+                                            "Pixel Harbor", "Blue Comet",   "Ironclad Studios",      "Moonlit Works"};
 constexpr std::string_view kAgeRatings[] = {"PEGI 3", "PEGI 7", "PEGI 12", "PEGI 16", "PEGI 18"};
-constexpr std::string_view kColors[] = {"Midnight Black", "Arctic White", "Cobalt Blue", "Volcanic Red",
-                                        "Electric Volt", "Galaxy Purple", "Camo Green", "Sunset Orange"};
-constexpr std::string_view kAccessories[] = {"Wireless Controller", "Pro Controller", "Charging Dock",
-                                             "Carry Case", "Thumb Grips (4-pack)", "HDMI 2.1 Cable",
-                                             "Racing Wheel", "Arcade Fight Stick", "Cooling Stand", "Memory Card 256 GB"};
+constexpr std::string_view kColors[] = {"Midnight Black", "Arctic White",  "Cobalt Blue", "Volcanic Red",
+                                        "Electric Volt",  "Galaxy Purple", "Camo Green",  "Sunset Orange"};
+constexpr std::string_view kAccessories[] = {
+    "Wireless Controller", "Pro Controller", "Charging Dock",      "Carry Case",    "Thumb Grips (4-pack)",
+    "HDMI 2.1 Cable",      "Racing Wheel",   "Arcade Fight Stick", "Cooling Stand", "Memory Card 256 GB"};
 constexpr std::string_view kAccessoryBrands[] = {"HyperGrip", "Vortex", "NovaPlay", "Titan", "Zenith", "Apex"};
 constexpr std::string_view kHeadsets[] = {"Wireless Gaming Headset", "Surround Headset", "Noise-Cancelling Headset",
-                                          "Streaming Microphone", "Earbuds with Mic", "Soundbar for Gaming"};
-constexpr std::string_view kMerch[] = {"T-Shirt", "Hoodie", "Snapback Cap", "Coffee Mug", "Art Poster",
-                                       "Backpack", "Desk Mat XXL", "Enamel Pin Set", "Beanie", "Socks"};
+                                          "Streaming Microphone",    "Earbuds with Mic", "Soundbar for Gaming"};
+constexpr std::string_view kMerch[] = {"T-Shirt",  "Hoodie",       "Snapback Cap",   "Coffee Mug", "Art Poster",
+                                       "Backpack", "Desk Mat XXL", "Enamel Pin Set", "Beanie",     "Socks"};
 constexpr std::string_view kSizes[] = {"S", "M", "L", "XL", "XXL"};
-constexpr std::string_view kCharacters[] = {"Captain", "Ranger", "Sorceress", "Knight", "Robot", "Dragon",
-                                            "Pilot", "Ninja", "Alchemist", "Golem"};
+constexpr std::string_view kCharacters[] = {"Captain", "Ranger", "Sorceress", "Knight",    "Robot",
+                                            "Dragon",  "Pilot",  "Ninja",     "Alchemist", "Golem"};
 constexpr std::string_view kConsoles[] = {"PlayStation 5 Slim", "PlayStation 5 Digital Edition", "Xbox Series X",
-                                          "Xbox Series S", "Nintendo Switch OLED", "Nintendo Switch Lite",
+                                          "Xbox Series S",      "Nintendo Switch OLED",          "Nintendo Switch Lite",
                                           "Steam Deck OLED"};
 constexpr std::string_view kBundles[] = {"Console", "Starter Bundle", "Holiday Bundle", "Racing Bundle",
                                          "Adventure Bundle"};
@@ -105,8 +120,8 @@ std::string GameTitle(Dice& dice) {
 Generated MakeGame(Dice& dice, std::string_view slug) {
     Generated g;
     std::string title = GameTitle(dice);
-    std::string_view platform = slug == "playstation-5" ? "PlayStation 5"
-                                : slug == "xbox-series"  ? "Xbox Series X|S"
+    std::string_view platform = slug == "playstation-5"     ? "PlayStation 5"
+                                : slug == "xbox-series"     ? "Xbox Series X|S"
                                 : slug == "nintendo-switch" ? "Nintendo Switch"
                                                             : "PC";
     std::string_view genre = dice.Pick(kGenres);
@@ -114,13 +129,14 @@ Generated MakeGame(Dice& dice, std::string_view slug) {
     std::string_view rating = dice.Pick(kAgeRatings);
     std::int64_t year = dice.Between(2018, 2026);
     g.name = title + " (" + std::string(platform) + ")";
-    g.description = title + " is a " + std::string(genre == "RPG" ? "role-playing" : genre) + " game from " +
-                    std::string(publisher) + ". " +
-                    std::string(dice.Chance(50) ? "Explore a vast world, master new abilities and face rivals online."
-                                                : "Team up with friends or go solo through dozens of handcrafted levels.") +
-                    " Rated " + std::string(rating) + ".";
-    g.tags = {std::string(genre == "Open World" ? "open-world" : std::string(genre)), std::string(platform == "PC" ? "pc" : slug),
-              dice.Chance(40) ? "multiplayer" : "single-player"};
+    g.description =
+        title + " is a " + std::string(genre == "RPG" ? "role-playing" : genre) + " game from " +
+        std::string(publisher) + ". " +
+        std::string(dice.Chance(50) ? "Explore a vast world, master new abilities and face rivals online."
+                                    : "Team up with friends or go solo through dozens of handcrafted levels.") +
+        " Rated " + std::string(rating) + ".";
+    g.tags = {std::string(genre == "Open World" ? "open-world" : std::string(genre)),
+              std::string(platform == "PC" ? "pc" : slug), dice.Chance(40) ? "multiplayer" : "single-player"};
     for (auto& t : g.tags) {
         for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
@@ -145,8 +161,8 @@ Generated MakeGamesItem(Dice& dice, std::string_view slug) {
                         ", with one controller and everything you need to start playing tonight.";
         g.tags = {"console", "hardware"};
         g.price_cents = NinetyNine(dice, 199, 649);
-        g.attributes_json = "{\"model\":" + JsonString(console) + ",\"color\":" + JsonString(color) +
-                            ",\"warranty_months\":24}";
+        g.attributes_json =
+            "{\"model\":" + JsonString(console) + ",\"color\":" + JsonString(color) + ",\"warranty_months\":24}";
     } else if (slug == "controllers") {
         std::string_view brand = dice.Pick(kAccessoryBrands);
         std::string_view item = dice.Pick(kAccessories);
@@ -161,12 +177,12 @@ Generated MakeGamesItem(Dice& dice, std::string_view slug) {
         std::string_view brand = dice.Pick(kAccessoryBrands);
         std::string_view item = dice.Pick(kHeadsets);
         g.name = std::string(brand) + " " + std::string(item) + " " + std::to_string(dice.Between(1, 9)) + "00";
-        g.description = "Hear every footstep: " + std::string(item) + " with " +
-                        std::to_string(dice.Between(20, 60)) + " hours of battery and a detachable microphone.";
+        g.description = "Hear every footstep: " + std::string(item) + " with " + std::to_string(dice.Between(20, 60)) +
+                        " hours of battery and a detachable microphone.";
         g.tags = {"audio", "headset"};
         g.price_cents = NinetyNine(dice, 25, 300);
-        g.attributes_json = "{\"brand\":" + JsonString(brand) + ",\"connection\":\"" +
-                            (dice.Chance(60) ? "wireless" : "wired") + "\"}";
+        g.attributes_json =
+            "{\"brand\":" + JsonString(brand) + ",\"connection\":\"" + (dice.Chance(60) ? "wireless" : "wired") + "\"}";
     } else if (slug == "merchandise") {
         std::string game = std::string(dice.Pick(kTitleA)) + " " + std::string(dice.Pick(kTitleB));
         std::string_view item = dice.Pick(kMerch);
@@ -176,7 +192,8 @@ Generated MakeGamesItem(Dice& dice, std::string_view slug) {
         g.description = "Official " + game + " " + std::string(item) + ". Soft, printed to last, and loved by fans.";
         g.tags = {"merch", "apparel"};
         g.price_cents = NinetyNine(dice, 9, 65);
-        g.attributes_json = sized ? "{\"size\":" + JsonString(size) + ",\"material\":\"cotton\"}" : "{\"licensed\":true}";
+        g.attributes_json =
+            sized ? "{\"size\":" + JsonString(size) + ",\"material\":\"cotton\"}" : "{\"licensed\":true}";
     } else if (slug == "collectibles") {
         std::string game = std::string(dice.Pick(kTitleA)) + " " + std::string(dice.Pick(kTitleB));
         std::string_view who = dice.Pick(kCharacters);
@@ -186,8 +203,8 @@ Generated MakeGamesItem(Dice& dice, std::string_view slug) {
                         " from " + game + ", with a display base. Limited run.";
         g.tags = {"collectible", "figure"};
         g.price_cents = NinetyNine(dice, 19, 250);
-        g.attributes_json = "{\"height_cm\":" + std::to_string(height) + ",\"limited\":" +
-                            (dice.Chance(30) ? "true" : "false") + "}";
+        g.attributes_json =
+            "{\"height_cm\":" + std::to_string(height) + ",\"limited\":" + (dice.Chance(30) ? "true" : "false") + "}";
     } else {
         static constexpr std::int64_t kAmounts[] = {10, 20, 25, 50, 75, 100};
         std::int64_t amount = kAmounts[dice.Between(0, 5)];
@@ -214,41 +231,43 @@ constexpr std::array<CategorySpec, 10> kGroceryCategories = {{
     {"household", "Household", 5},
     {"health-beauty", "Health & Beauty", 4},
 }};
-constexpr std::string_view kProduce[] = {"Gala Apples", "Bananas", "Navel Oranges", "Roma Tomatoes", "Carrots",
-                                         "Broccoli", "Red Grapes", "Avocados", "Baby Spinach", "Sweet Potatoes",
-                                         "Red Onions", "Lemons", "Strawberries", "Cucumbers", "Bell Peppers",
-                                         "Mangoes", "Pears", "Zucchini", "Garlic", "Potatoes"};
-constexpr std::string_view kOrigins[] = {"Local farms", "Spain", "New Zealand", "Chile", "Italy", "Kenya",
-                                         "Australia", "Netherlands"};
-constexpr std::string_view kGroceryBrands[] = {"GoMart", "Green Valley", "Sunrise", "Meadow Fresh", "Harvest Table",
-                                               "Blue Harbour", "Little Oak", "Golden Field"};
-constexpr std::string_view kDairy[] = {"Whole Milk 2 L", "Skim Milk 1 L", "Greek Yogurt 500 g", "Cheddar 250 g",
-                                       "Free-Range Eggs (12)", "Butter 250 g", "Mozzarella 200 g", "Oat Milk 1 L",
-                                       "Cream Cheese 200 g", "Sour Cream 300 ml"};
-constexpr std::string_view kBakery[] = {"Sourdough Loaf 800 g", "Wholemeal Bread 700 g", "Croissants (4)",
-                                        "Bagels (6)", "Baguette", "Cinnamon Rolls (4)", "Rye Bread 500 g",
-                                        "Blueberry Muffins (4)", "Pita Bread (6)", "Brioche Buns (6)"};
-constexpr std::string_view kMeat[] = {"Chicken Breast", "Beef Mince", "Pork Chops", "Salmon Fillet", "Lamb Leg",
-                                      "Prawns", "Chicken Thighs", "Beef Sirloin", "Cod Fillet", "Turkey Breast"};
-constexpr std::string_view kPantry[] = {"Basmati Rice 2 kg", "Spaghetti 500 g", "Extra Virgin Olive Oil 750 ml",
-                                        "Chopped Tomatoes 400 g", "Chickpeas 400 g", "Rolled Oats 1 kg",
-                                        "Peanut Butter 375 g", "Honey 500 g", "Plain Flour 1 kg", "Coconut Milk 400 ml",
-                                        "Soy Sauce 500 ml", "Red Lentils 1 kg", "Ground Coffee 250 g",
-                                        "Green Tea (40 bags)", "Strawberry Jam 340 g"};
-constexpr std::string_view kFrozen[] = {"Frozen Peas 1 kg", "Margherita Pizza", "Vanilla Ice Cream 1 L",
-                                        "Fish Fingers (10)", "Mixed Berries 500 g", "Vegetable Dumplings (20)",
-                                        "Oven Fries 1 kg", "Chicken Nuggets 400 g"};
-constexpr std::string_view kDrinks[] = {"Orange Juice 1 L", "Sparkling Water 6 x 500 ml", "Cola 1.5 L",
-                                        "Apple Juice 1 L", "Iced Tea 500 ml", "Cold Brew Coffee 330 ml",
-                                        "Coconut Water 1 L", "Lemonade 1.25 L"};
+constexpr std::string_view kProduce[] = {
+    "Gala Apples",  "Bananas",      "Navel Oranges",  "Roma Tomatoes", "Carrots", "Broccoli",     "Red Grapes",
+    "Avocados",     "Baby Spinach", "Sweet Potatoes", "Red Onions",    "Lemons",  "Strawberries", "Cucumbers",
+    "Bell Peppers", "Mangoes",      "Pears",          "Zucchini",      "Garlic",  "Potatoes"};
+constexpr std::string_view kOrigins[] = {"Local farms", "Spain", "New Zealand", "Chile",
+                                         "Italy",       "Kenya", "Australia",   "Netherlands"};
+constexpr std::string_view kGroceryBrands[] = {"GoMart",        "Green Valley", "Sunrise",    "Meadow Fresh",
+                                               "Harvest Table", "Blue Harbour", "Little Oak", "Golden Field"};
+constexpr std::string_view kDairy[] = {
+    "Whole Milk 2 L", "Skim Milk 1 L",    "Greek Yogurt 500 g", "Cheddar 250 g",      "Free-Range Eggs (12)",
+    "Butter 250 g",   "Mozzarella 200 g", "Oat Milk 1 L",       "Cream Cheese 200 g", "Sour Cream 300 ml"};
+constexpr std::string_view kBakery[] = {
+    "Sourdough Loaf 800 g", "Wholemeal Bread 700 g", "Croissants (4)",        "Bagels (6)",     "Baguette",
+    "Cinnamon Rolls (4)",   "Rye Bread 500 g",       "Blueberry Muffins (4)", "Pita Bread (6)", "Brioche Buns (6)"};
+constexpr std::string_view kMeat[] = {"Chicken Breast", "Beef Mince",   "Pork Chops",     "Salmon Fillet",
+                                      "Lamb Leg",       "Prawns",       "Chicken Thighs", "Beef Sirloin",
+                                      "Cod Fillet",     "Turkey Breast"};
+constexpr std::string_view kPantry[] = {
+    "Basmati Rice 2 kg",      "Spaghetti 500 g",     "Extra Virgin Olive Oil 750 ml",
+    "Chopped Tomatoes 400 g", "Chickpeas 400 g",     "Rolled Oats 1 kg",
+    "Peanut Butter 375 g",    "Honey 500 g",         "Plain Flour 1 kg",
+    "Coconut Milk 400 ml",    "Soy Sauce 500 ml",    "Red Lentils 1 kg",
+    "Ground Coffee 250 g",    "Green Tea (40 bags)", "Strawberry Jam 340 g"};
+constexpr std::string_view kFrozen[] = {"Frozen Peas 1 kg",  "Margherita Pizza",     "Vanilla Ice Cream 1 L",
+                                        "Fish Fingers (10)", "Mixed Berries 500 g",  "Vegetable Dumplings (20)",
+                                        "Oven Fries 1 kg",   "Chicken Nuggets 400 g"};
+constexpr std::string_view kDrinks[] = {
+    "Orange Juice 1 L", "Sparkling Water 6 x 500 ml", "Cola 1.5 L",        "Apple Juice 1 L",
+    "Iced Tea 500 ml",  "Cold Brew Coffee 330 ml",    "Coconut Water 1 L", "Lemonade 1.25 L"};
 constexpr std::string_view kSnacks[] = {"Sea Salt Crisps 150 g", "Dark Chocolate 100 g", "Trail Mix 400 g",
-                                        "Popcorn 100 g", "Oat Cookies 250 g", "Gummy Bears 200 g", "Rice Crackers 100 g",
-                                        "Salted Almonds 200 g"};
-constexpr std::string_view kHousehold[] = {"Dish Soap 750 ml", "Laundry Liquid 2 L", "Paper Towels (6)",
-                                           "Toilet Paper (12)", "Bin Bags (30)", "All-Purpose Spray 500 ml",
+                                        "Popcorn 100 g",         "Oat Cookies 250 g",    "Gummy Bears 200 g",
+                                        "Rice Crackers 100 g",   "Salted Almonds 200 g"};
+constexpr std::string_view kHousehold[] = {"Dish Soap 750 ml",  "Laundry Liquid 2 L", "Paper Towels (6)",
+                                           "Toilet Paper (12)", "Bin Bags (30)",      "All-Purpose Spray 500 ml",
                                            "Sponges (5)"};
-constexpr std::string_view kHealth[] = {"Toothpaste 100 ml", "Shampoo 400 ml", "Hand Soap 250 ml",
-                                        "Body Wash 500 ml", "Sunscreen SPF 50 200 ml", "Deodorant 150 ml"};
+constexpr std::string_view kHealth[] = {"Toothpaste 100 ml", "Shampoo 400 ml",          "Hand Soap 250 ml",
+                                        "Body Wash 500 ml",  "Sunscreen SPF 50 200 ml", "Deodorant 150 ml"};
 constexpr std::string_view kQualities[] = {"", "", "Organic ", "Premium ", "Family Pack ", "Value "};
 
 Generated MakeGroceryItem(Dice& dice, std::string_view slug) {
@@ -308,8 +327,8 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
     if (!errors.empty()) return Error::Validation(std::move(errors));
 
     const bool games = options.preset == "games";
-    std::span<const CategorySpec> categories = games ? std::span<const CategorySpec>(kGameCategories)
-                                                     : std::span<const CategorySpec>(kGroceryCategories);
+    std::span<const CategorySpec> categories =
+        games ? std::span<const CategorySpec>(kGameCategories) : std::span<const CategorySpec>(kGroceryCategories);
     int total_weight = 0;
     for (const auto& c : categories) total_weight += c.weight;
     const std::string sku_prefix = games ? "GG-" : "GM-";
@@ -325,8 +344,9 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
         std::vector<std::int64_t> category_ids;
         int position = 0;
         for (const auto& spec : categories) {
-            category_ids.push_back(c.QueryInt("INSERT INTO categories (slug, name, position) VALUES (?, ?, ?) RETURNING id",
-                                              {std::string(spec.slug), std::string(spec.name), std::int64_t{position++}}));
+            category_ids.push_back(
+                c.QueryInt("INSERT INTO categories (slug, name, position) VALUES (?, ?, ?) RETURNING id",
+                           {std::string(spec.slug), std::string(spec.name), std::int64_t{position++}}));
         }
         for (std::int64_t i = 0; i < options.products; ++i) {
             // The first products walk the categories so small catalogs still show every one.

@@ -55,8 +55,14 @@ LogFields& LogFields::Add(std::string_view key, double value) {
     return *this;
 }
 
-void LogInfo(const Logger& logger, const LogFields& fields) { logger->info(fields.str()); }
-void LogWarn(const Logger& logger, const LogFields& fields) { logger->warn(fields.str()); }
-void LogError(const Logger& logger, const LogFields& fields) { logger->error(fields.str()); }
+void LogInfo(const Logger& logger, const LogFields& fields) {
+    logger->info(fields.str());
+}
+void LogWarn(const Logger& logger, const LogFields& fields) {
+    logger->warn(fields.str());
+}
+void LogError(const Logger& logger, const LogFields& fields) {
+    logger->error(fields.str());
+}
 
 }  // namespace emporium

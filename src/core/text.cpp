@@ -13,11 +13,16 @@ std::optional<std::chrono::seconds> ParseDuration(std::string_view text) {
     if (ec != std::errc() || value < 0) return std::nullopt;
     std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
     std::int64_t scale = 0;
-    if (unit.empty() || unit == "s") scale = 1;
-    else if (unit == "m") scale = 60;
-    else if (unit == "h") scale = 3600;
-    else if (unit == "d") scale = 86400;
-    else return std::nullopt;
+    if (unit.empty() || unit == "s")
+        scale = 1;
+    else if (unit == "m")
+        scale = 60;
+    else if (unit == "h")
+        scale = 3600;
+    else if (unit == "d")
+        scale = 86400;
+    else
+        return std::nullopt;
     if (value > INT64_MAX / scale) return std::nullopt;
     return std::chrono::seconds(value * scale);
 }
@@ -27,11 +32,21 @@ void AppendJsonEscaped(std::string& out, std::string_view text) {
     for (char ch : text) {
         auto c = static_cast<unsigned char>(ch);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     out += "\\u00";

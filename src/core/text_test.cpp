@@ -31,9 +31,9 @@ TEST(AppendJsonEscaped, EscapesQuotesAndControls) {
 TEST(IsValidUtf8, AcceptsAndRejects) {
     EXPECT_TRUE(IsValidUtf8("plain"));
     EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xae"));
-    EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
-    EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
-    EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+    EXPECT_FALSE(IsValidUtf8("\xc3"));          // truncated
+    EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong
+    EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
     EXPECT_FALSE(IsValidUtf8("\xff"));
 }
 

@@ -118,11 +118,11 @@ protected:
 };
 
 struct SqliteOptions {
-    std::string path;          // the database file; created when missing
-    int readers = 4;           // reader connections kept open
+    std::string path;  // the database file; created when missing
+    int readers = 4;   // reader connections kept open
     int busy_timeout_ms = 5000;
     bool synchronous_full = true;  // fsync at every commit: nothing acknowledged is lost
-    QueryObserver observer;    // optional
+    QueryObserver observer;        // optional
 };
 
 // Opens (creating when missing) an SQLite database in WAL mode. Throws DbError on failure.

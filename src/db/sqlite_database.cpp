@@ -15,9 +15,9 @@ namespace {
 
 [[noreturn]] void Throw(sqlite3* handle, int rc, std::string_view what) {
     const int primary = rc & 0xff;
-    DbError::Kind kind = primary == SQLITE_CONSTRAINT                       ? DbError::Kind::kConstraint
+    DbError::Kind kind = primary == SQLITE_CONSTRAINT                           ? DbError::Kind::kConstraint
                          : (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) ? DbError::Kind::kBusy
-                                                                              : DbError::Kind::kOther;
+                                                                                : DbError::Kind::kOther;
     std::string message(what);
     message += ": ";
     message += handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
@@ -87,8 +87,8 @@ public:
             std::string message = error ? error : sqlite3_errstr(rc);
             sqlite3_free(error);
             throw DbError((rc & 0xff) == SQLITE_CONSTRAINT ? DbError::Kind::kConstraint
-                          : (rc & 0xff) == SQLITE_BUSY    ? DbError::Kind::kBusy
-                                                          : DbError::Kind::kOther,
+                          : (rc & 0xff) == SQLITE_BUSY     ? DbError::Kind::kBusy
+                                                           : DbError::Kind::kOther,
                           message);
         }
     }
@@ -98,8 +98,8 @@ private:
         auto it = statements_.find(sql);
         if (it != statements_.end()) return it->second;
         sqlite3_stmt* stmt = nullptr;
-        int rc = sqlite3_prepare_v3(handle_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                    &stmt, nullptr);
+        int rc = sqlite3_prepare_v3(handle_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                                    nullptr);
         if (rc != SQLITE_OK) Throw(handle_, rc, "prepare");
         statements_.emplace(std::string(sql), stmt);
         return stmt;
@@ -221,6 +221,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Database> OpenSqlite(const SqliteOptions& options) { return std::make_unique<SqliteDatabase>(options); }
+std::unique_ptr<Database> OpenSqlite(const SqliteOptions& options) {
+    return std::make_unique<SqliteDatabase>(options);
+}
 
 }  // namespace emporium::db

@@ -26,7 +26,9 @@ protected:
     }
 
     inline static const std::vector<Migration> kMigrations = {
-        {"test", 1, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, qty INTEGER NOT NULL CHECK (qty >= 0))"},
+        {"test", 1,
+         "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, qty INTEGER NOT NULL CHECK (qty >= "
+         "0))"},
         {"test", 2, "ALTER TABLE items ADD COLUMN note TEXT"},
     };
     std::filesystem::path dir_;
@@ -35,7 +37,8 @@ protected:
 
 TEST_F(SqliteTest, WritesCommitAndReadsSeeThem) {
     std::int64_t id = database_->Write([](Connection& c) {
-        return c.QueryInt("INSERT INTO items (name, qty) VALUES (?, ?) RETURNING id", {std::string("apple"), std::int64_t{3}});
+        return c.QueryInt("INSERT INTO items (name, qty) VALUES (?, ?) RETURNING id",
+                          {std::string("apple"), std::int64_t{3}});
     });
     EXPECT_GT(id, 0);
     std::string name;
@@ -51,7 +54,8 @@ TEST_F(SqliteTest, WritesCommitAndReadsSeeThem) {
 
 TEST_F(SqliteTest, MigrationsRunOnce) {
     EXPECT_EQ(ApplyMigrations(*database_, kMigrations), 0);
-    int64_t recorded = database_->Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM schema_migrations"); });
+    int64_t recorded =
+        database_->Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM schema_migrations"); });
     EXPECT_EQ(recorded, 2);
 }
 
@@ -98,12 +102,14 @@ TEST_F(SqliteTest, ConditionalUpdateNeverGoesBelowZero) {
     }
     for (auto& t : buyers) t.join();
     EXPECT_EQ(taken.load(), 10);
-    EXPECT_EQ(database_->Read([](Connection& c) { return c.QueryInt("SELECT qty FROM items WHERE name = 'last'"); }), 0);
+    EXPECT_EQ(database_->Read([](Connection& c) { return c.QueryInt("SELECT qty FROM items WHERE name = 'last'"); }),
+              0);
 }
 
 TEST_F(SqliteTest, UsesWriteAheadLog) {
     std::string mode;
-    database_->Write([&](Connection& c) { c.Query("PRAGMA journal_mode", {}, [&](const Row& r) { mode = r.Text(0); }); });
+    database_->Write(
+        [&](Connection& c) { c.Query("PRAGMA journal_mode", {}, [&](const Row& r) { mode = r.Text(0); }); });
     EXPECT_EQ(mode, "wal");
 }
 

@@ -11,8 +11,7 @@ Result<boost::json::object> ParseJsonObject(const Request& request) {
     std::string lowered = ToLowerAscii(type.substr(0, type.find(';')));
     while (!lowered.empty() && lowered.back() == ' ') lowered.pop_back();
     if (lowered != "application/json") {
-        return Error{ErrorKind::kUnsupportedMedia, "unsupported_media_type",
-                     "Send the body as application/json.", {}};
+        return Error{ErrorKind::kUnsupportedMedia, "unsupported_media_type", "Send the body as application/json.", {}};
     }
     if (!IsValidUtf8(request.body)) return Error::BadRequest("The body is not valid UTF-8.", "malformed_json");
     boost::json::error_code ec;
@@ -24,6 +23,8 @@ Result<boost::json::object> ParseJsonObject(const Request& request) {
     return std::move(value.as_object());
 }
 
-std::string ToJson(const boost::json::value& value) { return boost::json::serialize(value); }
+std::string ToJson(const boost::json::value& value) {
+    return boost::json::serialize(value);
+}
 
 }  // namespace emporium::http

@@ -11,10 +11,10 @@
 namespace emporium::http {
 
 struct Request {
-    std::string method;  // "GET", "POST", ...
-    std::string path;    // percent-decoded path, without the query
-    std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
-    std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+    std::string method;                                            // "GET", "POST", ...
+    std::string path;                                              // percent-decoded path, without the query
+    std::vector<std::pair<std::string, std::string>> query;        // decoded, in order
+    std::vector<std::pair<std::string, std::string>> headers;      // names lower-case
     std::vector<std::pair<std::string, std::string>> path_params;  // filled by the router
     std::string body;
     std::string request_id;

@@ -39,7 +39,9 @@ void Router::Add(Route route) {
     routes_.push_back(std::move(compiled));
 }
 
-void Router::SetFallback(Route route) { fallback_ = std::move(route); }
+void Router::SetFallback(Route route) {
+    fallback_ = std::move(route);
+}
 
 RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     RouteMatch result;

@@ -20,9 +20,9 @@ using FastHandler = std::function<std::optional<Response>(const Request&)>;
 
 struct Route {
     std::string method;
-    std::string pattern;  // also the route's name in metrics and logs
-    Handler handler;      // runs on the worker pool
-    FastHandler fast;     // optional
+    std::string pattern;       // also the route's name in metrics and logs
+    Handler handler;           // runs on the worker pool
+    FastHandler fast;          // optional
     bool inline_only = false;  // the handler itself never blocks: run it on the I/O thread
 };
 
@@ -38,9 +38,15 @@ public:
     // Adds a route. Throws std::invalid_argument for a duplicate method and pattern.
     void Add(Route route);
     void Get(std::string pattern, Handler handler) { Add({"GET", std::move(pattern), std::move(handler), {}, false}); }
-    void Post(std::string pattern, Handler handler) { Add({"POST", std::move(pattern), std::move(handler), {}, false}); }
-    void Patch(std::string pattern, Handler handler) { Add({"PATCH", std::move(pattern), std::move(handler), {}, false}); }
-    void Delete(std::string pattern, Handler handler) { Add({"DELETE", std::move(pattern), std::move(handler), {}, false}); }
+    void Post(std::string pattern, Handler handler) {
+        Add({"POST", std::move(pattern), std::move(handler), {}, false});
+    }
+    void Patch(std::string pattern, Handler handler) {
+        Add({"PATCH", std::move(pattern), std::move(handler), {}, false});
+    }
+    void Delete(std::string pattern, Handler handler) {
+        Add({"DELETE", std::move(pattern), std::move(handler), {}, false});
+    }
 
     // Routes used when nothing matched (static files, say): nullptr when none.
     void SetFallback(Route route);

@@ -66,7 +66,10 @@ struct Server::Impl {
     asio::io_context ioc;
 
     Impl(ServerOptions o, Logger l, RequestObserver obs)
-        : options(o), logger(std::move(l)), observer(std::move(obs)), workers(std::max(1, o.worker_threads)),
+        : options(o),
+          logger(std::move(l)),
+          observer(std::move(obs)),
+          workers(std::max(1, o.worker_threads)),
           ioc(std::max(1, o.io_threads)) {
         std::random_device rd;
         char buffer[16];
@@ -354,8 +357,12 @@ void Server::Stop() {
     asio::post(impl_->ioc, [this] { impl_->BeginDrain(); });
 }
 
-bool Server::draining() const { return impl_->draining.load(); }
+bool Server::draining() const {
+    return impl_->draining.load();
+}
 
-std::int64_t Server::in_flight() const { return static_cast<std::int64_t>(impl_->in_flight_requests.load()); }
+std::int64_t Server::in_flight() const {
+    return static_cast<std::int64_t>(impl_->in_flight_requests.load());
+}
 
 }  // namespace emporium::http

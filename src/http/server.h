@@ -17,15 +17,15 @@
 namespace emporium::http {
 
 struct ServerOptions {
-    std::size_t body_limit = 1024 * 1024;     // larger bodies get 413
-    std::size_t header_limit = 16 * 1024;     // larger headers get 431
-    std::chrono::seconds read_timeout{15};    // to receive one whole request
-    std::chrono::seconds idle_timeout{75};    // keep-alive wait for the next request
+    std::size_t body_limit = 1024 * 1024;   // larger bodies get 413
+    std::size_t header_limit = 16 * 1024;   // larger headers get 431
+    std::chrono::seconds read_timeout{15};  // to receive one whole request
+    std::chrono::seconds idle_timeout{75};  // keep-alive wait for the next request
     std::chrono::seconds write_timeout{30};
-    std::size_t max_connections = 10000;      // connections past this get 503 and are closed
+    std::size_t max_connections = 10000;  // connections past this get 503 and are closed
     int io_threads = 2;
-    int worker_threads = 4;                   // the blocking-work pool
-    std::chrono::seconds drain_timeout{20};   // how long shutdown waits for requests in flight
+    int worker_threads = 4;                  // the blocking-work pool
+    std::chrono::seconds drain_timeout{20};  // how long shutdown waits for requests in flight
 };
 
 // What one request did, for metrics.
@@ -48,8 +48,7 @@ public:
 
     // Listens on address:port and serves router there; port 0 picks a free port. Returns the bound
     // port. The router must outlive the server. Throws std::system_error when binding fails.
-    std::uint16_t Listen(const std::string& name, const std::string& address, std::uint16_t port,
-                         const Router& router);
+    std::uint16_t Listen(const std::string& name, const std::string& address, std::uint16_t port, const Router& router);
 
     // Serves until SIGINT, SIGTERM or Stop(); then stops accepting, lets requests in flight finish
     // (up to drain_timeout) and returns.

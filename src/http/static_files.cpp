@@ -14,14 +14,22 @@ namespace {
 
 std::string ContentTypeFor(const std::filesystem::path& path) {
     static const std::unordered_map<std::string, std::string> kTypes = {
-        {".html", "text/html; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"},          {".svg", "image/svg+xml"},
-        {".png", "image/png"},                  {".jpg", "image/jpeg"},
-        {".jpeg", "image/jpeg"},                {".webp", "image/webp"},
-        {".ico", "image/x-icon"},               {".woff2", "font/woff2"},
-        {".woff", "font/woff"},                 {".ttf", "font/ttf"},
-        {".txt", "text/plain; charset=utf-8"},  {".webmanifest", "application/manifest+json"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".webp", "image/webp"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
+        {".woff", "font/woff"},
+        {".ttf", "font/ttf"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".webmanifest", "application/manifest+json"},
         {".map", "application/json"},
     };
     auto it = kTypes.find(path.extension().string());
@@ -147,7 +155,8 @@ Response StaticFiles::Serve(const Request& request) const {
         return ErrorResponse(Error::NotFound("There is no API route at this address."));
     }
     if (request.method != "GET" && request.method != "HEAD") {
-        Response r = ErrorResponse(Error{ErrorKind::kMethodNotAllowed, "method_not_allowed", "Pages are read-only.", {}});
+        Response r =
+            ErrorResponse(Error{ErrorKind::kMethodNotAllowed, "method_not_allowed", "Pages are read-only.", {}});
         r.headers.emplace_back("Allow", "GET, HEAD");
         return r;
     }

@@ -17,9 +17,8 @@ namespace emporium::ops {
 namespace {
 
 // Latency buckets from 100 µs to 10 s: our targets are milliseconds, alerts care about seconds.
-const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                                 0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                                                 1,      2.5,     5,      10};
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 struct ProcessFigures {
     double resident_bytes = 0;
@@ -57,8 +56,10 @@ ProcessFigures ReadProcess() {
 
 struct Metrics::Impl {
     std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-    prometheus::Family<prometheus::Counter>& requests =
-        prometheus::BuildCounter().Name("emporium_http_requests_total").Help("HTTP requests answered").Register(*registry);
+    prometheus::Family<prometheus::Counter>& requests = prometheus::BuildCounter()
+                                                            .Name("emporium_http_requests_total")
+                                                            .Help("HTTP requests answered")
+                                                            .Register(*registry);
     prometheus::Family<prometheus::Histogram>& latency = prometheus::BuildHistogram()
                                                              .Name("emporium_http_request_duration_seconds")
                                                              .Help("Time from a complete request to the sent answer")
@@ -85,14 +86,18 @@ void Metrics::ObserveRequest(std::string_view listener, std::string_view route, 
                              double seconds) {
     std::string code = std::to_string(status);
     impl_->requests
-        .Add({{"listener", std::string(listener)}, {"route", std::string(route)}, {"method", std::string(method)},
+        .Add({{"listener", std::string(listener)},
+              {"route", std::string(route)},
+              {"method", std::string(method)},
               {"status", code}})
         .Increment();
     impl_->latency.Add({{"listener", std::string(listener)}, {"route", std::string(route)}}, kLatencyBuckets)
         .Observe(seconds);
 }
 
-void Metrics::ObserveQuery(double seconds) { impl_->queries.Observe(seconds); }
+void Metrics::ObserveQuery(double seconds) {
+    impl_->queries.Observe(seconds);
+}
 
 void Metrics::AddCallback(std::string name, std::string type, std::string help, std::string labels,
                           std::function<double()> read) {

@@ -14,7 +14,8 @@ TEST(Metrics, RendersRequestsQueriesCallbacksAndProcess) {
     double hits = 41;
     metrics.AddCallback("emporium_cache_hits_total", "counter", "hits", "cache=\"catalog\"", [&] { return hits + 1; });
     std::string text = metrics.Render();
-    EXPECT_NE(text.find("emporium_http_requests_total{listener=\"public\",method=\"GET\",route=\"/api/products\",status=\"200\"} 2"),
+    EXPECT_NE(text.find("emporium_http_requests_total{listener=\"public\",method=\"GET\",route=\"/api/"
+                        "products\",status=\"200\"} 2"),
               std::string::npos)
         << text;
     EXPECT_NE(text.find("emporium_http_request_duration_seconds_count{listener=\"public\",route=\"/api/products\"} 2"),

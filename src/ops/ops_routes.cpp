@@ -3,8 +3,11 @@
 namespace emporium::ops {
 
 void AddOpsRoutes(http::Router& router, Metrics& metrics, std::function<bool()> ready) {
-    router.Add({"GET", "/healthz", [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); },
-                {}, /*inline_only=*/true});
+    router.Add({"GET",
+                "/healthz",
+                [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); },
+                {},
+                /*inline_only=*/true});
     router.Get("/readyz", [ready = std::move(ready)](const http::Request&) {
         return ready() ? http::Response::Json(200, R"({"status":"ready"})")
                        : http::Response::Json(503, R"({"status":"not_ready"})");

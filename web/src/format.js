@@ -35,7 +35,7 @@ export function formatPrice(product) {
 
 export const LOW_STOCK = 5
 
-/** { label, color, icon-name } for a stock level. */
+/** { key, label, color } for a stock level: in stock, only N left, out of stock. */
 export function stockState(stock) {
   if (!stock || stock <= 0) return { key: 'out', label: 'Out of stock', color: 'error' }
   if (stock <= LOW_STOCK) return { key: 'low', label: `Only ${stock} left`, color: 'warning' }

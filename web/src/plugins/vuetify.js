@@ -23,6 +23,8 @@ export const vuetify = createVuetify({
   },
 })
 
+const STATUS_LIGHT = { error: '#c62828', info: '#1565c0', success: '#2e7d32', warning: '#e65100' }
+const STATUS_DARK = { error: '#ff6b81', info: '#64b5f6', success: '#69f0ae', warning: '#ffb74d' }
 const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i
 
 /** Applies the store's branding ({dark, primary, secondary, accent, background, surface}). */
@@ -37,13 +39,8 @@ export function applyBranding(theme) {
   vuetify.theme.themes.value.shop = {
     ...current,
     dark,
-    colors: {
-      ...current.colors,
-      ...colors,
-      // Softer surfaces for image wells and chips, derived from the theme's mode.
-      'surface-variant': dark ? '#2a2d4a' : '#eef1ea',
-      'on-surface-variant': dark ? '#e6e6f0' : '#3c4043',
-    },
+    // Status colours readable on the chosen mode's surfaces.
+    colors: { ...current.colors, ...(dark ? STATUS_DARK : STATUS_LIGHT), ...colors },
   }
   vuetify.theme.global.name.value = 'shop'
 }

@@ -1,0 +1,69 @@
+# Emporium: `make run` serves a seeded demo shop, `make test` runs every test suite.
+# Both install what is missing first (Debian packages and npm, through scripts/install-deps.sh).
+
+PRESET ?= games
+PRODUCTS ?= 2000
+PORT ?= 8080
+INTERNAL_PORT ?= 9090
+DATA_DIR ?= data/$(PRESET)
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build web configure run seed test test-unit test-api test-e2e test-asan smoke bench lint format clean
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+configure:
+	@test -f $(BUILD_DIR)/build.ninja || cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps configure web
+	cmake --build $(BUILD_DIR)
+
+web:
+	cd web && npm run build --silent
+
+# A seeded demo shop, made once per preset; delete $(DATA_DIR) to start over.
+seed: build
+	@test -f $(DATA_DIR)/emporium.db || $(BUILD_DIR)/emporium seed --preset $(PRESET) --products $(PRODUCTS) --data-dir $(DATA_DIR)
+
+run: seed
+	@echo "Storefront: http://127.0.0.1:$(PORT)   internal (health, metrics): http://127.0.0.1:$(INTERNAL_PORT)"
+	$(BUILD_DIR)/emporium serve --data-dir $(DATA_DIR) --bind 127.0.0.1 --port $(PORT) --internal-port $(INTERNAL_PORT)
+
+test: build
+	bash scripts/test.sh
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure
+
+test-api: build
+	python3 tests/api/run.py
+
+test-e2e: build
+	node --test tests/e2e/
+
+smoke: build
+	python3 ../shared/contract/smoke.py catalog
+
+# The unit and API tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan: deps
+	@test -f $(ASAN_DIR)/build.ninja || cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMPORIUM_SANITIZE=ON
+	cmake --build $(ASAN_DIR)
+	cd $(ASAN_DIR) && ctest --output-on-failure
+	EMPORIUM_BIN=$(CURDIR)/$(ASAN_DIR)/emporium python3 tests/api/run.py
+
+bench: build
+	bash bench/run.sh
+
+lint:
+	bash scripts/lint.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h')
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) web/dist
