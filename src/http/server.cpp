@@ -94,6 +94,16 @@ struct Server::Impl {
 };
 
 awaitable<void> Server::Impl::Accept(Listener& listener) {
+    auto start_session = [this, &listener](tcp::socket socket) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto executor = socket.get_executor();
+        if (connections.load() >= options.max_connections) {
+            asio::co_spawn(executor, Reject(std::move(socket)), asio::detached);
+        } else {
+            asio::co_spawn(executor, Session(listener, std::move(socket)), asio::detached);
+        }
+    };
     while (listener.acceptor.is_open()) {
         auto [ec, socket] = co_await listener.acceptor.async_accept(asio::make_strand(ioc), kTuple);
         if (ec) {
@@ -104,13 +114,15 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
             co_await pause.async_wait(kTuple);
             continue;
         }
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        auto executor = socket.get_executor();
-        if (connections.load() >= options.max_connections) {
-            asio::co_spawn(executor, Reject(std::move(socket)), asio::detached);
-        } else {
-            asio::co_spawn(executor, Session(listener, std::move(socket)), asio::detached);
+        start_session(std::move(socket));
+        // Take every connection already waiting before going back to the event loop: under load
+        // each trip through the loop is long, and a burst of connects would otherwise wait in
+        // the backlog for seconds (what nginx calls multi_accept).
+        for (int i = 0; i < 1024; ++i) {
+            tcp::socket next(asio::make_strand(ioc));
+            listener.acceptor.accept(next, ec);
+            if (ec) break;
+            start_session(std::move(next));
         }
     }
 }
@@ -298,8 +310,11 @@ void Server::Impl::BeginDrain() {
     if (draining.exchange(true)) return;
     LogInfo(logger, LogFields("draining").Add("in_flight", static_cast<long long>(in_flight_requests.load())));
     for (auto& listener : listeners) {
-        beast::error_code ignored;
-        listener->acceptor.close(ignored);
+        // On the acceptor's own strand, where its accept loop runs.
+        asio::post(listener->acceptor.get_executor(), [&acceptor = listener->acceptor] {
+            beast::error_code ignored;
+            acceptor.close(ignored);
+        });
     }
     asio::co_spawn(ioc, WaitAndStop(), asio::detached);
 }
@@ -323,11 +338,12 @@ Server::~Server() = default;
 std::uint16_t Server::Listen(const std::string& name, const std::string& address, std::uint16_t port,
                              const Router& router) {
     tcp::endpoint endpoint(asio::ip::make_address(address), port);
-    auto listener = std::make_unique<Listener>(Listener{name, tcp::acceptor(impl_->ioc), &router});
+    auto listener = std::make_unique<Listener>(Listener{name, tcp::acceptor(asio::make_strand(impl_->ioc)), &router});
     listener->acceptor.open(endpoint.protocol());
     listener->acceptor.set_option(asio::socket_base::reuse_address(true));
     listener->acceptor.bind(endpoint);
     listener->acceptor.listen(asio::socket_base::max_listen_connections);
+    listener->acceptor.non_blocking(true);  // so that Accept can drain the backlog without blocking
     std::uint16_t bound = listener->acceptor.local_endpoint().port();
     impl_->listeners.push_back(std::move(listener));
     return bound;
@@ -338,11 +354,10 @@ void Server::Run() {
     signals.async_wait([this](const beast::error_code& ec, int) {
         if (!ec) impl_->BeginDrain();
     });
-    // Several accept loops per listener so that a burst of connects is taken up quickly.
+    // One accept loop per listener, on a strand of its own: an acceptor is not safe to share
+    // between threads.
     for (auto& listener : impl_->listeners) {
-        for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i) {
-            asio::co_spawn(impl_->ioc, impl_->Accept(*listener), asio::detached);
-        }
+        asio::co_spawn(listener->acceptor.get_executor(), impl_->Accept(*listener), asio::detached);
     }
     std::vector<std::thread> threads;
     for (int i = 1; i < impl_->options.io_threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# `make bench`: seeds 100,000 products, starts the program, and measures with wrk the catalog
+# list, a search and a product page at 100 and 1,000 connections, then nginx serving the same
+# response bytes as static files as the limit to compare with. Writes docs/PERFORMANCE.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=${EMPORIUM_BIN:-$ROOT/build/emporium}
+DURATION=${BENCH_DURATION:-10s}
+PRODUCTS=${BENCH_PRODUCTS:-100000}
+PORT=${BENCH_PORT:-18080}
+INTERNAL_PORT=${BENCH_INTERNAL_PORT:-18090}
+NGINX_PORT=${BENCH_NGINX_PORT:-18081}
+WORK=$(mktemp -d /tmp/emporium-bench.XXXXXX)
+chmod 755 "$WORK"
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS"
+ulimit -n 20000
+
+server_pid=
+nginx_pid=
+cleanup() {
+    [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_ready() {  # URL: polls until it answers 200, 30 s at most
+    for _ in $(seq 300); do
+        curl -fs -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    echo "not ready: $1" >&2
+    return 1
+}
+
+echo "== seeding $PRODUCTS products"
+seed_start=$(date +%s.%N)
+"$BIN" seed --preset games --products "$PRODUCTS" --data-dir "$WORK/data" > "$WORK/seed.txt"
+seed_seconds=$(echo "$(date +%s.%N) - $seed_start" | bc)
+cat "$WORK/seed.txt"
+
+echo "== starting emporium"
+"$BIN" serve --data-dir "$WORK/data" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+    2> "$WORK/server.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+
+base="http://127.0.0.1:$PORT"
+product_id=$(curl -fs "$base/api/products?sort=popular&per_page=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+declare -A paths=(
+    [list]="/api/products?page=1&per_page=24"
+    [search]="/api/products?q=shadow%20leg&per_page=24"
+    [product]="/api/products/$product_id"
+)
+
+# nginx serves the exact bytes the program answers, as static files.
+mkdir -p "$WORK/nginx/html" "$WORK/nginx/tmp"
+for name in "${!paths[@]}"; do
+    curl -fs "$base${paths[$name]}" -o "$WORK/nginx/html/$name.json"
+done
+chmod -R a+rX "$WORK/nginx"
+cat > "$WORK/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; multi_accept on; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/tmp/body;
+    proxy_temp_path $WORK/nginx/tmp/proxy;
+    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+    scgi_temp_path $WORK/nginx/tmp/scgi;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    default_type application/json;
+    server {
+        listen 127.0.0.1:$NGINX_PORT backlog=4096;
+        root $WORK/nginx/html;
+    }
+}
+NGINX
+nginx -c "$WORK/nginx/nginx.conf" &
+nginx_pid=$!
+wait_ready "http://127.0.0.1:$NGINX_PORT/list.json"
+
+run_wrk() {  # TARGET NAME CONNECTIONS URL
+    local out="$RESULTS/$1-$2-c$3.txt"
+    # Warm up (fills the program's cache, as a running shop's would be), then measure.
+    wrk -t2 -c"$3" -d2s "$4" > /dev/null 2>&1 || true
+    wrk -t2 -c"$3" -d"$DURATION" --timeout 5s --latency "$4" > "$out" 2>&1
+    echo "   $1 $2 c=$3: $(grep 'Requests/sec' "$out")"
+}
+
+for conns in 100 1000; do
+    for name in list search product; do
+        run_wrk emporium "$name" "$conns" "$base${paths[$name]}"
+        run_wrk nginx "$name" "$conns" "http://127.0.0.1:$NGINX_PORT/$name.json"
+    done
+done
+
+cache_line=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | grep -E '^emporium_cache_(hits|misses)_total' | tr '\n' ' ')
+rss=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | awk '/^process_resident_memory_bytes/ {printf "%.0f", $2/1048576}')
+python3 bench/wrk_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" \
+    --seed-seconds "$seed_seconds" --products "$PRODUCTS" --duration "$DURATION" \
+    --cache "$cache_line" --rss-mib "$rss" --product-id "$product_id"
+echo "== wrote docs/PERFORMANCE.md"

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Reads wrk outputs from bench/results and writes the catalog section of docs/PERFORMANCE.md
+(between its markers; other sections of the file are kept)."""
+import argparse
+import datetime
+import os
+import platform
+import re
+
+START, END = "<!-- catalog-bench:start -->", "<!-- catalog-bench:end -->"
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def parse(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+    errors = 0
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if sock:
+        errors += sum(int(x) for x in sock.groups())
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "requests": total}
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) // 1024 // 1024
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, Linux {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("out")
+    ap.add_argument("--seed-seconds", type=float)
+    ap.add_argument("--products", type=int)
+    ap.add_argument("--duration")
+    ap.add_argument("--cache", default="")
+    ap.add_argument("--rss-mib", default="")
+    ap.add_argument("--product-id", default="")
+    a = ap.parse_args()
+
+    rows = []
+    verdicts = []
+    for conns in (100, 1000):
+        for name, label in (("list", "catalog list"), ("search", "search"), ("product", "product page")):
+            e = parse(os.path.join(a.results, f"emporium-{name}-c{conns}.txt"))
+            n = parse(os.path.join(a.results, f"nginx-{name}-c{conns}.txt"))
+            ratio = e["rps"] / n["rps"] if n["rps"] else 0
+            p99_ratio = e["p99"] / n["p99"] if n["p99"] else 0
+            rows.append(f"| {label} | {conns} | {e['rps']:,.0f} | {e['p50']:.2f} | {e['p99']:.2f} | {e['errors']} "
+                        f"| {n['rps']:,.0f} | {n['p50']:.2f} | {n['p99']:.2f} | {n['errors']} | {ratio:.2f} | {p99_ratio:.2f} |")
+            verdicts.append((label, conns, ratio, p99_ratio))
+
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    half = sum(1 for v in verdicts if v[2] >= 0.5)
+    p99_ok = sum(1 for v in verdicts if v[1] == 1000 and v[3] <= 2.0)
+    section = f"""{START}
+## Catalog reads against nginx (`make bench`)
+
+Measured {now} on {machine()}; the program, nginx and wrk share the same cores.
+{a.products:,} products seeded in {a.seed_seconds:.1f} s. wrk -t2, {a.duration} per run after a 2 s warm-up,
+5 s timeout. nginx (worker_processes auto, access log off) serves the exact response bytes of each
+route as a static file: the limit to compare with. The program runs as shipped: access log on
+(to a file), metrics on, catalog cache on. Latencies in milliseconds; errors are socket errors,
+timeouts and non-2xx answers. Ratio = program req/s ÷ nginx req/s; p99 ratio = program p99 ÷ nginx p99.
+
+| route | conns | req/s | p50 | p99 | errors | nginx req/s | nginx p50 | nginx p99 | nginx errors | ratio | p99 ratio |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+""" + "\n".join(rows) + f"""
+
+Paths: `/api/products?page=1&per_page=24`, `/api/products?q=shadow%20leg&per_page=24`,
+`/api/products/{a.product_id}`. After the runs: {a.cache.strip() or 'cache figures unavailable'};
+resident memory {a.rss_mib} MiB.
+
+Against the aims (at least half of nginx's throughput; p99 at 1,000 connections within twice
+nginx's): throughput ratio ≥ 0.5 in {half} of {len(verdicts)} runs; p99 within 2× in {p99_ok} of 3 runs at 1,000
+connections. Raw wrk outputs: `bench/results/` (not committed).
+{END}"""
+
+    text = open(a.out).read() if os.path.exists(a.out) else "# Performance\n\nFigures measured by `make bench`. Each section says when and on what.\n\n"
+    if START in text and END in text:
+        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    open(a.out, "w").write(text)
+
+
+if __name__ == "__main__":
+    main()
