@@ -129,8 +129,10 @@ Generated MakeGame(Dice& dice, std::string_view slug) {
     std::string_view rating = dice.Pick(kAgeRatings);
     std::int64_t year = dice.Between(2018, 2026);
     g.name = title + " (" + std::string(platform) + ")";
+    std::string kind(genre == "RPG" ? "role-playing" : genre == "Open World" ? "open-world" : genre);
+    std::string article = std::string_view("AEIOUaeiou").find(kind[0]) != std::string_view::npos ? "an " : "a ";
     g.description =
-        title + " is a " + std::string(genre == "RPG" ? "role-playing" : genre) + " game from " +
+        title + " is " + article + kind + " game from " +
         std::string(publisher) + ". " +
         std::string(dice.Chance(50) ? "Explore a vast world, master new abilities and face rivals online."
                                     : "Team up with friends or go solo through dozens of handcrafted levels.") +

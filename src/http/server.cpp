@@ -77,6 +77,12 @@ struct Server::Impl {
         id_prefix = buffer;
     }
 
+    // The acceptors go first: their executors belong to ioc. Nothing runs any more (Run joined
+    // every thread), and the coroutines that still name a listener never touch it again.
+    ~Impl() { listeners.clear(); }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
     std::string NextRequestId() {
         char buffer[32];
         std::snprintf(buffer, sizeof buffer, "%s-%06llx", id_prefix.c_str(),

@@ -54,3 +54,54 @@ export function attributeValue(value) {
   if (typeof value === 'boolean') return value ? 'Yes' : 'No'
   return String(value)
 }
+
+/** "2026-11-24T05:12:00Z" -> "Nov 24, 2026" (or with the time). */
+export function formatDate(value, { time = false } = {}) {
+  if (!value) return ''
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime())) return String(value)
+  return new Intl.DateTimeFormat('en-US', time ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' }).format(d)
+}
+
+/** Time from now: "in 59 minutes", "3 hours ago". */
+export function formatRelative(value, now = Date.now()) {
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime())) return ''
+  const seconds = Math.round((d.getTime() - now) / 1000)
+  const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto' })
+  const abs = Math.abs(seconds)
+  if (abs < 60) return rtf.format(seconds, 'second')
+  if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute')
+  if (abs < 86400) return rtf.format(Math.round(seconds / 3600), 'hour')
+  return rtf.format(Math.round(seconds / 86400), 'day')
+}
+
+/** How many minor units a currency has: USD 2, JPY 0. */
+export function minorDigits(currency) {
+  return formatter(currency).resolvedOptions().maximumFractionDigits
+}
+
+/** The currency's symbol as shown before amounts ("$", "€", "¥"). */
+export function currencySymbol(currency) {
+  const part = formatter(currency).formatToParts(0).find((p) => p.type === 'currency')
+  return part ? part.value : currency || ''
+}
+
+/** 1250, "USD" -> "12.50" (for an input field). */
+export function minorToInput(cents, currency) {
+  const digits = minorDigits(currency)
+  const n = Number(cents || 0)
+  return digits ? (n / 10 ** digits).toFixed(digits) : String(n)
+}
+
+/** "12.5" or "1,299.99", "USD" -> 1250 / 129999 integer minor units; null when not an amount. */
+export function inputToMinor(text, currency) {
+  const digits = minorDigits(currency)
+  const s = String(text ?? '').trim().replace(/,/g, '')
+  const re = digits ? new RegExp(`^(\\d{1,9})(?:\\.(\\d{0,${digits}}))?$`) : /^(\d{1,12})$/
+  const m = re.exec(s)
+  if (!m) return null
+  const whole = Number(m[1])
+  const frac = digits ? Number((m[2] || '').padEnd(digits, '0') || 0) : 0
+  return whole * 10 ** digits + frac
+}

@@ -3,7 +3,18 @@ import HomePage from './pages/HomePage.vue'
 import CatalogPage from './pages/CatalogPage.vue'
 import ProductPage from './pages/ProductPage.vue'
 import NotFoundPage from './pages/NotFoundPage.vue'
+import { useAuthStore } from './stores/auth'
 
+// Account, seller and admin pages load on demand: shoppers never download them.
+const SignInPage = () => import('./pages/SignInPage.vue')
+const SignUpPage = () => import('./pages/SignUpPage.vue')
+const AccountPage = () => import('./pages/AccountPage.vue')
+const SellerProductsPage = () => import('./pages/SellerProductsPage.vue')
+const AdminUsersPage = () => import('./pages/AdminUsersPage.vue')
+const AdminTokensPage = () => import('./pages/AdminTokensPage.vue')
+const ForbiddenPage = () => import('./pages/ForbiddenPage.vue')
+
+// meta.auth: signed-in users only; meta.roles: and only these roles; meta.guest: signed-out users.
 // History mode: the server answers index.html for unknown non-API paths.
 export const router = createRouter({
   history: createWebHistory(),
@@ -11,7 +22,44 @@ export const router = createRouter({
     { path: '/', name: 'home', component: HomePage },
     { path: '/catalog', name: 'catalog', component: CatalogPage },
     { path: '/products/:id(\\d+)', name: 'product', component: ProductPage, props: true },
+    { path: '/signin', name: 'signin', component: SignInPage, meta: { guest: true } },
+    { path: '/signup', name: 'signup', component: SignUpPage, meta: { guest: true } },
+    { path: '/account', name: 'account', component: AccountPage, meta: { auth: true } },
+    { path: '/seller', redirect: { name: 'seller-products' } },
+    {
+      path: '/seller/products',
+      name: 'seller-products',
+      component: SellerProductsPage,
+      meta: { auth: true, roles: ['seller', 'admin'], area: 'the seller area' },
+    },
+    { path: '/admin', redirect: { name: 'admin-users' } },
+    { path: '/admin/users', name: 'admin-users', component: AdminUsersPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
+    { path: '/admin/tokens', name: 'admin-tokens', component: AdminTokensPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundPage },
+    // Shown in place (the address stays) when a signed-in user lacks the role for a page.
+    { path: '/:pathMatch(.*)*', name: 'forbidden', component: ForbiddenPage },
   ],
   scrollBehavior: (to, from, saved) => saved || { top: 0 },
+})
+
+/** A same-site path to return to after signing in ("/" unless `next` is a safe local path). */
+export function safeNext(next) {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
+}
+
+router.beforeEach(async (to) => {
+  const auth = useAuthStore()
+  if (to.meta.auth || to.meta.guest || !auth.loaded) await auth.load()
+  if (to.meta.guest && auth.signedIn) return safeNext(to.query.next)
+  if (!to.meta.auth) return true
+  if (!auth.signedIn) return { name: 'signin', query: { next: to.fullPath } }
+  if (to.meta.roles && !to.meta.roles.includes(auth.role)) {
+    return {
+      name: 'forbidden',
+      params: { pathMatch: to.path.substring(1).split('/') },
+      query: to.query,
+      hash: to.hash,
+    }
+  }
+  return true
 })
