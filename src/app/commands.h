@@ -23,6 +23,22 @@ struct ServeOptions {
     int workers = 0;     // 0: four per core
     std::string log_level = "info";
     std::string program_path;  // argv[0], to find the web page beside the build
+    double rate_limit = 50;     // requests a second per client address; 0 turns it off
+    double rate_burst = 300;
+    double signin_per_minute = 10;          // per client address
+    double signin_per_account_minute = 5;   // per email
+    std::string trusted_proxies;            // comma-separated addresses or CIDR ranges
+    std::int64_t max_in_flight = 512;
+    int hash_threads = 0;                   // 0: one per core
+    std::int64_t hash_queue = 64;
+};
+
+struct UserCreateOptions {
+    std::string data_dir = "./data";
+    std::string email;
+    std::string password;
+    std::string role = "customer";
+    std::string name;
 };
 
 struct SeedCommandOptions {
@@ -35,6 +51,8 @@ struct SeedCommandOptions {
 };
 
 int Serve(const ServeOptions& options);
+int UserCreate(const UserCreateOptions& options);
+int RotateKeys(const std::string& data_dir);
 int Migrate(const std::string& data_dir);
 int Seed(const SeedCommandOptions& options);
 

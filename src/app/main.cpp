@@ -61,6 +61,37 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--workers", serve.workers, "Worker threads for blocking work (0: four per core)")
         ->envname("EMPORIUM_WORKERS")
         ->check(CLI::Range(0, 1024));
+    serve_cmd->add_option("--rate-limit", serve.rate_limit, "Requests a second per client address (0: off)")
+        ->envname("EMPORIUM_RATE_LIMIT")
+        ->check(CLI::Range(0.0, 1e9))
+        ->capture_default_str();
+    serve_cmd->add_option("--rate-burst", serve.rate_burst, "Requests a client address may make at once")
+        ->envname("EMPORIUM_RATE_BURST")
+        ->check(CLI::Range(1.0, 1e9))
+        ->capture_default_str();
+    serve_cmd->add_option("--signin-per-minute", serve.signin_per_minute, "Sign-in attempts per address a minute")
+        ->envname("EMPORIUM_SIGNIN_PER_MINUTE")
+        ->check(CLI::Range(1.0, 1e6))
+        ->capture_default_str();
+    serve_cmd->add_option("--signin-per-account-minute", serve.signin_per_account_minute,
+                          "Sign-in attempts per account a minute")
+        ->envname("EMPORIUM_SIGNIN_PER_ACCOUNT_MINUTE")
+        ->check(CLI::Range(1.0, 1e6))
+        ->capture_default_str();
+    serve_cmd->add_option("--trusted-proxies", serve.trusted_proxies,
+                          "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed")
+        ->envname("EMPORIUM_TRUSTED_PROXIES");
+    serve_cmd->add_option("--max-in-flight", serve.max_in_flight, "Requests in flight before new ones get 503")
+        ->envname("EMPORIUM_MAX_IN_FLIGHT")
+        ->check(CLI::Range(1, 1'000'000))
+        ->capture_default_str();
+    serve_cmd->add_option("--hash-threads", serve.hash_threads, "Threads for password hashing (0: one per core)")
+        ->envname("EMPORIUM_HASH_THREADS")
+        ->check(CLI::Range(0, 64));
+    serve_cmd->add_option("--hash-queue", serve.hash_queue, "Sign-ins waiting for hashing before new ones get 503")
+        ->envname("EMPORIUM_HASH_QUEUE")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
     serve_cmd->add_option("--log-level", serve.log_level, "debug, info, warn or error")
         ->envname("EMPORIUM_LOG_LEVEL")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -87,6 +118,24 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     seed_cmd->add_option("--seed", seed.seed, "Random seed: the same seed gives the same shop")->capture_default_str();
 
+    emporium::app::UserCreateOptions user;
+    CLI::App* user_cmd = app.add_subcommand("user", "Manage accounts");
+    user_cmd->require_subcommand(1);
+    CLI::App* user_create_cmd = user_cmd->add_subcommand("create", "Make an account (customer, seller or admin)");
+    add_data_dir(user_create_cmd);
+    user_create_cmd->add_option("--email", user.email, "Email address")->required();
+    user_create_cmd->add_option("--password", user.password, "Password, at least 10 characters")->required();
+    user_create_cmd->add_option("--role", user.role, "customer, seller or admin")
+        ->check(CLI::IsMember({"customer", "seller", "admin"}))
+        ->capture_default_str();
+    user_create_cmd->add_option("--name", user.name, "Display name (default: the email's local part)");
+
+    CLI::App* keys_cmd = app.add_subcommand("keys", "Manage the keys that encrypt personal data");
+    keys_cmd->require_subcommand(1);
+    CLI::App* rotate_cmd = keys_cmd->add_subcommand(
+        "rotate", "Make a new PII key and re-encrypt every account with it; safe while the shop runs");
+    add_data_dir(rotate_cmd);
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -95,6 +144,11 @@ int main(int argc, char** argv) {
             return emporium::app::Serve(serve);
         }
         if (migrate_cmd->parsed()) return emporium::app::Migrate(data_dir);
+        if (user_create_cmd->parsed()) {
+            user.data_dir = data_dir;
+            return emporium::app::UserCreate(user);
+        }
+        if (rotate_cmd->parsed()) return emporium::app::RotateKeys(data_dir);
         if (seed_cmd->parsed()) {
             seed.data_dir = data_dir;
             return emporium::app::Seed(seed);

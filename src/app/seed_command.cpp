@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
+#include "accounts/accounts.h"
+#include "accounts/seed.h"
 #include "app/commands.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
@@ -35,22 +38,89 @@ int Migrate(const std::string& data_dir) {
 int Seed(const SeedCommandOptions& options) {
     auto started = std::chrono::steady_clock::now();
     std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, 1, nullptr);
+    std::unique_ptr<accounts::PiiVault> vault = OpenVault(options.data_dir);
     SystemClock clock;
+    accounts::PasswordHasher hasher(accounts::HashCost{});
+    accounts::SeedPeopleOptions people_options;
+    people_options.shop_domain = options.preset == "grocery" ? "gomart.example" : "gitgoods.example";
+    people_options.sellers = 5;
+    people_options.customers = options.customers;
+    people_options.seed = options.seed;
+    accounts::SeededPeople people = accounts::SeedPeople(*database, *vault, hasher, clock, people_options);
+
     catalog::CatalogService catalog(*database, clock);
-    catalog::SeedOptions seed{options.preset, options.products, options.seed, 5};
+    catalog::SeedOptions seed{options.preset, options.products, options.seed, people.seller_ids};
     Status seeded = catalog::SeedCatalog(*database, catalog, seed, DrawProgress);
     if (!seeded.ok()) {
-        for (const auto& f : seeded.error().fields)
-            std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
+        for (const auto& f : seeded.error().fields) std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
         return 2;
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::printf("seeded %s: %lld products in %.2f s into %s\n", catalog.Store().name.c_str(),
-                static_cast<long long>(options.products), seconds, DatabasePath(options.data_dir).c_str());
-    if (options.customers > 0 || options.orders > 0) {
-        // Accounts and orders are separate modules that are not built yet; say so rather than pretend.
-        std::printf("note: customers and orders are generated once the accounts and orders modules exist\n");
+    std::printf("seeded %s: %lld products, %zu sellers, %zu customers in %.2f s into %s\n", catalog.Store().name.c_str(),
+                static_cast<long long>(options.products), people.seller_ids.size(), people.customer_ids.size(), seconds,
+                DatabasePath(options.data_dir).c_str());
+    std::printf("demo sign-in: %s, seller1@%s and the customers all use the password \"%s\"\n",
+                people.admin_email.c_str(), people_options.shop_domain.c_str(), people_options.password.c_str());
+    if (options.orders > 0) {
+        // Orders are a module of their own that is not built yet; say so rather than pretend.
+        std::printf("note: orders are generated once the orders module exists\n");
     }
+    return 0;
+}
+
+int UserCreate(const UserCreateOptions& options) {
+    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, 1, nullptr);
+    std::unique_ptr<accounts::PiiVault> vault = OpenVault(options.data_dir);
+    SystemClock clock;
+    accounts::PasswordHasher hasher(accounts::HashCost{});
+    accounts::AccountService service(*database, *vault, hasher, clock);
+    std::optional<Role> role = ParseRole(options.role);
+    if (!role) {
+        std::fprintf(stderr, "emporium user create: --role must be customer, seller or admin\n");
+        return 2;
+    }
+    std::string name = options.name.empty() ? options.email.substr(0, options.email.find('@')) : options.name;
+    Result<accounts::User> user = service.CreateUser({options.email, options.password, name, std::nullopt}, *role);
+    if (!user.ok()) {
+        std::fprintf(stderr, "emporium user create: %s\n", user.error().message.c_str());
+        for (const auto& f : user.error().fields) std::fprintf(stderr, "  %s %s\n", f.field.c_str(), f.message.c_str());
+        return user.error().kind == ErrorKind::kConflict ? 3 : 2;
+    }
+    std::printf("created %s %lld\n", std::string(RoleName(user->role)).c_str(), static_cast<long long>(user->id));
+    return 0;
+}
+
+int RotateKeys(const std::string& data_dir) {
+    std::unique_ptr<db::Database> database = OpenDatabase(data_dir, 1, nullptr);
+    std::unique_ptr<accounts::PiiVault> vault = OpenVault(data_dir);
+    SystemClock clock;
+    accounts::PasswordHasher hasher(accounts::HashCost::Minimal());  // no passwords are hashed here
+    accounts::AccountService service(*database, *vault, hasher, clock);
+    // With keys in the environment the operator has already made the new one active: re-encrypt.
+    // With the key file, add a new key first; a running server picks it up within a second.
+    if (std::getenv("EMPORIUM_PII_KEY") == nullptr || std::string(std::getenv("EMPORIUM_PII_KEY")).empty()) {
+        Result<std::string> added = vault->AddKey();
+        if (!added.ok()) {
+            std::fprintf(stderr, "emporium keys rotate: %s\n", added.error().message.c_str());
+            return 2;
+        }
+        std::printf("new active key %s\n", added->c_str());
+    }
+    std::int64_t total = 0;
+    // Small batches keep each write transaction short while the shop runs. Rows a running server
+    // wrote with the old key before it reloaded are caught by the later passes.
+    for (int quiet_passes = 0; quiet_passes < 3;) {
+        std::int64_t n = service.ReencryptBatch(500);
+        total += n;
+        if (n == 0) {
+            ++quiet_passes;
+            std::this_thread::sleep_for(std::chrono::milliseconds(700));  // outlast a server's key reload interval
+        } else {
+            quiet_passes = 0;
+        }
+    }
+    std::printf("re-encrypted %lld users; %lld left on old keys\n", static_cast<long long>(total),
+                static_cast<long long>(service.CountUsersOnOldKeys()));
     return 0;
 }
 

@@ -1,14 +1,18 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
+#include "accounts/accounts.h"
+#include "accounts/accounts_routes.h"
 #include "app/commands.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_routes.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/rate_limiter.h"
 #include "core/read_cache.h"
 #include "core/text.h"
 #include "http/server.h"
@@ -29,9 +33,16 @@ std::filesystem::path DefaultWebDir(const std::string& program_path) {
     return std::filesystem::path("web") / "dist";
 }
 
-std::string EnvOrEmpty(const char* name) {
-    const char* value = std::getenv(name);
-    return value ? value : "";
+std::vector<std::string> SplitList(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
 }
 
 }  // namespace
@@ -39,21 +50,37 @@ std::string EnvOrEmpty(const char* name) {
 int Serve(const ServeOptions& options) {
     Logger logger = MakeLogger(options.log_level);
     const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    http::ServerOptions server_options;
-    server_options.io_threads = options.io_threads > 0 ? options.io_threads : cores;
-    server_options.worker_threads = options.workers > 0 ? options.workers : 4 * cores;
-    server_options.body_limit = static_cast<std::size_t>(options.body_limit);
-    server_options.max_connections = static_cast<std::size_t>(options.max_connections);
     std::optional<std::chrono::seconds> ttl = ParseDuration(options.cache_ttl);
     if (!ttl) {
         LogError(logger, LogFields("bad setting").Add("setting", "cache-ttl").Add("value", options.cache_ttl));
         return 2;
     }
+    SystemClock clock;
+    RateLimiter per_address(clock, options.rate_limit, options.rate_burst);
+    RateLimiter signin_per_address(clock, options.signin_per_minute / 60.0, options.signin_per_minute);
+    RateLimiter signin_per_account(clock, options.signin_per_account_minute / 60.0, options.signin_per_account_minute);
+    RateLimiter signup_per_address(clock, options.signin_per_minute / 60.0, options.signin_per_minute);
+
+    http::ServerOptions server_options;
+    server_options.io_threads = options.io_threads > 0 ? options.io_threads : cores;
+    server_options.worker_threads = options.workers > 0 ? options.workers : 4 * cores;
+    server_options.heavy_threads = options.hash_threads > 0 ? options.hash_threads : cores;
+    server_options.heavy_queue_limit = static_cast<std::size_t>(options.hash_queue);
+    server_options.body_limit = static_cast<std::size_t>(options.body_limit);
+    server_options.max_connections = static_cast<std::size_t>(options.max_connections);
+    server_options.max_in_flight = static_cast<std::size_t>(options.max_in_flight);
+    server_options.rate_limiter = &per_address;
+    server_options.trusted_proxies = SplitList(options.trusted_proxies);
 
     ops::Metrics metrics;
-    std::unique_ptr<db::Database> database = OpenDatabase(
-        options.data_dir, server_options.worker_threads, [&metrics](double seconds) { metrics.ObserveQuery(seconds); });
-    SystemClock clock;
+    std::unique_ptr<db::Database> database =
+        OpenDatabase(options.data_dir, server_options.worker_threads + server_options.heavy_threads,
+                     [&metrics](double seconds) { metrics.ObserveQuery(seconds); });
+    std::unique_ptr<accounts::PiiVault> vault = OpenVault(options.data_dir);
+    accounts::PasswordHasher hasher(accounts::HashCost{});
+    accounts::AccountService accounts_service(*database, *vault, hasher, clock);
+    http::Authenticator authenticate = accounts::MakeAuthenticator(accounts_service);
+
     catalog::CatalogService catalog(*database, clock);
     ReadCache catalog_cache(clock, *ttl, static_cast<std::size_t>(options.cache_entries));
     metrics.AddCallback("emporium_cache_hits_total", "counter", "Read-through cache hits", "cache=\"catalog\"",
@@ -70,9 +97,11 @@ int Serve(const ServeOptions& options) {
                         [&] { return static_cast<double>(server.in_flight()); });
 
     http::Router public_router;
-    catalog::AddRoutes(public_router, catalog, catalog_cache, {EnvOrEmpty("EMPORIUM_ADMIN_TOKEN")});
-    std::filesystem::path web_dir =
-        options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
+    catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
+    accounts::AddRoutes(public_router, accounts_service, authenticate,
+                        {&signin_per_address, &signin_per_account, &signup_per_address});
+    std::filesystem::path web_dir = options.web_dir.empty() ? DefaultWebDir(options.program_path)
+                                                            : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);
     public_router.SetFallback(
         {"GET", "static", [&web](const http::Request& r) { return web->Serve(r); }, {}, /*inline_only=*/true});
@@ -87,9 +116,10 @@ int Serve(const ServeOptions& options) {
         }
     });
 
-    std::uint16_t port = server.Listen("public", options.bind, options.port, public_router);
+    std::uint16_t port = server.Listen({"public", options.bind, options.port, &public_router, true});
     std::uint16_t internal_port =
-        server.Listen("internal", options.internal_bind, options.internal_port, internal_router);
+        server.Listen({"internal", options.internal_bind, options.internal_port, &internal_router, false});
+    accounts_service.PurgeExpired();
     LogInfo(logger, LogFields("listening")
                         .Add("port", static_cast<long long>(port))
                         .Add("internal_port", static_cast<long long>(internal_port))
@@ -97,7 +127,8 @@ int Serve(const ServeOptions& options) {
                         .Add("web_dir", web_dir.string())
                         .Add("web_files", static_cast<long long>(web->size()))
                         .Add("io_threads", static_cast<long long>(server_options.io_threads))
-                        .Add("workers", static_cast<long long>(server_options.worker_threads)));
+                        .Add("workers", static_cast<long long>(server_options.worker_threads))
+                        .Add("pii_key", vault->ActiveKeyId()));
     server.Run();
     return 0;
 }

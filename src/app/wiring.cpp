@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "app/commands.h"
+#include "accounts/accounts.h"
 #include "catalog/catalog.h"
 #include "db/migrations.h"
 
@@ -21,8 +22,19 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
     std::unique_ptr<db::Database> database = db::OpenSqlite(options);
     // Modules in dependency order; each owns its migrations.
     std::vector<db::Migration> migrations = catalog::Migrations(database->dialect());
+    for (auto& m : accounts::Migrations(database->dialect())) migrations.push_back(std::move(m));
     db::ApplyMigrations(*database, migrations);
     return database;
+}
+
+std::unique_ptr<accounts::PiiVault> OpenVault(const std::string& data_dir) {
+    std::filesystem::create_directories(data_dir);
+    auto env = [](const char* name) {
+        const char* value = std::getenv(name);
+        return std::string(value ? value : "");
+    };
+    return accounts::PiiVault::Open({env("EMPORIUM_PII_KEY"), env("EMPORIUM_PII_PREVIOUS_KEYS"),
+                                     (std::filesystem::path(data_dir) / "pii.keys").string()});
 }
 
 }  // namespace emporium::app

@@ -333,6 +333,10 @@ ProductPage CatalogService::List(const ProductQuery& query) {
         where += " AND p.price_cents <= ?";
         params.emplace_back(*query.max_price);
     }
+    if (query.seller_id) {
+        where += " AND p.seller_id = ?";
+        params.emplace_back(*query.seller_id);
+    }
     std::string order;
     switch (query.sort) {
         case Sort::kRelevance:
@@ -466,12 +470,15 @@ Result<Product> CatalogService::Create(const ProductDraft& draft, std::int64_t s
     return Get(created.value());
 }
 
-Result<Product> CatalogService::Update(std::int64_t id, const ProductDraft& draft) {
+Result<Product> CatalogService::Update(std::int64_t id, const ProductDraft& draft,
+                                      std::optional<std::int64_t> only_seller) {
     const std::int64_t now = UnixSeconds(clock_.Now());
     Status updated = [&]() -> Status {
         try {
             return database_.Write([&](db::Connection& c) -> Status {
-                if (c.QueryInt("SELECT COUNT(*) FROM products WHERE id = ? AND archived = 0", {id}) == 0) {
+                if (c.QueryInt("SELECT COUNT(*) FROM products WHERE id = ? AND archived = 0 AND (? IS NULL OR seller_id = ?)",
+                               {id, only_seller ? db::Value(*only_seller) : db::Value(nullptr),
+                                only_seller ? db::Value(*only_seller) : db::Value(nullptr)}) == 0) {
                     return Error::NotFound("There is no product " + std::to_string(id) + ".");
                 }
                 std::int64_t category_id = 0;
@@ -509,10 +516,13 @@ Result<Product> CatalogService::Update(std::int64_t id, const ProductDraft& draf
     return Get(id);
 }
 
-Status CatalogService::Archive(std::int64_t id) {
+Status CatalogService::Archive(std::int64_t id, std::optional<std::int64_t> only_seller) {
     const std::int64_t now = UnixSeconds(clock_.Now());
+    const db::Value seller = only_seller ? db::Value(*only_seller) : db::Value(nullptr);
     std::int64_t changed = database_.Write([&](db::Connection& c) {
-        return c.Execute("UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0", {now, id});
+        return c.Execute(
+            "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (? IS NULL OR seller_id = ?)",
+            {now, id, seller, seller});
     });
     if (changed == 0) return Error::NotFound("There is no product " + std::to_string(id) + ".");
     Notify(id);

@@ -53,6 +53,7 @@ struct ProductQuery {
     Sort sort = Sort::kPopular;
     std::int64_t page = 1;
     std::int64_t per_page = 24;
+    std::optional<std::int64_t> seller_id;  // a seller's own list; never from public parameters
 
     // A canonical text form: equal queries give equal keys (for caching).
     std::string CacheKey() const;
@@ -125,10 +126,12 @@ public:
     Result<Product> Create(const ProductDraft& draft, std::int64_t seller_id);
 
     // Changes the given fields of a product that is not archived; 404, 409 and 422 as above.
-    Result<Product> Update(std::int64_t id, const ProductDraft& draft);
+    // With only_seller, a product of another seller is 404 too.
+    Result<Product> Update(std::int64_t id, const ProductDraft& draft, std::optional<std::int64_t> only_seller);
 
-    // Archives a product: gone from lists and pages, kept for old orders. 404 when unknown.
-    Status Archive(std::int64_t id);
+    // Archives a product: gone from lists and pages, kept for old orders. 404 when unknown (or,
+    // with only_seller, another seller's).
+    Status Archive(std::int64_t id, std::optional<std::int64_t> only_seller);
 
     // The shop's profile; the default profile when none was set.
     StoreProfile Store();

@@ -1,7 +1,5 @@
 #include "catalog/catalog_routes.h"
 
-#include <openssl/crypto.h>
-
 #include <boost/json.hpp>
 #include <charconv>
 
@@ -140,8 +138,8 @@ Result<ProductDraft> DraftFromJson(const json::object& body) {
 
 class Handlers {
 public:
-    Handlers(CatalogService& service, ReadCache& cache, RoutesOptions options)
-        : service_(service), cache_(cache), options_(std::move(options)) {}
+    Handlers(CatalogService& service, ReadCache& cache, http::Authenticator authenticate)
+        : service_(service), cache_(cache), authenticate_(std::move(authenticate)) {}
 
     // Answers from the cache or computes with fn and stores the answer.
     template <typename F>
@@ -224,12 +222,13 @@ public:
     }
 
     Response Create(const Request& request) {
-        if (auto denied = CheckWriter(request)) return *denied;
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::ErrorResponse(who.error());
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::ErrorResponse(body.error());
         Result<ProductDraft> draft = DraftFromJson(body.value());
         if (!draft.ok()) return http::ErrorResponse(draft.error());
-        Result<Product> created = service_.Create(draft.value(), kHouseSellerId);
+        Result<Product> created = service_.Create(draft.value(), who->user_id);
         if (!created.ok()) return http::ErrorResponse(created.error());
         Response r = Response::Json(201, json::serialize(ProductJson(created.value())));
         r.headers.emplace_back("Location", "/api/products/" + std::to_string(created->id));
@@ -237,58 +236,64 @@ public:
     }
 
     Response Update(const Request& request) {
-        if (auto denied = CheckWriter(request)) return *denied;
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::ErrorResponse(who.error());
         auto id = PathId(request);
         if (!id) return NotFoundProduct(request.PathParam("id"));
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::ErrorResponse(body.error());
         Result<ProductDraft> draft = DraftFromJson(body.value());
         if (!draft.ok()) return http::ErrorResponse(draft.error());
-        Result<Product> updated = service_.Update(*id, draft.value());
+        Result<Product> updated = service_.Update(*id, draft.value(), OnlySeller(who.value()));
         if (!updated.ok()) return http::ErrorResponse(updated.error());
         return Response::Json(200, json::serialize(ProductJson(updated.value())));
     }
 
     Response Archive(const Request& request) {
-        if (auto denied = CheckWriter(request)) return *denied;
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::ErrorResponse(who.error());
         auto id = PathId(request);
         if (!id) return NotFoundProduct(request.PathParam("id"));
-        Status archived = service_.Archive(*id);
+        Status archived = service_.Archive(*id, OnlySeller(who.value()));
         if (!archived.ok()) return http::ErrorResponse(archived.error());
         return Response::NoContent();
     }
 
     void InvalidateAll() { cache_.InvalidateAll(); }
 
-private:
-    // Products written with the interim admin token belong to the shop itself.
-    static constexpr std::int64_t kHouseSellerId = 1;
+    // A seller's own products, newest first; admins see every seller's.
+    Response SellerProducts(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::ErrorResponse(who.error());
+        std::vector<std::pair<std::string, std::string>> params;
+        for (const auto& [key, value] : request.query) {
+            if (key == "q" || key == "page" || key == "per_page") params.emplace_back(key, value);
+        }
+        if (!request.QueryParam("q")) params.emplace_back("sort", "newest");
+        Result<ProductQuery> query = ParseProductQuery(params);
+        if (!query.ok()) return http::ErrorResponse(query.error());
+        query->seller_id = OnlySeller(who.value());
+        Response r = Response::Json(200, PageJson(service_.List(*query)));
+        r.headers.emplace_back("Cache-Control", "no-store");
+        return r;
+    }
 
-    std::optional<Response> CheckWriter(const Request& request) const {
-        std::string_view auth = request.Header("authorization");
-        constexpr std::string_view kBearer = "Bearer ";
-        if (!auth.starts_with(kBearer)) {
-            return http::ErrorResponse(Error::Unauthorized("Sign in to change the catalog."));
-        }
-        std::string_view token = auth.substr(kBearer.size());
-        const std::string& expected = options_.admin_token;
-        if (expected.empty() || token.size() != expected.size() ||
-            CRYPTO_memcmp(token.data(), expected.data(), expected.size()) != 0) {
-            return http::ErrorResponse(Error::Unauthorized("This token may not change the catalog."));
-        }
-        return std::nullopt;
+private:
+    static std::optional<std::int64_t> OnlySeller(const Principal& who) {
+        if (who.ActsForEveryone()) return std::nullopt;
+        return who.user_id;
     }
 
     CatalogService& service_;
     ReadCache& cache_;
-    RoutesOptions options_;
+    http::Authenticator authenticate_;
 };
 
 }  // namespace
 
-void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, RoutesOptions options) {
+void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate) {
     // The router's handlers share one Handlers object, which lives as long as the router's routes.
-    auto handlers = std::make_shared<Handlers>(service, cache, std::move(options));
+    auto handlers = std::make_shared<Handlers>(service, cache, std::move(authenticate));
     service.OnProductChanged([handlers](std::int64_t) { handlers->InvalidateAll(); });
     auto bind = [handlers](Response (Handlers::*method)(const Request&)) {
         return [handlers, method](const Request& r) { return ((*handlers).*method)(r); };
@@ -304,6 +309,7 @@ void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, 
     router.Add({"POST", "/api/products", bind(&Handlers::Create), {}, false});
     router.Add({"PATCH", "/api/products/{id}", bind(&Handlers::Update), {}, false});
     router.Add({"DELETE", "/api/products/{id}", bind(&Handlers::Archive), {}, false});
+    router.Add({"GET", "/api/seller/products", bind(&Handlers::SellerProducts), {}, false});
 }
 
 }  // namespace emporium::catalog

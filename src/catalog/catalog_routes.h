@@ -6,19 +6,15 @@
 
 #include "catalog/catalog.h"
 #include "core/read_cache.h"
+#include "http/auth.h"
 #include "http/router.h"
 
 namespace emporium::catalog {
 
-struct RoutesOptions {
-    // Until accounts exist, catalog writes need `Authorization: Bearer <admin_token>`; empty
-    // refuses every write.
-    std::string admin_token;
-};
-
 // Adds GET /api/store, /api/categories, /api/products, /api/products/{id},
-// /api/products/{id}/image.svg and POST/PATCH/DELETE product writes. service and cache must
-// outlive router. Registers a listener that empties the cache after every product change.
-void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, RoutesOptions options);
+// /api/products/{id}/image.svg, the product writes (sellers their own products, admins all)
+// and GET /api/seller/products. service and cache must outlive router. Registers a listener
+// that empties the cache after every product change.
+void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate);
 
 }  // namespace emporium::catalog

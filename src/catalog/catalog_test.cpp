@@ -22,7 +22,7 @@ protected:
         database_ = db::OpenSqlite({(dir_ / "shop.db").string(), 2, 1000, true, nullptr});
         db::ApplyMigrations(*database_, Migrations(database_->dialect()));
         service_ = std::make_unique<CatalogService>(*database_, clock_);
-        ASSERT_TRUE(SeedCatalog(*database_, *service_, {"games", 200, 7, 3}, nullptr).ok());
+        ASSERT_TRUE(SeedCatalog(*database_, *service_, {"games", 200, 7, {1, 2, 3}}, nullptr).ok());
     }
     void TearDown() override {
         service_.reset();
@@ -62,7 +62,7 @@ TEST_F(CatalogTest, SeedGivesEveryCategoryProducts) {
 
 TEST_F(CatalogTest, SeedIsDeterministic) {
     auto first = service_->List(ProductQuery{.sort = Sort::kPriceAsc, .per_page = 100});
-    ASSERT_TRUE(SeedCatalog(*database_, *service_, {"games", 200, 7, 3}, nullptr).ok());
+    ASSERT_TRUE(SeedCatalog(*database_, *service_, {"games", 200, 7, {1, 2, 3}}, nullptr).ok());
     auto second = service_->List(ProductQuery{.sort = Sort::kPriceAsc, .per_page = 100});
     ASSERT_EQ(first.items.size(), second.items.size());
     for (size_t i = 0; i < first.items.size(); ++i) {
@@ -73,7 +73,7 @@ TEST_F(CatalogTest, SeedIsDeterministic) {
 }
 
 TEST_F(CatalogTest, GrocerySellsProduceByTheKilo) {
-    ASSERT_TRUE(SeedCatalog(*database_, *service_, {"grocery", 300, 1, 2}, nullptr).ok());
+    ASSERT_TRUE(SeedCatalog(*database_, *service_, {"grocery", 300, 1, {1, 2}}, nullptr).ok());
     EXPECT_EQ(service_->Store().name, "GoMart");
     auto produce = service_->List(ProductQuery{.category = "fruit-vegetables", .per_page = 100});
     ASSERT_FALSE(produce.items.empty());
@@ -150,15 +150,17 @@ TEST_F(CatalogTest, CreateGetUpdateArchive) {
 
     ProductDraft change;
     change.price_cents = 7999;
-    Result<Product> updated = service_->Update(created->id, change);
+    Result<Product> updated = service_->Update(created->id, change, std::nullopt);
     ASSERT_TRUE(updated.ok());
     EXPECT_EQ(updated->price_cents, 7999);
     EXPECT_EQ(updated->name, created->name);  // untouched fields stay
 
-    EXPECT_TRUE(service_->Archive(created->id).ok());
+    EXPECT_EQ(service_->Update(created->id, change, 99).error().kind, ErrorKind::kNotFound);  // not seller 99's
+    EXPECT_EQ(service_->Archive(created->id, 99).error().kind, ErrorKind::kNotFound);
+    EXPECT_TRUE(service_->Archive(created->id, 3).ok());
     EXPECT_EQ(service_->Get(created->id).error().kind, ErrorKind::kNotFound);
-    EXPECT_EQ(service_->Archive(created->id).error().kind, ErrorKind::kNotFound);
-    EXPECT_EQ(service_->Update(created->id, change).error().kind, ErrorKind::kNotFound);
+    EXPECT_EQ(service_->Archive(created->id, std::nullopt).error().kind, ErrorKind::kNotFound);
+    EXPECT_EQ(service_->Update(created->id, change, std::nullopt).error().kind, ErrorKind::kNotFound);
 }
 
 TEST_F(CatalogTest, ChangesNotifyListeners) {
@@ -168,8 +170,8 @@ TEST_F(CatalogTest, ChangesNotifyListeners) {
     ASSERT_TRUE(created.ok());
     ProductDraft change;
     change.stock = 1;
-    ASSERT_TRUE(service_->Update(created->id, change).ok());
-    ASSERT_TRUE(service_->Archive(created->id).ok());
+    ASSERT_TRUE(service_->Update(created->id, change, std::nullopt).ok());
+    ASSERT_TRUE(service_->Archive(created->id, std::nullopt).ok());
     EXPECT_EQ(changed, (std::vector<std::int64_t>{created->id, created->id, created->id}));
     ASSERT_FALSE(service_->Create(ValidDraft("N-2"), 1).ok());  // a failed write tells nobody
     EXPECT_EQ(changed.size(), 3u);

@@ -325,7 +325,7 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
     std::vector<FieldError> errors;
     if (!profile) errors.push_back({"preset", "must be games or grocery"});
     if (options.products < 0) errors.push_back({"products", "must not be negative"});
-    if (options.sellers < 1) errors.push_back({"sellers", "must be at least 1"});
+    if (options.seller_ids.empty()) errors.push_back({"sellers", "must name at least one seller"});
     if (!errors.empty()) return Error::Validation(std::move(errors));
 
     const bool games = options.preset == "games";
@@ -375,7 +375,8 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
                 " seller_id, image_url, attributes, popularity, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'USD', ?, ?, '', ?, ?, ?, ?)",
                 {std::string(sku), std::move(g.name), std::move(g.description), category_ids[k], std::move(tags),
-                 g.price_cents, stock, dice.Between(1, options.sellers), std::move(g.attributes_json), popularity,
+                 g.price_cents, stock,
+                 options.seller_ids[static_cast<std::size_t>(dice.Between(0, static_cast<std::int64_t>(options.seller_ids.size()) - 1))], std::move(g.attributes_json), popularity,
                  created, created});
             if (progress && (i + 1) % 1000 == 0) progress(i + 1, options.products);
         }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "db/database.h"
@@ -16,7 +17,7 @@ struct SeedOptions {
     std::string preset = "games";  // "games" or "grocery"
     std::int64_t products = 1000;
     std::uint64_t seed = 42;
-    std::int64_t sellers = 5;  // products are spread over seller ids 1..sellers
+    std::vector<std::int64_t> seller_ids = {1};  // products are spread over these sellers
 };
 
 // Called now and then with (done, total) while products are written.

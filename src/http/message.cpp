@@ -16,6 +16,19 @@ std::string_view Request::Header(std::string_view lower_name) const {
     return {};
 }
 
+std::string_view Request::Cookie(std::string_view name) const {
+    std::string_view header = Header("cookie");
+    while (!header.empty()) {
+        size_t end = header.find(';');
+        std::string_view pair = header.substr(0, end);
+        header = end == std::string_view::npos ? std::string_view() : header.substr(end + 1);
+        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+        size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+    }
+    return {};
+}
+
 std::string_view Request::PathParam(std::string_view name) const {
     for (const auto& [key, value] : path_params) {
         if (key == name) return value;

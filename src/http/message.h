@@ -18,12 +18,15 @@ struct Request {
     std::vector<std::pair<std::string, std::string>> path_params;  // filled by the router
     std::string body;
     std::string request_id;
-    std::string client_address;
+    std::string client_address;  // the peer, or the forwarded address from a trusted proxy
+    bool secure = false;         // arrived over TLS
 
     // The first value of a query parameter, or nullopt.
     std::optional<std::string_view> QueryParam(std::string_view name) const;
     // A header's value (name in lower case), or "" when absent.
     std::string_view Header(std::string_view lower_name) const;
+    // A cookie's value from the Cookie header, or "".
+    std::string_view Cookie(std::string_view name) const;
     // A path parameter captured by the router, or "".
     std::string_view PathParam(std::string_view name) const;
 };

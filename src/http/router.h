@@ -24,6 +24,7 @@ struct Route {
     Handler handler;           // runs on the worker pool
     FastHandler fast;          // optional
     bool inline_only = false;  // the handler itself never blocks: run it on the I/O thread
+    bool heavy = false;        // CPU- and memory-hungry (password hashing): the small bounded pool
 };
 
 struct RouteMatch {

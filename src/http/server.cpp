@@ -30,7 +30,56 @@ struct Listener {
     std::string name;
     tcp::acceptor acceptor;
     const Router* router;
+    bool public_facing;
 };
+
+// Headers every public answer carries. The page loads nothing from elsewhere and runs no inline
+// script or style, so the policy can be strict.
+constexpr std::pair<std::string_view, std::string_view> kSecurityHeaders[] = {
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "strict-origin-when-cross-origin"},
+    {"X-Frame-Options", "DENY"},
+    {"Cross-Origin-Opener-Policy", "same-origin"},
+    {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"},
+};
+
+struct TrustedNetwork {
+    asio::ip::address network;
+    int prefix;
+};
+
+std::vector<TrustedNetwork> ParseTrusted(const std::vector<std::string>& items) {
+    std::vector<TrustedNetwork> out;
+    for (const std::string& item : items) {
+        size_t slash = item.find('/');
+        beast::error_code ec;
+        auto address = asio::ip::make_address(item.substr(0, slash), ec);
+        if (ec) throw std::invalid_argument("trusted proxy is not an address: " + item);
+        int bits = address.is_v4() ? 32 : 128;
+        int prefix = slash == std::string::npos ? bits : std::atoi(item.c_str() + slash + 1);
+        if (prefix < 0 || prefix > bits) throw std::invalid_argument("trusted proxy has a bad prefix: " + item);
+        out.push_back({address, prefix});
+    }
+    return out;
+}
+
+bool InNetwork(const asio::ip::address& a, const TrustedNetwork& n) {
+    if (a.is_v4() != n.network.is_v4()) return false;
+    auto bytes_a = a.is_v4() ? std::vector<unsigned char>(a.to_v4().to_bytes().begin(), a.to_v4().to_bytes().end())
+                             : std::vector<unsigned char>(a.to_v6().to_bytes().begin(), a.to_v6().to_bytes().end());
+    auto n4 = n.network.is_v4() ? n.network.to_v4().to_bytes() : asio::ip::address_v4::bytes_type{};
+    auto n6 = n.network.is_v6() ? n.network.to_v6().to_bytes() : asio::ip::address_v6::bytes_type{};
+    const unsigned char* bytes_n = n.network.is_v4() ? n4.data() : n6.data();
+    int bits = n.prefix;
+    for (size_t i = 0; bits > 0; ++i, bits -= 8) {
+        unsigned char mask = bits >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - bits));
+        if ((bytes_a[i] & mask) != (bytes_n[i] & mask)) return false;
+    }
+    return true;
+}
 
 // Counts something (a connection, a request in flight) for as long as it exists.
 class ConnectionSlot {
@@ -60,7 +109,10 @@ struct Server::Impl {
     std::atomic<std::uint64_t> next_request{0};
     std::string id_prefix;
     std::vector<std::unique_ptr<Listener>> listeners;
+    std::vector<TrustedNetwork> trusted;
+    std::atomic<std::size_t> heavy_queued{0};
     asio::thread_pool workers;
+    asio::thread_pool heavy_workers;
     // Declared last so it is destroyed first: suspended connection coroutines die with it and
     // may still touch the members above.
     asio::io_context ioc;
@@ -70,7 +122,8 @@ struct Server::Impl {
           logger(std::move(l)),
           observer(std::move(obs)),
           workers(std::max(1, o.worker_threads)),
-          ioc(std::max(1, o.io_threads)) {
+          heavy_workers(std::max(1, o.heavy_threads)), ioc(std::max(1, o.io_threads)) {
+        trusted = ParseTrusted(o.trusted_proxies);
         std::random_device rd;
         char buffer[16];
         std::snprintf(buffer, sizeof buffer, "%08x", rd());
@@ -94,6 +147,7 @@ struct Server::Impl {
     awaitable<void> Reject(tcp::socket socket);
     awaitable<void> Session(Listener& listener, tcp::socket socket);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name);
+    std::string ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const;
     Response CallHandler(const Route& route, const Request& request);
     void BeginDrain();
     awaitable<void> WaitAndStop();
@@ -185,6 +239,20 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
         if (std::optional<Response> answer = route->fast(request)) co_return std::move(*answer);
     }
     if (route->inline_only) co_return CallHandler(*route, request);
+    if (route->heavy) {
+        // Bounded: a flood of sign-ins waits in a short queue or is told to come back, and never
+        // takes the workers that serve everything else.
+        if (heavy_queued.fetch_add(1) >= options.heavy_queue_limit) {
+            --heavy_queued;
+            Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
+            busy.headers.emplace_back("Retry-After", "1");
+            co_return busy;
+        }
+        Response answer = co_await asio::co_spawn(
+            heavy_workers, [&]() -> awaitable<Response> { co_return CallHandler(*route, request); }, use_awaitable);
+        --heavy_queued;
+        co_return answer;
+    }
     co_return co_await asio::co_spawn(
         workers, [&]() -> awaitable<Response> { co_return CallHandler(*route, request); }, use_awaitable);
 }
@@ -192,7 +260,8 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
 awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
     ConnectionSlot slot(connections);
     beast::error_code ec;
-    std::string client = socket.remote_endpoint(ec).address().to_string();
+    const asio::ip::address peer = socket.remote_endpoint(ec).address();
+    const std::string peer_text = peer.to_string();
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     bool keep_alive = true;
@@ -237,7 +306,7 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         auto started = std::chrono::steady_clock::now();
         Request request;
         request.request_id = NextRequestId();
-        request.client_address = client;
+        request.client_address = trusted.empty() ? peer_text : ClientAddress(peer, parser.get()["X-Forwarded-For"]);
         std::string route_name = "unmatched";
         const auto& message = parser.get();
         unsigned version = message.version() ? message.version() : 11;
@@ -261,7 +330,19 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
                     request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
                 }
                 request.body = std::move(parser.get().body());
-                response = co_await Dispatch(*listener.router, request, route_name);
+                int retry_after = 0;
+                if (listener.public_facing && in_flight_requests.load() > options.max_in_flight) {
+                    // Shedding: answering some requests at once with 503 keeps the admitted ones fast.
+                    response = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
+                    response.headers.emplace_back("Retry-After", "1");
+                } else if (listener.public_facing && options.rate_limiter &&
+                           (retry_after = options.rate_limiter->Take(request.client_address)) > 0) {
+                    response = MakeError(ErrorKind::kRateLimited, "rate_limited",
+                                         "Too many requests from your address; slow down.");
+                    response.headers.emplace_back("Retry-After", std::to_string(retry_after));
+                } else {
+                    response = co_await Dispatch(*listener.router, request, route_name);
+                }
             }
         }
         if (draining.load()) keep_alive = false;
@@ -269,8 +350,12 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
         if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
         out.set("X-Request-Id", request.request_id);
-        out.set("X-Content-Type-Options", "nosniff");
-        for (auto& [name, value] : response.headers) out.set(name, value);
+        if (listener.public_facing) {
+            for (const auto& [name, value] : kSecurityHeaders) out.set(name, value);
+        } else {
+            out.set("X-Content-Type-Options", "nosniff");
+        }
+        for (auto& [name, value] : response.headers) out.insert(name, value);
         out.keep_alive(keep_alive);
         const std::size_t body_size = response.body.size();
         out.body() = std::move(response.body);
@@ -291,7 +376,7 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
                          .Add("status", static_cast<long long>(response.status))
                          .Add("bytes", static_cast<long long>(body_size))
                          .Add("ms", seconds * 1000.0)
-                         .Add("client", client)
+                         .Add("client", request.client_address)
                          .str());
         if (write_ec) break;
         if (early) {
@@ -310,6 +395,27 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         }
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+std::string Server::Impl::ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const {
+    auto is_trusted = [&](const asio::ip::address& a) {
+        return std::any_of(trusted.begin(), trusted.end(), [&](const TrustedNetwork& n) { return InNetwork(a, n); });
+    };
+    if (!is_trusted(peer)) return peer.to_string();
+    // Walk X-Forwarded-For from the right: the first hop not ours is the client.
+    std::string_view rest = forwarded_for;
+    while (!rest.empty()) {
+        size_t comma = rest.rfind(',');
+        std::string_view hop = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+        while (!hop.empty() && hop.front() == ' ') hop.remove_prefix(1);
+        while (!hop.empty() && hop.back() == ' ') hop.remove_suffix(1);
+        beast::error_code ec;
+        auto address = asio::ip::make_address(hop, ec);
+        if (ec) break;  // garbage: trust nothing further left
+        if (!is_trusted(address)) return address.to_string();
+    }
+    return peer.to_string();
 }
 
 void Server::Impl::BeginDrain() {
@@ -341,10 +447,10 @@ Server::Server(ServerOptions options, Logger logger, RequestObserver observer)
 
 Server::~Server() = default;
 
-std::uint16_t Server::Listen(const std::string& name, const std::string& address, std::uint16_t port,
-                             const Router& router) {
-    tcp::endpoint endpoint(asio::ip::make_address(address), port);
-    auto listener = std::make_unique<Listener>(Listener{name, tcp::acceptor(asio::make_strand(impl_->ioc)), &router});
+std::uint16_t Server::Listen(const ListenerOptions& options) {
+    tcp::endpoint endpoint(asio::ip::make_address(options.address), options.port);
+    auto listener = std::make_unique<Listener>(
+        Listener{options.name, tcp::acceptor(asio::make_strand(impl_->ioc)), options.router, options.public_facing});
     listener->acceptor.open(endpoint.protocol());
     listener->acceptor.set_option(asio::socket_base::reuse_address(true));
     listener->acceptor.bind(endpoint);
@@ -371,6 +477,7 @@ void Server::Run() {
     for (auto& t : threads) t.join();
     signals.cancel();
     impl_->workers.join();
+    impl_->heavy_workers.join();
     impl_->logger->flush();
 }
 

@@ -10,8 +10,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/log.h"
+#include "core/rate_limiter.h"
 #include "http/router.h"
 
 namespace emporium::http {
@@ -25,7 +27,23 @@ struct ServerOptions {
     std::size_t max_connections = 10000;  // connections past this get 503 and are closed
     int io_threads = 2;
     int worker_threads = 4;                  // the blocking-work pool
+    int heavy_threads = 2;                   // the pool for routes marked heavy (password hashing)
+    std::size_t heavy_queue_limit = 64;      // heavy requests waiting past this get 503
+    std::size_t max_in_flight = 512;         // public requests in flight past this get 503 (shedding)
     std::chrono::seconds drain_timeout{20};  // how long shutdown waits for requests in flight
+    RateLimiter* rate_limiter = nullptr;     // per client address on public listeners; optional
+    // Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges ("10.0.0.0/8").
+    std::vector<std::string> trusted_proxies;
+};
+
+struct ListenerOptions {
+    std::string name;  // "public" or "internal": labels metrics and logs
+    std::string address;
+    std::uint16_t port = 0;          // 0 picks a free port
+    const Router* router = nullptr;  // must outlive the server
+    // Public listeners get rate limits, shedding and security headers; internal ones (health,
+    // metrics) answer even when the shop is overloaded.
+    bool public_facing = true;
 };
 
 // What one request did, for metrics.
@@ -46,9 +64,9 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    // Listens on address:port and serves router there; port 0 picks a free port. Returns the bound
-    // port. The router must outlive the server. Throws std::system_error when binding fails.
-    std::uint16_t Listen(const std::string& name, const std::string& address, std::uint16_t port, const Router& router);
+    // Listens as the options say and returns the bound port. Throws std::system_error when
+    // binding fails.
+    std::uint16_t Listen(const ListenerOptions& options);
 
     // Serves until SIGINT, SIGTERM or Stop(); then stops accepting, lets requests in flight finish
     // (up to drain_timeout) and returns.

@@ -52,14 +52,33 @@ export async function freePort(taken = new Set()) {
   throw new Error('no free port found in 20000-32000');
 }
 
-/** Seeds a fresh data dir with a preset and starts `emporium serve` on it; resolves once /readyz is 200. */
-export async function startShop({ preset, products = 300 }) {
-  if (!fs.existsSync(binary)) throw new Error(`${binary} not found: build the server first (or set EMPORIUM_BIN)`);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `emporium-e2e-${preset}-`));
+/** The environment every `emporium` command of a test shop runs with (a fixed test PII key). */
+function shopEnv() {
   const env = { ...process.env, EMPORIUM_PII_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=' };
   delete env.EMPORIUM_PORT;
   delete env.EMPORIUM_INTERNAL_PORT;
   delete env.EMPORIUM_DATA_DIR;
+  return env;
+}
+
+/** Makes an account with `emporium user create` (the command line, as an operator would). */
+export function createUser(dataDir, { email, password, role, name }) {
+  const args = ['user', 'create', '--email', email, '--password', password, '--role', role, '--data-dir', dataDir];
+  if (name) args.push('--name', name);
+  const run = spawnSync(binary, args, { env: shopEnv(), encoding: 'utf8', timeout: 60000 });
+  if (run.status !== 0) {
+    throw new Error(`user create --role ${role} failed (status ${run.status}): ${run.stderr || run.stdout || run.error}`);
+  }
+}
+
+/**
+ * Seeds a fresh data dir with a preset, makes the given `users` with the command line,
+ * and starts `emporium serve` on it; resolves once /readyz is 200.
+ */
+export async function startShop({ preset, products = 300, users = [] }) {
+  if (!fs.existsSync(binary)) throw new Error(`${binary} not found: build the server first (or set EMPORIUM_BIN)`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `emporium-e2e-${preset}-`));
+  const env = shopEnv();
 
   const seed = spawnSync(binary, ['seed', '--preset', preset, '--products', String(products), '--data-dir', dataDir], {
     env,
@@ -69,6 +88,12 @@ export async function startShop({ preset, products = 300 }) {
   if (seed.status !== 0) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`seed --preset ${preset} failed (status ${seed.status}): ${seed.stderr || seed.stdout || seed.error}`);
+  }
+  try {
+    for (const user of users) createUser(dataDir, user);
+  } catch (e) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw e;
   }
 
   const ports = new Set();

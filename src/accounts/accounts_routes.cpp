@@ -1,0 +1,430 @@
+#include "accounts/accounts_routes.h"
+
+#include <openssl/crypto.h>
+#include <sodium.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "core/contact.h"
+#include "http/errors.h"
+#include "http/json_body.h"
+
+namespace emporium::accounts {
+namespace {
+
+namespace json = boost::json;
+using http::Request;
+using http::Response;
+
+json::object UserSummary(const User& u) {
+    return json::object{{"id", u.id}, {"email", u.email}, {"name", u.name}, {"role", RoleName(u.role)}};
+}
+
+json::value AddressJson(const std::optional<Address>& a) {
+    if (!a) return nullptr;
+    return json::object{{"name", a->name},   {"line1", a->line1},           {"line2", a->line2},
+                        {"city", a->city},   {"postal_code", a->postal_code}, {"country", a->country}};
+}
+
+json::object ProfileJson(const User& u) {
+    return json::object{{"id", u.id},
+                        {"email", u.email},
+                        {"name", u.name},
+                        {"phone", u.phone ? json::value(*u.phone) : json::value(nullptr)},
+                        {"address", AddressJson(u.address)},
+                        {"role", RoleName(u.role)},
+                        {"sms_notifications", u.sms_notifications},
+                        {"created_at", FormatRfc3339(u.created_at)}};
+}
+
+// What staff see of other people: enough to recognise, not enough to contact.
+json::object MaskedUserJson(const User& u) {
+    return json::object{{"id", u.id},
+                        {"email", MaskEmail(u.email)},
+                        {"name", MaskName(u.name)},
+                        {"role", RoleName(u.role)},
+                        {"created_at", FormatRfc3339(u.created_at)}};
+}
+
+Response Private(Response r) {
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+}
+
+Response JsonReply(int status, const json::value& v) { return Private(Response::Json(status, json::serialize(v))); }
+
+Response Fail(const Error& e) { return Private(http::ErrorResponse(e)); }
+
+Response TooMany(int retry_after, std::string_view what) {
+    Response r = http::ErrorResponse(Error{ErrorKind::kRateLimited, "rate_limited",
+                                           "Too many " + std::string(what) + "; try again in " +
+                                               std::to_string(retry_after) + " s.",
+                                           {}});
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after));
+    return r;
+}
+
+// Sets the session and CSRF cookies for the web page.
+void SetSessionCookies(Response& r, const Request& request, const std::string& token, std::int64_t max_age) {
+    std::string secure = request.secure ? "; Secure" : "";
+    std::string age = "; Max-Age=" + std::to_string(std::max<std::int64_t>(0, max_age));
+    r.headers.emplace_back("Set-Cookie",
+                           std::string(kSessionCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Lax" + age + secure);
+    r.headers.emplace_back("Set-Cookie",
+                           std::string(kCsrfCookie) + "=" + CsrfTokenFor(token) + "; Path=/; SameSite=Lax" + age + secure);
+}
+
+void ClearSessionCookies(Response& r) {
+    r.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    r.headers.emplace_back("Set-Cookie", std::string(kCsrfCookie) + "=; Path=/; SameSite=Lax; Max-Age=0");
+}
+
+// Field readers that list every wrongly typed or unknown field at once.
+class Fields {
+public:
+    explicit Fields(const json::object& body) : body_(body) {}
+
+    std::optional<std::string> Text(const char* key) {
+        seen_.push_back(key);
+        auto it = body_.find(key);
+        if (it == body_.end() || it->value().is_null()) return std::nullopt;
+        if (!it->value().is_string()) {
+            errors_.push_back({key, "must be a string"});
+            return std::nullopt;
+        }
+        return std::string(it->value().as_string());
+    }
+    std::optional<bool> Bool(const char* key) {
+        seen_.push_back(key);
+        auto it = body_.find(key);
+        if (it == body_.end()) return std::nullopt;
+        if (!it->value().is_bool()) {
+            errors_.push_back({key, "must be true or false"});
+            return std::nullopt;
+        }
+        return it->value().as_bool();
+    }
+    const json::value* Raw(const char* key) {
+        seen_.push_back(key);
+        auto it = body_.find(key);
+        return it == body_.end() ? nullptr : &it->value();
+    }
+    bool Has(const char* key) const { return body_.contains(key); }
+    void Require(const char* key) {
+        if (!body_.contains(key) || body_.at(key).is_null()) errors_.push_back({key, "is required"});
+    }
+    void Fail(std::string field, std::string message) { errors_.push_back({std::move(field), std::move(message)}); }
+    // Call after reading every known field.
+    std::optional<Error> Finish() {
+        for (const auto& [key, value] : body_) {
+            if (std::find(seen_.begin(), seen_.end(), std::string_view(key)) == seen_.end()) {
+                errors_.push_back({std::string(key), "is not a known field"});
+            }
+        }
+        if (errors_.empty()) return std::nullopt;
+        return Error::Validation(errors_);
+    }
+
+private:
+    const json::object& body_;
+    std::vector<std::string_view> seen_;
+    std::vector<FieldError> errors_;
+};
+
+std::optional<std::int64_t> ParseId(std::string_view text) {
+    std::int64_t id = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
+    return id;
+}
+
+std::int64_t PageParam(const Request& r, std::string_view name, std::int64_t fallback, std::int64_t max) {
+    auto text = r.QueryParam(name);
+    if (!text) return fallback;
+    auto v = ParseId(*text);
+    return v ? std::min(*v, max) : fallback;
+}
+
+class Handlers {
+public:
+    Handlers(AccountService& service, http::Authenticator authenticate, RoutesOptions options)
+        : service_(service), authenticate_(std::move(authenticate)), options_(options) {}
+
+    // Runs on the I/O thread before any hashing is queued: refuses floods cheaply.
+    std::optional<Response> ThrottleSignIn(const Request& request) {
+        if (options_.signin_per_address) {
+            if (int wait = options_.signin_per_address->Take(request.client_address)) return TooMany(wait, "sign-in attempts");
+        }
+        if (options_.signin_per_account) {
+            json::error_code ec;
+            json::value body = json::parse(request.body, ec);
+            if (!ec && body.is_object() && body.as_object().contains("email") && body.at("email").is_string()) {
+                std::string email = NormalizeEmail(body.at("email").as_string());
+                if (int wait = options_.signin_per_account->Take(email)) return TooMany(wait, "sign-in attempts for this account");
+            }
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Response> ThrottleSignUp(const Request& request) {
+        if (options_.signup_per_address) {
+            if (int wait = options_.signup_per_address->Take(request.client_address)) return TooMany(wait, "sign-ups");
+        }
+        return std::nullopt;
+    }
+
+    Response SignUp(const Request& request) {
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return Fail(body.error());
+        Fields f(body.value());
+        f.Require("email");
+        f.Require("password");
+        f.Require("name");
+        SignUpInput input{f.Text("email").value_or(""), f.Text("password").value_or(""), f.Text("name").value_or(""),
+                          f.Text("phone")};
+        if (auto e = f.Finish()) return Fail(*e);
+        Result<Session> session = service_.SignUp(input);
+        if (!session.ok()) return Fail(session.error());
+        return SessionReply(201, request, session.value());
+    }
+
+    Response SignIn(const Request& request) {
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return Fail(body.error());
+        Fields f(body.value());
+        f.Require("email");
+        f.Require("password");
+        std::string email = f.Text("email").value_or("");
+        std::string password = f.Text("password").value_or("");
+        if (auto e = f.Finish()) return Fail(*e);
+        Result<Session> session = service_.SignIn(email, password);
+        if (!session.ok()) return Fail(session.error());
+        return SessionReply(200, request, session.value());
+    }
+
+    Response SignOut(const Request& request) {
+        Result<Principal> who = authenticate_(request);
+        if (!who.ok()) return Fail(who.error());
+        service_.SignOut(who.value());
+        Response r = Response::NoContent();
+        ClearSessionCookies(r);
+        return Private(std::move(r));
+    }
+
+    Response Me(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
+        if (!who.ok()) return Fail(who.error());
+        Result<User> user = service_.Profile(who->user_id);
+        if (!user.ok()) return Fail(user.error());
+        return JsonReply(200, ProfileJson(user.value()));
+    }
+
+    Response UpdateMe(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
+        if (!who.ok()) return Fail(who.error());
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return Fail(body.error());
+        Fields f(body.value());
+        ProfilePatch patch;
+        patch.name = f.Text("name");
+        if (f.Has("phone")) patch.phone = f.Text("phone").value_or("");
+        patch.sms_notifications = f.Bool("sms_notifications");
+        if (const json::value* a = f.Raw("address")) {
+            if (a->is_null()) {
+                patch.address = std::optional<Address>();
+            } else if (!a->is_object()) {
+                f.Fail("address", "must be an object");
+            } else {
+                Address address;
+                for (const auto& [key, value] : a->as_object()) {
+                    std::string* target = key == "name"          ? &address.name
+                                          : key == "line1"       ? &address.line1
+                                          : key == "line2"       ? &address.line2
+                                          : key == "city"        ? &address.city
+                                          : key == "postal_code" ? &address.postal_code
+                                          : key == "country"     ? &address.country
+                                                                 : nullptr;
+                    if (!target) {
+                        f.Fail("address." + std::string(key), "is not a known field");
+                    } else if (value.is_string()) {
+                        *target = value.as_string();
+                    } else if (!value.is_null()) {
+                        f.Fail("address." + std::string(key), "must be a string");
+                    }
+                }
+                patch.address = std::optional<Address>(std::move(address));
+            }
+        }
+        if (auto e = f.Finish()) return Fail(*e);
+        Result<User> user = service_.UpdateProfile(who->user_id, patch);
+        if (!user.ok()) return Fail(user.error());
+        return JsonReply(200, ProfileJson(user.value()));
+    }
+
+    Response ListUsers(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kUsersRead);
+        if (!who.ok()) return Fail(who.error());
+        std::int64_t page = PageParam(request, "page", 1, 1'000'000);
+        std::int64_t per_page = PageParam(request, "per_page", 24, 100);
+        UserPage users = service_.ListUsers(page, per_page, std::string(request.QueryParam("q").value_or("")));
+        json::array items;
+        for (const User& u : users.items) items.push_back(MaskedUserJson(u));
+        return JsonReply(200, json::object{{"items", std::move(items)},
+                                           {"total", users.total},
+                                           {"page", users.page},
+                                           {"per_page", users.per_page}});
+    }
+
+    Response ChangeRole(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kUsersWrite);
+        if (!who.ok()) return Fail(who.error());
+        auto id = ParseId(request.PathParam("id"));
+        if (!id) return Fail(Error::NotFound("There is no such user."));
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return Fail(body.error());
+        Fields f(body.value());
+        f.Require("role");
+        std::optional<std::string> role_text = f.Text("role");
+        std::optional<Role> role = role_text ? ParseRole(*role_text) : std::nullopt;
+        if (role_text && !role) f.Fail("role", "must be customer, seller or admin");
+        if (auto e = f.Finish()) return Fail(*e);
+        Result<User> user = service_.ChangeRole(who.value(), *id, *role);
+        if (!user.ok()) return Fail(user.error());
+        return JsonReply(200, MaskedUserJson(user.value()));
+    }
+
+    Response IssueToken(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kUsersWrite);
+        if (!who.ok()) return Fail(who.error());
+        if (who->staff_token) return Fail(Error::Forbidden("Staff tokens cannot issue other tokens."));
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return Fail(body.error());
+        Fields f(body.value());
+        f.Require("scopes");
+        f.Require("ttl_seconds");
+        std::vector<std::string> scopes;
+        if (const json::value* s = f.Raw("scopes")) {
+            bool ok = s->is_array();
+            if (ok) {
+                for (const auto& item : s->as_array()) {
+                    if (!item.is_string()) {
+                        ok = false;
+                        break;
+                    }
+                    scopes.emplace_back(item.as_string());
+                }
+            }
+            if (!ok) f.Fail("scopes", "must be an array of scope names");
+        }
+        std::int64_t ttl = 0;
+        if (const json::value* t = f.Raw("ttl_seconds")) {
+            if (t->is_int64()) ttl = t->as_int64();
+            else f.Fail("ttl_seconds", "must be a whole number of seconds");
+        }
+        std::string note = f.Text("note").value_or("");
+        if (auto e = f.Finish()) return Fail(*e);
+        Result<StaffToken> token = service_.IssueStaffToken(who.value(), scopes, std::chrono::seconds(ttl), note);
+        if (!token.ok()) return Fail(token.error());
+        json::object out = TokenJson(token.value());
+        out["token"] = token->token;
+        return JsonReply(201, out);
+    }
+
+    Response ListTokens(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kUsersRead);
+        if (!who.ok()) return Fail(who.error());
+        json::array items;
+        for (const StaffToken& t : service_.ListStaffTokens()) items.push_back(TokenJson(t));
+        return JsonReply(200, json::object{{"items", std::move(items)}});
+    }
+
+    Response RevokeToken(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kUsersWrite);
+        if (!who.ok()) return Fail(who.error());
+        auto id = ParseId(request.PathParam("id"));
+        if (!id) return Fail(Error::NotFound("There is no such token."));
+        Status revoked = service_.RevokeStaffToken(*id);
+        if (!revoked.ok()) return Fail(revoked.error());
+        return Private(Response::NoContent());
+    }
+
+private:
+    static json::object TokenJson(const StaffToken& t) {
+        json::array scopes;
+        for (const auto& s : t.scopes) scopes.emplace_back(s);
+        return json::object{{"id", t.id},
+                            {"scopes", std::move(scopes)},
+                            {"note", t.note},
+                            {"created_by", t.created_by},
+                            {"expires_at", FormatRfc3339(t.expires_at)}};
+    }
+
+    Response SessionReply(int status, const Request& request, const Session& session) {
+        Response r = JsonReply(status, json::object{{"token", session.token}, {"user", UserSummary(session.user)}});
+        SetSessionCookies(r, request, session.token, session.expires_at - UnixSeconds(std::chrono::system_clock::now()));
+        return r;
+    }
+
+    AccountService& service_;
+    http::Authenticator authenticate_;
+    RoutesOptions options_;
+};
+
+}  // namespace
+
+std::string CsrfTokenFor(std::string_view session_token) {
+    static constexpr std::string_view kContext = "emporium-csrf-v1";
+    unsigned char mac[16];
+    crypto_generichash(mac, sizeof mac, reinterpret_cast<const unsigned char*>(session_token.data()),
+                       session_token.size(), reinterpret_cast<const unsigned char*>(kContext.data()), kContext.size());
+    char hex[sizeof mac * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+    return hex;
+}
+
+http::Authenticator MakeAuthenticator(AccountService& service) {
+    return [&service](const Request& request) -> Result<Principal> {
+        std::string_view auth = request.Header("authorization");
+        if (!auth.empty()) {
+            constexpr std::string_view kBearer = "Bearer ";
+            if (!auth.starts_with(kBearer)) return Error::Unauthorized("Use `Authorization: Bearer <token>`.");
+            return service.Authenticate(auth.substr(kBearer.size()));
+        }
+        std::string_view cookie = request.Cookie(kSessionCookie);
+        if (cookie.empty()) return Error::Unauthorized("Sign in first.");
+        if (request.method != "GET" && request.method != "HEAD") {
+            std::string expected = CsrfTokenFor(cookie);
+            std::string_view given = request.Header("x-csrf-token");
+            if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+                return Error{ErrorKind::kForbidden, "csrf_failed",
+                             "This change needs the X-CSRF-Token header from the emporium_csrf cookie.", {}};
+            }
+        }
+        return service.Authenticate(cookie);
+    };
+}
+
+void AddRoutes(http::Router& router, AccountService& service, http::Authenticator authenticate, RoutesOptions options) {
+    auto h = std::make_shared<Handlers>(service, std::move(authenticate), options);
+    auto bind = [h](Response (Handlers::*m)(const Request&)) { return [h, m](const Request& r) { return ((*h).*m)(r); }; };
+    auto fast = [h](std::optional<Response> (Handlers::*m)(const Request&)) {
+        return [h, m](const Request& r) { return ((*h).*m)(r); };
+    };
+    http::Route signup{"POST", "/api/auth/signup", bind(&Handlers::SignUp), fast(&Handlers::ThrottleSignUp), false};
+    signup.heavy = true;
+    router.Add(std::move(signup));
+    http::Route login{"POST", "/api/auth/login", bind(&Handlers::SignIn), fast(&Handlers::ThrottleSignIn), false};
+    login.heavy = true;
+    router.Add(std::move(login));
+    router.Post("/api/auth/logout", bind(&Handlers::SignOut));
+    router.Get("/api/me", bind(&Handlers::Me));
+    router.Patch("/api/me", bind(&Handlers::UpdateMe));
+    router.Get("/api/admin/users", bind(&Handlers::ListUsers));
+    router.Patch("/api/admin/users/{id}", bind(&Handlers::ChangeRole));
+    router.Get("/api/admin/tokens", bind(&Handlers::ListTokens));
+    router.Post("/api/admin/tokens", bind(&Handlers::IssueToken));
+    router.Delete("/api/admin/tokens/{id}", bind(&Handlers::RevokeToken));
+}
+
+}  // namespace emporium::accounts

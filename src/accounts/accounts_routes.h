@@ -1,0 +1,33 @@
+// The accounts' HTTP side: sign-up, sign-in, sign-out, profile, admin user management and staff
+// tokens, plus the Authenticator every other module's routes use.
+#pragma once
+
+#include "accounts/accounts.h"
+#include "core/rate_limiter.h"
+#include "http/auth.h"
+#include "http/router.h"
+
+namespace emporium::accounts {
+
+inline constexpr std::string_view kSessionCookie = "emporium_session";
+inline constexpr std::string_view kCsrfCookie = "emporium_csrf";
+
+// The CSRF value that goes with a session token: what the page must echo in X-CSRF-Token.
+std::string CsrfTokenFor(std::string_view session_token);
+
+// Bearer tokens work on every route; the session cookie works too, but a request that changes
+// something (not GET or HEAD) must also carry X-CSRF-Token matching the session.
+http::Authenticator MakeAuthenticator(AccountService& service);
+
+struct RoutesOptions {
+    RateLimiter* signin_per_address = nullptr;  // sign-in attempts per client address
+    RateLimiter* signin_per_account = nullptr;  // sign-in attempts per email
+    RateLimiter* signup_per_address = nullptr;
+};
+
+// Adds /api/auth/*, /api/me and /api/admin/{users,tokens}. Sign-up and sign-in hash passwords,
+// so they run on the server's hashing pool. service and limiters must outlive router.
+void AddRoutes(http::Router& router, AccountService& service, http::Authenticator authenticate,
+               RoutesOptions options);
+
+}  // namespace emporium::accounts
