@@ -13,7 +13,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(os.environ.get("EMPORIUM_BIN", os.path.join(ROOT, "build", "emporium")))
-ADMIN_TOKEN = "test-admin-token-0123456789"
+DEMO_PASSWORD = "demo password 123"  # what `emporium seed` gives every demo account
+PII_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # tests only
 
 
 def free_port():
@@ -43,12 +44,17 @@ class Reply:
 
 
 class Shop:
-    def __init__(self, preset="games", products=300, extra_args=(), env=None):
+    def __init__(self, preset="games", products=300, extra_args=("--rate-limit", "0"), env=None, customers=5,
+                 pii_key=None):
         self.dir = tempfile.mkdtemp(prefix="emporium-api-")
         self.data = os.path.join(self.dir, "data")
-        self.env = dict(os.environ, EMPORIUM_ADMIN_TOKEN=ADMIN_TOKEN, **(env or {}))
-        self.env.pop("EMPORIUM_DATA_DIR", None)
-        self.cli("seed", "--preset", preset, "--products", str(products))
+        self.env = dict(os.environ, **(env or {}))
+        for name in ("EMPORIUM_DATA_DIR", "EMPORIUM_PII_KEY", "EMPORIUM_PII_PREVIOUS_KEYS"):
+            self.env.pop(name, None)
+        if pii_key:
+            self.env["EMPORIUM_PII_KEY"] = pii_key
+        self.domain = "gomart.example" if preset == "grocery" else "gitgoods.example"
+        self.cli("seed", "--preset", preset, "--products", str(products), "--customers", str(customers))
         self.port, self.internal_port = free_port(), free_port()
         self.log_path = os.path.join(self.dir, "server.log")
         self.extra_args = list(extra_args)
@@ -95,6 +101,16 @@ class Shop:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def wait_for_log(self, needle, timeout=10):
+        """The log after it says needle: lines are written by a background thread."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            text = self.server_log()
+            if needle in text:
+                return text
+            time.sleep(0.02)  # polling the log file for an event
+        raise AssertionError(f"the log never said {needle}")
+
     def server_log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
@@ -122,5 +138,26 @@ class Shop:
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
+    def login(self, email, password=DEMO_PASSWORD):
+        r = self.request("POST", "/api/auth/login", {"email": email, "password": password})
+        if r.status != 200:
+            raise RuntimeError(f"login {email}: {r.status} {r.body[:200]}")
+        return r.json["token"]
+
+    def signup(self, email, password="correct horse battery", name="Test Person", phone=None):
+        body = {"email": email, "password": password, "name": name}
+        if phone:
+            body["phone"] = phone
+        r = self.request("POST", "/api/auth/signup", body)
+        if r.status != 201:
+            raise RuntimeError(f"signup {email}: {r.status} {r.body[:200]}")
+        return r.json["token"], r.json["user"]
+
+    @property
+    def admin_token(self):
+        if not getattr(self, "_admin_token", None):
+            self._admin_token = self.login("admin@" + self.domain)
+        return self._admin_token
+
     def admin(self, method, path, body=None, **kw):
-        return self.request(method, path, body=body, token=ADMIN_TOKEN, **kw)
+        return self.request(method, path, body=body, token=self.admin_token, **kw)

@@ -21,7 +21,17 @@ class LifecycleTest(unittest.TestCase):
             # Headers and half the body: the request is in flight.
             s.sendall(b"POST /api/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                       b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:5])
-            self.wait_for_log(shop, '"path":"/api/products"', count=0)  # nothing answered yet
+            # Wait until the server holds the request: the in-flight gauge counts it and the
+            # metrics request itself.
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                text = shop.get("/metrics", internal=True).body.decode()
+                gauge = re.search(r"^emporium_http_requests_in_flight (\S+)", text, re.M)
+                if gauge and float(gauge.group(1)) >= 2:
+                    break
+            else:
+                self.fail("the server never took the request")
+            self.assertNotIn('"path":"/api/products"', shop.server_log())  # nothing answered yet
             shop.proc.send_signal(signal.SIGTERM)
             self.wait_for_log(shop, '"msg":"draining"')
             # New connections are refused once draining began.
@@ -39,6 +49,9 @@ class LifecycleTest(unittest.TestCase):
             self.assertIn(b"Connection: close", reply)
             self.assertEqual(shop.proc.wait(20), 0)
             self.assertIn('"msg":"stopped","unfinished":0', shop.server_log())
+        except Exception:
+            print(shop.server_log()[-3000:])
+            raise
         finally:
             shop.close()
 
@@ -54,7 +67,7 @@ class LifecycleTest(unittest.TestCase):
         self.fail(f"log never said {needle}")
 
     def test_connection_cap_answers_503(self):
-        shop = Shop(products=10, extra_args=["--max-connections", "3"])
+        shop = Shop(products=10, extra_args=["--max-connections", "3", "--rate-limit", "0"])
         try:
             held = [shop.connect() for _ in range(3)]
             for c in held:
@@ -73,7 +86,7 @@ class LifecycleTest(unittest.TestCase):
             shop.close()
 
     def test_body_limit_is_configurable(self):
-        shop = Shop(products=10, extra_args=["--body-limit", "2048"])
+        shop = Shop(products=10, extra_args=["--body-limit", "2048", "--rate-limit", "0"])
         try:
             r = shop.admin("POST", "/api/products", {"sku": "S", "description": "x" * 3000})
             self.assertEqual(r.status, 413)
