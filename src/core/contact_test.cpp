@@ -1,0 +1,96 @@
+#include "core/contact.h"
+
+#include <gtest/gtest.h>
+
+#include "core/principal.h"
+#include "core/rate_limiter.h"
+
+namespace emporium {
+namespace {
+
+TEST(Contact, ValidatesEmails) {
+    EXPECT_TRUE(IsValidEmail("jane.doe+shop@example.co.uk"));
+    EXPECT_FALSE(IsValidEmail("jane"));
+    EXPECT_FALSE(IsValidEmail("@example.com"));
+    EXPECT_FALSE(IsValidEmail("jane@example"));
+    EXPECT_FALSE(IsValidEmail("jane@@example.com"));
+    EXPECT_FALSE(IsValidEmail("ja ne@example.com"));
+    EXPECT_FALSE(IsValidEmail("jane@example..com"));
+    EXPECT_FALSE(IsValidEmail("<script>@x.com"));
+    EXPECT_EQ(NormalizeEmail("  Jane.Doe@Example.COM "), "jane.doe@example.com");
+}
+
+TEST(Contact, ValidatesE164) {
+    EXPECT_TRUE(IsE164("+6591234567"));
+    EXPECT_TRUE(IsE164("+14155550123"));
+    EXPECT_FALSE(IsE164("6591234567"));
+    EXPECT_FALSE(IsE164("+0591234567"));
+    EXPECT_FALSE(IsE164("+65 9123 4567"));
+    EXPECT_FALSE(IsE164("+1234567"));
+    EXPECT_FALSE(IsE164("+1234567890123456"));
+}
+
+TEST(Contact, MasksAsTheIssueShows) {
+    EXPECT_EQ(MaskEmail("jane@example.com"), "j***@e***.com");
+    EXPECT_EQ(MaskPhone("+6591234567"), "+65 ****4567");
+    EXPECT_EQ(MaskPhone("+14155550123"), "+1 ****0123");
+    EXPECT_EQ(MaskPhone("+35312345678"), "+353 ****5678");
+    EXPECT_EQ(MaskName("Jane Doe"), "J*** D***");
+    EXPECT_EQ(MaskName("Émile"), "É***");
+    EXPECT_EQ(MaskEmail("nonsense"), "***");
+}
+
+TEST(Principal, RolesGrantScopesAndTokensNarrowThem) {
+    Principal customer{1, Role::kCustomer};
+    EXPECT_TRUE(customer.Can(scope::kProfile));
+    EXPECT_FALSE(customer.Can(scope::kCatalogWrite));
+    Principal seller{2, Role::kSeller};
+    EXPECT_TRUE(seller.Can(scope::kCatalogWrite));
+    EXPECT_FALSE(seller.Can(scope::kUsersRead));
+    EXPECT_FALSE(seller.ActsForEveryone());
+    Principal admin{3, Role::kAdmin};
+    EXPECT_TRUE(admin.Can(scope::kUsersWrite));
+    Principal token{3, Role::kAdmin, 9, {"analytics:read"}, true};
+    EXPECT_TRUE(token.Can(scope::kAnalyticsRead));
+    EXPECT_FALSE(token.Can(scope::kUsersRead));
+    EXPECT_FALSE(token.Can(scope::kProfile));
+}
+
+TEST(RateLimiter, RefillsAtTheRateUpToTheBurst) {
+    ManualClock clock;
+    RateLimiter limiter(clock, /*rate=*/1.0, /*burst=*/3);
+    EXPECT_EQ(limiter.Take("a"), 0);
+    EXPECT_EQ(limiter.Take("a"), 0);
+    EXPECT_EQ(limiter.Take("a"), 0);
+    EXPECT_EQ(limiter.Take("a"), 1);  // empty: wait a second
+    EXPECT_EQ(limiter.Take("b"), 0);  // other keys have their own bucket
+    clock.Advance(std::chrono::seconds(1));
+    EXPECT_EQ(limiter.Take("a"), 0);
+    EXPECT_EQ(limiter.Take("a"), 1);
+    clock.Advance(std::chrono::hours(1));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Take("a"), 0);  // never more than the burst
+    EXPECT_GT(limiter.Take("a"), 0);
+}
+
+TEST(RateLimiter, SlowRatesGiveLongerWaits) {
+    ManualClock clock;
+    RateLimiter limiter(clock, 5.0 / 60, 5);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(limiter.Take("x"), 0);
+    EXPECT_EQ(limiter.Take("x"), 12);
+}
+
+TEST(RateLimiter, ZeroRateIsOff) {
+    ManualClock clock;
+    RateLimiter limiter(clock, 0, 1);
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(limiter.Take("x"), 0);
+}
+
+TEST(RateLimiter, StaysBoundedUnderManyKeys) {
+    ManualClock clock;
+    RateLimiter limiter(clock, 1, 2, /*max_keys=*/100);
+    for (int i = 0; i < 1000; ++i) limiter.Take("k" + std::to_string(i));
+    EXPECT_EQ(limiter.Take("k999"), 0);  // still answers; memory stays bounded
+}
+
+}  // namespace
+}  // namespace emporium
