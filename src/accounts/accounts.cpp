@@ -287,7 +287,7 @@ Result<User> AccountService::Profile(std::int64_t user_id) {
     return database_.Read([&](db::Connection& c) { return ReadUser(c, user_id); });
 }
 
-Result<User> AccountService::UpdateProfile(std::int64_t user_id, const ProfilePatch& patch) {
+std::vector<FieldError> AccountService::ValidateProfile(const ProfilePatch& patch) {
     std::vector<FieldError> errors;
     if (patch.name && !IsPlainText(*patch.name, 100)) errors.push_back({"name", "must be 1 to 100 characters of text"});
     if (patch.phone && !patch.phone->empty() && !IsE164(*patch.phone)) {
@@ -297,6 +297,11 @@ Result<User> AccountService::UpdateProfile(std::int64_t user_id, const ProfilePa
         std::vector<FieldError> more = ValidateAddress(**patch.address, "address");
         errors.insert(errors.end(), more.begin(), more.end());
     }
+    return errors;
+}
+
+Result<User> AccountService::UpdateProfile(std::int64_t user_id, const ProfilePatch& patch) {
+    std::vector<FieldError> errors = ValidateProfile(patch);
     if (!errors.empty()) return Error::Validation(std::move(errors));
     const std::int64_t now = UnixSeconds(clock_.Now());
     Result<bool> changed = database_.Write([&](db::Connection& c) -> Result<bool> {

@@ -100,7 +100,9 @@ public:
     Result<Principal> Authenticate(std::string_view token);
 
     Result<User> Profile(std::int64_t user_id);
+    // 422 lists every bad field (ValidateProfile's).
     Result<User> UpdateProfile(std::int64_t user_id, const ProfilePatch& patch);
+    static std::vector<FieldError> ValidateProfile(const ProfilePatch& patch);
 
     // Users, newest first; email_query finds one address exactly.
     UserPage ListUsers(std::int64_t page, std::int64_t per_page, const std::string& email_query);

@@ -256,7 +256,11 @@ public:
                 patch.address = std::optional<Address>(std::move(address));
             }
         }
-        if (auto e = f.Finish()) return Fail(*e);
+        if (auto e = f.Finish()) {
+            // List the value problems too, so one answer names every bad field.
+            for (FieldError& more : AccountService::ValidateProfile(patch)) e->fields.push_back(std::move(more));
+            return Fail(Error::Validation(std::move(e->fields)));
+        }
         Result<User> user = service_.UpdateProfile(who->user_id, patch);
         if (!user.ok()) return Fail(user.error());
         return JsonReply(200, ProfileJson(user.value()));

@@ -30,10 +30,11 @@ def free_port():
 
 
 class Reply:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, raw_headers=()):
         self.status = status
         self.headers = headers
         self.body = body
+        self.raw_headers = list(raw_headers)  # in order, repeats kept (Set-Cookie)
 
     @property
     def json(self):
@@ -44,7 +45,10 @@ class Reply:
 
 
 class Shop:
-    def __init__(self, preset="games", products=300, extra_args=("--rate-limit", "0"), env=None, customers=5,
+    # Tests make many requests from one address: limits are lifted unless a test sets its own.
+    UNLIMITED = ("--rate-limit", "0", "--signin-per-minute", "100000", "--signin-per-account-minute", "100000")
+
+    def __init__(self, preset="games", products=300, extra_args=UNLIMITED, env=None, customers=5,
                  pii_key=None):
         self.dir = tempfile.mkdtemp(prefix="emporium-api-")
         self.data = os.path.join(self.dir, "data")
@@ -130,7 +134,7 @@ class Shop:
         c.request(method, path, body=data, headers=h)
         r = c.getresponse()
         payload = r.read()
-        reply = Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, payload)
+        reply = Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, payload, r.getheaders())
         if conn is None:
             c.close()
         return reply

@@ -67,7 +67,7 @@ class LifecycleTest(unittest.TestCase):
         self.fail(f"log never said {needle}")
 
     def test_connection_cap_answers_503(self):
-        shop = Shop(products=10, extra_args=["--max-connections", "3", "--rate-limit", "0"])
+        shop = Shop(products=10, extra_args=["--max-connections", "3", *Shop.UNLIMITED])
         try:
             held = [shop.connect() for _ in range(3)]
             for c in held:
@@ -86,7 +86,7 @@ class LifecycleTest(unittest.TestCase):
             shop.close()
 
     def test_body_limit_is_configurable(self):
-        shop = Shop(products=10, extra_args=["--body-limit", "2048", "--rate-limit", "0"])
+        shop = Shop(products=10, extra_args=["--body-limit", "2048", *Shop.UNLIMITED])
         try:
             r = shop.admin("POST", "/api/products", {"sku": "S", "description": "x" * 3000})
             self.assertEqual(r.status, 413)

@@ -265,7 +265,7 @@ describe('customer accounts', () => {
       const categories = await apiJson(shop, '/api/categories');
       await dialog.getByRole('textbox', { name: 'Product name' }).fill(productName);
       await dialog.getByRole('textbox', { name: 'SKU' }).fill(sku);
-      await dialog.getByRole('combobox', { name: 'Category' }).click();
+      await dialog.locator('.v-input', { has: page.getByRole('combobox', { name: 'Category' }) }).locator('.v-field').click();
       await page.getByRole('option', { name: categories[0].name, exact: true }).click();
       const price = dialog.getByRole('textbox', { name: 'Price (USD)' });
       await price.fill('12.345');
@@ -395,8 +395,8 @@ describe('customer accounts', () => {
       await dialog.getByText(/shown only once/).waitFor();
       const token = await dialog.getByRole('textbox', { name: 'Staff token' }).inputValue();
       assert.ok(token.length >= 16, 'the token is shown');
-      await dialog.getByRole('button', { name: 'Copy' }).click();
-      await dialog.getByRole('button', { name: 'Copied' }).waitFor();
+      await dialog.getByRole('button', { name: 'Copy', exact: true }).click();
+      await dialog.getByRole('button', { name: 'Copied', exact: true }).waitFor();
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token, 'the copy button copies the token');
       await dialog.getByRole('button', { name: 'I have copied it' }).click();
       await dialog.waitFor({ state: 'detached' });

@@ -4,6 +4,7 @@ import App from './App.vue'
 import { router } from './router'
 import { vuetify } from './plugins/vuetify'
 import { installThemeSheet } from './plugins/theme-sheet'
+import { watchInvalidFields } from './plugins/aria-invalid'
 import { setUnauthorizedHandler } from './api'
 import { useShopStore } from './stores/shop'
 import { useAuthStore } from './stores/auth'
@@ -31,4 +32,7 @@ setUnauthorizedHandler(() => {
 // Load the branding and who is signed in before the first paint, so the page never
 // flashes the neutral theme or a "Sign in" button for a signed-in shopper.
 const shop = useShopStore(pinia)
-Promise.allSettled([shop.load(), auth.load()]).finally(() => app.mount('#app'))
+Promise.allSettled([shop.load(), auth.load()]).finally(() => {
+  app.mount('#app')
+  watchInvalidFields(document.getElementById('app'))
+})
