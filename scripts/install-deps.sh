@@ -12,7 +12,7 @@ packages=(
     libgtest-dev libgmock-dev libbenchmark-dev
     clang-format clang-tidy
     nodejs npm chromium python3
-    wrk nginx-light curl bc
+    wrk nginx-light curl bc openssl
 )
 
 missing=()

@@ -31,6 +31,9 @@ struct ServeOptions {
     std::int64_t max_in_flight = 512;
     int hash_threads = 0;                   // 0: one per core
     std::int64_t hash_queue = 64;
+    int tls_port = -1;        // -1: no TLS listener
+    std::string tls_cert;     // PEM certificate chain
+    std::string tls_key;      // PEM private key
 };
 
 struct UserCreateOptions {

@@ -92,6 +92,15 @@ int main(int argc, char** argv) {
         ->envname("EMPORIUM_HASH_QUEUE")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
+    serve_cmd->add_option("--tls-port", serve.tls_port, "Also serve HTTPS on this port (0 picks one)")
+        ->envname("EMPORIUM_TLS_PORT")
+        ->check(CLI::Range(0, 65535));
+    serve_cmd->add_option("--tls-cert", serve.tls_cert, "PEM certificate chain for the TLS listener")
+        ->envname("EMPORIUM_TLS_CERT")
+        ->check(CLI::ExistingFile);
+    serve_cmd->add_option("--tls-key", serve.tls_key, "PEM private key for the TLS listener")
+        ->envname("EMPORIUM_TLS_KEY")
+        ->check(CLI::ExistingFile);
     serve_cmd->add_option("--log-level", serve.log_level, "debug, info, warn or error")
         ->envname("EMPORIUM_LOG_LEVEL")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))

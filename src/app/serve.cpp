@@ -116,13 +116,23 @@ int Serve(const ServeOptions& options) {
         }
     });
 
-    std::uint16_t port = server.Listen({"public", options.bind, options.port, &public_router, true});
+    std::uint16_t port = server.Listen({"public", options.bind, options.port, &public_router, true, "", ""});
+    long long tls_port = -1;
+    if (options.tls_port >= 0) {
+        if (options.tls_cert.empty() || options.tls_key.empty()) {
+            LogError(logger, LogFields("bad setting").Add("setting", "tls-port").Add("value", "needs --tls-cert and --tls-key"));
+            return 2;
+        }
+        tls_port = server.Listen({"public", options.bind, static_cast<std::uint16_t>(options.tls_port), &public_router,
+                                  true, options.tls_cert, options.tls_key});
+    }
     std::uint16_t internal_port =
-        server.Listen({"internal", options.internal_bind, options.internal_port, &internal_router, false});
+        server.Listen({"internal", options.internal_bind, options.internal_port, &internal_router, false, "", ""});
     accounts_service.PurgeExpired();
     LogInfo(logger, LogFields("listening")
                         .Add("port", static_cast<long long>(port))
                         .Add("internal_port", static_cast<long long>(internal_port))
+                        .Add("tls_port", tls_port)
                         .Add("data_dir", options.data_dir)
                         .Add("web_dir", web_dir.string())
                         .Add("web_files", static_cast<long long>(web->size()))

@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <csignal>
 #include <random>
@@ -31,6 +33,7 @@ struct Listener {
     tcp::acceptor acceptor;
     const Router* router;
     bool public_facing;
+    std::unique_ptr<asio::ssl::context> tls;  // set: this listener speaks HTTPS
 };
 
 // Headers every public answer carries. The page loads nothing from elsewhere and runs no inline
@@ -146,6 +149,8 @@ struct Server::Impl {
     awaitable<void> Accept(Listener& listener);
     awaitable<void> Reject(tcp::socket socket);
     awaitable<void> Session(Listener& listener, tcp::socket socket);
+    template <typename Stream>
+    awaitable<void> Serve(Listener& listener, Stream& stream, const asio::ip::address& peer);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name);
     std::string ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const;
     Response CallHandler(const Route& route, const Request& request);
@@ -261,8 +266,27 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
     ConnectionSlot slot(connections);
     beast::error_code ec;
     const asio::ip::address peer = socket.remote_endpoint(ec).address();
+    if (!listener.tls) {
+        beast::tcp_stream stream(std::move(socket));
+        co_await Serve(listener, stream, peer);
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *listener.tls);
+    beast::get_lowest_layer(stream).expires_after(options.read_timeout);
+    auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
+    if (handshake_ec) co_return;
+    co_await Serve(listener, stream, peer);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    co_await stream.async_shutdown(kTuple);
+}
+
+template <typename Stream>
+awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const asio::ip::address& peer) {
+    beast::error_code ec;
     const std::string peer_text = peer.to_string();
-    beast::tcp_stream stream(std::move(socket));
+    const bool secure = listener.tls != nullptr;
+    auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     bool keep_alive = true;
 
@@ -272,7 +296,7 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         parser.body_limit(options.body_limit);
 
         // Waiting for a next request is the idle timeout; once bytes arrived, the read timeout.
-        stream.expires_after(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
+        tcp_layer.expires_after(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
         auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
         std::optional<Response> early;  // an answer decided before any handler runs
         // From here the request counts as in flight: a drain waits for it, body and all.
@@ -284,7 +308,7 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
             co_await bhttp::async_write(stream, go_on, kTuple);
         }
         if (!read_ec && !parser.is_done()) {
-            stream.expires_after(options.read_timeout);
+            tcp_layer.expires_after(options.read_timeout);
             auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
             read_ec = body_ec;
         }
@@ -306,6 +330,7 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         auto started = std::chrono::steady_clock::now();
         Request request;
         request.request_id = NextRequestId();
+        request.secure = secure;
         request.client_address = trusted.empty() ? peer_text : ClientAddress(peer, parser.get()["X-Forwarded-For"]);
         std::string route_name = "unmatched";
         const auto& message = parser.get();
@@ -352,6 +377,7 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         out.set("X-Request-Id", request.request_id);
         if (listener.public_facing) {
             for (const auto& [name, value] : kSecurityHeaders) out.set(name, value);
+            if (secure) out.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
         } else {
             out.set("X-Content-Type-Options", "nosniff");
         }
@@ -362,7 +388,7 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         out.prepare_payload();
         if (head) out.body().clear();
 
-        stream.expires_after(options.write_timeout);
+        tcp_layer.expires_after(options.write_timeout);
         auto [write_ec, written] = co_await bhttp::async_write(stream, out, kTuple);
         in_flight_slot.reset();
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -382,8 +408,8 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
         if (early) {
             // Lingering close: read and drop what the client is still sending for a moment, so
             // that it gets to read our answer instead of a reset.
-            stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-            stream.expires_after(std::chrono::seconds(2));
+            tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
+            tcp_layer.expires_after(std::chrono::seconds(2));
             std::array<char, 16384> sink;
             std::size_t dropped = 0;
             while (dropped < 8 * options.body_limit) {
@@ -394,7 +420,6 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
             co_return;
         }
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 std::string Server::Impl::ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const {
@@ -450,7 +475,16 @@ Server::~Server() = default;
 std::uint16_t Server::Listen(const ListenerOptions& options) {
     tcp::endpoint endpoint(asio::ip::make_address(options.address), options.port);
     auto listener = std::make_unique<Listener>(
-        Listener{options.name, tcp::acceptor(asio::make_strand(impl_->ioc)), options.router, options.public_facing});
+        Listener{options.name, tcp::acceptor(asio::make_strand(impl_->ioc)), options.router, options.public_facing, nullptr});
+    if (!options.tls_certificate.empty()) {
+        auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+        tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                         asio::ssl::context::single_dh_use);
+        tls->use_certificate_chain_file(options.tls_certificate);
+        tls->use_private_key_file(options.tls_private_key, asio::ssl::context::pem);
+        listener->tls = std::move(tls);
+    }
     listener->acceptor.open(endpoint.protocol());
     listener->acceptor.set_option(asio::socket_base::reuse_address(true));
     listener->acceptor.bind(endpoint);

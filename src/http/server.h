@@ -44,6 +44,9 @@ struct ListenerOptions {
     // Public listeners get rate limits, shedding and security headers; internal ones (health,
     // metrics) answer even when the shop is overloaded.
     bool public_facing = true;
+    // PEM files: when set, the listener speaks HTTPS (TLS 1.2 and newer) and sends HSTS.
+    std::string tls_certificate;
+    std::string tls_private_key;
 };
 
 // What one request did, for metrics.

@@ -15,6 +15,7 @@ const customer = {
   password: 'cobol-compiler-1959',
   newName: 'Grace Brewster Hopper',
   phone: '+6591234567',
+  address: { line1: '1 Raffles Place', city: 'Singapore', postal_code: '048616', country: 'SG' },
 };
 const seller = { email: `seller.${run}@example.com`, password: 'seller-pass-0001', role: 'seller', name: 'Sam Seller' };
 const admin = { email: `admin.${run}@example.com`, password: 'admin-pass-00001', role: 'admin', name: 'Ada Admin' };
@@ -157,6 +158,15 @@ describe('customer accounts', () => {
 
     await name.fill(customer.newName);
     await phone.fill(customer.phone);
+    // A partly filled address names the missing parts; a whole one is saved.
+    await page.getByRole('textbox', { name: 'Address line 1' }).fill(customer.address.line1);
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Enter the city, or clear the whole address.').waitFor();
+    await page.getByRole('textbox', { name: 'City' }).fill(customer.address.city);
+    await page.getByRole('textbox', { name: 'Postal code' }).fill(customer.address.postal_code);
+    const country = page.getByRole('combobox', { name: 'Country' });
+    await country.fill('Singap');
+    await page.getByRole('option', { name: 'Singapore', exact: true }).click();
     await eventually(async () => !(await sms.isDisabled()), { message: 'SMS switch enabled by a phone' });
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('[data-testid="notice"]').getByText('Your profile is saved.').waitFor();
@@ -170,6 +180,13 @@ describe('customer accounts', () => {
     const profile = await me(page);
     assert.equal(profile.name, customer.newName);
     assert.equal(profile.phone, customer.phone);
+    assert.equal(profile.sms_notifications, true, 'SMS notices are on once a phone is given');
+    assert.deepEqual(
+      { line1: profile.address?.line1, city: profile.address?.city, postal_code: profile.address?.postal_code, country: profile.address?.country },
+      customer.address,
+    );
+    assert.equal(profile.address.name, customer.newName, 'the recipient defaults to the profile name');
+    assert.equal(await page.getByRole('textbox', { name: 'City' }).inputValue(), customer.address.city);
     await screenshot(page, 'account.png', { fullPage: true });
     assertClean(watch);
   });
@@ -258,7 +275,7 @@ describe('customer accounts', () => {
       await dialog.getByRole('button', { name: 'Create product' }).click();
       await dialog.getByText('Enter the product name.').waitFor();
       await dialog.getByText('Enter a SKU.').waitFor();
-      await dialog.getByText('Enter a category.').waitFor();
+      await dialog.getByText('Choose a category.').waitFor();
       await dialog.getByText('Enter a price.').waitFor();
       await dialog.getByText('Enter the stock.').waitFor();
 
@@ -297,6 +314,7 @@ describe('customer accounts', () => {
       await eventually(async () => (await page.locator('[data-testid="product-price"]').textContent()).trim() === money(1234), {
         message: 'price on the product page',
       });
+      await page.waitForLoadState('networkidle'); // the related products finish loading before the next page
       assertClean(sellerWatch);
     });
 
@@ -372,6 +390,8 @@ describe('customer accounts', () => {
       // An admin's own role cannot be changed here.
       const self = page.locator('tr', { has: page.locator(`[data-testid="user-row"][data-user-id="${(await me(page)).id}"]`) });
       await self.getByText('You cannot change your own role.').waitFor();
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await eventually(() => page.evaluate(() => window.scrollY === 0), { message: 'page scrolled to the top' });
       await screenshot(page, 'admin-users.png');
       assertClean(adminWatch);
     });
