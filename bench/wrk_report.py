@@ -85,7 +85,8 @@ Measured {now} on {machine()}; the program, nginx and wrk share the same cores.
 {a.products:,} products seeded in {a.seed_seconds:.1f} s. wrk -t2, {a.duration} per run after a 2 s warm-up,
 5 s timeout. nginx (worker_processes auto, access log off) serves the exact response bytes of each
 route as a static file: the limit to compare with. The program runs as shipped: access log on
-(to a file), metrics on, catalog cache on. Latencies in milliseconds; errors are socket errors,
+(to a file), metrics on, catalog cache on; only the per-address rate limit is off, since all
+the load comes from one address. Latencies in milliseconds; errors are socket errors,
 timeouts and non-2xx answers. Ratio = program req/s ÷ nginx req/s; p99 ratio = program p99 ÷ nginx p99.
 
 | route | conns | req/s | p50 | p99 | errors | nginx req/s | nginx p50 | nginx p99 | nginx errors | ratio | p99 ratio |

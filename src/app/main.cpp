@@ -85,13 +85,13 @@ int main(int argc, char** argv) {
         ->envname("EMPORIUM_MAX_IN_FLIGHT")
         ->check(CLI::Range(1, 1'000'000))
         ->capture_default_str();
-    serve_cmd->add_option("--hash-threads", serve.hash_threads, "Threads for password hashing (0: one per core)")
+    serve_cmd->add_option("--hash-threads", serve.hash_threads, "Threads for password hashing, below normal priority (0: one per core)")
         ->envname("EMPORIUM_HASH_THREADS")
         ->check(CLI::Range(0, 64));
-    serve_cmd->add_option("--hash-queue", serve.hash_queue, "Sign-ins waiting for hashing before new ones get 503")
+    serve_cmd->add_option("--hash-queue", serve.hash_queue,
+                          "Sign-ins waiting for hashing before new ones get 503 (0: four per hashing thread)")
         ->envname("EMPORIUM_HASH_QUEUE")
-        ->check(CLI::Range(1, 100000))
-        ->capture_default_str();
+        ->check(CLI::Range(0, 100000));
     serve_cmd->add_option("--tls-port", serve.tls_port, "Also serve HTTPS on this port (0 picks one)")
         ->envname("EMPORIUM_TLS_PORT")
         ->check(CLI::Range(0, 65535));

@@ -65,7 +65,9 @@ int Serve(const ServeOptions& options) {
     server_options.io_threads = options.io_threads > 0 ? options.io_threads : cores;
     server_options.worker_threads = options.workers > 0 ? options.workers : 4 * cores;
     server_options.heavy_threads = options.hash_threads > 0 ? options.hash_threads : cores;
-    server_options.heavy_queue_limit = static_cast<std::size_t>(options.hash_queue);
+    // A short queue: an admitted sign-in waits a few hashes at most; the rest are told to retry.
+    server_options.heavy_queue_limit = options.hash_queue > 0 ? static_cast<std::size_t>(options.hash_queue)
+                                                              : static_cast<std::size_t>(4 * server_options.heavy_threads);
     server_options.body_limit = static_cast<std::size_t>(options.body_limit);
     server_options.max_connections = static_cast<std::size_t>(options.max_connections);
     server_options.max_in_flight = static_cast<std::size_t>(options.max_in_flight);

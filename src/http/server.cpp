@@ -9,6 +9,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <random>
 #include <thread>
@@ -254,7 +257,13 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
             co_return busy;
         }
         Response answer = co_await asio::co_spawn(
-            heavy_workers, [&]() -> awaitable<Response> { co_return CallHandler(*route, request); }, use_awaitable);
+            heavy_workers,
+            [&]() -> awaitable<Response> {
+                // Below normal priority: when the cores are short, serving pages wins over hashing.
+                setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+                co_return CallHandler(*route, request);
+            },
+            use_awaitable);
         --heavy_queued;
         co_return answer;
     }
