@@ -73,7 +73,7 @@ struct SessionPolicy {
     std::chrono::seconds customer_absolute{90 * 86400};  // and never past this
     std::chrono::seconds staff_absolute{12 * 3600};      // sellers and admins: at most 12 h
     std::chrono::seconds staff_token_max{12 * 3600};
-    std::chrono::seconds touch_interval{300};            // how often a sliding session is written
+    std::chrono::seconds touch_interval{300};  // how often a sliding session is written
 };
 
 inline constexpr std::size_t kMinPasswordLength = 10;
@@ -85,8 +85,9 @@ public:
     AccountService(db::Database& database, PiiVault& vault, const PasswordHasher& hasher, const Clock& clock,
                    SessionPolicy policy = {});
 
-    // A new customer, signed in. 422 for each bad field; 409 `email_taken`.
+    // A new customer, signed in. 422 for each bad field (ValidateSignUp's); 409 `email_taken`.
     Result<Session> SignUp(const SignUpInput& input);
+    static std::vector<FieldError> ValidateSignUp(const SignUpInput& input);
 
     // 401 `invalid_credentials`, the same for an unknown email and a wrong password, after the
     // same amount of hashing work.
@@ -135,7 +136,6 @@ private:
     Result<User> ReadUser(db::Connection& c, std::int64_t id);
     Result<User> Insert(const SignUpInput& input, Role role);
     Result<Session> StartSession(const User& user);
-    std::vector<FieldError> ValidateSignUp(const SignUpInput& input);
 
     db::Database& database_;
     PiiVault& vault_;

@@ -23,8 +23,12 @@ json::object UserSummary(const User& u) {
 
 json::value AddressJson(const std::optional<Address>& a) {
     if (!a) return nullptr;
-    return json::object{{"name", a->name},   {"line1", a->line1},           {"line2", a->line2},
-                        {"city", a->city},   {"postal_code", a->postal_code}, {"country", a->country}};
+    return json::object{{"name", a->name},
+                        {"line1", a->line1},
+                        {"line2", a->line2},
+                        {"city", a->city},
+                        {"postal_code", a->postal_code},
+                        {"country", a->country}};
 }
 
 json::object ProfileJson(const User& u) {
@@ -52,15 +56,20 @@ Response Private(Response r) {
     return r;
 }
 
-Response JsonReply(int status, const json::value& v) { return Private(Response::Json(status, json::serialize(v))); }
+Response JsonReply(int status, const json::value& v) {
+    return Private(Response::Json(status, json::serialize(v)));
+}
 
-Response Fail(const Error& e) { return Private(http::ErrorResponse(e)); }
+Response Fail(const Error& e) {
+    return Private(http::ErrorResponse(e));
+}
 
 Response TooMany(int retry_after, std::string_view what) {
-    Response r = http::ErrorResponse(Error{ErrorKind::kRateLimited, "rate_limited",
-                                           "Too many " + std::string(what) + "; try again in " +
-                                               std::to_string(retry_after) + " s.",
-                                           {}});
+    Response r = http::ErrorResponse(
+        Error{ErrorKind::kRateLimited,
+              "rate_limited",
+              "Too many " + std::string(what) + "; try again in " + std::to_string(retry_after) + " s.",
+              {}});
     r.headers.emplace_back("Retry-After", std::to_string(retry_after));
     return r;
 }
@@ -69,10 +78,10 @@ Response TooMany(int retry_after, std::string_view what) {
 void SetSessionCookies(Response& r, const Request& request, const std::string& token, std::int64_t max_age) {
     std::string secure = request.secure ? "; Secure" : "";
     std::string age = "; Max-Age=" + std::to_string(std::max<std::int64_t>(0, max_age));
-    r.headers.emplace_back("Set-Cookie",
-                           std::string(kSessionCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Lax" + age + secure);
-    r.headers.emplace_back("Set-Cookie",
-                           std::string(kCsrfCookie) + "=" + CsrfTokenFor(token) + "; Path=/; SameSite=Lax" + age + secure);
+    r.headers.emplace_back(
+        "Set-Cookie", std::string(kSessionCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Lax" + age + secure);
+    r.headers.emplace_back(
+        "Set-Cookie", std::string(kCsrfCookie) + "=" + CsrfTokenFor(token) + "; Path=/; SameSite=Lax" + age + secure);
 }
 
 void ClearSessionCookies(Response& r) {
@@ -154,14 +163,16 @@ public:
     // Runs on the I/O thread before any hashing is queued: refuses floods cheaply.
     std::optional<Response> ThrottleSignIn(const Request& request) {
         if (options_.signin_per_address) {
-            if (int wait = options_.signin_per_address->Take(request.client_address)) return TooMany(wait, "sign-in attempts");
+            if (int wait = options_.signin_per_address->Take(request.client_address))
+                return TooMany(wait, "sign-in attempts");
         }
         if (options_.signin_per_account) {
             json::error_code ec;
             json::value body = json::parse(request.body, ec);
             if (!ec && body.is_object() && body.as_object().contains("email") && body.at("email").is_string()) {
                 std::string email = NormalizeEmail(body.at("email").as_string());
-                if (int wait = options_.signin_per_account->Take(email)) return TooMany(wait, "sign-in attempts for this account");
+                if (int wait = options_.signin_per_account->Take(email))
+                    return TooMany(wait, "sign-in attempts for this account");
             }
         }
         return std::nullopt;
@@ -183,7 +194,15 @@ public:
         f.Require("name");
         SignUpInput input{f.Text("email").value_or(""), f.Text("password").value_or(""), f.Text("name").value_or(""),
                           f.Text("phone")};
-        if (auto e = f.Finish()) return Fail(*e);
+        if (auto e = f.Finish()) {
+            // Name the value problems of the well-typed fields too: one answer, every bad field.
+            for (FieldError& more : AccountService::ValidateSignUp(input)) {
+                bool listed = std::any_of(e->fields.begin(), e->fields.end(),
+                                          [&](const FieldError& have) { return have.field == more.field; });
+                if (!listed) e->fields.push_back(std::move(more));
+            }
+            return Fail(Error::Validation(std::move(e->fields)));
+        }
         Result<Session> session = service_.SignUp(input);
         if (!session.ok()) return Fail(session.error());
         return SessionReply(201, request, session.value());
@@ -323,8 +342,10 @@ public:
         }
         std::int64_t ttl = 0;
         if (const json::value* t = f.Raw("ttl_seconds")) {
-            if (t->is_int64()) ttl = t->as_int64();
-            else f.Fail("ttl_seconds", "must be a whole number of seconds");
+            if (t->is_int64())
+                ttl = t->as_int64();
+            else
+                f.Fail("ttl_seconds", "must be a whole number of seconds");
         }
         std::string note = f.Text("note").value_or("");
         if (auto e = f.Finish()) return Fail(*e);
@@ -366,7 +387,8 @@ private:
 
     Response SessionReply(int status, const Request& request, const Session& session) {
         Response r = JsonReply(status, json::object{{"token", session.token}, {"user", UserSummary(session.user)}});
-        SetSessionCookies(r, request, session.token, session.expires_at - UnixSeconds(std::chrono::system_clock::now()));
+        SetSessionCookies(r, request, session.token,
+                          session.expires_at - UnixSeconds(std::chrono::system_clock::now()));
         return r;
     }
 
@@ -401,8 +423,10 @@ http::Authenticator MakeAuthenticator(AccountService& service) {
             std::string expected = CsrfTokenFor(cookie);
             std::string_view given = request.Header("x-csrf-token");
             if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
-                return Error{ErrorKind::kForbidden, "csrf_failed",
-                             "This change needs the X-CSRF-Token header from the emporium_csrf cookie.", {}};
+                return Error{ErrorKind::kForbidden,
+                             "csrf_failed",
+                             "This change needs the X-CSRF-Token header from the emporium_csrf cookie.",
+                             {}};
             }
         }
         return service.Authenticate(cookie);
@@ -411,7 +435,9 @@ http::Authenticator MakeAuthenticator(AccountService& service) {
 
 void AddRoutes(http::Router& router, AccountService& service, http::Authenticator authenticate, RoutesOptions options) {
     auto h = std::make_shared<Handlers>(service, std::move(authenticate), options);
-    auto bind = [h](Response (Handlers::*m)(const Request&)) { return [h, m](const Request& r) { return ((*h).*m)(r); }; };
+    auto bind = [h](Response (Handlers::*m)(const Request&)) {
+        return [h, m](const Request& r) { return ((*h).*m)(r); };
+    };
     auto fast = [h](std::optional<Response> (Handlers::*m)(const Request&)) {
         return [h, m](const Request& r) { return ((*h).*m)(r); };
     };

@@ -27,7 +27,6 @@ struct RoutesOptions {
 
 // Adds /api/auth/*, /api/me and /api/admin/{users,tokens}. Sign-up and sign-in hash passwords,
 // so they run on the server's hashing pool. service and limiters must outlive router.
-void AddRoutes(http::Router& router, AccountService& service, http::Authenticator authenticate,
-               RoutesOptions options);
+void AddRoutes(http::Router& router, AccountService& service, http::Authenticator authenticate, RoutesOptions options);
 
 }  // namespace emporium::accounts

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "accounts/seed.h"
@@ -38,7 +38,8 @@ protected:
         return s.value();
     }
     Principal Admin() {
-        User admin = service_->CreateUser({"root@shop.example", "admin password 1", "Root", std::nullopt}, Role::kAdmin).value();
+        User admin =
+            service_->CreateUser({"root@shop.example", "admin password 1", "Root", std::nullopt}, Role::kAdmin).value();
         return Principal{admin.id, Role::kAdmin};
     }
     std::string DatabaseBytes() {
@@ -169,7 +170,8 @@ TEST_F(AccountsTest, ProfileUpdatesAndPersonalDataIsNeverStoredInClear) {
     ProfilePatch patch;
     patch.name = "Jane Q. Public";
     patch.phone = "+6598765432";
-    patch.address = std::optional<Address>(Address{"Jane Q. Public", "12 Kampong Glam Lane", "", "Singapore", "188999", "SG"});
+    patch.address =
+        std::optional<Address>(Address{"Jane Q. Public", "12 Kampong Glam Lane", "", "Singapore", "188999", "SG"});
     Result<User> u = service_->UpdateProfile(s.user.id, patch);
     ASSERT_TRUE(u.ok());
     EXPECT_EQ(u->name, "Jane Q. Public");

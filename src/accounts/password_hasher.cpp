@@ -6,7 +6,9 @@
 
 namespace emporium::accounts {
 
-HashCost HashCost::Minimal() { return HashCost{crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN}; }
+HashCost HashCost::Minimal() {
+    return HashCost{crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
+}
 
 PasswordHasher::PasswordHasher(HashCost cost) : cost_(cost) {
     if (sodium_init() < 0) throw std::runtime_error("libsodium could not start");
@@ -27,6 +29,8 @@ bool PasswordHasher::Verify(std::string_view hash, std::string_view password) co
     return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
 }
 
-void PasswordHasher::VerifyDummy(std::string_view password) const { Verify(dummy_hash_, password); }
+void PasswordHasher::VerifyDummy(std::string_view password) const {
+    Verify(dummy_hash_, password);
+}
 
 }  // namespace emporium::accounts

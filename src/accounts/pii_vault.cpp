@@ -124,7 +124,8 @@ void PiiVault::LoadLocked() {
     } else {
         struct stat st {};
         if (stat(source_.key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-            throw std::runtime_error("the PII key file " + source_.key_file + " must be readable by its owner only (chmod 600)");
+            throw std::runtime_error("the PII key file " + source_.key_file +
+                                     " must be readable by its owner only (chmod 600)");
         }
         file_mtime_ = MtimeOf(source_.key_file);
         std::ifstream in(source_.key_file);
@@ -135,7 +136,8 @@ void PiiVault::LoadLocked() {
             std::string id, b64;
             fields >> id >> b64;
             std::string secret = DecodeKey(b64);
-            if (KeyIdFor(secret) != id) throw std::runtime_error("PII key file: key id " + id + " does not match its key");
+            if (KeyIdFor(secret) != id)
+                throw std::runtime_error("PII key file: key id " + id + " does not match its key");
             secrets.push_back(std::move(secret));
         }
     }
@@ -169,9 +171,9 @@ std::string PiiVault::Encrypt(std::string_view field, std::string_view plaintext
     MaybeReload();
     std::shared_lock lock(mutex_);
     const Key& key = keys_.back();
-    std::string sealed(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size() +
-                           crypto_aead_xchacha20poly1305_ietf_ABYTES,
-                       '\0');
+    std::string sealed(
+        crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES,
+        '\0');
     auto* nonce = reinterpret_cast<unsigned char*>(sealed.data());
     randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
     unsigned long long len = 0;
@@ -193,8 +195,10 @@ std::string PiiVault::KeyIdOf(std::string_view ciphertext) {
 Result<std::string> PiiVault::Decrypt(std::string_view field, std::string_view ciphertext) {
     std::string id = KeyIdOf(ciphertext);
     if (id.empty()) return Error{ErrorKind::kInternal, "pii_malformed", "a stored personal field is malformed", {}};
-    auto sealed = FromBase64(ciphertext.substr(kPrefix.size() + id.size() + 1), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    if (!sealed || sealed->size() < crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES) {
+    auto sealed =
+        FromBase64(ciphertext.substr(kPrefix.size() + id.size() + 1), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    if (!sealed ||
+        sealed->size() < crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES) {
         return Error{ErrorKind::kInternal, "pii_malformed", "a stored personal field is malformed", {}};
     }
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -212,7 +216,8 @@ Result<std::string> PiiVault::Decrypt(std::string_view field, std::string_view c
                         sealed->size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
                         reinterpret_cast<const unsigned char*>(field.data()), field.size(), nonce,
                         reinterpret_cast<const unsigned char*>(key->secret.data())) != 0) {
-                    return Error{ErrorKind::kInternal, "pii_tampered", "a stored personal field fails authentication", {}};
+                    return Error{
+                        ErrorKind::kInternal, "pii_tampered", "a stored personal field fails authentication", {}};
                 }
                 plain.resize(len);
                 return plain;
@@ -226,7 +231,9 @@ Result<std::string> PiiVault::Decrypt(std::string_view field, std::string_view c
     return Error{ErrorKind::kInternal, "pii_unknown_key", "a stored personal field uses a key that is not loaded", {}};
 }
 
-std::string PiiVault::BlindIndex(std::string_view normalized_email) { return BlindIndexes(normalized_email).front(); }
+std::string PiiVault::BlindIndex(std::string_view normalized_email) {
+    return BlindIndexes(normalized_email).front();
+}
 
 std::vector<std::string> PiiVault::BlindIndexes(std::string_view normalized_email) {
     MaybeReload();

@@ -60,7 +60,7 @@ private:
         std::string index_key;  // 32 bytes, derived
     };
     explicit PiiVault(Source source);
-    void LoadLocked();          // needs mutex_ held exclusively
+    void LoadLocked();  // needs mutex_ held exclusively
     void MaybeReload();
     const Key* FindLocked(std::string_view id) const;
 

@@ -7,13 +7,15 @@
 namespace emporium::accounts {
 namespace {
 
-constexpr std::string_view kFirst[] = {"Aisha", "Ben", "Chloe", "Daniel", "Elena", "Farhan", "Grace", "Hiro", "Isabel",
-                                       "Jun", "Kavya", "Liam", "Mei", "Noah", "Olivia", "Priya", "Quentin", "Rosa",
-                                       "Sanjay", "Tara", "Umar", "Vera", "Wei", "Ximena", "Yusuf", "Zoe"};
-constexpr std::string_view kLast[] = {"Tan", "Lim", "Nguyen", "Garcia", "Smith", "Kumar", "Okafor", "Schmidt",
-                                      "Rossi", "Haddad", "Kim", "Silva", "Cohen", "Ito", "Novak", "Ong", "Brown", "Lee"};
-constexpr std::string_view kStreets[] = {"Orchard Road", "Main Street", "Harbour Drive", "Maple Avenue",
-                                         "Station Road", "Riverside Walk", "Hill Street", "Park Lane"};
+constexpr std::string_view kFirst[] = {"Aisha",  "Ben",    "Chloe",   "Daniel", "Elena",  "Farhan", "Grace",
+                                       "Hiro",   "Isabel", "Jun",     "Kavya",  "Liam",   "Mei",    "Noah",
+                                       "Olivia", "Priya",  "Quentin", "Rosa",   "Sanjay", "Tara",   "Umar",
+                                       "Vera",   "Wei",    "Ximena",  "Yusuf",  "Zoe"};
+constexpr std::string_view kLast[] = {"Tan",    "Lim",     "Nguyen", "Garcia", "Smith", "Kumar",
+                                      "Okafor", "Schmidt", "Rossi",  "Haddad", "Kim",   "Silva",
+                                      "Cohen",  "Ito",     "Novak",  "Ong",    "Brown", "Lee"};
+constexpr std::string_view kStreets[] = {"Orchard Road", "Main Street",    "Harbour Drive", "Maple Avenue",
+                                         "Station Road", "Riverside Walk", "Hill Street",   "Park Lane"};
 
 std::string Lower(std::string_view s) {
     std::string out(s);
@@ -58,9 +60,11 @@ SeededPeople SeedPeople(db::Database& database, PiiVault& vault, const PasswordH
             std::string first(pick(kFirst)), last(pick(kLast));
             std::string email = Lower(first) + "." + Lower(last) + std::to_string(i) + "@example.com";
             std::string phone = "+659" + std::to_string(1000000 + dice() % 9000000);
-            std::string address = "{\"name\":\"" + first + " " + last + "\",\"line1\":\"" + std::to_string(1 + dice() % 200) +
-                                  " " + std::string(pick(kStreets)) + "\",\"line2\":\"\",\"city\":\"Singapore\","
-                                  "\"postal_code\":\"" + std::to_string(100000 + dice() % 800000) + "\",\"country\":\"SG\"}";
+            std::string address = "{\"name\":\"" + first + " " + last + "\",\"line1\":\"" +
+                                  std::to_string(1 + dice() % 200) + " " + std::string(pick(kStreets)) +
+                                  "\",\"line2\":\"\",\"city\":\"Singapore\","
+                                  "\"postal_code\":\"" +
+                                  std::to_string(100000 + dice() % 800000) + "\",\"country\":\"SG\"}";
             out.customer_ids.push_back(insert(c, email, first + " " + last, phone, address, Role::kCustomer));
         }
     });

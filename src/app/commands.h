@@ -23,17 +23,17 @@ struct ServeOptions {
     int workers = 0;     // 0: four per core
     std::string log_level = "info";
     std::string program_path;  // argv[0], to find the web page beside the build
-    double rate_limit = 50;     // requests a second per client address; 0 turns it off
+    double rate_limit = 50;    // requests a second per client address; 0 turns it off
     double rate_burst = 300;
-    double signin_per_minute = 10;          // per client address
-    double signin_per_account_minute = 5;   // per email
-    std::string trusted_proxies;            // comma-separated addresses or CIDR ranges
+    double signin_per_minute = 10;         // per client address
+    double signin_per_account_minute = 5;  // per email
+    std::string trusted_proxies;           // comma-separated addresses or CIDR ranges
     std::int64_t max_in_flight = 512;
-    int hash_threads = 0;                   // 0: one per core
+    int hash_threads = 0;         // 0: one per core
     std::int64_t hash_queue = 0;  // 0: four per hashing thread
-    int tls_port = -1;        // -1: no TLS listener
-    std::string tls_cert;     // PEM certificate chain
-    std::string tls_key;      // PEM private key
+    int tls_port = -1;            // -1: no TLS listener
+    std::string tls_cert;         // PEM certificate chain
+    std::string tls_key;          // PEM private key
 };
 
 struct UserCreateOptions {

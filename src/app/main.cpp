@@ -73,23 +73,28 @@ int main(int argc, char** argv) {
         ->envname("EMPORIUM_SIGNIN_PER_MINUTE")
         ->check(CLI::Range(1.0, 1e6))
         ->capture_default_str();
-    serve_cmd->add_option("--signin-per-account-minute", serve.signin_per_account_minute,
-                          "Sign-in attempts per account a minute")
+    serve_cmd
+        ->add_option("--signin-per-account-minute", serve.signin_per_account_minute,
+                     "Sign-in attempts per account a minute")
         ->envname("EMPORIUM_SIGNIN_PER_ACCOUNT_MINUTE")
         ->check(CLI::Range(1.0, 1e6))
         ->capture_default_str();
-    serve_cmd->add_option("--trusted-proxies", serve.trusted_proxies,
-                          "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed")
+    serve_cmd
+        ->add_option("--trusted-proxies", serve.trusted_proxies,
+                     "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed")
         ->envname("EMPORIUM_TRUSTED_PROXIES");
     serve_cmd->add_option("--max-in-flight", serve.max_in_flight, "Requests in flight before new ones get 503")
         ->envname("EMPORIUM_MAX_IN_FLIGHT")
         ->check(CLI::Range(1, 1'000'000))
         ->capture_default_str();
-    serve_cmd->add_option("--hash-threads", serve.hash_threads, "Threads for password hashing, below normal priority (0: one per core)")
+    serve_cmd
+        ->add_option("--hash-threads", serve.hash_threads,
+                     "Threads for password hashing, below normal priority (0: one per core)")
         ->envname("EMPORIUM_HASH_THREADS")
         ->check(CLI::Range(0, 64));
-    serve_cmd->add_option("--hash-queue", serve.hash_queue,
-                          "Sign-ins waiting for hashing before new ones get 503 (0: four per hashing thread)")
+    serve_cmd
+        ->add_option("--hash-queue", serve.hash_queue,
+                     "Sign-ins waiting for hashing before new ones get 503 (0: four per hashing thread)")
         ->envname("EMPORIUM_HASH_QUEUE")
         ->check(CLI::Range(0, 100000));
     serve_cmd->add_option("--tls-port", serve.tls_port, "Also serve HTTPS on this port (0 picks one)")

@@ -52,13 +52,14 @@ int Seed(const SeedCommandOptions& options) {
     catalog::SeedOptions seed{options.preset, options.products, options.seed, people.seller_ids};
     Status seeded = catalog::SeedCatalog(*database, catalog, seed, DrawProgress);
     if (!seeded.ok()) {
-        for (const auto& f : seeded.error().fields) std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
+        for (const auto& f : seeded.error().fields)
+            std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
         return 2;
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::printf("seeded %s: %lld products, %zu sellers, %zu customers in %.2f s into %s\n", catalog.Store().name.c_str(),
-                static_cast<long long>(options.products), people.seller_ids.size(), people.customer_ids.size(), seconds,
-                DatabasePath(options.data_dir).c_str());
+    std::printf("seeded %s: %lld products, %zu sellers, %zu customers in %.2f s into %s\n",
+                catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),
+                people.customer_ids.size(), seconds, DatabasePath(options.data_dir).c_str());
     std::printf("demo sign-in: %s, seller1@%s and the customers all use the password \"%s\"\n",
                 people.admin_email.c_str(), people_options.shop_domain.c_str(), people_options.password.c_str());
     if (options.orders > 0) {

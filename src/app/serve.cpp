@@ -66,8 +66,9 @@ int Serve(const ServeOptions& options) {
     server_options.worker_threads = options.workers > 0 ? options.workers : 4 * cores;
     server_options.heavy_threads = options.hash_threads > 0 ? options.hash_threads : cores;
     // A short queue: an admitted sign-in waits a few hashes at most; the rest are told to retry.
-    server_options.heavy_queue_limit = options.hash_queue > 0 ? static_cast<std::size_t>(options.hash_queue)
-                                                              : static_cast<std::size_t>(4 * server_options.heavy_threads);
+    server_options.heavy_queue_limit = options.hash_queue > 0
+                                           ? static_cast<std::size_t>(options.hash_queue)
+                                           : static_cast<std::size_t>(4 * server_options.heavy_threads);
     server_options.body_limit = static_cast<std::size_t>(options.body_limit);
     server_options.max_connections = static_cast<std::size_t>(options.max_connections);
     server_options.max_in_flight = static_cast<std::size_t>(options.max_in_flight);
@@ -102,8 +103,8 @@ int Serve(const ServeOptions& options) {
     catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
     accounts::AddRoutes(public_router, accounts_service, authenticate,
                         {&signin_per_address, &signin_per_account, &signup_per_address});
-    std::filesystem::path web_dir = options.web_dir.empty() ? DefaultWebDir(options.program_path)
-                                                            : std::filesystem::path(options.web_dir);
+    std::filesystem::path web_dir =
+        options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);
     public_router.SetFallback(
         {"GET", "static", [&web](const http::Request& r) { return web->Serve(r); }, {}, /*inline_only=*/true});
@@ -122,7 +123,9 @@ int Serve(const ServeOptions& options) {
     long long tls_port = -1;
     if (options.tls_port >= 0) {
         if (options.tls_cert.empty() || options.tls_key.empty()) {
-            LogError(logger, LogFields("bad setting").Add("setting", "tls-port").Add("value", "needs --tls-cert and --tls-key"));
+            LogError(
+                logger,
+                LogFields("bad setting").Add("setting", "tls-port").Add("value", "needs --tls-cert and --tls-key"));
             return 2;
         }
         tls_port = server.Listen({"public", options.bind, static_cast<std::uint16_t>(options.tls_port), &public_router,

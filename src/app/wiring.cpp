@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
-#include "app/commands.h"
 #include "accounts/accounts.h"
+#include "app/commands.h"
 #include "catalog/catalog.h"
 #include "db/migrations.h"
 

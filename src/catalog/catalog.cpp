@@ -471,14 +471,15 @@ Result<Product> CatalogService::Create(const ProductDraft& draft, std::int64_t s
 }
 
 Result<Product> CatalogService::Update(std::int64_t id, const ProductDraft& draft,
-                                      std::optional<std::int64_t> only_seller) {
+                                       std::optional<std::int64_t> only_seller) {
     const std::int64_t now = UnixSeconds(clock_.Now());
     Status updated = [&]() -> Status {
         try {
             return database_.Write([&](db::Connection& c) -> Status {
-                if (c.QueryInt("SELECT COUNT(*) FROM products WHERE id = ? AND archived = 0 AND (? IS NULL OR seller_id = ?)",
-                               {id, only_seller ? db::Value(*only_seller) : db::Value(nullptr),
-                                only_seller ? db::Value(*only_seller) : db::Value(nullptr)}) == 0) {
+                if (c.QueryInt(
+                        "SELECT COUNT(*) FROM products WHERE id = ? AND archived = 0 AND (? IS NULL OR seller_id = ?)",
+                        {id, only_seller ? db::Value(*only_seller) : db::Value(nullptr),
+                         only_seller ? db::Value(*only_seller) : db::Value(nullptr)}) == 0) {
                     return Error::NotFound("There is no product " + std::to_string(id) + ".");
                 }
                 std::int64_t category_id = 0;
@@ -521,7 +522,8 @@ Status CatalogService::Archive(std::int64_t id, std::optional<std::int64_t> only
     const db::Value seller = only_seller ? db::Value(*only_seller) : db::Value(nullptr);
     std::int64_t changed = database_.Write([&](db::Connection& c) {
         return c.Execute(
-            "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (? IS NULL OR seller_id = ?)",
+            "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (? IS NULL OR "
+            "seller_id = ?)",
             {now, id, seller, seller});
     });
     if (changed == 0) return Error::NotFound("There is no product " + std::to_string(id) + ".");

@@ -132,8 +132,7 @@ Generated MakeGame(Dice& dice, std::string_view slug) {
     std::string kind(genre == "RPG" ? "role-playing" : genre == "Open World" ? "open-world" : genre);
     std::string article = std::string_view("AEIOUaeiou").find(kind[0]) != std::string_view::npos ? "an " : "a ";
     g.description =
-        title + " is " + article + kind + " game from " +
-        std::string(publisher) + ". " +
+        title + " is " + article + kind + " game from " + std::string(publisher) + ". " +
         std::string(dice.Chance(50) ? "Explore a vast world, master new abilities and face rivals online."
                                     : "Team up with friends or go solo through dozens of handcrafted levels.") +
         " Rated " + std::string(rating) + ".";
@@ -376,8 +375,9 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
                 " VALUES (?, ?, ?, ?, ?, ?, 'USD', ?, ?, '', ?, ?, ?, ?)",
                 {std::string(sku), std::move(g.name), std::move(g.description), category_ids[k], std::move(tags),
                  g.price_cents, stock,
-                 options.seller_ids[static_cast<std::size_t>(dice.Between(0, static_cast<std::int64_t>(options.seller_ids.size()) - 1))], std::move(g.attributes_json), popularity,
-                 created, created});
+                 options.seller_ids[static_cast<std::size_t>(
+                     dice.Between(0, static_cast<std::int64_t>(options.seller_ids.size()) - 1))],
+                 std::move(g.attributes_json), popularity, created, created});
             if (progress && (i + 1) % 1000 == 0) progress(i + 1, options.products);
         }
     });

@@ -24,7 +24,8 @@ bool PlainText(const std::string& s, size_t max) {
 std::vector<FieldError> ValidateAddress(const Address& a, const std::string& prefix) {
     std::vector<FieldError> errors;
     auto need = [&](const std::string& value, const char* part, size_t max) {
-        if (!PlainText(value, max)) errors.push_back({prefix + "." + part, "must be 1 to " + std::to_string(max) + " characters of text"});
+        if (!PlainText(value, max))
+            errors.push_back({prefix + "." + part, "must be 1 to " + std::to_string(max) + " characters of text"});
     };
     need(a.name, "name", 100);
     need(a.line1, "line1", 200);

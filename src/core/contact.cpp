@@ -18,8 +18,8 @@ bool IsValidEmail(std::string_view email) {
     size_t at = email.find('@');
     if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) return false;
     std::string_view domain = email.substr(at + 1);
-    if (domain.size() < 3 || domain.front() == '.' || domain.back() == '.' || domain.find('.') == std::string_view::npos ||
-        domain.find("..") != std::string_view::npos) {
+    if (domain.size() < 3 || domain.front() == '.' || domain.back() == '.' ||
+        domain.find('.') == std::string_view::npos || domain.find("..") != std::string_view::npos) {
         return false;
     }
     return std::none_of(email.begin(), email.end(), [](char c) {
@@ -66,7 +66,8 @@ std::string MaskPhone(std::string_view phone) {
     if (phone.size() < 6 || phone[0] != '+') return "****";
     std::string_view digits = phone.substr(1);
     int cc = CountryCodeLength(digits);
-    return "+" + std::string(digits.substr(0, static_cast<size_t>(cc))) + " ****" + std::string(phone.substr(phone.size() - 4));
+    return "+" + std::string(digits.substr(0, static_cast<size_t>(cc))) + " ****" +
+           std::string(phone.substr(phone.size() - 4));
 }
 
 std::string MaskName(std::string_view name) {
@@ -83,9 +84,12 @@ std::string MaskName(std::string_view name) {
             // Keep a whole UTF-8 character, not half of one.
             size_t len = 1;
             auto u = static_cast<unsigned char>(c);
-            if (u >= 0xf0) len = 4;
-            else if (u >= 0xe0) len = 3;
-            else if (u >= 0xc0) len = 2;
+            if (u >= 0xf0)
+                len = 4;
+            else if (u >= 0xe0)
+                len = 3;
+            else if (u >= 0xc0)
+                len = 2;
             out += name.substr(i, len);
             out += "***";
             i += len - 1;

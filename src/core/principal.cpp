@@ -6,9 +6,12 @@ namespace emporium {
 
 std::string_view RoleName(Role role) {
     switch (role) {
-        case Role::kCustomer: return "customer";
-        case Role::kSeller: return "seller";
-        case Role::kAdmin: return "admin";
+        case Role::kCustomer:
+            return "customer";
+        case Role::kSeller:
+            return "seller";
+        case Role::kAdmin:
+            return "admin";
     }
     return "customer";
 }
@@ -21,9 +24,9 @@ std::optional<Role> ParseRole(std::string_view name) {
 }
 
 const std::vector<std::string_view>& StaffScopes() {
-    static const std::vector<std::string_view> kScopes = {scope::kCatalogRead, scope::kCatalogWrite,  scope::kOrdersRead,
-                                                          scope::kOrdersWrite, scope::kAnalyticsRead, scope::kUsersRead,
-                                                          scope::kUsersWrite};
+    static const std::vector<std::string_view> kScopes = {
+        scope::kCatalogRead,   scope::kCatalogWrite, scope::kOrdersRead, scope::kOrdersWrite,
+        scope::kAnalyticsRead, scope::kUsersRead,    scope::kUsersWrite};
     return kScopes;
 }
 
@@ -32,11 +35,13 @@ namespace {
 // The one table of what each role may do.
 bool RoleGrants(Role role, std::string_view s) {
     switch (role) {
-        case Role::kAdmin: return true;
+        case Role::kAdmin:
+            return true;
         case Role::kSeller:
             return s == scope::kProfile || s == scope::kCatalogRead || s == scope::kCatalogWrite ||
                    s == scope::kOrdersRead || s == scope::kOrdersWrite || s == scope::kAnalyticsRead;
-        case Role::kCustomer: return s == scope::kProfile || s == scope::kCatalogRead || s == scope::kOrdersRead;
+        case Role::kCustomer:
+            return s == scope::kProfile || s == scope::kCatalogRead || s == scope::kOrdersRead;
     }
     return false;
 }

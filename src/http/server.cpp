@@ -1,6 +1,8 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -9,9 +11,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <random>
 #include <thread>
@@ -128,7 +127,8 @@ struct Server::Impl {
           logger(std::move(l)),
           observer(std::move(obs)),
           workers(std::max(1, o.worker_threads)),
-          heavy_workers(std::max(1, o.heavy_threads)), ioc(std::max(1, o.io_threads)) {
+          heavy_workers(std::max(1, o.heavy_threads)),
+          ioc(std::max(1, o.io_threads)) {
         trusted = ParseTrusted(o.trusted_proxies);
         std::random_device rd;
         char buffer[16];
@@ -483,8 +483,8 @@ Server::~Server() = default;
 
 std::uint16_t Server::Listen(const ListenerOptions& options) {
     tcp::endpoint endpoint(asio::ip::make_address(options.address), options.port);
-    auto listener = std::make_unique<Listener>(
-        Listener{options.name, tcp::acceptor(asio::make_strand(impl_->ioc)), options.router, options.public_facing, nullptr});
+    auto listener = std::make_unique<Listener>(Listener{options.name, tcp::acceptor(asio::make_strand(impl_->ioc)),
+                                                        options.router, options.public_facing, nullptr});
     if (!options.tls_certificate.empty()) {
         auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
         tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
