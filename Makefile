@@ -47,7 +47,7 @@ test-e2e: build
 	node --test tests/e2e/
 
 smoke: build
-	python3 ../shared/contract/smoke.py catalog
+	python3 ../shared/contract/smoke.py catalog accounts orders
 
 # The unit and API tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan: deps

@@ -19,6 +19,9 @@
 #include "http/static_files.h"
 #include "ops/metrics.h"
 #include "ops/ops_routes.h"
+#include "orders/orders.h"
+#include "orders/orders_routes.h"
+#include "orders/payment.h"
 
 namespace emporium::app {
 namespace {
@@ -93,6 +96,11 @@ int Serve(const ServeOptions& options) {
     metrics.AddCallback("emporium_cache_entries", "gauge", "Entries held by a read-through cache", "cache=\"catalog\"",
                         [&] { return static_cast<double>(catalog_cache.size()); });
 
+    orders::TestPaymentProvider payments(clock);
+    orders::OrderService orders_service(*database, *vault, payments, clock);
+    orders_service.OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
+    orders_service.PurgeIdempotencyKeys();
+
     http::Server server(server_options, logger, [&metrics](const http::RequestRecord& r) {
         metrics.ObserveRequest(r.listener, r.route, r.method, r.status, r.seconds);
     });
@@ -103,6 +111,7 @@ int Serve(const ServeOptions& options) {
     catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
     accounts::AddRoutes(public_router, accounts_service, authenticate,
                         {&signin_per_address, &signin_per_account, &signup_per_address});
+    orders::AddRoutes(public_router, orders_service, authenticate, *vault);
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);

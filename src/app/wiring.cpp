@@ -5,6 +5,8 @@
 #include "accounts/accounts.h"
 #include "app/commands.h"
 #include "catalog/catalog.h"
+#include "events/outbox.h"
+#include "orders/orders.h"
 #include "db/migrations.h"
 
 namespace emporium::app {
@@ -23,6 +25,8 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
     // Modules in dependency order; each owns its migrations.
     std::vector<db::Migration> migrations = catalog::Migrations(database->dialect());
     for (auto& m : accounts::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : events::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : orders::Migrations(database->dialect())) migrations.push_back(std::move(m));
     db::ApplyMigrations(*database, migrations);
     return database;
 }

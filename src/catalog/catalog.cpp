@@ -580,3 +580,28 @@ void CatalogService::Notify(std::int64_t id) {
 }
 
 }  // namespace emporium::catalog
+
+namespace emporium::catalog {
+
+std::vector<StockLine> ReadStock(db::Connection& c, const std::vector<std::int64_t>& product_ids) {
+    std::vector<StockLine> out;
+    for (std::int64_t id : product_ids) {
+        c.Query("SELECT id, name, price_cents, currency, stock, seller_id, archived FROM products WHERE id = ?", {id},
+                [&](const db::Row& r) {
+                    out.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4),
+                                   r.Int(5), r.Int(6) != 0});
+                });
+    }
+    return out;
+}
+
+bool TakeStock(db::Connection& c, std::int64_t product_id, std::int64_t quantity) {
+    return c.Execute("UPDATE products SET stock = stock - ? WHERE id = ? AND archived = 0 AND stock >= ?",
+                     {quantity, product_id, quantity}) == 1;
+}
+
+void ReturnStock(db::Connection& c, std::int64_t product_id, std::int64_t quantity) {
+    c.Execute("UPDATE products SET stock = stock + ? WHERE id = ?", {quantity, product_id});
+}
+
+}  // namespace emporium::catalog

@@ -139,6 +139,8 @@ public:
 
     // Called after every committed product change with the product's id.
     void OnProductChanged(std::function<void(std::int64_t)> listener);
+    // Tells the listeners of a change committed elsewhere (stock taken by an order).
+    void NotifyChanged(std::int64_t id) { Notify(id); }
 
 private:
     std::vector<FieldError> Validate(const ProductDraft& draft, bool creating, db::Connection& c,
@@ -149,5 +151,32 @@ private:
     const Clock& clock_;
     std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time, before serving
 };
+
+}  // namespace emporium::catalog
+
+namespace emporium::catalog {
+
+// Stock and prices for other modules' transactions (orders): these run on the caller's
+// connection, inside the caller's write transaction, so that an order and the stock it takes
+// commit together. They are the only way another module touches the catalog's tables.
+struct StockLine {
+    std::int64_t product_id = 0;
+    std::string name;
+    std::int64_t price_cents = 0;
+    std::string currency;
+    std::int64_t stock = 0;
+    std::int64_t seller_id = 0;
+    bool archived = false;
+};
+
+// The products' current lines, in the order of ids; unknown ids are left out.
+std::vector<StockLine> ReadStock(db::Connection& c, const std::vector<std::int64_t>& product_ids);
+
+// Takes quantity units if at least that many are left; false (and nothing taken) otherwise.
+// The condition is in the UPDATE itself, so two buyers can never both take the last unit.
+bool TakeStock(db::Connection& c, std::int64_t product_id, std::int64_t quantity);
+
+// Puts units back (a cancelled order).
+void ReturnStock(db::Connection& c, std::int64_t product_id, std::int64_t quantity);
 
 }  // namespace emporium::catalog
