@@ -1,0 +1,242 @@
+"""Cart, validation, checkout and orders over real HTTP, against real database files: the last
+units race, retried checkouts, a kill -9 in the middle of a checkout storm, declined payments,
+and who may see and move an order."""
+import concurrent.futures
+import random
+import signal
+import threading
+import unittest
+
+from shop import Shop
+
+CARD = {"method": "card", "card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+DECLINED = dict(CARD, card_number="4000000000000002")
+ADDR = {"name": "Test Buyer", "line1": "1 Main Street", "city": "Singapore", "postal_code": "123456", "country": "SG"}
+BODY = {"shipping_address": ADDR, "phone": "+6581234567", "payment": CARD}
+
+
+def new_buyers(shop, n):
+    def one(i):
+        return shop.signup(f"buyer{i}.{random.randint(1, 10**12)}@example.org")[0]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def new_product(shop, stock, price=2500, token=None):
+    r = shop.request("POST", "/api/products", {"sku": f"ORD-{random.randint(1, 10**12)}", "name": "Race Item",
+                                               "category": "consoles", "price_cents": price, "stock": stock},
+                     token=token or shop.seller_token)
+    assert r.status == 201, r.body
+    return r.json
+
+
+def checkout(shop, token, key, body=BODY):
+    return shop.request("POST", "/api/checkout", body, token=token, headers={"Idempotency-Key": key})
+
+
+class OrdersTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shop = Shop(products=30)
+        cls.shop.seller_token = cls.shop.login("seller1@gitgoods.example")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.shop.close()
+
+    def stock(self, pid):
+        return self.shop.get(f"/api/products/{pid}").json["stock"]
+
+    def test_last_units_race(self):
+        shop = self.shop
+        product = new_product(shop, stock=10)
+        buyers = new_buyers(shop, 100)
+        for token in buyers:
+            self.assertEqual(shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": 1},
+                                          token=token).status, 200)
+        start = threading.Barrier(100)
+
+        def buy(i):
+            start.wait()
+            return checkout(shop, buyers[i], f"race-{i}")
+        with concurrent.futures.ThreadPoolExecutor(100) as pool:
+            replies = list(pool.map(buy, range(100)))
+        statuses = [r.status for r in replies]
+        self.assertEqual(statuses.count(201), 10, statuses)
+        self.assertEqual(statuses.count(409), 90)
+        self.assertTrue(all(r.json["error"]["code"] == "out_of_stock" for r in replies if r.status == 409))
+        self.assertEqual(self.stock(product["id"]), 0)
+        print(f"last units: stock 10, 100 buyers -> {statuses.count(201)} orders, {statuses.count(409)} clean 409s, "
+              f"stock {self.stock(product['id'])}")
+
+    def test_concurrent_retries_make_one_order(self):
+        shop = self.shop
+        product = new_product(shop, stock=50)
+        token = new_buyers(shop, 1)[0]
+        shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": 2}, token=token)
+        start = threading.Barrier(20)
+
+        def retry(_):
+            start.wait()
+            return checkout(shop, token, "same-key-every-time")
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            replies = list(pool.map(retry, range(20)))
+        self.assertEqual({r.status for r in replies}, {201})
+        ids = {r.json["id"] for r in replies}
+        self.assertEqual(len(ids), 1)
+        self.assertEqual(sum(1 for r in replies if r.header("idempotent-replayed") == "true"), 19)
+        self.assertEqual(shop.get("/api/orders", token=token).json["total"], 1)
+        self.assertEqual(self.stock(product["id"]), 48)
+        other = checkout(shop, token, "same-key-every-time", dict(BODY, phone="+6588888888"))
+        self.assertEqual((other.status, other.json["error"]["code"]), (409, "idempotency_key_reused"))
+        print(f"retries: 20 concurrent requests with one key -> {len(ids)} order")
+
+    def test_declined_payment_changes_nothing(self):
+        shop = self.shop
+        product = new_product(shop, stock=5)
+        token = new_buyers(shop, 1)[0]
+        shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": 3}, token=token)
+        r = checkout(shop, token, "declined-1", dict(BODY, payment=DECLINED))
+        self.assertEqual((r.status, r.json["error"]["code"]), (402, "payment_declined"))
+        self.assertEqual(self.stock(product["id"]), 5)
+        cart = shop.get("/api/cart", token=token).json
+        self.assertEqual([(i["product_id"], i["quantity"]) for i in cart["items"]], [(product["id"], 3)])
+        self.assertEqual(shop.get("/api/orders", token=token).json["total"], 0)
+        self.assertNotIn("4000000000000002", shop.server_log())
+
+    def test_validation_and_bad_input(self):
+        shop = self.shop
+        product = new_product(shop, stock=2)
+        token = new_buyers(shop, 1)[0]
+        self.assertEqual(shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": 3},
+                                      token=token).status, 200)
+        r = shop.request("POST", "/api/orders/validate", {"shipping_address": {"name": "", "country": "Singapore"},
+                                                          "phone": "12345"}, token=token)
+        self.assertEqual(r.status, 422)
+        fields = {f["field"] for f in r.json["error"]["details"]["fields"]}
+        self.assertLessEqual({"shipping_address.name", "shipping_address.line1", "shipping_address.city",
+                              "shipping_address.postal_code", "shipping_address.country", "phone",
+                              f"items.{product['id']}"}, fields)
+        shop.request("PATCH", f"/api/cart/items/{product['id']}", {"quantity": 2}, token=token)
+        ok = shop.request("POST", "/api/orders/validate", {"shipping_address": ADDR, "phone": "+6581234567"}, token=token)
+        self.assertEqual((ok.status, ok.json["valid"], ok.json["total_cents"]), (200, True, 5000))
+        shop.request("PATCH", f"/api/products/{product['id']}", {"price_cents": 2600}, token=shop.seller_token)
+        changed = shop.request("POST", "/api/orders/validate", {"shipping_address": ADDR, "phone": "+6581234567"}, token=token)
+        self.assertEqual(changed.status, 422)
+        self.assertIn(f"items.{product['id']}.price_cents", {f["field"] for f in changed.json["error"]["details"]["fields"]})
+        changed_checkout = checkout(shop, token, "price-changed")
+        self.assertEqual(changed_checkout.status, 422)
+        self.assertEqual(shop.request("POST", "/api/checkout", BODY, token=token).status, 400)  # no Idempotency-Key
+        bad_card = checkout(shop, token, "bad-card", dict(BODY, payment=dict(CARD, card_number="1234", exp_month=13,
+                                                                            cvc="x")))
+        self.assertEqual({f["field"] for f in bad_card.json["error"]["details"]["fields"]} >= {"payment.card_number"}, True)
+        for body in [{"product_id": "1", "quantity": 1}, {"product_id": product["id"], "quantity": 0},
+                     {"product_id": product["id"], "quantity": 1.5}, {"product_id": product["id"]}, {"x": 1}]:
+            self.assertEqual(shop.request("POST", "/api/cart/items", body, token=token).status, 422, body)
+        self.assertEqual(shop.request("POST", "/api/cart/items", {"product_id": 987654321, "quantity": 1}, token=token).status, 404)
+        self.assertEqual(shop.request("PATCH", "/api/cart/items/987654321", {"quantity": 1}, token=token).status, 404)
+        self.assertEqual(shop.get("/api/cart").status, 401)
+        self.assertEqual(shop.request("POST", "/api/checkout", raw=b"{", token=token,
+                                      headers={"Idempotency-Key": "x", "Content-Type": "application/json"}).status, 400)
+        empty_token = new_buyers(shop, 1)[0]
+        self.assertEqual(checkout(shop, empty_token, "empty").status, 422)
+
+    def test_who_sees_and_moves_an_order(self):
+        shop = self.shop
+        product = new_product(shop, stock=10)
+        owner, stranger = new_buyers(shop, 2)
+        shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": 4}, token=owner)
+        order = checkout(shop, owner, "visible-1").json
+        oid = order["id"]
+        self.assertEqual(order["payment"], {"brand": "visa", "last4": "4242"})
+        self.assertEqual(shop.get(f"/api/orders/{oid}", token=stranger).status, 404)
+        self.assertEqual(shop.get(f"/api/orders/{oid}", token=shop.login("seller2@gitgoods.example")).status, 404)
+        seen = shop.get(f"/api/orders/{oid}", token=shop.seller_token).json
+        self.assertEqual(seen["phone"], "+65 ****4567")
+        self.assertNotIn("line1", seen["shipping_address"])
+        listed = shop.get("/api/seller/orders", token=shop.seller_token).json
+        self.assertIn(oid, [o["id"] for o in listed["items"]])
+        self.assertEqual(shop.request("POST", f"/api/orders/{oid}/cancel", token=stranger).status, 404)
+        self.assertEqual(shop.request("POST", f"/api/seller/orders/{oid}/ship", token=owner).status, 403)
+        # Cancel returns the stock; a cancelled order cannot ship.
+        self.assertEqual(self.stock(product["id"]), 6)
+        cancelled = shop.request("POST", f"/api/orders/{oid}/cancel", token=owner)
+        self.assertEqual((cancelled.status, cancelled.json["status"]), (200, "cancelled"))
+        self.assertEqual(self.stock(product["id"]), 10)
+        again = shop.request("POST", f"/api/seller/orders/{oid}/ship", token=shop.seller_token)
+        self.assertEqual((again.status, again.json["error"]["code"]), (409, "invalid_transition"))
+        # A second order ships, then cannot be cancelled; admins refund.
+        shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": 1}, token=owner)
+        second = checkout(shop, owner, "visible-2").json["id"]
+        shipped = shop.request("POST", f"/api/seller/orders/{second}/ship", token=shop.seller_token)
+        self.assertEqual(shipped.json["status"], "shipped")
+        self.assertEqual(shop.request("POST", f"/api/orders/{second}/cancel", token=owner).status, 409)
+        self.assertEqual(shop.request("POST", f"/api/orders/{second}/refund", token=shop.seller_token).status, 409)
+        self.assertEqual(shop.request("POST", f"/api/orders/{second}/refund", token=shop.admin_token).json["status"], "refunded")
+        history = shop.get("/api/orders", token=owner).json
+        self.assertEqual([o["id"] for o in history["items"]], [second, oid])  # newest first
+
+
+class CrashTest(unittest.TestCase):
+    def test_kill_9_during_a_checkout_storm_loses_nothing_answered(self):
+        shop = Shop(products=20)
+        try:
+            seller = shop.login("seller1@gitgoods.example")
+            start_stock = 40
+            products = [new_product(shop, stock=start_stock, price=1000 + i, token=seller) for i in range(4)]
+            buyers = new_buyers(shop, 80)
+            for i, token in enumerate(buyers):
+                for p in random.sample(products, 2):
+                    shop.request("POST", "/api/cart/items", {"product_id": p["id"], "quantity": 1 + i % 2}, token=token)
+            answered = []  # (token, order) for every 201
+            lock = threading.Lock()
+            enough = threading.Event()
+
+            def buy(i):
+                try:
+                    r = checkout(shop, buyers[i], f"storm-{i}")
+                except OSError:
+                    return
+                if r.status == 201:
+                    with lock:
+                        answered.append((buyers[i], r.json))
+                        if len(answered) >= 20:
+                            enough.set()
+
+            with concurrent.futures.ThreadPoolExecutor(40) as pool:
+                futures = [pool.submit(buy, i) for i in range(len(buyers))]
+                self.assertTrue(enough.wait(60), "the storm never reached 20 orders")
+                shop.proc.send_signal(signal.SIGKILL)
+                shop.proc.wait()
+                for f in futures:
+                    f.result()
+            with lock:
+                acknowledged = list(answered)
+            shop.start()
+            for token, order in acknowledged:
+                got = shop.get(f"/api/orders/{order['id']}", token=token)
+                self.assertEqual(got.status, 200)
+                self.assertEqual([(i["product_id"], i["quantity"]) for i in got.json["items"]],
+                                 [(i["product_id"], i["quantity"]) for i in order["items"]])
+            ordered = {p["id"]: 0 for p in products}
+            page = 1
+            while True:
+                batch = shop.get(f"/api/seller/orders?per_page=100&page={page}", token=shop.admin_token).json
+                for o in batch["items"]:
+                    if o["status"] != "cancelled":
+                        for line in o["items"]:
+                            if line["product_id"] in ordered:
+                                ordered[line["product_id"]] += line["quantity"]
+                if page * 100 >= batch["total"]:
+                    break
+                page += 1
+            for p in products:
+                self.assertEqual(shop.get(f"/api/products/{p['id']}").json["stock"] + ordered[p["id"]], start_stock)
+            print(f"crash: {len(acknowledged)} orders answered 201 before kill -9, all present after restart; "
+                  f"stock + ordered units = {start_stock} for each of {len(products)} products")
+        finally:
+            shop.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
