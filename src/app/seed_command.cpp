@@ -11,21 +11,25 @@
 #include "catalog/catalog.h"
 #include "catalog/seed.h"
 #include "core/clock.h"
+#include "orders/seed.h"
 
 namespace emporium::app {
 namespace {
 
 // A progress bar on a terminal; nothing when stderr is a file or a pipe.
-void DrawProgress(std::int64_t done, std::int64_t total) {
+void DrawBar(const char* what, std::int64_t done, std::int64_t total) {
     if (!isatty(STDERR_FILENO) || total <= 0) return;
     constexpr int kWidth = 40;
     int filled = static_cast<int>(kWidth * done / total);
-    std::fprintf(stderr, "\r  products [%.*s%*s] %3lld%% %lld/%lld", filled, "########################################",
+    std::fprintf(stderr, "\r  %-8s [%.*s%*s] %3lld%% %lld/%lld", what, filled, "########################################",
                  kWidth - filled, "", static_cast<long long>(100 * done / total), static_cast<long long>(done),
                  static_cast<long long>(total));
     if (done == total) std::fputc('\n', stderr);
     std::fflush(stderr);
 }
+
+void DrawProducts(std::int64_t done, std::int64_t total) { DrawBar("products", done, total); }
+void DrawOrders(std::int64_t done, std::int64_t total) { DrawBar("orders", done, total); }
 
 }  // namespace
 
@@ -50,22 +54,20 @@ int Seed(const SeedCommandOptions& options) {
 
     catalog::CatalogService catalog(*database, clock);
     catalog::SeedOptions seed{options.preset, options.products, options.seed, people.seller_ids};
-    Status seeded = catalog::SeedCatalog(*database, catalog, seed, DrawProgress);
+    Status seeded = catalog::SeedCatalog(*database, catalog, seed, DrawProducts);
     if (!seeded.ok()) {
         for (const auto& f : seeded.error().fields)
             std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
         return 2;
     }
+    std::int64_t orders = orders::SeedOrders(*database, *vault,
+                                             {options.orders, options.seed, people.customer_ids, 1767225600}, DrawOrders);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::printf("seeded %s: %lld products, %zu sellers, %zu customers in %.2f s into %s\n",
+    std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),
-                people.customer_ids.size(), seconds, DatabasePath(options.data_dir).c_str());
+                people.customer_ids.size(), static_cast<long long>(orders), seconds, DatabasePath(options.data_dir).c_str());
     std::printf("demo sign-in: %s, seller1@%s and the customers all use the password \"%s\"\n",
                 people.admin_email.c_str(), people_options.shop_domain.c_str(), people_options.password.c_str());
-    if (options.orders > 0) {
-        // Orders are a module of their own that is not built yet; say so rather than pretend.
-        std::printf("note: orders are generated once the orders module exists\n");
-    }
     return 0;
 }
 

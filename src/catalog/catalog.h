@@ -180,3 +180,10 @@ bool TakeStock(db::Connection& c, std::int64_t product_id, std::int64_t quantity
 void ReturnStock(db::Connection& c, std::int64_t product_id, std::int64_t quantity);
 
 }  // namespace emporium::catalog
+
+namespace emporium::catalog {
+
+// Up to limit products that are not archived, spread over the catalog (for generated demo orders).
+std::vector<StockLine> SampleProducts(db::Connection& c, std::int64_t limit);
+
+}  // namespace emporium::catalog

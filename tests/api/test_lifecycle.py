@@ -148,6 +148,22 @@ class LifecycleTest(unittest.TestCase):
         finally:
             shop.close()
 
+    def test_seed_makes_customers_and_a_history_of_orders(self):
+        shop = Shop(products=40, customers=12)
+        try:
+            shop.cli("seed", "--preset", "games", "--products", "40", "--customers", "12", "--orders", "300")
+            orders = shop.get("/api/seller/orders?per_page=100", token=shop.admin_token).json
+            self.assertEqual(orders["total"], 300)
+            statuses = {o["status"] for o in orders["items"]}
+            self.assertLessEqual({"delivered", "placed"}, statuses)
+            users = shop.get("/api/admin/users?per_page=100", token=shop.admin_token).json
+            self.assertEqual(users["total"], 1 + 5 + 12)  # admin, sellers, customers
+            seller_orders = shop.get("/api/seller/orders", token=shop.login("seller1@gitgoods.example")).json
+            self.assertGreater(seller_orders["total"], 0)
+            self.assertLess(seller_orders["total"], 300)
+        finally:
+            shop.close()
+
     def test_seed_is_deterministic_and_rejects_bad_presets(self):
         a, b = Shop(products=50), Shop(products=50)
         try:
