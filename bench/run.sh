@@ -128,4 +128,15 @@ nice -n 19 python3 bench/signin_flood.py --port "$PORT" --seconds "$FLOOD_SECOND
 wait "$wrk_pid"
 rss=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | awk '/^process_resident_memory_bytes/ {printf "%.0f", $2/1048576}')
 python3 bench/flood_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" --rss-mib "$rss"
+
+# Checkout: 200 buyers over 10,000 products.
+echo "== checkout"
+kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+"$BIN" seed --preset games --products 10000 --customers 10 --orders 0 --data-dir "$WORK/checkout" > /dev/null
+"$BIN" serve --data-dir "$WORK/checkout" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+    --rate-limit 0 --signin-per-minute 1000000 --signin-per-account-minute 1000000 2> "$WORK/server-checkout.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+python3 bench/checkout_bench.py --port "$PORT" --buyers 200 --seconds "${BENCH_CHECKOUT_SECONDS:-20}" \
+    --products 10000 --out "$ROOT/docs/PERFORMANCE.md" > /dev/null
 echo "== wrote docs/PERFORMANCE.md"

@@ -198,22 +198,82 @@ protected:
         connection->ExecuteScript("COMMIT");
     }
 
+    // Group commit: writers queue up; whoever finds no batch running leads one. The leader runs
+    // every queued write inside one transaction, each in a savepoint of its own (so one write's
+    // rollback leaves the others alone), commits once and then wakes them all. Under load one
+    // fsync serves many writes; alone, a write commits at once. Nobody hears "done" before the
+    // commit that holds their write has returned.
     void RunWrite(const std::function<bool(Connection&)>& fn) override {
-        std::lock_guard lock(writer_mutex_);
-        writer_->ExecuteScript("BEGIN IMMEDIATE");
-        bool commit = false;
-        try {
-            commit = fn(*writer_);
-        } catch (...) {
-            writer_->ExecuteScript("ROLLBACK");
-            throw;
+        PendingWrite mine{&fn, false, nullptr};
+        std::unique_lock lock(queue_mutex_);
+        queue_.push_back(&mine);
+        while (!mine.done) {
+            if (!leading_) {
+                leading_ = true;
+                while (!queue_.empty()) {
+                    std::vector<PendingWrite*> batch;
+                    batch.swap(queue_);
+                    lock.unlock();
+                    RunBatch(batch);
+                    lock.lock();
+                    for (PendingWrite* w : batch) w->done = true;
+                    written_.notify_all();
+                }
+                leading_ = false;
+            } else {
+                written_.wait(lock);
+            }
         }
-        writer_->ExecuteScript(commit ? "COMMIT" : "ROLLBACK");
+        lock.unlock();
+        if (mine.error) std::rethrow_exception(mine.error);
     }
 
 private:
-    std::mutex writer_mutex_;  // guards writer_: one write transaction at a time
-    std::unique_ptr<SqliteConnection> writer_;
+    struct PendingWrite {
+        const std::function<bool(Connection&)>* fn;
+        bool done = false;
+        std::exception_ptr error;
+    };
+
+    // Runs on the leader's thread, outside queue_mutex_; only the leader touches writer_.
+    void RunBatch(const std::vector<PendingWrite*>& batch) {
+        try {
+            writer_->ExecuteScript("BEGIN IMMEDIATE");
+        } catch (...) {
+            for (PendingWrite* w : batch) w->error = std::current_exception();
+            return;
+        }
+        for (PendingWrite* w : batch) {
+            writer_->ExecuteScript("SAVEPOINT write");
+            bool keep = false;
+            try {
+                keep = (*w->fn)(*writer_);
+            } catch (...) {
+                w->error = std::current_exception();
+            }
+            writer_->ExecuteScript(keep && !w->error ? "RELEASE write" : "ROLLBACK TO write; RELEASE write");
+        }
+        try {
+            writer_->ExecuteScript("COMMIT");
+        } catch (...) {
+            // Nothing of this batch is durable: every writer in it hears so.
+            try {
+                writer_->ExecuteScript("ROLLBACK");
+            } catch (...) {
+            }
+            for (PendingWrite* w : batch) {
+                if (!w->error) w->error = std::current_exception();
+            }
+        }
+    }
+
+    // Guards queue_, leading_ and each PendingWrite's done. The leader sets error before it sets
+    // done under this mutex, so the writer reads it safely afterwards.
+    std::mutex queue_mutex_;
+    std::condition_variable written_;
+    std::vector<PendingWrite*> queue_;
+    bool leading_ = false;
+    std::unique_ptr<SqliteConnection> writer_;  // used by the current leader only
     std::mutex readers_mutex_;  // guards idle_readers_
     std::condition_variable readers_available_;
     std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;
