@@ -108,6 +108,7 @@ TEST_F(SqliteTest, ConditionalUpdateNeverGoesBelowZero) {
 
 TEST_F(SqliteTest, GroupCommitKeepsEachWriteAllOrNothing) {
     // Many writers at once share commits; a failing one must not take the others with it.
+    database_->Write([](Connection& c) { c.Execute("INSERT INTO items (name, qty) VALUES ('taken', 1)"); });
     std::vector<std::thread> writers;
     std::atomic<int> thrown{0};
     for (int i = 0; i < 60; ++i) {
@@ -117,7 +118,7 @@ TEST_F(SqliteTest, GroupCommitKeepsEachWriteAllOrNothing) {
                     c.Execute("INSERT INTO items (name, qty) VALUES (?, 1)", {"w" + std::to_string(i)});
                     c.Execute("INSERT INTO items (name, qty) VALUES (?, 1)", {"x" + std::to_string(i)});
                     if (i % 3 == 1) return Error::Conflict("no", "changed my mind");
-                    if (i % 3 == 2) c.Execute("INSERT INTO items (name, qty) VALUES ('w0', 1)");  // duplicate: throws
+                    if (i % 3 == 2) c.Execute("INSERT INTO items (name, qty) VALUES ('taken', 1)");  // duplicate: throws
                     return i;
                 });
                 EXPECT_EQ(r.ok(), i % 3 == 0);
@@ -128,7 +129,7 @@ TEST_F(SqliteTest, GroupCommitKeepsEachWriteAllOrNothing) {
     }
     for (auto& t : writers) t.join();
     EXPECT_EQ(thrown.load(), 20);
-    EXPECT_EQ(database_->Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM items"); }), 40);
+    EXPECT_EQ(database_->Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM items"); }), 41);
     EXPECT_EQ(database_->Read([](Connection& c) {
         return c.QueryInt("SELECT COUNT(*) FROM items WHERE name = 'w3' OR name = 'x3' OR name = 'w1' OR name = 'w2'");
     }), 2);
