@@ -127,7 +127,7 @@ public:
     // Call after reading every known field.
     std::optional<Error> Finish() {
         for (const auto& [key, value] : body_) {
-            if (std::find(seen_.begin(), seen_.end(), std::string_view(key)) == seen_.end()) {
+            if (std::find(seen_.begin(), seen_.end(), static_cast<std::string_view>(key)) == seen_.end()) {
                 errors_.push_back({std::string(key), "is not a known field"});
             }
         }

@@ -33,7 +33,7 @@ protected:
         std::filesystem::remove_all(dir_);
     }
     Session SignUp(const std::string& email, std::optional<std::string> phone = std::nullopt) {
-        Result<Session> s = service_->SignUp({email, "correct horse battery", "Jane Doe", phone});
+        Result<Session> s = service_->SignUp({email, "correct horse battery", "Jane Doe", std::move(phone)});
         EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
         return s.value();
     }

@@ -143,6 +143,7 @@ void PiiVault::LoadLocked() {
     }
     if (secrets.empty()) throw std::runtime_error("no PII key: set EMPORIUM_PII_KEY or keep the key file");
     std::vector<Key> keys;
+    keys.reserve(secrets.size());
     for (std::string& s : secrets) keys.push_back({KeyIdFor(s), s, DeriveIndexKey(s)});
     keys_ = std::move(keys);
 }

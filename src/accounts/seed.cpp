@@ -1,5 +1,6 @@
 #include "accounts/seed.h"
 
+#include <boost/json.hpp>
 #include <random>
 
 #include "core/contact.h"
@@ -60,12 +61,20 @@ SeededPeople SeedPeople(db::Database& database, PiiVault& vault, const PasswordH
             std::string first(pick(kFirst)), last(pick(kLast));
             std::string email = Lower(first) + "." + Lower(last) + std::to_string(i) + "@example.com";
             std::string phone = "+659" + std::to_string(1000000 + dice() % 9000000);
-            std::string address = "{\"name\":\"" + first + " " + last + "\",\"line1\":\"" +
-                                  std::to_string(1 + dice() % 200) + " " + std::string(pick(kStreets)) +
-                                  "\",\"line2\":\"\",\"city\":\"Singapore\","
-                                  "\"postal_code\":\"" +
-                                  std::to_string(100000 + dice() % 800000) + "\",\"country\":\"SG\"}";
-            out.customer_ids.push_back(insert(c, email, first + " " + last, phone, address, Role::kCustomer));
+            std::string full_name = first;
+            full_name += ' ';
+            full_name += last;
+            std::string line1 = std::to_string(1 + dice() % 200);
+            line1 += ' ';
+            line1 += pick(kStreets);
+            std::string address =
+                boost::json::serialize(boost::json::object{{"name", full_name},
+                                                           {"line1", line1},
+                                                           {"line2", ""},
+                                                           {"city", "Singapore"},
+                                                           {"postal_code", std::to_string(100000 + dice() % 800000)},
+                                                           {"country", "SG"}});
+            out.customer_ids.push_back(insert(c, email, full_name, phone, address, Role::kCustomer));
         }
     });
     return out;

@@ -17,7 +17,7 @@ struct ServeOptions {
     std::string web_dir;  // empty: web/dist beside the program's build directory
     std::string cache_ttl = "300s";
     std::int64_t cache_entries = 20000;
-    std::int64_t body_limit = 1024 * 1024;
+    std::int64_t body_limit = std::int64_t{1024} * 1024;
     std::int64_t max_connections = 10000;
     int io_threads = 0;  // 0: one per core
     int workers = 0;     // 0: four per core

@@ -21,15 +21,20 @@ void DrawBar(const char* what, std::int64_t done, std::int64_t total) {
     if (!isatty(STDERR_FILENO) || total <= 0) return;
     constexpr int kWidth = 40;
     int filled = static_cast<int>(kWidth * done / total);
-    std::fprintf(stderr, "\r  %-8s [%.*s%*s] %3lld%% %lld/%lld", what, filled, "########################################",
-                 kWidth - filled, "", static_cast<long long>(100 * done / total), static_cast<long long>(done),
+    std::fprintf(stderr, "\r  %-8s [%.*s%*s] %3lld%% %lld/%lld", what, filled,
+                 "########################################", kWidth - filled, "",
+                 static_cast<long long>(100 * done / total), static_cast<long long>(done),
                  static_cast<long long>(total));
     if (done == total) std::fputc('\n', stderr);
     std::fflush(stderr);
 }
 
-void DrawProducts(std::int64_t done, std::int64_t total) { DrawBar("products", done, total); }
-void DrawOrders(std::int64_t done, std::int64_t total) { DrawBar("orders", done, total); }
+void DrawProducts(std::int64_t done, std::int64_t total) {
+    DrawBar("products", done, total);
+}
+void DrawOrders(std::int64_t done, std::int64_t total) {
+    DrawBar("orders", done, total);
+}
 
 }  // namespace
 
@@ -60,12 +65,13 @@ int Seed(const SeedCommandOptions& options) {
             std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
         return 2;
     }
-    std::int64_t orders = orders::SeedOrders(*database, *vault,
-                                             {options.orders, options.seed, people.customer_ids, 1767225600}, DrawOrders);
+    std::int64_t orders = orders::SeedOrders(
+        *database, *vault, {options.orders, options.seed, people.customer_ids, 1767225600}, DrawOrders);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),
-                people.customer_ids.size(), static_cast<long long>(orders), seconds, DatabasePath(options.data_dir).c_str());
+                people.customer_ids.size(), static_cast<long long>(orders), seconds,
+                DatabasePath(options.data_dir).c_str());
     std::printf("demo sign-in: %s, seller1@%s and the customers all use the password \"%s\"\n",
                 people.admin_email.c_str(), people_options.shop_domain.c_str(), people_options.password.c_str());
     return 0;

@@ -5,9 +5,9 @@
 #include "accounts/accounts.h"
 #include "app/commands.h"
 #include "catalog/catalog.h"
+#include "db/migrations.h"
 #include "events/outbox.h"
 #include "orders/orders.h"
-#include "db/migrations.h"
 
 namespace emporium::app {
 

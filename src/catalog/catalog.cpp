@@ -612,11 +612,13 @@ std::vector<StockLine> SampleProducts(db::Connection& c, std::int64_t limit) {
     std::vector<StockLine> out;
     std::int64_t total = c.QueryInt("SELECT COUNT(*) FROM products WHERE archived = 0");
     std::int64_t step = std::max<std::int64_t>(1, total / std::max<std::int64_t>(1, limit));
-    c.Query("SELECT id, name, price_cents, currency, stock, seller_id FROM products WHERE archived = 0 AND id % ? = 0"
-            " ORDER BY id LIMIT ?",
-            {step, limit}, [&](const db::Row& r) {
-                out.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5), false});
-            });
+    c.Query(
+        "SELECT id, name, price_cents, currency, stock, seller_id FROM products WHERE archived = 0 AND id % ? = 0"
+        " ORDER BY id LIMIT ?",
+        {step, limit}, [&](const db::Row& r) {
+            out.push_back(
+                {r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5), false});
+        });
     return out;
 }
 

@@ -274,7 +274,7 @@ private:
     std::vector<PendingWrite*> queue_;
     bool leading_ = false;
     std::unique_ptr<SqliteConnection> writer_;  // used by the current leader only
-    std::mutex readers_mutex_;  // guards idle_readers_
+    std::mutex readers_mutex_;                  // guards idle_readers_
     std::condition_variable readers_available_;
     std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;
 };

@@ -118,7 +118,8 @@ TEST_F(SqliteTest, GroupCommitKeepsEachWriteAllOrNothing) {
                     c.Execute("INSERT INTO items (name, qty) VALUES (?, 1)", {"w" + std::to_string(i)});
                     c.Execute("INSERT INTO items (name, qty) VALUES (?, 1)", {"x" + std::to_string(i)});
                     if (i % 3 == 1) return Error::Conflict("no", "changed my mind");
-                    if (i % 3 == 2) c.Execute("INSERT INTO items (name, qty) VALUES ('taken', 1)");  // duplicate: throws
+                    if (i % 3 == 2)
+                        c.Execute("INSERT INTO items (name, qty) VALUES ('taken', 1)");  // duplicate: throws
                     return i;
                 });
                 EXPECT_EQ(r.ok(), i % 3 == 0);
@@ -132,7 +133,8 @@ TEST_F(SqliteTest, GroupCommitKeepsEachWriteAllOrNothing) {
     EXPECT_EQ(database_->Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM items"); }), 41);
     EXPECT_EQ(database_->Read([](Connection& c) {
         return c.QueryInt("SELECT COUNT(*) FROM items WHERE name = 'w3' OR name = 'x3' OR name = 'w1' OR name = 'w2'");
-    }), 2);
+    }),
+              2);
 }
 
 TEST_F(SqliteTest, UsesWriteAheadLog) {

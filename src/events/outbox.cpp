@@ -20,10 +20,11 @@ std::int64_t Append(db::Connection& c, std::string_view type, std::string_view a
 
 std::vector<Event> ReadAfter(db::Connection& c, std::int64_t after_id, std::int64_t limit) {
     std::vector<Event> out;
-    c.Query("SELECT id, type, aggregate_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-            {after_id, limit}, [&](const db::Row& r) {
-                out.push_back({r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3)), r.Int(4)});
-            });
+    c.Query(
+        "SELECT id, type, aggregate_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+        {after_id, limit}, [&](const db::Row& r) {
+            out.push_back({r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3)), r.Int(4)});
+        });
     return out;
 }
 

@@ -38,8 +38,12 @@ std::string IdColumn(db::Dialect dialect) {
 }
 
 std::string AddressJson(const Address& a) {
-    return json::serialize(json::object{{"name", a.name}, {"line1", a.line1}, {"line2", a.line2}, {"city", a.city},
-                                        {"postal_code", a.postal_code}, {"country", a.country}});
+    return json::serialize(json::object{{"name", a.name},
+                                        {"line1", a.line1},
+                                        {"line2", a.line2},
+                                        {"city", a.city},
+                                        {"postal_code", a.postal_code},
+                                        {"country", a.country}});
 }
 
 Address AddressFrom(std::string_view text) {
@@ -63,12 +67,18 @@ Error OutOfStock(const std::vector<FieldError>& lines) {
 
 std::string_view StatusName(OrderStatus s) {
     switch (s) {
-        case OrderStatus::kPlaced: return "placed";
-        case OrderStatus::kPaid: return "paid";
-        case OrderStatus::kShipped: return "shipped";
-        case OrderStatus::kDelivered: return "delivered";
-        case OrderStatus::kCancelled: return "cancelled";
-        case OrderStatus::kRefunded: return "refunded";
+        case OrderStatus::kPlaced:
+            return "placed";
+        case OrderStatus::kPaid:
+            return "paid";
+        case OrderStatus::kShipped:
+            return "shipped";
+        case OrderStatus::kDelivered:
+            return "delivered";
+        case OrderStatus::kCancelled:
+            return "cancelled";
+        case OrderStatus::kRefunded:
+            return "refunded";
     }
     return "placed";
 }
@@ -131,7 +141,9 @@ Cart OrderService::ReadCart(db::Connection& c, std::int64_t user_id) {
     Cart cart;
     std::vector<std::pair<std::int64_t, std::pair<std::int64_t, std::int64_t>>> rows;
     c.Query("SELECT product_id, quantity, price_cents FROM cart_items WHERE user_id = ? ORDER BY added_at, product_id",
-            {user_id}, [&](const db::Row& r) { rows.push_back({r.Int(0), {r.Int(1), r.Int(2)}}); });
+            {user_id}, [&](const db::Row& r) {
+                rows.push_back({r.Int(0), {r.Int(1), r.Int(2)}});
+            });
     std::vector<std::int64_t> ids;
     for (auto& row : rows) ids.push_back(row.first);
     std::vector<catalog::StockLine> lines = catalog::ReadStock(c, ids);
@@ -156,7 +168,8 @@ Result<Cart> OrderService::AddToCart(std::int64_t user_id, std::int64_t product_
     const std::int64_t now = UnixSeconds(clock_.Now());
     return database_.Write([&](db::Connection& c) -> Result<Cart> {
         std::vector<catalog::StockLine> line = catalog::ReadStock(c, {product_id});
-        if (line.empty() || line[0].archived) return Error::NotFound("There is no product " + std::to_string(product_id) + ".");
+        if (line.empty() || line[0].archived)
+            return Error::NotFound("There is no product " + std::to_string(product_id) + ".");
         std::int64_t have = c.QueryInt("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?",
                                        {user_id, product_id}, 0);
         if (have + quantity > kMaxQuantity) {
@@ -169,8 +182,9 @@ Result<Cart> OrderService::AddToCart(std::int64_t user_id, std::int64_t product_
             c.Execute("UPDATE cart_items SET quantity = ?, price_cents = ? WHERE user_id = ? AND product_id = ?",
                       {have + quantity, line[0].price_cents, user_id, product_id});
         } else {
-            c.Execute("INSERT INTO cart_items (user_id, product_id, quantity, price_cents, added_at) VALUES (?, ?, ?, ?, ?)",
-                      {user_id, product_id, quantity, line[0].price_cents, now});
+            c.Execute(
+                "INSERT INTO cart_items (user_id, product_id, quantity, price_cents, added_at) VALUES (?, ?, ?, ?, ?)",
+                {user_id, product_id, quantity, line[0].price_cents, now});
         }
         return ReadCart(c, user_id);
     });
@@ -181,7 +195,8 @@ Result<Cart> OrderService::SetCartQuantity(std::int64_t user_id, std::int64_t pr
         return Error::Validation({{"quantity", "must be between 0 and " + std::to_string(kMaxQuantity)}});
     }
     return database_.Write([&](db::Connection& c) -> Result<Cart> {
-        if (c.QueryInt("SELECT COUNT(*) FROM cart_items WHERE user_id = ? AND product_id = ?", {user_id, product_id}) == 0) {
+        if (c.QueryInt("SELECT COUNT(*) FROM cart_items WHERE user_id = ? AND product_id = ?", {user_id, product_id}) ==
+            0) {
             return Error::NotFound("Product " + std::to_string(product_id) + " is not in the cart.");
         }
         if (quantity == 0) {
@@ -224,12 +239,14 @@ CartCheck CheckCart(db::Connection& c, const Cart& cart) {
     for (const CartLine& l : cart.items) ids.push_back(l.product_id);
     check.lines = catalog::ReadStock(c, ids);
     for (const CartLine& l : cart.items) {
-        auto it = std::find_if(check.lines.begin(), check.lines.end(), [&](const auto& s) { return s.product_id == l.product_id; });
+        auto it = std::find_if(check.lines.begin(), check.lines.end(),
+                               [&](const auto& s) { return s.product_id == l.product_id; });
         std::string field = "items." + std::to_string(l.product_id);
         if (it == check.lines.end() || it->archived) {
             check.stock.push_back({field, "is no longer sold"});
         } else if (it->stock < l.quantity) {
-            check.stock.push_back({field, it->stock == 0 ? "is out of stock" : "only " + std::to_string(it->stock) + " left"});
+            check.stock.push_back(
+                {field, it->stock == 0 ? "is out of stock" : "only " + std::to_string(it->stock) + " left"});
         } else if (it->price_cents != l.price_cents) {
             check.prices.push_back({field + ".price_cents", "the price changed from " + std::to_string(l.price_cents) +
                                                                 " to " + std::to_string(it->price_cents) + " cents"});
@@ -264,71 +281,76 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
     const std::string sealed_address = vault_.Encrypt("shipping_address", AddressJson(input.shipping_address));
     const std::string sealed_phone = vault_.Encrypt("phone", input.phone);
     std::vector<std::int64_t> touched;
-    Result<std::pair<std::int64_t, bool>> placed =
-        database_.Write([&](db::Connection& c) -> Result<std::pair<std::int64_t, bool>> {
-            std::optional<std::string> fingerprint;
-            std::int64_t earlier = 0;
-            c.Query("SELECT fingerprint, order_id FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND created_at > ?",
-                    {user_id, idempotency_key, now - kIdempotencyWindowSeconds}, [&](const db::Row& r) {
-                        fingerprint = std::string(r.Text(0));
-                        earlier = r.Int(1);
-                    });
-            // A key remembered longer than the window is forgotten: it may start a new checkout.
-            c.Execute("DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND created_at <= ?",
-                      {user_id, idempotency_key, now - kIdempotencyWindowSeconds});
-            if (fingerprint) {
-                if (*fingerprint != request_fingerprint) {
-                    return Error::Conflict("idempotency_key_reused",
-                                           "This Idempotency-Key was used for a different checkout request.");
-                }
-                return std::make_pair(earlier, true);
+    Result<std::pair<std::int64_t, bool>> placed = database_.Write([&](db::Connection& c)
+                                                                       -> Result<std::pair<std::int64_t, bool>> {
+        std::optional<std::string> fingerprint;
+        std::int64_t earlier = 0;
+        c.Query(
+            "SELECT fingerprint, order_id FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND created_at > ?",
+            {user_id, idempotency_key, now - kIdempotencyWindowSeconds}, [&](const db::Row& r) {
+                fingerprint = std::string(r.Text(0));
+                earlier = r.Int(1);
+            });
+        // A key remembered longer than the window is forgotten: it may start a new checkout.
+        c.Execute("DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND created_at <= ?",
+                  {user_id, idempotency_key, now - kIdempotencyWindowSeconds});
+        if (fingerprint) {
+            if (*fingerprint != request_fingerprint) {
+                return Error::Conflict("idempotency_key_reused",
+                                       "This Idempotency-Key was used for a different checkout request.");
             }
-            Cart cart = ReadCart(c, user_id);
-            if (cart.items.empty()) errors.push_back({"cart", "is empty"});
-            CartCheck check = CheckCart(c, cart);
-            errors.insert(errors.end(), check.prices.begin(), check.prices.end());
-            if (!errors.empty()) return Error::Validation(std::move(errors));
-            if (!check.stock.empty()) return OutOfStock(check.stock);
+            return std::make_pair(earlier, true);
+        }
+        Cart cart = ReadCart(c, user_id);
+        if (cart.items.empty()) errors.push_back({"cart", "is empty"});
+        CartCheck check = CheckCart(c, cart);
+        errors.insert(errors.end(), check.prices.begin(), check.prices.end());
+        if (!errors.empty()) return Error::Validation(std::move(errors));
+        if (!check.stock.empty()) return OutOfStock(check.stock);
 
-            Result<Authorization> auth = payments_.Authorize(*input.card, cart.total_cents, cart.currency);
-            if (!auth.ok()) return auth.error();
-            for (const CartLine& l : cart.items) {
-                // The condition sits in the UPDATE: never below zero, whoever else is buying.
-                if (!catalog::TakeStock(c, l.product_id, l.quantity)) {
-                    payments_.Void(auth->id);
-                    return OutOfStock({{"items." + std::to_string(l.product_id), "is out of stock"}});
-                }
-                touched.push_back(l.product_id);
+        Result<Authorization> auth = payments_.Authorize(*input.card, cart.total_cents, cart.currency);
+        if (!auth.ok()) return auth.error();
+        for (const CartLine& l : cart.items) {
+            // The condition sits in the UPDATE: never below zero, whoever else is buying.
+            if (!catalog::TakeStock(c, l.product_id, l.quantity)) {
+                payments_.Void(auth->id);
+                return OutOfStock({{"items." + std::to_string(l.product_id), "is out of stock"}});
             }
-            std::int64_t order_id = c.QueryInt(
-                "INSERT INTO orders (user_id, status, total_cents, currency, shipping_address, phone, card_brand,"
-                " card_last4, payment_ref, created_at, updated_at) VALUES (?, 'placed', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING id",
-                {user_id, cart.total_cents, cart.currency, sealed_address, sealed_phone, auth->brand, auth->last4, auth->id,
-                 now, now});
-            json::array items;
-            for (const CartLine& l : cart.items) {
-                auto s = std::find_if(check.lines.begin(), check.lines.end(),
-                                      [&](const auto& x) { return x.product_id == l.product_id; });
-                c.Execute("INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
-                          " VALUES (?, ?, ?, ?, ?, ?)",
-                          {order_id, l.product_id, s->seller_id, s->name, l.quantity, l.price_cents});
-                items.push_back(json::object{{"product_id", l.product_id}, {"quantity", l.quantity},
-                                             {"price_cents", l.price_cents}, {"seller_id", s->seller_id}});
-            }
-            c.Execute("DELETE FROM cart_items WHERE user_id = ?", {user_id});
-            events::Append(c, "order.placed", std::to_string(order_id),
-                           json::serialize(json::object{{"order_id", order_id},
-                                                        {"user_id", user_id},
-                                                        {"total_cents", cart.total_cents},
-                                                        {"currency", cart.currency},
-                                                        {"items", std::move(items)}}),
-                           now);
-            c.Execute("INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, order_id, created_at)"
-                      " VALUES (?, ?, ?, ?, ?)",
-                      {user_id, idempotency_key, request_fingerprint, order_id, now});
-            return std::make_pair(order_id, false);
-        });
+            touched.push_back(l.product_id);
+        }
+        std::int64_t order_id = c.QueryInt(
+            "INSERT INTO orders (user_id, status, total_cents, currency, shipping_address, phone, card_brand,"
+            " card_last4, payment_ref, created_at, updated_at) VALUES (?, 'placed', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            {user_id, cart.total_cents, cart.currency, sealed_address, sealed_phone, auth->brand, auth->last4, auth->id,
+             now, now});
+        json::array items;
+        for (const CartLine& l : cart.items) {
+            auto s = std::find_if(check.lines.begin(), check.lines.end(),
+                                  [&](const auto& x) { return x.product_id == l.product_id; });
+            c.Execute(
+                "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                {order_id, l.product_id, s->seller_id, s->name, l.quantity, l.price_cents});
+            items.push_back(json::object{{"product_id", l.product_id},
+                                         {"quantity", l.quantity},
+                                         {"price_cents", l.price_cents},
+                                         {"seller_id", s->seller_id}});
+        }
+        c.Execute("DELETE FROM cart_items WHERE user_id = ?", {user_id});
+        events::Append(c, "order.placed", std::to_string(order_id),
+                       json::serialize(json::object{{"order_id", order_id},
+                                                    {"user_id", user_id},
+                                                    {"total_cents", cart.total_cents},
+                                                    {"currency", cart.currency},
+                                                    {"items", std::move(items)}}),
+                       now);
+        c.Execute(
+            "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, order_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            {user_id, idempotency_key, request_fingerprint, order_id, now});
+        return std::make_pair(order_id, false);
+    });
     if (!placed.ok()) return placed.error();
     Changed(touched);
     Result<Order> order = database_.Read([&](db::Connection& c) { return Load(c, placed->first); });
@@ -339,23 +361,24 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
 Result<Order> OrderService::Load(db::Connection& c, std::int64_t order_id) {
     std::optional<Order> order;
     std::string sealed_address, sealed_phone;
-    c.Query("SELECT id, user_id, status, total_cents, currency, shipping_address, phone, card_brand, card_last4,"
-            " created_at, updated_at FROM orders WHERE id = ?",
-            {order_id}, [&](const db::Row& r) {
-                Order o;
-                o.id = r.Int(0);
-                o.user_id = r.Int(1);
-                o.status = ParseStatus(r.Text(2)).value_or(OrderStatus::kPlaced);
-                o.total_cents = r.Int(3);
-                o.currency = r.Text(4);
-                sealed_address = r.Text(5);
-                sealed_phone = r.Text(6);
-                o.card_brand = r.Text(7);
-                o.card_last4 = r.Text(8);
-                o.created_at = r.Int(9);
-                o.updated_at = r.Int(10);
-                order = std::move(o);
-            });
+    c.Query(
+        "SELECT id, user_id, status, total_cents, currency, shipping_address, phone, card_brand, card_last4,"
+        " created_at, updated_at FROM orders WHERE id = ?",
+        {order_id}, [&](const db::Row& r) {
+            Order o;
+            o.id = r.Int(0);
+            o.user_id = r.Int(1);
+            o.status = ParseStatus(r.Text(2)).value_or(OrderStatus::kPlaced);
+            o.total_cents = r.Int(3);
+            o.currency = r.Text(4);
+            sealed_address = r.Text(5);
+            sealed_phone = r.Text(6);
+            o.card_brand = r.Text(7);
+            o.card_last4 = r.Text(8);
+            o.created_at = r.Int(9);
+            o.updated_at = r.Int(10);
+            order = std::move(o);
+        });
     if (!order) return Error::NotFound("There is no order " + std::to_string(order_id) + ".");
     Result<std::string> address = vault_.Decrypt("shipping_address", sealed_address);
     Result<std::string> phone = vault_.Decrypt("phone", sealed_phone);
@@ -363,10 +386,12 @@ Result<Order> OrderService::Load(db::Connection& c, std::int64_t order_id) {
     if (!phone.ok()) return phone.error();
     order->shipping_address = AddressFrom(address.value());
     order->phone = phone.value();
-    c.Query("SELECT product_id, name, quantity, price_cents, seller_id FROM order_lines WHERE order_id = ? ORDER BY product_id",
-            {order_id}, [&](const db::Row& r) {
-                order->items.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), r.Int(3), r.Int(4)});
-            });
+    c.Query(
+        "SELECT product_id, name, quantity, price_cents, seller_id FROM order_lines WHERE order_id = ? ORDER BY "
+        "product_id",
+        {order_id}, [&](const db::Row& r) {
+            order->items.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), r.Int(3), r.Int(4)});
+        });
     return std::move(*order);
 }
 
@@ -390,11 +415,13 @@ OrderPage OrderService::ListForSeller(std::optional<std::int64_t> seller_id, std
         OrderPage out{{},
                       c.QueryInt("SELECT COUNT(DISTINCT order_id) FROM order_lines WHERE (? IS NULL OR seller_id = ?)",
                                  {seller, seller}),
-                      page, per_page};
+                      page,
+                      per_page};
         std::vector<std::int64_t> ids;
-        c.Query("SELECT DISTINCT order_id FROM order_lines WHERE (? IS NULL OR seller_id = ?) ORDER BY order_id DESC"
-                " LIMIT ? OFFSET ?",
-                {seller, seller, per_page, (page - 1) * per_page}, [&](const db::Row& r) { ids.push_back(r.Int(0)); });
+        c.Query(
+            "SELECT DISTINCT order_id FROM order_lines WHERE (? IS NULL OR seller_id = ?) ORDER BY order_id DESC"
+            " LIMIT ? OFFSET ?",
+            {seller, seller, per_page, (page - 1) * per_page}, [&](const db::Row& r) { ids.push_back(r.Int(0)); });
         for (std::int64_t id : ids) {
             Result<Order> o = Load(c, id);
             if (o.ok()) out.items.push_back(std::move(o.value()));

@@ -38,8 +38,12 @@ json::object OrderJson(const Order& o, bool full) {
                                      {"seller_id", l.seller_id}});
     }
     const Address& a = o.shipping_address;
-    json::object address = full ? json::object{{"name", a.name}, {"line1", a.line1}, {"line2", a.line2},
-                                                {"city", a.city}, {"postal_code", a.postal_code}, {"country", a.country}}
+    json::object address = full ? json::object{{"name", a.name},
+                                               {"line1", a.line1},
+                                               {"line2", a.line2},
+                                               {"city", a.city},
+                                               {"postal_code", a.postal_code},
+                                               {"country", a.country}}
                                 : json::object{{"name", MaskName(a.name)}, {"city", a.city}, {"country", a.country}};
     return json::object{{"id", o.id},
                         {"status", StatusName(o.status)},
@@ -57,8 +61,12 @@ Response Private(Response r) {
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
 }
-Response Reply(int status, const json::value& v) { return Private(Response::Json(status, json::serialize(v))); }
-Response Fail(const Error& e) { return Private(http::ErrorResponse(e)); }
+Response Reply(int status, const json::value& v) {
+    return Private(Response::Json(status, json::serialize(v)));
+}
+Response Fail(const Error& e) {
+    return Private(http::ErrorResponse(e));
+}
 
 std::optional<std::int64_t> ParseId(std::string_view text) {
     std::int64_t id = 0;
@@ -108,14 +116,15 @@ CheckoutInput ReadCheckout(const json::object& body, bool want_payment, std::vec
     } else {
         const auto& a = addr->value().as_object();
         for (const auto& [key, value] : a) {
-            if (key != "name" && key != "line1" && key != "line2" && key != "city" && key != "postal_code" && key != "country") {
+            if (key != "name" && key != "line1" && key != "line2" && key != "city" && key != "postal_code" &&
+                key != "country") {
                 errors.push_back({"shipping_address." + std::string(key), "is not a known field"});
             }
         }
-        in.shipping_address = Address{Text(a, "name", "shipping_address.", errors), Text(a, "line1", "shipping_address.", errors),
-                                      Text(a, "line2", "shipping_address.", errors), Text(a, "city", "shipping_address.", errors),
-                                      Text(a, "postal_code", "shipping_address.", errors),
-                                      Text(a, "country", "shipping_address.", errors)};
+        in.shipping_address = Address{
+            Text(a, "name", "shipping_address.", errors),        Text(a, "line1", "shipping_address.", errors),
+            Text(a, "line2", "shipping_address.", errors),       Text(a, "city", "shipping_address.", errors),
+            Text(a, "postal_code", "shipping_address.", errors), Text(a, "country", "shipping_address.", errors)};
     }
     in.phone = Text(body, "phone", "", errors);
     if (want_payment) {
@@ -129,7 +138,8 @@ CheckoutInput ReadCheckout(const json::object& body, bool want_payment, std::vec
             Card card;
             std::string number = Text(p, "card_number", "payment.", errors);
             for (char ch : number) {
-                if (ch >= '0' && ch <= '9') card.number += ch;
+                if (ch >= '0' && ch <= '9')
+                    card.number += ch;
                 else if (ch != ' ' && ch != '-') {
                     card.number = "x";  // fails Luhn: reported as an invalid number
                     break;
@@ -215,10 +225,9 @@ public:
             return Fail(Error::Validation(std::move(errors)));
         }
         if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
-        return Reply(200, json::object{{"valid", true},
-                                       {"total_cents", v->total_cents},
-                                       {"currency", v->currency},
-                                       {"items", v->items}});
+        return Reply(
+            200, json::object{
+                     {"valid", true}, {"total_cents", v->total_cents}, {"currency", v->currency}, {"items", v->items}});
     }
 
     Response Checkout(const Request& request) {
@@ -227,8 +236,9 @@ public:
         std::string_view key = request.Header("idempotency-key");
         if (key.empty() || key.size() > 200 ||
             !std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
-            return Fail(Error::BadRequest("Send an Idempotency-Key header (1 to 200 visible characters) with every checkout.",
-                                          "idempotency_key_required"));
+            return Fail(
+                Error::BadRequest("Send an Idempotency-Key header (1 to 200 visible characters) with every checkout.",
+                                  "idempotency_key_required"));
         }
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return Fail(body.error());
@@ -286,7 +296,8 @@ private:
     static json::object PageJson(const OrderPage& page, bool full) {
         json::array items;
         for (const Order& o : page.items) items.push_back(OrderJson(o, full));
-        return json::object{{"items", std::move(items)}, {"total", page.total}, {"page", page.page}, {"per_page", page.per_page}};
+        return json::object{
+            {"items", std::move(items)}, {"total", page.total}, {"page", page.page}, {"per_page", page.per_page}};
     }
 
     Response MoveTo(const Request& request, OrderStatus to, std::string_view needed) {
@@ -309,7 +320,9 @@ private:
 void AddRoutes(http::Router& router, OrderService& service, http::Authenticator authenticate,
                accounts::PiiVault& fingerprint_key) {
     auto h = std::make_shared<Handlers>(service, std::move(authenticate), fingerprint_key);
-    auto bind = [h](Response (Handlers::*m)(const Request&)) { return [h, m](const Request& r) { return ((*h).*m)(r); }; };
+    auto bind = [h](Response (Handlers::*m)(const Request&)) {
+        return [h, m](const Request& r) { return ((*h).*m)(r); };
+    };
     router.Get("/api/cart", bind(&Handlers::GetCart));
     router.Post("/api/cart/items", bind(&Handlers::AddItem));
     router.Patch("/api/cart/items/{product_id}", bind(&Handlers::SetItem));

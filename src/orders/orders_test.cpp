@@ -126,7 +126,8 @@ TEST_F(OrdersTest, SameKeyReplaysAndAnotherBodyConflicts) {
     EXPECT_EQ(again->first.id, first->first.id);
     EXPECT_EQ(Stock(), 9);
     EXPECT_EQ(service_->Checkout(1, Input(), "k", "other").error().code, "idempotency_key_reused");
-    EXPECT_EQ(service_->Checkout(2, Input(), "k", "fp").error().code, "validation_failed");  // other user: own key space, empty cart
+    EXPECT_EQ(service_->Checkout(2, Input(), "k", "fp").error().code,
+              "validation_failed");  // other user: own key space, empty cart
     clock_.Advance(std::chrono::hours(25));
     ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
     auto later = service_->Checkout(1, Input(), "k", "fp");  // the key was forgotten after 24 h
@@ -160,8 +161,10 @@ TEST_F(OrdersTest, ConcurrentBuyersNeverOversell) {
     for (std::int64_t user = 1; user <= 30; ++user) {
         buyers.emplace_back([&, user] {
             auto r = service_->Checkout(user, Input(), "k", "fp");
-            if (r.ok()) ++placed;
-            else if (r.error().code == "out_of_stock") ++out_of_stock;
+            if (r.ok())
+                ++placed;
+            else if (r.error().code == "out_of_stock")
+                ++out_of_stock;
         });
     }
     for (auto& b : buyers) b.join();
@@ -191,7 +194,8 @@ TEST_F(OrdersTest, CancellingReturnsTheStock) {
     ASSERT_TRUE(service_->AddToCart(1, product_.id, 4).ok());
     Order o = service_->Checkout(1, Input(), "k", "fp")->first;
     EXPECT_EQ(Stock(), 6);
-    EXPECT_EQ(service_->Move(Principal{1, Role::kCustomer}, o.id, OrderStatus::kCancelled)->status, OrderStatus::kCancelled);
+    EXPECT_EQ(service_->Move(Principal{1, Role::kCustomer}, o.id, OrderStatus::kCancelled)->status,
+              OrderStatus::kCancelled);
     EXPECT_EQ(Stock(), 10);
     EXPECT_EQ(service_->Move(Principal{1, Role::kCustomer}, o.id, OrderStatus::kCancelled).error().code,
               "invalid_transition");  // not twice

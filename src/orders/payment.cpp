@@ -62,7 +62,8 @@ Result<Authorization> TestPaymentProvider::Authorize(const Card& card, std::int6
     randombytes_buf(id, sizeof id);
     char hex[sizeof id * 2 + 1];
     sodium_bin2hex(hex, sizeof hex, id, sizeof id);
-    return Authorization{std::string("test_auth_") + hex, CardBrand(card.number), card.number.substr(card.number.size() - 4)};
+    return Authorization{std::string("test_auth_") + hex, CardBrand(card.number),
+                         card.number.substr(card.number.size() - 4)};
 }
 
 }  // namespace emporium::orders

@@ -28,7 +28,8 @@ public:
     virtual ~PaymentProvider() = default;
     // Reserves amount on the card. 402 `payment_declined` when the issuer says no; 422 for a
     // card that cannot be valid (checked before asking anyone).
-    virtual Result<Authorization> Authorize(const Card& card, std::int64_t amount_cents, const std::string& currency) = 0;
+    virtual Result<Authorization> Authorize(const Card& card, std::int64_t amount_cents,
+                                            const std::string& currency) = 0;
     // Releases an authorization that will not be captured (the order failed after all).
     virtual void Void(const std::string& authorization_id) = 0;
 };

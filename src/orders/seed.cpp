@@ -1,5 +1,6 @@
 #include "orders/seed.h"
 
+#include <boost/json.hpp>
 #include <random>
 #include <string>
 
@@ -22,16 +23,20 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
         return lo + static_cast<std::int64_t>(dice() % static_cast<std::uint64_t>(hi - lo + 1));
     };
     // Statuses in the proportions of a shop a year old: most orders delivered, a few cancelled.
-    static constexpr std::pair<const char*, int> kStatuses[] = {{"delivered", 55}, {"shipped", 12}, {"paid", 8},
-                                                                 {"placed", 12},    {"cancelled", 9}, {"refunded", 4}};
+    static constexpr std::pair<const char*, int> kStatuses[] = {{"delivered", 55}, {"shipped", 12},  {"paid", 8},
+                                                                {"placed", 12},    {"cancelled", 9}, {"refunded", 4}};
     static constexpr const char* kCities[] = {"Singapore", "Kuala Lumpur", "Jakarta", "Bangkok", "Manila", "Sydney"};
     // One sealed address and phone per customer: the history is large, the people few.
     std::vector<std::pair<std::string, std::string>> sealed;
     for (std::size_t i = 0; i < options.customer_ids.size(); ++i) {
         std::string city = kCities[i % std::size(kCities)];
-        std::string address = "{\"name\":\"Customer " + std::to_string(i + 1) + "\",\"line1\":\"" +
-                              std::to_string(10 + i) + " Market Street\",\"line2\":\"\",\"city\":\"" + city +
-                              "\",\"postal_code\":\"" + std::to_string(100000 + i) + "\",\"country\":\"SG\"}";
+        std::string address =
+            boost::json::serialize(boost::json::object{{"name", "Customer " + std::to_string(i + 1)},
+                                                       {"line1", std::to_string(10 + i) + " Market Street"},
+                                                       {"line2", ""},
+                                                       {"city", city},
+                                                       {"postal_code", std::to_string(100000 + i)},
+                                                       {"country", "SG"}});
         sealed.emplace_back(vault.Encrypt("shipping_address", address),
                             vault.Encrypt("phone", "+659" + std::to_string(1000000 + (i * 7919) % 9000000)));
     }
@@ -40,7 +45,8 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
         std::vector<catalog::StockLine> products = catalog::SampleProducts(c, 5000);
         if (products.empty()) return;
         for (std::int64_t n = 0; n < options.count; ++n) {
-            std::size_t who = static_cast<std::size_t>(between(0, static_cast<std::int64_t>(options.customer_ids.size()) - 1));
+            std::size_t who =
+                static_cast<std::size_t>(between(0, static_cast<std::int64_t>(options.customer_ids.size()) - 1));
             int roll = static_cast<int>(between(1, 100));
             const char* status = "delivered";
             for (const auto& [name, weight] : kStatuses) {
@@ -55,7 +61,8 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
             std::vector<std::pair<const catalog::StockLine*, std::int64_t>> picked;
             std::int64_t total = 0;
             for (std::int64_t k = 0; k < lines; ++k) {
-                const catalog::StockLine* p = &products[static_cast<std::size_t>(between(0, static_cast<std::int64_t>(products.size()) - 1))];
+                const catalog::StockLine* p =
+                    &products[static_cast<std::size_t>(between(0, static_cast<std::int64_t>(products.size()) - 1))];
                 bool again = false;
                 for (auto& [q, qty] : picked) again = again || q == p;
                 if (again) continue;
@@ -65,14 +72,16 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
             }
             std::int64_t order_id = c.QueryInt(
                 "INSERT INTO orders (user_id, status, total_cents, currency, shipping_address, phone, card_brand,"
-                " card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, 'USD', ?, ?, 'visa', '4242', 'seed',"
+                " card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, 'USD', ?, ?, 'visa', '4242', "
+                "'seed',"
                 " ?, ?) RETURNING id",
                 {options.customer_ids[who], std::string(status), total, sealed[who].first, sealed[who].second, created,
                  created});
             for (auto& [p, qty] : picked) {
-                c.Execute("INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
-                          " VALUES (?, ?, ?, ?, ?, ?)",
-                          {order_id, p->product_id, p->seller_id, p->name, qty, p->price_cents});
+                c.Execute(
+                    "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    {order_id, p->product_id, p->seller_id, p->name, qty, p->price_cents});
             }
             ++written;
             if (progress && written % 1000 == 0) progress(written, options.count);
