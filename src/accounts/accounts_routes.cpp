@@ -4,11 +4,11 @@
 #include <sodium.h>
 
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "core/contact.h"
 #include "http/errors.h"
 #include "http/json_body.h"
+#include "http/reply.h"
 
 namespace emporium::accounts {
 namespace {
@@ -49,19 +49,6 @@ json::object MaskedUserJson(const User& u) {
                         {"name", MaskName(u.name)},
                         {"role", RoleName(u.role)},
                         {"created_at", FormatRfc3339(u.created_at)}};
-}
-
-Response Private(Response r) {
-    r.headers.emplace_back("Cache-Control", "no-store");
-    return r;
-}
-
-Response JsonReply(int status, const json::value& v) {
-    return Private(Response::Json(status, json::serialize(v)));
-}
-
-Response Fail(const Error& e) {
-    return Private(http::ErrorResponse(e));
 }
 
 Response TooMany(int retry_after, std::string_view what) {
@@ -141,20 +128,6 @@ private:
     std::vector<FieldError> errors_;
 };
 
-std::optional<std::int64_t> ParseId(std::string_view text) {
-    std::int64_t id = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
-    return id;
-}
-
-std::int64_t PageParam(const Request& r, std::string_view name, std::int64_t fallback, std::int64_t max) {
-    auto text = r.QueryParam(name);
-    if (!text) return fallback;
-    auto v = ParseId(*text);
-    return v ? std::min(*v, max) : fallback;
-}
-
 class Handlers {
 public:
     Handlers(AccountService& service, http::Authenticator authenticate, RoutesOptions options)
@@ -187,7 +160,7 @@ public:
 
     Response SignUp(const Request& request) {
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         Fields f(body.value());
         f.Require("email");
         f.Require("password");
@@ -201,49 +174,49 @@ public:
                                           [&](const FieldError& have) { return have.field == more.field; });
                 if (!listed) e->fields.push_back(std::move(more));
             }
-            return Fail(Error::Validation(std::move(e->fields)));
+            return http::PrivateError(Error::Validation(std::move(e->fields)));
         }
         Result<Session> session = service_.SignUp(input);
-        if (!session.ok()) return Fail(session.error());
+        if (!session.ok()) return http::PrivateError(session.error());
         return SessionReply(201, request, session.value());
     }
 
     Response SignIn(const Request& request) {
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         Fields f(body.value());
         f.Require("email");
         f.Require("password");
         std::string email = f.Text("email").value_or("");
         std::string password = f.Text("password").value_or("");
-        if (auto e = f.Finish()) return Fail(*e);
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<Session> session = service_.SignIn(email, password);
-        if (!session.ok()) return Fail(session.error());
+        if (!session.ok()) return http::PrivateError(session.error());
         return SessionReply(200, request, session.value());
     }
 
     Response SignOut(const Request& request) {
         Result<Principal> who = authenticate_(request);
-        if (!who.ok()) return Fail(who.error());
+        if (!who.ok()) return http::PrivateError(who.error());
         service_.SignOut(who.value());
         Response r = Response::NoContent();
         ClearSessionCookies(r);
-        return Private(std::move(r));
+        return http::NoStore(std::move(r));
     }
 
     Response Me(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
+        if (!who.ok()) return http::PrivateError(who.error());
         Result<User> user = service_.Profile(who->user_id);
-        if (!user.ok()) return Fail(user.error());
-        return JsonReply(200, ProfileJson(user.value()));
+        if (!user.ok()) return http::PrivateError(user.error());
+        return http::PrivateJson(200, ProfileJson(user.value()));
     }
 
     Response UpdateMe(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
+        if (!who.ok()) return http::PrivateError(who.error());
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         Fields f(body.value());
         ProfilePatch patch;
         patch.name = f.Text("name");
@@ -278,51 +251,51 @@ public:
         if (auto e = f.Finish()) {
             // List the value problems too, so one answer names every bad field.
             for (FieldError& more : AccountService::ValidateProfile(patch)) e->fields.push_back(std::move(more));
-            return Fail(Error::Validation(std::move(e->fields)));
+            return http::PrivateError(Error::Validation(std::move(e->fields)));
         }
         Result<User> user = service_.UpdateProfile(who->user_id, patch);
-        if (!user.ok()) return Fail(user.error());
-        return JsonReply(200, ProfileJson(user.value()));
+        if (!user.ok()) return http::PrivateError(user.error());
+        return http::PrivateJson(200, ProfileJson(user.value()));
     }
 
     Response ListUsers(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kUsersRead);
-        if (!who.ok()) return Fail(who.error());
-        std::int64_t page = PageParam(request, "page", 1, 1'000'000);
-        std::int64_t per_page = PageParam(request, "per_page", 24, 100);
+        if (!who.ok()) return http::PrivateError(who.error());
+        std::int64_t page = http::PageParam(request, "page", 1, 1'000'000);
+        std::int64_t per_page = http::PageParam(request, "per_page", 24, 100);
         UserPage users = service_.ListUsers(page, per_page, std::string(request.QueryParam("q").value_or("")));
         json::array items;
         for (const User& u : users.items) items.push_back(MaskedUserJson(u));
-        return JsonReply(200, json::object{{"items", std::move(items)},
-                                           {"total", users.total},
-                                           {"page", users.page},
-                                           {"per_page", users.per_page}});
+        return http::PrivateJson(200, json::object{{"items", std::move(items)},
+                                                   {"total", users.total},
+                                                   {"page", users.page},
+                                                   {"per_page", users.per_page}});
     }
 
     Response ChangeRole(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kUsersWrite);
-        if (!who.ok()) return Fail(who.error());
-        auto id = ParseId(request.PathParam("id"));
-        if (!id) return Fail(Error::NotFound("There is no such user."));
+        if (!who.ok()) return http::PrivateError(who.error());
+        auto id = http::ParseId(request.PathParam("id"));
+        if (!id) return http::PrivateError(Error::NotFound("There is no such user."));
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         Fields f(body.value());
         f.Require("role");
         std::optional<std::string> role_text = f.Text("role");
         std::optional<Role> role = role_text ? ParseRole(*role_text) : std::nullopt;
         if (role_text && !role) f.Fail("role", "must be customer, seller or admin");
-        if (auto e = f.Finish()) return Fail(*e);
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<User> user = service_.ChangeRole(who.value(), *id, *role);
-        if (!user.ok()) return Fail(user.error());
-        return JsonReply(200, MaskedUserJson(user.value()));
+        if (!user.ok()) return http::PrivateError(user.error());
+        return http::PrivateJson(200, MaskedUserJson(user.value()));
     }
 
     Response IssueToken(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kUsersWrite);
-        if (!who.ok()) return Fail(who.error());
-        if (who->staff_token) return Fail(Error::Forbidden("Staff tokens cannot issue other tokens."));
+        if (!who.ok()) return http::PrivateError(who.error());
+        if (who->staff_token) return http::PrivateError(Error::Forbidden("Staff tokens cannot issue other tokens."));
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         Fields f(body.value());
         f.Require("scopes");
         f.Require("ttl_seconds");
@@ -348,30 +321,30 @@ public:
                 f.Fail("ttl_seconds", "must be a whole number of seconds");
         }
         std::string note = f.Text("note").value_or("");
-        if (auto e = f.Finish()) return Fail(*e);
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<StaffToken> token = service_.IssueStaffToken(who.value(), scopes, std::chrono::seconds(ttl), note);
-        if (!token.ok()) return Fail(token.error());
+        if (!token.ok()) return http::PrivateError(token.error());
         json::object out = TokenJson(token.value());
         out["token"] = token->token;
-        return JsonReply(201, out);
+        return http::PrivateJson(201, out);
     }
 
     Response ListTokens(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kUsersRead);
-        if (!who.ok()) return Fail(who.error());
+        if (!who.ok()) return http::PrivateError(who.error());
         json::array items;
         for (const StaffToken& t : service_.ListStaffTokens()) items.push_back(TokenJson(t));
-        return JsonReply(200, json::object{{"items", std::move(items)}});
+        return http::PrivateJson(200, json::object{{"items", std::move(items)}});
     }
 
     Response RevokeToken(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kUsersWrite);
-        if (!who.ok()) return Fail(who.error());
-        auto id = ParseId(request.PathParam("id"));
-        if (!id) return Fail(Error::NotFound("There is no such token."));
+        if (!who.ok()) return http::PrivateError(who.error());
+        auto id = http::ParseId(request.PathParam("id"));
+        if (!id) return http::PrivateError(Error::NotFound("There is no such token."));
         Status revoked = service_.RevokeStaffToken(*id);
-        if (!revoked.ok()) return Fail(revoked.error());
-        return Private(Response::NoContent());
+        if (!revoked.ok()) return http::PrivateError(revoked.error());
+        return http::NoStore(Response::NoContent());
     }
 
 private:
@@ -386,7 +359,8 @@ private:
     }
 
     Response SessionReply(int status, const Request& request, const Session& session) {
-        Response r = JsonReply(status, json::object{{"token", session.token}, {"user", UserSummary(session.user)}});
+        Response r =
+            http::PrivateJson(status, json::object{{"token", session.token}, {"user", UserSummary(session.user)}});
         SetSessionCookies(r, request, session.token,
                           session.expires_at - UnixSeconds(std::chrono::system_clock::now()));
         return r;

@@ -1,11 +1,11 @@
 #include "catalog/catalog_routes.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "catalog/product_image.h"
 #include "http/errors.h"
 #include "http/json_body.h"
+#include "http/reply.h"
 
 namespace emporium::catalog {
 namespace {
@@ -60,11 +60,7 @@ std::string StoreJson(const StoreProfile& p) {
 }
 
 std::optional<std::int64_t> PathId(const Request& request) {
-    std::string_view text = request.PathParam("id");
-    std::int64_t id = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
-    return id;
+    return http::ParseId(request.PathParam("id"));
 }
 
 Response NotFoundProduct(std::string_view text) {
@@ -273,9 +269,7 @@ public:
         Result<ProductQuery> query = ParseProductQuery(params);
         if (!query.ok()) return http::ErrorResponse(query.error());
         query->seller_id = OnlySeller(who.value());
-        Response r = Response::Json(200, PageJson(service_.List(*query)));
-        r.headers.emplace_back("Cache-Control", "no-store");
-        return r;
+        return http::NoStore(Response::Json(200, PageJson(service_.List(*query))));
     }
 
 private:

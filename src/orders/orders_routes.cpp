@@ -1,11 +1,11 @@
 #include "orders/orders_routes.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "core/contact.h"
 #include "http/errors.h"
 #include "http/json_body.h"
+#include "http/reply.h"
 
 namespace emporium::orders {
 namespace {
@@ -55,30 +55,6 @@ json::object OrderJson(const Order& o, bool full) {
                         {"payment", json::object{{"brand", o.card_brand}, {"last4", o.card_last4}}},
                         {"created_at", FormatRfc3339(o.created_at)},
                         {"updated_at", FormatRfc3339(o.updated_at)}};
-}
-
-Response Private(Response r) {
-    r.headers.emplace_back("Cache-Control", "no-store");
-    return r;
-}
-Response Reply(int status, const json::value& v) {
-    return Private(Response::Json(status, json::serialize(v)));
-}
-Response Fail(const Error& e) {
-    return Private(http::ErrorResponse(e));
-}
-
-std::optional<std::int64_t> ParseId(std::string_view text) {
-    std::int64_t id = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
-    return id;
-}
-
-std::int64_t PageParam(const Request& r, std::string_view name, std::int64_t fallback, std::int64_t max) {
-    auto text = r.QueryParam(name);
-    auto v = text ? ParseId(*text) : std::nullopt;
-    return v ? std::min(*v, max) : fallback;
 }
 
 // Reads {field: integer} members; every problem is listed.
@@ -163,93 +139,93 @@ public:
 
     Response GetCart(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
-        return Reply(200, CartJson(service_.GetCart(who->user_id)));
+        if (!who.ok()) return http::PrivateError(who.error());
+        return http::PrivateJson(200, CartJson(service_.GetCart(who->user_id)));
     }
 
     Response AddItem(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
+        if (!who.ok()) return http::PrivateError(who.error());
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         std::vector<FieldError> errors;
         auto product_id = Integer(body.value(), "product_id", errors);
         auto quantity = Integer(body.value(), "quantity", errors);
         for (const auto& [key, value] : body.value()) {
             if (key != "product_id" && key != "quantity") errors.push_back({std::string(key), "is not a known field"});
         }
-        if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
         Result<Cart> cart = service_.AddToCart(who->user_id, *product_id, *quantity);
-        if (!cart.ok()) return Fail(cart.error());
-        return Reply(200, CartJson(cart.value()));
+        if (!cart.ok()) return http::PrivateError(cart.error());
+        return http::PrivateJson(200, CartJson(cart.value()));
     }
 
     Response SetItem(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
-        auto product_id = ParseId(request.PathParam("product_id"));
-        if (!product_id) return Fail(Error::NotFound("That product is not in the cart."));
+        if (!who.ok()) return http::PrivateError(who.error());
+        auto product_id = http::ParseId(request.PathParam("product_id"));
+        if (!product_id) return http::PrivateError(Error::NotFound("That product is not in the cart."));
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         std::vector<FieldError> errors;
         auto quantity = Integer(body.value(), "quantity", errors);
         for (const auto& [key, value] : body.value()) {
             if (key != "quantity") errors.push_back({std::string(key), "is not a known field"});
         }
-        if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
         Result<Cart> cart = service_.SetCartQuantity(who->user_id, *product_id, *quantity);
-        if (!cart.ok()) return Fail(cart.error());
-        return Reply(200, CartJson(cart.value()));
+        if (!cart.ok()) return http::PrivateError(cart.error());
+        return http::PrivateJson(200, CartJson(cart.value()));
     }
 
     Response RemoveItem(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
-        auto product_id = ParseId(request.PathParam("product_id"));
-        if (!product_id) return Fail(Error::NotFound("That product is not in the cart."));
+        if (!who.ok()) return http::PrivateError(who.error());
+        auto product_id = http::ParseId(request.PathParam("product_id"));
+        if (!product_id) return http::PrivateError(Error::NotFound("That product is not in the cart."));
         Result<Cart> cart = service_.RemoveFromCart(who->user_id, *product_id);
-        if (!cart.ok()) return Fail(cart.error());
-        return Reply(200, CartJson(cart.value()));
+        if (!cart.ok()) return http::PrivateError(cart.error());
+        return http::PrivateJson(200, CartJson(cart.value()));
     }
 
     Response Validate(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
+        if (!who.ok()) return http::PrivateError(who.error());
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         std::vector<FieldError> errors;
         CheckoutInput input = ReadCheckout(body.value(), /*want_payment=*/body.value().contains("payment"), errors);
         Result<Validation> v = service_.Validate(who->user_id, input);
         if (!v.ok()) {
             errors.insert(errors.end(), v.error().fields.begin(), v.error().fields.end());
-            return Fail(Error::Validation(std::move(errors)));
+            return http::PrivateError(Error::Validation(std::move(errors)));
         }
-        if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
-        return Reply(
+        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
+        return http::PrivateJson(
             200, json::object{
                      {"valid", true}, {"total_cents", v->total_cents}, {"currency", v->currency}, {"items", v->items}});
     }
 
     Response Checkout(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
+        if (!who.ok()) return http::PrivateError(who.error());
         std::string_view key = request.Header("idempotency-key");
         if (key.empty() || key.size() > 200 ||
             !std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
-            return Fail(
+            return http::PrivateError(
                 Error::BadRequest("Send an Idempotency-Key header (1 to 200 visible characters) with every checkout.",
                                   "idempotency_key_required"));
         }
         Result<json::object> body = http::ParseJsonObject(request);
-        if (!body.ok()) return Fail(body.error());
+        if (!body.ok()) return http::PrivateError(body.error());
         std::vector<FieldError> errors;
         CheckoutInput input = ReadCheckout(body.value(), /*want_payment=*/true, errors);
-        if (!errors.empty()) return Fail(Error::Validation(std::move(errors)));
+        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
         // Keyed, so that the stored fingerprint says nothing about the card number in the body.
         std::string fingerprint = vault_.BlindIndexes("checkout:" + request.body).back();
         Result<std::pair<Order, bool>> placed = service_.Checkout(who->user_id, input, std::string(key), fingerprint);
-        if (!placed.ok()) return Fail(placed.error());
-        Response r = Reply(201, OrderJson(placed->first, true));
+        if (!placed.ok()) return http::PrivateError(placed.error());
+        Response r = http::PrivateJson(201, OrderJson(placed->first, true));
         r.headers.emplace_back("Location", "/api/orders/" + std::to_string(placed->first.id));
         if (placed->second) r.headers.emplace_back("Idempotent-Replayed", "true");
         return r;
@@ -257,29 +233,29 @@ public:
 
     Response List(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kProfile);
-        if (!who.ok()) return Fail(who.error());
-        OrderPage page = service_.ListForUser(who->user_id, PageParam(request, "page", 1, 1'000'000),
-                                              PageParam(request, "per_page", 24, 100));
-        return Reply(200, PageJson(page, true));
+        if (!who.ok()) return http::PrivateError(who.error());
+        OrderPage page = service_.ListForUser(who->user_id, http::PageParam(request, "page", 1, 1'000'000),
+                                              http::PageParam(request, "per_page", 24, 100));
+        return http::PrivateJson(200, PageJson(page, true));
     }
 
     Response SellerOrders(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kOrdersWrite);
-        if (!who.ok()) return Fail(who.error());
+        if (!who.ok()) return http::PrivateError(who.error());
         std::optional<std::int64_t> seller = who->ActsForEveryone() ? std::nullopt : std::optional(who->user_id);
-        OrderPage page = service_.ListForSeller(seller, PageParam(request, "page", 1, 1'000'000),
-                                                PageParam(request, "per_page", 24, 100));
-        return Reply(200, PageJson(page, who->ActsForEveryone()));
+        OrderPage page = service_.ListForSeller(seller, http::PageParam(request, "page", 1, 1'000'000),
+                                                http::PageParam(request, "per_page", 24, 100));
+        return http::PrivateJson(200, PageJson(page, who->ActsForEveryone()));
     }
 
     Response Get(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kOrdersRead);
-        if (!who.ok()) return Fail(who.error());
-        auto id = ParseId(request.PathParam("id"));
-        if (!id) return Fail(Error::NotFound("There is no such order."));
+        if (!who.ok()) return http::PrivateError(who.error());
+        auto id = http::ParseId(request.PathParam("id"));
+        if (!id) return http::PrivateError(Error::NotFound("There is no such order."));
         Result<Order> order = service_.Get(who.value(), *id);
-        if (!order.ok()) return Fail(order.error());
-        return Reply(200, OrderJson(order.value(), Full(who.value(), order.value())));
+        if (!order.ok()) return http::PrivateError(order.error());
+        return http::PrivateJson(200, OrderJson(order.value(), Full(who.value(), order.value())));
     }
 
     Response Cancel(const Request& r) { return MoveTo(r, OrderStatus::kCancelled, scope::kOrdersRead); }
@@ -302,12 +278,12 @@ private:
 
     Response MoveTo(const Request& request, OrderStatus to, std::string_view needed) {
         Result<Principal> who = http::Require(authenticate_, request, needed);
-        if (!who.ok()) return Fail(who.error());
-        auto id = ParseId(request.PathParam("id"));
-        if (!id) return Fail(Error::NotFound("There is no such order."));
+        if (!who.ok()) return http::PrivateError(who.error());
+        auto id = http::ParseId(request.PathParam("id"));
+        if (!id) return http::PrivateError(Error::NotFound("There is no such order."));
         Result<Order> order = service_.Move(who.value(), *id, to);
-        if (!order.ok()) return Fail(order.error());
-        return Reply(200, OrderJson(order.value(), Full(who.value(), order.value())));
+        if (!order.ok()) return http::PrivateError(order.error());
+        return http::PrivateJson(200, OrderJson(order.value(), Full(who.value(), order.value())));
     }
 
     OrderService& service_;
