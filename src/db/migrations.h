@@ -15,6 +15,9 @@ struct Migration {
     std::string sql;     // one or more statements
 };
 
+// The column definition of a generated integer primary key named id, in the dialect's words.
+std::string IdColumn(Dialect dialect);
+
 // Applies every migration not yet recorded, in the given order, each in its own transaction.
 // Returns how many ran. Throws DbError when one fails (that one is rolled back).
 int ApplyMigrations(Database& database, std::span<const Migration> migrations);
