@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { apiJson, eventually, launchBrowser, money, screenshot, startShop, watchPage } from './harness.mjs';
+import { apiJson, eventually, launchBrowser, money, pickOption, screenshot, startShop, watchPage } from './harness.mjs';
 
 const T = { timeout: 90_000 };
 const run = crypto.randomBytes(4).toString('hex');
@@ -164,9 +164,11 @@ describe('customer accounts', () => {
     await page.getByText('Enter the city, or clear the whole address.').waitFor();
     await page.getByRole('textbox', { name: 'City' }).fill(customer.address.city);
     await page.getByRole('textbox', { name: 'Postal code' }).fill(customer.address.postal_code);
-    const country = page.getByRole('combobox', { name: 'Country' });
-    await country.fill('Singap');
-    await page.getByRole('option', { name: 'Singapore', exact: true }).click();
+    const country = page.locator('.v-input', { has: page.getByRole('combobox', { name: 'Country' }) });
+    await country.getByRole('combobox', { name: 'Country' }).fill('Singap');
+    await pickOption(page, country.locator('.v-field'), 'Singapore', async () =>
+      (await country.locator('.v-autocomplete__selection').allTextContents()).some((t) => t.trim() === 'Singapore'),
+    );
     await eventually(async () => !(await sms.isDisabled()), { message: 'SMS switch enabled by a phone' });
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.locator('[data-testid="notice"]').getByText('Your profile is saved.').waitFor();
@@ -282,8 +284,10 @@ describe('customer accounts', () => {
       const categories = await apiJson(shop, '/api/categories');
       await dialog.getByRole('textbox', { name: 'Product name' }).fill(productName);
       await dialog.getByRole('textbox', { name: 'SKU' }).fill(sku);
-      await dialog.locator('.v-input', { has: page.getByRole('combobox', { name: 'Category' }) }).locator('.v-field').click();
-      await page.getByRole('option', { name: categories[0].name, exact: true }).click();
+      const category = dialog.locator('.v-input', { has: page.getByRole('combobox', { name: 'Category' }) });
+      await pickOption(page, category.locator('.v-field'), categories[0].name, async () =>
+        (await category.locator('.v-select__selection-text').allTextContents()).includes(categories[0].name),
+      );
       const price = dialog.getByRole('textbox', { name: 'Price (USD)' });
       await price.fill('12.345');
       await dialog.getByRole('spinbutton', { name: 'Stock' }).fill('7');
@@ -377,9 +381,8 @@ describe('customer accounts', () => {
       const row = page.locator('tr', { has: page.locator(`[data-testid="user-row"][data-user-id="${customerId}"]`) });
       const select = row.locator('[data-testid="role-select"]');
       await select.getByText('Customer').waitFor();
-      await select.locator('.v-field').click();
-      await page.getByRole('option', { name: 'Seller', exact: true }).click();
       const confirm = page.getByRole('alertdialog');
+      await pickOption(page, select.locator('.v-field'), 'Seller', () => confirm.isVisible());
       await confirm.getByText(/signed out on every device/).waitFor();
       await confirm.getByRole('button', { name: 'Make seller' }).click();
       await confirm.waitFor({ state: 'detached' });

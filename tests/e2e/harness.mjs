@@ -234,6 +234,24 @@ export async function screenshot(page, name, opts = {}) {
   await page.screenshot({ path: path.join(screenshotDir, name), ...opts });
 }
 
+/**
+ * Picks `optionName` from a Vuetify select (`field` is its .v-field) until `done()` holds.
+ * A busy machine can let a click land while the menu is still opening; then it tries again.
+ */
+export async function pickOption(page, field, optionName, done, message = `option "${optionName}"`) {
+  await eventually(
+    async () => {
+      if (await done()) return true;
+      const option = page.getByRole('option', { name: optionName, exact: true });
+      if (!(await option.isVisible())) await field.click({ timeout: 5000 });
+      await option.click({ timeout: 5000 });
+      await eventually(done, { timeout: 5000, message });
+      return true;
+    },
+    { timeout: 30000, interval: 200, message },
+  );
+}
+
 /** Same display the page uses for money: integer cents + ISO currency, en-US. */
 export function money(cents, currency = 'USD') {
   const f = new Intl.NumberFormat('en-US', { style: 'currency', currency });

@@ -63,8 +63,8 @@ export function setUnauthorizedHandler(fn) {
  * One API request. `body` is sent as JSON. `quiet401` leaves a 401 to the caller
  * (sign-in, the "who am I" probe) instead of reporting an ended session.
  */
-export async function apiRequest(method, path, { params, body, signal, quiet401 = false } = {}) {
-  const headers = { Accept: 'application/json' }
+export async function apiRequest(method, path, { params, body, signal, quiet401 = false, headers: extraHeaders } = {}) {
+  const headers = { Accept: 'application/json', ...extraHeaders }
   const init = { method, headers, credentials: 'same-origin', signal }
   if (method !== 'GET' && method !== 'HEAD') {
     const csrf = readCookie(CSRF_COOKIE)

@@ -13,6 +13,11 @@ const SellerProductsPage = () => import('./pages/SellerProductsPage.vue')
 const AdminUsersPage = () => import('./pages/AdminUsersPage.vue')
 const AdminTokensPage = () => import('./pages/AdminTokensPage.vue')
 const ForbiddenPage = () => import('./pages/ForbiddenPage.vue')
+const CartPage = () => import('./pages/CartPage.vue')
+const CheckoutPage = () => import('./pages/CheckoutPage.vue')
+const OrdersPage = () => import('./pages/OrdersPage.vue')
+const OrderPage = () => import('./pages/OrderPage.vue')
+const SellerOrdersPage = () => import('./pages/SellerOrdersPage.vue')
 
 // meta.auth: signed-in users only; meta.roles: and only these roles; meta.guest: signed-out users.
 // History mode: the server answers index.html for unknown non-API paths.
@@ -30,6 +35,16 @@ export const router = createRouter({
       path: '/seller/products',
       name: 'seller-products',
       component: SellerProductsPage,
+      meta: { auth: true, roles: ['seller', 'admin'], area: 'the seller area' },
+    },
+    { path: '/cart', name: 'cart', component: CartPage },
+    { path: '/checkout', name: 'checkout', component: CheckoutPage, meta: { auth: true } },
+    { path: '/orders', name: 'orders', component: OrdersPage, meta: { auth: true } },
+    { path: '/orders/:id(\\d+)', name: 'order', component: OrderPage, props: true, meta: { auth: true } },
+    {
+      path: '/seller/orders',
+      name: 'seller-orders',
+      component: SellerOrdersPage,
       meta: { auth: true, roles: ['seller', 'admin'], area: 'the seller area' },
     },
     { path: '/admin', redirect: { name: 'admin-users' } },
