@@ -71,17 +71,24 @@ std::vector<TrustedNetwork> ParseTrusted(const std::vector<std::string>& items) 
     return out;
 }
 
+// The address as bytes (4 or 16), so that prefixes compare byte by byte.
+std::vector<unsigned char> BytesOf(const asio::ip::address& a) {
+    if (a.is_v4()) {
+        const auto bytes = a.to_v4().to_bytes();
+        return {bytes.begin(), bytes.end()};
+    }
+    const auto bytes = a.to_v6().to_bytes();
+    return {bytes.begin(), bytes.end()};
+}
+
 bool InNetwork(const asio::ip::address& a, const TrustedNetwork& n) {
     if (a.is_v4() != n.network.is_v4()) return false;
-    auto bytes_a = a.is_v4() ? std::vector<unsigned char>(a.to_v4().to_bytes().begin(), a.to_v4().to_bytes().end())
-                             : std::vector<unsigned char>(a.to_v6().to_bytes().begin(), a.to_v6().to_bytes().end());
-    auto n4 = n.network.is_v4() ? n.network.to_v4().to_bytes() : asio::ip::address_v4::bytes_type{};
-    auto n6 = n.network.is_v6() ? n.network.to_v6().to_bytes() : asio::ip::address_v6::bytes_type{};
-    const unsigned char* bytes_n = n.network.is_v4() ? n4.data() : n6.data();
+    const std::vector<unsigned char> address = BytesOf(a);
+    const std::vector<unsigned char> network = BytesOf(n.network);
     int bits = n.prefix;
-    for (size_t i = 0; bits > 0; ++i, bits -= 8) {
+    for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
         unsigned char mask = bits >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - bits));
-        if ((bytes_a[i] & mask) != (bytes_n[i] & mask)) return false;
+        if ((address[i] & mask) != (network[i] & mask)) return false;
     }
     return true;
 }
