@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,12 @@ struct Event {
     std::string payload_json;
     std::int64_t created_at = 0;
 };
+
+// One event; nullopt when unknown.
+std::optional<Event> Find(db::Connection& c, std::int64_t id);
+
+// The newest event's id, 0 when there is none.
+std::int64_t LastId(db::Connection& c);
 
 // Events after after_id, oldest first, at most limit.
 std::vector<Event> ReadAfter(db::Connection& c, std::int64_t after_id, std::int64_t limit);
