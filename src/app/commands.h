@@ -8,6 +8,16 @@
 
 namespace emporium::app {
 
+// Settings of the side effects (texts and webhooks), for serve and worker alike. Credentials
+// are not here: they come from the environment only (see wiring.h).
+struct NotifySettings {
+    std::string twilio_base_url = "https://api.twilio.com";
+    int senders = 4;             // messages in flight at once
+    std::string lease = "60s";   // after this a message still "sending" is looked up and settled
+    std::string backoff = "2s";  // first retry delay, doubled each time
+    int max_attempts = 12;
+};
+
 struct ServeOptions {
     std::string data_dir = "./data";
     std::string bind = "0.0.0.0";
@@ -34,6 +44,17 @@ struct ServeOptions {
     int tls_port = -1;            // -1: no TLS listener
     std::string tls_cert;         // PEM certificate chain
     std::string tls_key;          // PEM private key
+    std::string events = "inprocess";  // or "rabbitmq": publish events for separate workers
+    NotifySettings notify;
+};
+
+struct WorkerOptions {
+    std::string data_dir = "./data";
+    std::string only = "notify,webhooks";  // subscribers this worker runs
+    std::string internal_bind = "127.0.0.1";
+    std::uint16_t internal_port = 9091;  // health and metrics
+    std::string log_level = "info";
+    NotifySettings notify;
 };
 
 struct UserCreateOptions {
@@ -54,6 +75,7 @@ struct SeedCommandOptions {
 };
 
 int Serve(const ServeOptions& options);
+int Worker(const WorkerOptions& options);
 int UserCreate(const UserCreateOptions& options);
 int RotateKeys(const std::string& data_dir);
 int Migrate(const std::string& data_dir);

@@ -20,6 +20,30 @@ int main(int argc, char** argv) {
             ->capture_default_str();
     };
 
+    // Side-effect settings, the same for serve and worker. Twilio's credentials are not options:
+    // they come from the environment only (EMPORIUM_TWILIO_ACCOUNT_SID, _AUTH_TOKEN, _FROM).
+    auto add_notify = [](CLI::App* command, emporium::app::NotifySettings& n) {
+        command->add_option("--twilio-base-url", n.twilio_base_url, "Twilio API base URL (tests, proxies)")
+            ->envname("EMPORIUM_TWILIO_BASE_URL")
+            ->capture_default_str();
+        command->add_option("--notify-senders", n.senders, "Texts and webhook posts in flight at once")
+            ->envname("EMPORIUM_NOTIFY_SENDERS")
+            ->check(CLI::Range(1, 64))
+            ->capture_default_str();
+        command
+            ->add_option("--notify-lease", n.lease,
+                         "After this, a message still marked sending is checked with Twilio and settled (e.g. 60s)")
+            ->envname("EMPORIUM_NOTIFY_LEASE")
+            ->capture_default_str();
+        command->add_option("--notify-backoff", n.backoff, "First retry delay of a failed send, doubled each time")
+            ->envname("EMPORIUM_NOTIFY_BACKOFF")
+            ->capture_default_str();
+        command->add_option("--notify-attempts", n.max_attempts, "Send attempts before a message is dead")
+            ->envname("EMPORIUM_NOTIFY_ATTEMPTS")
+            ->check(CLI::Range(1, 100))
+            ->capture_default_str();
+    };
+
     ServeOptions serve;
     serve.program_path = argv[0];
     CLI::App* serve_cmd =
@@ -111,6 +135,34 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
         ->capture_default_str();
 
+    serve_cmd
+        ->add_option("--events", serve.events,
+                     "inprocess: this process sends texts and webhooks; rabbitmq: publish events for workers "
+                     "(broker from EMPORIUM_AMQP_URL)")
+        ->envname("EMPORIUM_EVENTS")
+        ->check(CLI::IsMember({"inprocess", "rabbitmq"}))
+        ->capture_default_str();
+    add_notify(serve_cmd, serve.notify);
+
+    emporium::app::WorkerOptions worker;
+    CLI::App* worker_cmd = app.add_subcommand(
+        "worker", "Consume events from RabbitMQ (EMPORIUM_AMQP_URL) and send texts and webhooks");
+    add_data_dir(worker_cmd);
+    worker_cmd->add_option("--only", worker.only, "Comma-separated subscribers to run: notify, webhooks")
+        ->envname("EMPORIUM_WORKER_ONLY")
+        ->capture_default_str();
+    worker_cmd->add_option("--internal-port", worker.internal_port, "Port for health and metrics (0 picks one)")
+        ->envname("EMPORIUM_WORKER_INTERNAL_PORT")
+        ->capture_default_str();
+    worker_cmd->add_option("--internal-bind", worker.internal_bind, "Address for health and metrics")
+        ->envname("EMPORIUM_INTERNAL_BIND")
+        ->capture_default_str();
+    worker_cmd->add_option("--log-level", worker.log_level, "debug, info, warn or error")
+        ->envname("EMPORIUM_LOG_LEVEL")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+        ->capture_default_str();
+    add_notify(worker_cmd, worker.notify);
+
     CLI::App* migrate_cmd = app.add_subcommand("migrate", "Bring the database schema up to date");
     add_data_dir(migrate_cmd);
 
@@ -156,6 +208,10 @@ int main(int argc, char** argv) {
         if (serve_cmd->parsed()) {
             serve.data_dir = data_dir;
             return emporium::app::Serve(serve);
+        }
+        if (worker_cmd->parsed()) {
+            worker.data_dir = data_dir;
+            return emporium::app::Worker(worker);
         }
         if (migrate_cmd->parsed()) return emporium::app::Migrate(data_dir);
         if (user_create_cmd->parsed()) {

@@ -22,6 +22,10 @@
 #include "orders/orders.h"
 #include "orders/orders_routes.h"
 #include "orders/payment.h"
+#include "events/dispatcher.h"
+#include "events/rabbitmq.h"
+#include "notify/notify.h"
+#include "notify/notify_routes.h"
 
 namespace emporium::app {
 namespace {
@@ -46,6 +50,27 @@ std::vector<std::string> SplitList(const std::string& text) {
         if (!item.empty()) out.push_back(item);
     }
     return out;
+}
+
+// Each lane's backlog and the age of its oldest waiting event, read at scrape time.
+void AddEventMetrics(ops::Metrics& metrics, events::Dispatcher& dispatcher, const Clock& clock) {
+    for (const events::LaneProgress& lane : dispatcher.Progress()) {
+        const std::string labels = "subscriber=\"" + lane.name + "\"";
+        auto find = [&dispatcher, name = lane.name]() {
+            for (events::LaneProgress& p : dispatcher.Progress()) {
+                if (p.name == name) return p;
+            }
+            return events::LaneProgress{};
+        };
+        metrics.AddCallback("emporium_events_backlog", "gauge", "Outbox events a subscriber has not handled yet",
+                            labels, [find] { return static_cast<double>(find().backlog); });
+        metrics.AddCallback("emporium_events_oldest_pending_seconds", "gauge",
+                            "Age of the oldest outbox event a subscriber has not handled yet", labels, [find, &clock] {
+                                events::LaneProgress p = find();
+                                if (!p.oldest_pending) return 0.0;
+                                return static_cast<double>(UnixSeconds(clock.Now()) - *p.oldest_pending);
+                            });
+    }
 }
 
 }  // namespace
@@ -79,15 +104,15 @@ int Serve(const ServeOptions& options) {
     server_options.trusted_proxies = SplitList(options.trusted_proxies);
 
     ops::Metrics metrics;
-    std::unique_ptr<db::Database> database =
-        OpenDatabase(options.data_dir, server_options.worker_threads + server_options.heavy_threads,
-                     [&metrics](double seconds) { metrics.ObserveQuery(seconds); });
-    std::unique_ptr<accounts::PiiVault> vault = OpenVault(options.data_dir);
-    accounts::PasswordHasher hasher(accounts::HashCost{});
-    accounts::AccountService accounts_service(*database, *vault, hasher, clock);
+    CoreServices core = OpenCoreServices(options.data_dir, server_options.worker_threads + server_options.heavy_threads,
+                                         [&metrics](double seconds) { metrics.ObserveQuery(seconds); }, clock);
+    db::Database& database = *core.database;
+    accounts::PiiVault& vault = *core.vault;
+    accounts::AccountService& accounts_service = *core.accounts;
+    catalog::CatalogService& catalog = *core.catalog;
+    orders::OrderService& orders_service = *core.orders;
     http::Authenticator authenticate = accounts::MakeAuthenticator(accounts_service);
 
-    catalog::CatalogService catalog(*database, clock);
     ReadCache catalog_cache(clock, *ttl, static_cast<std::size_t>(options.cache_entries));
     metrics.AddCallback("emporium_cache_hits_total", "counter", "Read-through cache hits", "cache=\"catalog\"",
                         [&] { return static_cast<double>(catalog_cache.hits()); });
@@ -95,11 +120,34 @@ int Serve(const ServeOptions& options) {
                         [&] { return static_cast<double>(catalog_cache.misses()); });
     metrics.AddCallback("emporium_cache_entries", "gauge", "Entries held by a read-through cache", "cache=\"catalog\"",
                         [&] { return static_cast<double>(catalog_cache.size()); });
-
-    orders::TestPaymentProvider payments(clock);
-    orders::OrderService orders_service(*database, *vault, payments, clock);
+    // Read-your-writes on this node; the "cache" subscriber below covers changes made elsewhere.
     orders_service.OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
     orders_service.PurgeIdempotencyKeys();
+
+    // Side effects. Declared before the dispatcher, so the dispatcher (which calls into them)
+    // stops first.
+    std::optional<notify::CourierOptions> courier = CourierOptionsFrom(options.notify, logger);
+    if (!courier) return 2;
+    std::unique_ptr<notify::SmsGateway> sms = OpenSmsGateway(options.notify, *courier, logger);
+    notify::NotifyService notifier(database, vault, accounts_service, orders_service, catalog, *sms, clock, logger,
+                                   *courier);
+    std::unique_ptr<events::AmqpPublisher> publisher;
+    events::Dispatcher dispatcher(database, clock, logger, events::DispatcherOptions{});
+    dispatcher.Add({"cache", {"product.changed", "order.placed", "order.cancelled"}, [&catalog](const events::Event&) {
+                        catalog.NotifyChanged(0);
+                        return events::Outcome::Done();
+                    }});
+    const bool in_process = options.events == "inprocess";
+    if (in_process) {
+        dispatcher.Add({"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
+        dispatcher.Add({"webhooks", {}, [&](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
+    } else {
+        publisher = std::make_unique<events::AmqpPublisher>(events::AmqpSettings{AmqpUrl()}, logger);
+        dispatcher.Add({"rabbitmq", {}, [&](const events::Event& e) { return publisher->Publish(e); }});
+    }
+    orders_service.OnEventsCommitted([&dispatcher] { dispatcher.Wake(); });
+    catalog.OnProductChanged([&dispatcher](std::int64_t) { dispatcher.Wake(); });
+    AddEventMetrics(metrics, dispatcher, clock);
 
     http::Server server(server_options, logger, [&metrics](const http::RequestRecord& r) {
         metrics.ObserveRequest(r.listener, r.route, r.method, r.status, r.seconds);
@@ -111,7 +159,9 @@ int Serve(const ServeOptions& options) {
     catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
     accounts::AddRoutes(public_router, accounts_service, authenticate,
                         {&signin_per_address, &signin_per_account, &signup_per_address});
-    orders::AddRoutes(public_router, orders_service, authenticate, *vault);
+    orders::AddRoutes(public_router, orders_service, authenticate, vault);
+    notify::AddAdminRoutes(public_router, {&notifier, &dispatcher.dead_letters(), [&] { return dispatcher.Progress(); }},
+                           authenticate);
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);
@@ -122,7 +172,7 @@ int Serve(const ServeOptions& options) {
     ops::AddOpsRoutes(internal_router, metrics, [&]() {
         if (server.draining()) return false;
         try {
-            return database->Read([](db::Connection& c) { return c.QueryInt("SELECT 1") == 1; });
+            return database.Read([](db::Connection& c) { return c.QueryInt("SELECT 1") == 1; });
         } catch (const std::exception&) {
             return false;
         }
@@ -152,8 +202,14 @@ int Serve(const ServeOptions& options) {
                         .Add("web_files", static_cast<long long>(web->size()))
                         .Add("io_threads", static_cast<long long>(server_options.io_threads))
                         .Add("workers", static_cast<long long>(server_options.worker_threads))
-                        .Add("pii_key", vault->ActiveKeyId()));
+                        .Add("events", options.events)
+                        .Add("sms", sms->name())
+                        .Add("pii_key", vault.ActiveKeyId()));
+    dispatcher.Start();
+    if (in_process) notifier.Start();
     server.Run();
+    dispatcher.Stop();
+    notifier.Stop();
     return 0;
 }
 

@@ -1,12 +1,15 @@
 #include "app/wiring.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include "accounts/accounts.h"
 #include "app/commands.h"
 #include "catalog/catalog.h"
 #include "db/migrations.h"
+#include "core/text.h"
 #include "events/outbox.h"
+#include "notify/notify.h"
 #include "orders/orders.h"
 
 namespace emporium::app {
@@ -27,6 +30,7 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
     for (auto& m : accounts::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : events::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : orders::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : notify::Migrations(database->dialect())) migrations.push_back(std::move(m));
     db::ApplyMigrations(*database, migrations);
     return database;
 }
@@ -39,6 +43,88 @@ std::unique_ptr<accounts::PiiVault> OpenVault(const std::string& data_dir) {
     };
     return accounts::PiiVault::Open({env("EMPORIUM_PII_KEY"), env("EMPORIUM_PII_PREVIOUS_KEYS"),
                                      (std::filesystem::path(data_dir) / "pii.keys").string()});
+}
+
+CoreServices OpenCoreServices(const std::string& data_dir, int readers, db::QueryObserver observer,
+                              const Clock& clock) {
+    CoreServices s;
+    s.database = OpenDatabase(data_dir, readers, std::move(observer));
+    s.vault = OpenVault(data_dir);
+    s.hasher = std::make_unique<accounts::PasswordHasher>(accounts::HashCost{});
+    s.accounts = std::make_unique<accounts::AccountService>(*s.database, *s.vault, *s.hasher, clock);
+    s.catalog = std::make_unique<catalog::CatalogService>(*s.database, clock);
+    s.payments = std::make_unique<orders::TestPaymentProvider>(clock);
+    s.orders = std::make_unique<orders::OrderService>(*s.database, *s.vault, *s.payments, clock);
+    return s;
+}
+
+namespace {
+
+std::string Env(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+}
+
+// A secret from NAME, or from the file named by NAME_FILE (trailing newlines dropped).
+std::string Secret(const std::string& name) {
+    std::string value = Env(name.c_str());
+    if (!value.empty()) return value;
+    std::string file = Env((name + "_FILE").c_str());
+    if (file.empty()) return "";
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error(name + "_FILE names a file that cannot be read");
+    std::getline(in, value, '\0');
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    return value;
+}
+
+}  // namespace
+
+std::unique_ptr<notify::SmsGateway> OpenSmsGateway(const NotifySettings& settings,
+                                                   const notify::CourierOptions& courier, const Logger& logger) {
+    notify::TwilioConfig config;
+    config.timeout = courier.webhook_timeout;
+    config.base_url = settings.twilio_base_url;
+    config.account_sid = Env("EMPORIUM_TWILIO_ACCOUNT_SID");
+    config.auth_token = Secret("EMPORIUM_TWILIO_AUTH_TOKEN");
+    config.from = Env("EMPORIUM_TWILIO_FROM");
+    config.messaging_service_sid = Env("EMPORIUM_TWILIO_MESSAGING_SERVICE_SID");
+    if (!config.complete()) {
+        LogInfo(logger, LogFields("sms gateway").Add("gateway", "local").Add(
+                            "why", "Twilio credentials are not set: texts are kept in the local outbox"));
+        return notify::MakeLocalGateway();
+    }
+    LogInfo(logger, LogFields("sms gateway")
+                        .Add("gateway", "twilio")
+                        .Add("base_url", config.base_url)
+                        .Add("account_sid", config.account_sid));
+    return notify::MakeTwilioGateway(std::move(config));
+}
+
+std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& settings, const Logger& logger) {
+    notify::CourierOptions o;
+    std::optional<std::chrono::seconds> lease = ParseDuration(settings.lease);
+    std::optional<std::chrono::seconds> backoff = ParseDuration(settings.backoff);
+    if (!lease || *lease < std::chrono::seconds(2)) {
+        LogError(logger, LogFields("bad setting").Add("setting", "notify-lease").Add("value", settings.lease));
+        return std::nullopt;
+    }
+    if (!backoff || *backoff < std::chrono::seconds(1)) {
+        LogError(logger, LogFields("bad setting").Add("setting", "notify-backoff").Add("value", settings.backoff));
+        return std::nullopt;
+    }
+    o.lease = *lease;
+    o.first_backoff = *backoff;
+    o.senders = settings.senders;
+    o.max_attempts = settings.max_attempts;
+    // A send must end well inside its lease, or a live sender's message could be settled as in doubt.
+    o.webhook_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(10), *lease / 2);
+    return o;
+}
+
+std::string AmqpUrl() {
+    std::string url = Env("EMPORIUM_AMQP_URL");
+    return url.empty() ? "amqp://guest:guest@127.0.0.1:5672/" : url;
 }
 
 }  // namespace emporium::app

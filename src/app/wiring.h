@@ -1,11 +1,23 @@
-// What every command shares: opening the data directory's database with every module's schema.
+// What every command shares: opening the data directory's database with every module's schema,
+// the key ring, the services built on them, and the side-effect settings of serve and worker.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
+#include "accounts/accounts.h"
+#include "accounts/password_hasher.h"
 #include "accounts/pii_vault.h"
+#include "app/commands.h"
+#include "catalog/catalog.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "db/database.h"
+#include "notify/notify.h"
+#include "notify/sms_gateway.h"
+#include "orders/orders.h"
+#include "orders/payment.h"
 
 namespace emporium::app {
 
@@ -15,5 +27,34 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
 // The PII key ring: EMPORIUM_PII_KEY (and EMPORIUM_PII_PREVIOUS_KEYS) when set, else the key file
 // in the data directory, created on first use.
 std::unique_ptr<accounts::PiiVault> OpenVault(const std::string& data_dir);
+
+// The services every process of the shop builds the same way, in dependency order (members are
+// destroyed in reverse).
+struct CoreServices {
+    std::unique_ptr<db::Database> database;
+    std::unique_ptr<accounts::PiiVault> vault;
+    std::unique_ptr<accounts::PasswordHasher> hasher;
+    std::unique_ptr<accounts::AccountService> accounts;
+    std::unique_ptr<catalog::CatalogService> catalog;
+    std::unique_ptr<orders::TestPaymentProvider> payments;
+    std::unique_ptr<orders::OrderService> orders;
+};
+
+CoreServices OpenCoreServices(const std::string& data_dir, int readers, db::QueryObserver observer,
+                              const Clock& clock);
+
+// The SMS gateway: Twilio when EMPORIUM_TWILIO_ACCOUNT_SID, EMPORIUM_TWILIO_AUTH_TOKEN (or a
+// file named by EMPORIUM_TWILIO_AUTH_TOKEN_FILE) and EMPORIUM_TWILIO_FROM (or
+// EMPORIUM_TWILIO_MESSAGING_SERVICE_SID) are set; else the local outbox. Sends time out with the
+// courier's webhook_timeout. Logs which gateway, never the token.
+std::unique_ptr<notify::SmsGateway> OpenSmsGateway(const NotifySettings& settings,
+                                                   const notify::CourierOptions& courier, const Logger& logger);
+
+// Courier options from the settings; nullopt (and a log line) when a duration is malformed or
+// the lease is not longer than a send may take.
+std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& settings, const Logger& logger);
+
+// EMPORIUM_AMQP_URL (it holds a password, so it is never a flag), or the local broker's default.
+std::string AmqpUrl();
 
 }  // namespace emporium::app

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "core/text.h"
+#include "events/outbox.h"
 
 namespace emporium::catalog {
 namespace {
@@ -435,6 +436,19 @@ std::vector<FieldError> CatalogService::Validate(const ProductDraft& d, bool cre
     return errors;
 }
 
+namespace {
+
+// The product.changed event, written in the change's own transaction.
+void AppendChanged(db::Connection& c, std::int64_t product_id, std::int64_t seller_id, std::string_view change,
+                   std::int64_t now) {
+    events::Append(c, "product.changed", std::to_string(product_id),
+                   "{\"product_id\":" + std::to_string(product_id) + ",\"seller_id\":" + std::to_string(seller_id) +
+                       ",\"change\":\"" + std::string(change) + "\"}",
+                   now);
+}
+
+}  // namespace
+
 Result<Product> CatalogService::Create(const ProductDraft& draft, std::int64_t seller_id) {
     const std::int64_t now = UnixSeconds(clock_.Now());
     Result<std::int64_t> created = [&]() -> Result<std::int64_t> {
@@ -446,7 +460,7 @@ Result<Product> CatalogService::Create(const ProductDraft& draft, std::int64_t s
                 if (c.QueryInt("SELECT COUNT(*) FROM products WHERE sku = ?", {*draft.sku}) > 0) {
                     return Error::Conflict("duplicate_sku", "Another product has the SKU " + *draft.sku + ".");
                 }
-                return c.QueryInt(
+                std::int64_t id = c.QueryInt(
                     "INSERT INTO products (sku, name, description, category_id, tags, price_cents, currency, stock,"
                     " seller_id, image_url, attributes, popularity, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
@@ -454,6 +468,8 @@ Result<Product> CatalogService::Create(const ProductDraft& draft, std::int64_t s
                      TagsToJson(draft.tags.value_or(std::vector<std::string>{})), *draft.price_cents,
                      draft.currency.value_or("USD"), *draft.stock, seller_id, draft.image_url.value_or(""),
                      draft.attributes_json.value_or("{}"), now, now});
+                AppendChanged(c, id, seller_id, "created", now);
+                return id;
             });
         } catch (const db::DbError& e) {
             if (e.kind() != db::DbError::Kind::kConstraint) throw;
@@ -500,6 +516,7 @@ Result<Product> CatalogService::Update(std::int64_t id, const ProductDraft& draf
                      draft.category ? db::Value(category_id) : db::Value(nullptr),
                      draft.tags ? db::Value(TagsToJson(*draft.tags)) : db::Value(nullptr), opt(draft.price_cents),
                      opt(draft.currency), opt(draft.stock), opt(draft.image_url), opt(draft.attributes_json), now, id});
+                AppendChanged(c, id, c.QueryInt("SELECT seller_id FROM products WHERE id = ?", {id}), "updated", now);
                 return Ok{};
             });
         } catch (const db::DbError& e) {
@@ -516,10 +533,12 @@ Status CatalogService::Archive(std::int64_t id, std::optional<std::int64_t> only
     const std::int64_t now = UnixSeconds(clock_.Now());
     const db::Value seller = only_seller ? db::Value(*only_seller) : db::Value(nullptr);
     std::int64_t changed = database_.Write([&](db::Connection& c) {
-        return c.Execute(
+        std::int64_t n = c.Execute(
             "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (? IS NULL OR "
             "seller_id = ?)",
             {now, id, seller, seller});
+        if (n > 0) AppendChanged(c, id, c.QueryInt("SELECT seller_id FROM products WHERE id = ?", {id}), "archived", now);
+        return n;
     });
     if (changed == 0) return Error::NotFound("There is no product " + std::to_string(id) + ".");
     Notify(id);

@@ -6,28 +6,25 @@
 #include <set>
 
 #include "catalog/seed.h"
+#include "db/testing.h"
+#include "events/outbox.h"
 
 namespace emporium::catalog {
 namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
+std::vector<db::Migration> AllMigrations() {
+    std::vector<db::Migration> all = Migrations(db::Dialect::kSqlite);
+    for (auto& m : events::Migrations(db::Dialect::kSqlite)) all.push_back(m);
+    return all;
+}
+
 class CatalogTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("emporium-catalog-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-        std::filesystem::remove_all(dir_);
-        std::filesystem::create_directories(dir_);
-        database_ = db::OpenSqlite({(dir_ / "shop.db").string(), 2, 1000, true, nullptr});
-        db::ApplyMigrations(*database_, Migrations(database_->dialect()));
         service_ = std::make_unique<CatalogService>(*database_, clock_);
         ASSERT_TRUE(SeedCatalog(*database_, *service_, {"games", 200, 7, {1, 2, 3}}, nullptr).ok());
-    }
-    void TearDown() override {
-        service_.reset();
-        database_.reset();
-        std::filesystem::remove_all(dir_);
     }
 
     ProductDraft ValidDraft(std::string sku) {
@@ -43,8 +40,7 @@ protected:
     }
 
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'790'000'000)};
-    std::filesystem::path dir_;
-    std::unique_ptr<db::Database> database_;
+    db::TempDatabase database_{AllMigrations()};
     std::unique_ptr<CatalogService> service_;
 };
 

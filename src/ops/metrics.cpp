@@ -1,5 +1,7 @@
 #include "ops/metrics.h"
 
+#include <algorithm>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -121,8 +123,13 @@ std::string Metrics::Render() const {
     gauge("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", start_time);
     gauge("emporium_uptime_seconds", "gauge", "Seconds since the program started.", uptime);
     std::lock_guard lock(impl_->callbacks_mutex);
+    // Samples of one metric must sit together under one HELP and TYPE, whatever order they were added in.
+    std::vector<const Impl::Callback*> ordered;
+    for (const auto& c : impl_->callbacks) ordered.push_back(&c);
+    std::stable_sort(ordered.begin(), ordered.end(), [](const Impl::Callback* a, const Impl::Callback* b) { return a->name < b->name; });
     std::string last_name;
-    for (const auto& c : impl_->callbacks) {
+    for (const Impl::Callback* cp : ordered) {
+        const Impl::Callback& c = *cp;
         if (c.name != last_name) out += "# HELP " + c.name + " " + c.help + "\n# TYPE " + c.name + " " + c.type + "\n";
         last_name = c.name;
         char value[64];

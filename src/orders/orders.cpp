@@ -126,10 +126,15 @@ void OrderService::OnStockChanged(std::function<void(std::int64_t)> listener) {
     listeners_.push_back(std::move(listener));
 }
 
+void OrderService::OnEventsCommitted(std::function<void()> listener) {
+    committed_listeners_.push_back(std::move(listener));
+}
+
 void OrderService::Changed(const std::vector<std::int64_t>& ids) {
     for (std::int64_t id : ids) {
         for (auto& l : listeners_) l(id);
     }
+    for (auto& l : committed_listeners_) l();
 }
 
 Cart OrderService::ReadCart(db::Connection& c, std::int64_t user_id) {
@@ -481,6 +486,10 @@ Result<Order> OrderService::Move(const Principal& principal, std::int64_t order_
     });
     if (!moved.ok()) return moved.error();
     Changed(touched);
+    return database_.Read([&](db::Connection& c) { return Load(c, order_id); });
+}
+
+Result<Order> OrderService::Find(std::int64_t order_id) {
     return database_.Read([&](db::Connection& c) { return Load(c, order_id); });
 }
 

@@ -124,9 +124,17 @@ public:
     // returns the stock; every move writes an `order.<status>` event.
     Result<Order> Move(const Principal& principal, std::int64_t order_id, OrderStatus to);
 
+    // An order for background work (notifications) that acts for the shop itself: no principal
+    // check. 404 when unknown.
+    Result<Order> Find(std::int64_t order_id);
+
     // Called after a commit that changed a product's stock, once per product (the catalog's
     // cache listens).
     void OnStockChanged(std::function<void(std::int64_t)> listener);
+
+    // Called after every commit that wrote outbox events (the event dispatcher listens, so that
+    // it need not wait for its next poll).
+    void OnEventsCommitted(std::function<void()> listener);
 
     // Drops remembered idempotency keys older than 24 h.
     std::int64_t PurgeIdempotencyKeys();
@@ -142,6 +150,7 @@ private:
     PaymentProvider& payments_;
     const Clock& clock_;
     std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time
+    std::vector<std::function<void()>> committed_listeners_;    // set at wiring time
 };
 
 }  // namespace emporium::orders

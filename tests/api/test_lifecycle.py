@@ -100,8 +100,11 @@ class LifecycleTest(unittest.TestCase):
         try:
             proc = subprocess.Popen([BIN, "serve", "--data-dir", shop.data, "--port", "0", "--internal-port", "0"],
                                     env=shop.env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-            line = proc.stderr.readline().decode()
-            event = json.loads(line)
+            event = {}
+            for _ in range(50):  # startup lines come first (which SMS gateway, say); then "listening"
+                event = json.loads(proc.stderr.readline().decode())
+                if event["msg"] == "listening":
+                    break
             self.assertEqual(event["msg"], "listening")
             self.assertGreater(event["port"], 0)
             shop.port, shop.internal_port = event["port"], event["internal_port"]

@@ -137,6 +137,14 @@ export const api = {
   staffTokens: (opts) => apiRequest('GET', '/api/admin/tokens', { ...opts }),
   issueStaffToken: (body) => apiRequest('POST', '/api/admin/tokens', { body }),
   revokeStaffToken: (tokenId) => apiRequest('DELETE', `/api/admin/tokens/${id(tokenId)}`),
+  notifications: (params, opts) => apiRequest('GET', '/api/admin/notifications', { params, ...opts }),
+  retryNotification: (notificationId) => apiRequest('POST', `/api/admin/notifications/${id(notificationId)}/retry`),
+  eventSubscribers: (opts) => apiRequest('GET', '/api/admin/events/subscribers', { ...opts }),
+  deadLetters: (params, opts) => apiRequest('GET', '/api/admin/events/dead-letters', { params, ...opts }),
+  replayDeadLetter: (deadLetterId) => apiRequest('POST', `/api/admin/events/dead-letters/${id(deadLetterId)}/replay`),
+  webhooks: (opts) => apiRequest('GET', '/api/admin/webhooks', { ...opts }),
+  createWebhook: (body) => apiRequest('POST', '/api/admin/webhooks', { body }),
+  deleteWebhook: (webhookId) => apiRequest('DELETE', `/api/admin/webhooks/${id(webhookId)}`),
 }
 
 /** A sentence for people from an error: rate limits say when to try again. */

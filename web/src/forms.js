@@ -9,8 +9,19 @@ export const rules = {
   email: (v) => !v || EMAIL.test(String(v).trim()) || 'Enter an email address like name@example.com.',
   minLength: (n, label) => (v) => !v || String(v).length >= n || `${label} must be at least ${n} characters.`,
   maxLength: (n, label) => (v) => !v || String(v).length <= n || `${label} must be at most ${n} characters.`,
+  httpUrl: (v) => !v || isHttpUrl(String(v).trim()) || 'Enter a full address starting with http:// or https://.',
   phone: (v) =>
     !v || E164.test(normalizePhone(v)) || 'Enter the number in international format, starting with + and the country code (e.g. +6591234567).',
+}
+
+/** True for an absolute http:// or https:// address with a host. */
+export function isHttpUrl(v) {
+  try {
+    const url = new URL(v)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && Boolean(url.hostname)
+  } catch {
+    return false
+  }
 }
 
 /** "+65 9123-4567" -> "+6591234567" (spaces, dashes, dots and brackets dropped). */

@@ -12,6 +12,9 @@ const AccountPage = () => import('./pages/AccountPage.vue')
 const SellerProductsPage = () => import('./pages/SellerProductsPage.vue')
 const AdminUsersPage = () => import('./pages/AdminUsersPage.vue')
 const AdminTokensPage = () => import('./pages/AdminTokensPage.vue')
+const AdminNotificationsPage = () => import('./pages/AdminNotificationsPage.vue')
+const AdminWebhooksPage = () => import('./pages/AdminWebhooksPage.vue')
+const AdminEventsPage = () => import('./pages/AdminEventsPage.vue')
 const ForbiddenPage = () => import('./pages/ForbiddenPage.vue')
 const CartPage = () => import('./pages/CartPage.vue')
 const CheckoutPage = () => import('./pages/CheckoutPage.vue')
@@ -50,6 +53,9 @@ export const router = createRouter({
     { path: '/admin', redirect: { name: 'admin-users' } },
     { path: '/admin/users', name: 'admin-users', component: AdminUsersPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/tokens', name: 'admin-tokens', component: AdminTokensPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
+    { path: '/admin/notifications', name: 'admin-notifications', component: AdminNotificationsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
+    { path: '/admin/webhooks', name: 'admin-webhooks', component: AdminWebhooksPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
+    { path: '/admin/events', name: 'admin-events', component: AdminEventsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundPage },
     // Shown in place (the address stays) when a signed-in user lacks the role for a page.
     { path: '/:pathMatch(.*)*', name: 'forbidden', component: ForbiddenPage },

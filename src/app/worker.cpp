@@ -1,0 +1,103 @@
+// `emporium worker`: consumes events from RabbitMQ and performs the side effects (texts and
+// webhooks) apart from the web nodes, which stay stateless. Health and metrics are served on an
+// internal listener; SIGINT or SIGTERM stops it after the message in hand.
+#include <atomic>
+#include <thread>
+
+#include "app/commands.h"
+#include "app/wiring.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "events/dispatcher.h"
+#include "events/rabbitmq.h"
+#include "http/server.h"
+#include "notify/notify.h"
+#include "ops/metrics.h"
+#include "ops/ops_routes.h"
+
+namespace emporium::app {
+namespace {
+
+std::vector<std::string> SplitNames(const std::string& text) {
+    std::vector<std::string> out;
+    std::string item;
+    for (char c : text + ",") {
+        if (c == ',') {
+            if (!item.empty()) out.push_back(item);
+            item.clear();
+        } else if (c != ' ') {
+            item.push_back(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+int Worker(const WorkerOptions& options) {
+    Logger logger = MakeLogger(options.log_level);
+    SystemClock clock;
+    std::vector<std::string> only = SplitNames(options.only);
+    for (const std::string& name : only) {
+        if (name != "notify" && name != "webhooks") {
+            LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", name));
+            return 2;
+        }
+    }
+    if (only.empty()) {
+        LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", "names no subscriber"));
+        return 2;
+    }
+    std::optional<notify::CourierOptions> courier = CourierOptionsFrom(options.notify, logger);
+    if (!courier) return 2;
+
+    ops::Metrics metrics;
+    CoreServices core = OpenCoreServices(options.data_dir, 4, [&metrics](double s) { metrics.ObserveQuery(s); }, clock);
+    std::unique_ptr<notify::SmsGateway> sms = OpenSmsGateway(options.notify, *courier, logger);
+    notify::NotifyService notifier(*core.database, *core.vault, *core.accounts, *core.orders, *core.catalog, *sms, clock,
+                                   logger, *courier);
+    events::DeadLetters dead_letters(*core.database, clock);
+
+    std::vector<events::Subscriber> subscribers;
+    for (const std::string& name : only) {
+        if (name == "notify") {
+            subscribers.push_back({"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
+        } else {
+            subscribers.push_back({"webhooks", {}, [&](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
+        }
+    }
+
+    http::ServerOptions server_options;
+    server_options.io_threads = 1;
+    server_options.worker_threads = 2;
+    server_options.heavy_threads = 1;
+    http::Server server(server_options, logger, [&metrics](const http::RequestRecord& r) {
+        metrics.ObserveRequest(r.listener, r.route, r.method, r.status, r.seconds);
+    });
+    http::Router internal_router;
+    ops::AddOpsRoutes(internal_router, metrics, [&] { return !server.draining(); });
+    std::uint16_t internal_port =
+        server.Listen({"internal", options.internal_bind, options.internal_port, &internal_router, false, "", ""});
+
+    std::atomic<bool> stop{false};
+    events::AmqpSettings amqp{AmqpUrl()};
+    notifier.Start();
+    std::vector<std::thread> threads;
+    for (const events::Subscriber& s : subscribers) {
+        threads.emplace_back([&, s] { events::Consume(amqp, s, events::ConsumerOptions{}, dead_letters, stop, logger); });
+    }
+    LogInfo(logger, LogFields("worker running")
+                        .Add("only", options.only)
+                        .Add("internal_port", static_cast<long long>(internal_port))
+                        .Add("sms", sms->name())
+                        .Add("data_dir", options.data_dir));
+    server.Run();  // until SIGINT or SIGTERM
+    stop = true;
+    for (std::thread& t : threads) t.join();
+    notifier.Stop();
+    LogInfo(logger, LogFields("worker stopped"));
+    return 0;
+}
+
+}  // namespace emporium::app

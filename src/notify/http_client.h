@@ -1,0 +1,39 @@
+// Outgoing HTTP for side effects (Twilio, webhooks), through libcurl. Blocking: call it from a
+// courier thread, never from a request handler or an I/O thread.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emporium::notify {
+
+struct HttpCall {
+    std::string method = "POST";
+    std::string url;
+    std::vector<std::string> headers;  // "Name: value"
+    std::string body;
+    std::string basic_user;  // HTTP Basic auth when not empty
+    std::string basic_password;
+    std::chrono::milliseconds timeout{10'000};  // the whole exchange, connect included
+};
+
+struct HttpAnswer {
+    long status = 0;    // 0: no answer (see error)
+    std::string body;   // at most 64 KiB are kept
+    std::string error;  // transport failure, when status is 0
+    std::optional<std::chrono::seconds> retry_after;  // from a Retry-After header in seconds
+};
+
+// Performs one exchange. Never throws for network trouble: that comes back as status 0.
+// Redirects are not followed (a moved endpoint is the operator's to fix, not a place to leak a body).
+HttpAnswer Perform(const HttpCall& call);
+
+// Percent-encodes text for a form body or a query string (RFC 3986 unreserved characters stay).
+std::string FormEncode(std::string_view text);
+
+// Calls curl_global_init once for the process; safe to call from several places.
+void InitHttpClient();
+
+}  // namespace emporium::notify
