@@ -124,7 +124,7 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
 
 std::string AmqpUrl() {
     std::string url = Env("EMPORIUM_AMQP_URL");
-    return url.empty() ? "amqp://guest:guest@127.0.0.1:5672/" : url;
+    return url.empty() ? "amqp://guest:guest@127.0.0.1:5672" : url;
 }
 
 }  // namespace emporium::app

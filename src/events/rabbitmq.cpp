@@ -72,6 +72,8 @@ struct Session {
             error = "EMPORIUM_AMQP_URL is not an amqp:// URL";
             return false;
         }
+        // "amqp://host:5672/" names the empty vhost, which no broker has; people mean the default one.
+        if (info.vhost == nullptr || info.vhost[0] == '\0') info.vhost = const_cast<char*>("/");
         state = amqp_new_connection();
         amqp_socket_t* socket = amqp_tcp_socket_new(state);
         if (!socket) {

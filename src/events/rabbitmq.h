@@ -35,7 +35,7 @@ struct QueueBinding {
 const std::vector<QueueBinding>& StandardQueues();
 
 struct AmqpSettings {
-    std::string url = "amqp://guest:guest@127.0.0.1:5672/";  // from EMPORIUM_AMQP_URL (holds a password)
+    std::string url = "amqp://guest:guest@127.0.0.1:5672";  // from EMPORIUM_AMQP_URL (holds a password)
     std::chrono::milliseconds confirm_timeout{10'000};
     int prefetch = 64;
 };

@@ -1,0 +1,75 @@
+"""A private RabbitMQ broker on loopback for one test: Debian's rabbitmq-server started directly
+(the /usr/sbin wrappers switch user), with every port, file and the Erlang port mapper of its own,
+and stopped (epmd included) afterwards."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from shop import free_port
+
+RABBIT_BIN = "/usr/lib/rabbitmq/bin"
+
+
+class Broker:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="emporium-rabbit-")
+        self.port, self.dist_port, self.epmd_port = free_port(), free_port(), free_port()
+        self.node = f"emporium{self.port}@localhost"
+        config = os.path.join(self.dir, "rabbitmq.conf")
+        with open(config, "w") as f:
+            f.write("loopback_users = none\nlisteners.tcp.default = 127.0.0.1:%d\n" % self.port)
+        plugins = os.path.join(self.dir, "enabled_plugins")
+        with open(plugins, "w") as f:
+            f.write("[].\n")
+        self.env = dict(os.environ, HOME=self.dir, RABBITMQ_NODENAME=self.node,
+                        RABBITMQ_NODE_IP_ADDRESS="127.0.0.1", RABBITMQ_NODE_PORT=str(self.port),
+                        RABBITMQ_DIST_PORT=str(self.dist_port), ERL_EPMD_PORT=str(self.epmd_port),
+                        ERL_EPMD_ADDRESS="127.0.0.1",
+                        RABBITMQ_MNESIA_BASE=os.path.join(self.dir, "mnesia"),
+                        RABBITMQ_LOG_BASE=os.path.join(self.dir, "log"),
+                        RABBITMQ_CONFIG_FILE=os.path.join(self.dir, "rabbitmq"),
+                        RABBITMQ_ENABLED_PLUGINS_FILE=plugins,
+                        RABBITMQ_PID_FILE=os.path.join(self.dir, "rabbit.pid"),
+                        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
+        self.log = open(os.path.join(self.dir, "server.out"), "wb")
+        self.proc = subprocess.Popen([os.path.join(RABBIT_BIN, "rabbitmq-server")], env=self.env,
+                                     stdout=self.log, stderr=self.log, start_new_session=True)
+        deadline = time.time() + 60
+        while True:
+            if self.proc.poll() is not None:
+                self.close()
+                raise RuntimeError("rabbitmq-server exited at start")
+            ping = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmq-diagnostics"), "-q", "ping"], env=self.env,
+                                  capture_output=True, timeout=30)
+            if ping.returncode == 0:
+                break
+            if time.time() > deadline:
+                self.close()
+                raise RuntimeError("rabbitmq-server did not answer ping within 60 s")
+            time.sleep(0.2)  # polling the broker's readiness
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def queue_depths(self):
+        """{queue: (ready, unacknowledged)} as the broker counts them."""
+        r = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "-q", "list_queues", "name", "messages_ready",
+                            "messages_unacknowledged"], env=self.env, capture_output=True, timeout=30, text=True)
+        out = {}
+        for line in r.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1].isdigit():
+                out[parts[0]] = (int(parts[1]), int(parts[2]))
+        return out
+
+    def close(self):
+        subprocess.run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "stop"], env=self.env, capture_output=True,
+                       timeout=60)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, 9)
+            self.proc.wait()
+        subprocess.run(["epmd", "-port", str(self.epmd_port), "-kill"], capture_output=True, timeout=10)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
