@@ -35,6 +35,8 @@ wait_ready() {  # URL: polls until it answers 200, 30 s at most
     return 1
 }
 
+# BENCH_ONLY=notify runs only the last section (checkout while Twilio is slow).
+if [[ ${BENCH_ONLY:-all} == all ]]; then
 echo "== seeding $PRODUCTS products"
 seed_start=$(date +%s.%N)
 "$BIN" seed --preset games --products "$PRODUCTS" --data-dir "$WORK/data" > "$WORK/seed.txt"
@@ -139,4 +141,33 @@ server_pid=$!
 wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
 python3 bench/checkout_bench.py --port "$PORT" --buyers 200 --seconds "${BENCH_CHECKOUT_SECONDS:-20}" \
     --products 10000 --out "$ROOT/docs/PERFORMANCE.md" > /dev/null
+
+fi
+
+# Checkout while Twilio is slow: the same loop with 50 buyers who have phones, against a fake
+# Twilio answering at once and then after 5 s. The checkout figures should not move.
+notify_run() {  # NAME DELAY
+    [[ -n $server_pid ]] && { kill "$server_pid" && wait "$server_pid" 2>/dev/null || true; }
+    rm -rf "$WORK/notify-$1"
+    "$BIN" seed --preset games --products 10000 --customers 10 --orders 0 --data-dir "$WORK/notify-$1" > /dev/null
+    python3 bench/fake_twilio_server.py --delay "$2" > "$WORK/twilio-$1.env" &
+    twilio_pid=$!
+    for _ in $(seq 100); do [[ -s $WORK/twilio-$1.env ]] && break; sleep 0.1; done
+    env $(cat "$WORK/twilio-$1.env") "$BIN" serve --data-dir "$WORK/notify-$1" --bind 127.0.0.1 --port "$PORT" \
+        --internal-port "$INTERNAL_PORT" --rate-limit 0 --signin-per-minute 1000000 \
+        --signin-per-account-minute 1000000 2> "$WORK/server-notify-$1.log" &
+    server_pid=$!
+    wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+    python3 bench/checkout_bench.py --port "$PORT" --buyers 50 --seconds "${BENCH_NOTIFY_SECONDS:-15}" \
+        --products 10000 --phone --json "$WORK/notify-$1.json" > /dev/null
+    curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" |
+        awk '/^emporium_messages_total\{outcome="sent"\}/ {printf "%.0f", $2}' > "$WORK/notify-$1.sent"
+    kill "$twilio_pid" && wait "$twilio_pid" 2>/dev/null || true
+}
+echo "== checkout while Twilio is slow"
+notify_run fast 0
+notify_run slow 5
+python3 bench/notify_report.py --fast "$WORK/notify-fast.json" --slow "$WORK/notify-slow.json" --slow-delay 5 \
+    --sent-fast "$(cat "$WORK/notify-fast.sent")" --sent-slow "$(cat "$WORK/notify-slow.sent")" \
+    --out "$ROOT/docs/PERFORMANCE.md" > /dev/null
 echo "== wrote docs/PERFORMANCE.md"

@@ -148,6 +148,7 @@ int Serve(const ServeOptions& options) {
     orders_service.OnEventsCommitted([&dispatcher] { dispatcher.Wake(); });
     catalog.OnProductChanged([&dispatcher](std::int64_t) { dispatcher.Wake(); });
     AddEventMetrics(metrics, dispatcher, clock);
+    AddNotifyMetrics(metrics, notifier, clock);
 
     http::Server server(server_options, logger, [&metrics](const http::RequestRecord& r) {
         metrics.ObserveRequest(r.listener, r.route, r.method, r.status, r.seconds);

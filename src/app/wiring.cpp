@@ -122,6 +122,24 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
     return o;
 }
 
+void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock) {
+    const notify::NotifyService::Counters& c = notifier.counters();
+    const std::pair<const char*, const std::atomic<std::int64_t>*> outcomes[] = {
+        {"sent", &c.sent}, {"local", &c.kept}, {"retried", &c.retried}, {"failed", &c.failed}, {"dead", &c.dead}};
+    for (const auto& [name, counter] : outcomes) {
+        metrics.AddCallback("emporium_messages_total", "counter", "Texts and webhook posts by outcome, since start",
+                            std::string("outcome=\"") + name + "\"",
+                            [counter] { return static_cast<double>(counter->load()); });
+    }
+    metrics.AddCallback("emporium_messages_waiting", "gauge", "Texts and webhook posts queued or being sent", "",
+                        [&notifier] { return static_cast<double>(notifier.QueueDepth().waiting); });
+    metrics.AddCallback("emporium_messages_oldest_waiting_seconds", "gauge", "Age of the oldest queued message", "",
+                        [&notifier, &clock] {
+                            auto q = notifier.QueueDepth();
+                            return q.oldest_created_at ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at) : 0.0;
+                        });
+}
+
 std::string AmqpUrl() {
     std::string url = Env("EMPORIUM_AMQP_URL");
     return url.empty() ? "amqp://guest:guest@127.0.0.1:5672" : url;

@@ -16,6 +16,7 @@
 #include "db/database.h"
 #include "notify/notify.h"
 #include "notify/sms_gateway.h"
+#include "ops/metrics.h"
 #include "orders/orders.h"
 #include "orders/payment.h"
 
@@ -53,6 +54,9 @@ std::unique_ptr<notify::SmsGateway> OpenSmsGateway(const NotifySettings& setting
 // Courier options from the settings; nullopt (and a log line) when a duration is malformed or
 // the lease is not longer than a send may take.
 std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& settings, const Logger& logger);
+
+// The courier's figures: messages by outcome, and the queue's depth and age.
+void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock);
 
 // EMPORIUM_AMQP_URL (it holds a password, so it is never a flag), or the local broker's default.
 std::string AmqpUrl();

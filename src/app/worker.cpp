@@ -58,6 +58,7 @@ int Worker(const WorkerOptions& options) {
     notify::NotifyService notifier(*core.database, *core.vault, *core.accounts, *core.orders, *core.catalog, *sms, clock,
                                    logger, *courier);
     events::DeadLetters dead_letters(*core.database, clock);
+    AddNotifyMetrics(metrics, notifier, clock);
 
     std::vector<events::Subscriber> subscribers;
     for (const std::string& name : only) {

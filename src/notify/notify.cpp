@@ -285,19 +285,23 @@ void NotifyService::Send(const Claimed& m) {
     switch (outcome.kind) {
         case SendOutcome::Kind::kSent:
             Record(m.id, "sent", "", outcome.provider_id, std::nullopt);
+            ++counters_.sent;
             LogInfo(logger_, line.Add("status", "sent").Add("provider_id", outcome.provider_id));
             break;
         case SendOutcome::Kind::kKept:
             Record(m.id, "local", "", "", std::nullopt);
+            ++counters_.kept;
             LogInfo(logger_, line.Add("status", "local").Add("gateway", sms_.name()).Add("body", m.body));
             break;
         case SendOutcome::Kind::kPermanent:
             Record(m.id, "failed", outcome.error, "", std::nullopt);
+            ++counters_.failed;
             LogWarn(logger_, line.Add("status", "failed").Add("error", outcome.error));
             break;
         case SendOutcome::Kind::kRetry: {
             if (m.attempts >= options_.max_attempts) {
                 Record(m.id, "dead", outcome.error, "", std::nullopt);
+                ++counters_.dead;
                 LogError(logger_, line.Add("status", "dead").Add("error", outcome.error));
                 break;
             }
@@ -308,6 +312,7 @@ void NotifyService::Send(const Claimed& m) {
             if (outcome.retry_after) delay = std::max<std::chrono::milliseconds>(delay, *outcome.retry_after);
             const std::int64_t delay_seconds = (delay.count() + 999) / 1000;
             Record(m.id, "pending", outcome.error, "", Now() + delay_seconds);
+            ++counters_.retried;
             LogWarn(logger_, line.Add("status", "retry").Add("error", outcome.error).Add("in_seconds", static_cast<long long>(delay_seconds)));
             break;
         }
@@ -428,6 +433,18 @@ void NotifyService::Wake() {
         ++wake_generation_;
     }
     wake_.notify_all();
+}
+
+NotifyService::Queue NotifyService::QueueDepth() {
+    return database_.Read([&](db::Connection& c) {
+        Queue q;
+        q.waiting = c.QueryInt("SELECT COUNT(*) FROM messages WHERE status IN ('pending', 'sending')");
+        c.Query("SELECT MIN(created_at) FROM messages WHERE status IN ('pending', 'sending')", {},
+                [&](const db::Row& r) {
+                    if (!r.IsNull(0)) q.oldest_created_at = r.Int(0);
+                });
+        return q;
+    });
 }
 
 // --- admin -----------------------------------------------------------------------------------

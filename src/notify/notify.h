@@ -11,6 +11,7 @@
 //     already went out, so a crash between Twilio's answer and the commit does not double it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -130,6 +131,23 @@ public:
     std::vector<Webhook> Webhooks();
     Status RemoveWebhook(std::int64_t id);
 
+    // What the courier has done since start, for metrics.
+    struct Counters {
+        std::atomic<std::int64_t> sent{0};
+        std::atomic<std::int64_t> kept{0};  // in the local outbox
+        std::atomic<std::int64_t> retried{0};
+        std::atomic<std::int64_t> failed{0};
+        std::atomic<std::int64_t> dead{0};
+    };
+    const Counters& counters() const { return counters_; }
+
+    // Messages waiting to be sent (pending or sending) and the creation time of the oldest.
+    struct Queue {
+        std::int64_t waiting = 0;
+        std::optional<std::int64_t> oldest_created_at;
+    };
+    Queue QueueDepth();
+
     // Event types a webhook may ask for.
     static const std::vector<std::string>& WebhookEventTypes();
 
@@ -158,6 +176,7 @@ private:
     std::uint64_t wake_generation_ = 0;
     bool stopping_ = false;
     std::vector<std::thread> senders_;
+    Counters counters_;
 };
 
 }  // namespace emporium::notify
