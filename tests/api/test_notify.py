@@ -14,7 +14,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, INVALID_NUMBER, FakeTwilio
-from shop import Shop
+from shop import Shop, free_port
 from test_orders import BODY, checkout
 
 FAST = ("--notify-backoff", "1s", "--notify-lease", "2s")
@@ -161,6 +161,26 @@ class TwilioTest(unittest.TestCase):
         self.assertEqual(self.shop.admin("POST", "/api/admin/events/dead-letters/999999/replay").status, 404)
         subscribers = self.shop.admin("GET", "/api/admin/events/subscribers").json["items"]
         self.assertEqual({s["name"] for s in subscribers}, {"cache", "notify", "webhooks"})
+
+
+class TwilioDownTest(unittest.TestCase):
+    def test_checkout_succeeds_and_texts_wait_while_twilio_is_unreachable(self):
+        twilio = FakeTwilio()
+        env = dict(twilio.env(), EMPORIUM_TWILIO_BASE_URL=f"http://127.0.0.1:{free_port()}")  # nobody listens
+        twilio.close()
+        shop = Shop(products=20, extra_args=Shop.UNLIMITED + FAST, env=env)
+        try:
+            phone = "+15551236666"
+            order = place(shop, buyer(shop, phone, first_product(shop)), phone)
+            self.assertEqual(order["status"], "placed")
+            row = wait_until(lambda: messages(shop, channel="sms"),
+                             lambda rows: rows and rows[0]["attempts"] >= 2)[0]
+            self.assertIn(row["status"], ("pending", "sending"))
+            self.assertTrue(row["last_error"].startswith("network: "), row["last_error"])
+            if row["status"] == "pending":  # between attempts: the next one is scheduled
+                self.assertIsNotNone(row["next_attempt_at"])
+        finally:
+            shop.close()
 
 
 class Receiver:
