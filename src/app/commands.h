@@ -39,11 +39,11 @@ struct ServeOptions {
     double signin_per_account_minute = 5;  // per email
     std::string trusted_proxies;           // comma-separated addresses or CIDR ranges
     std::int64_t max_in_flight = 512;
-    int hash_threads = 0;         // 0: one per core
-    std::int64_t hash_queue = 0;  // 0: four per hashing thread
-    int tls_port = -1;            // -1: no TLS listener
-    std::string tls_cert;         // PEM certificate chain
-    std::string tls_key;          // PEM private key
+    int hash_threads = 0;              // 0: one per core
+    std::int64_t hash_queue = 0;       // 0: four per hashing thread
+    int tls_port = -1;                 // -1: no TLS listener
+    std::string tls_cert;              // PEM certificate chain
+    std::string tls_key;               // PEM private key
     std::string events = "inprocess";  // or "rabbitmq": publish events for separate workers
     NotifySettings notify;
 };

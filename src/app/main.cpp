@@ -145,8 +145,8 @@ int main(int argc, char** argv) {
     add_notify(serve_cmd, serve.notify);
 
     emporium::app::WorkerOptions worker;
-    CLI::App* worker_cmd = app.add_subcommand(
-        "worker", "Consume events from RabbitMQ (EMPORIUM_AMQP_URL) and send texts and webhooks");
+    CLI::App* worker_cmd =
+        app.add_subcommand("worker", "Consume events from RabbitMQ (EMPORIUM_AMQP_URL) and send texts and webhooks");
     add_data_dir(worker_cmd);
     worker_cmd->add_option("--only", worker.only, "Comma-separated subscribers to run: notify, webhooks")
         ->envname("EMPORIUM_WORKER_ONLY")

@@ -15,17 +15,17 @@
 #include "core/rate_limiter.h"
 #include "core/read_cache.h"
 #include "core/text.h"
+#include "events/dispatcher.h"
+#include "events/rabbitmq.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "notify/notify.h"
+#include "notify/notify_routes.h"
 #include "ops/metrics.h"
 #include "ops/ops_routes.h"
 #include "orders/orders.h"
 #include "orders/orders_routes.h"
 #include "orders/payment.h"
-#include "events/dispatcher.h"
-#include "events/rabbitmq.h"
-#include "notify/notify.h"
-#include "notify/notify_routes.h"
 
 namespace emporium::app {
 namespace {
@@ -104,8 +104,9 @@ int Serve(const ServeOptions& options) {
     server_options.trusted_proxies = SplitList(options.trusted_proxies);
 
     ops::Metrics metrics;
-    CoreServices core = OpenCoreServices(options.data_dir, server_options.worker_threads + server_options.heavy_threads,
-                                         [&metrics](double seconds) { metrics.ObserveQuery(seconds); }, clock);
+    CoreServices core = OpenCoreServices(
+        options.data_dir, server_options.worker_threads + server_options.heavy_threads,
+        [&metrics](double seconds) { metrics.ObserveQuery(seconds); }, clock);
     db::Database& database = *core.database;
     accounts::PiiVault& vault = *core.vault;
     accounts::AccountService& accounts_service = *core.accounts;
@@ -161,8 +162,8 @@ int Serve(const ServeOptions& options) {
     accounts::AddRoutes(public_router, accounts_service, authenticate,
                         {&signin_per_address, &signin_per_account, &signup_per_address});
     orders::AddRoutes(public_router, orders_service, authenticate, vault);
-    notify::AddAdminRoutes(public_router, {&notifier, &dispatcher.dead_letters(), [&] { return dispatcher.Progress(); }},
-                           authenticate);
+    notify::AddAdminRoutes(
+        public_router, {&notifier, &dispatcher.dead_letters(), [&] { return dispatcher.Progress(); }}, authenticate);
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);

@@ -6,8 +6,8 @@
 #include "accounts/accounts.h"
 #include "app/commands.h"
 #include "catalog/catalog.h"
-#include "db/migrations.h"
 #include "core/text.h"
+#include "db/migrations.h"
 #include "events/outbox.h"
 #include "notify/notify.h"
 #include "orders/orders.h"
@@ -90,8 +90,9 @@ std::unique_ptr<notify::SmsGateway> OpenSmsGateway(const NotifySettings& setting
     config.from = Env("EMPORIUM_TWILIO_FROM");
     config.messaging_service_sid = Env("EMPORIUM_TWILIO_MESSAGING_SERVICE_SID");
     if (!config.complete()) {
-        LogInfo(logger, LogFields("sms gateway").Add("gateway", "local").Add(
-                            "why", "Twilio credentials are not set: texts are kept in the local outbox"));
+        LogInfo(logger, LogFields("sms gateway")
+                            .Add("gateway", "local")
+                            .Add("why", "Twilio credentials are not set: texts are kept in the local outbox"));
         return notify::MakeLocalGateway();
     }
     LogInfo(logger, LogFields("sms gateway")
@@ -133,11 +134,12 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
     }
     metrics.AddCallback("emporium_messages_waiting", "gauge", "Texts and webhook posts queued or being sent", "",
                         [&notifier] { return static_cast<double>(notifier.QueueDepth().waiting); });
-    metrics.AddCallback("emporium_messages_oldest_waiting_seconds", "gauge", "Age of the oldest queued message", "",
-                        [&notifier, &clock] {
-                            auto q = notifier.QueueDepth();
-                            return q.oldest_created_at ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at) : 0.0;
-                        });
+    metrics.AddCallback(
+        "emporium_messages_oldest_waiting_seconds", "gauge", "Age of the oldest queued message", "",
+        [&notifier, &clock] {
+            auto q = notifier.QueueDepth();
+            return q.oldest_created_at ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at) : 0.0;
+        });
 }
 
 std::string AmqpUrl() {

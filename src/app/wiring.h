@@ -41,8 +41,7 @@ struct CoreServices {
     std::unique_ptr<orders::OrderService> orders;
 };
 
-CoreServices OpenCoreServices(const std::string& data_dir, int readers, db::QueryObserver observer,
-                              const Clock& clock);
+CoreServices OpenCoreServices(const std::string& data_dir, int readers, db::QueryObserver observer, const Clock& clock);
 
 // The SMS gateway: Twilio when EMPORIUM_TWILIO_ACCOUNT_SID, EMPORIUM_TWILIO_AUTH_TOKEN (or a
 // file named by EMPORIUM_TWILIO_AUTH_TOKEN_FILE) and EMPORIUM_TWILIO_FROM (or

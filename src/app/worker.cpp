@@ -53,17 +53,19 @@ int Worker(const WorkerOptions& options) {
     if (!courier) return 2;
 
     ops::Metrics metrics;
-    CoreServices core = OpenCoreServices(options.data_dir, 4, [&metrics](double s) { metrics.ObserveQuery(s); }, clock);
+    CoreServices core = OpenCoreServices(
+        options.data_dir, 4, [&metrics](double s) { metrics.ObserveQuery(s); }, clock);
     std::unique_ptr<notify::SmsGateway> sms = OpenSmsGateway(options.notify, *courier, logger);
-    notify::NotifyService notifier(*core.database, *core.vault, *core.accounts, *core.orders, *core.catalog, *sms, clock,
-                                   logger, *courier);
+    notify::NotifyService notifier(*core.database, *core.vault, *core.accounts, *core.orders, *core.catalog, *sms,
+                                   clock, logger, *courier);
     events::DeadLetters dead_letters(*core.database, clock);
     AddNotifyMetrics(metrics, notifier, clock);
 
     std::vector<events::Subscriber> subscribers;
     for (const std::string& name : only) {
         if (name == "notify") {
-            subscribers.push_back({"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
+            subscribers.push_back(
+                {"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
         } else {
             subscribers.push_back({"webhooks", {}, [&](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
         }
@@ -86,7 +88,8 @@ int Worker(const WorkerOptions& options) {
     notifier.Start();
     std::vector<std::thread> threads;
     for (const events::Subscriber& s : subscribers) {
-        threads.emplace_back([&, s] { events::Consume(amqp, s, events::ConsumerOptions{}, dead_letters, stop, logger); });
+        threads.emplace_back(
+            [&, s] { events::Consume(amqp, s, events::ConsumerOptions{}, dead_letters, stop, logger); });
     }
     LogInfo(logger, LogFields("worker running")
                         .Add("only", options.only)

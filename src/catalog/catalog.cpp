@@ -537,7 +537,8 @@ Status CatalogService::Archive(std::int64_t id, std::optional<std::int64_t> only
             "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (? IS NULL OR "
             "seller_id = ?)",
             {now, id, seller, seller});
-        if (n > 0) AppendChanged(c, id, c.QueryInt("SELECT seller_id FROM products WHERE id = ?", {id}), "archived", now);
+        if (n > 0)
+            AppendChanged(c, id, c.QueryInt("SELECT seller_id FROM products WHERE id = ?", {id}), "archived", now);
         return n;
     });
     if (changed == 0) return Error::NotFound("There is no product " + std::to_string(id) + ".");

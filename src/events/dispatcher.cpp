@@ -82,8 +82,8 @@ Result<DeadLetter> DeadLetters::Replay(std::int64_t id) {
                 [&](const db::Row& r) { letter = ReadDeadLetter(r); });
         if (!letter) return Error::NotFound("There is no dead letter " + std::to_string(id) + ".");
         if (letter->status != "dead") {
-            return Error::Conflict("invalid_transition", "Only a dead letter can be replayed; this one is " +
-                                                             letter->status + ".");
+            return Error::Conflict("invalid_transition",
+                                   "Only a dead letter can be replayed; this one is " + letter->status + ".");
         }
         c.Execute("UPDATE dead_letters SET status = 'replaying', updated_at = ? WHERE id = ?", {now, id});
         letter->status = "replaying";
@@ -103,9 +103,9 @@ int DeadLetters::RunReplays(std::string_view subscriber, const EventHandler& han
             " JOIN outbox o ON o.id = d.event_id WHERE d.status = 'replaying' AND d.subscriber = ? ORDER BY d.id"
             " LIMIT 100",
             {std::string(subscriber)}, [&](const db::Row& r) {
-                out.push_back({r.Int(0),
-                               {r.Int(1), std::string(r.Text(2)), std::string(r.Text(3)), std::string(r.Text(4)),
-                                r.Int(5)}});
+                out.push_back(
+                    {r.Int(0),
+                     {r.Int(1), std::string(r.Text(2)), std::string(r.Text(3)), std::string(r.Text(4)), r.Int(5)}});
             });
         return out;
     });
@@ -147,7 +147,9 @@ Dispatcher::Dispatcher(db::Database& database, const Clock& clock, Logger logger
       options_(options),
       dead_letters_(database, clock) {}
 
-Dispatcher::~Dispatcher() { Stop(); }
+Dispatcher::~Dispatcher() {
+    Stop();
+}
 
 void Dispatcher::Add(Subscriber subscriber) {
     const int n = std::max(1, subscriber.partitions);
@@ -175,14 +177,16 @@ void Dispatcher::SaveCursor(Lane& lane, std::int64_t cursor) {
     if (cursor == lane.cursor) return;
     const std::int64_t now = UnixSeconds(clock_.Now());
     database_.Write([&](db::Connection& c) {
-        c.Execute("UPDATE event_cursors SET last_id = ?, updated_at = ? WHERE subscriber = ?", {cursor, now, lane.name});
+        c.Execute("UPDATE event_cursors SET last_id = ?, updated_at = ? WHERE subscriber = ?",
+                  {cursor, now, lane.name});
     });
     lane.cursor = cursor;
 }
 
 Dispatcher::StepResult Dispatcher::Step(Lane& lane) {
     StepResult result;
-    std::vector<Event> batch = database_.Read([&](db::Connection& c) { return ReadAfter(c, lane.cursor, options_.batch); });
+    std::vector<Event> batch =
+        database_.Read([&](db::Connection& c) { return ReadAfter(c, lane.cursor, options_.batch); });
     std::int64_t done_up_to = lane.cursor;
     for (const Event& event : batch) {
         if (event.id % lane.partitions != lane.partition || !Wants(lane.types, event.type)) {

@@ -67,7 +67,7 @@ std::chrono::milliseconds Backoff(const DispatcherOptions& options, int attempt)
 struct LaneProgress {
     std::string name;  // "notify", or "notify#1" for a partition
     std::int64_t last_event_id = 0;
-    std::int64_t backlog = 0;                     // events after the cursor (of every type)
+    std::int64_t backlog = 0;                    // events after the cursor (of every type)
     std::optional<std::int64_t> oldest_pending;  // created_at of the first of them
 };
 

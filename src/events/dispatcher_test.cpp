@@ -164,7 +164,9 @@ TEST_F(DispatcherTest, ExceptionsAreRetriedNotSkipped) {
 TEST_F(DispatcherTest, PartitionsSplitEventsBetweenLanes) {
     Dispatcher d(*database_, clock_, logger_, Fast());
     std::map<std::int64_t, int> deliveries;
-    d.Add({"notify", {}, [&](const Event& e) {
+    d.Add({"notify",
+           {},
+           [&](const Event& e) {
                ++deliveries[e.id];
                return Outcome::Done();
            },

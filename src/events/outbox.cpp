@@ -11,7 +11,8 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
             {"events", 2,
              "CREATE TABLE event_cursors (subscriber TEXT PRIMARY KEY, last_id BIGINT NOT NULL,"
              " updated_at BIGINT NOT NULL);"
-             "CREATE TABLE dead_letters (" + db::IdColumn(dialect) +
+             "CREATE TABLE dead_letters (" +
+                 db::IdColumn(dialect) +
                  ", subscriber TEXT NOT NULL, event_id BIGINT NOT NULL, attempts INTEGER NOT NULL,"
                  " last_error TEXT NOT NULL, status TEXT NOT NULL, failed_at BIGINT NOT NULL,"
                  " updated_at BIGINT NOT NULL, UNIQUE (subscriber, event_id));"
@@ -26,14 +27,15 @@ std::int64_t Append(db::Connection& c, std::string_view type, std::string_view a
 
 std::optional<Event> Find(db::Connection& c, std::int64_t id) {
     std::optional<Event> out;
-    c.Query("SELECT id, type, aggregate_id, payload, created_at FROM outbox WHERE id = ?", {id},
-            [&](const db::Row& r) {
-                out = Event{r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3)), r.Int(4)};
-            });
+    c.Query("SELECT id, type, aggregate_id, payload, created_at FROM outbox WHERE id = ?", {id}, [&](const db::Row& r) {
+        out = Event{r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3)), r.Int(4)};
+    });
     return out;
 }
 
-std::int64_t LastId(db::Connection& c) { return c.QueryInt("SELECT COALESCE(MAX(id), 0) FROM outbox"); }
+std::int64_t LastId(db::Connection& c) {
+    return c.QueryInt("SELECT COALESCE(MAX(id), 0) FROM outbox");
+}
 
 std::vector<Event> ReadAfter(db::Connection& c, std::int64_t after_id, std::int64_t limit) {
     std::vector<Event> out;

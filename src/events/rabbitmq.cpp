@@ -13,9 +13,13 @@ namespace json = boost::json;
 
 constexpr amqp_channel_t kChannel = 1;
 
-std::string QueueName(std::string_view subscriber) { return "emporium." + std::string(subscriber); }
+std::string QueueName(std::string_view subscriber) {
+    return "emporium." + std::string(subscriber);
+}
 
-amqp_bytes_t Bytes(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
+amqp_bytes_t Bytes(std::string_view s) {
+    return {s.size(), const_cast<char*>(s.data())};
+}
 
 // Describes a failed RPC reply, for logs. Never includes the URL (it holds a password).
 std::string Describe(const amqp_rpc_reply_t& reply) {
@@ -171,7 +175,9 @@ bool AmqpPublisher::Connect(std::string& error) {
     return true;
 }
 
-void AmqpPublisher::Disconnect() { connection_.reset(); }
+void AmqpPublisher::Disconnect() {
+    connection_.reset();
+}
 
 Outcome AmqpPublisher::Publish(const Event& event) {
     std::string error;
@@ -200,7 +206,8 @@ Outcome AmqpPublisher::Publish(const Event& event) {
     // Wait for the broker's Basic.Ack (or Nack) covering this delivery tag.
     const auto deadline = std::chrono::steady_clock::now() + settings_.confirm_timeout;
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             Disconnect();
             return Outcome::Retry("rabbitmq: no publisher confirm in time");
@@ -314,8 +321,9 @@ void Consume(const AmqpSettings& settings, const Subscriber& subscriber, const C
                 continue;
             }
             if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
-                LogWarn(logger, LogFields("amqp consumer lost its connection").Add("queue", queue).Add("error",
-                                                                                                      Describe(reply)));
+                LogWarn(
+                    logger,
+                    LogFields("amqp consumer lost its connection").Add("queue", queue).Add("error", Describe(reply)));
                 break;
             }
             std::string_view body(static_cast<const char*>(envelope.message.body.bytes), envelope.message.body.len);

@@ -20,9 +20,9 @@ struct HttpCall {
 };
 
 struct HttpAnswer {
-    long status = 0;    // 0: no answer (see error)
-    std::string body;   // at most 64 KiB are kept
-    std::string error;  // transport failure, when status is 0
+    long status = 0;                                  // 0: no answer (see error)
+    std::string body;                                 // at most 64 KiB are kept
+    std::string error;                                // transport failure, when status is 0
     std::optional<std::chrono::seconds> retry_after;  // from a Retry-After header in seconds
 };
 

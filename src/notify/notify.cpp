@@ -130,9 +130,13 @@ NotifyService::NotifyService(db::Database& database, accounts::PiiVault& vault, 
     InitHttpClient();
 }
 
-NotifyService::~NotifyService() { Stop(); }
+NotifyService::~NotifyService() {
+    Stop();
+}
 
-std::int64_t NotifyService::Now() const { return UnixSeconds(clock_.Now()); }
+std::int64_t NotifyService::Now() const {
+    return UnixSeconds(clock_.Now());
+}
 
 // --- subscribers -----------------------------------------------------------------------------
 
@@ -172,10 +176,8 @@ events::Outcome NotifyService::OnWebhookEvent(const events::Event& event) {
     boost::system::error_code ec;
     json::value data = json::parse(event.payload_json, ec);
     if (ec) data = json::object{};
-    const std::string body = json::serialize(json::object{{"id", event.id},
-                                                          {"type", event.type},
-                                                          {"created_at", FormatRfc3339(event.created_at)},
-                                                          {"data", data}});
+    const std::string body = json::serialize(json::object{
+        {"id", event.id}, {"type", event.type}, {"created_at", FormatRfc3339(event.created_at)}, {"data", data}});
     const std::int64_t now = Now();
     int queued = 0;
     database_.Write([&](db::Connection& c) {
@@ -227,8 +229,7 @@ void NotifyService::Record(std::int64_t id, const std::string& status, const std
         c.Execute(
             "UPDATE messages SET status = ?, last_error = ?, provider_id = ?, next_attempt_at = ?, claimed_at = NULL,"
             " updated_at = ? WHERE id = ?",
-            {status, error, provider_id,
-             next_attempt_at ? db::Value(*next_attempt_at) : db::Value(nullptr), now, id});
+            {status, error, provider_id, next_attempt_at ? db::Value(*next_attempt_at) : db::Value(nullptr), now, id});
     });
 }
 
@@ -258,8 +259,7 @@ void NotifyService::Send(const Claimed& m) {
             call.url = m.recipient;
             call.body = m.body;
             call.timeout = options_.webhook_timeout;
-            call.headers = {"Content-Type: application/json",
-                            "X-Emporium-Event: " + m.event_type,
+            call.headers = {"Content-Type: application/json", "X-Emporium-Event: " + m.event_type,
                             "X-Emporium-Event-Id: " + std::to_string(m.event_id),
                             "X-Emporium-Delivery: " + std::to_string(m.id),
                             "X-Emporium-Signature: " + WebhookSignature(*secret, timestamp, m.body)};
@@ -313,7 +313,9 @@ void NotifyService::Send(const Claimed& m) {
             const std::int64_t delay_seconds = (delay.count() + 999) / 1000;
             Record(m.id, "pending", outcome.error, "", Now() + delay_seconds);
             ++counters_.retried;
-            LogWarn(logger_, line.Add("status", "retry").Add("error", outcome.error).Add("in_seconds", static_cast<long long>(delay_seconds)));
+            LogWarn(logger_, line.Add("status", "retry")
+                                 .Add("error", outcome.error)
+                                 .Add("in_seconds", static_cast<long long>(delay_seconds)));
             break;
         }
     }
@@ -329,10 +331,11 @@ void NotifyService::RecoverExpiredLeases() {
     const std::int64_t cutoff = Now() - options_.lease.count();
     std::vector<InDoubt> rows = database_.Read([&](db::Connection& c) {
         std::vector<InDoubt> out;
-        c.Query("SELECT id, channel, recipient, body FROM messages WHERE status = 'sending' AND claimed_at <= ? LIMIT 100",
-                {cutoff}, [&](const db::Row& r) {
-                    out.push_back({r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3))});
-                });
+        c.Query(
+            "SELECT id, channel, recipient, body FROM messages WHERE status = 'sending' AND claimed_at <= ? LIMIT 100",
+            {cutoff}, [&](const db::Row& r) {
+                out.push_back({r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3))});
+            });
         return out;
     });
     for (const InDoubt& m : rows) {
@@ -350,7 +353,8 @@ void NotifyService::RecoverExpiredLeases() {
         const std::int64_t now = Now();
         database_.Write([&](db::Connection& c) {
             c.Execute(
-                "UPDATE messages SET status = ?, provider_id = ?, next_attempt_at = ?, claimed_at = NULL, updated_at = ?"
+                "UPDATE messages SET status = ?, provider_id = ?, next_attempt_at = ?, claimed_at = NULL, updated_at = "
+                "?"
                 " WHERE id = ? AND status = 'sending' AND claimed_at <= ?",
                 {resolution, provider_id, now, now, m.id, cutoff});
         });
@@ -506,11 +510,12 @@ Result<Message> NotifyService::Retry(std::int64_t id) {
         c.Query(std::string(kMessageColumns) + " WHERE id = ?", {id}, [&](const db::Row& r) { m = ReadMessage(r); });
         if (!m) return Error::NotFound("There is no message " + std::to_string(id) + ".");
         if (m->status != "failed" && m->status != "dead") {
-            return Error::Conflict("invalid_transition", "Only a failed or dead message can be retried; this one is " +
-                                                             m->status + ".");
+            return Error::Conflict("invalid_transition",
+                                   "Only a failed or dead message can be retried; this one is " + m->status + ".");
         }
-        c.Execute("UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                  {now, now, id});
+        c.Execute(
+            "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+            {now, now, id});
         m->status = "pending";
         m->attempts = 0;
         m->next_attempt_at = now;
@@ -521,7 +526,7 @@ Result<Message> NotifyService::Retry(std::int64_t id) {
 }
 
 const std::vector<std::string>& NotifyService::WebhookEventTypes() {
-    static const std::vector<std::string> kTypes = {"order.placed",    "order.paid",     "order.shipped",
+    static const std::vector<std::string> kTypes = {"order.placed",    "order.paid",      "order.shipped",
                                                     "order.delivered", "order.cancelled", "order.refunded",
                                                     "product.changed"};
     return kTypes;
@@ -574,8 +579,9 @@ std::vector<Webhook> NotifyService::Webhooks() {
 
 Status NotifyService::RemoveWebhook(std::int64_t id) {
     // Kept (inactive) so that the send log can still name it.
-    std::int64_t changed = database_.Write(
-        [&](db::Connection& c) { return c.Execute("UPDATE webhooks SET active = 0 WHERE id = ? AND active = 1", {id}); });
+    std::int64_t changed = database_.Write([&](db::Connection& c) {
+        return c.Execute("UPDATE webhooks SET active = 0 WHERE id = ? AND active = 1", {id});
+    });
     if (changed == 0) return Error::NotFound("There is no webhook " + std::to_string(id) + ".");
     return Ok{};
 }

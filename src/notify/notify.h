@@ -88,12 +88,12 @@ struct Webhook {
 };
 
 struct CourierOptions {
-    int senders = 4;                             // messages in flight at once
+    int senders = 4;  // messages in flight at once
     std::chrono::milliseconds poll_interval{1000};
-    std::chrono::seconds lease{60};              // longer than any send may take
+    std::chrono::seconds lease{60};  // longer than any send may take
     std::chrono::milliseconds first_backoff{2000};
     std::chrono::milliseconds max_backoff{600'000};
-    int max_attempts = 12;                       // then the message is dead (an admin may retry it)
+    int max_attempts = 12;                            // then the message is dead (an admin may retry it)
     std::chrono::milliseconds webhook_timeout{5000};  // also the SMS gateway's, set at wiring
 };
 

@@ -16,7 +16,8 @@ std::string DescribeError(const HttpAnswer& answer) {
     std::string out = "HTTP " + std::to_string(answer.status);
     if (!ec && v.is_object()) {
         const json::object& o = v.as_object();
-        if (auto* code = o.if_contains("code"); code && code->is_int64()) out += " code " + std::to_string(code->as_int64());
+        if (auto* code = o.if_contains("code"); code && code->is_int64())
+            out += " code " + std::to_string(code->as_int64());
         if (auto* message = o.if_contains("message"); message && message->is_string()) {
             out += ": " + std::string(message->as_string()).substr(0, 200);
         }
@@ -35,8 +36,9 @@ public:
         call.url = MessagesUrl();
         call.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
         call.body = "To=" + FormEncode(to);
-        call.body += config_.messaging_service_sid.empty() ? "&From=" + FormEncode(config_.from)
-                                                           : "&MessagingServiceSid=" + FormEncode(config_.messaging_service_sid);
+        call.body += config_.messaging_service_sid.empty()
+                         ? "&From=" + FormEncode(config_.from)
+                         : "&MessagingServiceSid=" + FormEncode(config_.messaging_service_sid);
         call.body += "&Body=" + FormEncode(body);
         call.basic_user = config_.account_sid;
         call.basic_password = config_.auth_token;
@@ -121,6 +123,8 @@ std::unique_ptr<SmsGateway> MakeTwilioGateway(TwilioConfig config) {
     return std::make_unique<TwilioGateway>(std::move(config));
 }
 
-std::unique_ptr<SmsGateway> MakeLocalGateway() { return std::make_unique<LocalGateway>(); }
+std::unique_ptr<SmsGateway> MakeLocalGateway() {
+    return std::make_unique<LocalGateway>();
+}
 
 }  // namespace emporium::notify

@@ -26,8 +26,8 @@ struct SendOutcome {
 
 // The answer to "did this message already go out?" after a crash between sending and recording.
 struct LookupOutcome {
-    bool known = false;                     // false: the provider could not be asked
-    std::optional<std::string> provider_id; // set when a matching message exists
+    bool known = false;                      // false: the provider could not be asked
+    std::optional<std::string> provider_id;  // set when a matching message exists
 };
 
 class SmsGateway {
@@ -50,7 +50,9 @@ struct TwilioConfig {
     std::string messaging_service_sid;  // a messaging service (used when set)
     std::chrono::milliseconds timeout{10'000};
 
-    bool complete() const { return !account_sid.empty() && !auth_token.empty() && (!from.empty() || !messaging_service_sid.empty()); }
+    bool complete() const {
+        return !account_sid.empty() && !auth_token.empty() && (!from.empty() || !messaging_service_sid.empty());
+    }
 };
 
 // Twilio's Messages API: POST {base}/2010-04-01/Accounts/{sid}/Messages.json, form-encoded To,

@@ -1,7 +1,5 @@
 #include "ops/metrics.h"
 
-#include <algorithm>
-
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -9,6 +7,7 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -126,7 +125,8 @@ std::string Metrics::Render() const {
     // Samples of one metric must sit together under one HELP and TYPE, whatever order they were added in.
     std::vector<const Impl::Callback*> ordered;
     for (const auto& c : impl_->callbacks) ordered.push_back(&c);
-    std::stable_sort(ordered.begin(), ordered.end(), [](const Impl::Callback* a, const Impl::Callback* b) { return a->name < b->name; });
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const Impl::Callback* a, const Impl::Callback* b) { return a->name < b->name; });
     std::string last_name;
     for (const Impl::Callback* cp : ordered) {
         const Impl::Callback& c = *cp;
