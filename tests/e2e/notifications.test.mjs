@@ -5,8 +5,9 @@
 // Screenshots go to build/screenshots/.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { apiJson, eventually, launchBrowser, pickOption, screenshot, startShop, watchPage } from './harness.mjs';
+import { apiJson, eventually, freePort, launchBrowser, pickOption, screenshot, startShop, watchPage } from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const run = crypto.randomBytes(4).toString('hex');
@@ -20,14 +21,29 @@ const customer = {
   address: { line1: '1 Raffles Place', city: 'Singapore', postal_code: '048616', country: 'SG' },
 };
 
+// A webhook receiver that is gone for good: it answers 410, which the shop does not retry by itself.
+const gone = { calls: [], server: null, url: '' };
+
 let browser, shop;
 before(async () => {
   browser = await launchBrowser();
   shop = await startShop({ preset: 'games', products: 60 });
+  gone.server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      gone.calls.push({ method: req.method, event: req.headers['x-emporium-event'], body });
+      res.writeHead(410, { 'Content-Type': 'text/plain' }).end('gone');
+    });
+  });
+  const port = await freePort(new Set([shop.port, shop.internalPort]));
+  await new Promise((resolve) => gone.server.listen(port, '127.0.0.1', resolve));
+  gone.url = `http://127.0.0.1:${port}/gone`;
 });
 after(async () => {
   await browser?.close();
   await shop?.stop();
+  await new Promise((resolve) => (gone.server ? gone.server.close(resolve) : resolve()));
 });
 
 function assertClean(watch) {
@@ -164,6 +180,19 @@ describe('webhooks, notifications and events in the admin area', () => {
     await notice(page).getByText('The webhook is deleted.').waitFor();
     const left = await getJson(adminContext, '/api/admin/webhooks');
     assert.ok(!left.items.some((w) => w.id === hook.id), 'the API no longer lists it');
+
+    // A second webhook with no box ticked gets every event (it stays, for the retry below).
+    await url.fill(gone.url);
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    const second = page.getByRole('dialog', { name: 'Webhook added' });
+    const secondSecret = await second.getByRole('textbox', { name: 'Signing secret' }).inputValue();
+    await second.getByText('Every event', { exact: true }).waitFor();
+    await second.getByRole('button', { name: 'I have stored it' }).click();
+    await second.waitFor({ state: 'detached' });
+    const goneRow = page.locator('tr', { has: page.locator('[data-testid="webhook-row"]', { hasText: gone.url }) });
+    await goneRow.getByText('Every event', { exact: true }).waitFor();
+    assert.ok(!(await page.content()).includes(secondSecret), 'closing the dialog drops the secret');
+    assert.deepEqual((await getJson(adminContext, '/api/admin/webhooks')).items.find((w) => w.url === gone.url)?.events, []);
     assertClean(adminWatch);
   });
 
@@ -294,6 +323,55 @@ describe('webhooks, notifications and events in the admin area', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await noSideScroll(page);
     await page.setViewportSize({ width: 1366, height: 900 });
+    assertClean(adminWatch);
+  });
+
+  test('a webhook call the receiver refused is sent again with Retry', T, async () => {
+    const page = adminPage;
+    await page.goto(shop.base + '/admin/notifications');
+    await page.getByRole('heading', { level: 1, name: 'Notifications' }).waitFor();
+    // The 410 receiver got the order.placed call once; the shop marks it failed and does not retry it.
+    await eventually(() => gone.calls.length >= 1, { timeout: 30000, message: 'the webhook call' });
+    const first = gone.calls[0];
+    assert.equal(first.method, 'POST');
+    assert.equal(first.event, 'order.placed');
+    assert.equal(JSON.parse(first.body).data.order_id, orderId, 'the call names the order');
+
+    const row = page.locator(`[data-testid="notification-row"][data-channel="webhook"][data-event-type="order.placed"]`);
+    await eventually(
+      async () => {
+        await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+        await page.locator('[data-testid="admin-notifications"][aria-busy="false"]').waitFor();
+        return (await row.count()) > 0 && (await row.first().getAttribute('data-status')) === 'failed';
+      },
+      { timeout: 30000, interval: 500, message: 'a failed webhook call' },
+    );
+    const id = await row.first().getAttribute('data-notification-id');
+    const tr = page.locator('tr', { has: page.locator(`[data-testid="notification-row"][data-notification-id="${id}"]`) });
+    await tr.locator('[data-testid="notification-recipient"]').getByText(gone.url, { exact: true }).waitFor();
+    await tr.locator('[data-testid="notification-error"]').getByText(/410/).waitFor();
+    await tr.locator('[data-testid="status-chip"][data-status="failed"]').waitFor();
+
+    // The body is the JSON the receiver got, shown indented.
+    await tr.getByRole('button', { name: `Show body of notification #${id}` }).click();
+    const body = page.locator('[data-testid="notification-body"]');
+    assert.deepEqual(JSON.parse(await body.textContent()), JSON.parse(first.body));
+    await tr.getByRole('button', { name: `Hide body of notification #${id}` }).click();
+    await body.waitFor({ state: 'detached' });
+
+    const calls = gone.calls.length;
+    await tr.getByRole('button', { name: `Retry notification #${id}` }).click();
+    await notice(page).getByText(`Notification #${id} is queued to be sent again.`).waitFor();
+    await tr.locator('[data-testid="status-chip"][data-status="pending"]').getByText('Queued').waitFor();
+    assert.equal(await tr.getByRole('button', { name: /^Retry/ }).count(), 0, 'no second retry while queued');
+    await eventually(() => gone.calls.length > calls, { timeout: 30000, message: 'the call sent again' });
+    await eventually(
+      async () => (await getJson(adminContext, '/api/admin/notifications?channel=webhook&status=failed')).items.some((n) => String(n.id) === id),
+      { timeout: 30000, interval: 250, message: 'refused again, so failed again' },
+    );
+    await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+    await tr.locator('[data-testid="status-chip"][data-status="failed"]').waitFor();
+    await screenshot(page, 'admin-notifications-retry.png');
     assertClean(adminWatch);
   });
 
