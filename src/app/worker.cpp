@@ -87,6 +87,7 @@ int Worker(const WorkerOptions& options) {
     events::AmqpSettings amqp{AmqpUrl()};
     notifier.Start();
     std::vector<std::thread> threads;
+    threads.reserve(subscribers.size());
     for (const events::Subscriber& s : subscribers) {
         threads.emplace_back(
             [&, s] { events::Consume(amqp, s, events::ConsumerOptions{}, dead_letters, stop, logger); });

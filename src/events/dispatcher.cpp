@@ -7,7 +7,7 @@ namespace emporium::events {
 bool Wants(const std::vector<std::string>& patterns, std::string_view type) {
     if (patterns.empty()) return true;
     return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
-        if (p.size() >= 2 && p.ends_with(".*")) return type.starts_with(std::string_view(p).substr(0, p.size() - 1));
+        if (p.size() >= 2 && p.ends_with(".*")) return type.starts_with(std::string_view{p}.substr(0, p.size() - 1));
         return p == type;
     });
 }
@@ -151,7 +151,7 @@ Dispatcher::~Dispatcher() {
     Stop();
 }
 
-void Dispatcher::Add(Subscriber subscriber) {
+void Dispatcher::Add(const Subscriber& subscriber) {
     const int n = std::max(1, subscriber.partitions);
     const std::int64_t now = UnixSeconds(clock_.Now());
     for (int k = 0; k < n; ++k) {
@@ -212,7 +212,7 @@ Dispatcher::StepResult Dispatcher::Step(Lane& lane) {
                                   .Add("subscriber", lane.name)
                                   .Add("event_id", static_cast<long long>(event.id))
                                   .Add("type", event.type)
-                                  .Add("attempts", static_cast<long long>(lane.attempts + 1))
+                                  .Add("attempts", static_cast<long long>(lane.attempts) + 1)
                                   .Add("reason", outcome.reason));
         }
         lane.attempts = 0;

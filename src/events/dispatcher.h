@@ -116,7 +116,7 @@ public:
 
     // Adds a subscriber before Start. A subscriber seen for the first time starts after the
     // newest event that exists then: history is not replayed into a new side effect.
-    void Add(Subscriber subscriber);
+    void Add(const Subscriber& subscriber);
 
     // Starts one thread per lane. Stop (or the destructor) ends them after the event in hand.
     void Start();

@@ -19,10 +19,10 @@
 namespace emporium::http {
 
 struct ServerOptions {
-    std::size_t body_limit = 1024 * 1024;   // larger bodies get 413
-    std::size_t header_limit = 16 * 1024;   // larger headers get 431
-    std::chrono::seconds read_timeout{15};  // to receive one whole request
-    std::chrono::seconds idle_timeout{75};  // keep-alive wait for the next request
+    std::size_t body_limit = std::size_t{1024} * 1024;  // larger bodies get 413
+    std::size_t header_limit = std::size_t{16} * 1024;  // larger headers get 431
+    std::chrono::seconds read_timeout{15};              // to receive one whole request
+    std::chrono::seconds idle_timeout{75};              // keep-alive wait for the next request
     std::chrono::seconds write_timeout{30};
     std::size_t max_connections = 10000;  // connections past this get 503 and are closed
     int io_threads = 2;

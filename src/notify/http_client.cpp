@@ -8,7 +8,7 @@
 namespace emporium::notify {
 namespace {
 
-constexpr std::size_t kMaxBody = 64 * 1024;
+constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
 
 struct Collected {
     std::string body;

@@ -18,8 +18,11 @@ namespace emporium::ops {
 namespace {
 
 // Latency buckets from 100 µs to 10 s: our targets are milliseconds, alerts care about seconds.
-const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+    static const prometheus::Histogram::BucketBoundaries kBuckets = {
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    return kBuckets;
+}
 
 struct ProcessFigures {
     double resident_bytes = 0;
@@ -34,8 +37,8 @@ ProcessFigures ReadProcess() {
     long pages_virtual = 0, pages_resident = 0;
     if (statm >> pages_virtual >> pages_resident) {
         long page = sysconf(_SC_PAGESIZE);
-        f.virtual_bytes = static_cast<double>(pages_virtual) * page;
-        f.resident_bytes = static_cast<double>(pages_resident) * page;
+        f.virtual_bytes = static_cast<double>(pages_virtual) * static_cast<double>(page);
+        f.resident_bytes = static_cast<double>(pages_resident) * static_cast<double>(page);
     }
     std::ifstream stat("/proc/self/stat");
     std::string line;
@@ -69,7 +72,7 @@ struct Metrics::Impl {
                                                                   .Name("emporium_db_query_duration_seconds")
                                                                   .Help("Database statement latency")
                                                                   .Register(*registry);
-    prometheus::Histogram& queries = query_family.Add({}, kLatencyBuckets);
+    prometheus::Histogram& queries = query_family.Add({}, LatencyBuckets());
     struct Callback {
         std::string name, type, help, labels;
         std::function<double()> read;
@@ -92,7 +95,7 @@ void Metrics::ObserveRequest(std::string_view listener, std::string_view route, 
               {"method", std::string(method)},
               {"status", code}})
         .Increment();
-    impl_->latency.Add({{"listener", std::string(listener)}, {"route", std::string(route)}}, kLatencyBuckets)
+    impl_->latency.Add({{"listener", std::string(listener)}, {"route", std::string(route)}}, LatencyBuckets())
         .Observe(seconds);
 }
 

@@ -12,7 +12,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::int64_t kIdempotencyWindowSeconds = 24 * 3600;
+constexpr std::int64_t kIdempotencyWindowSeconds = std::int64_t{24} * 3600;
 
 struct Move {
     OrderStatus from;
@@ -145,11 +145,13 @@ Cart OrderService::ReadCart(db::Connection& c, std::int64_t user_id) {
                 rows.push_back({r.Int(0), {r.Int(1), r.Int(2)}});
             });
     std::vector<std::int64_t> ids;
+    ids.reserve(rows.size());
     for (auto& row : rows) ids.push_back(row.first);
     std::vector<catalog::StockLine> lines = catalog::ReadStock(c, ids);
-    for (auto& [id, qp] : rows) {
-        auto it = std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return l.product_id == id; });
-        CartLine line{id, it != lines.end() ? it->name : "Unavailable product", qp.first, qp.second};
+    for (const auto& row : rows) {
+        const std::int64_t id = row.first;
+        auto it = std::find_if(lines.begin(), lines.end(), [id](const auto& l) { return l.product_id == id; });
+        CartLine line{id, it != lines.end() ? it->name : "Unavailable product", row.second.first, row.second.second};
         if (it != lines.end()) cart.currency = it->currency;
         cart.total_cents += line.quantity * line.price_cents;
         cart.items.push_back(std::move(line));
