@@ -18,6 +18,23 @@ struct NotifySettings {
     int max_attempts = 12;
 };
 
+// The shop's own alert rules (see ops/alerts.h) and where their notices go.
+struct AlertSettings {
+    std::string interval = "5s";  // how often rules are read
+    std::string repeat = "30m";   // a firing alert is sent again this often
+    std::string window = "60s";   // requests counted by the error and latency rules
+    double error_ratio = 0.05;    // 5xx share of public requests
+    std::string error_hold = "30s";
+    std::int64_t min_requests = 20;  // fewer requests in the window: no verdict on ratios and p99
+    std::int64_t latency_p99_ms = 500;
+    std::string latency_hold = "60s";
+    std::string not_ready_hold = "30s";
+    std::string backlog_age = "300s";  // oldest event or text waiting longer than this
+    double disk_free = 0.05;           // share of the data directory's disk left
+    std::string sms_to;                // EMPORIUM_ALERT_SMS_TO: on-call numbers, comma-separated
+    std::string webhook;               // EMPORIUM_ALERT_WEBHOOK_URL: comma-separated
+};
+
 struct ServeOptions {
     std::string data_dir = "./data";
     std::string bind = "0.0.0.0";
@@ -46,6 +63,19 @@ struct ServeOptions {
     std::string tls_key;               // PEM private key
     std::string events = "inprocess";  // or "rabbitmq": publish events for separate workers
     NotifySettings notify;
+    AlertSettings alerts;
+    std::string backup_interval = "12h";
+    std::string backup_dir;  // empty: DATA_DIR/backups
+    int backup_retention = 14;
+    bool faults = false;          // drills: the fault switch on the internal listener
+    std::string standby_primary;  // set by `emporium standby`: the primary's internal URL
+    std::string standby_interval = "60s";
+};
+
+struct BackupCommandOptions {
+    std::string data_dir = "./data";
+    std::string out;  // empty: DATA_DIR/backups
+    int retention = 14;
 };
 
 struct WorkerOptions {
@@ -76,6 +106,13 @@ struct SeedCommandOptions {
 
 int Serve(const ServeOptions& options);
 int Worker(const WorkerOptions& options);
+int Backup(const BackupCommandOptions& options);
+// Checks a backup (a manifest or its .db.gz; empty: the newest in DATA_DIR/backups).
+int BackupVerify(const std::string& data_dir, const std::string& file);
+// Replaces the data directory's database with a verified backup. Refuses while serve runs.
+int Restore(const std::string& data_dir, const std::string& from);
+// Asks the standby listening on host:port (its internal listener) to become the primary.
+int Promote(const std::string& host, std::uint16_t port);
 int UserCreate(const UserCreateOptions& options);
 int RotateKeys(const std::string& data_dir);
 int Migrate(const std::string& data_dir);

@@ -46,103 +46,193 @@ int main(int argc, char** argv) {
 
     ServeOptions serve;
     serve.program_path = argv[0];
+    // The options of a running shop, shared by `serve` and `standby`.
+    auto add_serve_options = [&add_data_dir, &add_notify](CLI::App* cmd, ServeOptions& o) {
+        add_data_dir(cmd);
+        cmd->set_config("--config", "", "Read options from an INI or TOML file");
+        cmd->add_option("--port", o.port, "Public port (0 picks a free one)")
+            ->envname("EMPORIUM_PORT")
+            ->capture_default_str();
+        cmd->add_option("--bind", o.bind, "Public listen address")->envname("EMPORIUM_BIND")->capture_default_str();
+        cmd->add_option("--internal-port", o.internal_port, "Internal port for health and metrics (0 picks one)")
+            ->envname("EMPORIUM_INTERNAL_PORT")
+            ->capture_default_str();
+        cmd->add_option("--internal-bind", o.internal_bind, "Internal listen address (keep it private)")
+            ->envname("EMPORIUM_INTERNAL_BIND")
+            ->capture_default_str();
+        cmd->add_option("--web-dir", o.web_dir, "Built web page to serve (default: web/dist of this checkout)")
+            ->envname("EMPORIUM_WEB_DIR");
+        cmd->add_option("--cache-ttl", o.cache_ttl, "Catalog read-through cache lifetime (e.g. 300s, 5m)")
+            ->envname("EMPORIUM_CACHE_TTL")
+            ->capture_default_str();
+        cmd->add_option("--cache-entries", o.cache_entries, "Catalog cache size in entries")
+            ->envname("EMPORIUM_CACHE_ENTRIES")
+            ->check(CLI::Range(0, 10'000'000))
+            ->capture_default_str();
+        cmd->add_option("--body-limit", o.body_limit, "Largest request body in bytes")
+            ->envname("EMPORIUM_BODY_LIMIT")
+            ->check(CLI::Range(1024, 64 * 1024 * 1024))
+            ->capture_default_str();
+        cmd->add_option("--max-connections", o.max_connections, "Open connections before new ones get 503")
+            ->envname("EMPORIUM_MAX_CONNECTIONS")
+            ->check(CLI::Range(1, 1'000'000))
+            ->capture_default_str();
+        cmd->add_option("--io-threads", o.io_threads, "Network threads (0: one per core)")
+            ->envname("EMPORIUM_IO_THREADS")
+            ->check(CLI::Range(0, 256));
+        cmd->add_option("--workers", o.workers, "Worker threads for blocking work (0: four per core)")
+            ->envname("EMPORIUM_WORKERS")
+            ->check(CLI::Range(0, 1024));
+        cmd->add_option("--rate-limit", o.rate_limit, "Requests a second per client address (0: off)")
+            ->envname("EMPORIUM_RATE_LIMIT")
+            ->check(CLI::Range(0.0, 1e9))
+            ->capture_default_str();
+        cmd->add_option("--rate-burst", o.rate_burst, "Requests a client address may make at once")
+            ->envname("EMPORIUM_RATE_BURST")
+            ->check(CLI::Range(1.0, 1e9))
+            ->capture_default_str();
+        cmd->add_option("--signin-per-minute", o.signin_per_minute, "Sign-in attempts per address a minute")
+            ->envname("EMPORIUM_SIGNIN_PER_MINUTE")
+            ->check(CLI::Range(1.0, 1e6))
+            ->capture_default_str();
+        cmd->add_option("--signin-per-account-minute", o.signin_per_account_minute,
+                        "Sign-in attempts per account a minute")
+            ->envname("EMPORIUM_SIGNIN_PER_ACCOUNT_MINUTE")
+            ->check(CLI::Range(1.0, 1e6))
+            ->capture_default_str();
+        cmd->add_option("--trusted-proxies", o.trusted_proxies,
+                        "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed")
+            ->envname("EMPORIUM_TRUSTED_PROXIES");
+        cmd->add_option("--max-in-flight", o.max_in_flight, "Requests in flight before new ones get 503")
+            ->envname("EMPORIUM_MAX_IN_FLIGHT")
+            ->check(CLI::Range(1, 1'000'000))
+            ->capture_default_str();
+        cmd->add_option("--hash-threads", o.hash_threads,
+                        "Threads for password hashing, below normal priority (0: one per core)")
+            ->envname("EMPORIUM_HASH_THREADS")
+            ->check(CLI::Range(0, 64));
+        cmd->add_option("--hash-queue", o.hash_queue,
+                        "Sign-ins waiting for hashing before new ones get 503 (0: four per hashing thread)")
+            ->envname("EMPORIUM_HASH_QUEUE")
+            ->check(CLI::Range(0, 100000));
+        cmd->add_option("--tls-port", o.tls_port, "Also serve HTTPS on this port (0 picks one)")
+            ->envname("EMPORIUM_TLS_PORT")
+            ->check(CLI::Range(0, 65535));
+        cmd->add_option("--tls-cert", o.tls_cert, "PEM certificate chain for the TLS listener")
+            ->envname("EMPORIUM_TLS_CERT")
+            ->check(CLI::ExistingFile);
+        cmd->add_option("--tls-key", o.tls_key, "PEM private key for the TLS listener")
+            ->envname("EMPORIUM_TLS_KEY")
+            ->check(CLI::ExistingFile);
+        cmd->add_option("--log-level", o.log_level, "debug, info, warn or error")
+            ->envname("EMPORIUM_LOG_LEVEL")
+            ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+            ->capture_default_str();
+
+        cmd->add_option("--events", o.events,
+                        "inprocess: this process sends texts and webhooks; rabbitmq: publish events for workers "
+                        "(broker from EMPORIUM_AMQP_URL)")
+            ->envname("EMPORIUM_EVENTS")
+            ->check(CLI::IsMember({"inprocess", "rabbitmq"}))
+            ->capture_default_str();
+        add_notify(cmd, o.notify);
+        cmd->add_option("--backup-interval", o.backup_interval, "Time between automatic backups (e.g. 12h, 30m)")
+            ->envname("EMPORIUM_BACKUP_INTERVAL")
+            ->capture_default_str();
+        cmd->add_option("--backup-dir", o.backup_dir, "Where backups go (default: DATA_DIR/backups)")
+            ->envname("EMPORIUM_BACKUP_DIR");
+        cmd->add_option("--backup-retention", o.backup_retention, "Backups kept")
+            ->envname("EMPORIUM_BACKUP_RETENTION")
+            ->check(CLI::Range(1, 10000))
+            ->capture_default_str();
+        cmd->add_flag("--faults", o.faults, "Drills only: enable the fault switch on the internal listener")
+            ->envname("EMPORIUM_FAULTS");
+        emporium::app::AlertSettings& a = o.alerts;
+        cmd->add_option("--alert-interval", a.interval, "How often alert rules are read")
+            ->envname("EMPORIUM_ALERT_INTERVAL")
+            ->capture_default_str();
+        cmd->add_option("--alert-repeat", a.repeat, "A firing alert is sent again this often")
+            ->envname("EMPORIUM_ALERT_REPEAT")
+            ->capture_default_str();
+        cmd->add_option("--alert-window", a.window, "Requests counted by the error and latency rules")
+            ->envname("EMPORIUM_ALERT_WINDOW")
+            ->capture_default_str();
+        cmd->add_option("--alert-error-ratio", a.error_ratio, "5xx share of public requests that alerts")
+            ->envname("EMPORIUM_ALERT_ERROR_RATIO")
+            ->check(CLI::Range(0.0, 1.0))
+            ->capture_default_str();
+        cmd->add_option("--alert-error-hold", a.error_hold, "How long the error ratio must stay high")
+            ->envname("EMPORIUM_ALERT_ERROR_HOLD")
+            ->capture_default_str();
+        cmd->add_option("--alert-min-requests", a.min_requests, "Fewer requests in the window: no verdict")
+            ->envname("EMPORIUM_ALERT_MIN_REQUESTS")
+            ->check(CLI::Range(1, 1'000'000))
+            ->capture_default_str();
+        cmd->add_option("--alert-latency-p99-ms", a.latency_p99_ms, "p99 latency of a route group that alerts")
+            ->envname("EMPORIUM_ALERT_LATENCY_P99_MS")
+            ->check(CLI::Range(1, 600'000))
+            ->capture_default_str();
+        cmd->add_option("--alert-latency-hold", a.latency_hold, "How long the p99 must stay high")
+            ->envname("EMPORIUM_ALERT_LATENCY_HOLD")
+            ->capture_default_str();
+        cmd->add_option("--alert-not-ready-hold", a.not_ready_hold, "How long the shop may be not ready")
+            ->envname("EMPORIUM_ALERT_NOT_READY_HOLD")
+            ->capture_default_str();
+        cmd->add_option("--alert-backlog-age", a.backlog_age, "Oldest undelivered event or unsent text that alerts")
+            ->envname("EMPORIUM_ALERT_BACKLOG_AGE")
+            ->capture_default_str();
+        cmd->add_option("--alert-disk-free", a.disk_free, "Free share of the data directory's disk that alerts")
+            ->envname("EMPORIUM_ALERT_DISK_FREE")
+            ->check(CLI::Range(0.0, 1.0))
+            ->capture_default_str();
+        cmd->add_option("--alert-sms-to", a.sms_to, "On-call numbers for alert texts, comma-separated")
+            ->envname("EMPORIUM_ALERT_SMS_TO");
+        cmd->add_option("--alert-webhook", a.webhook, "URLs that get alert notices as JSON, comma-separated")
+            ->envname("EMPORIUM_ALERT_WEBHOOK_URL");
+    };
     CLI::App* serve_cmd =
         app.add_subcommand("serve", "Run the shop: web page, API, internal listener, background jobs");
-    add_data_dir(serve_cmd);
-    serve_cmd->set_config("--config", "", "Read options from an INI or TOML file");
-    serve_cmd->add_option("--port", serve.port, "Public port (0 picks a free one)")
-        ->envname("EMPORIUM_PORT")
-        ->capture_default_str();
-    serve_cmd->add_option("--bind", serve.bind, "Public listen address")
-        ->envname("EMPORIUM_BIND")
-        ->capture_default_str();
-    serve_cmd->add_option("--internal-port", serve.internal_port, "Internal port for health and metrics (0 picks one)")
-        ->envname("EMPORIUM_INTERNAL_PORT")
-        ->capture_default_str();
-    serve_cmd->add_option("--internal-bind", serve.internal_bind, "Internal listen address (keep it private)")
-        ->envname("EMPORIUM_INTERNAL_BIND")
-        ->capture_default_str();
-    serve_cmd->add_option("--web-dir", serve.web_dir, "Built web page to serve (default: web/dist of this checkout)")
-        ->envname("EMPORIUM_WEB_DIR");
-    serve_cmd->add_option("--cache-ttl", serve.cache_ttl, "Catalog read-through cache lifetime (e.g. 300s, 5m)")
-        ->envname("EMPORIUM_CACHE_TTL")
-        ->capture_default_str();
-    serve_cmd->add_option("--cache-entries", serve.cache_entries, "Catalog cache size in entries")
-        ->envname("EMPORIUM_CACHE_ENTRIES")
-        ->check(CLI::Range(0, 10'000'000))
-        ->capture_default_str();
-    serve_cmd->add_option("--body-limit", serve.body_limit, "Largest request body in bytes")
-        ->envname("EMPORIUM_BODY_LIMIT")
-        ->check(CLI::Range(1024, 64 * 1024 * 1024))
-        ->capture_default_str();
-    serve_cmd->add_option("--max-connections", serve.max_connections, "Open connections before new ones get 503")
-        ->envname("EMPORIUM_MAX_CONNECTIONS")
-        ->check(CLI::Range(1, 1'000'000))
-        ->capture_default_str();
-    serve_cmd->add_option("--io-threads", serve.io_threads, "Network threads (0: one per core)")
-        ->envname("EMPORIUM_IO_THREADS")
-        ->check(CLI::Range(0, 256));
-    serve_cmd->add_option("--workers", serve.workers, "Worker threads for blocking work (0: four per core)")
-        ->envname("EMPORIUM_WORKERS")
-        ->check(CLI::Range(0, 1024));
-    serve_cmd->add_option("--rate-limit", serve.rate_limit, "Requests a second per client address (0: off)")
-        ->envname("EMPORIUM_RATE_LIMIT")
-        ->check(CLI::Range(0.0, 1e9))
-        ->capture_default_str();
-    serve_cmd->add_option("--rate-burst", serve.rate_burst, "Requests a client address may make at once")
-        ->envname("EMPORIUM_RATE_BURST")
-        ->check(CLI::Range(1.0, 1e9))
-        ->capture_default_str();
-    serve_cmd->add_option("--signin-per-minute", serve.signin_per_minute, "Sign-in attempts per address a minute")
-        ->envname("EMPORIUM_SIGNIN_PER_MINUTE")
-        ->check(CLI::Range(1.0, 1e6))
-        ->capture_default_str();
-    serve_cmd
-        ->add_option("--signin-per-account-minute", serve.signin_per_account_minute,
-                     "Sign-in attempts per account a minute")
-        ->envname("EMPORIUM_SIGNIN_PER_ACCOUNT_MINUTE")
-        ->check(CLI::Range(1.0, 1e6))
-        ->capture_default_str();
-    serve_cmd
-        ->add_option("--trusted-proxies", serve.trusted_proxies,
-                     "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed")
-        ->envname("EMPORIUM_TRUSTED_PROXIES");
-    serve_cmd->add_option("--max-in-flight", serve.max_in_flight, "Requests in flight before new ones get 503")
-        ->envname("EMPORIUM_MAX_IN_FLIGHT")
-        ->check(CLI::Range(1, 1'000'000))
-        ->capture_default_str();
-    serve_cmd
-        ->add_option("--hash-threads", serve.hash_threads,
-                     "Threads for password hashing, below normal priority (0: one per core)")
-        ->envname("EMPORIUM_HASH_THREADS")
-        ->check(CLI::Range(0, 64));
-    serve_cmd
-        ->add_option("--hash-queue", serve.hash_queue,
-                     "Sign-ins waiting for hashing before new ones get 503 (0: four per hashing thread)")
-        ->envname("EMPORIUM_HASH_QUEUE")
-        ->check(CLI::Range(0, 100000));
-    serve_cmd->add_option("--tls-port", serve.tls_port, "Also serve HTTPS on this port (0 picks one)")
-        ->envname("EMPORIUM_TLS_PORT")
-        ->check(CLI::Range(0, 65535));
-    serve_cmd->add_option("--tls-cert", serve.tls_cert, "PEM certificate chain for the TLS listener")
-        ->envname("EMPORIUM_TLS_CERT")
-        ->check(CLI::ExistingFile);
-    serve_cmd->add_option("--tls-key", serve.tls_key, "PEM private key for the TLS listener")
-        ->envname("EMPORIUM_TLS_KEY")
-        ->check(CLI::ExistingFile);
-    serve_cmd->add_option("--log-level", serve.log_level, "debug, info, warn or error")
-        ->envname("EMPORIUM_LOG_LEVEL")
-        ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+    add_serve_options(serve_cmd, serve);
+
+    ServeOptions standby;
+    standby.program_path = argv[0];
+    CLI::App* standby_cmd = app.add_subcommand(
+        "standby", "Run a warm standby: keep loading the primary's newest backup and serve the catalog read-only");
+    add_serve_options(standby_cmd, standby);
+    standby_cmd
+        ->add_option("--primary", standby.standby_primary,
+                     "The primary's internal listener, e.g. http://10.0.0.5:9090 (token: EMPORIUM_REPLICATION_TOKEN)")
+        ->required();
+    standby_cmd->add_option("--sync-interval", standby.standby_interval, "How often to look for a newer backup")
+        ->envname("EMPORIUM_STANDBY_INTERVAL")
         ->capture_default_str();
 
-    serve_cmd
-        ->add_option("--events", serve.events,
-                     "inprocess: this process sends texts and webhooks; rabbitmq: publish events for workers "
-                     "(broker from EMPORIUM_AMQP_URL)")
-        ->envname("EMPORIUM_EVENTS")
-        ->check(CLI::IsMember({"inprocess", "rabbitmq"}))
+    std::string promote_host = "127.0.0.1";
+    std::uint16_t promote_port = 9090;
+    CLI::App* promote_cmd = app.add_subcommand("promote", "Make the standby on this machine the primary");
+    promote_cmd->add_option("--internal-port", promote_port, "The standby's internal port")
+        ->envname("EMPORIUM_INTERNAL_PORT")
         ->capture_default_str();
-    add_notify(serve_cmd, serve.notify);
+    promote_cmd->add_option("--internal-host", promote_host, "The standby's internal address")->capture_default_str();
+
+    emporium::app::BackupCommandOptions backup;
+    CLI::App* backup_cmd = app.add_subcommand("backup", "Take an online backup now (safe while the shop runs)");
+    add_data_dir(backup_cmd);
+    backup_cmd->add_option("--out", backup.out, "Directory for the backup (default: DATA_DIR/backups)");
+    backup_cmd->add_option("--retention", backup.retention, "Backups kept in that directory")
+        ->check(CLI::Range(1, 10000))
+        ->capture_default_str();
+    std::string verify_file;
+    CLI::App* verify_cmd =
+        backup_cmd->add_subcommand("verify", "Check a backup: checksum, then integrity of a restored copy");
+    add_data_dir(verify_cmd);
+    verify_cmd->add_option("file", verify_file, "A backup's manifest or .db.gz (default: the newest)");
+
+    std::string restore_from;
+    CLI::App* restore_cmd =
+        app.add_subcommand("restore", "Replace the database with a verified backup (stop the shop first)");
+    add_data_dir(restore_cmd);
+    restore_cmd->add_option("--from", restore_from, "A backup's manifest or .db.gz")->required();
 
     emporium::app::WorkerOptions worker;
     CLI::App* worker_cmd =
@@ -209,6 +299,17 @@ int main(int argc, char** argv) {
             serve.data_dir = data_dir;
             return emporium::app::Serve(serve);
         }
+        if (standby_cmd->parsed()) {
+            standby.data_dir = data_dir;
+            return emporium::app::Serve(standby);
+        }
+        if (promote_cmd->parsed()) return emporium::app::Promote(promote_host, promote_port);
+        if (verify_cmd->parsed()) return emporium::app::BackupVerify(data_dir, verify_file);
+        if (backup_cmd->parsed()) {
+            backup.data_dir = data_dir;
+            return emporium::app::Backup(backup);
+        }
+        if (restore_cmd->parsed()) return emporium::app::Restore(data_dir, restore_from);
         if (worker_cmd->parsed()) {
             worker.data_dir = data_dir;
             return emporium::app::Worker(worker);

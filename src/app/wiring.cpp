@@ -1,5 +1,9 @@
 #include "app/wiring.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -140,6 +144,22 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
             auto q = notifier.QueueDepth();
             return q.oldest_created_at ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at) : 0.0;
         });
+}
+
+std::unique_ptr<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {
+    std::filesystem::create_directories(data_dir);
+    const std::string path = (std::filesystem::path(data_dir) / "serve.lock").string();
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return nullptr;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return nullptr;
+    }
+    return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+}
+
+DataDirLock::~DataDirLock() {
+    ::close(fd_);
 }
 
 std::string AmqpUrl() {

@@ -57,6 +57,21 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
 // The courier's figures: messages by outcome, and the queue's depth and age.
 void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock);
 
+// An exclusive lock on a data directory (flock on DATA_DIR/serve.lock), held by serve for its
+// lifetime so that a restore cannot pull the database from under a running shop.
+class DataDirLock {
+public:
+    // nullopt when another process holds it.
+    static std::unique_ptr<DataDirLock> Acquire(const std::string& data_dir);
+    ~DataDirLock();
+    DataDirLock(const DataDirLock&) = delete;
+    DataDirLock& operator=(const DataDirLock&) = delete;
+
+private:
+    explicit DataDirLock(int fd) : fd_(fd) {}
+    int fd_;
+};
+
 // EMPORIUM_AMQP_URL (it holds a password, so it is never a flag), or the local broker's default.
 std::string AmqpUrl();
 

@@ -72,6 +72,15 @@ public:
     virtual ~Database() = default;
     virtual Dialect dialect() const = 0;
 
+    // Writes a consistent copy of the whole database to a new file at path (one snapshot) while
+    // readers and writers go on. Throws DbError.
+    virtual void BackupTo(const std::string& path) = 0;
+
+    // Replaces the whole database with the content of the database file at path, as one step
+    // that readers see whole; writers wait meanwhile. For a standby loading its primary's
+    // backup. Throws DbError (and then nothing changed).
+    virtual void RestoreFrom(const std::string& path) = 0;
+
     // Runs fn(Connection&) on a reader connection inside a read transaction (one consistent
     // snapshot) and returns what fn returns. Many readers run at once.
     template <typename F>

@@ -62,6 +62,8 @@ public:
         }
     }
 
+    sqlite3* handle() { return handle_; }
+
     ~SqliteConnection() override {
         for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
         sqlite3_close_v2(handle_);
@@ -159,7 +161,8 @@ private:
 
 class SqliteDatabase final : public Database {
 public:
-    explicit SqliteDatabase(const SqliteOptions& options) {
+    explicit SqliteDatabase(const SqliteOptions& options)
+        : path_(options.path), busy_timeout_ms_(options.busy_timeout_ms) {
         writer_ = std::make_unique<SqliteConnection>(options, /*writer=*/true);
         for (int i = 0; i < std::max(1, options.readers); ++i) {
             idle_readers_.push_back(std::make_unique<SqliteConnection>(options, /*writer=*/false));
@@ -167,6 +170,34 @@ public:
     }
 
     Dialect dialect() const override { return Dialect::kSqlite; }
+
+    void BackupTo(const std::string& path) override {
+        Handle source = Open(path_, SQLITE_OPEN_READONLY);
+        Handle dest = Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+        // One step copies every page from one read snapshot: in WAL mode writers are not blocked,
+        // and the copy cannot mix pages from before and after a commit.
+        Copy(source.get(), dest.get(), "backup to " + path);
+    }
+
+    void RestoreFrom(const std::string& path) override {
+        Handle source = Open(path, SQLITE_OPEN_READONLY);
+        // Take the writer's turn: no batch runs while the pages are replaced.
+        std::unique_lock lock(queue_mutex_);
+        written_.wait(lock, [&] { return !leading_; });
+        leading_ = true;
+        lock.unlock();
+        std::exception_ptr error;
+        try {
+            Copy(source.get(), writer_->handle(), "restore from " + path);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        lock.lock();
+        leading_ = false;
+        lock.unlock();
+        written_.notify_all();
+        if (error) std::rethrow_exception(error);
+    }
 
 protected:
     void RunRead(const std::function<void(Connection&)>& fn) override {
@@ -220,6 +251,7 @@ protected:
                     written_.notify_all();
                 }
                 leading_ = false;
+                written_.notify_all();  // a restore may be waiting for the writer's turn
             } else {
                 written_.wait(lock);
             }
@@ -229,6 +261,33 @@ protected:
     }
 
 private:
+    struct CloseHandle {
+        void operator()(sqlite3* h) const { sqlite3_close_v2(h); }
+    };
+    using Handle = std::unique_ptr<sqlite3, CloseHandle>;
+
+    Handle Open(const std::string& path, int flags) const {
+        sqlite3* raw = nullptr;
+        int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+        Handle h(raw);
+        if (rc != SQLITE_OK) Throw(nullptr, rc, "cannot open " + path);
+        sqlite3_busy_timeout(raw, busy_timeout_ms_);
+        return h;
+    }
+
+    static void Copy(sqlite3* source, sqlite3* dest, const std::string& what) {
+        sqlite3_backup* backup = sqlite3_backup_init(dest, "main", source, "main");
+        if (!backup) Throw(dest, sqlite3_errcode(dest), what);
+        int rc = SQLITE_OK;
+        do {
+            rc = sqlite3_backup_step(backup, -1);
+            if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(10);
+        } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+        int finished = sqlite3_backup_finish(backup);
+        if (rc != SQLITE_DONE) Throw(dest, rc, what);
+        if (finished != SQLITE_OK) Throw(dest, finished, what);
+    }
+
     struct PendingWrite {
         const std::function<bool(Connection&)>* fn;
         bool done = false;
@@ -273,6 +332,8 @@ private:
     std::condition_variable written_;
     std::vector<PendingWrite*> queue_;
     bool leading_ = false;
+    std::string path_;
+    int busy_timeout_ms_ = 5000;
     std::unique_ptr<SqliteConnection> writer_;  // used by the current leader only
     std::mutex readers_mutex_;                  // guards idle_readers_
     std::condition_variable readers_available_;

@@ -381,8 +381,24 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
                     response = MakeError(ErrorKind::kRateLimited, "rate_limited",
                                          "Too many requests from your address; slow down.");
                     response.headers.emplace_back("Retry-After", std::to_string(retry_after));
+                } else if (listener.public_facing && options.read_only && request.method != "GET" &&
+                           request.method != "HEAD" && options.read_only()) {
+                    response = MakeError(ErrorKind::kUnavailable, "read_only",
+                                         "This is a standby copy of the shop: it shows the catalog but takes no "
+                                         "changes until it is promoted.");
+                    response.headers.emplace_back("Retry-After", "30");
                 } else {
-                    response = co_await Dispatch(*listener.router, request, route_name);
+                    const Fault fault = listener.public_facing && options.fault ? options.fault() : Fault{};
+                    if (fault.delay.count() > 0) {
+                        asio::steady_timer pause(co_await asio::this_coro::executor, fault.delay);
+                        co_await pause.async_wait(kTuple);
+                    }
+                    if (fault.fail) {
+                        route_name = "fault";
+                        response = MakeError(ErrorKind::kInternal, "fault_injected", "A drill failed this request.");
+                    } else {
+                        response = co_await Dispatch(*listener.router, request, route_name);
+                    }
                 }
             }
         }

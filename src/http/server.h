@@ -18,6 +18,12 @@
 
 namespace emporium::http {
 
+// What a drill's fault switch says about one public request: fail it with a 500, or delay it.
+struct Fault {
+    bool fail = false;
+    std::chrono::milliseconds delay{0};
+};
+
 struct ServerOptions {
     std::size_t body_limit = std::size_t{1024} * 1024;  // larger bodies get 413
     std::size_t header_limit = std::size_t{16} * 1024;  // larger headers get 431
@@ -34,6 +40,11 @@ struct ServerOptions {
     RateLimiter* rate_limiter = nullptr;     // per client address on public listeners; optional
     // Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges ("10.0.0.0/8").
     std::vector<std::string> trusted_proxies;
+    // Drills only (`serve --faults`): asked once per public request; empty in production.
+    std::function<Fault()> fault;
+    // A warm standby: while this says true, public writes (anything but GET and HEAD) get 503
+    // `read_only`. Optional.
+    std::function<bool()> read_only;
 };
 
 struct ListenerOptions {

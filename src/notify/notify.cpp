@@ -7,7 +7,7 @@
 #include <boost/url/parse.hpp>
 
 #include "core/contact.h"
-#include "notify/http_client.h"
+#include "http/client.h"
 
 namespace emporium::notify {
 namespace {
@@ -127,7 +127,7 @@ NotifyService::NotifyService(db::Database& database, accounts::PiiVault& vault, 
       clock_(clock),
       logger_(std::move(logger)),
       options_(options) {
-    InitHttpClient();
+    http::InitHttpClient();
 }
 
 NotifyService::~NotifyService() {
@@ -255,7 +255,7 @@ void NotifyService::Send(const Claimed& m) {
             outcome = {SendOutcome::Kind::kPermanent, "", "the webhook was removed", {}};
         } else {
             const std::int64_t timestamp = Now();
-            HttpCall call;
+            http::HttpCall call;
             call.url = m.recipient;
             call.body = m.body;
             call.timeout = options_.webhook_timeout;
@@ -263,7 +263,7 @@ void NotifyService::Send(const Claimed& m) {
                             "X-Emporium-Event-Id: " + std::to_string(m.event_id),
                             "X-Emporium-Delivery: " + std::to_string(m.id),
                             "X-Emporium-Signature: " + WebhookSignature(*secret, timestamp, m.body)};
-            HttpAnswer answer = Perform(call);
+            http::HttpAnswer answer = http::Perform(call);
             if (answer.status >= 200 && answer.status < 300) {
                 outcome = {SendOutcome::Kind::kSent, "HTTP " + std::to_string(answer.status), "", {}};
             } else if (answer.status == 410) {

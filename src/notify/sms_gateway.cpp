@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "notify/http_client.h"
+#include "http/client.h"
 
 namespace emporium::notify {
 namespace {
@@ -10,7 +10,7 @@ namespace {
 namespace json = boost::json;
 
 // Twilio's error body: {"code": 21211, "message": "...", "more_info": "...", "status": 400}.
-std::string DescribeError(const HttpAnswer& answer) {
+std::string DescribeError(const http::HttpAnswer& answer) {
     boost::system::error_code ec;
     json::value v = json::parse(answer.body, ec);
     std::string out = "HTTP " + std::to_string(answer.status);
@@ -32,18 +32,18 @@ public:
     }
 
     SendOutcome Send(std::string_view to, std::string_view body) override {
-        HttpCall call;
+        http::HttpCall call;
         call.url = MessagesUrl();
         call.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
-        call.body = "To=" + FormEncode(to);
+        call.body = "To=" + http::FormEncode(to);
         call.body += config_.messaging_service_sid.empty()
-                         ? "&From=" + FormEncode(config_.from)
-                         : "&MessagingServiceSid=" + FormEncode(config_.messaging_service_sid);
-        call.body += "&Body=" + FormEncode(body);
+                         ? "&From=" + http::FormEncode(config_.from)
+                         : "&MessagingServiceSid=" + http::FormEncode(config_.messaging_service_sid);
+        call.body += "&Body=" + http::FormEncode(body);
         call.basic_user = config_.account_sid;
         call.basic_password = config_.auth_token;
         call.timeout = config_.timeout;
-        HttpAnswer answer = Perform(call);
+        http::HttpAnswer answer = http::Perform(call);
 
         SendOutcome out;
         if (answer.status == 0) {
@@ -71,14 +71,14 @@ public:
     }
 
     LookupOutcome FindSent(std::string_view to, std::string_view body) override {
-        HttpCall call;
+        http::HttpCall call;
         call.method = "GET";
-        call.url = MessagesUrl() + "?To=" + FormEncode(to) + "&PageSize=50";
+        call.url = MessagesUrl() + "?To=" + http::FormEncode(to) + "&PageSize=50";
         call.headers = {"Accept: application/json"};
         call.basic_user = config_.account_sid;
         call.basic_password = config_.auth_token;
         call.timeout = config_.timeout;
-        HttpAnswer answer = Perform(call);
+        http::HttpAnswer answer = http::Perform(call);
         LookupOutcome out;
         if (answer.status != 200) return out;
         boost::system::error_code ec;
@@ -104,7 +104,7 @@ public:
 
 private:
     std::string MessagesUrl() const {
-        return config_.base_url + "/2010-04-01/Accounts/" + FormEncode(config_.account_sid) + "/Messages.json";
+        return config_.base_url + "/2010-04-01/Accounts/" + http::FormEncode(config_.account_sid) + "/Messages.json";
     }
 
     TwilioConfig config_;

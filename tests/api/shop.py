@@ -49,7 +49,7 @@ class Shop:
     UNLIMITED = ("--rate-limit", "0", "--signin-per-minute", "100000", "--signin-per-account-minute", "100000")
 
     def __init__(self, preset="games", products=300, extra_args=UNLIMITED, env=None, customers=5,
-                 pii_key=None):
+                 pii_key=None, command="serve", seed=True):
         self.dir = tempfile.mkdtemp(prefix="emporium-api-")
         self.data = os.path.join(self.dir, "data")
         self.env = dict(os.environ, **(env or {}))
@@ -58,7 +58,9 @@ class Shop:
         if pii_key:
             self.env["EMPORIUM_PII_KEY"] = pii_key
         self.domain = "gomart.example" if preset == "grocery" else "gitgoods.example"
-        self.cli("seed", "--preset", preset, "--products", str(products), "--customers", str(customers))
+        self.command = command
+        if seed:
+            self.cli("seed", "--preset", preset, "--products", str(products), "--customers", str(customers))
         self.port, self.internal_port = free_port(), free_port()
         self.log_path = os.path.join(self.dir, "server.log")
         self.extra_args = list(extra_args)
@@ -74,7 +76,7 @@ class Shop:
     def start(self):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--data-dir", self.data, "--port", str(self.port), "--internal-port",
+            [BIN, self.command, "--data-dir", self.data, "--port", str(self.port), "--internal-port",
              str(self.internal_port), *self.extra_args],
             env=self.env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 30

@@ -77,6 +77,13 @@ class ThrottleTest(unittest.TestCase):
             reply = s.recv(4096)
             s.close()
             self.assertTrue(reply.startswith(b"HTTP/1.1 4"), reply[:80])  # the admitted one was answered
+            # The server counts a request out once its answer is written, a moment after the client
+            # has it: wait for the count (this metrics request being the only one) before trying again.
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                text = shop.get("/metrics", internal=True).body.decode()
+                if float(re.search(r"^emporium_http_requests_in_flight (\S+)", text, re.M).group(1)) <= 1:
+                    break
             self.assertEqual(shop.get("/api/store").status, 200)
         finally:
             shop.close()

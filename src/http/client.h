@@ -1,4 +1,4 @@
-// Outgoing HTTP for side effects (Twilio, webhooks), through libcurl. Blocking: call it from a
+// Outgoing HTTP (Twilio, webhooks, a standby fetching backups), through libcurl. Blocking: call it from a
 // courier thread, never from a request handler or an I/O thread.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace emporium::notify {
+namespace emporium::http {
 
 struct HttpCall {
     std::string method = "POST";
@@ -30,10 +30,14 @@ struct HttpAnswer {
 // Redirects are not followed (a moved endpoint is the operator's to fix, not a place to leak a body).
 HttpAnswer Perform(const HttpCall& call);
 
+// Performs one GET (or POST) and writes the body to path as it arrives (for large files); the
+// answer's body stays empty. path is removed again unless the status is 2xx.
+HttpAnswer Download(const HttpCall& call, const std::string& path);
+
 // Percent-encodes text for a form body or a query string (RFC 3986 unreserved characters stay).
 std::string FormEncode(std::string_view text);
 
 // Calls curl_global_init once for the process; safe to call from several places.
 void InitHttpClient();
 
-}  // namespace emporium::notify
+}  // namespace emporium::http

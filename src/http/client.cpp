@@ -1,11 +1,13 @@
-#include "notify/http_client.h"
+#include "http/client.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 
-namespace emporium::notify {
+namespace emporium::http {
 namespace {
 
 constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
@@ -56,7 +58,14 @@ void InitHttpClient() {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-HttpAnswer Perform(const HttpCall& call) {
+namespace {
+
+std::size_t OnFileBody(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* out = static_cast<std::FILE*>(user);
+    return std::fwrite(data, 1, size * count, out);
+}
+
+HttpAnswer Run(const HttpCall& call, std::FILE* sink) {
     InitHttpClient();
     HttpAnswer answer;
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
@@ -72,8 +81,13 @@ HttpAnswer Perform(const HttpCall& call) {
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(call.timeout.count(), 5000)));
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &collected);
+    if (sink) {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnFileBody);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    } else {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &collected);
+    }
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &collected);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "emporium/0.1");
@@ -105,6 +119,30 @@ HttpAnswer Perform(const HttpCall& call) {
     return answer;
 }
 
+}  // namespace
+
+HttpAnswer Perform(const HttpCall& call) {
+    return Run(call, nullptr);
+}
+
+HttpAnswer Download(const HttpCall& call, const std::string& path) {
+    std::FILE* out = std::fopen(path.c_str(), "wb");
+    if (!out) {
+        HttpAnswer answer;
+        answer.error = "cannot write " + path;
+        return answer;
+    }
+    HttpAnswer answer = Run(call, out);
+    const bool written = std::fflush(out) == 0 && ::fsync(fileno(out)) == 0;
+    std::fclose(out);
+    if (!written && answer.status >= 200 && answer.status < 300) {
+        answer.status = 0;
+        answer.error = "cannot write " + path;
+    }
+    if (answer.status < 200 || answer.status >= 300) std::remove(path.c_str());
+    return answer;
+}
+
 std::string FormEncode(std::string_view text) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
@@ -121,4 +159,4 @@ std::string FormEncode(std::string_view text) {
     return out;
 }
 
-}  // namespace emporium::notify
+}  // namespace emporium::http

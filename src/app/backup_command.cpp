@@ -1,0 +1,145 @@
+// `emporium backup`, `backup verify`, `restore` and `promote`: the operator's side of backups and
+// standbys. Each prints what it did as one JSON object on stdout; failures go to stderr with a
+// non-zero exit code.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/wiring.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "http/client.h"
+#include "ops/backup.h"
+
+namespace emporium::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string BackupDir(const std::string& data_dir) {
+    return (fs::path(data_dir) / "backups").string();
+}
+
+// A manifest path for a manifest, a .db.gz beside its manifest, or "" (the newest backup).
+std::optional<std::string> ManifestFor(const std::string& data_dir, const std::string& file) {
+    if (file.empty()) {
+        std::vector<fs::path> manifests;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(BackupDir(data_dir), ec)) {
+            const std::string name = e.path().filename().string();
+            if (name.starts_with("emporium-") && e.path().extension() == ".json") manifests.push_back(e.path());
+        }
+        if (manifests.empty()) return std::nullopt;
+        std::sort(manifests.begin(), manifests.end());
+        return manifests.back().string();
+    }
+    if (file.ends_with(".json")) return file;
+    if (file.ends_with(".db.gz")) return file.substr(0, file.size() - 6) + ".json";
+    return std::nullopt;
+}
+
+void PrintReport(const std::string& manifest, const ops::VerifyReport& r) {
+    std::string out = "{\"manifest\":\"" + manifest + "\",\"ok\":" + (r.ok ? "true" : "false") + ",\"integrity\":\"" +
+                      r.integrity + "\",\"orders\":" + std::to_string(r.orders) +
+                      ",\"schema\":" + (r.schema.empty() ? "{}" : r.schema) +
+                      ",\"seconds\":" + std::to_string(r.seconds);
+    if (!r.ok) {
+        out += ",\"problem\":\"";
+        AppendJsonEscaped(out, r.problem);
+        out += "\"";
+    }
+    std::cout << out << "}\n";
+}
+
+}  // namespace
+
+int Backup(const BackupCommandOptions& options) {
+    Logger logger = MakeLogger("warn");
+    SystemClock clock;
+    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, 1, nullptr);
+    ops::BackupStore store(*database, options.out.empty() ? BackupDir(options.data_dir) : options.out,
+                           options.retention, clock, logger);
+    Result<ops::BackupManifest> taken = store.Take();
+    if (!taken.ok()) {
+        std::cerr << "emporium backup: " << taken.error().message << "\n";
+        return 1;
+    }
+    std::cout << taken->ToJson() << "\n";
+    return 0;
+}
+
+int BackupVerify(const std::string& data_dir, const std::string& file) {
+    std::optional<std::string> manifest = ManifestFor(data_dir, file);
+    if (!manifest || !fs::exists(*manifest)) {
+        std::cerr << "emporium backup verify: no backup manifest found"
+                  << (file.empty() ? " in " + BackupDir(data_dir) : " for " + file) << "\n";
+        return 1;
+    }
+    ops::VerifyReport report = ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string());
+    PrintReport(*manifest, report);
+    return report.ok ? 0 : 1;
+}
+
+int Restore(const std::string& data_dir, const std::string& from) {
+    std::optional<std::string> manifest = ManifestFor(data_dir, from);
+    if (!manifest || !fs::exists(*manifest)) {
+        std::cerr << "emporium restore: " << from << " is not a backup (give its .json manifest or .db.gz)\n";
+        return 1;
+    }
+    std::unique_ptr<DataDirLock> lock = DataDirLock::Acquire(data_dir);
+    if (!lock) {
+        std::cerr << "emporium restore: a shop is running on " << data_dir << "; stop it first\n";
+        return 1;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    ops::VerifyReport report = ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string());
+    if (!report.ok) {
+        PrintReport(*manifest, report);
+        std::cerr << "emporium restore: the backup failed its check; nothing changed\n";
+        return 1;
+    }
+    std::ifstream in(*manifest);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::optional<ops::BackupManifest> m = ops::BackupManifest::FromJson(text);
+    const std::string gz = (fs::path(*manifest).parent_path() / m->file).string();
+    const std::string db_path = DatabasePath(data_dir);
+    const std::string incoming = db_path + ".restoring";
+    ops::Decompress(gz, incoming);
+    // The current database is kept aside, never deleted: a restore can be undone.
+    std::string kept;
+    if (fs::exists(db_path)) {
+        kept = db_path + ".before-restore-" + std::to_string(UnixSeconds(std::chrono::system_clock::now()));
+        {
+            // Fold the WAL into the file first, so that the file kept aside is whole.
+            std::unique_ptr<db::Database> current = db::OpenSqlite({db_path, 1, 5000, true, nullptr});
+        }
+        fs::rename(db_path, kept);
+        std::error_code ec;
+        fs::remove(db_path + "-wal", ec);
+        fs::remove(db_path + "-shm", ec);
+    }
+    fs::rename(incoming, db_path);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cout << "{\"restored\":\"" << m->name << "\",\"orders\":" << report.orders << ",\"kept\":\"" << kept
+              << "\",\"seconds\":" << seconds << "}\n";
+    return 0;
+}
+
+int Promote(const std::string& host, std::uint16_t port) {
+    http::HttpCall call;
+    call.url = "http://" + host + ":" + std::to_string(port) + "/internal/promote";
+    call.timeout = std::chrono::seconds(60);
+    http::HttpAnswer answer = http::Perform(call);
+    if (answer.status != 200) {
+        std::cerr << "emporium promote: "
+                  << (answer.status == 0 ? "cannot reach " + call.url + ": " + answer.error : answer.body) << "\n";
+        return 1;
+    }
+    std::cout << answer.body << "\n";
+    return 0;
+}
+
+}  // namespace emporium::app

@@ -1,0 +1,344 @@
+#include "ops/backup.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace emporium::ops {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+constexpr std::size_t kChunk = std::size_t{1} << 20;
+
+std::string CompactTime(std::int64_t unix_seconds) {
+    std::time_t t = unix_seconds;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char out[32];
+    std::strftime(out, sizeof out, "%Y%m%dT%H%M%SZ", &tm);
+    return out;
+}
+
+// Flushes a file (and so its directory entry's target) to disk: a backup is only a backup once
+// it survives a power cut.
+void SyncFile(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot open " + path + " to sync it");
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) throw std::runtime_error("cannot sync " + path);
+}
+
+void Compress(const std::string& path, const std::string& gz_path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    gzFile out = gzopen(gz_path.c_str(), "wb6");
+    if (!out) throw std::runtime_error("cannot write " + gz_path);
+    std::vector<char> buffer(kChunk);
+    while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        const auto n = static_cast<unsigned>(in.gcount());
+        if (n > 0 && gzwrite(out, buffer.data(), n) != static_cast<int>(n)) {
+            gzclose(out);
+            throw std::runtime_error("cannot write " + gz_path);
+        }
+    }
+    if (gzclose(out) != Z_OK) throw std::runtime_error("cannot finish " + gz_path);
+    SyncFile(gz_path);
+}
+
+void RemoveDatabaseFiles(const std::string& path) {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path + suffix, ec);
+}
+
+// Schema versions and order count of a database file, read through the normal interface.
+void Describe(const std::string& path, std::string& schema, std::int64_t& orders) {
+    std::unique_ptr<db::Database> copy = db::OpenSqlite({path, 1, 5000, false, nullptr});
+    copy->Read([&](db::Connection& c) {
+        json::object versions;
+        c.Query("SELECT module, MAX(version) FROM schema_migrations GROUP BY module ORDER BY module", {},
+                [&](const db::Row& r) { versions[r.Text(0)] = r.Int(1); });
+        schema = json::serialize(versions);
+        orders = c.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'orders'") > 0
+                     ? c.QueryInt("SELECT COUNT(*) FROM orders")
+                     : 0;
+    });
+}
+
+}  // namespace
+
+std::string BackupManifest::ToJson() const {
+    boost::system::error_code ec;
+    json::value parsed_schema = json::parse(schema, ec);
+    return json::serialize(json::object{{"name", name},
+                                        {"file", file},
+                                        {"created_at", created_at},
+                                        {"bytes", bytes},
+                                        {"database_bytes", database_bytes},
+                                        {"sha256", sha256},
+                                        {"schema", ec ? json::value(json::object{}) : parsed_schema},
+                                        {"orders", orders},
+                                        {"seconds", seconds}});
+}
+
+std::optional<BackupManifest> BackupManifest::FromJson(std::string_view text) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    const json::object& o = v.as_object();
+    auto str = [&](const char* k) -> std::optional<std::string> {
+        const json::value* x = o.if_contains(k);
+        if (!x || !x->is_string()) return std::nullopt;
+        return std::string(x->as_string());
+    };
+    auto num = [&](const char* k) -> std::int64_t {
+        const json::value* x = o.if_contains(k);
+        return x && x->is_int64() ? x->as_int64() : 0;
+    };
+    BackupManifest m;
+    std::optional<std::string> name = str("name"), file = str("file"), sha = str("sha256");
+    if (!name || !file || !sha) return std::nullopt;
+    m.name = *name;
+    m.file = *file;
+    m.sha256 = *sha;
+    m.created_at = num("created_at");
+    m.bytes = num("bytes");
+    m.database_bytes = num("database_bytes");
+    m.orders = num("orders");
+    if (const json::value* s = o.if_contains("schema")) m.schema = json::serialize(*s);
+    if (const json::value* s = o.if_contains("seconds"); s && s->is_number()) m.seconds = s->to_number<double>();
+    return m;
+}
+
+std::string FileSha256(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    std::vector<char> buffer(kChunk);
+    while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(buffer.data()),
+                                  static_cast<unsigned long long>(in.gcount()));
+    }
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&state, digest);
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    return hex;
+}
+
+void Decompress(const std::string& gz_path, const std::string& path) {
+    gzFile in = gzopen(gz_path.c_str(), "rb");
+    if (!in) throw std::runtime_error("cannot read " + gz_path);
+    RemoveDatabaseFiles(path);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) {
+        gzclose(in);
+        throw std::runtime_error("cannot write " + path);
+    }
+    std::vector<char> buffer(kChunk);
+    for (;;) {
+        int n = gzread(in, buffer.data(), static_cast<unsigned>(buffer.size()));
+        if (n < 0) {
+            gzclose(in);
+            throw std::runtime_error(gz_path + " is not a complete gzip file");
+        }
+        if (n == 0) break;
+        out.write(buffer.data(), n);
+    }
+    gzclose(in);
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + path);
+    SyncFile(path);
+}
+
+VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& scratch_dir) {
+    const auto started = std::chrono::steady_clock::now();
+    VerifyReport report;
+    std::ifstream in(manifest_path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::optional<BackupManifest> m = BackupManifest::FromJson(text);
+    if (!m) {
+        report.problem = "the manifest cannot be read";
+        return report;
+    }
+    const std::string gz = (fs::path(manifest_path).parent_path() / m->file).string();
+    try {
+        if (FileSha256(gz) != m->sha256) {
+            report.problem = "the file's SHA-256 does not match its manifest";
+            return report;
+        }
+        fs::create_directories(scratch_dir);
+        const std::string copy = (fs::path(scratch_dir) / (m->name + ".verify.db")).string();
+        Decompress(gz, copy);
+        {
+            std::unique_ptr<db::Database> restored = db::OpenSqlite({copy, 1, 5000, false, nullptr});
+            restored->Read([&](db::Connection& c) {
+                c.Query("PRAGMA integrity_check", {}, [&](const db::Row& r) {
+                    if (!report.integrity.empty()) report.integrity += "; ";
+                    report.integrity += r.Text(0);
+                });
+            });
+        }
+        Describe(copy, report.schema, report.orders);
+        RemoveDatabaseFiles(copy);
+        report.ok = report.integrity == "ok";
+        if (!report.ok) report.problem = "integrity_check: " + report.integrity.substr(0, 500);
+    } catch (const std::exception& e) {
+        report.problem = e.what();
+    }
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return report;
+}
+
+BackupStore::BackupStore(db::Database& database, std::string directory, int retention, const Clock& clock,
+                         Logger logger)
+    : database_(database),
+      directory_(std::move(directory)),
+      retention_(std::max(1, retention)),
+      clock_(clock),
+      logger_(std::move(logger)) {}
+
+Result<BackupManifest> BackupStore::Take() {
+    std::lock_guard lock(take_mutex_);
+    const auto started = std::chrono::steady_clock::now();
+    BackupManifest m;
+    m.created_at = UnixSeconds(clock_.Now());
+    m.name = "emporium-" + CompactTime(m.created_at);
+    for (int n = 2; fs::exists(fs::path(directory_) / (m.name + ".json")); ++n) {
+        m.name = "emporium-" + CompactTime(m.created_at) + "-" + std::to_string(n);
+    }
+    m.file = m.name + ".db.gz";
+    const std::string raw = (fs::path(directory_) / ("." + m.name + ".db")).string();
+    const std::string gz = (fs::path(directory_) / m.file).string();
+    const std::string manifest = (fs::path(directory_) / (m.name + ".json")).string();
+    try {
+        fs::create_directories(directory_);
+        RemoveDatabaseFiles(raw);
+        database_.BackupTo(raw);
+        m.database_bytes = static_cast<std::int64_t>(fs::file_size(raw));
+        Describe(raw, m.schema, m.orders);
+        Compress(raw, gz);
+        RemoveDatabaseFiles(raw);
+        m.bytes = static_cast<std::int64_t>(fs::file_size(gz));
+        m.sha256 = FileSha256(gz);
+        m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        {
+            std::ofstream out(manifest + ".tmp", std::ios::trunc);
+            out << m.ToJson() << "\n";
+            out.close();
+            if (!out) throw std::runtime_error("cannot write " + manifest);
+        }
+        SyncFile(manifest + ".tmp");
+        fs::rename(manifest + ".tmp", manifest);  // the manifest last: its presence means complete
+        SyncFile(directory_);
+    } catch (const std::exception& e) {
+        RemoveDatabaseFiles(raw);
+        std::error_code ec;
+        fs::remove(gz, ec);
+        fs::remove(manifest + ".tmp", ec);
+        LogError(logger_, LogFields("backup failed").Add("error", e.what()));
+        return Error{ErrorKind::kInternal, "backup_failed", std::string("The backup failed: ") + e.what(), {}};
+    }
+    LogInfo(logger_, LogFields("backup taken")
+                         .Add("name", m.name)
+                         .Add("bytes", static_cast<long long>(m.bytes))
+                         .Add("database_bytes", static_cast<long long>(m.database_bytes))
+                         .Add("orders", static_cast<long long>(m.orders))
+                         .Add("seconds", m.seconds));
+
+    std::vector<BackupManifest> all = List();
+    for (std::size_t i = static_cast<std::size_t>(retention_); i < all.size(); ++i) {
+        std::error_code ec;
+        fs::remove(fs::path(directory_) / (all[i].name + ".json"), ec);
+        fs::remove(fs::path(directory_) / all[i].file, ec);
+        LogInfo(logger_, LogFields("backup dropped").Add("name", all[i].name).Add("reason", "retention"));
+    }
+    return m;
+}
+
+std::vector<BackupManifest> BackupStore::List() const {
+    std::vector<BackupManifest> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(directory_, ec)) {
+        const fs::path& p = entry.path();
+        if (p.extension() != ".json" || !p.filename().string().starts_with("emporium-")) continue;
+        std::ifstream in(p);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::optional<BackupManifest> m = BackupManifest::FromJson(text);
+        if (m && fs::exists(fs::path(directory_) / m->file)) out.push_back(std::move(*m));
+    }
+    std::sort(out.begin(), out.end(), [](const BackupManifest& a, const BackupManifest& b) {
+        return a.created_at != b.created_at ? a.created_at > b.created_at : a.name > b.name;
+    });
+    return out;
+}
+
+std::optional<BackupManifest> BackupStore::Latest() const {
+    std::vector<BackupManifest> all = List();
+    if (all.empty()) return std::nullopt;
+    return all.front();
+}
+
+std::optional<std::int64_t> BackupStore::LastSuccessAt() const {
+    std::optional<BackupManifest> latest = Latest();
+    if (!latest) return std::nullopt;
+    return latest->created_at;
+}
+
+std::optional<std::string> BackupStore::PathOf(const std::string& file) const {
+    for (const BackupManifest& m : List()) {
+        if (m.file == file) return (fs::path(directory_) / m.file).string();
+        if (m.name + ".json" == file) return (fs::path(directory_) / file).string();
+    }
+    return std::nullopt;
+}
+
+BackupSchedule::BackupSchedule(BackupStore& store, std::chrono::seconds interval, const Clock& clock)
+    : store_(store), interval_(interval), clock_(clock) {}
+
+BackupSchedule::~BackupSchedule() {
+    Stop();
+}
+
+void BackupSchedule::Start() {
+    thread_ = std::thread([this] {
+        for (;;) {
+            std::optional<std::int64_t> last = store_.LastSuccessAt();
+            const std::int64_t now = UnixSeconds(clock_.Now());
+            std::chrono::seconds wait = interval_;
+            if (!last || now - *last >= interval_.count()) {
+                // A failed backup is logged and shows in the backup age alert; try again in a minute.
+                if (!store_.Take().ok()) wait = std::min<std::chrono::seconds>(interval_, std::chrono::seconds(60));
+            } else {
+                wait = std::chrono::seconds(interval_.count() - (now - *last));
+            }
+            std::unique_lock lock(mutex_);
+            if (stop_.wait_for(lock, wait, [&] { return stopping_; })) return;
+        }
+    });
+}
+
+void BackupSchedule::Stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    stop_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace emporium::ops

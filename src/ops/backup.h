@@ -1,0 +1,113 @@
+// Online backups of the shop's database: a consistent copy taken while the shop serves
+// (SQLite's backup API), gzip-compressed, described by a manifest with its SHA-256 and schema
+// versions, kept up to a retention count, verified by restoring it aside and running
+// `PRAGMA integrity_check`.
+//
+// Files in the backup directory, per backup NAME ("emporium-20261127T120000Z"):
+//   NAME.db.gz   the database
+//   NAME.json    the manifest, written last: a backup without one is incomplete and ignored
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "db/database.h"
+
+namespace emporium::ops {
+
+struct BackupManifest {
+    std::string name;
+    std::string file;             // NAME.db.gz, beside the manifest
+    std::int64_t created_at = 0;  // when the snapshot was taken (Unix seconds)
+    std::int64_t bytes = 0;       // compressed
+    std::int64_t database_bytes = 0;
+    std::string sha256;       // of the compressed file, hex
+    std::string schema;       // {"module": version, ...} as JSON
+    std::int64_t orders = 0;  // rows in orders at the snapshot, for a quick look
+    double seconds = 0;       // how long taking it took
+
+    std::string ToJson() const;
+    static std::optional<BackupManifest> FromJson(std::string_view text);
+};
+
+struct VerifyReport {
+    bool ok = false;
+    std::string problem;    // when not ok
+    std::string integrity;  // PRAGMA integrity_check's answer
+    std::string schema;
+    std::int64_t orders = 0;
+    double seconds = 0;
+};
+
+// Checks a backup: the compressed file's SHA-256 against its manifest, then decompresses it into
+// scratch_dir and runs PRAGMA integrity_check on the copy. The copy is removed afterwards.
+VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& scratch_dir);
+
+// Decompresses NAME.db.gz into path (replacing it). Throws std::runtime_error.
+void Decompress(const std::string& gz_path, const std::string& path);
+
+// The SHA-256 of a file, hex. Throws std::runtime_error when it cannot be read.
+std::string FileSha256(const std::string& path);
+
+class BackupStore {
+public:
+    BackupStore(db::Database& database, std::string directory, int retention, const Clock& clock, Logger logger);
+
+    // Takes a backup now, then drops the oldest beyond the retention count. Safe while the shop
+    // serves; one at a time (a second caller waits).
+    Result<BackupManifest> Take();
+
+    // Complete backups, newest first.
+    std::vector<BackupManifest> List() const;
+    std::optional<BackupManifest> Latest() const;
+
+    // When the newest complete backup was taken, if any.
+    std::optional<std::int64_t> LastSuccessAt() const;
+
+    // The manifest file of a backup, for serving it to a standby; nullopt for a name that is not
+    // a complete backup here (names are never paths).
+    std::optional<std::string> PathOf(const std::string& file) const;
+
+    const std::string& directory() const { return directory_; }
+
+private:
+    db::Database& database_;
+    std::string directory_;
+    int retention_;
+    const Clock& clock_;
+    Logger logger_;
+    std::mutex take_mutex_;  // one backup at a time
+};
+
+// Takes a backup whenever the newest one is older than the interval (and at start when there is
+// none), on a thread of its own.
+class BackupSchedule {
+public:
+    BackupSchedule(BackupStore& store, std::chrono::seconds interval, const Clock& clock);
+    ~BackupSchedule();
+    BackupSchedule(const BackupSchedule&) = delete;
+    BackupSchedule& operator=(const BackupSchedule&) = delete;
+
+    void Start();
+    void Stop();
+
+private:
+    BackupStore& store_;
+    std::chrono::seconds interval_;
+    const Clock& clock_;
+    std::mutex mutex_;  // guards stopping_
+    std::condition_variable stop_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace emporium::ops
