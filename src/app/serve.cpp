@@ -2,6 +2,7 @@
 #include <sys/statvfs.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -124,11 +125,12 @@ ops::Alerter::Sink AlertSink(notify::SmsGateway& sms, std::vector<std::string> n
                                                                                                : sent.error));
         }
         const char* state = n.kind == ops::AlertNotice::Kind::kResolved ? "resolved" : "firing";
-        std::string body = "{\"rule\":\"" + n.rule + "\",\"state\":\"" + state +
-                           "\",\"value\":" + std::to_string(n.value) + ",\"threshold\":\"" +
-                           std::to_string(n.threshold) + "\",\"since\":\"" + FormatRfc3339(n.since) + "\",\"text\":";
-        body += JsonString(text);
-        body += "}";
+        const std::string body = boost::json::serialize(boost::json::object{{"rule", n.rule},
+                                                                            {"state", state},
+                                                                            {"value", n.value},
+                                                                            {"threshold", n.threshold},
+                                                                            {"since", FormatRfc3339(n.since)},
+                                                                            {"text", text}});
         for (const std::string& url : webhooks) {
             http::HttpCall call;
             call.url = url;

@@ -18,7 +18,7 @@ import unittest
 
 from fake_twilio import FakeTwilio
 from shop import BIN, Shop
-from test_notify import buyer, first_product, place, wait_until
+from test_notify import Receiver, buyer, first_product, place, wait_until
 from test_orders import BODY, checkout, new_buyers
 
 ON_CALL = "+15550001111"
@@ -144,7 +144,8 @@ class BackupTest(unittest.TestCase):
 class AlertTest(unittest.TestCase):
     def test_error_drill_texts_on_call_within_a_minute_and_resolves(self):
         twilio = FakeTwilio()
-        env = dict(twilio.env(), EMPORIUM_ALERT_SMS_TO=ON_CALL)
+        hooks = Receiver()
+        env = dict(twilio.env(), EMPORIUM_ALERT_SMS_TO=ON_CALL, EMPORIUM_ALERT_WEBHOOK_URL=hooks.url)
         # Default rule (5% over the window, held 30 s, read every 5 s); a 30 s window ends the drill sooner.
         shop = Shop(products=20, extra_args=Shop.UNLIMITED + ("--faults", "--alert-window", "30s"), env=env)
         stop = threading.Event()
@@ -180,10 +181,18 @@ class AlertTest(unittest.TestCase):
             texts = [p["form"]["Body"] for p in twilio.posts_to(ON_CALL)]
             self.assertEqual(sum("FIRING high_error_ratio" in t for t in texts), 1, texts)  # once, not per check
             self.assertIn('"msg":"alert resolved"', shop.server_log())
+            with hooks.lock:
+                posted = [json.loads(h["body"]) for h in hooks.received]
+            self.assertEqual([(p["rule"], p["state"]) for p in posted if p["rule"] == "high_error_ratio"],
+                             [("high_error_ratio", "firing"), ("high_error_ratio", "resolved")])
+            errors = [p for p in posted if p["rule"] == "high_error_ratio"]
+            self.assertEqual(errors[0]["threshold"], 0.05)
+            self.assertIn("FIRING high_error_ratio", errors[0]["text"])
         finally:
             stop.set()
             shop.close()
             twilio.close()
+            hooks.close()
 
     def test_faults_stay_off_unless_asked_for(self):
         shop = Shop(products=10)

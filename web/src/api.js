@@ -145,6 +145,9 @@ export const api = {
   webhooks: (opts) => apiRequest('GET', '/api/admin/webhooks', { ...opts }),
   createWebhook: (body) => apiRequest('POST', '/api/admin/webhooks', { body }),
   deleteWebhook: (webhookId) => apiRequest('DELETE', `/api/admin/webhooks/${id(webhookId)}`),
+  alerts: (opts) => apiRequest('GET', '/api/admin/alerts', { ...opts }),
+  backups: (opts) => apiRequest('GET', '/api/admin/backups', { ...opts }),
+  takeBackup: () => apiRequest('POST', '/api/admin/backups'),
 }
 
 /** A sentence for people from an error: rate limits say when to try again. */
