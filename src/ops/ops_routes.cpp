@@ -75,7 +75,7 @@ std::string_view StateName(AlertState s) {
 
 }  // namespace
 
-void AddReplicationRoutes(http::Router& internal, BackupStore& backups, std::string token) {
+void AddReplicationRoutes(http::Router& internal, BackupStore& backups, const std::string& token) {
     internal.Get("/internal/backups/latest", [&backups, token](const http::Request& r) {
         if (token.empty()) return Plain(404, "not_found", "Replication is off.");
         if (!TokenMatches(r, token)) return Plain(401, "unauthorized", "A replication token is required.");
@@ -136,7 +136,7 @@ void AddFaultRoutes(http::Router& internal, FaultSwitch& faults) {
 }
 
 void AddAdminOpsRoutes(http::Router& router, BackupStore& backups, const Alerter* alerter,
-                       http::Authenticator authenticate) {
+                       const http::Authenticator& authenticate) {
     router.Get("/api/admin/backups", [&backups, authenticate](const http::Request& r) {
         Result<Principal> who = http::Require(authenticate, r, scope::kOpsRead);
         if (!who.ok()) return http::PrivateError(who.error());

@@ -19,7 +19,7 @@ void AddOpsRoutes(http::Router& router, Metrics& metrics, std::function<bool()> 
 // Internal listener: a standby's view of the backups (`GET /internal/backups/latest` gives the
 // newest manifest, `GET /internal/backups/files/{file}` its file), for `Authorization: Bearer
 // <token>` only. With an empty token the routes answer 404: replication is off.
-void AddReplicationRoutes(http::Router& internal, BackupStore& backups, std::string token);
+void AddReplicationRoutes(http::Router& internal, BackupStore& backups, const std::string& token);
 
 // Internal listener, drills only: `GET /internal/faults` and `PUT /internal/faults`
 // `{error_ratio, slow_ratio, delay_ms}`.
@@ -29,6 +29,6 @@ void AddFaultRoutes(http::Router& internal, FaultSwitch& faults);
 // /api/admin/backups` (take one now), `GET /api/admin/alerts` (each rule's state). alerter may
 // be null (no alerts configured).
 void AddAdminOpsRoutes(http::Router& router, BackupStore& backups, const Alerter* alerter,
-                       http::Authenticator authenticate);
+                       const http::Authenticator& authenticate);
 
 }  // namespace emporium::ops
