@@ -160,6 +160,7 @@ class AlertTest(unittest.TestCase):
                     stop.wait(0.02)  # a steady 50 requests a second or so, like shoppers browsing
 
             threading.Thread(target=traffic, daemon=True).start()
+            admin = shop.admin_token  # signed in before the drill: during it, one request in five fails
             bad = shop.request("PUT", "/internal/faults", {"error_ratio": 1.5}, internal=True)
             self.assertEqual(bad.status, 422)
             started = time.time()
@@ -170,7 +171,8 @@ class AlertTest(unittest.TestCase):
             detection = time.time() - started
             self.assertTrue(fired, "no alert text within 60 s")
             print(f"\n    detection: alert text {detection:.1f} s after the drill began", flush=True)
-            alerts = {a["rule"]: a for a in shop.admin("GET", "/api/admin/alerts").json["items"]}
+            listed = wait_until(lambda: shop.get("/api/admin/alerts", token=admin), lambda r: r.status == 200)
+            alerts = {a["rule"]: a for a in listed.json["items"]}
             self.assertEqual(alerts["high_error_ratio"]["state"], "firing")
             self.assertGreater(alerts["high_error_ratio"]["value"], 0.1)
 
