@@ -183,7 +183,9 @@ class AlertTest(unittest.TestCase):
             texts = [p["form"]["Body"] for p in twilio.posts_to(ON_CALL)]
             self.assertEqual(sum("FIRING high_error_ratio" in t for t in texts), 1, texts)  # once, not per check
             self.assertIn('"msg":"alert resolved"', shop.server_log())
-            with hooks.lock:
+            with hooks.lock:  # the webhook post follows the text within the same notice
+                self.assertTrue(hooks.lock.wait_for(
+                    lambda: sum(b'"resolved"' in h["body"] for h in hooks.received) >= 1, 30))
                 posted = [json.loads(h["body"]) for h in hooks.received]
             self.assertEqual([(p["rule"], p["state"]) for p in posted if p["rule"] == "high_error_ratio"],
                              [("high_error_ratio", "firing"), ("high_error_ratio", "resolved")])
