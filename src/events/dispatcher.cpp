@@ -240,6 +240,20 @@ void Dispatcher::Run(Lane& lane) {
             LogError(logger_, LogFields("event lane failed").Add("subscriber", lane.name).Add("error", e.what()));
             wait = options_.poll_interval;
         }
+        if (&lane == lanes_.front().get()) {
+            // Lane 0 also keeps the outbox from growing without end, once an hour.
+            const std::int64_t now =
+                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+            if (now - last_purge_ >= 3600) {
+                last_purge_ = now;
+                try {
+                    Purge();
+                } catch (const std::exception& e) {
+                    LogError(logger_, LogFields("event purge failed").Add("error", e.what()));
+                }
+            }
+        }
         std::unique_lock lock(wake_mutex_);
         if (stopping_) return;
         if (wait.count() == 0) continue;
@@ -286,6 +300,32 @@ std::int64_t Dispatcher::Pump() {
         }
     }
     return completed;
+}
+
+std::int64_t Dispatcher::Purge() {
+    if (lanes_.empty()) return 0;
+    const std::int64_t cutoff = UnixSeconds(clock_.Now()) - options_.keep.count();
+    std::int64_t floor = lanes_.front()->cursor;
+    database_.Read([&](db::Connection& c) {
+        for (auto& lane : lanes_) {
+            floor = std::min(floor, c.QueryInt("SELECT last_id FROM event_cursors WHERE subscriber = ?", {lane->name}));
+        }
+    });
+    std::int64_t purged = 0;
+    for (;;) {
+        // Small batches: each is one short write, so checkouts never wait long behind a purge.
+        std::int64_t n = database_.Write([&](db::Connection& c) {
+            return c.Execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id <= ? AND created_at < ?"
+                " AND id NOT IN (SELECT event_id FROM dead_letters WHERE status IN ('dead', 'replaying'))"
+                " ORDER BY id LIMIT 2000)",
+                {floor, cutoff});
+        });
+        purged += n;
+        if (n < 2000) break;
+    }
+    if (purged > 0) LogInfo(logger_, LogFields("events purged").Add("events", static_cast<long long>(purged)));
+    return purged;
 }
 
 std::vector<LaneProgress> Dispatcher::Progress() {

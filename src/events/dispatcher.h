@@ -58,6 +58,9 @@ struct DispatcherOptions {
     std::chrono::milliseconds first_backoff{1000};
     std::chrono::milliseconds max_backoff{300'000};
     int max_attempts = 10;  // then the event becomes a dead letter and the lane moves on
+    // Events every lane has passed are deleted once older than this (checked hourly); events a
+    // dead letter still needs are kept.
+    std::chrono::seconds keep{std::chrono::hours(24 * 7)};
 };
 
 // The delay before attempt number `attempt` + 1 (attempt >= 1): first_backoff doubled each time,
@@ -131,6 +134,10 @@ public:
     std::int64_t Pump();
 
     std::vector<LaneProgress> Progress();
+
+    // Deletes events older than options.keep that every lane of this dispatcher has passed and
+    // no dead letter waiting for a replay needs, in small batches. Returns how many.
+    std::int64_t Purge();
     DeadLetters& dead_letters() { return dead_letters_; }
 
 private:
@@ -150,6 +157,7 @@ private:
     DeadLetters dead_letters_;
     std::vector<std::unique_ptr<Lane>> lanes_;
     std::vector<std::thread> threads_;
+    std::int64_t last_purge_ = 0;  // steady seconds; touched by lane 0's thread only
 
     std::mutex wake_mutex_;  // guards wake_generation_ and stopping_
     std::condition_variable wake_;

@@ -178,6 +178,29 @@ TEST_F(DispatcherTest, PartitionsSplitEventsBetweenLanes) {
     EXPECT_EQ(d.Progress().size(), 3U);
 }
 
+TEST_F(DispatcherTest, PurgeDropsOldEventsEveryLanePassedButKeepsDeadLettersAndTheRest) {
+    DispatcherOptions o = Fast(1);
+    o.keep = std::chrono::hours(24);
+    Dispatcher d(*database_, clock_, logger_, o);
+    std::int64_t poison = 0;
+    d.Add({"notify", {}, [&](const Event& e) { return e.id == poison ? Outcome::GiveUp("bad") : Outcome::Done(); }});
+    d.Add({"slow", {"product.*"}, [](const Event&) { return Outcome::Done(); }});
+    std::vector<std::int64_t> old;
+    for (int i = 0; i < 5; ++i) old.push_back(Emit("order.placed"));
+    poison = old[2];
+    d.Pump();
+    EXPECT_EQ(d.Purge(), 0) << "nothing is a day old yet";
+    clock_.Advance(std::chrono::hours(25));
+    std::int64_t fresh = database_->Write(
+        [&](db::Connection& c) { return Append(c, "order.placed", "9", "{}", UnixSeconds(clock_.Now())); });
+    d.Pump();
+    EXPECT_EQ(d.Purge(), 4) << "five old events, one kept for its dead letter";
+    auto left = database_->Read([](db::Connection& c) { return ReadAfter(c, 0, 100); });
+    ASSERT_EQ(left.size(), 2U);
+    EXPECT_EQ(left[0].id, poison);
+    EXPECT_EQ(left[1].id, fresh);
+}
+
 TEST_F(DispatcherTest, ThreadsDeliverAfterWake) {
     Dispatcher d(*database_, clock_, logger_, Fast());
     std::mutex mutex;  // guards delivered
