@@ -2,6 +2,7 @@
 // standbys. Each prints what it did as one JSON object on stdout; failures go to stderr with a
 // non-zero exit code.
 #include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -42,16 +43,13 @@ std::optional<std::string> ManifestFor(const std::string& data_dir, const std::s
 }
 
 void PrintReport(const std::string& manifest, const ops::VerifyReport& r) {
-    std::string out = "{\"manifest\":\"" + manifest + "\",\"ok\":" + (r.ok ? "true" : "false") + ",\"integrity\":\"" +
-                      r.integrity + "\",\"orders\":" + std::to_string(r.orders) +
-                      ",\"schema\":" + (r.schema.empty() ? "{}" : r.schema) +
-                      ",\"seconds\":" + std::to_string(r.seconds);
-    if (!r.ok) {
-        out += ",\"problem\":\"";
-        AppendJsonEscaped(out, r.problem);
-        out += "\"";
-    }
-    std::cout << out << "}\n";
+    boost::json::object out{
+        {"manifest", manifest}, {"ok", r.ok}, {"integrity", r.integrity}, {"orders", r.orders}, {"seconds", r.seconds}};
+    boost::system::error_code ec;
+    boost::json::value schema = boost::json::parse(r.schema, ec);
+    out["schema"] = ec ? boost::json::value(boost::json::object{}) : schema;
+    if (!r.ok) out["problem"] = r.problem;
+    std::cout << boost::json::serialize(out) << "\n";
 }
 
 }  // namespace
@@ -123,8 +121,9 @@ int Restore(const std::string& data_dir, const std::string& from) {
     }
     fs::rename(incoming, db_path);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::cout << "{\"restored\":\"" << m->name << "\",\"orders\":" << report.orders << ",\"kept\":\"" << kept
-              << "\",\"seconds\":" << seconds << "}\n";
+    std::cout << boost::json::serialize(boost::json::object{
+                     {"restored", m->name}, {"orders", report.orders}, {"kept", kept}, {"seconds", seconds}})
+              << "\n";
     return 0;
 }
 

@@ -5,7 +5,6 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "accounts/accounts.h"
@@ -48,18 +47,6 @@ std::filesystem::path DefaultWebDir(const std::string& program_path) {
     std::filesystem::path beside = program.parent_path().parent_path() / "web" / "dist";
     if (std::filesystem::is_directory(beside, ec)) return beside;
     return std::filesystem::path("web") / "dist";
-}
-
-std::vector<std::string> SplitList(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        item.erase(0, item.find_first_not_of(' '));
-        item.erase(item.find_last_not_of(' ') + 1);
-        if (!item.empty()) out.push_back(item);
-    }
-    return out;
 }
 
 // Each lane's backlog and the age of its oldest waiting event, read at scrape time.

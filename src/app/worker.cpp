@@ -17,28 +17,10 @@
 #include "ops/ops_routes.h"
 
 namespace emporium::app {
-namespace {
-
-std::vector<std::string> SplitNames(const std::string& text) {
-    std::vector<std::string> out;
-    std::string item;
-    for (char c : text + ",") {
-        if (c == ',') {
-            if (!item.empty()) out.push_back(item);
-            item.clear();
-        } else if (c != ' ') {
-            item.push_back(c);
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 int Worker(const WorkerOptions& options) {
     Logger logger = MakeLogger(options.log_level);
     SystemClock clock;
-    std::vector<std::string> only = SplitNames(options.only);
+    std::vector<std::string> only = SplitList(options.only);
     for (const std::string& name : only) {
         if (name != "notify" && name != "webhooks") {
             LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", name));

@@ -27,6 +27,19 @@ std::optional<std::chrono::seconds> ParseDuration(std::string_view text) {
     return std::chrono::seconds(value * scale);
 }
 
+std::vector<std::string> SplitList(std::string_view text) {
+    std::vector<std::string> out;
+    for (;;) {
+        const std::size_t comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) out.emplace_back(item);
+        if (comma == std::string_view::npos) return out;
+        text.remove_prefix(comma + 1);
+    }
+}
+
 void AppendJsonEscaped(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
     for (char ch : text) {

@@ -5,6 +5,13 @@
 namespace emporium {
 namespace {
 
+TEST(SplitListTest, TrimsAndDropsEmptyItems) {
+    EXPECT_EQ(SplitList(" notify, webhooks ,,"), (std::vector<std::string>{"notify", "webhooks"}));
+    EXPECT_EQ(SplitList("+15550001111"), (std::vector<std::string>{"+15550001111"}));
+    EXPECT_TRUE(SplitList("").empty());
+    EXPECT_TRUE(SplitList(" , ").empty());
+}
+
 TEST(ParseDuration, AcceptsUnits) {
     EXPECT_EQ(ParseDuration("300")->count(), 300);
     EXPECT_EQ(ParseDuration("300s")->count(), 300);

@@ -7,6 +7,7 @@
 #include <boost/url/parse.hpp>
 
 #include "core/contact.h"
+#include "core/text.h"
 #include "http/client.h"
 
 namespace emporium::notify {
@@ -20,18 +21,6 @@ constexpr std::string_view kSecretField = "webhook_secret";
 std::string Join(const std::vector<std::string>& items) {
     std::string out;
     for (const std::string& i : items) out += (out.empty() ? "" : ",") + i;
-    return out;
-}
-
-std::vector<std::string> Split(std::string_view text) {
-    std::vector<std::string> out;
-    while (!text.empty()) {
-        std::size_t comma = text.find(',');
-        std::string_view item = text.substr(0, comma);
-        if (!item.empty()) out.emplace_back(item);
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-    }
     return out;
 }
 
@@ -569,10 +558,11 @@ Result<Webhook> NotifyService::AddWebhook(const std::string& url, const std::vec
 std::vector<Webhook> NotifyService::Webhooks() {
     return database_.Read([&](db::Connection& c) {
         std::vector<Webhook> out;
-        c.Query("SELECT id, url, events, active, created_at FROM webhooks WHERE active = 1 ORDER BY id", {},
-                [&](const db::Row& r) {
-                    out.push_back({r.Int(0), std::string(r.Text(1)), Split(r.Text(2)), r.Int(3) != 0, r.Int(4), ""});
-                });
+        c.Query(
+            "SELECT id, url, events, active, created_at FROM webhooks WHERE active = 1 ORDER BY id", {},
+            [&](const db::Row& r) {
+                out.push_back({r.Int(0), std::string(r.Text(1)), SplitList(r.Text(2)), r.Int(3) != 0, r.Int(4), ""});
+            });
         return out;
     });
 }
