@@ -258,7 +258,6 @@ class StandbyTest(unittest.TestCase):
             # The late order is not there: its id went to the first order taken after promotion.
             after = standby.get(f"/api/orders/{late}", token=admin)
             self.assertTrue(after.status == 404 or after.json["id"] == bought.json["id"], after.body)
-            self.assertNotIn(late, [o for o in orders])
             self.assertEqual(standby.get("/internal/role", internal=True).json["role"], "primary")
         finally:
             if standby:

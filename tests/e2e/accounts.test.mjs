@@ -5,7 +5,19 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { apiJson, eventually, launchBrowser, money, pickOption, screenshot, startShop, watchPage } from './harness.mjs';
+import {
+  accountMenu,
+  apiJson,
+  assertClean,
+  eventually,
+  launchBrowser,
+  menuPick,
+  money,
+  pickOption,
+  screenshot,
+  startShop,
+  watchPage,
+} from './harness.mjs';
 
 const T = { timeout: 90_000 };
 const run = crypto.randomBytes(4).toString('hex');
@@ -30,19 +42,9 @@ after(async () => {
   await shop?.stop();
 });
 
-function assertClean(watch) {
-  assert.deepEqual(watch.take(), [], 'console errors or failed requests');
-}
 
-const accountMenu = (page) => page.locator('header [data-testid="account-menu"]');
 const signInLink = (page) => page.locator('header [data-testid="sign-in-link"]');
 
-/** Opens the header's account menu and picks an entry. */
-async function menuPick(page, name) {
-  await accountMenu(page).click();
-  const item = page.getByRole('menu', { name: 'Account' }).getByRole('menuitem', { name, exact: true });
-  await item.click();
-}
 
 async function signIn(page, { email, password }) {
   await page.getByRole('textbox', { name: 'Email' }).fill(email);

@@ -1,6 +1,7 @@
 // Helpers for the browser tests: run a seeded `emporium serve` on loopback, launch
 // Debian's Chromium through playwright-core, watch a page for console errors and
 // failed requests, and poll for conditions (no fixed sleeps anywhere).
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -256,4 +257,21 @@ export async function pickOption(page, field, optionName, done, message = `optio
 export function money(cents, currency = 'USD') {
   const f = new Intl.NumberFormat('en-US', { style: 'currency', currency });
   return f.format(cents / 10 ** f.resolvedOptions().maximumFractionDigits);
+}
+
+/** Fails the test if the page logged console errors or had failed requests since the last call. */
+export function assertClean(watch) {
+  assert.deepEqual(watch.take(), [], 'console errors or failed requests');
+}
+
+/** The header's account menu button. */
+export const accountMenu = (page) => page.locator('header [data-testid="account-menu"]');
+
+/** The page's notice (snackbar). */
+export const notice = (page) => page.locator('[data-testid="notice"]');
+
+/** Opens the header's account menu and picks an entry. */
+export async function menuPick(page, name) {
+  await accountMenu(page).click();
+  await page.getByRole('menu', { name: 'Account' }).getByRole('menuitem', { name, exact: true }).click();
 }

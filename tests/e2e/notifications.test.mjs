@@ -7,7 +7,20 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { apiJson, eventually, freePort, launchBrowser, pickOption, screenshot, startShop, watchPage } from './harness.mjs';
+import {
+  accountMenu,
+  apiJson,
+  assertClean,
+  eventually,
+  freePort,
+  launchBrowser,
+  menuPick,
+  notice,
+  pickOption,
+  screenshot,
+  startShop,
+  watchPage,
+} from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const run = crypto.randomBytes(4).toString('hex');
@@ -46,18 +59,9 @@ after(async () => {
   await new Promise((resolve) => (gone.server ? gone.server.close(resolve) : resolve()));
 });
 
-function assertClean(watch) {
-  assert.deepEqual(watch.take(), [], 'console errors or failed requests');
-}
 
-const accountMenu = (page) => page.locator('header [data-testid="account-menu"]');
 const cartLink = (page) => page.locator('header [data-testid="cart-button"]');
-const notice = (page) => page.locator('[data-testid="notice"]');
 
-async function menuPick(page, name) {
-  await accountMenu(page).click();
-  await page.getByRole('menu', { name: 'Account' }).getByRole('menuitem', { name, exact: true }).click();
-}
 
 /** The CSRF cookie's value in a browser context (writes from context.request need it too). */
 async function csrf(context) {

@@ -6,7 +6,17 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { eventually, launchBrowser, screenshot, startShop, watchPage } from './harness.mjs';
+import {
+  accountMenu,
+  assertClean,
+  eventually,
+  launchBrowser,
+  menuPick,
+  notice,
+  screenshot,
+  startShop,
+  watchPage,
+} from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const run = crypto.randomBytes(4).toString('hex');
@@ -23,17 +33,8 @@ after(async () => {
   await shop?.stop();
 });
 
-function assertClean(watch) {
-  assert.deepEqual(watch.take(), [], 'console errors or failed requests');
-}
 
-const accountMenu = (page) => page.locator('header [data-testid="account-menu"]');
-const notice = (page) => page.locator('[data-testid="notice"]');
 
-async function menuPick(page, name) {
-  await accountMenu(page).click();
-  await page.getByRole('menu', { name: 'Account' }).getByRole('menuitem', { name, exact: true }).click();
-}
 
 async function signIn(page, { email, password }) {
   await page.goto(shop.base + '/signin');

@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { eventually, launchBrowser, money, pickOption, screenshot, startShop, watchPage } from './harness.mjs';
+import {
+  accountMenu,
+  assertClean,
+  eventually,
+  launchBrowser,
+  menuPick,
+  money,
+  pickOption,
+  screenshot,
+  startShop,
+  watchPage,
+} from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const run = crypto.randomBytes(4).toString('hex');
@@ -29,9 +40,6 @@ after(async () => {
   await shop?.stop();
 });
 
-function assertClean(watch) {
-  assert.deepEqual(watch.take(), [], 'console errors or failed requests');
-}
 
 /** The CSRF cookie's value in a browser context (writes from context.request need it too). */
 async function csrf(context) {
@@ -55,12 +63,7 @@ async function postJson(context, path, data, headers = {}) {
 }
 
 const cartLink = (page) => page.locator('header [data-testid="cart-button"]');
-const accountMenu = (page) => page.locator('header [data-testid="account-menu"]');
 
-async function menuPick(page, name) {
-  await accountMenu(page).click();
-  await page.getByRole('menu', { name: 'Account' }).getByRole('menuitem', { name, exact: true }).click();
-}
 
 const noSideScroll = (p) =>
   eventually(() => p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), {

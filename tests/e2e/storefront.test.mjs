@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   apiJson,
+  assertClean,
   eventually,
   imagesSettled,
   launchBrowser,
@@ -70,9 +71,6 @@ function urlParams(page) {
   return new URL(page.url()).searchParams;
 }
 
-function assertClean(watch) {
-  assert.deepEqual(watch.take(), [], 'console errors or failed requests');
-}
 
 describe('Git Goods storefront (games preset)', () => {
   let shop, context, page, watch, store, categories, bigCategory;
