@@ -53,12 +53,7 @@ std::filesystem::path DefaultWebDir(const std::string& program_path) {
 void AddEventMetrics(ops::Metrics& metrics, events::Dispatcher& dispatcher, const Clock& clock) {
     for (const events::LaneProgress& lane : dispatcher.Progress()) {
         const std::string labels = "subscriber=\"" + lane.name + "\"";
-        auto find = [&dispatcher, name = lane.name]() {
-            for (events::LaneProgress& p : dispatcher.Progress()) {
-                if (p.name == name) return p;
-            }
-            return events::LaneProgress{};
-        };
+        auto find = [&dispatcher, name = lane.name]() { return dispatcher.Progress(name); };
         metrics.AddCallback("emporium_events_backlog", "gauge", "Outbox events a subscriber has not handled yet",
                             labels, [find] { return static_cast<double>(find().backlog); });
         metrics.AddCallback("emporium_events_oldest_pending_seconds", "gauge",

@@ -328,20 +328,33 @@ std::int64_t Dispatcher::Purge() {
     return purged;
 }
 
+namespace {
+
+LaneProgress ReadProgress(db::Connection& c, const std::string& lane) {
+    LaneProgress p;
+    p.name = lane;
+    p.last_event_id = c.QueryInt("SELECT last_id FROM event_cursors WHERE subscriber = ?", {lane});
+    p.backlog = c.QueryInt("SELECT COUNT(*) FROM outbox WHERE id > ?", {p.last_event_id});
+    c.Query("SELECT created_at FROM outbox WHERE id > ? ORDER BY id LIMIT 1", {p.last_event_id},
+            [&](const db::Row& r) { p.oldest_pending = r.Int(0); });
+    return p;
+}
+
+}  // namespace
+
 std::vector<LaneProgress> Dispatcher::Progress() {
     return database_.Read([&](db::Connection& c) {
         std::vector<LaneProgress> out;
-        for (auto& lane : lanes_) {
-            LaneProgress p;
-            p.name = lane->name;
-            p.last_event_id = c.QueryInt("SELECT last_id FROM event_cursors WHERE subscriber = ?", {lane->name});
-            p.backlog = c.QueryInt("SELECT COUNT(*) FROM outbox WHERE id > ?", {p.last_event_id});
-            c.Query("SELECT created_at FROM outbox WHERE id > ? ORDER BY id LIMIT 1", {p.last_event_id},
-                    [&](const db::Row& r) { p.oldest_pending = r.Int(0); });
-            out.push_back(std::move(p));
-        }
+        for (auto& lane : lanes_) out.push_back(ReadProgress(c, lane->name));
         return out;
     });
+}
+
+LaneProgress Dispatcher::Progress(const std::string& lane) {
+    for (auto& l : lanes_) {
+        if (l->name == lane) return database_.Read([&](db::Connection& c) { return ReadProgress(c, lane); });
+    }
+    return {};
 }
 
 }  // namespace emporium::events

@@ -134,6 +134,8 @@ public:
     std::int64_t Pump();
 
     std::vector<LaneProgress> Progress();
+    // One lane's progress (for per-lane metrics); an empty LaneProgress for an unknown name.
+    LaneProgress Progress(const std::string& lane);
 
     // Deletes events older than options.keep that every lane of this dispatcher has passed and
     // no dead letter waiting for a replay needs, in small batches. Returns how many.
