@@ -196,10 +196,21 @@ export function watchPage(page) {
     problems.push(`console error: ${msg.text()} ${where}`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  // Each new document the main frame starts loading. A request the old document had in flight is
+  // cancelled by the browser when it unloads (a test's page.goto while the page still loads); that
+  // is not a fault of the page, unlike a request that fails while its document is still showing.
+  let documents = 0;
+  const startedIn = new WeakMap();
+  page.on('request', (req) => {
+    if (req.isNavigationRequest() && req.frame() === page.mainFrame()) documents += 1;
+    else startedIn.set(req, documents);
+  });
   page.on('requestfailed', (req) => {
+    const aborted = /ERR_ABORTED/.test(req.failure()?.errorText || '');
     // An image or favicon whose page moved on (new results, another page) is cancelled, not failed.
     const passive = ['image', 'other', 'media', 'font'].includes(req.resourceType());
-    if (passive && /ERR_ABORTED/.test(req.failure()?.errorText || '')) return;
+    if (aborted && passive) return;
+    if (aborted && startedIn.has(req) && startedIn.get(req) < documents) return;
     problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure() && req.failure().errorText}`);
   });
   page.on('response', (res) => {
