@@ -16,6 +16,7 @@ struct NotifySettings {
     std::string lease = "60s";   // after this a message still "sending" is looked up and settled
     std::string backoff = "2s";  // first retry delay, doubled each time
     int max_attempts = 12;
+    bool webhook_private_targets = false;  // webhooks may post to loopback and private addresses
 };
 
 // The shop's own alert rules (see ops/alerts.h) and where their notices go.

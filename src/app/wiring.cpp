@@ -122,6 +122,7 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
     o.first_backoff = *backoff;
     o.senders = settings.senders;
     o.max_attempts = settings.max_attempts;
+    o.webhook_private_targets = settings.webhook_private_targets;
     // A send must end well inside its lease, or a live sender's message could be settled as in doubt.
     o.webhook_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(10), *lease / 2);
     return o;

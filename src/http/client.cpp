@@ -1,7 +1,13 @@
 #include "http/client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <array>
+#include <cstring>
 
 #include <cstdio>
 #include <memory>
@@ -51,7 +57,90 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
     return n;
 }
 
+bool IsPublicV4(const unsigned char* a) {
+    struct Range {
+        std::uint32_t network;
+        int bits;
+    };
+    // Every range IANA marks as not globally reachable, plus multicast and the reserved block.
+    static constexpr std::array<Range, 16> kNotPublic{{
+        {0x00000000, 8},   // "this network"
+        {0x0A000000, 8},   // private
+        {0x64400000, 10},  // shared address space (carrier NAT)
+        {0x7F000000, 8},   // loopback
+        {0xA9FE0000, 16},  // link-local, cloud metadata services
+        {0xAC100000, 12},  // private
+        {0xC0000000, 24},  // IETF protocol assignments
+        {0xC0000200, 24},  // documentation
+        {0xC0586300, 24},  // 6to4 relay anycast (deprecated)
+        {0xC0A80000, 16},  // private
+        {0xC6120000, 15},  // benchmarking
+        {0xC6336400, 24},  // documentation
+        {0xCB007100, 24},  // documentation
+        {0xE0000000, 4},   // multicast
+        {0xF0000000, 4},   // reserved, broadcast
+        {0xFFFFFFFF, 32},
+    }};
+    const std::uint32_t ip = (std::uint32_t{a[0]} << 24) | (std::uint32_t{a[1]} << 16) | (std::uint32_t{a[2]} << 8) | a[3];
+    for (const Range& r : kNotPublic) {
+        const std::uint32_t mask = r.bits == 0 ? 0 : ~std::uint32_t{0} << (32 - r.bits);
+        if ((ip & mask) == r.network) return false;
+    }
+    return true;
+}
+
+bool IsPublicV6(const unsigned char* a) {
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    static constexpr unsigned char kNat64[12] = {0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0};
+    if (std::memcmp(a, kMapped, 12) == 0 || std::memcmp(a, kNat64, 12) == 0) return IsPublicV4(a + 12);
+    bool leading_zero = true;  // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d
+    for (int i = 0; i < 12; ++i) leading_zero = leading_zero && a[i] == 0;
+    if (leading_zero) return false;
+    if ((a[0] & 0xFE) == 0xFC) return false;                  // fc00::/7 unique local
+    if (a[0] == 0xFE && (a[1] & 0xC0) == 0x80) return false;  // fe80::/10 link-local
+    if (a[0] == 0xFE && (a[1] & 0xC0) == 0xC0) return false;  // fec0::/10 site-local (deprecated)
+    if (a[0] == 0xFF) return false;                           // multicast
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0D && a[3] == 0xB8) return false;  // documentation
+    if (a[0] == 0x20 && a[1] == 0x02) return IsPublicV4(a + 2);                      // 6to4 embeds an IPv4
+    return (a[0] & 0xE0) == 0x20;  // only 2000::/3 is global unicast
+}
+
+bool IsPublicSockaddr(const sockaddr* address) {
+    if (address->sa_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+        return IsPublicV4(reinterpret_cast<const unsigned char*>(&in->sin_addr));
+    }
+    if (address->sa_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+        return IsPublicV6(in6->sin6_addr.s6_addr);
+    }
+    return false;
+}
+
+// Set on the handle of a public_only call: every socket curl is about to open is checked against
+// the resolved address, so a name that resolves to a private address is refused at connect time.
+struct Guard {
+    bool refused = false;
+};
+
+curl_socket_t OpenPublicSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+    auto* guard = static_cast<Guard*>(user);
+    if (purpose != CURLSOCKTYPE_IPCXN || !IsPublicSockaddr(&address->addr)) {
+        guard->refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return ::socket(address->family, address->socktype, address->protocol);
+}
+
 }  // namespace
+
+bool IsPublicAddress(std::string_view address) {
+    const std::string text(address);
+    unsigned char bytes[16];
+    if (::inet_pton(AF_INET, text.c_str(), bytes) == 1) return IsPublicV4(bytes);
+    if (::inet_pton(AF_INET6, text.c_str(), bytes) == 1) return IsPublicV6(bytes);
+    return false;
+}
 
 void InitHttpClient() {
     static std::once_flag once;
@@ -91,6 +180,12 @@ HttpAnswer Run(const HttpCall& call, std::FILE* sink) {
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &collected);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "emporium/0.1");
+    Guard guard;
+    if (call.public_only) {
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, &OpenPublicSocket);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &guard);
+        curl_easy_setopt(h, CURLOPT_PROXY, "");  // the check must see the receiver, not a proxy
+    }
     if (call.method == "POST") {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.body.data());
@@ -110,7 +205,7 @@ HttpAnswer Run(const HttpCall& call, std::FILE* sink) {
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
-        answer.error = curl_easy_strerror(rc);
+        answer.error = guard.refused ? "refused: the address is not public" : curl_easy_strerror(rc);
         return answer;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answer.status);

@@ -17,6 +17,11 @@ struct HttpCall {
     std::string basic_user;  // HTTP Basic auth when not empty
     std::string basic_password;
     std::chrono::milliseconds timeout{10'000};  // the whole exchange, connect included
+    // Connect only to public addresses (see IsPublicAddress), checked on the address actually
+    // dialled, after DNS: an admin-given URL must not reach the shop's own internal listener, the
+    // broker or a cloud metadata service, neither by a literal address nor by a name that resolves
+    // (or re-resolves) to one. Proxies from the environment are not used for such calls.
+    bool public_only = false;
 };
 
 struct HttpAnswer {
@@ -33,6 +38,12 @@ HttpAnswer Perform(const HttpCall& call);
 // Performs one GET (or POST) and writes the body to path as it arrives (for large files); the
 // answer's body stays empty. path is removed again unless the status is 2xx.
 HttpAnswer Download(const HttpCall& call, const std::string& path);
+
+// True for an IPv4 or IPv6 address in text form that is routable on the public internet: false for
+// loopback, private (RFC 1918, unique local), shared (100.64/10), link-local (cloud metadata at
+// 169.254.169.254), unspecified, multicast, documentation and reserved ranges, and for IPv6
+// addresses that embed one of those (IPv4-mapped, NAT64). False for text that is not an address.
+bool IsPublicAddress(std::string_view address);
 
 // Percent-encodes text for a form body or a query string (RFC 3986 unreserved characters stay).
 std::string FormEncode(std::string_view text);

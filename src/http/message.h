@@ -35,6 +35,10 @@ struct Response {
     int status = 200;
     std::string content_type = "application/json; charset=utf-8";
     std::string body;
+    // When set, the body is this file instead of `body`, read from disk as it is sent (backups of
+    // hundreds of MB); each chunk gets the write timeout, not the whole file. A file that cannot be
+    // opened becomes a 500.
+    std::string file;
     std::vector<std::pair<std::string, std::string>> headers;
 
     static Response Json(int status, std::string body);

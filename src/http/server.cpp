@@ -109,6 +109,22 @@ Response MakeError(ErrorKind kind, std::string code, std::string message) {
     return ErrorResponse(Error{kind, std::move(code), std::move(message), {}});
 }
 
+// The headers every answer carries: content type, request id, the public listener's security
+// headers (HSTS on TLS) and the handler's own.
+template <typename Body>
+void Decorate(bool public_facing, bool secure, const std::string& request_id, const Response& response,
+              bhttp::response<Body>& out) {
+    if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
+    out.set("X-Request-Id", request_id);
+    if (public_facing) {
+        for (const auto& [name, value] : kSecurityHeaders) out.set(name, value);
+        if (secure) out.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
+    } else {
+        out.set("X-Content-Type-Options", "nosniff");
+    }
+    for (const auto& [name, value] : response.headers) out.insert(name, value);
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -404,24 +420,46 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
         }
         if (draining.load()) keep_alive = false;
 
-        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
-        if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
-        out.set("X-Request-Id", request.request_id);
-        if (listener.public_facing) {
-            for (const auto& [name, value] : kSecurityHeaders) out.set(name, value);
-            if (secure) out.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
-        } else {
-            out.set("X-Content-Type-Options", "nosniff");
+        bhttp::file_body::value_type file;
+        if (!response.file.empty()) {
+            beast::error_code open_ec;
+            file.open(response.file.c_str(), beast::file_mode::scan, open_ec);
+            if (open_ec) {
+                logger->error(LogFields("file body unreadable").Add("path", response.file).Add("error", open_ec.message()).str());
+                response = MakeError(ErrorKind::kInternal, "internal_error", "The file could not be read.");
+            }
         }
-        for (auto& [name, value] : response.headers) out.insert(name, value);
-        out.keep_alive(keep_alive);
-        const std::size_t body_size = response.body.size();
-        out.body() = std::move(response.body);
-        out.prepare_payload();
-        if (head) out.body().clear();
-
-        tcp_layer.expires_after(options.write_timeout);
-        auto [write_ec, written] = co_await bhttp::async_write(stream, out, kTuple);
+        beast::error_code write_ec;
+        std::size_t body_size = 0;
+        if (file.is_open()) {
+            // Sent piece by piece, each with its own write timeout, so a large file on a slow link
+            // is not cut off while it is still moving.
+            bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(response.status), version};
+            Decorate(listener.public_facing, secure, request.request_id, response, out);
+            out.keep_alive(keep_alive);
+            body_size = static_cast<std::size_t>(file.size());
+            out.body() = std::move(file);
+            out.prepare_payload();
+            bhttp::response_serializer<bhttp::file_body> serializer(out);
+            if (head) {
+                tcp_layer.expires_after(options.write_timeout);
+                std::tie(write_ec, std::ignore) = co_await bhttp::async_write_header(stream, serializer, kTuple);
+            }
+            while (!head && !write_ec && !serializer.is_done()) {
+                tcp_layer.expires_after(options.write_timeout);
+                std::tie(write_ec, std::ignore) = co_await bhttp::async_write_some(stream, serializer, kTuple);
+            }
+        } else {
+            bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
+            Decorate(listener.public_facing, secure, request.request_id, response, out);
+            out.keep_alive(keep_alive);
+            body_size = response.body.size();
+            out.body() = std::move(response.body);
+            out.prepare_payload();
+            if (head) out.body().clear();
+            tcp_layer.expires_after(options.write_timeout);
+            std::tie(write_ec, std::ignore) = co_await bhttp::async_write(stream, out, kTuple);
+        }
         in_flight_slot.reset();
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         if (observer) observer(RequestRecord{listener.name, route_name, request.method, response.status, seconds});

@@ -24,6 +24,25 @@ std::string Join(const std::vector<std::string>& items) {
     return out;
 }
 
+// True when a URL's host is visibly not public: a literal loopback or private address, or
+// localhost. A name that merely resolves to one is caught at connect time (HttpCall::public_only);
+// this check only gives the admin a clear answer at registration.
+bool NamesPrivateHost(const boost::urls::url_view& url) {
+    switch (url.host_type()) {
+        case boost::urls::host_type::ipv4:
+            return !http::IsPublicAddress(url.host_ipv4_address().to_string());
+        case boost::urls::host_type::ipv6:
+            return !http::IsPublicAddress(url.host_ipv6_address().to_string());
+        case boost::urls::host_type::name: {
+            std::string host = ToLowerAscii(url.host());
+            while (!host.empty() && host.back() == '.') host.pop_back();
+            return host == "localhost" || host.ends_with(".localhost");
+        }
+        default:
+            return true;  // IPvFuture: nothing a webhook needs
+    }
+}
+
 std::optional<std::string_view> TemplateFor(std::string_view event_type) {
     if (event_type == "order.placed") return "order_placed";
     if (event_type == "order.shipped") return "order_shipped";
@@ -248,6 +267,7 @@ void NotifyService::Send(const Claimed& m) {
             call.url = m.recipient;
             call.body = m.body;
             call.timeout = options_.webhook_timeout;
+            call.public_only = !options_.webhook_private_targets;
             call.headers = {"Content-Type: application/json", "X-Emporium-Event: " + m.event_type,
                             "X-Emporium-Event-Id: " + std::to_string(m.event_id),
                             "X-Emporium-Delivery: " + std::to_string(m.id),
@@ -528,6 +548,8 @@ Result<Webhook> NotifyService::AddWebhook(const std::string& url, const std::vec
         errors.push_back({"url", "must be an absolute http or https URL"});
     } else if (url.size() > 2000) {
         errors.push_back({"url", "must be at most 2000 characters"});
+    } else if (!options_.webhook_private_targets && NamesPrivateHost(*parsed)) {
+        errors.push_back({"url", "must point at a public address, not loopback or a private network"});
     }
     for (const std::string& e : events) {
         const auto& known = WebhookEventTypes();

@@ -95,6 +95,9 @@ struct CourierOptions {
     std::chrono::milliseconds max_backoff{600'000};
     int max_attempts = 12;                            // then the message is dead (an admin may retry it)
     std::chrono::milliseconds webhook_timeout{5000};  // also the SMS gateway's, set at wiring
+    // Webhook URLs may name loopback or private addresses (a receiver on the shop's own network,
+    // tests). Off: such URLs are refused at registration and at every connect (http::IsPublicAddress).
+    bool webhook_private_targets = false;
 };
 
 class NotifyService {

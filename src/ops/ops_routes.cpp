@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include <boost/json.hpp>
-#include <fstream>
 
 #include "core/clock.h"
 #include "core/principal.h"
@@ -90,10 +89,9 @@ void AddReplicationRoutes(http::Router& internal, BackupStore& backups, const st
         if (!TokenMatches(r, token)) return Plain(401, "unauthorized", "A replication token is required.");
         std::optional<std::string> path = backups.PathOf(std::string(r.PathParam("file")));
         if (!path) return Plain(404, "not_found", "There is no such backup file.");
-        std::ifstream in(*path, std::ios::binary);
         http::Response out;
         out.content_type = path->ends_with(".json") ? "application/json" : "application/gzip";
-        out.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        out.file = *path;  // streamed from disk: a backup can be hundreds of MB
         return http::NoStore(std::move(out));
     });
 }

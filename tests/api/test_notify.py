@@ -5,9 +5,11 @@ texts: after the restart every text went out exactly once."""
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import random
 import signal
+import socket
 import threading
 import time
 import unittest
@@ -222,7 +224,8 @@ class Receiver:
 class WebhookTest(unittest.TestCase):
     def test_signed_posts_with_retries(self):
         receiver = Receiver()
-        shop = Shop(products=20, extra_args=Shop.UNLIMITED + FAST)  # no Twilio: texts stay local
+        # No Twilio: texts stay local. The receiver is on loopback, which this shop is told to allow.
+        shop = Shop(products=20, extra_args=Shop.UNLIMITED + FAST + ("--webhook-private-targets",))
         try:
             bad = shop.admin("POST", "/api/admin/webhooks", {"url": "ftp://example.org/x", "events": ["order.placed"]})
             self.assertEqual(bad.status, 422)
@@ -268,6 +271,38 @@ class WebhookTest(unittest.TestCase):
             self.assertEqual(shop.admin("DELETE", f"/api/admin/webhooks/{hook_id}").status, 204)
             self.assertEqual(shop.admin("DELETE", f"/api/admin/webhooks/{hook_id}").status, 404)
             self.assertEqual(shop.admin("GET", "/api/admin/webhooks").json["items"], [])
+        finally:
+            shop.close()
+            receiver.close()
+
+
+    def test_private_targets_are_refused_by_default(self):
+        receiver = Receiver()
+        shop = Shop(products=20, extra_args=Shop.UNLIMITED + FAST)
+        try:
+            port = receiver.server.server_address[1]
+            for url in (receiver.url, f"http://localhost:{port}/x", f"http://[::1]:{port}/x",
+                        "http://169.254.169.254/latest/meta-data/", "https://10.0.0.8/hook"):
+                refused = shop.admin("POST", "/api/admin/webhooks", {"url": url, "events": []})
+                self.assertEqual(refused.status, 422, url)
+                self.assertEqual([f["field"] for f in refused.json["error"]["details"]["fields"]], ["url"])
+            self.assertEqual(shop.admin("GET", "/api/admin/webhooks").json["items"], [])
+
+            # A name is accepted at registration, but what it resolves to is checked at every
+            # connect: this machine's own name resolves to loopback (checked first), so the post is
+            # refused before a byte leaves, and the receiver listening there hears nothing.
+            name = socket.gethostname()
+            resolved = {info[4][0] for info in socket.getaddrinfo(name, port, proto=socket.IPPROTO_TCP)}
+            self.assertTrue(resolved and all(ipaddress.ip_address(a).is_loopback for a in resolved), resolved)
+            created = shop.admin("POST", "/api/admin/webhooks",
+                                 {"url": f"http://{name}:{port}/hooks/emporium", "events": ["order.placed"]})
+            self.assertEqual(created.status, 201, created.body)
+            product = first_product(shop)
+            place(shop, buyer(shop, "+15551230001", product), "+15551230001")
+            row = wait_until(lambda: messages(shop, channel="webhook"),
+                             lambda rows: rows and rows[0]["attempts"] >= 2)[0]
+            self.assertEqual(row["last_error"], "network: refused: the address is not public")
+            self.assertEqual(receiver.received, [])
         finally:
             shop.close()
             receiver.close()

@@ -74,9 +74,9 @@ export function createUser(dataDir, { email, password, role, name }) {
 
 /**
  * Seeds a fresh data dir with a preset, makes the given `users` with the command line,
- * and starts `emporium serve` on it; resolves once /readyz is 200.
+ * and starts `emporium serve` on it with any extra `args`; resolves once /readyz is 200.
  */
-export async function startShop({ preset, products = 300, users = [] }) {
+export async function startShop({ preset, products = 300, users = [], args = [] }) {
   if (!fs.existsSync(binary)) throw new Error(`${binary} not found: build the server first (or set EMPORIUM_BIN)`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `emporium-e2e-${preset}-`));
   const env = shopEnv();
@@ -103,7 +103,7 @@ export async function startShop({ preset, products = 300, users = [] }) {
   const log = [];
   const proc = spawn(
     binary,
-    ['serve', '--data-dir', dataDir, '--port', String(port), '--internal-port', String(internalPort)],
+    ['serve', '--data-dir', dataDir, '--port', String(port), '--internal-port', String(internalPort), ...args],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const keep = (chunk) => {
