@@ -56,7 +56,8 @@ struct ServeOptions {
     double signin_per_minute = 10;         // per client address
     double signin_per_account_minute = 5;  // per email
     std::string trusted_proxies;           // comma-separated addresses or CIDR ranges
-    std::int64_t max_in_flight = 512;
+    std::int64_t max_in_flight = 4096;
+    std::int64_t max_queue_wait_ms = 250;
     int hash_threads = 0;              // 0: one per core
     std::int64_t hash_queue = 0;       // 0: four per hashing thread
     int tls_port = -1;                 // -1: no TLS listener

@@ -106,7 +106,12 @@ int main(int argc, char** argv) {
         cmd->add_option("--trusted-proxies", o.trusted_proxies,
                         "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed")
             ->envname("EMPORIUM_TRUSTED_PROXIES");
-        cmd->add_option("--max-in-flight", o.max_in_flight, "Requests in flight before new ones get 503")
+        cmd->add_option("--max-queue-wait-ms", o.max_queue_wait_ms,
+                        "Requests needing a worker get 503 while the oldest waiting one has waited this long")
+            ->envname("EMPORIUM_MAX_QUEUE_WAIT_MS")
+            ->check(CLI::Range(0, 600'000))
+            ->capture_default_str();
+        cmd->add_option("--max-in-flight", o.max_in_flight, "Requests in flight before new ones get 503 (a hard cap)")
             ->envname("EMPORIUM_MAX_IN_FLIGHT")
             ->check(CLI::Range(1, 1'000'000))
             ->capture_default_str();

@@ -178,6 +178,7 @@ int Serve(const ServeOptions& options) {
     server_options.body_limit = static_cast<std::size_t>(options.body_limit);
     server_options.max_connections = static_cast<std::size_t>(options.max_connections);
     server_options.max_in_flight = static_cast<std::size_t>(options.max_in_flight);
+    server_options.max_queue_wait = std::chrono::milliseconds(options.max_queue_wait_ms);
     server_options.rate_limiter = &per_address;
     server_options.trusted_proxies = SplitList(options.trusted_proxies);
     if (options.faults) server_options.fault = [&faults] { return faults.Next(); };

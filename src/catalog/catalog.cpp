@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "catalog/list_sql.h"
 #include "core/text.h"
 #include "events/outbox.h"
 
@@ -13,10 +14,6 @@ namespace {
 constexpr std::int64_t kMaxPriceCents = 100'000'000;  // one million in major units
 constexpr std::int64_t kMaxStock = 10'000'000;
 constexpr std::size_t kMaxQueryLength = 200;
-
-const char* const kProductColumns =
-    "p.id, p.sku, p.name, p.description, c.slug, c.name, p.tags, p.price_cents, p.currency, p.stock, "
-    "p.seller_id, p.image_url, p.attributes, p.popularity, p.archived, p.created_at, p.updated_at";
 
 std::vector<std::string> TagsFromJson(std::string_view text) {
     std::vector<std::string> tags;
@@ -63,31 +60,6 @@ std::optional<std::int64_t> ParseInt(std::string_view text) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
     return value;
-}
-
-// Turns free text into an FTS5 query: every word must match, each as a prefix, so "zel bre"
-// finds "The Legend of Zelda: Breath of the Wild". Words are quoted: no FTS syntax gets through.
-std::string FtsQuery(std::string_view q) {
-    std::string out;
-    std::string word;
-    auto flush = [&] {
-        if (word.empty()) return;
-        if (!out.empty()) out += ' ';
-        out += '"';
-        out += word;
-        out += "\"*";
-        word.clear();
-    };
-    for (char ch : q) {
-        auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c >= 0x80) {
-            word += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
-        } else {
-            flush();
-        }
-    }
-    flush();
-    return out;
 }
 
 bool IsSkuChar(char c) {
@@ -304,61 +276,15 @@ ProductPage CatalogService::List(const ProductQuery& query) {
     ProductPage page;
     page.page = query.page;
     page.per_page = query.per_page;
-    const bool search = !query.q.empty();
-    const std::string match = search ? FtsQuery(query.q) : std::string();
-    if (search && match.empty()) return page;  // only punctuation: nothing can match
+    if (!query.q.empty() && FtsQuery(query.q).empty()) return page;  // only punctuation: nothing can match
 
-    std::string from =
-        search ? " FROM products_fts f JOIN products p ON p.id = f.rowid JOIN categories c ON c.id = p.category_id"
-               : " FROM products p JOIN categories c ON c.id = p.category_id";
-    std::string where = " WHERE p.archived = 0";
-    db::Params params;
-    if (search) {
-        where += " AND products_fts MATCH ?";
-        params.emplace_back(match);
-    }
-    if (!query.category.empty()) {
-        where += " AND c.slug = ?";
-        params.emplace_back(query.category);
-    }
-    if (query.min_price) {
-        where += " AND p.price_cents >= ?";
-        params.emplace_back(*query.min_price);
-    }
-    if (query.max_price) {
-        where += " AND p.price_cents <= ?";
-        params.emplace_back(*query.max_price);
-    }
-    if (query.seller_id) {
-        where += " AND p.seller_id = ?";
-        params.emplace_back(*query.seller_id);
-    }
-    std::string order;
-    switch (query.sort) {
-        case Sort::kRelevance:
-            order = search ? " ORDER BY bm25(products_fts, 10.0, 1.0, 4.0), p.popularity DESC, p.id"
-                           : " ORDER BY p.popularity DESC, p.id";
-            break;
-        case Sort::kPriceAsc:
-            order = " ORDER BY p.price_cents, p.id";
-            break;
-        case Sort::kPriceDesc:
-            order = " ORDER BY p.price_cents DESC, p.id";
-            break;
-        case Sort::kNewest:
-            order = " ORDER BY p.created_at DESC, p.id DESC";
-            break;
-        case Sort::kPopular:
-            order = " ORDER BY p.popularity DESC, p.id";
-            break;
-    }
+    const ListSql sql = BuildListSql(query);
     database_.Read([&](db::Connection& c) {
-        page.total = c.QueryInt("SELECT COUNT(*)" + from + where, params);
-        db::Params paged = params;
+        page.total = c.QueryInt(sql.count, sql.params);
+        db::Params paged = sql.params;
         paged.emplace_back(query.per_page);
         paged.emplace_back((query.page - 1) * query.per_page);
-        c.Query(std::string("SELECT ") + kProductColumns + from + where + order + " LIMIT ? OFFSET ?", paged,
-                [&](const db::Row& r) { page.items.push_back(ReadProduct(r)); });
+        c.Query(sql.page, paged, [&](const db::Row& r) { page.items.push_back(ReadProduct(r)); });
     });
     return page;
 }

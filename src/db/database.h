@@ -132,6 +132,10 @@ struct SqliteOptions {
     int busy_timeout_ms = 5000;
     bool synchronous_full = true;  // fsync at every commit: nothing acknowledged is lost
     QueryObserver observer;        // optional
+    // Reads through a memory map of this many bytes of the file instead of copying pages in with
+    // read(): counts and searches over a large catalog spend their time in the kernel otherwise.
+    std::int64_t mmap_bytes = std::int64_t{256} << 20;
+    int cache_kib = 8192;  // page cache per connection (SQLite's default is 2 MiB)
 };
 
 // Opens (creating when missing) an SQLite database in WAL mode. Throws DbError on failure.

@@ -56,6 +56,8 @@ public:
         ExecuteScript("PRAGMA foreign_keys = ON");
         // Statement journals and sorts stay in memory: a temp file per statement is a write per row.
         ExecuteScript("PRAGMA temp_store = MEMORY");
+        ExecuteScript("PRAGMA mmap_size = " + std::to_string(options.mmap_bytes));
+        ExecuteScript("PRAGMA cache_size = -" + std::to_string(options.cache_kib));
         if (writer) {
             ExecuteScript("PRAGMA journal_mode = WAL");
             ExecuteScript(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");

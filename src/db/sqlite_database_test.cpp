@@ -144,5 +144,11 @@ TEST_F(SqliteTest, UsesWriteAheadLog) {
     EXPECT_EQ(mode, "wal");
 }
 
+TEST_F(SqliteTest, ReadersMapTheFileAndKeepABiggerCache) {
+    const SqliteOptions defaults;
+    EXPECT_EQ(database_->Read([](Connection& c) { return c.QueryInt("PRAGMA mmap_size"); }), defaults.mmap_bytes);
+    EXPECT_EQ(database_->Read([](Connection& c) { return c.QueryInt("PRAGMA cache_size"); }), -defaults.cache_kib);
+}
+
 }  // namespace
 }  // namespace emporium::db

@@ -12,6 +12,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <csignal>
+#include <deque>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -139,6 +141,10 @@ struct Server::Impl {
     std::vector<std::unique_ptr<Listener>> listeners;
     std::vector<TrustedNetwork> trusted;
     std::atomic<std::size_t> heavy_queued{0};
+    // When each request now waiting for a worker was queued, oldest first (the pool is FIFO): the
+    // age of the front is how far behind the workers are.
+    std::mutex worker_queue_mutex;
+    std::deque<std::chrono::steady_clock::time_point> worker_queue;  // guarded by worker_queue_mutex
     asio::thread_pool workers;
     asio::thread_pool heavy_workers;
     // Declared last so it is destroyed first: suspended connection coroutines die with it and
@@ -177,7 +183,11 @@ struct Server::Impl {
     awaitable<void> Session(Listener& listener, tcp::socket socket);
     template <typename Stream>
     awaitable<void> Serve(Listener& listener, Stream& stream, const asio::ip::address& peer);
-    awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name);
+    awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
+    // Queues a request for a worker unless may_shed and the oldest request already waiting has
+    // waited longer than options.max_queue_wait; false means shed it.
+    bool EnterWorkerQueue(bool may_shed);
+    void LeaveWorkerQueue();
     std::string ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const;
     Response CallHandler(const Route& route, const Request& request);
     void BeginDrain();
@@ -247,7 +257,21 @@ Response Server::Impl::CallHandler(const Route& route, const Request& request) {
     return MakeError(ErrorKind::kInternal, "internal_error", "");
 }
 
-awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& request, std::string& route_name) {
+bool Server::Impl::EnterWorkerQueue(bool may_shed) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(worker_queue_mutex);
+    if (may_shed && !worker_queue.empty() && now - worker_queue.front() > options.max_queue_wait) return false;
+    worker_queue.push_back(now);
+    return true;
+}
+
+void Server::Impl::LeaveWorkerQueue() {
+    std::lock_guard lock(worker_queue_mutex);
+    worker_queue.pop_front();
+}
+
+awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& request, std::string& route_name,
+                                           bool may_shed) {
     RouteMatch match = router.Match(request.method, request.path);
     const Route* route = match.route;
     if (!route) {
@@ -290,8 +314,20 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
         --heavy_queued;
         co_return answer;
     }
+    // Shedding by how long requests wait for a worker, not by how many there are: a thousand
+    // cached catalog reads are a few milliseconds of work, a handful of slow writes may be seconds.
+    if (!EnterWorkerQueue(may_shed)) {
+        Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
+        busy.headers.emplace_back("Retry-After", "1");
+        co_return busy;
+    }
     co_return co_await asio::co_spawn(
-        workers, [&]() -> awaitable<Response> { co_return CallHandler(*route, request); }, use_awaitable);
+        workers,
+        [&]() -> awaitable<Response> {
+            LeaveWorkerQueue();
+            co_return CallHandler(*route, request);
+        },
+        use_awaitable);
 }
 
 awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
@@ -413,7 +449,7 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
                         route_name = "fault";
                         response = MakeError(ErrorKind::kInternal, "fault_injected", "A drill failed this request.");
                     } else {
-                        response = co_await Dispatch(*listener.router, request, route_name);
+                        response = co_await Dispatch(*listener.router, request, route_name, listener.public_facing);
                     }
                 }
             }

@@ -35,7 +35,10 @@ struct ServerOptions {
     int worker_threads = 4;                  // the blocking-work pool
     int heavy_threads = 2;                   // the pool for routes marked heavy (password hashing)
     std::size_t heavy_queue_limit = 64;      // heavy requests waiting past this get 503
-    std::size_t max_in_flight = 512;         // public requests in flight past this get 503 (shedding)
+    // Shedding: a public request that needs a worker gets 503 while the oldest one already waiting
+    // for a worker has waited longer than this. Cached and inline answers are never shed by it.
+    std::chrono::milliseconds max_queue_wait{250};
+    std::size_t max_in_flight = 4096;        // a hard cap: public requests in flight past this get 503
     std::chrono::seconds drain_timeout{20};  // how long shutdown waits for requests in flight
     RateLimiter* rate_limiter = nullptr;     // per client address on public listeners; optional
     // Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges ("10.0.0.0/8").

@@ -1,0 +1,117 @@
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "core/log.h"
+#include "http/client.h"
+#include "http/router.h"
+
+namespace emporium::http {
+namespace {
+
+// A real server on a loopback port with one worker, served from its own thread.
+class ServerTest : public ::testing::Test {
+protected:
+    void Start(ServerOptions options) {
+        server_ = std::make_unique<Server>(std::move(options), MakeLogger("off"), nullptr);
+        port_ = server_->Listen({"public", "127.0.0.1", 0, &router_, true, "", ""});
+        runner_ = std::thread([this] { server_->Run(); });
+    }
+    void TearDown() override {
+        release_.set_value();
+        if (server_) {
+            server_->Stop();
+            runner_.join();
+        }
+    }
+
+    HttpAnswer Get(const std::string& path) {
+        HttpCall call;
+        call.method = "GET";
+        call.url = "http://127.0.0.1:" + std::to_string(port_) + path;
+        return Perform(call);
+    }
+    // Polls the server's own count: no request is assumed to have arrived after some delay.
+    void WaitForInFlight(std::int64_t n) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (server_->in_flight() < n) {
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "in flight: " << server_->in_flight();
+            std::this_thread::yield();
+        }
+    }
+
+    Router router_;
+    std::promise<void> held_;     // set when /hold has its worker
+    std::promise<void> release_;  // lets /hold finish
+    std::unique_ptr<Server> server_;
+    std::uint16_t port_ = 0;
+    std::thread runner_;
+};
+
+TEST_F(ServerTest, ShedsWorkWhileTheWorkersAreBehindButNeverInlineAnswers) {
+    std::shared_future<void> release = release_.get_future().share();
+    router_.Get("/hold", [this, release](const Request&) {
+        held_.set_value();
+        release.wait();
+        return Response::Json(200, "{\"held\":true}");
+    });
+    router_.Get("/work", [](const Request&) { return Response::Json(200, "{}"); });
+    router_.Add({"GET", "/inline", [](const Request&) { return Response::Json(200, "{}"); }, {}, true});
+    ServerOptions options;
+    // One I/O thread: a request counted in flight has also joined the worker queue before the
+    // thread reads the next one, so the third request below surely finds the second waiting.
+    options.io_threads = 1;
+    options.worker_threads = 1;
+    options.max_queue_wait = std::chrono::milliseconds(0);  // any wait at all is too long here
+    Start(options);
+
+    std::future<HttpAnswer> holder = std::async(std::launch::async, [this] { return Get("/hold"); });
+    held_.get_future().wait();
+    std::future<HttpAnswer> queued = std::async(std::launch::async, [this] { return Get("/work"); });
+    WaitForInFlight(2);  // the second one is waiting for the only worker
+
+    HttpAnswer shed = Get("/work");
+    EXPECT_EQ(shed.status, 503);
+    EXPECT_NE(shed.body.find("\"overloaded\""), std::string::npos) << shed.body;
+    ASSERT_TRUE(shed.retry_after.has_value());
+    EXPECT_EQ(shed.retry_after->count(), 1);
+    EXPECT_EQ(Get("/inline").status, 200);  // needs no worker: never shed for their queue
+
+    release_.set_value();
+    release_ = std::promise<void>();
+    EXPECT_EQ(holder.get().status, 200);
+    EXPECT_EQ(queued.get().status, 200);  // admitted work is finished, not dropped
+    EXPECT_EQ(Get("/work").status, 200);  // the queue is empty again: work is taken
+}
+
+TEST_F(ServerTest, WaitingWithinTheLimitIsNotShed) {
+    std::shared_future<void> release = release_.get_future().share();
+    router_.Get("/hold", [this, release](const Request&) {
+        held_.set_value();
+        release.wait();
+        return Response::Json(200, "{}");
+    });
+    router_.Get("/work", [](const Request&) { return Response::Json(200, "{}"); });
+    ServerOptions options;
+    options.io_threads = 1;
+    options.worker_threads = 1;
+    options.max_queue_wait = std::chrono::minutes(10);
+    Start(options);
+
+    std::future<HttpAnswer> holder = std::async(std::launch::async, [this] { return Get("/hold"); });
+    held_.get_future().wait();
+    std::vector<std::future<HttpAnswer>> waiting;
+    for (int i = 0; i < 20; ++i) waiting.push_back(std::async(std::launch::async, [this] { return Get("/work"); }));
+    WaitForInFlight(21);
+    release_.set_value();
+    release_ = std::promise<void>();
+    EXPECT_EQ(holder.get().status, 200);
+    for (auto& w : waiting) EXPECT_EQ(w.get().status, 200);
+}
+
+}  // namespace
+}  // namespace emporium::http
