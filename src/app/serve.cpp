@@ -350,7 +350,9 @@ int Serve(const ServeOptions& options) {
     accounts::AddRoutes(public_router, accounts_service, authenticate,
                         {&signin_per_address, &signin_per_account, &signup_per_address});
     orders::AddRoutes(public_router, orders_service, authenticate, vault);
-    notify::AddAdminRoutes(public_router, {&notifier, &dead_letters, progress}, authenticate);
+    notify::AdminRoutesDeps admin_deps{&notifier, &dead_letters, progress, {}};
+    if (!in_process) admin_deps.broker_queues = [] { return events::ReadQueueStats(events::AmqpSettings{AmqpUrl()}); };
+    notify::AddAdminRoutes(public_router, std::move(admin_deps), authenticate);
     ops::AddAdminOpsRoutes(public_router, backups, &alerter, authenticate);
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);

@@ -115,6 +115,25 @@ struct Session {
 
 }  // namespace
 
+Result<std::vector<QueueStats>> ReadQueueStats(const AmqpSettings& settings) {
+    Session session;
+    std::string error;
+    if (!session.Open(settings.url, 0, error)) {
+        return Error{ErrorKind::kUnavailable, "broker_unavailable", "The broker cannot be reached: " + error, {}};
+    }
+    std::vector<QueueStats> stats;
+    for (const QueueBinding& q : StandardQueues()) {
+        const std::string name = QueueName(q.subscriber);
+        // Passive: only reads the queue, never creates or changes one.
+        amqp_queue_declare_ok_t* ok = amqp_queue_declare(session.state, kChannel, Bytes(name), 1, 0, 0, 0, amqp_empty_table);
+        if (!ok || !session.Check(error)) {
+            return Error{ErrorKind::kUnavailable, "broker_unavailable", "The broker did not describe " + name + ": " + error, {}};
+        }
+        stats.push_back({name, static_cast<std::int64_t>(ok->message_count), static_cast<std::int64_t>(ok->consumer_count)});
+    }
+    return stats;
+}
+
 const std::vector<QueueBinding>& StandardQueues() {
     static const std::vector<QueueBinding> kQueues = {{"notify", {"order.*"}}, {"webhooks", {"#"}}};
     return kQueues;

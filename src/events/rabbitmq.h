@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/result.h"
 #include "events/dispatcher.h"
 
 namespace emporium::events {
@@ -65,6 +66,18 @@ private:
     Logger logger_;
     std::unique_ptr<Connection> connection_;
 };
+
+// One standard queue as the broker sees it.
+struct QueueStats {
+    std::string queue;                // "emporium.notify"
+    std::int64_t ready = 0;           // messages waiting for a consumer (not those being handled)
+    std::int64_t consumers = 0;       // workers consuming it now
+};
+
+// Reads each standard queue's ready messages and consumers over a short connection of its own
+// (declaring the topology if it is missing, as every node does). Blocking, up to a few seconds;
+// a kUnavailable error when the broker cannot be reached.
+Result<std::vector<QueueStats>> ReadQueueStats(const AmqpSettings& settings);
 
 struct ConsumerOptions {
     int max_attempts = 10;

@@ -111,6 +111,22 @@ public:
         return http::PrivateJson(200, json::object{{"items", std::move(items)}});
     }
 
+    // GET /api/admin/events/broker: {"mode": "inprocess"|"rabbitmq", "queues": [...]}; 503
+    // broker_unavailable when the broker cannot be asked.
+    Response Broker(const Request& request) {
+        if (auto denied = Deny(request, scope::kOpsRead)) return *denied;
+        json::array queues;
+        if (deps_.broker_queues) {
+            Result<std::vector<events::QueueStats>> stats = deps_.broker_queues();
+            if (!stats.ok()) return http::PrivateError(stats.error());
+            for (const events::QueueStats& q : *stats) {
+                queues.push_back(json::object{{"queue", q.queue}, {"ready", q.ready}, {"consumers", q.consumers}});
+            }
+        }
+        return http::PrivateJson(
+            200, json::object{{"mode", deps_.broker_queues ? "rabbitmq" : "inprocess"}, {"queues", std::move(queues)}});
+    }
+
     Response DeadLetters(const Request& request) {
         if (auto denied = Deny(request, scope::kOpsRead)) return *denied;
         std::int64_t page = http::PageParam(request, "page", 1, 1'000'000);
@@ -200,6 +216,7 @@ void AddAdminRoutes(http::Router& router, AdminRoutesDeps deps, http::Authentica
     router.Get("/api/admin/notifications", bind(&Handlers::Messages));
     router.Post("/api/admin/notifications/{id}/retry", bind(&Handlers::RetryMessage));
     router.Get("/api/admin/events/subscribers", bind(&Handlers::Subscribers));
+    router.Get("/api/admin/events/broker", bind(&Handlers::Broker));
     router.Get("/api/admin/events/dead-letters", bind(&Handlers::DeadLetters));
     router.Post("/api/admin/events/dead-letters/{id}/replay", bind(&Handlers::Replay));
     router.Get("/api/admin/webhooks", bind(&Handlers::ListWebhooks));

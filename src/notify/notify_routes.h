@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "events/dispatcher.h"
+#include "events/rabbitmq.h"
 #include "http/auth.h"
 #include "http/router.h"
 #include "notify/notify.h"
@@ -18,6 +19,9 @@ struct AdminRoutesDeps {
     NotifyService* notify = nullptr;
     events::DeadLetters* dead_letters = nullptr;
     std::function<std::vector<events::LaneProgress>()> progress;
+    // With --events rabbitmq: the broker's queues, where the workers' backlog lives. Empty when
+    // this node delivers events itself.
+    std::function<Result<std::vector<events::QueueStats>>()> broker_queues;
 };
 
 void AddAdminRoutes(http::Router& router, AdminRoutesDeps deps, http::Authenticator authenticate);

@@ -267,6 +267,9 @@ class WebhookTest(unittest.TestCase):
             self.assertNotIn(phone, shop.server_log())
             self.assertIn("local", shop.wait_for_log('"status":"local"'))
 
+            # This node delivers its own events: there is no broker to show.
+            self.assertEqual(shop.admin("GET", "/api/admin/events/broker").json, {"mode": "inprocess", "queues": []})
+
             hook_id = listed[0]["id"]
             self.assertEqual(shop.admin("DELETE", f"/api/admin/webhooks/{hook_id}").status, 204)
             self.assertEqual(shop.admin("DELETE", f"/api/admin/webhooks/{hook_id}").status, 404)

@@ -112,6 +112,44 @@ class RabbitTest(unittest.TestCase):
             twilio.close()
             broker.close()
 
+    def test_admin_sees_the_broker_queues_where_the_workers_backlog_lives(self):
+        broker = Broker()
+        shop = Shop(products=20, extra_args=Shop.UNLIMITED + ("--events", "rabbitmq"),
+                    env={"EMPORIUM_AMQP_URL": broker.url})
+        worker = Worker(shop, dict(shop.env))  # no Twilio credentials: texts stay in the local outbox
+        try:
+            product = first_product(shop)
+            phones = [f"+1555126{i:04d}" for i in range(3)]
+            for phone in phones:
+                place(shop, buyer(shop, phone, product), phone)
+            self.assertEqual(shop.get("/api/admin/events/broker").status, 401)
+            # No worker yet: the events wait in both queues, and the admin sees them there.
+            seen = wait_until(lambda: shop.admin("GET", "/api/admin/events/broker").json,
+                              lambda b: {q["queue"]: q["ready"] for q in b["queues"]}.get("emporium.notify") == 3)
+            self.assertEqual(seen["mode"], "rabbitmq")
+            queues = {q["queue"]: q for q in seen["queues"]}
+            self.assertEqual(set(queues), {"emporium.notify", "emporium.webhooks"})
+            self.assertEqual(queues["emporium.notify"]["consumers"], 0)
+            self.assertGreaterEqual(queues["emporium.webhooks"]["ready"], 3)
+            self.assertEqual(broker.queue_depths().get("emporium.notify"), (3, 0))  # the broker's own count agrees
+
+            # A worker drains them and shows as a consumer of each.
+            worker.start()
+            drained = wait_until(lambda: shop.admin("GET", "/api/admin/events/broker").json["queues"],
+                                 lambda qs: all(q["ready"] == 0 and q["consumers"] == 1 for q in qs))
+            self.assertEqual(len(drained), 2)
+            self.assertEqual(worker.stop(), 0)
+
+            broker.close()
+            down = shop.admin("GET", "/api/admin/events/broker")
+            self.assertEqual(down.status, 503)
+            self.assertEqual(down.json["error"]["code"], "broker_unavailable")
+            self.assertNotIn(broker.url, down.body.decode())  # the URL holds the broker's password
+        finally:
+            worker.stop()
+            shop.close()
+            broker.close()
+
 
 if __name__ == "__main__":
     unittest.main()

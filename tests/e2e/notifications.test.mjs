@@ -391,6 +391,10 @@ describe('webhooks, notifications and events in the admin area', () => {
     const notify = api.items.find((s) => s.name === 'notify');
     assert.ok(notify.last_event_id > 0, 'notify has handled events (the order)');
     assert.equal(typeof notify.backlog, 'number');
+    // This shop sends its own texts: the workers card says so and lists no broker queues.
+    const workers = page.locator('[data-testid="event-broker"]');
+    await workers.getByText('This shop sends its texts and webhook calls itself').waitFor();
+    assert.equal(await workers.locator('[data-testid="broker-queue"]').count(), 0);
 
     const dead = page.locator('[data-testid="dead-letters"][aria-busy="false"]');
     await dead.waitFor();

@@ -140,6 +140,7 @@ export const api = {
   notifications: (params, opts) => apiRequest('GET', '/api/admin/notifications', { params, ...opts }),
   retryNotification: (notificationId) => apiRequest('POST', `/api/admin/notifications/${id(notificationId)}/retry`),
   eventSubscribers: (opts) => apiRequest('GET', '/api/admin/events/subscribers', { ...opts }),
+  eventBroker: (opts) => apiRequest('GET', '/api/admin/events/broker', { ...opts }),
   deadLetters: (params, opts) => apiRequest('GET', '/api/admin/events/dead-letters', { params, ...opts }),
   replayDeadLetter: (deadLetterId) => apiRequest('POST', `/api/admin/events/dead-letters/${id(deadLetterId)}/replay`),
   webhooks: (opts) => apiRequest('GET', '/api/admin/webhooks', { ...opts }),
