@@ -5,11 +5,9 @@ texts: after the restart every text went out exactly once."""
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import random
 import signal
-import socket
 import threading
 import time
 import unittest
@@ -291,14 +289,11 @@ class WebhookTest(unittest.TestCase):
                 self.assertEqual([f["field"] for f in refused.json["error"]["details"]["fields"]], ["url"])
             self.assertEqual(shop.admin("GET", "/api/admin/webhooks").json["items"], [])
 
-            # A name is accepted at registration, but what it resolves to is checked at every
-            # connect: this machine's own name resolves to loopback (checked first), so the post is
-            # refused before a byte leaves, and the receiver listening there hears nothing.
-            name = socket.gethostname()
-            resolved = {info[4][0] for info in socket.getaddrinfo(name, port, proto=socket.IPPROTO_TCP)}
-            self.assertTrue(resolved and all(ipaddress.ip_address(a).is_loopback for a in resolved), resolved)
+            # "127.1" is no address to a URL parser, so it passes registration as a name, but the
+            # resolver reads it as 127.0.0.1: what a name resolves to is checked at every connect,
+            # so the post is refused before a byte leaves and the receiver listening there hears nothing.
             created = shop.admin("POST", "/api/admin/webhooks",
-                                 {"url": f"http://{name}:{port}/hooks/emporium", "events": ["order.placed"]})
+                                 {"url": f"http://127.1:{port}/hooks/emporium", "events": ["order.placed"]})
             self.assertEqual(created.status, 201, created.body)
             product = first_product(shop)
             place(shop, buyer(shop, "+15551230001", product), "+15551230001")
