@@ -42,8 +42,9 @@ int main(int argc, char** argv) {
             ->envname("EMPORIUM_NOTIFY_ATTEMPTS")
             ->check(CLI::Range(1, 100))
             ->capture_default_str();
-        command->add_flag("--webhook-private-targets", n.webhook_private_targets,
-                          "Let webhooks post to loopback and private addresses (receivers on the shop's own network)")
+        command
+            ->add_flag("--webhook-private-targets", n.webhook_private_targets,
+                       "Let webhooks post to loopback and private addresses (receivers on the shop's own network)")
             ->envname("EMPORIUM_WEBHOOK_PRIVATE_TARGETS");
     };
 

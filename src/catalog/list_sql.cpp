@@ -31,8 +31,8 @@ ListSql BuildListSql(const ProductQuery& query) {
     ListSql sql;
     const bool search = !query.q.empty();
     // CROSS JOIN keeps the full-text index as the outer loop: SQLite never reorders it.
-    const std::string from = search ? " FROM products_fts f CROSS JOIN products p ON p.id = f.rowid"
-                                    : " FROM products p";
+    const std::string from =
+        search ? " FROM products_fts f CROSS JOIN products p ON p.id = f.rowid" : " FROM products p";
     std::string where = " WHERE p.archived = 0";
     if (search) {
         where += " AND products_fts MATCH ?";

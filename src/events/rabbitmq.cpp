@@ -125,11 +125,15 @@ Result<std::vector<QueueStats>> ReadQueueStats(const AmqpSettings& settings) {
     for (const QueueBinding& q : StandardQueues()) {
         const std::string name = QueueName(q.subscriber);
         // Passive: only reads the queue, never creates or changes one.
-        amqp_queue_declare_ok_t* ok = amqp_queue_declare(session.state, kChannel, Bytes(name), 1, 0, 0, 0, amqp_empty_table);
+        amqp_queue_declare_ok_t* ok =
+            amqp_queue_declare(session.state, kChannel, Bytes(name), 1, 0, 0, 0, amqp_empty_table);
         if (!ok || !session.Check(error)) {
-            return Error{ErrorKind::kUnavailable, "broker_unavailable", "The broker did not describe " + name + ": " + error, {}};
+            std::string message = "The broker did not describe ";
+            message.append(name).append(": ").append(error);
+            return Error{ErrorKind::kUnavailable, "broker_unavailable", std::move(message), {}};
         }
-        stats.push_back({name, static_cast<std::int64_t>(ok->message_count), static_cast<std::int64_t>(ok->consumer_count)});
+        stats.push_back(
+            {name, static_cast<std::int64_t>(ok->message_count), static_cast<std::int64_t>(ok->consumer_count)});
     }
     return stats;
 }

@@ -69,9 +69,9 @@ private:
 
 // One standard queue as the broker sees it.
 struct QueueStats {
-    std::string queue;                // "emporium.notify"
-    std::int64_t ready = 0;           // messages waiting for a consumer (not those being handled)
-    std::int64_t consumers = 0;       // workers consuming it now
+    std::string queue;           // "emporium.notify"
+    std::int64_t ready = 0;      // messages waiting for a consumer (not those being handled)
+    std::int64_t consumers = 0;  // workers consuming it now
 };
 
 // Reads each standard queue's ready messages and consumers over a short connection of its own

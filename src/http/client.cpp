@@ -7,9 +7,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstring>
-
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -81,7 +80,8 @@ bool IsPublicV4(const unsigned char* a) {
         {0xF0000000, 4},   // reserved, broadcast
         {0xFFFFFFFF, 32},
     }};
-    const std::uint32_t ip = (std::uint32_t{a[0]} << 24) | (std::uint32_t{a[1]} << 16) | (std::uint32_t{a[2]} << 8) | a[3];
+    const std::uint32_t ip =
+        (std::uint32_t{a[0]} << 24) | (std::uint32_t{a[1]} << 16) | (std::uint32_t{a[2]} << 8) | a[3];
     for (const Range& r : kNotPublic) {
         const std::uint32_t mask = r.bits == 0 ? 0 : ~std::uint32_t{0} << (32 - r.bits);
         if ((ip & mask) == r.network) return false;
@@ -102,7 +102,7 @@ bool IsPublicV6(const unsigned char* a) {
     if (a[0] == 0xFF) return false;                           // multicast
     if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0D && a[3] == 0xB8) return false;  // documentation
     if (a[0] == 0x20 && a[1] == 0x02) return IsPublicV4(a + 2);                      // 6to4 embeds an IPv4
-    return (a[0] & 0xE0) == 0x20;  // only 2000::/3 is global unicast
+    return (a[0] & 0xE0) == 0x20;                                                    // only 2000::/3 is global unicast
 }
 
 bool IsPublicSockaddr(const sockaddr* address) {

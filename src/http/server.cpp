@@ -152,13 +152,13 @@ struct Server::Impl {
     asio::io_context ioc;
 
     Impl(ServerOptions o, Logger l, RequestObserver obs)
-        : options(o),
+        : options(std::move(o)),
           logger(std::move(l)),
           observer(std::move(obs)),
-          workers(std::max(1, o.worker_threads)),
-          heavy_workers(std::max(1, o.heavy_threads)),
-          ioc(std::max(1, o.io_threads)) {
-        trusted = ParseTrusted(o.trusted_proxies);
+          workers(std::max(1, options.worker_threads)),
+          heavy_workers(std::max(1, options.heavy_threads)),
+          ioc(std::max(1, options.io_threads)) {
+        trusted = ParseTrusted(options.trusted_proxies);
         std::random_device rd;
         char buffer[16];
         std::snprintf(buffer, sizeof buffer, "%08x", rd());
@@ -461,7 +461,8 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
             beast::error_code open_ec;
             file.open(response.file.c_str(), beast::file_mode::scan, open_ec);
             if (open_ec) {
-                logger->error(LogFields("file body unreadable").Add("path", response.file).Add("error", open_ec.message()).str());
+                logger->error(
+                    LogFields("file body unreadable").Add("path", response.file).Add("error", open_ec.message()).str());
                 response = MakeError(ErrorKind::kInternal, "internal_error", "The file could not be read.");
             }
         }
@@ -574,7 +575,7 @@ awaitable<void> Server::Impl::WaitAndStop() {
 }
 
 Server::Server(ServerOptions options, Logger logger, RequestObserver observer)
-    : impl_(std::make_unique<Impl>(options, std::move(logger), std::move(observer))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(logger), std::move(observer))) {}
 
 Server::~Server() = default;
 

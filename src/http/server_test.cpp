@@ -105,6 +105,7 @@ TEST_F(ServerTest, WaitingWithinTheLimitIsNotShed) {
     std::future<HttpAnswer> holder = std::async(std::launch::async, [this] { return Get("/hold"); });
     held_.get_future().wait();
     std::vector<std::future<HttpAnswer>> waiting;
+    waiting.reserve(20);
     for (int i = 0; i < 20; ++i) waiting.push_back(std::async(std::launch::async, [this] { return Get("/work"); }));
     WaitForInFlight(21);
     release_.set_value();
