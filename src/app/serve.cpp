@@ -279,6 +279,10 @@ int Serve(const ServeOptions& options) {
     });
     metrics.AddCallback("emporium_http_requests_in_flight", "gauge", "Requests being handled", "",
                         [&] { return static_cast<double>(server.in_flight()); });
+    metrics.AddCallback("emporium_http_worker_queue_wait_seconds", "gauge",
+                        "How long the oldest request waiting for a worker has waited; past --max-queue-wait-ms "
+                        "new ones are shed",
+                        "", [&] { return std::chrono::duration<double>(server.worker_queue_wait()).count(); });
     auto ready = [&]() {
         if (server.draining()) return false;
         try {

@@ -630,6 +630,13 @@ bool Server::draining() const {
     return impl_->draining.load();
 }
 
+std::chrono::milliseconds Server::worker_queue_wait() const {
+    std::lock_guard lock(impl_->worker_queue_mutex);
+    if (impl_->worker_queue.empty()) return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 impl_->worker_queue.front());
+}
+
 std::int64_t Server::in_flight() const {
     return static_cast<std::int64_t>(impl_->in_flight_requests.load());
 }

@@ -98,6 +98,10 @@ public:
     // Requests being handled right now, across listeners.
     std::int64_t in_flight() const;
 
+    // How long the oldest request waiting for a worker has waited (zero when none waits): what
+    // shedding compares with max_queue_wait.
+    std::chrono::milliseconds worker_queue_wait() const;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -74,6 +74,12 @@ TEST_F(ServerTest, ShedsWorkWhileTheWorkersAreBehindButNeverInlineAnswers) {
     std::future<HttpAnswer> queued = std::async(std::launch::async, [this] { return Get("/work"); });
     WaitForInFlight(2);  // the second one is waiting for the only worker
 
+    // The gauge grows while the second request waits.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (server_->worker_queue_wait().count() == 0) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+        std::this_thread::yield();
+    }
     HttpAnswer shed = Get("/work");
     EXPECT_EQ(shed.status, 503);
     EXPECT_NE(shed.body.find("\"overloaded\""), std::string::npos) << shed.body;
@@ -86,6 +92,7 @@ TEST_F(ServerTest, ShedsWorkWhileTheWorkersAreBehindButNeverInlineAnswers) {
     EXPECT_EQ(holder.get().status, 200);
     EXPECT_EQ(queued.get().status, 200);  // admitted work is finished, not dropped
     EXPECT_EQ(Get("/work").status, 200);  // the queue is empty again: work is taken
+    EXPECT_EQ(server_->worker_queue_wait().count(), 0);
 }
 
 TEST_F(ServerTest, WaitingWithinTheLimitIsNotShed) {
