@@ -3,6 +3,7 @@
 and stopped (epmd included) afterwards."""
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -49,6 +50,22 @@ class Broker:
                 self.close()
                 raise RuntimeError("rabbitmq-server did not answer ping within 60 s")
             time.sleep(0.2)  # polling the broker's readiness
+        # A node answers ping before the rabbit application has booted and opened its AMQP
+        # listener: wait for the boot, then for the port itself.
+        started = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "-q", "await_startup", "--timeout", "60"],
+                                 env=self.env, capture_output=True, timeout=90)
+        if started.returncode != 0:
+            self.close()
+            raise RuntimeError("rabbitmq-server did not finish booting: " + started.stderr.decode()[-400:])
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    self.close()
+                    raise RuntimeError(f"rabbitmq-server is not listening on {self.port}")
+                time.sleep(0.1)  # polling the listener
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
     def queue_depths(self):

@@ -43,7 +43,9 @@ class Worker:
         self.log.close()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
+        if self.proc is None:  # never started
+            return None
+        if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(20)
@@ -124,7 +126,11 @@ class RabbitTest(unittest.TestCase):
                 place(shop, buyer(shop, phone, product), phone)
             self.assertEqual(shop.get("/api/admin/events/broker").status, 401)
             # No worker yet: the events wait in both queues, and the admin sees them there.
-            seen = wait_until(lambda: shop.admin("GET", "/api/admin/events/broker").json,
+            def broker_view():
+                r = shop.admin("GET", "/api/admin/events/broker")
+                self.assertEqual(r.status, 200, r.body)
+                return r.json
+            seen = wait_until(broker_view,
                               lambda b: {q["queue"]: q["ready"] for q in b["queues"]}.get("emporium.notify") == 3)
             self.assertEqual(seen["mode"], "rabbitmq")
             queues = {q["queue"]: q for q in seen["queues"]}
@@ -135,7 +141,7 @@ class RabbitTest(unittest.TestCase):
 
             # A worker drains them and shows as a consumer of each.
             worker.start()
-            drained = wait_until(lambda: shop.admin("GET", "/api/admin/events/broker").json["queues"],
+            drained = wait_until(lambda: broker_view()["queues"],
                                  lambda qs: all(q["ready"] == 0 and q["consumers"] == 1 for q in qs))
             self.assertEqual(len(drained), 2)
             self.assertEqual(worker.stop(), 0)
