@@ -8,12 +8,11 @@ import concurrent.futures
 import datetime
 import http.client
 import json
-import os
 import random
 import threading
 import time
 
-from wrk_report import machine
+from wrk_report import machine, write_section
 
 START, END = "<!-- checkout:start -->", "<!-- checkout:end -->"
 CARD = {"method": "card", "card_number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
@@ -164,12 +163,7 @@ own scheduling delays: an upper bound.
 
 Aims: validate p99 under 20 ms, checkout p99 under 50 ms (the shops' promises are 500 ms and 3 s).
 {END}"""
-    text = open(out).read() if os.path.exists(out) else "# Performance\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    open(out, "w").write(text)
+    write_section(out, START, END, section)
     print(section)
 
 

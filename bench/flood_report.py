@@ -5,7 +5,7 @@ import datetime
 import json
 import os
 
-from wrk_report import machine, parse
+from wrk_report import machine, parse, write_section
 
 START, END = "<!-- signin-flood:start -->", "<!-- signin-flood:end -->"
 
@@ -60,12 +60,7 @@ The paced run is what shoppers see: about 2,500 page loads a second is a surge o
 In the saturated run wrk, the flood client and the server share two cores, and the tail is mostly
 time a request waits for a core. Resident memory after the flood: {a.rss_mib} MiB.
 {END}"""
-    text = open(a.out).read() if os.path.exists(a.out) else "# Performance\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    open(a.out, "w").write(text)
+    write_section(a.out, START, END, section)
 
 
 if __name__ == "__main__":

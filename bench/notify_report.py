@@ -4,9 +4,8 @@ answering at once, and Twilio answering after 5 s."""
 import argparse
 import datetime
 import json
-import os
 
-from wrk_report import machine
+from wrk_report import machine, write_section
 
 START, END = "<!-- notify-latency:start -->", "<!-- notify-latency:end -->"
 
@@ -39,10 +38,5 @@ courier's own threads, so the checkout path never waits for Twilio.
 {row("answers at once", fast, a.sent_fast)}
 {row(f"answers after {a.slow_delay:.0f} s", slow, a.sent_slow)}
 {END}"""
-    text = open(a.out).read() if os.path.exists(a.out) else "# Performance\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    open(a.out, "w").write(text)
+    write_section(a.out, START, END, section)
     print(section)

@@ -4,9 +4,8 @@ bench/micro/catalog_bench (Google Benchmark)."""
 import argparse
 import datetime
 import json
-import os
 
-from wrk_report import machine
+from wrk_report import machine, write_section
 
 START, END = "<!-- catalog-queries:start -->", "<!-- catalog-queries:end -->"
 
@@ -52,12 +51,7 @@ Before the full-text index was made the outer loop of a search (2026-11-27), SQL
 once per product: on 20,000 products `q=a` took 45 s and `q=game` 9.4 s per request, and 100,000
 were out of reach.
 {END}"""
-    text = open(a.out).read() if os.path.exists(a.out) else "# Performance\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    open(a.out, "w").write(text)
+    write_section(a.out, START, END, section)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,19 @@ def parse(path):
     return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "requests": total}
 
 
+def write_section(path, start, end, section):
+    """Puts section (which begins with start and ends with end) into the Markdown file at path:
+    in place of the previous one between the same markers, else at the end."""
+    text = open(path).read() if os.path.exists(path) else (
+        "# Performance\n\nFigures measured by `make bench`. Each section says when and on what.\n")
+    if start in text and end in text:
+        text = text[:text.index(start)] + section + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -105,12 +118,7 @@ nginx's): throughput ratio ≥ 0.5 in {half} of {len(verdicts)} runs; p99 within
 connections. Raw wrk outputs: `bench/results/` (not committed).
 {END}"""
 
-    text = open(a.out).read() if os.path.exists(a.out) else "# Performance\n\nFigures measured by `make bench`. Each section says when and on what.\n\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    open(a.out, "w").write(text)
+    write_section(a.out, START, END, section)
 
 
 if __name__ == "__main__":

@@ -276,15 +276,14 @@ ProductPage CatalogService::List(const ProductQuery& query) {
     ProductPage page;
     page.page = query.page;
     page.per_page = query.per_page;
-    if (!query.q.empty() && FtsQuery(query.q).empty()) return page;  // only punctuation: nothing can match
-
-    const ListSql sql = BuildListSql(query);
+    const std::optional<ListSql> sql = BuildListSql(query);
+    if (!sql) return page;  // only punctuation: nothing can match
     database_.Read([&](db::Connection& c) {
-        page.total = c.QueryInt(sql.count, sql.params);
-        db::Params paged = sql.params;
+        page.total = c.QueryInt(sql->count, sql->params);
+        db::Params paged = sql->params;
         paged.emplace_back(query.per_page);
         paged.emplace_back((query.page - 1) * query.per_page);
-        c.Query(sql.page, paged, [&](const db::Row& r) { page.items.push_back(ReadProduct(r)); });
+        c.Query(sql->page, paged, [&](const db::Row& r) { page.items.push_back(ReadProduct(r)); });
     });
     return page;
 }

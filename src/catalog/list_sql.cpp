@@ -27,16 +27,18 @@ std::string FtsQuery(std::string_view q) {
     return out;
 }
 
-ListSql BuildListSql(const ProductQuery& query) {
+std::optional<ListSql> BuildListSql(const ProductQuery& query) {
     ListSql sql;
     const bool search = !query.q.empty();
+    std::string match = search ? FtsQuery(query.q) : std::string();
+    if (search && match.empty()) return std::nullopt;
     // CROSS JOIN keeps the full-text index as the outer loop: SQLite never reorders it.
     const std::string from =
         search ? " FROM products_fts f CROSS JOIN products p ON p.id = f.rowid" : " FROM products p";
     std::string where = " WHERE p.archived = 0";
     if (search) {
         where += " AND products_fts MATCH ?";
-        sql.params.emplace_back(FtsQuery(query.q));
+        sql.params.emplace_back(std::move(match));
     }
     if (!query.category.empty()) {
         // An unknown slug gives NULL, which matches nothing.

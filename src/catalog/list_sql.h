@@ -2,6 +2,7 @@
 // tested: a catalog of 100,000 products is only fast when SQLite walks the right index first.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,7 +32,7 @@ struct ListSql {
 //   (which runs the full-text query once per product: seconds on a short word);
 // - the count reads no categories and, for the public filters, no product rows, only an index;
 // - a category is turned into its id once, so the (category, archived, price) index applies.
-// query.q, when set, must give a non-empty FtsQuery.
-ListSql BuildListSql(const ProductQuery& query);
+// nullopt when the search text has no letters or digits, so nothing can match.
+std::optional<ListSql> BuildListSql(const ProductQuery& query);
 
 }  // namespace emporium::catalog

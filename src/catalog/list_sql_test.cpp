@@ -56,7 +56,7 @@ protected:
 TEST_F(ListSqlTest, SearchWalksTheFullTextIndexOnceAndLooksProductsUpById) {
     for (Sort sort : {Sort::kRelevance, Sort::kPriceAsc, Sort::kNewest}) {
         for (std::string category : {"", "pc-games"}) {
-            const ListSql sql = BuildListSql({.q = "a", .category = category, .sort = sort});
+            const ListSql sql = *BuildListSql({.q = "a", .category = category, .sort = sort});
             for (const auto& plan : {Plan(sql.count, sql.params), PagePlan(sql)}) {
                 ASSERT_FALSE(plan.empty());
                 EXPECT_THAT(plan.front(), StartsWith("SCAN f VIRTUAL TABLE")) << sql.page;
@@ -70,7 +70,7 @@ TEST_F(ListSqlTest, SearchWalksTheFullTextIndexOnceAndLooksProductsUpById) {
 
 TEST_F(ListSqlTest, PagesWalkProductsInTheOrderShownAndLookCategoriesUp) {
     for (Sort sort : {Sort::kPopular, Sort::kPriceAsc, Sort::kNewest}) {
-        const std::vector<std::string> plan = PagePlan(BuildListSql({.sort = sort}));
+        const std::vector<std::string> plan = PagePlan(*BuildListSql({.sort = sort}));
         ASSERT_FALSE(plan.empty());
         EXPECT_THAT(plan.front(), StartsWith("SEARCH p USING INDEX products_")) << static_cast<int>(sort);
         EXPECT_THAT(plan, Contains("SEARCH c USING INTEGER PRIMARY KEY (rowid=?)"));
@@ -81,24 +81,29 @@ TEST_F(ListSqlTest, PagesWalkProductsInTheOrderShownAndLookCategoriesUp) {
 }
 
 TEST_F(ListSqlTest, CountsReadOnlyAnIndex) {
-    const ListSql all = BuildListSql({});
+    const ListSql all = *BuildListSql({});
     EXPECT_THAT(Plan(all.count, all.params), ElementsAre(HasSubstr("USING COVERING INDEX")));
 
-    const ListSql category = BuildListSql({.category = "pc-games", .min_price = 1000});
+    const ListSql category = *BuildListSql({.category = "pc-games", .min_price = 1000});
     EXPECT_THAT(Plan(category.count, category.params),
                 Contains(HasSubstr("SEARCH p USING COVERING INDEX products_category_price (category_id=? AND "
                                    "archived=? AND price_cents>?)")));
 
-    const ListSql priced = BuildListSql({.min_price = 1000, .max_price = 5000});
+    const ListSql priced = *BuildListSql({.min_price = 1000, .max_price = 5000});
     EXPECT_THAT(Plan(priced.count, priced.params),
                 ElementsAre(HasSubstr("USING COVERING INDEX products_price (archived=? AND price_cents>? AND "
                                       "price_cents<?)")));
 }
 
 TEST_F(ListSqlTest, AnUnknownCategoryMatchesNothing) {
-    const ListSql sql = BuildListSql({.category = "no-such-shelf"});
+    const ListSql sql = *BuildListSql({.category = "no-such-shelf"});
     const std::int64_t total = database_->Read([&](db::Connection& c) { return c.QueryInt(sql.count, sql.params); });
     EXPECT_EQ(total, 0);
+}
+
+TEST(BuildListSql, SearchTextWithoutLettersOrDigitsMatchesNothing) {
+    EXPECT_FALSE(BuildListSql({.q = "\"*-:^"}).has_value());
+    EXPECT_TRUE(BuildListSql({.q = "a"}).has_value());
 }
 
 TEST(FtsQuery, QuotesEveryWordAsAPrefix) {

@@ -62,7 +62,7 @@ bool IsPublicV4(const unsigned char* a) {
         int bits;
     };
     // Every range IANA marks as not globally reachable, plus multicast and the reserved block.
-    static constexpr std::array<Range, 16> kNotPublic{{
+    static constexpr std::array<Range, 15> kNotPublic{{
         {0x00000000, 8},   // "this network"
         {0x0A000000, 8},   // private
         {0x64400000, 10},  // shared address space (carrier NAT)
@@ -77,13 +77,12 @@ bool IsPublicV4(const unsigned char* a) {
         {0xC6336400, 24},  // documentation
         {0xCB007100, 24},  // documentation
         {0xE0000000, 4},   // multicast
-        {0xF0000000, 4},   // reserved, broadcast
-        {0xFFFFFFFF, 32},
+        {0xF0000000, 4},   // reserved, and the broadcast address
     }};
     const std::uint32_t ip =
         (std::uint32_t{a[0]} << 24) | (std::uint32_t{a[1]} << 16) | (std::uint32_t{a[2]} << 8) | a[3];
     for (const Range& r : kNotPublic) {
-        const std::uint32_t mask = r.bits == 0 ? 0 : ~std::uint32_t{0} << (32 - r.bits);
+        const std::uint32_t mask = ~std::uint32_t{0} << (32 - r.bits);
         if ((ip & mask) == r.network) return false;
     }
     return true;

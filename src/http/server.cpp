@@ -111,6 +111,13 @@ Response MakeError(ErrorKind kind, std::string code, std::string message) {
     return ErrorResponse(Error{kind, std::move(code), std::move(message), {}});
 }
 
+// 503 overloaded with Retry-After: the one answer for every kind of shedding.
+Response Busy() {
+    Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
+    busy.headers.emplace_back("Retry-After", "1");
+    return busy;
+}
+
 // The headers every answer carries: content type, request id, the public listener's security
 // headers (HSTS on TLS) and the handler's own.
 template <typename Body>
@@ -299,9 +306,7 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
         // takes the workers that serve everything else.
         if (heavy_queued.fetch_add(1) >= options.heavy_queue_limit) {
             --heavy_queued;
-            Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
-            busy.headers.emplace_back("Retry-After", "1");
-            co_return busy;
+            co_return Busy();
         }
         Response answer = co_await asio::co_spawn(
             heavy_workers,
@@ -317,9 +322,7 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
     // Shedding by how long requests wait for a worker, not by how many there are: a thousand
     // cached catalog reads are a few milliseconds of work, a handful of slow writes may be seconds.
     if (!EnterWorkerQueue(may_shed)) {
-        Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
-        busy.headers.emplace_back("Retry-After", "1");
-        co_return busy;
+        co_return Busy();
     }
     co_return co_await asio::co_spawn(
         workers,
@@ -426,8 +429,7 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
                 int retry_after = 0;
                 if (listener.public_facing && in_flight_requests.load() > options.max_in_flight) {
                     // Shedding: answering some requests at once with 503 keeps the admitted ones fast.
-                    response = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
-                    response.headers.emplace_back("Retry-After", "1");
+                    response = Busy();
                 } else if (listener.public_facing && options.rate_limiter &&
                            (retry_after = options.rate_limiter->Take(request.client_address)) > 0) {
                     response = MakeError(ErrorKind::kRateLimited, "rate_limited",
