@@ -33,10 +33,12 @@ class Broker:
                         RABBITMQ_CONFIG_FILE=os.path.join(self.dir, "rabbitmq"),
                         RABBITMQ_ENABLED_PLUGINS_FILE=plugins,
                         RABBITMQ_PID_FILE=os.path.join(self.dir, "rabbit.pid"),
+                        # a crashing Erlang VM writes its dump here, never into the checkout
+                        ERL_CRASH_DUMP=os.path.join(self.dir, "erl_crash.dump"),
                         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
         self.log = open(os.path.join(self.dir, "server.out"), "wb")
         self.proc = subprocess.Popen([os.path.join(RABBIT_BIN, "rabbitmq-server")], env=self.env,
-                                     stdout=self.log, stderr=self.log, start_new_session=True)
+                                     stdout=self.log, stderr=self.log, start_new_session=True, cwd=self.dir)
         deadline = time.time() + 60
         while True:
             if self.proc.poll() is not None:
