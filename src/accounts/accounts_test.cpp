@@ -199,13 +199,18 @@ TEST_F(AccountsTest, RotationReencryptsEveryUserAndKeepsThemFindable) {
     SeedPeople(*database_, *vault_, hasher_, clock_, options);
     ASSERT_TRUE(service_->SignIn("admin@gitgoods.example", options.password).ok());
     vault_->AddKey();
-    EXPECT_EQ(service_->CountUsersOnOldKeys(), 36);
+    auto users = [](const std::vector<TableRotation>& report) {
+        EXPECT_EQ(report.size(), 1u);
+        EXPECT_EQ(report.at(0).table, "users");
+        return report.at(0).rows;
+    };
+    EXPECT_EQ(users(vault_->CountOnOldKeys()), 36);
     // Mid-rotation, old rows are still found by email.
     ASSERT_TRUE(service_->SignIn("admin@gitgoods.example", options.password).ok());
-    EXPECT_EQ(service_->ReencryptBatch(20), 20);
-    EXPECT_EQ(service_->ReencryptBatch(100), 16);
-    EXPECT_EQ(service_->ReencryptBatch(100), 0);
-    EXPECT_EQ(service_->CountUsersOnOldKeys(), 0);
+    EXPECT_EQ(users(vault_->ReencryptBatch(20)), 20);
+    EXPECT_EQ(users(vault_->ReencryptBatch(100)), 16);
+    EXPECT_EQ(users(vault_->ReencryptBatch(100)), 0);
+    EXPECT_EQ(users(vault_->CountOnOldKeys()), 0);
     ASSERT_TRUE(service_->SignIn("admin@gitgoods.example", options.password).ok());
     UserPage page = service_->ListUsers(1, 100, "");
     EXPECT_EQ(page.total, 36);

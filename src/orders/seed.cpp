@@ -1,10 +1,10 @@
 #include "orders/seed.h"
 
-#include <boost/json.hpp>
 #include <random>
 #include <string>
 
 #include "catalog/catalog.h"
+#include "http/json_body.h"
 
 namespace emporium::orders {
 
@@ -31,12 +31,8 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
     for (std::size_t i = 0; i < options.customer_ids.size(); ++i) {
         std::string city = kCities[i % std::size(kCities)];
         std::string address =
-            boost::json::serialize(boost::json::object{{"name", "Customer " + std::to_string(i + 1)},
-                                                       {"line1", std::to_string(10 + i) + " Market Street"},
-                                                       {"line2", ""},
-                                                       {"city", city},
-                                                       {"postal_code", std::to_string(100000 + i)},
-                                                       {"country", "SG"}});
+            http::EncodeAddress({"Customer " + std::to_string(i + 1), std::to_string(10 + i) + " Market Street", "",
+                                 city, std::to_string(100000 + i), "SG"});
         sealed.emplace_back(vault.Encrypt("shipping_address", address),
                             vault.Encrypt("phone", "+659" + std::to_string(1000000 + (i * 7919) % 9000000)));
     }
