@@ -379,6 +379,7 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
                                                       const std::string& idempotency_key,
                                                       const std::string& request_fingerprint) {
     std::vector<FieldError> errors = CheckInput(input);
+    if (!input.card) errors.push_back(FieldError::Required("payment"));
     const std::int64_t now = UnixSeconds(clock_.Now());
     const std::int64_t remembered_since = now - kIdempotencyWindowSeconds;
     auto replay = [&](std::int64_t order_id) -> Result<std::pair<Order, bool>> {
