@@ -218,5 +218,27 @@ TEST_F(AccountsTest, RotationReencryptsEveryUserAndKeepsThemFindable) {
     EXPECT_EQ(service_->ListUsers(1, 10, "ADMIN@gitgoods.example").items.size(), 1u);
 }
 
+TEST_F(AccountsTest, NobodyGrantsMoreThanTheyHold) {
+    Principal admin = Admin();
+    User target = SignUp("target@example.org").user;
+    Principal users_write{admin.user_id, Role::kAdmin, 1, {"users:write"}, true};
+    EXPECT_EQ(service_->ChangeRole(users_write, target.id, Role::kAdmin).error().code, "admin_session_required");
+    EXPECT_EQ(service_->ChangeRole(users_write, target.id, Role::kSeller).error().code, "scope_not_held");
+    Principal all_scopes{admin.user_id, Role::kAdmin, 2, {}, true};
+    for (std::string_view s : StaffScopes()) all_scopes.token_scopes.emplace_back(s);
+    EXPECT_EQ(service_->ChangeRole(all_scopes, target.id, Role::kAdmin).error().code, "admin_session_required");
+    EXPECT_EQ(service_->ChangeRole(all_scopes, target.id, Role::kSeller)->role, Role::kSeller);
+    EXPECT_EQ(service_->ChangeRole(admin, target.id, Role::kAdmin)->role, Role::kAdmin);  // in person
+    EXPECT_EQ(service_->ChangeRole(all_scopes, target.id, Role::kCustomer).error().code, "admin_session_required");
+    EXPECT_EQ(service_->Profile(target.id)->role, Role::kAdmin);
+
+    EXPECT_EQ(service_->IssueStaffToken(all_scopes, {"orders:read"}, std::chrono::seconds(60), "").error().code,
+              "admin_session_required");
+    Principal seller{target.id + 100, Role::kSeller};
+    EXPECT_EQ(service_->IssueStaffToken(seller, {"users:write"}, std::chrono::seconds(60), "").error().code,
+              "scope_not_held");
+    EXPECT_TRUE(service_->IssueStaffToken(admin, {"users:write"}, std::chrono::seconds(60), "").ok());
+}
+
 }  // namespace
 }  // namespace emporium::accounts
