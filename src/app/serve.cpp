@@ -254,6 +254,15 @@ int Serve(const ServeOptions& options) {
         dispatcher = std::move(d);
         dispatcher->Start();
         if (in_process) notifier.Start();
+        // Authorizations a crash left without an order are voided; captures it interrupted, done.
+        orders_service.StartReconciler(std::chrono::seconds(60), std::chrono::minutes(10),
+                                       [&logger](const orders::ReconcileReport& r) {
+                                           if (r.voided + r.captured + r.failed == 0) return;
+                                           LogInfo(logger, LogFields("payments reconciled")
+                                                               .Add("voided", static_cast<long long>(r.voided))
+                                                               .Add("captured", static_cast<long long>(r.captured))
+                                                               .Add("failed", static_cast<long long>(r.failed)));
+                                       });
         backup_schedule.Start();
         read_only = false;
     };
@@ -366,6 +375,14 @@ int Serve(const ServeOptions& options) {
 
     http::Router internal_router;
     ops::AddOpsRoutes(internal_router, metrics, ready);
+    // The public routes, for the test that checks every one against every scope and role.
+    internal_router.Get("/internal/routes", [&public_router](const http::Request&) {
+        boost::json::array items;
+        for (const auto& [method, pattern] : public_router.List()) {
+            items.push_back(boost::json::object{{"method", method}, {"pattern", pattern}});
+        }
+        return http::Response::Json(200, boost::json::serialize(boost::json::object{{"items", std::move(items)}}));
+    });
     const char* replication_token = std::getenv("EMPORIUM_REPLICATION_TOKEN");
     ops::AddReplicationRoutes(internal_router, backups, replication_token ? replication_token : "");
     if (options.faults) ops::AddFaultRoutes(internal_router, faults);
@@ -430,6 +447,7 @@ int Serve(const ServeOptions& options) {
     alerter.Stop();
     if (standby) standby->Promote();  // stops copying
     if (dispatcher) dispatcher->Stop();
+    orders_service.StopReconciler();
     notifier.Stop();
     backup_schedule.Stop();
     return 0;
