@@ -118,7 +118,7 @@ describe('customer accounts', () => {
     await phone.fill('91234567');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByText('Password must be at least 10 characters.').waitFor();
-    await page.getByText(/Enter the number in international format/).waitFor();
+    await page.getByText(/Use the international format/).waitFor();
 
     await password.fill(customer.password);
     await phone.fill('');
@@ -156,7 +156,7 @@ describe('customer accounts', () => {
     // A phone number that is not E.164 is refused next to the field.
     await phone.fill('12345');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByText(/Enter the number in international format/).waitFor();
+    await page.getByText(/Use the international format/).waitFor();
 
     await name.fill(customer.newName);
     await phone.fill(customer.phone);

@@ -168,7 +168,7 @@ describe('cart, checkout and orders', () => {
     // Empty city and a phone that is not E.164: named next to their fields.
     await page.getByRole('button', { name: 'Review order' }).click();
     await page.getByText('Enter the city.').waitFor();
-    await page.getByText(/Enter the number in international format/).waitFor();
+    await page.getByText(/Use the international format/).waitFor();
     assert.equal(await field('City').getAttribute('aria-invalid'), 'true');
     assert.equal(await field('Mobile phone').getAttribute('aria-invalid'), 'true');
     const describedBy = await field('City').getAttribute('aria-describedby');
