@@ -402,4 +402,45 @@ describe('cart, checkout and orders', () => {
     assert.deepEqual(cart.items.map((l) => [l.product_id, l.quantity, l.price_cents]), [[thirdProduct.id, 2, newPrice]]);
     assertClean(watch);
   });
+
+  test('a guest cart holds one currency: a product priced in another is refused', T, async () => {
+    const euro = await patchJson(sellerContext, `/api/products/${otherProduct.id}`, { currency: 'EUR' });
+    assert.equal(euro.status, 200, JSON.stringify(euro.body));
+    const guest = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    try {
+      const guestPage = await guest.newPage();
+      const guestWatch = watchPage(guestPage);
+      await guestPage.goto(`${shop.base}/products/${product.id}`);
+      await guestPage.getByRole('button', { name: 'Add to cart' }).click();
+      await cartLink(guestPage).and(guestPage.getByRole('link', { name: 'Cart, 1 item' })).waitFor();
+      await guestPage.goto(`${shop.base}/products/${otherProduct.id}`);
+      await guestPage.getByRole('button', { name: 'Add to cart' }).click();
+      await guestPage
+        .locator('[data-testid="add-to-cart-status"]')
+        .getByText('Your cart holds items priced in USD (this one is priced in EUR). Check out or empty your cart first, then add it.')
+        .waitFor();
+      const stored = await guestPage.evaluate(() => JSON.parse(localStorage.getItem('emporium_guest_cart')));
+      assert.deepEqual(stored.items.map((l) => [l.product_id, l.currency]), [[product.id, 'USD']]);
+      await cartLink(guestPage).and(guestPage.getByRole('link', { name: 'Cart, 1 item' })).waitFor();
+      assertClean(guestWatch);
+    } finally {
+      await guest.close();
+    }
+  });
+
+  // Needs the server's 409 currency_mismatch of issue 10 item 6.
+  test("a signed-in shopper's cart refuses another currency too (409 currency_mismatch)", T, async () => {
+    const cart = await getJson(context, '/api/cart');
+    assert.ok(cart.items.length > 0 && cart.currency === 'USD', 'the cart holds USD lines');
+    watch.expect('/api/cart/items');
+    await page.goto(`${shop.base}/products/${otherProduct.id}`);
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page
+      .locator('[data-testid="add-to-cart-status"]')
+      .getByText('Your cart holds items priced in USD (this one is priced in EUR). Check out or empty your cart first, then add it.')
+      .waitFor();
+    const after = await getJson(context, '/api/cart');
+    assert.deepEqual(after.items.map((l) => l.product_id), cart.items.map((l) => l.product_id), 'nothing was added');
+    assertClean(watch);
+  });
 });
