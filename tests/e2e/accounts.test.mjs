@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  BUSY_ANSWER,
   accountMenu,
   apiJson,
   assertClean,
@@ -250,14 +251,8 @@ describe('customer accounts', () => {
   });
 
   describe('a busy shop (503 with Retry-After)', () => {
-    // The shop has no switch for a surge: the browser answers sign-up and sign-in with the 503 a
-    // shedding shop sends (nothing done, Retry-After: 1) as often as a test needs, then lets the
-    // request through to the real server.
-    const BUSY = {
-      status: 503,
-      headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
-      body: JSON.stringify({ error: { code: 'overloaded', message: 'The shop is busy; try again shortly.', details: {} } }),
-    };
+    // The browser answers sign-up and sign-in with the 503 a shedding shop sends (nothing done,
+    // Retry-After: 1) as often as a test needs, then lets the request through to the real server.
     let busyContext, busyPage, busyWatch;
     before(async () => {
       busyContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -271,7 +266,7 @@ describe('customer accounts', () => {
     test('sign-up waits out two 503s, shows that it is retrying, then succeeds', T, async () => {
       const page = busyPage;
       let calls = 0;
-      await page.route('**/api/auth/signup', (route) => (++calls <= 2 ? route.fulfill(BUSY) : route.continue()));
+      await page.route('**/api/auth/signup', (route) => (++calls <= 2 ? route.fulfill(BUSY_ANSWER) : route.continue()));
       busyWatch.expect('/api/auth/signup');
       const email = `busy.${run}@example.com`;
       await page.goto(shop.base + '/signup');
@@ -303,7 +298,7 @@ describe('customer accounts', () => {
       let calls = 0;
       await page.route('**/api/auth/login', (route) => {
         calls += 1;
-        return route.fulfill(BUSY);
+        return route.fulfill(BUSY_ANSWER);
       });
       busyWatch.expect('/api/auth/login');
       await page.goto(shop.base + '/signin');

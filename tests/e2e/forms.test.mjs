@@ -37,13 +37,18 @@ async function post(context, path, data) {
 }
 
 /** Waits for the page to show `texts`, then asserts everything fits and takes a picture. */
-async function errorsFit(page, file, texts) {
+async function errorsFit(page, file, texts, { fullPage = true } = {}) {
   for (const text of texts) await page.getByText(text).first().waitFor();
-  // Vuetify animates messages in: judge the layout once it has settled.
-  await eventually(async () => (await layoutProblems(page)).length === 0, { timeout: 5000, message: `${file} laid out` }).catch(() => {});
-  assert.deepEqual(await layoutProblems(page), [], `${file}: everything fits`);
+  // Vuetify slides messages in and out: the layout is judged once that has settled (or fails).
+  await eventually(
+    async () => {
+      assert.deepEqual(await layoutProblems(page), []);
+      return true;
+    },
+    { timeout: 5000, message: `${file}: everything fits` },
+  );
   await page.evaluate(() => window.scrollTo(0, 0));
-  await screenshot(page, file, { fullPage: true });
+  await screenshot(page, file, { fullPage });
 }
 
 for (const size of SIZES) {
@@ -132,7 +137,8 @@ for (const size of SIZES) {
         await staffPage.getByRole('button', { name: 'New product' }).click();
         const dialog = staffPage.getByRole('dialog');
         await dialog.getByRole('button', { name: 'Create product' }).click();
-        await errorsFit(staffPage, `form-errors-product-${size.label}.png`, ['Enter the product name.']);
+        // A dialog: the picture is of the screen, not of the page behind it.
+        await errorsFit(staffPage, `form-errors-product-${size.label}.png`, ['Enter the product name.'], { fullPage: false });
         await dialog.getByRole('button', { name: 'Cancel' }).click();
         await dialog.waitFor({ state: 'detached' });
 

@@ -333,3 +333,13 @@ export async function layoutProblems(page) {
     return out;
   });
 }
+
+/**
+ * The answer of a shop that sheds load (503 `overloaded`, Retry-After: 1), for page.route to give
+ * in place of the real one: the shop has no switch that makes it busy on demand.
+ */
+export const BUSY_ANSWER = {
+  status: 503,
+  headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
+  body: JSON.stringify({ error: { code: 'overloaded', message: 'The shop is busy; try again shortly.', details: {} } }),
+};

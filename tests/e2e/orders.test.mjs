@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  BUSY_ANSWER,
   accountMenu,
   assertClean,
   eventually,
@@ -340,11 +341,7 @@ describe('cart, checkout and orders', () => {
     await page.route('**/api/checkout', (route) => {
       keys.push(route.request().headers()['idempotency-key']);
       if (keys.length > 1) return route.continue();
-      return route.fulfill({
-        status: 503,
-        headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
-        body: JSON.stringify({ error: { code: 'overloaded', message: 'The shop is busy; try again shortly.', details: {} } }),
-      });
+      return route.fulfill(BUSY_ANSWER);
     });
     watch.expect('/api/checkout');
     try {

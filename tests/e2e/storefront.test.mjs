@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  BUSY_ANSWER,
   apiJson,
   assertClean,
   eventually,
@@ -274,18 +275,14 @@ describe('Git Goods storefront (games preset)', () => {
   });
 
   test('a busy shop: a catalog read answered 503 is tried again after Retry-After, and the page says so', T, async () => {
-    // The shop has no switch for a surge: the browser answers the first catalog read with the 503 a
-    // shedding shop sends, and lets the next one through to the real server.
+    // The browser answers the first catalog read with the 503 a shedding shop sends, and lets the
+    // next one through to the real server.
     let calls = 0;
     const isList = (url) => url.pathname === '/api/products' && url.searchParams.get('category') === bigCategory.slug;
     await page.route(isList, (route) => {
       calls += 1;
       if (calls > 1) return route.continue();
-      return route.fulfill({
-        status: 503,
-        headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
-        body: JSON.stringify({ error: { code: 'overloaded', message: 'The shop is busy; try again shortly.', details: {} } }),
-      });
+      return route.fulfill(BUSY_ANSWER);
     });
     watch.expect(`category=${bigCategory.slug}`);
     try {

@@ -37,3 +37,12 @@ export function addressBody(a, fallbackName = '') {
 export function sameAddress(a, b) {
   return ADDRESS_KEYS.every((k) => ((a && a[k]) || '') === ((b && b[k]) || ''))
 }
+
+/** The messages of a form's "address.<part>" keys, by part, for AddressFields' errors. */
+export function addressMessages(messages) {
+  const out = {}
+  for (const [key, message] of Object.entries(messages || {})) {
+    if (key.startsWith('address.') && message) out[key.slice('address.'.length)] = message
+  }
+  return out
+}

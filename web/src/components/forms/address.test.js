@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { addressBlank, addressBody, addressForm, emptyAddress, sameAddress } from './address'
+import { addressBlank, addressBody, addressForm, addressMessages, emptyAddress, sameAddress } from './address'
 
 describe('the address codec of AddressFields', () => {
   test('a stored address fills the form; missing parts stay empty, the country null', () => {
@@ -36,5 +36,9 @@ describe('the address codec of AddressFields', () => {
     expect(sameAddress(a, { ...a, line2: '' })).toBe(true)
     expect(sameAddress(a, { ...a, city: 'E' })).toBe(false)
     expect(sameAddress(a, null)).toBe(false)
+  })
+
+  test("a form's address.<part> messages, by part", () => {
+    expect(addressMessages({ 'address.city': 'Enter the city.', 'address.line2': undefined, phone: 'x' })).toEqual({ city: 'Enter the city.' })
   })
 })
