@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -528,9 +529,7 @@ std::string RewritePlaceholders(std::string_view sql, int* count) {
                                  (i < 2 || !IsIdentifierChar(sql[i - 2]));
             std::size_t j = i + 1;
             while (j < size) {
-                if (escapes && sql[j] == '\\') {
-                    j += 2;
-                } else if (sql[j] == c && j + 1 < size && sql[j + 1] == c) {
+                if ((escapes && sql[j] == '\\') || (sql[j] == c && j + 1 < size && sql[j + 1] == c)) {
                     j += 2;
                 } else if (sql[j] == c) {
                     break;
