@@ -28,13 +28,14 @@ std::string FtsQuery(std::string_view q) {
 }
 
 std::string TsQuery(std::string_view q) {
-    const std::string fts = FtsQuery(q);
+    const std::string fts_query = FtsQuery(q);
+    const std::string_view fts = fts_query;
     std::string out;
     // FtsQuery gives "word"* terms separated by spaces; words hold no quotes or spaces.
     for (std::size_t start = 0; start < fts.size();) {
         std::size_t end = fts.find(' ', start);
-        if (end == std::string::npos) end = fts.size();
-        const std::string_view term = std::string_view(fts).substr(start, end - start);
+        if (end == std::string_view::npos) end = fts.size();
+        const std::string_view term = fts.substr(start, end - start);
         if (!out.empty()) out += " & ";
         out += '\'';
         out += term.substr(1, term.size() - 3);

@@ -208,6 +208,7 @@ TEST_F(DatabaseTest, ConditionalUpdateNeverGoesBelowZero) {
     database_->Write([](Connection& c) { c.Execute("INSERT INTO items (name, qty) VALUES ('last', 10)"); });
     std::atomic<int> taken{0};
     std::vector<std::thread> buyers;
+    buyers.reserve(8);
     for (int i = 0; i < 8; ++i) {
         buyers.emplace_back([&] {
             for (int k = 0; k < 5; ++k) {
@@ -228,6 +229,7 @@ TEST_F(DatabaseTest, ConcurrentWritesAreEachAllOrNothing) {
     // must not take the others with it.
     database_->Write([](Connection& c) { c.Execute("INSERT INTO items (name, qty) VALUES ('taken', 1)"); });
     std::vector<std::thread> writers;
+    writers.reserve(60);
     std::atomic<int> thrown{0};
     for (int i = 0; i < 60; ++i) {
         writers.emplace_back([&, i] {

@@ -180,6 +180,7 @@ TEST_F(PostgresTest, AnExhaustedPoolMakesCallersWaitThenFailsBusy) {
     std::promise<void> release;
     std::shared_future<void> released = release.get_future().share();
     std::vector<std::thread> holders;
+    holders.reserve(2);
     for (int i = 0; i < 2; ++i) {
         holders.emplace_back([&] { database->Read([&](Connection&) { released.wait(); }); });
     }

@@ -173,6 +173,7 @@ TEST_F(OrdersTest, ConcurrentRetriesWithOneKeyPlaceOneOrder) {
         const std::string key = "one-key-" + std::to_string(round);
         std::vector<Result<std::pair<Order, bool>>> results(8, Error::Conflict("unset", ""));
         std::vector<std::thread> retries;
+        retries.reserve(results.size());
         for (std::size_t i = 0; i < results.size(); ++i) {
             retries.emplace_back([&, i] {
                 try {
@@ -200,6 +201,7 @@ TEST_F(OrdersTest, ConcurrentCheckoutsOfOneCartPlaceOneOrder) {
     ASSERT_TRUE(service_->AddToCart(1, product_.id, 2).ok());
     std::atomic<int> placed{0}, empty{0};
     std::vector<std::thread> checkouts;
+    checkouts.reserve(8);
     for (int i = 0; i < 8; ++i) {
         checkouts.emplace_back([&, i] {
             try {
@@ -221,6 +223,7 @@ TEST_F(OrdersTest, ConcurrentCheckoutsOfOneCartPlaceOneOrder) {
 
 TEST_F(OrdersTest, ConcurrentAddsOfOneProductSumInOneLine) {
     std::vector<std::thread> adds;
+    adds.reserve(8);
     std::atomic<int> ok{0};
     for (int i = 0; i < 8; ++i) {
         adds.emplace_back([&] {
