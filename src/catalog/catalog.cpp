@@ -563,3 +563,34 @@ std::vector<StockLine> SampleProducts(db::Connection& c, std::int64_t limit) {
 }
 
 }  // namespace emporium::catalog
+
+namespace emporium::catalog {
+
+void ForEachProduct(db::Connection& c, bool include_archived, const std::function<void(const Product&)>& fn) {
+    c.Query(std::string("SELECT ") + kProductColumns +
+                " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.archived = 0 OR ? = 1"
+                " ORDER BY p.id",
+            {std::int64_t{include_archived ? 1 : 0}}, [&](const db::Row& r) { fn(ReadProduct(r)); });
+}
+
+std::vector<Product> ReadProducts(db::Connection& c, const std::vector<std::int64_t>& product_ids) {
+    std::vector<Product> out;
+    out.reserve(product_ids.size());
+    for (std::int64_t id : product_ids) {
+        c.Query(std::string("SELECT ") + kProductColumns +
+                    " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = ? AND p.archived = 0",
+                {id}, [&](const db::Row& r) { out.push_back(ReadProduct(r)); });
+    }
+    return out;
+}
+
+std::vector<std::int64_t> PopularProductIds(db::Connection& c, const std::string& category, std::int64_t limit) {
+    std::vector<std::int64_t> out;
+    c.Query(
+        "SELECT p.id FROM products p JOIN categories c ON c.id = p.category_id"
+        " WHERE p.archived = 0 AND p.stock > 0 AND (? = '' OR c.slug = ?) ORDER BY p.popularity DESC, p.id LIMIT ?",
+        {category, category, limit}, [&](const db::Row& r) { out.push_back(r.Int(0)); });
+    return out;
+}
+
+}  // namespace emporium::catalog

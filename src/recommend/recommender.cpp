@@ -1,0 +1,280 @@
+// Serving: the model in use, the filtering rules, counters, and the retraining thread.
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "recommend/model.h"
+
+namespace emporium::recommend {
+namespace {
+
+constexpr std::size_t kRanked = 300;  // candidates ranked per answer; the filters take from these in turn
+
+}  // namespace
+
+Recommender::Recommender(db::Database& database, ModelStore& store, Logger logger)
+    : database_(database), store_(store), logger_(std::move(logger)) {}
+
+std::shared_ptr<const Model> Recommender::Current() const {
+    std::lock_guard guard(model_mutex_);
+    return model_;
+}
+
+std::int64_t Recommender::version() const {
+    std::lock_guard guard(model_mutex_);
+    return version_;
+}
+
+std::int64_t Recommender::Refresh() {
+    std::lock_guard refreshing(refresh_mutex_);
+    std::optional<std::int64_t> wanted = store_.Wanted();
+    const std::int64_t current = version();
+    if (!wanted || *wanted == current) return current;
+    Result<Trained> loaded = store_.Load(*wanted);
+    if (!loaded.ok()) {
+        const std::string why = loaded.error().fields.empty() ? loaded.error().message : loaded.error().fields[0].message;
+        store_.MarkRejected(*wanted, why);
+        LogError(logger_, LogFields("recommendation model rejected")
+                              .Add("version", static_cast<long long>(*wanted))
+                              .Add("why", why)
+                              .Add("serving", static_cast<long long>(current)));
+        return current;
+    }
+    {
+        // Requests in flight keep the model they hold; new ones get this one.
+        std::lock_guard guard(model_mutex_);
+        model_ = std::move(loaded->model);
+        version_ = *wanted;
+    }
+    store_.MarkLive(*wanted);
+    LogInfo(logger_, LogFields("recommendation model live")
+                         .Add("version", static_cast<long long>(*wanted))
+                         .Add("previous", static_cast<long long>(current))
+                         .Add("items", static_cast<long long>(loaded->manifest.items))
+                         .Add("blend_recall_at_10", loaded->manifest.evaluation.blend.all.recall_at_10));
+    return *wanted;
+}
+
+std::vector<std::int64_t> Recommender::PopularFallback(const std::string& category, int limit) {
+    return database_.Read([&](db::Connection& c) {
+        std::vector<std::int64_t> ids = catalog::PopularProductIds(c, category, limit * 3 + 10);
+        if (!category.empty()) {
+            for (std::int64_t id : catalog::PopularProductIds(c, "", limit * 3 + 10)) ids.push_back(id);
+        }
+        return ids;
+    });
+}
+
+// Takes products in ranked order that pass the rules, reading them in batches, until limit.
+std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>& ranked, std::int64_t exclude,
+                                                const std::vector<std::int64_t>& cart, int limit) {
+    std::vector<catalog::Product> out;
+    const std::unordered_set<std::int64_t> in_cart(cart.begin(), cart.end());
+    std::unordered_set<std::int64_t> taken;
+    std::unordered_set<std::string> variants;
+    database_.Read([&](db::Connection& c) {
+        // The product asked about and what is in the cart: their variants do not count as new either.
+        std::vector<std::int64_t> seen = cart;
+        if (exclude > 0) seen.push_back(exclude);
+        for (const catalog::Product& p : catalog::ReadProducts(c, seen)) variants.insert(VariantKey(p.name, p.category));
+        const std::size_t batch = static_cast<std::size_t>(limit) * 2 + 10;
+        for (std::size_t at = 0; at < ranked.size() && out.size() < static_cast<std::size_t>(limit); at += batch) {
+            std::vector<std::int64_t> ids;
+            for (std::size_t i = at; i < ranked.size() && i < at + batch; ++i) {
+                const std::int64_t id = ranked[i];
+                if (id != exclude && !in_cart.contains(id) && taken.insert(id).second) ids.push_back(id);
+            }
+            for (catalog::Product& p : catalog::ReadProducts(c, ids)) {
+                if (out.size() >= static_cast<std::size_t>(limit)) break;
+                if (p.stock <= 0 || !variants.insert(VariantKey(p.name, p.category)).second) continue;
+                out.push_back(std::move(p));
+            }
+        }
+    });
+    return out;
+}
+
+Result<Recommendations> Recommender::ForProduct(std::int64_t product_id, int limit) {
+    std::vector<catalog::Product> found =
+        database_.Read([&](db::Connection& c) { return catalog::ReadProducts(c, {product_id}); });
+    if (found.empty()) return Error::NotFound("There is no product " + std::to_string(product_id) + ".");
+    const catalog::Product& product = found.front();
+    std::shared_ptr<const Model> model;
+    std::int64_t version = 0;
+    {
+        std::lock_guard guard(model_mutex_);
+        model = model_;
+        version = version_;
+    }
+    std::vector<std::int64_t> ranked;
+    if (model && model->size() > 0) {
+        auto row = model->row.find(product_id);
+        std::optional<std::uint32_t> item;
+        if (row != model->row.end()) item = row->second;
+        // An item the model has not seen is placed by its features: its content neighbours.
+        const std::vector<float> vector = item ? model->VectorOf(*item) : model->features.Vector(ItemFromProduct(product));
+        std::vector<Candidate> candidates = ItemCandidates(*model, item, vector);
+        BlendWeights w = model->weights;
+        w.buy_again = 0;
+        w.content = std::max(w.content, 0.1);
+        for (std::uint32_t i : Rank(std::move(candidates), w, kRanked)) ranked.push_back(model->ids[i]);
+    }
+    // Popular items of its category (and then of the shop) fill what the model leaves short.
+    for (std::int64_t id : PopularFallback(product.category, limit)) ranked.push_back(id);
+    return Recommendations{Fill(ranked, product_id, {}, limit), version};
+}
+
+Recommendations Recommender::ForShopper(const ShopperContext& context, int limit) {
+    std::shared_ptr<const Model> model;
+    std::int64_t version = 0;
+    {
+        std::lock_guard guard(model_mutex_);
+        model = model_;
+        version = version_;
+    }
+    std::vector<std::int64_t> ranked;
+    if (model && model->size() > 0) {
+        auto rows = [&](const std::vector<std::int64_t>& ids) {
+            std::vector<std::uint32_t> out;
+            for (std::int64_t id : ids) {
+                if (auto it = model->row.find(id); it != model->row.end()) out.push_back(it->second);
+            }
+            return out;
+        };
+        const std::vector<std::uint32_t> history = rows(context.history), cart = rows(context.cart);
+        if (!history.empty() || !cart.empty()) {
+            for (std::uint32_t i : Rank(ShopperCandidates(*model, history, cart), model->weights, kRanked)) {
+                ranked.push_back(model->ids[i]);
+            }
+        }
+        for (std::uint32_t i : model->popular) {
+            if (ranked.size() >= kRanked * 2) break;
+            ranked.push_back(model->ids[i]);
+        }
+    }
+    for (std::int64_t id : PopularFallback("", limit)) ranked.push_back(id);
+    return Recommendations{Fill(ranked, 0, context.cart, limit), version};
+}
+
+void Recommender::Count(std::int64_t version, Signal signal, std::int64_t n) {
+    std::lock_guard guard(counts_mutex_);
+    Counts& c = counts_[version];
+    (signal == Signal::kImpression ? c.impressions : signal == Signal::kClick ? c.clicks : c.add_to_carts) += n;
+}
+
+void Recommender::Flush() {
+    std::map<std::int64_t, Counts> pending;
+    {
+        std::lock_guard guard(counts_mutex_);
+        pending.swap(counts_);
+    }
+    for (const auto& [version, c] : pending) store_.AddCounts(version, c.impressions, c.clicks, c.add_to_carts);
+}
+
+bool Recommender::KnownVersion(std::int64_t version) {
+    if (version == 0 || version == this->version()) return true;
+    return database_.Read([&](db::Connection& c) {
+        return c.QueryInt("SELECT COUNT(*) FROM recs_models WHERE id = ?", {version}) > 0;
+    });
+}
+
+// ------------------------------------------------------------------ schedule
+
+RetrainSchedule::RetrainSchedule(db::Database& database, ModelStore& store, Recommender& recommender,
+                                 const Clock& clock, Logger logger, std::chrono::seconds interval,
+                                 std::chrono::milliseconds poll)
+    : database_(database),
+      store_(store),
+      recommender_(recommender),
+      clock_(clock),
+      logger_(std::move(logger)),
+      interval_(interval),
+      poll_(poll) {}
+
+RetrainSchedule::~RetrainSchedule() {
+    Stop();
+}
+
+void RetrainSchedule::Start() {
+    // With a schedule and no model yet, the first one is trained right away.
+    if (interval_.count() > 0 && !store_.Wanted()) wanted_ = true;
+    thread_ = std::thread([this] { Run(); });
+}
+
+void RetrainSchedule::Stop() {
+    {
+        std::lock_guard guard(mutex_);
+        stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    recommender_.Flush();
+}
+
+bool RetrainSchedule::TrainNow() {
+    {
+        std::lock_guard guard(mutex_);
+        if (wanted_ || training_) return false;
+        wanted_ = true;
+    }
+    wake_.notify_all();
+    return true;
+}
+
+std::string RetrainSchedule::last_error() const {
+    std::lock_guard guard(mutex_);
+    return last_error_;
+}
+
+void RetrainSchedule::Run() {
+    // Training is background work: this thread (and the index builders it starts, which inherit
+    // it) runs below normal priority so that requests come first.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+    auto next_training = std::chrono::steady_clock::now() + interval_;
+    for (;;) {
+        bool train = false;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, poll_, [this] { return stop_ || wanted_; });
+            if (stop_) return;
+            train = wanted_ || (interval_.count() > 0 && std::chrono::steady_clock::now() >= next_training);
+            if (train) training_ = true;
+        }
+        if (train) {
+            const auto started = std::chrono::steady_clock::now();
+            std::string error;
+            try {
+                Result<Manifest> saved = TrainAndSave(database_, store_, TrainOptions{}, clock_);
+                if (saved.ok()) {
+                    LogInfo(logger_, LogFields("recommendation model trained")
+                                         .Add("version", static_cast<long long>(saved->version))
+                                         .Add("seconds", saved->training_seconds)
+                                         .Add("ann_recall_at_10", saved->ann_recall_at_10));
+                } else {
+                    error = saved.error().message.empty() && !saved.error().fields.empty()
+                                ? saved.error().fields[0].message
+                                : saved.error().message;
+                }
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+            if (!error.empty()) LogError(logger_, LogFields("recommendation training failed").Add("why", error));
+            std::lock_guard guard(mutex_);
+            last_error_ = error;
+            wanted_ = false;
+            training_ = false;
+            next_training = started + interval_;
+        }
+        try {
+            recommender_.Refresh();
+            recommender_.Flush();
+        } catch (const std::exception& e) {
+            LogError(logger_, LogFields("recommendation refresh failed").Add("why", e.what()));
+        }
+    }
+}
+
+}  // namespace emporium::recommend
