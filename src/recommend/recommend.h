@@ -84,6 +84,11 @@ struct BlendWeights {
     int max_repeat = 10;  // of every ten places, at most this many for items the shopper bought before
 };
 
+// What co-purchase counts as bought together: one order's items, or one customer's items over
+// all their orders.
+enum class CoPurchaseScope { kOrder, kCustomer };
+std::string_view ScopeName(CoPurchaseScope scope);
+
 struct TrainOptions {
     int m = 16;                 // HNSW links per node
     int ef_construction = 200;  // HNSW build breadth
@@ -95,6 +100,7 @@ struct TrainOptions {
     std::uint64_t seed = 42;      // validation/test split and the recall sample
     double validation_share = 0.5;  // of the customers whose last basket is held out
     std::optional<BlendWeights> weights;  // fixed weights instead of fitted ones (tests, experiments)
+    std::optional<CoPurchaseScope> co_purchase_scope;  // fixed instead of chosen on validation
 };
 
 // Recall@10, NDCG@10 and hit rate of one recommender over held-out baskets.
@@ -129,6 +135,7 @@ struct Manifest {
     TrainOptions options;
     int ef = 0;  // the search breadth that reached the recall
     BlendWeights weights;
+    CoPurchaseScope co_purchase_scope = CoPurchaseScope::kOrder;  // chosen on validation
     Evaluation evaluation;
     double ann_recall_at_10 = 0;
     double training_seconds = 0;
@@ -161,7 +168,7 @@ Result<Trained> Train(const TrainingData& data, const TrainOptions& options, con
 // The tables of this module: model versions and their counters.
 std::vector<db::Migration> Migrations(db::Dialect dialect);
 
-enum class VersionState { kWriting, kReady, kLive, kRetired, kRejected, kRolledBack };
+enum class VersionState { kWriting, kReady, kLive, kRetired, kRejected, kRolledBack, kPruned };
 std::string_view StateName(VersionState state);
 
 struct VersionInfo {

@@ -162,6 +162,27 @@ TEST(RecommendTrain, NoItemsIsAValidationError) {
     EXPECT_EQ(trained.error().kind, ErrorKind::kValidation);
 }
 
+TEST(RecommendCandidates, RepeatsTakeAtMostTheirShareOfPlaces) {
+    std::vector<Candidate> candidates;
+    for (std::uint32_t i = 0; i < 10; ++i) {
+        Candidate c{i};
+        c.buy_again = 1.0F - static_cast<float>(i) / 20;  // bought before, scored highest
+        c.bought = true;
+        candidates.push_back(c);
+    }
+    for (std::uint32_t i = 10; i < 20; ++i) candidates.push_back({i, 0, 0.5F});
+    BlendWeights w{1, 1, 0, 0, 3};
+    std::vector<std::uint32_t> top = Rank(candidates, w, 10);
+    ASSERT_EQ(top.size(), 10U);
+    EXPECT_EQ(std::count_if(top.begin(), top.end(), [](std::uint32_t i) { return i < 10; }), 3);
+    EXPECT_EQ(top[0], 0U);
+    // Past the first ten the deferred repeats follow, so that over-fetching still finds them.
+    EXPECT_EQ(Rank(candidates, w, 20).size(), 20U);
+    w.max_repeat = 10;
+    top = Rank(candidates, w, 10);
+    EXPECT_EQ(std::count_if(top.begin(), top.end(), [](std::uint32_t i) { return i < 10; }), 10);
+}
+
 TEST(RecommendCandidates, ShopperScoresComeFromHistoryAndContext) {
     auto model = TrainFixture();
     std::vector<Candidate> candidates = ShopperCandidates(*model, {Row(*model, 1)}, {});
@@ -280,6 +301,23 @@ TEST_F(RecommendStoreTest, TamperedFilesAreRejectedAndTheLiveVersionStays) {
     EXPECT_EQ(versions[0].state, VersionState::kRejected);
     EXPECT_NE(versions[0].note.find("checksum"), std::string::npos);
     EXPECT_EQ(versions[1].state, VersionState::kLive);
+    // A server starting now skips the damaged version and serves the good one before it.
+    Recommender fresh(**db_, *store_, MakeLogger("error"));
+    EXPECT_EQ(fresh.Refresh(), v1);
+}
+
+TEST_F(RecommendStoreTest, OldVersionsFilesArePrunedAndNeverServedAgain) {
+    Result<Trained> trained = Train(FixtureData(), TrainOptions{}, TestClock());
+    ASSERT_TRUE(trained.ok());
+    std::vector<std::int64_t> versions;
+    for (int i = 0; i < 3; ++i) versions.push_back(store_->Save(*trained->model, trained->manifest, 2)->version);
+    EXPECT_FALSE(std::filesystem::exists(db_->dir() / "recs" / ("v" + std::to_string(versions[0]))));
+    EXPECT_TRUE(std::filesystem::exists(db_->dir() / "recs" / ("v" + std::to_string(versions[1]))));
+    EXPECT_EQ(store_->Versions().back().state, VersionState::kPruned);
+    ASSERT_EQ(recommender_->Refresh(), versions[2]);
+    ASSERT_TRUE(store_->Rollback().ok());
+    EXPECT_EQ(recommender_->Refresh(), versions[1]);
+    EXPECT_FALSE(store_->Rollback().ok()) << "the pruned version cannot be gone back to";
 }
 
 TEST_F(RecommendStoreTest, RollbackGoesBackOneGoodVersionAndNoFurther) {

@@ -30,32 +30,35 @@ std::int64_t Recommender::version() const {
 
 std::int64_t Recommender::Refresh() {
     std::lock_guard refreshing(refresh_mutex_);
-    std::optional<std::int64_t> wanted = store_.Wanted();
     const std::int64_t current = version();
-    if (!wanted || *wanted == current) return current;
-    Result<Trained> loaded = store_.Load(*wanted);
-    if (!loaded.ok()) {
-        const std::string why = loaded.error().fields.empty() ? loaded.error().message : loaded.error().fields[0].message;
-        store_.MarkRejected(*wanted, why);
-        LogError(logger_, LogFields("recommendation model rejected")
-                              .Add("version", static_cast<long long>(*wanted))
-                              .Add("why", why)
-                              .Add("serving", static_cast<long long>(current)));
-        return current;
+    // A version that fails its checks is marked rejected, which makes the one before it wanted.
+    for (std::optional<std::int64_t> wanted = store_.Wanted(); wanted && *wanted != current; wanted = store_.Wanted()) {
+        Result<Trained> loaded = store_.Load(*wanted);
+        if (!loaded.ok()) {
+            const Error& e = loaded.error();
+            const std::string why = e.fields.empty() ? e.message : e.fields[0].message;
+            store_.MarkRejected(*wanted, why);
+            LogError(logger_, LogFields("recommendation model rejected")
+                                  .Add("version", static_cast<long long>(*wanted))
+                                  .Add("why", why)
+                                  .Add("serving", static_cast<long long>(current)));
+            continue;
+        }
+        {
+            // Requests in flight keep the model they hold; new ones get this one.
+            std::lock_guard guard(model_mutex_);
+            model_ = std::move(loaded->model);
+            version_ = *wanted;
+        }
+        store_.MarkLive(*wanted);
+        LogInfo(logger_, LogFields("recommendation model live")
+                             .Add("version", static_cast<long long>(*wanted))
+                             .Add("previous", static_cast<long long>(current))
+                             .Add("items", static_cast<long long>(loaded->manifest.items))
+                             .Add("blend_recall_at_10", loaded->manifest.evaluation.blend.all.recall_at_10));
+        return *wanted;
     }
-    {
-        // Requests in flight keep the model they hold; new ones get this one.
-        std::lock_guard guard(model_mutex_);
-        model_ = std::move(loaded->model);
-        version_ = *wanted;
-    }
-    store_.MarkLive(*wanted);
-    LogInfo(logger_, LogFields("recommendation model live")
-                         .Add("version", static_cast<long long>(*wanted))
-                         .Add("previous", static_cast<long long>(current))
-                         .Add("items", static_cast<long long>(loaded->manifest.items))
-                         .Add("blend_recall_at_10", loaded->manifest.evaluation.blend.all.recall_at_10));
-    return *wanted;
+    return current;
 }
 
 std::vector<std::int64_t> Recommender::PopularFallback(const std::string& category, int limit) {

@@ -67,13 +67,17 @@ std::string Text(const json::object& o, const char* key) {
 
 VersionState StateFrom(std::string_view name) {
     for (auto s : {VersionState::kWriting, VersionState::kReady, VersionState::kLive, VersionState::kRetired,
-                   VersionState::kRejected, VersionState::kRolledBack}) {
+                   VersionState::kRejected, VersionState::kRolledBack, VersionState::kPruned}) {
         if (StateName(s) == name) return s;
     }
     return VersionState::kRejected;
 }
 
 }  // namespace
+
+std::string_view ScopeName(CoPurchaseScope scope) {
+    return scope == CoPurchaseScope::kCustomer ? "customer" : "order";
+}
 
 std::string_view StateName(VersionState state) {
     switch (state) {
@@ -89,6 +93,8 @@ std::string_view StateName(VersionState state) {
             return "rejected";
         case VersionState::kRolledBack:
             return "rolled_back";
+        case VersionState::kPruned:
+            return "pruned";
     }
     return "rejected";
 }
@@ -127,6 +133,7 @@ std::string ManifestJson(const Manifest& m) {
                                     {"min_ann_recall", o.min_ann_recall},
                                     {"recall_queries", o.recall_queries},
                                     {"co_purchase_top", o.co_purchase_top},
+                                    {"co_purchase_basket", ScopeName(m.co_purchase_scope)},
                                     {"shrinkage", o.shrinkage},
                                     {"seed", o.seed},
                                     {"validation_share", o.validation_share}}},
@@ -171,6 +178,7 @@ Result<Manifest> ParseManifest(const std::string& text) {
     m.options.recall_queries = static_cast<int>(Integer(p.if_contains("recall_queries")));
     m.options.co_purchase_top = static_cast<int>(Integer(p.if_contains("co_purchase_top")));
     m.options.shrinkage = Number(p.if_contains("shrinkage"));
+    m.co_purchase_scope = Text(p, "co_purchase_basket") == "customer" ? CoPurchaseScope::kCustomer : CoPurchaseScope::kOrder;
     m.options.seed = static_cast<std::uint64_t>(Integer(p.if_contains("seed")));
     m.options.validation_share = Number(p.if_contains("validation_share"));
     const json::object& w = Object(o, "weights");
@@ -236,15 +244,21 @@ Result<Manifest> ModelStore::Save(const Model& model, Manifest manifest, int kee
         return Error{ErrorKind::kInternal, "model_not_saved", "The model files could not be written."};
     }
     // Older versions' files go, except the live one's (a server may still need to reload it).
+    std::vector<std::int64_t> pruned;
     database_.Read([&](db::Connection& c) {
         std::int64_t kept = 0;
-        c.Query("SELECT id, state FROM recs_models ORDER BY id DESC", {}, [&](const db::Row& r) {
-            if (r.Text(1) == "writing") return;
-            if (++kept <= keep || r.Text(1) == "live") return;
-            std::error_code ec;
-            fs::remove_all(fs::path(dir_) / ("v" + std::to_string(r.Int(0))), ec);
-        });
+        c.Query("SELECT id, state FROM recs_models WHERE state NOT IN ('writing', 'pruned') ORDER BY id DESC", {},
+                [&](const db::Row& r) {
+                    if (++kept > keep && r.Text(1) != "live") pruned.push_back(r.Int(0));
+                });
     });
+    for (std::int64_t old : pruned) {
+        std::error_code ec;
+        fs::remove_all(fs::path(dir_) / ("v" + std::to_string(old)), ec);
+        database_.Write([&](db::Connection& c) {
+            c.Execute("UPDATE recs_models SET state = 'pruned', updated_at = ? WHERE id = ?", {now, old});
+        });
+    }
     return manifest;
 }
 

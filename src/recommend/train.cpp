@@ -21,7 +21,7 @@ namespace emporium::recommend {
 namespace {
 
 constexpr std::size_t kTop = 10;
-constexpr std::size_t kMaxFitCases = 1000;
+constexpr std::size_t kMaxFitCases = 500;
 
 struct Basket {
     std::string customer;
@@ -47,6 +47,23 @@ std::vector<std::vector<std::uint32_t>> ItemSets(const std::vector<const Basket*
     std::vector<std::vector<std::uint32_t>> out;
     out.reserve(baskets.size());
     for (const Basket* b : baskets) out.push_back(b->items);
+    return out;
+}
+
+// The sets co-purchase is counted over: each order's items, or each customer's items over all
+// their orders (what Amazon's item-to-item filtering counts: bought by the same people).
+std::vector<std::vector<std::uint32_t>> CoPurchaseSets(const std::vector<const Basket*>& baskets, CoPurchaseScope scope) {
+    if (scope == CoPurchaseScope::kOrder) return ItemSets(baskets);
+    std::unordered_map<std::string, std::size_t> slot;
+    std::vector<std::vector<std::uint32_t>> out;
+    for (const Basket* b : baskets) {
+        auto [it, added] = slot.try_emplace(b->customer, out.size());
+        if (added) out.emplace_back();
+        std::vector<std::uint32_t>& set = out[it->second];
+        for (std::uint32_t i : b->items) {
+            if (std::find(set.begin(), set.end(), i) == set.end()) set.push_back(i);
+        }
+    }
     return out;
 }
 
@@ -152,22 +169,20 @@ std::vector<std::uint32_t> BuyAgain(const std::vector<std::uint32_t>& history) {
 // The grid point with the best mean Recall@10 over the validation cases among those that also beat
 // popularity on items new to the customer (the aim: a model that only says "buy again" would
 // not); when no point does, the best Recall@10 (then NDCG@10).
-BlendWeights FitWeights(const std::vector<std::vector<Candidate>>& candidates, const std::vector<Case>& cases,
-                        const std::vector<std::uint32_t>& popular) {
+struct FitScore {
+    double objective = -1;  // Recall@10 over all held-out items plus Recall@10 over new-to-customer ones
+    double ndcg = -1;
+    bool operator>(const FitScore& o) const {
+        if (objective != o.objective) return objective > o.objective + 1e-12;
+        return ndcg > o.ndcg;
+    }
+};
+
+std::pair<BlendWeights, FitScore> FitWeights(const std::vector<std::vector<Candidate>>& candidates,
+                                             const std::vector<Case>& cases) {
     BlendWeights best;
-    if (cases.empty()) return best;
-    Tally popular_fresh;
-    for (const Case& c : cases) popular_fresh.Add(popular, c.fresh);
-    const double baseline = popular_fresh.Mean().recall_at_10;
-    struct Score {
-        bool beats = false;
-        double recall = -1, ndcg = -1;
-        bool operator>(const Score& o) const {
-            if (beats != o.beats) return beats;
-            if (recall != o.recall) return recall > o.recall + 1e-12;
-            return ndcg > o.ndcg;
-        }
-    } best_score;
+    FitScore best_score;
+    if (cases.empty()) return {best, best_score};
     for (int repeats : {10, 7, 5, 3, 0}) {
         for (double again : {0.0, 0.5, 1.0, 2.0, 4.0}) {
             for (double co : {0.0, 0.5, 1.0, 2.0}) {
@@ -178,7 +193,7 @@ BlendWeights FitWeights(const std::vector<std::vector<Candidate>>& candidates, c
                         MethodTally t;
                         for (std::size_t i = 0; i < cases.size(); ++i) t.Add(Rank(candidates[i], w, kTop), cases[i]);
                         const MethodScores m = t.Mean();
-                        Score score{m.fresh.recall_at_10 > baseline, m.all.recall_at_10, m.all.ndcg_at_10};
+                        FitScore score{m.all.recall_at_10 + m.fresh.recall_at_10, m.all.ndcg_at_10};
                         if (score > best_score) {
                             best_score = score;
                             best = w;
@@ -188,13 +203,14 @@ BlendWeights FitWeights(const std::vector<std::vector<Candidate>>& candidates, c
             }
         }
     }
-    return best;
+    return {best, best_score};
 }
 
 // Holds out each eligible customer's last basket, fits the weights on the validation half and
 // measures on the test half. Leaves the model's co-purchase and popularity built from the
 // baskets that were not held out.
-Evaluation Evaluate(Model& model, const std::vector<Basket>& baskets, const TrainOptions& o, BlendWeights* weights) {
+Evaluation Evaluate(Model& model, const std::vector<Basket>& baskets, const TrainOptions& o, BlendWeights* weights,
+                    CoPurchaseScope* scope) {
     // Customers in the order of their first basket: pseudonyms change with every export, the
     // split must not.
     std::vector<std::vector<const Basket*>> by_customer;
@@ -223,25 +239,36 @@ Evaluation Evaluate(Model& model, const std::vector<Basket>& baskets, const Trai
         }
         cases.push_back(std::move(c));
     }
-    BuildCoPurchase(model, ItemSets(training), o.co_purchase_top, o.shrinkage);
     BuildPopularity(model, ItemSets(training));
+    std::vector<std::uint32_t> popular(model.popular.begin(),
+                                       model.popular.begin() + static_cast<std::ptrdiff_t>(std::min(kTop, model.popular.size())));
 
     std::mt19937_64 dice(o.seed);
     std::vector<std::size_t> order(cases.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[dice() % i]);
     const auto validation = static_cast<std::size_t>(std::floor(static_cast<double>(cases.size()) * o.validation_share));
-
     std::vector<Case> fit_cases;
-    std::vector<std::vector<Candidate>> fit_candidates;
     // The grid's cost grows with the cases: a seeded sample of at most kMaxFitCases is enough.
-    for (std::size_t k = 0; k < validation && k < kMaxFitCases; ++k) {
-        fit_candidates.push_back(ShopperCandidates(model, cases[order[k]].history, {}));
-        fit_cases.push_back(cases[order[k]]);
+    for (std::size_t k = 0; k < validation && k < kMaxFitCases; ++k) fit_cases.push_back(cases[order[k]]);
+
+    // Co-purchase over orders or over customers, whichever fits the validation customers better.
+    FitScore best_score;
+    for (CoPurchaseScope candidate : {CoPurchaseScope::kOrder, CoPurchaseScope::kCustomer}) {
+        if (o.co_purchase_scope && *o.co_purchase_scope != candidate) continue;
+        BuildCoPurchase(model, CoPurchaseSets(training, candidate), o.co_purchase_top, o.shrinkage);
+        std::vector<std::vector<Candidate>> fit_candidates;
+        for (const Case& c : fit_cases) fit_candidates.push_back(ShopperCandidates(model, c.history, {}));
+        auto [fitted, score] = FitWeights(fit_candidates, fit_cases);
+        if (score > best_score) {
+            best_score = score;
+            *weights = fitted;
+            *scope = candidate;
+        }
     }
-    std::vector<std::uint32_t> popular(model.popular.begin(),
-                                       model.popular.begin() + static_cast<std::ptrdiff_t>(std::min(kTop, model.popular.size())));
-    *weights = o.weights ? *o.weights : FitWeights(fit_candidates, fit_cases, popular);
+    if (o.weights) *weights = *o.weights;
+    BuildCoPurchase(model, CoPurchaseSets(training, *scope), o.co_purchase_top, o.shrinkage);
+
     MethodTally blend, popularity, buy_again;
     for (std::size_t k = validation; k < cases.size(); ++k) {
         const Case& c = cases[order[k]];
@@ -269,10 +296,10 @@ Result<Trained> Train(const TrainingData& data, const TrainOptions& options, con
 
     const std::vector<Basket> baskets = GatherBaskets(data, *model);
     Manifest m;
-    m.evaluation = Evaluate(*model, baskets, options, &model->weights);
+    m.evaluation = Evaluate(*model, baskets, options, &model->weights, &m.co_purchase_scope);
     std::vector<const Basket*> every;
     for (const Basket& b : baskets) every.push_back(&b);
-    BuildCoPurchase(*model, ItemSets(every), options.co_purchase_top, options.shrinkage);
+    BuildCoPurchase(*model, CoPurchaseSets(every, m.co_purchase_scope), options.co_purchase_top, options.shrinkage);
     BuildPopularity(*model, ItemSets(every));
 
     m.created_at = UnixSeconds(clock.Now());
