@@ -318,7 +318,8 @@ int main(int argc, char** argv) {
     add_data_dir(recs_export_cmd);
     recs_export_cmd->add_option("--out", recs_out, "Directory for the CSV files")->required();
     CLI::App* recs_train_cmd = recs_cmd->add_subcommand(
-        "train", "Train, evaluate and save a new model version; print its manifest as JSON (a running shop swaps it in)");
+        "train",
+        "Train, evaluate and save a new model version; print its manifest as JSON (a running shop swaps it in)");
     add_data_dir(recs_train_cmd);
     recs_train_cmd->add_option("--from", recs_from, "Train from an export's CSV files instead of the database")
         ->check(CLI::ExistingDirectory);

@@ -27,12 +27,12 @@ int RecsExport(const std::string& data_dir, const std::string& out) {
     std::unique_ptr<db::Database> database = OpenDatabase(data_dir, 1, nullptr);
     recommend::TrainingData data = recommend::ReadTrainingData(*database);
     recommend::WriteCsv(data, out);
-    std::printf("%s\n", boost::json::serialize(boost::json::object{{"dir", out},
-                                                                   {"items", data.items.size()},
-                                                                   {"order_lines", data.purchases.size()},
-                                                                   {"files", boost::json::array{"items.csv",
-                                                                                                "baskets.csv"}}})
-                            .c_str());
+    std::printf("%s\n",
+                boost::json::serialize(boost::json::object{{"dir", out},
+                                                           {"items", data.items.size()},
+                                                           {"order_lines", data.purchases.size()},
+                                                           {"files", boost::json::array{"items.csv", "baskets.csv"}}})
+                    .c_str());
     return 0;
 }
 
@@ -65,9 +65,8 @@ int RecsRollback(const std::string& data_dir) {
     return 0;
 }
 
-RecsServing::RecsServing(db::Database& database, const std::string& data_dir, const Clock& clock,
-                         const Logger& logger, std::chrono::seconds interval, std::chrono::seconds poll,
-                         std::string interval_text)
+RecsServing::RecsServing(db::Database& database, const std::string& data_dir, const Clock& clock, const Logger& logger,
+                         std::chrono::seconds interval, std::chrono::seconds poll, std::string interval_text)
     : database_(database),
       store_(database, RecsDir(data_dir), clock),
       recommender_(database, store_, logger),
@@ -75,14 +74,14 @@ RecsServing::RecsServing(db::Database& database, const std::string& data_dir, co
       interval_text_(std::move(interval_text)) {}
 
 std::unique_ptr<RecsServing> RecsServing::Open(db::Database& database, const std::string& data_dir,
-                                               const RecsSettings& settings, const Clock& clock,
-                                               const Logger& logger) {
+                                               const RecsSettings& settings, const Clock& clock, const Logger& logger) {
     std::optional<std::chrono::seconds> interval =
         settings.retrain_interval == "0" ? std::chrono::seconds(0) : ParseDuration(settings.retrain_interval);
     std::optional<std::chrono::seconds> poll = ParseDuration(settings.poll);
     if (!interval) {
-        LogError(logger,
-                 LogFields("bad setting").Add("setting", "recs-retrain-interval").Add("value", settings.retrain_interval));
+        LogError(
+            logger,
+            LogFields("bad setting").Add("setting", "recs-retrain-interval").Add("value", settings.retrain_interval));
         return nullptr;
     }
     if (!poll || *poll < std::chrono::seconds(1)) {

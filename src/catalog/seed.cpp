@@ -181,8 +181,8 @@ Generated MakeGamesItem(Dice& dice, Dice& platform_dice, std::string_view slug) 
         std::string_view item = dice.Pick(kAccessories);
         std::string_view color = dice.Pick(kColors);
         std::string_view platform = platform_dice.Pick(kPlatforms);
-        g.name = std::string(brand) + " " + std::string(item) + " for " + std::string(platform) + " – " +
-                 std::string(color);
+        g.name =
+            std::string(brand) + " " + std::string(item) + " for " + std::string(platform) + " – " + std::string(color);
         g.description = "A " + std::string(item) + " by " + std::string(brand) + " for " + std::string(platform) +
                         ", built for long sessions: durable, comfortable and officially licensed.";
         g.tags = {"accessory", std::string(item.find("Controller") != std::string_view::npos ? "controller" : "gear")};

@@ -7,7 +7,9 @@ void ForEachPurchase(db::Connection& c, const std::function<void(const PurchaseL
         "SELECT o.id, o.user_id, l.product_id, l.quantity, o.created_at FROM orders o"
         " JOIN order_lines l ON l.order_id = o.id WHERE o.status <> 'cancelled'"
         " ORDER BY o.created_at, o.id, l.product_id",
-        {}, [&](const db::Row& r) { fn({r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4)}); });
+        {}, [&](const db::Row& r) {
+            fn({r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4)});
+        });
 }
 
 std::vector<std::int64_t> PurchasedProducts(db::Connection& c, std::int64_t user_id, std::int64_t max_orders) {

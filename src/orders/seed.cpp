@@ -80,11 +80,15 @@ public:
         auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), roll);
         return items_[std::min<std::size_t>(static_cast<std::size_t>(it - cumulative_.begin()), items_.size() - 1)];
     }
-    // A pick that is not in taken; nullptr after a few tries.
+    // A pick that is not in taken: drawn a few times, then the best seller not taken; nullptr
+    // when every one is.
     const Product* PickNew(Dice& dice, const std::set<std::int64_t>& taken) const {
         if (empty()) return nullptr;
         for (int attempt = 0; attempt < 8; ++attempt) {
             const Product* p = Pick(dice);
+            if (!taken.contains(p->id)) return p;
+        }
+        for (const Product* p : items_) {
             if (!taken.contains(p->id)) return p;
         }
         return nullptr;
@@ -140,8 +144,8 @@ const std::vector<Mission>& Missions() {
           "Strawberry Jam", "Honey", "Free-Range Eggs", "Whole Milk", "Orange Juice", "Ground Coffee", "Rolled Oats",
           "Greek Yogurt"}},
         {"pasta night",
-         {"Spaghetti", "Chopped Tomatoes", "Garlic", "Mozzarella", "Extra Virgin Olive Oil", "Red Onions",
-          "Beef Mince", "Baguette"}},
+         {"Spaghetti", "Chopped Tomatoes", "Garlic", "Mozzarella", "Extra Virgin Olive Oil", "Red Onions", "Beef Mince",
+          "Baguette"}},
         {"curry",
          {"Basmati Rice", "Soy Sauce", "Coconut Milk", "Chicken Thighs", "Prawns", "Bell Peppers", "Red Lentils",
           "Chickpeas", "Pita Bread"}},
@@ -320,7 +324,7 @@ public:
                 if (gift_card == nullptr || dice.Chance(30)) gift_card = From(gift_cards_, console, dice, {});
                 if (gift_card) Put(basket, gift_card, 1);
             }
-            if (basket.empty() && !any_.empty()) take(any_.Pick(dice));
+            if (basket.empty()) take(any_.PickNew(dice, owned));
             out.push_back(std::move(basket));
         }
         return out;
@@ -349,7 +353,8 @@ std::vector<Basket> RandomBaskets(const std::vector<Product>& products, Dice& di
     for (std::int64_t n = 0; n < count; ++n) {
         Basket basket;
         for (std::int64_t k = dice.Between(1, 4); k > 0; --k) {
-            Put(basket, &products[static_cast<std::size_t>(dice.Between(0, static_cast<std::int64_t>(products.size()) - 1))],
+            Put(basket,
+                &products[static_cast<std::size_t>(dice.Between(0, static_cast<std::int64_t>(products.size()) - 1))],
                 dice.Between(1, 3));
         }
         out.push_back(std::move(basket));

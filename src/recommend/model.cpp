@@ -1,5 +1,7 @@
 // The model's parts: content vectors, neighbour lists, candidate scoring, the recall check and
 // the model file.
+#include "recommend/model.h"
+
 #include <hnswlib/hnswlib.h>
 #include <openssl/evp.h>
 
@@ -11,8 +13,6 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
-
-#include "recommend/model.h"
 
 namespace emporium::recommend {
 
@@ -100,9 +100,9 @@ std::vector<float> Features::Vector(const Item& item) const {
         if (it != index.end()) v[it->second] = std::max(v[it->second], weight);
     }
     // Price as a soft histogram over log-price bins: near prices share bins.
-    const float position = std::clamp((LogPrice(item.price_cents) - min_log_price) / (max_log_price - min_log_price),
-                                      0.0F, 1.0F) *
-                           static_cast<float>(kPriceBins - 1);
+    const float position =
+        std::clamp((LogPrice(item.price_cents) - min_log_price) / (max_log_price - min_log_price), 0.0F, 1.0F) *
+        static_cast<float>(kPriceBins - 1);
     const std::size_t base = vocabulary.size();
     float price_norm = 0;
     for (int b = 0; b < kPriceBins; ++b) {
@@ -129,9 +129,9 @@ void Model::BuildIndex(const std::vector<std::vector<float>>& vectors, int m, in
                        unsigned threads) {
     const std::size_t n = vectors.size();
     index.reset(new ContentIndex(static_cast<std::size_t>(features.dims())));
-    index->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(
-        &index->space, std::max<std::size_t>(n, 1), static_cast<std::size_t>(m),
-        static_cast<std::size_t>(ef_construction), seed);
+    index->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(&index->space, std::max<std::size_t>(n, 1),
+                                                                    static_cast<std::size_t>(m),
+                                                                    static_cast<std::size_t>(ef_construction), seed);
     // hnswlib takes points from several threads at once.
     std::atomic<std::size_t> next{0};
     std::vector<std::thread> workers;
@@ -223,7 +223,7 @@ private:
     std::vector<Candidate> candidates_;
 };
 
-constexpr std::size_t kContentNeighbours = 40;  // of a product
+constexpr std::size_t kContentNeighbours = 40;   // of a product
 constexpr std::size_t kProfileNeighbours = 150;  // of a shopper's profile
 constexpr std::size_t kPopularCandidates = 30;
 
@@ -340,8 +340,7 @@ std::vector<std::uint32_t> Rank(std::vector<Candidate> candidates, const BlendWe
 
 // ------------------------------------------------------------------ building
 
-void BuildCoPurchase(Model& model, const std::vector<std::vector<std::uint32_t>>& baskets, int top,
-                     double shrinkage) {
+void BuildCoPurchase(Model& model, const std::vector<std::vector<std::uint32_t>>& baskets, int top, double shrinkage) {
     const std::size_t n = model.size();
     std::vector<std::uint32_t> holding(n, 0);  // baskets holding each item
     std::vector<std::uint64_t> pairs;
@@ -398,7 +397,8 @@ void BuildPopularity(Model& model, const std::vector<std::vector<std::uint32_t>>
         sold.push_back(i);
     }
     std::stable_sort(sold.begin(), sold.end(), [&](std::uint32_t a, std::uint32_t b) { return counts[a] > counts[b]; });
-    model.popular.assign(sold.begin(), sold.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(sold.size(), 1000)));
+    model.popular.assign(sold.begin(),
+                         sold.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(sold.size(), 1000)));
     model.popular_by_category.assign(model.categories.size(), {});
     for (std::uint32_t i : sold) {
         auto& list = model.popular_by_category[model.category[i]];
@@ -482,7 +482,8 @@ public:
     template <typename T>
     void Array(const std::vector<T>& values) {
         Pod(static_cast<std::uint64_t>(values.size()));
-        out_.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(T)));
+        out_.write(reinterpret_cast<const char*>(values.data()),
+                   static_cast<std::streamsize>(values.size() * sizeof(T)));
     }
     void Text(const std::string& text) {
         Pod(static_cast<std::uint64_t>(text.size()));

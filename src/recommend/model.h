@@ -55,11 +55,11 @@ public:
     std::unordered_map<std::int64_t, std::uint32_t> row;  // product id -> item index
     std::vector<std::uint32_t> category;                  // item -> index into categories
     std::vector<std::string> categories;
-    std::vector<float> popularity;                           // log-scaled purchase counts in [0, 1]
-    std::vector<std::uint32_t> popular;                      // best sellers first (up to 1,000)
+    std::vector<float> popularity;                                // log-scaled purchase counts in [0, 1]
+    std::vector<std::uint32_t> popular;                           // best sellers first (up to 1,000)
     std::vector<std::vector<std::uint32_t>> popular_by_category;  // up to 200 each
-    std::vector<std::uint32_t> co_begin;                     // item -> first of its co-purchase neighbours
-    std::vector<Neighbour> co;                               // best first, within each item's range
+    std::vector<std::uint32_t> co_begin;                          // item -> first of its co-purchase neighbours
+    std::vector<Neighbour> co;                                    // best first, within each item's range
     BlendWeights weights;
     int ef = 64;
 

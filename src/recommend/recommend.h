@@ -94,12 +94,12 @@ struct TrainOptions {
     int ef_construction = 200;  // HNSW build breadth
     int ef = 64;                // HNSW search breadth; raised until the index's recall@10 reaches min_ann_recall
     double min_ann_recall = 0.95;
-    int recall_queries = 500;     // items whose exact top 10 the index is checked against
-    int co_purchase_top = 100;    // co-purchase neighbours kept per item
-    double shrinkage = 5;         // co-purchase cosine is damped by co / (co + shrinkage)
-    std::uint64_t seed = 42;      // validation/test split and the recall sample
-    double validation_share = 0.5;  // of the customers whose last basket is held out
-    std::optional<BlendWeights> weights;  // fixed weights instead of fitted ones (tests, experiments)
+    int recall_queries = 500;                          // items whose exact top 10 the index is checked against
+    int co_purchase_top = 100;                         // co-purchase neighbours kept per item
+    double shrinkage = 5;                              // co-purchase cosine is damped by co / (co + shrinkage)
+    std::uint64_t seed = 42;                           // validation/test split and the recall sample
+    double validation_share = 0.5;                     // of the customers whose last basket is held out
+    std::optional<BlendWeights> weights;               // fixed weights instead of fitted ones (tests, experiments)
     std::optional<CoPurchaseScope> co_purchase_scope;  // fixed instead of chosen on validation
 };
 

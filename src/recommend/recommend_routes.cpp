@@ -55,7 +55,9 @@ public:
 
     Response ForProduct(const Request& request) {
         std::optional<std::int64_t> id = http::ParseId(request.PathParam("id"));
-        if (!id) return http::ErrorResponse(Error::NotFound("There is no product " + std::string(request.PathParam("id")) + "."));
+        if (!id)
+            return http::ErrorResponse(
+                Error::NotFound("There is no product " + std::string(request.PathParam("id")) + "."));
         Result<int> limit = ParseLimit(request);
         if (!limit.ok()) return http::ErrorResponse(limit.error());
         const std::int64_t version = recommender_.version();
@@ -193,12 +195,16 @@ json::object VersionJson(const VersionInfo& v) {
 void AddRoutes(http::Router& router, Recommender& recommender, ReadCache& cache, db::Database& database,
                http::Authenticator authenticate) {
     auto handlers = std::make_shared<Handlers>(recommender, cache, database, std::move(authenticate));
-    router.Add({"GET", "/api/products/{id}/recommendations", [handlers](const Request& r) { return handlers->ForProduct(r); },
+    router.Add({"GET", "/api/products/{id}/recommendations",
+                [handlers](const Request& r) { return handlers->ForProduct(r); },
                 [handlers](const Request& r) { return handlers->FastForProduct(r); }, false});
-    router.Add({"GET", "/api/recommendations", [handlers](const Request& r) { return handlers->ForShopper(r); }, {},
+    router.Add(
+        {"GET", "/api/recommendations", [handlers](const Request& r) { return handlers->ForShopper(r); }, {}, false});
+    router.Add({"POST",
+                "/api/recommendations/feedback",
+                [handlers](const Request& r) { return handlers->Feedback(r); },
+                {},
                 false});
-    router.Add({"POST", "/api/recommendations/feedback", [handlers](const Request& r) { return handlers->Feedback(r); },
-                {}, false});
 }
 
 void AddAdminRoutes(http::Router& router, Recommender& recommender, ModelStore& store, RetrainSchedule& schedule,

@@ -22,9 +22,9 @@ namespace {
 // - 9 (a mug) goes with 3.
 struct Fixture {
     static std::vector<Item> Items() {
-        auto game = [](std::int64_t id, std::string name, std::string category, std::string platform,
-                       std::string genre, std::int64_t price, std::int64_t stock = 50) {
-            return Item{id,    name,   category, {Lower(genre), category}, {{"platform", platform}, {"genre", genre}},
+        auto game = [](std::int64_t id, std::string name, std::string category, std::string platform, std::string genre,
+                       std::int64_t price, std::int64_t stock = 50) {
+            return Item{id,    name,  category, {Lower(genre), category}, {{"platform", platform}, {"genre", genre}},
                         price, stock, false};
         };
         std::vector<Item> items = {
@@ -32,16 +32,40 @@ struct Fixture {
             game(2, "Beta Racer (PS5)", "playstation-5", "PlayStation 5", "Racing", 5499),
             game(3, "Gamma Quest (PS5)", "playstation-5", "PlayStation 5", "RPG", 6999),
             game(4, "Delta Racer (Switch)", "nintendo-switch", "Nintendo Switch", "Racing", 4999),
-            Item{5, "Apex Racing Wheel for PlayStation 5", "controllers", {"accessory", "gear"},
-                 {{"platform", "PlayStation 5"}, {"brand", "Apex"}}, 19999, 20, false},
-            Item{6, "Quest Hoodie \xe2\x80\x93 Size M", "merchandise", {"merch", "apparel"}, {{"size", "M"}}, 4999, 9,
+            Item{5,
+                 "Apex Racing Wheel for PlayStation 5",
+                 "controllers",
+                 {"accessory", "gear"},
+                 {{"platform", "PlayStation 5"}, {"brand", "Apex"}},
+                 19999,
+                 20,
                  false},
-            Item{7, "Quest Hoodie \xe2\x80\x93 Size L", "merchandise", {"merch", "apparel"}, {{"size", "L"}}, 4999, 9,
+            Item{6,
+                 "Quest Hoodie \xe2\x80\x93 Size M",
+                 "merchandise",
+                 {"merch", "apparel"},
+                 {{"size", "M"}},
+                 4999,
+                 9,
+                 false},
+            Item{7,
+                 "Quest Hoodie \xe2\x80\x93 Size L",
+                 "merchandise",
+                 {"merch", "apparel"},
+                 {{"size", "L"}},
+                 4999,
+                 9,
                  false},
             game(8, "Sold Out Racer (PS5)", "playstation-5", "PlayStation 5", "Racing", 2999, 0),
             Item{9, "Quest Mug", "merchandise", {"merch"}, {{"licensed", "true"}}, 1299, 30, false},
-            Item{10, "Old Racer (PS5)", "playstation-5", {"racing", "playstation-5"},
-                 {{"platform", "PlayStation 5"}, {"genre", "Racing"}}, 5999, 5, true},
+            Item{10,
+                 "Old Racer (PS5)",
+                 "playstation-5",
+                 {"racing", "playstation-5"},
+                 {{"platform", "PlayStation 5"}, {"genre", "Racing"}},
+                 5999,
+                 5,
+                 true},
         };
         return items;
     }
@@ -149,9 +173,9 @@ TEST(RecommendTrain, ManifestCarriesTheEvaluationAndTheIndexRecall) {
     EXPECT_GT(m.evaluation.blend.fresh.recall_at_10, 0.0);
     EXPECT_GE(m.evaluation.blend.all.recall_at_10, m.evaluation.popularity.all.recall_at_10);
     const std::string json = ManifestJson(m);
-    for (const char* field : {"\"evaluation\"", "\"blend\"", "\"popularity\"", "\"recall_at_10\"", "\"ndcg_at_10\"",
-                              "\"ann_recall_at_10\"", "\"ef_construction\"", "\"M\"", "\"memory_bytes\"",
-                              "\"checksum\"", "\"data_window\""}) {
+    for (const char* field :
+         {"\"evaluation\"", "\"blend\"", "\"popularity\"", "\"recall_at_10\"", "\"ndcg_at_10\"", "\"ann_recall_at_10\"",
+          "\"ef_construction\"", "\"M\"", "\"memory_bytes\"", "\"checksum\"", "\"data_window\""}) {
         EXPECT_NE(json.find(field), std::string::npos) << field;
     }
 }
@@ -246,8 +270,8 @@ protected:
                 c.Execute(
                     "INSERT INTO products (id, sku, name, category_id, price_cents, stock, seller_id, archived,"
                     " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, 0, 0)",
-                    {item.product_id, "SKU-" + std::to_string(item.product_id), item.name, it->second,
-                     item.price_cents, item.stock, std::int64_t{item.archived ? 1 : 0}});
+                    {item.product_id, "SKU-" + std::to_string(item.product_id), item.name, it->second, item.price_cents,
+                     item.stock, std::int64_t{item.archived ? 1 : 0}});
             }
         });
         store_ = std::make_unique<ModelStore>(**db_, (db_->dir() / "recs").string(), TestClock());

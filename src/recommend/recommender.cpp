@@ -82,7 +82,8 @@ std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>&
         // The product asked about and what is in the cart: their variants do not count as new either.
         std::vector<std::int64_t> seen = cart;
         if (exclude > 0) seen.push_back(exclude);
-        for (const catalog::Product& p : catalog::ReadProducts(c, seen)) variants.insert(VariantKey(p.name, p.category));
+        for (const catalog::Product& p : catalog::ReadProducts(c, seen))
+            variants.insert(VariantKey(p.name, p.category));
         const std::size_t batch = static_cast<std::size_t>(limit) * 2 + 10;
         for (std::size_t at = 0; at < ranked.size() && out.size() < static_cast<std::size_t>(limit); at += batch) {
             std::vector<std::int64_t> ids;
@@ -118,7 +119,8 @@ Result<Recommendations> Recommender::ForProduct(std::int64_t product_id, int lim
         std::optional<std::uint32_t> item;
         if (row != model->row.end()) item = row->second;
         // An item the model has not seen is placed by its features: its content neighbours.
-        const std::vector<float> vector = item ? model->VectorOf(*item) : model->features.Vector(ItemFromProduct(product));
+        const std::vector<float> vector =
+            item ? model->VectorOf(*item) : model->features.Vector(ItemFromProduct(product));
         std::vector<Candidate> candidates = ItemCandidates(*model, item, vector);
         BlendWeights w = model->weights;
         w.buy_again = 0;
@@ -179,9 +181,8 @@ void Recommender::Flush() {
 
 bool Recommender::KnownVersion(std::int64_t version) {
     if (version == 0 || version == this->version()) return true;
-    return database_.Read([&](db::Connection& c) {
-        return c.QueryInt("SELECT COUNT(*) FROM recs_models WHERE id = ?", {version}) > 0;
-    });
+    return database_.Read(
+        [&](db::Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM recs_models WHERE id = ?", {version}) > 0; });
 }
 
 // ------------------------------------------------------------------ schedule

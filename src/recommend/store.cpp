@@ -101,7 +101,8 @@ std::string_view StateName(VersionState state) {
 
 std::string ManifestJson(const Manifest& m) {
     const Evaluation& e = m.evaluation;
-    const double ratio = e.popularity.all.recall_at_10 > 0 ? e.blend.all.recall_at_10 / e.popularity.all.recall_at_10 : 0;
+    const double ratio =
+        e.popularity.all.recall_at_10 > 0 ? e.blend.all.recall_at_10 / e.popularity.all.recall_at_10 : 0;
     json::object evaluation{
         {"held_out", "each customer's last basket"},
         {"validation_customers", e.validation_customers},
@@ -178,7 +179,8 @@ Result<Manifest> ParseManifest(const std::string& text) {
     m.options.recall_queries = static_cast<int>(Integer(p.if_contains("recall_queries")));
     m.options.co_purchase_top = static_cast<int>(Integer(p.if_contains("co_purchase_top")));
     m.options.shrinkage = Number(p.if_contains("shrinkage"));
-    m.co_purchase_scope = Text(p, "co_purchase_basket") == "customer" ? CoPurchaseScope::kCustomer : CoPurchaseScope::kOrder;
+    m.co_purchase_scope =
+        Text(p, "co_purchase_basket") == "customer" ? CoPurchaseScope::kCustomer : CoPurchaseScope::kOrder;
     m.options.seed = static_cast<std::uint64_t>(Integer(p.if_contains("seed")));
     m.options.validation_share = Number(p.if_contains("validation_share"));
     const json::object& w = Object(o, "weights");
@@ -228,8 +230,8 @@ Result<Manifest> ModelStore::Save(const Model& model, Manifest manifest, int kee
         model.SaveIndex((temp_dir / kIndexFile).string());
         manifest.version = version;
         manifest.checksum = ChecksumFiles({(temp_dir / kModelFile).string(), (temp_dir / kIndexFile).string()});
-        manifest.size_bytes = static_cast<std::int64_t>(fs::file_size(temp_dir / kModelFile) +
-                                                        fs::file_size(temp_dir / kIndexFile));
+        manifest.size_bytes =
+            static_cast<std::int64_t>(fs::file_size(temp_dir / kModelFile) + fs::file_size(temp_dir / kIndexFile));
         const std::string text = ManifestJson(manifest);
         std::ofstream(temp_dir / kManifestFile, std::ios::trunc) << text << "\n";
         fs::remove_all(final_dir);
@@ -323,8 +325,9 @@ void ModelStore::MarkLive(std::int64_t version) {
     database_.Write([&](db::Connection& c) {
         c.Execute("UPDATE recs_models SET state = 'retired', updated_at = ? WHERE state = 'live' AND id <> ?",
                   {now, version});
-        c.Execute("UPDATE recs_models SET state = 'live', updated_at = ? WHERE id = ? AND state IN ('ready', 'retired')",
-                  {now, version});
+        c.Execute(
+            "UPDATE recs_models SET state = 'live', updated_at = ? WHERE id = ? AND state IN ('ready', 'retired')",
+            {now, version});
     });
 }
 

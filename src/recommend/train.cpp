@@ -52,7 +52,8 @@ std::vector<std::vector<std::uint32_t>> ItemSets(const std::vector<const Basket*
 
 // The sets co-purchase is counted over: each order's items, or each customer's items over all
 // their orders (what Amazon's item-to-item filtering counts: bought by the same people).
-std::vector<std::vector<std::uint32_t>> CoPurchaseSets(const std::vector<const Basket*>& baskets, CoPurchaseScope scope) {
+std::vector<std::vector<std::uint32_t>> CoPurchaseSets(const std::vector<const Basket*>& baskets,
+                                                       CoPurchaseScope scope) {
     if (scope == CoPurchaseScope::kOrder) return ItemSets(baskets);
     std::unordered_map<std::string, std::size_t> slot;
     std::vector<std::vector<std::uint32_t>> out;
@@ -83,7 +84,8 @@ Result<std::unique_ptr<Model>> BuildContent(const std::vector<Item>& all, const 
     std::map<std::string, std::uint32_t> category_index;
     for (const Item& item : live) {
         model->ids.push_back(item.product_id);
-        auto [it, added] = category_index.try_emplace(item.category_path, static_cast<std::uint32_t>(model->categories.size()));
+        auto [it, added] =
+            category_index.try_emplace(item.category_path, static_cast<std::uint32_t>(model->categories.size()));
         if (added) model->categories.push_back(item.category_path);
         model->category.push_back(it->second);
     }
@@ -92,7 +94,8 @@ Result<std::unique_ptr<Model>> BuildContent(const std::vector<Item>& all, const 
     vectors.reserve(live.size());
     for (const Item& item : live) vectors.push_back(model->features.Vector(item));
     model->ef = std::max(o.ef, 10);
-    model->BuildIndex(vectors, o.m, o.ef_construction, o.seed, std::max(1U, std::min(4U, std::thread::hardware_concurrency())));
+    model->BuildIndex(vectors, o.m, o.ef_construction, o.seed,
+                      std::max(1U, std::min(4U, std::thread::hardware_concurrency())));
     for (;;) {
         model->SetEf(model->ef);
         *recall = AnnRecall(*model, o.recall_queries, o.seed);
@@ -121,7 +124,8 @@ struct Tally {
                 dcg += 1.0 / std::log2(static_cast<double>(i) + 2);
             }
         }
-        for (std::size_t i = 0; i < std::min(kTop, relevant.size()); ++i) ideal += 1.0 / std::log2(static_cast<double>(i) + 2);
+        for (std::size_t i = 0; i < std::min(kTop, relevant.size()); ++i)
+            ideal += 1.0 / std::log2(static_cast<double>(i) + 2);
         recall += found / static_cast<double>(relevant.size());
         ndcg += dcg / ideal;
         hits += found > 0 ? 1 : 0;
@@ -240,14 +244,16 @@ Evaluation Evaluate(Model& model, const std::vector<Basket>& baskets, const Trai
         cases.push_back(std::move(c));
     }
     BuildPopularity(model, ItemSets(training));
-    std::vector<std::uint32_t> popular(model.popular.begin(),
-                                       model.popular.begin() + static_cast<std::ptrdiff_t>(std::min(kTop, model.popular.size())));
+    std::vector<std::uint32_t> popular(
+        model.popular.begin(),
+        model.popular.begin() + static_cast<std::ptrdiff_t>(std::min(kTop, model.popular.size())));
 
     std::mt19937_64 dice(o.seed);
     std::vector<std::size_t> order(cases.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[dice() % i]);
-    const auto validation = static_cast<std::size_t>(std::floor(static_cast<double>(cases.size()) * o.validation_share));
+    const auto validation =
+        static_cast<std::size_t>(std::floor(static_cast<double>(cases.size()) * o.validation_share));
     std::vector<Case> fit_cases;
     // The grid's cost grows with the cases: a seeded sample of at most kMaxFitCases is enough.
     for (std::size_t k = 0; k < validation && k < kMaxFitCases; ++k) fit_cases.push_back(cases[order[k]]);
