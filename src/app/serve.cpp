@@ -258,6 +258,7 @@ int Serve(const ServeOptions& options) {
         dispatcher->Start();
         if (in_process) notifier.Start();
         backup_schedule.Start();
+        recs->Start();
         read_only = false;
     };
     auto progress = [&]() -> std::vector<events::LaneProgress> {
@@ -429,7 +430,6 @@ int Serve(const ServeOptions& options) {
     } else {
         start_primary();
     }
-    if (!standby_mode) recs->Start();
     alerter.Start();
     server.Run();
     recs->Stop();

@@ -574,22 +574,39 @@ void ForEachProduct(db::Connection& c, bool include_archived, const std::functio
 }
 
 std::vector<Product> ReadProducts(db::Connection& c, const std::vector<std::int64_t>& product_ids) {
+    std::vector<Product> found;
+    if (product_ids.empty()) return found;
+    // One statement for the batch, then the caller's order.
+    std::string sql = std::string("SELECT ") + kProductColumns +
+                      " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.archived = 0 AND p.id IN (";
+    db::Params params;
+    for (std::size_t i = 0; i < product_ids.size(); ++i) {
+        sql += i ? ", ?" : "?";
+        params.emplace_back(product_ids[i]);
+    }
+    c.Query(sql + ")", params, [&](const db::Row& r) { found.push_back(ReadProduct(r)); });
     std::vector<Product> out;
-    out.reserve(product_ids.size());
+    out.reserve(found.size());
     for (std::int64_t id : product_ids) {
-        c.Query(std::string("SELECT ") + kProductColumns +
-                    " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = ? AND p.archived = 0",
-                {id}, [&](const db::Row& r) { out.push_back(ReadProduct(r)); });
+        auto it = std::find_if(found.begin(), found.end(), [id](const Product& p) { return p.id == id; });
+        if (it != found.end()) out.push_back(*it);
     }
     return out;
 }
 
 std::vector<std::int64_t> PopularProductIds(db::Connection& c, const std::string& category, std::int64_t limit) {
     std::vector<std::int64_t> out;
-    c.Query(
-        "SELECT p.id FROM products p JOIN categories c ON c.id = p.category_id"
-        " WHERE p.archived = 0 AND p.stock > 0 AND (? = '' OR c.slug = ?) ORDER BY p.popularity DESC, p.id LIMIT ?",
-        {category, category, limit}, [&](const db::Row& r) { out.push_back(r.Int(0)); });
+    auto add = [&](const db::Row& r) { out.push_back(r.Int(0)); };
+    // Both walk an index by popularity and stop at limit.
+    if (category.empty()) {
+        c.Query("SELECT id FROM products WHERE archived = 0 AND stock > 0 ORDER BY popularity DESC, id LIMIT ?",
+                {limit}, add);
+    } else {
+        c.Query(
+            "SELECT p.id FROM products p WHERE p.archived = 0 AND p.stock > 0 AND p.category_id ="
+            " (SELECT id FROM categories WHERE slug = ?) ORDER BY p.popularity DESC, p.id LIMIT ?",
+            {category, limit}, add);
+    }
     return out;
 }
 

@@ -324,7 +324,11 @@ public:
                 if (gift_card == nullptr || dice.Chance(30)) gift_card = From(gift_cards_, console, dice, {});
                 if (gift_card) Put(basket, gift_card, 1);
             }
-            if (basket.empty()) take(any_.PickNew(dice, owned));
+            if (basket.empty()) {
+                // A tiny catalog runs out of things a gamer does not own: then they buy one again.
+                const Product* p = any_.PickNew(dice, owned);
+                take(p != nullptr || any_.empty() ? p : any_.Pick(dice));
+            }
             out.push_back(std::move(basket));
         }
         return out;

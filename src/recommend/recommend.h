@@ -269,9 +269,8 @@ public:
 
 private:
     std::shared_ptr<const Model> Current() const;
-    std::vector<catalog::Product> Fill(const std::vector<std::int64_t>& ranked, std::int64_t exclude,
-                                       const std::vector<std::int64_t>& cart, int limit);
-    std::vector<std::int64_t> PopularFallback(const std::string& category, int limit);
+    std::vector<catalog::Product> Fill(const std::vector<std::int64_t>& ranked, const std::string& fallback_category,
+                                       std::int64_t exclude, const std::vector<std::int64_t>& cart, int limit);
 
     db::Database& database_;
     ModelStore& store_;

@@ -61,42 +61,43 @@ std::int64_t Recommender::Refresh() {
     return current;
 }
 
-std::vector<std::int64_t> Recommender::PopularFallback(const std::string& category, int limit) {
-    return database_.Read([&](db::Connection& c) {
-        std::vector<std::int64_t> ids = catalog::PopularProductIds(c, category, limit * 3 + 10);
-        if (!category.empty()) {
-            for (std::int64_t id : catalog::PopularProductIds(c, "", limit * 3 + 10)) ids.push_back(id);
-        }
-        return ids;
-    });
-}
-
-// Takes products in ranked order that pass the rules, reading them in batches, until limit.
-std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>& ranked, std::int64_t exclude,
+// Takes products in ranked order that pass the rules, reading them in batches, until limit; when
+// the ranking runs short, popular products of fallback_category and then of the shop follow.
+std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>& ranked,
+                                                const std::string& fallback_category, std::int64_t exclude,
                                                 const std::vector<std::int64_t>& cart, int limit) {
     std::vector<catalog::Product> out;
     const std::unordered_set<std::int64_t> in_cart(cart.begin(), cart.end());
     std::unordered_set<std::int64_t> taken;
     std::unordered_set<std::string> variants;
+    const auto wanted = static_cast<std::size_t>(limit);
     database_.Read([&](db::Connection& c) {
         // The product asked about and what is in the cart: their variants do not count as new either.
         std::vector<std::int64_t> seen = cart;
         if (exclude > 0) seen.push_back(exclude);
-        for (const catalog::Product& p : catalog::ReadProducts(c, seen))
-            variants.insert(VariantKey(p.name, p.category));
-        const std::size_t batch = static_cast<std::size_t>(limit) * 2 + 10;
-        for (std::size_t at = 0; at < ranked.size() && out.size() < static_cast<std::size_t>(limit); at += batch) {
-            std::vector<std::int64_t> ids;
-            for (std::size_t i = at; i < ranked.size() && i < at + batch; ++i) {
-                const std::int64_t id = ranked[i];
-                if (id != exclude && !in_cart.contains(id) && taken.insert(id).second) ids.push_back(id);
+        for (const catalog::Product& p : catalog::ReadProducts(c, seen)) variants.insert(VariantKey(p.name, p.category));
+        auto take_from = [&](const std::vector<std::int64_t>& ids) {
+            const std::size_t batch = wanted * 2 + 10;
+            for (std::size_t at = 0; at < ids.size() && out.size() < wanted; at += batch) {
+                std::vector<std::int64_t> next;
+                for (std::size_t i = at; i < ids.size() && i < at + batch; ++i) {
+                    if (ids[i] != exclude && !in_cart.contains(ids[i]) && taken.insert(ids[i]).second) {
+                        next.push_back(ids[i]);
+                    }
+                }
+                for (catalog::Product& p : catalog::ReadProducts(c, next)) {
+                    if (out.size() >= wanted) break;
+                    if (p.stock <= 0 || !variants.insert(VariantKey(p.name, p.category)).second) continue;
+                    out.push_back(std::move(p));
+                }
             }
-            for (catalog::Product& p : catalog::ReadProducts(c, ids)) {
-                if (out.size() >= static_cast<std::size_t>(limit)) break;
-                if (p.stock <= 0 || !variants.insert(VariantKey(p.name, p.category)).second) continue;
-                out.push_back(std::move(p));
-            }
+        };
+        take_from(ranked);
+        const std::int64_t more = std::int64_t{limit} * 3 + static_cast<std::int64_t>(cart.size()) + 10;
+        if (out.size() < wanted && !fallback_category.empty()) {
+            take_from(catalog::PopularProductIds(c, fallback_category, more));
         }
+        if (out.size() < wanted) take_from(catalog::PopularProductIds(c, "", more));
     });
     return out;
 }
@@ -128,8 +129,7 @@ Result<Recommendations> Recommender::ForProduct(std::int64_t product_id, int lim
         for (std::uint32_t i : Rank(std::move(candidates), w, kRanked)) ranked.push_back(model->ids[i]);
     }
     // Popular items of its category (and then of the shop) fill what the model leaves short.
-    for (std::int64_t id : PopularFallback(product.category, limit)) ranked.push_back(id);
-    return Recommendations{Fill(ranked, product_id, {}, limit), version};
+    return Recommendations{Fill(ranked, product.category, product_id, {}, limit), version};
 }
 
 Recommendations Recommender::ForShopper(const ShopperContext& context, int limit) {
@@ -160,8 +160,7 @@ Recommendations Recommender::ForShopper(const ShopperContext& context, int limit
             ranked.push_back(model->ids[i]);
         }
     }
-    for (std::int64_t id : PopularFallback("", limit)) ranked.push_back(id);
-    return Recommendations{Fill(ranked, 0, context.cart, limit), version};
+    return Recommendations{Fill(ranked, "", 0, context.cart, limit), version};
 }
 
 void Recommender::Count(std::int64_t version, Signal signal, std::int64_t n) {
