@@ -253,7 +253,6 @@ for preset in games grocery; do
 done
 cp "$WORK/recs-manifest.json" "$RESULTS/recs-manifest.json"
 python3 bench/recs_report.py --wrk "$RESULTS/recs-wrk.json" --big "$RESULTS/recs-manifest.json" \
-    --big-shop "Git Goods with $RECS_PRODUCTS products, 2,000 customers and 20,000 orders" \
     --rate "20 connections each sending one request every 100 ms (about 200 requests/s) for ${BENCH_RECS_SECONDS:-30} s" \
     "${demo_args[@]}" --demo-shop "2,000 products, 500 customers and 4,000 orders each" --out "$ROOT/docs/PERFORMANCE.md"
 fi

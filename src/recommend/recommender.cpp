@@ -75,7 +75,8 @@ std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>&
         // The product asked about and what is in the cart: their variants do not count as new either.
         std::vector<std::int64_t> seen = cart;
         if (exclude > 0) seen.push_back(exclude);
-        for (const catalog::Product& p : catalog::ReadProducts(c, seen)) variants.insert(VariantKey(p.name, p.category));
+        for (const catalog::Product& p : catalog::ReadProducts(c, seen))
+            variants.insert(VariantKey(p.name, p.category));
         auto take_from = [&](const std::vector<std::int64_t>& ids) {
             const std::size_t batch = wanted * 2 + 10;
             for (std::size_t at = 0; at < ids.size() && out.size() < wanted; at += batch) {
