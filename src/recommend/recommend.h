@@ -268,9 +268,11 @@ public:
     bool KnownVersion(std::int64_t version);
 
 private:
-    std::shared_ptr<const Model> Current() const;
-    std::vector<catalog::Product> Fill(const std::vector<std::int64_t>& ranked, const std::string& fallback_category,
-                                       std::int64_t exclude, const std::vector<std::int64_t>& cart, int limit);
+    // The model in use and its version, held by the caller until it is done with them.
+    std::pair<std::shared_ptr<const Model>, std::int64_t> Current() const;
+    // anchor: the product asked about (never listed, nor its variants), or null for a shopper.
+    std::vector<catalog::Product> Fill(const std::vector<std::int64_t>& ranked, const catalog::Product* anchor,
+                                       const std::vector<std::int64_t>& cart, int limit);
 
     db::Database& database_;
     ModelStore& store_;

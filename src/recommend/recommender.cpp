@@ -18,9 +18,9 @@ constexpr std::size_t kRanked = 300;  // candidates ranked per answer; the filte
 Recommender::Recommender(db::Database& database, ModelStore& store, Logger logger)
     : database_(database), store_(store), logger_(std::move(logger)) {}
 
-std::shared_ptr<const Model> Recommender::Current() const {
+std::pair<std::shared_ptr<const Model>, std::int64_t> Recommender::Current() const {
     std::lock_guard guard(model_mutex_);
-    return model_;
+    return {model_, version_};
 }
 
 std::int64_t Recommender::version() const {
@@ -62,10 +62,10 @@ std::int64_t Recommender::Refresh() {
 }
 
 // Takes products in ranked order that pass the rules, reading them in batches, until limit; when
-// the ranking runs short, popular products of fallback_category and then of the shop follow.
-std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>& ranked,
-                                                const std::string& fallback_category, std::int64_t exclude,
+// the ranking runs short, popular products of the anchor's category and then of the shop follow.
+std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>& ranked, const catalog::Product* anchor,
                                                 const std::vector<std::int64_t>& cart, int limit) {
+    const std::int64_t exclude = anchor ? anchor->id : 0;
     std::vector<catalog::Product> out;
     const std::unordered_set<std::int64_t> in_cart(cart.begin(), cart.end());
     std::unordered_set<std::int64_t> taken;
@@ -73,9 +73,8 @@ std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>&
     const auto wanted = static_cast<std::size_t>(limit);
     database_.Read([&](db::Connection& c) {
         // The product asked about and what is in the cart: their variants do not count as new either.
-        std::vector<std::int64_t> seen = cart;
-        if (exclude > 0) seen.push_back(exclude);
-        for (const catalog::Product& p : catalog::ReadProducts(c, seen))
+        if (anchor) variants.insert(VariantKey(anchor->name, anchor->category));
+        for (const catalog::Product& p : catalog::ReadProducts(c, cart))
             variants.insert(VariantKey(p.name, p.category));
         auto take_from = [&](const std::vector<std::int64_t>& ids) {
             const std::size_t batch = wanted * 2 + 10;
@@ -95,9 +94,7 @@ std::vector<catalog::Product> Recommender::Fill(const std::vector<std::int64_t>&
         };
         take_from(ranked);
         const std::int64_t more = std::int64_t{limit} * 3 + static_cast<std::int64_t>(cart.size()) + 10;
-        if (out.size() < wanted && !fallback_category.empty()) {
-            take_from(catalog::PopularProductIds(c, fallback_category, more));
-        }
+        if (out.size() < wanted && anchor) take_from(catalog::PopularProductIds(c, anchor->category, more));
         if (out.size() < wanted) take_from(catalog::PopularProductIds(c, "", more));
     });
     return out;
@@ -108,13 +105,7 @@ Result<Recommendations> Recommender::ForProduct(std::int64_t product_id, int lim
         database_.Read([&](db::Connection& c) { return catalog::ReadProducts(c, {product_id}); });
     if (found.empty()) return Error::NotFound("There is no product " + std::to_string(product_id) + ".");
     const catalog::Product& product = found.front();
-    std::shared_ptr<const Model> model;
-    std::int64_t version = 0;
-    {
-        std::lock_guard guard(model_mutex_);
-        model = model_;
-        version = version_;
-    }
+    const auto [model, version] = Current();
     std::vector<std::int64_t> ranked;
     if (model && model->size() > 0) {
         auto row = model->row.find(product_id);
@@ -130,17 +121,11 @@ Result<Recommendations> Recommender::ForProduct(std::int64_t product_id, int lim
         for (std::uint32_t i : Rank(std::move(candidates), w, kRanked)) ranked.push_back(model->ids[i]);
     }
     // Popular items of its category (and then of the shop) fill what the model leaves short.
-    return Recommendations{Fill(ranked, product.category, product_id, {}, limit), version};
+    return Recommendations{Fill(ranked, &product, {}, limit), version};
 }
 
 Recommendations Recommender::ForShopper(const ShopperContext& context, int limit) {
-    std::shared_ptr<const Model> model;
-    std::int64_t version = 0;
-    {
-        std::lock_guard guard(model_mutex_);
-        model = model_;
-        version = version_;
-    }
+    const auto [model, version] = Current();
     std::vector<std::int64_t> ranked;
     if (model && model->size() > 0) {
         auto rows = [&](const std::vector<std::int64_t>& ids) {
@@ -161,7 +146,7 @@ Recommendations Recommender::ForShopper(const ShopperContext& context, int limit
             ranked.push_back(model->ids[i]);
         }
     }
-    return Recommendations{Fill(ranked, "", 0, context.cart, limit), version};
+    return Recommendations{Fill(ranked, nullptr, context.cart, limit), version};
 }
 
 void Recommender::Count(std::int64_t version, Signal signal, std::int64_t n) {
