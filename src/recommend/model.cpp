@@ -306,7 +306,8 @@ std::vector<Candidate> ItemCandidates(const Model& model, std::optional<std::uin
     return candidates;
 }
 
-std::vector<std::uint32_t> Rank(std::vector<Candidate> candidates, const BlendWeights& weights, std::size_t limit) {
+std::vector<std::uint32_t> Rank(const std::vector<Candidate>& candidates, const BlendWeights& weights,
+                                std::size_t limit) {
     std::vector<std::pair<float, const Candidate*>> scored;
     scored.reserve(candidates.size());
     for (const Candidate& c : candidates) scored.emplace_back(c.Blend(weights), &c);

@@ -109,7 +109,8 @@ std::vector<Candidate> ItemCandidates(const Model& model, std::optional<std::uin
 
 // Ranks candidates by the blend, best first (ties: more popular first, then lower index), with at
 // most weights.max_repeat of every ten places for items the shopper bought before.
-std::vector<std::uint32_t> Rank(std::vector<Candidate> candidates, const BlendWeights& weights, std::size_t limit);
+std::vector<std::uint32_t> Rank(const std::vector<Candidate>& candidates, const BlendWeights& weights,
+                                std::size_t limit);
 
 // Co-purchase neighbours from baskets (each a set of item indexes): cosine damped by shrinkage,
 // the best `top` per item. Fills model.co_begin and model.co.

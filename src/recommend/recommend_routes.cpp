@@ -208,7 +208,7 @@ void AddRoutes(http::Router& router, Recommender& recommender, ReadCache& cache,
 }
 
 void AddAdminRoutes(http::Router& router, Recommender& recommender, ModelStore& store, RetrainSchedule& schedule,
-                    http::Authenticator authenticate, std::string retrain_interval) {
+                    const http::Authenticator& authenticate, std::string retrain_interval) {
     router.Get("/api/admin/recommendations", [&recommender, &store, &schedule, authenticate,
                                               retrain_interval](const Request& r) {
         Result<Principal> who = http::Require(authenticate, r, scope::kOpsRead);

@@ -32,6 +32,6 @@ void AddRoutes(http::Router& router, Recommender& recommender, ReadCache& cache,
 
 // The admin area's routes. retrain_interval is shown as the schedule ("off" when none).
 void AddAdminRoutes(http::Router& router, Recommender& recommender, ModelStore& store, RetrainSchedule& schedule,
-                    http::Authenticator authenticate, std::string retrain_interval);
+                    const http::Authenticator& authenticate, std::string retrain_interval);
 
 }  // namespace emporium::recommend

@@ -118,14 +118,15 @@ Result<Recommendations> Recommender::ForProduct(std::int64_t product_id, int lim
         BlendWeights w = model->weights;
         w.buy_again = 0;
         w.content = std::max(w.content, 0.1);
-        for (std::uint32_t i : Rank(std::move(candidates), w, kRanked)) ranked.push_back(model->ids[i]);
+        for (std::uint32_t i : Rank(candidates, w, kRanked)) ranked.push_back(model->ids[i]);
     }
     // Popular items of its category (and then of the shop) fill what the model leaves short.
     return Recommendations{Fill(ranked, &product, {}, limit), version};
 }
 
 Recommendations Recommender::ForShopper(const ShopperContext& context, int limit) {
-    const auto [model, version] = Current();
+    const auto [current_model, version] = Current();
+    const std::shared_ptr<const Model>& model = current_model;  // named, so that the lambda below can use it
     std::vector<std::int64_t> ranked;
     if (model && model->size() > 0) {
         auto rows = [&](const std::vector<std::int64_t>& ids) {
