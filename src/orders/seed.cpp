@@ -195,14 +195,15 @@ public:
 
     std::vector<Basket> Baskets(Dice& dice, std::int64_t count) const {
         const auto& missions = Missions();
-        const std::size_t favourite[2] = {static_cast<std::size_t>(dice.Between(0, missions.size() - 1)),
-                                          static_cast<std::size_t>(dice.Between(0, missions.size() - 1))};
+        const auto last = static_cast<std::int64_t>(missions.size()) - 1;
+        const std::size_t favourite[2] = {static_cast<std::size_t>(dice.Between(0, last)),
+                                          static_cast<std::size_t>(dice.Between(0, last))};
         std::vector<const Product*> staples;
         std::set<std::int64_t> staple_ids;
         auto adopt = [&](const Product* p) {
             if (p && staple_ids.insert(p->id).second) staples.push_back(p);
         };
-        for (int i = 0; i < 2; ++i) adopt(Choose(kEveryday[dice.Between(0, std::size(kEveryday) - 1)], dice));
+        for (int i = 0; i < 2; ++i) adopt(Choose(kEveryday[dice.Between(0, std::ssize(kEveryday) - 1)], dice));
         for (std::int64_t i = dice.Between(2, 5); i > 0; --i) {
             const Mission& m = missions[favourite[dice.Between(0, 1)]];
             adopt(Choose(dice.Pick(m.kinds), dice));
@@ -253,9 +254,9 @@ constexpr Platform kPlatforms[] = {{"PlayStation 5", "playstation-5", 35},
                                    {"Nintendo Switch", "nintendo-switch", 25},
                                    {"Xbox Series X|S", "xbox-series", 20},
                                    {"PC", "pc-games", 20}};
-const std::vector<std::string> kGenres = {"RPG",      "Action",  "Adventure",  "Racing", "Sports",
-                                          "Strategy", "Shooter", "Platformer", "Puzzle", "Simulation",
-                                          "Fighting", "Horror",  "Open World"};
+constexpr std::string_view kGenres[] = {"RPG",      "Action",  "Adventure",  "Racing", "Sports",
+                                        "Strategy", "Shooter", "Platformer", "Puzzle", "Simulation",
+                                        "Fighting", "Horror",  "Open World"};
 
 class Gamers {
 public:
@@ -291,7 +292,8 @@ public:
             roll -= p.share;
         }
         const std::string console(platform->name);
-        const std::string genres[2] = {dice.Pick(kGenres), dice.Pick(kGenres)};
+        const std::string genres[2] = {std::string(kGenres[dice.Between(0, std::ssize(kGenres) - 1)]),
+                                       std::string(kGenres[dice.Between(0, std::ssize(kGenres) - 1)])};
         std::set<std::int64_t> owned;
         const Product* gift_card = nullptr;
         std::string last_title;  // of the last game drawn: its merchandise is what they may buy
@@ -384,7 +386,7 @@ std::vector<Drawn> DrawHistory(const std::vector<Product>& products, const SeedO
     for (std::int64_t n = 0; n < options.count; ++n) {
         auto it = std::upper_bound(cumulative.begin(), cumulative.end(), dice.Unit() * cumulative.back());
         std::size_t who = std::min(static_cast<std::size_t>(it - cumulative.begin()), customers - 1);
-        times[who].push_back(options.now - dice.Between(0, 365 * 86400));
+        times[who].push_back(options.now - dice.Between(0, std::int64_t{365} * 86400));
     }
     const Households households(products);
     const Gamers gamers(products);
