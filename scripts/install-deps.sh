@@ -9,7 +9,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
     libsqlite3-dev libpq-dev postgresql libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
     libbrotli-dev zlib1g-dev libcurl4-openssl-dev prometheus-cpp-dev librabbitmq-dev rabbitmq-server prometheus prometheus-alertmanager
-    libgtest-dev libgmock-dev libbenchmark-dev
+    libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
     clang-format clang-tidy
     nodejs npm chromium python3
     wrk nginx-light curl bc openssl

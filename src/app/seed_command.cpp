@@ -68,7 +68,7 @@ int Seed(const SeedCommandOptions& options) {
         return 2;
     }
     std::int64_t orders = orders::SeedOrders(
-        *database, *vault, {options.orders, options.seed, people.customer_ids, 1767225600}, DrawOrders);
+        *database, *vault, {options.orders, options.seed, people.customer_ids, 1767225600, options.preset}, DrawOrders);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),

@@ -205,6 +205,9 @@ int Serve(const ServeOptions& options) {
     // Read-your-writes on this node; the "cache" subscriber below covers changes made elsewhere.
     orders_service.OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
     if (!standby_mode) orders_service.PurgeIdempotencyKeys();
+    // Recommendations (src/recommend): the model in use, its versions and retraining.
+    std::unique_ptr<RecsServing> recs = RecsServing::Open(database, options.data_dir, options.recs, clock, logger);
+    if (!recs) return 2;
 
     // Side effects. Declared before the dispatcher, so the dispatcher (which calls into them)
     // stops first.
@@ -264,6 +267,7 @@ int Serve(const ServeOptions& options) {
                                                                .Add("failed", static_cast<long long>(r.failed)));
                                        });
         backup_schedule.Start();
+        recs->Start();
         read_only = false;
     };
     auto progress = [&]() -> std::vector<events::LaneProgress> {
@@ -360,6 +364,7 @@ int Serve(const ServeOptions& options) {
 
     http::Router public_router;
     catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
+    recs->AddRoutes(public_router, catalog_cache, authenticate);
     accounts::AddRoutes(public_router, accounts_service, authenticate,
                         {&signin_per_address, &signin_per_account, &signup_per_address});
     orders::AddRoutes(public_router, orders_service, authenticate, vault);
@@ -444,6 +449,7 @@ int Serve(const ServeOptions& options) {
     }
     alerter.Start();
     server.Run();
+    recs->Stop();
     alerter.Stop();
     if (standby) standby->Promote();  // stops copying
     if (dispatcher) dispatcher->Stop();

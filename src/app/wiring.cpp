@@ -15,6 +15,7 @@
 #include "events/outbox.h"
 #include "notify/notify.h"
 #include "orders/orders.h"
+#include "recommend/recommend.h"
 
 namespace emporium::app {
 
@@ -35,6 +36,7 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
     for (auto& m : events::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : orders::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : notify::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : recommend::Migrations(database->dialect())) migrations.push_back(std::move(m));
     db::ApplyMigrations(*database, migrations);
     return database;
 }

@@ -13,12 +13,16 @@
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/read_cache.h"
 #include "db/database.h"
+#include "http/auth.h"
+#include "http/router.h"
 #include "notify/notify.h"
 #include "notify/sms_gateway.h"
 #include "ops/metrics.h"
 #include "orders/orders.h"
 #include "orders/payment.h"
+#include "recommend/recommend.h"
 
 namespace emporium::app {
 
@@ -70,6 +74,28 @@ public:
 private:
     explicit DataDirLock(int fd) : fd_(fd) {}
     int fd_;
+};
+
+// Recommendations in the serving process: the model versions, the model in use and the
+// retraining thread, built and stopped together (recs_command.cpp).
+class RecsServing {
+public:
+    // nullptr (and a log line) when a setting is malformed. Loads the newest good version.
+    static std::unique_ptr<RecsServing> Open(db::Database& database, const std::string& data_dir,
+                                             const RecsSettings& settings, const Clock& clock, const Logger& logger);
+    // The public and admin routes; cache is the catalog's read-through cache.
+    void AddRoutes(http::Router& router, ReadCache& cache, const http::Authenticator& authenticate);
+    void Start() { schedule_.Start(); }  // a primary only: a standby neither trains nor counts
+    void Stop() { schedule_.Stop(); }
+
+private:
+    RecsServing(db::Database& database, const std::string& data_dir, const Clock& clock, const Logger& logger,
+                std::chrono::seconds interval, std::chrono::seconds poll, std::string interval_text);
+    db::Database& database_;
+    recommend::ModelStore store_;
+    recommend::Recommender recommender_;
+    recommend::RetrainSchedule schedule_;
+    std::string interval_text_;
 };
 
 // EMPORIUM_AMQP_URL (it holds a password, so it is never a flag), or the local broker's default.

@@ -576,3 +576,54 @@ std::vector<StockLine> SampleProducts(db::Connection& c, std::int64_t limit) {
 }
 
 }  // namespace emporium::catalog
+
+namespace emporium::catalog {
+
+void ForEachProduct(db::Connection& c, bool include_archived, const std::function<void(const Product&)>& fn) {
+    c.Query(std::string("SELECT ") + kProductColumns +
+                " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.archived = 0 OR ? = 1"
+                " ORDER BY p.id",
+            {std::int64_t{include_archived ? 1 : 0}}, [&](const db::Row& r) { fn(ReadProduct(r)); });
+}
+
+std::vector<Product> ReadProducts(db::Connection& c, const std::vector<std::int64_t>& product_ids) {
+    std::vector<Product> found;
+    if (product_ids.empty()) return found;
+    // One statement for the batch, then the caller's order. Archived rows are dropped here: with
+    // `archived = 0` in the statement SQLite walks an index on archived instead of the ids.
+    std::string sql = std::string("SELECT ") + kProductColumns +
+                      " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id IN (";
+    db::Params params;
+    for (std::size_t i = 0; i < product_ids.size(); ++i) {
+        sql += i ? ", ?" : "?";
+        params.emplace_back(product_ids[i]);
+    }
+    c.Query(sql + ")", params, [&](const db::Row& r) {
+        if (r.Int(14) == 0) found.push_back(ReadProduct(r));
+    });
+    std::vector<Product> out;
+    out.reserve(found.size());
+    for (std::int64_t id : product_ids) {
+        auto it = std::find_if(found.begin(), found.end(), [id](const Product& p) { return p.id == id; });
+        if (it != found.end()) out.push_back(*it);
+    }
+    return out;
+}
+
+std::vector<std::int64_t> PopularProductIds(db::Connection& c, const std::string& category, std::int64_t limit) {
+    std::vector<std::int64_t> out;
+    auto add = [&](const db::Row& r) { out.push_back(r.Int(0)); };
+    // Both walk an index by popularity and stop at limit.
+    if (category.empty()) {
+        c.Query("SELECT id FROM products WHERE archived = 0 AND stock > 0 ORDER BY popularity DESC, id LIMIT ?",
+                {limit}, add);
+    } else {
+        c.Query(
+            "SELECT p.id FROM products p WHERE p.archived = 0 AND p.stock > 0 AND p.category_id ="
+            " (SELECT id FROM categories WHERE slug = ?) ORDER BY p.popularity DESC, p.id LIMIT ?",
+            {category, limit}, add);
+    }
+    return out;
+}
+
+}  // namespace emporium::catalog
