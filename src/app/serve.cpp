@@ -19,6 +19,8 @@
 #include "core/rate_limiter.h"
 #include "core/read_cache.h"
 #include "core/text.h"
+#include "delivery/delivery.h"
+#include "delivery/delivery_routes.h"
 #include "events/dispatcher.h"
 #include "events/rabbitmq.h"
 #include "http/client.h"
@@ -348,6 +350,8 @@ int Serve(const ServeOptions& options) {
     ops::Alerter alerter(std::move(rules),
                          AlertSink(*sms, SplitList(a.sms_to), SplitList(a.webhook), catalog.Store().name, logger),
                          clock, logger, ops::AlerterOptions{*alert_interval, *alert_repeat});
+    delivery::DeliveryService delivery_service(database, clock);  // CI/CD metrics; alerts open incidents
+    alerter.Observe(IncidentLog(delivery_service, read_only));
 
     http::Router public_router;
     catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
@@ -358,6 +362,7 @@ int Serve(const ServeOptions& options) {
     if (!in_process) admin_deps.broker_queues = [] { return events::ReadQueueStats(events::AmqpSettings{AmqpUrl()}); };
     notify::AddAdminRoutes(public_router, std::move(admin_deps), authenticate);
     ops::AddAdminOpsRoutes(public_router, backups, &alerter, authenticate);
+    delivery::AddRoutes(public_router, delivery_service, authenticate, clock);
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);

@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "core/text.h"
 #include "db/migrations.h"
+#include "delivery/delivery.h"
 #include "events/outbox.h"
 #include "notify/notify.h"
 #include "orders/orders.h"
@@ -35,6 +36,7 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
     for (auto& m : events::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : orders::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : notify::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : delivery::Migrations(database->dialect())) migrations.push_back(std::move(m));
     db::ApplyMigrations(*database, migrations);
     return database;
 }
@@ -145,6 +147,13 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
             auto q = notifier.QueueDepth();
             return q.oldest_created_at ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at) : 0.0;
         });
+}
+
+ops::Alerter::Sink IncidentLog(delivery::DeliveryService& delivery, const std::atomic<bool>& read_only) {
+    return [&delivery, &read_only](const ops::AlertNotice& n) {
+        if (n.kind == ops::AlertNotice::Kind::kRepeat || read_only) return;
+        delivery.OnAlert({n.rule, n.summary, n.kind == ops::AlertNotice::Kind::kResolved, n.since, n.at});
+    };
 }
 
 std::unique_ptr<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {
