@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/ci_report_command.h"
 #include "app/commands.h"
 
 int main(int argc, char** argv) {
@@ -301,6 +302,8 @@ int main(int argc, char** argv) {
         "rotate", "Make a new PII key and re-encrypt every account with it; safe while the shop runs");
     add_data_dir(rotate_cmd);
 
+    emporium::app::CiReportCommand ci_report(app);  // the delivery page's CI tool (issue 17)
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -329,6 +332,7 @@ int main(int argc, char** argv) {
             return emporium::app::UserCreate(user);
         }
         if (rotate_cmd->parsed()) return emporium::app::RotateKeys(data_dir);
+        if (ci_report.parsed()) return ci_report.Run();
         if (seed_cmd->parsed()) {
             seed.data_dir = data_dir;
             return emporium::app::Seed(seed);
