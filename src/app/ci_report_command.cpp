@@ -295,6 +295,8 @@ CiReportCommand::CiReportCommand(CLI::App& app) : impl_(std::make_unique<Impl>()
     i.deploy->add_option("--at", i.deploy_at, "When it went out, RFC 3339 (default: now)");
 
     i.flush = i.command->add_subcommand("flush", "Send the events waiting in the spool file");
+    // `ci-report flush --shop URL` reads as well as `ci-report --shop URL flush`.
+    for (CLI::App* sub : {i.stage, i.deploy, i.flush}) sub->fallthrough();
 }
 
 CiReportCommand::~CiReportCommand() = default;

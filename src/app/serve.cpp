@@ -22,6 +22,7 @@
 #include "delivery/delivery.h"
 #include "delivery/delivery_routes.h"
 #include "events/dispatcher.h"
+#include "events/queue_watch.h"
 #include "events/rabbitmq.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -363,6 +364,14 @@ int Serve(const ServeOptions& options) {
     notify::AddAdminRoutes(public_router, std::move(admin_deps), authenticate);
     ops::AddAdminOpsRoutes(public_router, backups, &alerter, authenticate);
     delivery::AddRoutes(public_router, delivery_service, authenticate, clock);
+    // What worker autoscaling reads (deploy/k8s): the broker's queue depths, polled off the scrape path.
+    std::unique_ptr<events::QueueWatch> queue_watch;
+    if (!in_process) {
+        queue_watch =
+            std::make_unique<events::QueueWatch>(events::AmqpSettings{AmqpUrl()}, std::chrono::seconds(5), logger);
+        AddBrokerMetrics(metrics, *queue_watch);
+        queue_watch->Start();
+    }
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);

@@ -149,6 +149,24 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
         });
 }
 
+void AddBrokerMetrics(ops::Metrics& metrics, const events::QueueWatch& watch) {
+    metrics.AddCallback("emporium_broker_up", "gauge", "1 when the last reading of the broker's queues succeeded", "",
+                        [&watch] { return watch.Last().ok ? 1.0 : 0.0; });
+    const auto& queues = events::StandardQueues();
+    for (std::size_t i = 0; i < queues.size(); ++i) {
+        const std::string labels = "queue=\"emporium." + queues[i].subscriber + "\"";
+        auto read = [&watch, i](bool ready) {
+            events::QueueWatch::Reading r = watch.Last();
+            if (i >= r.queues.size()) return 0.0;
+            return static_cast<double>(ready ? r.queues[i].ready : r.queues[i].consumers);
+        };
+        metrics.AddCallback("emporium_broker_queue_ready", "gauge", "Messages waiting in a broker queue for a worker",
+                            labels, [read] { return read(true); });
+        metrics.AddCallback("emporium_broker_queue_consumers", "gauge", "Workers consuming a broker queue", labels,
+                            [read] { return read(false); });
+    }
+}
+
 ops::Alerter::Sink IncidentLog(delivery::DeliveryService& delivery, const std::atomic<bool>& read_only) {
     return [&delivery, &read_only](const ops::AlertNotice& n) {
         if (n.kind == ops::AlertNotice::Kind::kRepeat || read_only) return;

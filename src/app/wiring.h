@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "db/database.h"
 #include "delivery/delivery.h"
+#include "events/queue_watch.h"
 #include "notify/notify.h"
 #include "notify/sms_gateway.h"
 #include "ops/alerts.h"
@@ -59,6 +60,10 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
 
 // The courier's figures: messages by outcome, and the queue's depth and age.
 void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock);
+
+// The broker's queue depths as gauges (emporium_broker_queue_ready and _consumers per standard
+// queue, emporium_broker_up), read from watch's last reading: what worker autoscaling watches.
+void AddBrokerMetrics(ops::Metrics& metrics, const events::QueueWatch& watch);
 
 // The delivery module's incident log as an alert observer: a firing alert opens an incident, its
 // resolution closes it. Nothing is written while read_only (a standby's database is replaced by

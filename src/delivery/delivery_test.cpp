@@ -74,38 +74,49 @@ TEST(CsvFieldTest, QuotesPerRfc4180AndDefusesFormulas) {
     EXPECT_EQ(CsvField(""), "");
 }
 
-TEST(JunitTest, ReadsCtestAndNodeReports) {
-    // The shapes of `ctest --output-junit` and node's junit reporter.
-    const char* ctest = R"(<?xml version="1.0" encoding="UTF-8"?>
-<testsuite name="Linux-c++" tests="4" failures="1" disabled="1" skipped="0" hostname="" time="1" timestamp="">
+TEST(JunitTest, ReadsCtestPythonAndNodeReports) {
+    // The shapes of `ctest --output-junit`, tests/api/run.py and node's junit reporter.
+    const char* ctest = R"xml(<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="(empty)" tests="4" failures="1" disabled="1" skipped="0" hostname="" time="1" timestamp="">
   <testcase name="CatalogTest.Lists" classname="CatalogTest.Lists" time="0.0123" status="run"/>
   <testcase name="OrdersTest.Stock" classname="OrdersTest.Stock" time="1.5" status="fail">
     <failure message="Failed"/>
   </testcase>
   <testcase name="Slow.Thing" classname="Slow.Thing" time="0" status="disabled"><skipped message="Disabled"/></testcase>
-  <testcase name="Alerts.Fire" classname="" time="0.2" status="run"/>
-</testsuite>)";
+  <testcase name="Alerts.Fire" classname="" time="1e300" status="run"/>
+</testsuite>)xml";
     Result<std::vector<TestCase>> c = ParseJunit(ctest, "unit");
     ASSERT_TRUE(c.ok());
     ASSERT_EQ(c->size(), 4U);
-    EXPECT_EQ((*c)[0].suite, "CatalogTest.Lists");
+    EXPECT_EQ((*c)[0].suite, "unit");
+    EXPECT_EQ((*c)[0].name, "CatalogTest.Lists");
     EXPECT_EQ((*c)[0].result, "passed");
     EXPECT_EQ((*c)[0].duration_ms, 12);
     EXPECT_EQ((*c)[1].result, "failed");
     EXPECT_EQ((*c)[1].duration_ms, 1500);
     EXPECT_EQ((*c)[2].result, "skipped");
-    EXPECT_EQ((*c)[3].suite, "Linux-c++");  // no classname: the enclosing suite's name
+    EXPECT_EQ((*c)[3].name, "Alerts.Fire");
+    EXPECT_EQ((*c)[3].duration_ms, 10'000'000'000);  // capped, not overflowed
 
-    const char* node = R"(<testsuites><testsuite name="the admin delivery page">
-      <testcase name="shows figures" time="2.5" classname="test" file="x.mjs"/>
-      <testcase name="exports" time="0.1" classname=""><error message="boom"/></testcase>
-    </testsuite><testcase name="top level" time="0.01"/></testsuites>)";
+    const char* python =
+        R"xml(<testsuite name="api"><testcase classname="test_orders.OrdersTest" name="test_cancel" time="0.25"/>
+      <testcase classname="test_orders.OrdersTest" name="test_ship"><skipped message="no broker"/></testcase></testsuite>)xml";
+    Result<std::vector<TestCase>> p = ParseJunit(python, "API tests");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ((*p)[0].name, "test_orders.OrdersTest.test_cancel");
+    EXPECT_EQ((*p)[1].result, "skipped");
+
+    const char* node = R"xml(<testsuites><testsuite name="the admin delivery page">
+      <testsuite name="exports"><testcase name="as CSV" time="2.5" classname="test"/></testsuite>
+      <testcase name="relinks" time="0.1" classname="test"><failure type="testCodeFailure" message="boom"/></testcase>
+    </testsuite><testcase name="top level" time="0.01" classname="test"/></testsuites>)xml";
     Result<std::vector<TestCase>> n = ParseJunit(node, "e2e");
     ASSERT_TRUE(n.ok());
     ASSERT_EQ(n->size(), 3U);
-    EXPECT_EQ((*n)[1].suite, "the admin delivery page");
+    EXPECT_EQ((*n)[0].name, "the admin delivery page > exports > as CSV");
+    EXPECT_EQ((*n)[1].name, "the admin delivery page > relinks");
     EXPECT_EQ((*n)[1].result, "failed");
-    EXPECT_EQ((*n)[2].suite, "e2e");
+    EXPECT_EQ((*n)[2].name, "top level");
 
     EXPECT_FALSE(ParseJunit("<testsuite><testcase name='x'>", "unit").ok());
 }

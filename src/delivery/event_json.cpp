@@ -221,7 +221,6 @@ DeploymentEvent ReadDeployment(Reader& r) {
 IncidentEvent ReadIncident(Reader& r) {
     IncidentEvent e;
     e.id = r.Text("id", true, 200);
-    if (e.id.starts_with("alert:")) r.Fail("id", "must not start with alert: (the shop's own alerts use it)");
     e.title = r.Text("title", true, 300);
     e.environment = r.Slug("environment", std::string(kDefaultEnvironment));
     e.opened_at = r.Time("opened_at", true).value_or(0);

@@ -9,15 +9,18 @@
 namespace emporium::delivery {
 namespace {
 
-std::string SuiteOf(const pugi::xml_node& testcase, std::string_view default_suite) {
-    std::string classname = testcase.attribute("classname").as_string();
-    if (!classname.empty()) return classname;
+// The case's name, qualified as the header says.
+std::string QualifiedName(const pugi::xml_node& testcase) {
+    const std::string name = testcase.attribute("name").as_string();
+    const std::string classname = testcase.attribute("classname").as_string();
+    if (!classname.empty() && classname != name && classname != "test") return classname + "." + name;
+    if (classname != "test") return name;
+    std::string outer;
     for (pugi::xml_node up = testcase.parent(); up; up = up.parent()) {
-        if (std::string_view(up.name()) == "testsuite" && *up.attribute("name").as_string() != '\0') {
-            return up.attribute("name").as_string();
-        }
+        if (std::string_view(up.name()) != "testsuite" || *up.attribute("name").as_string() == '\0') continue;
+        outer = std::string(up.attribute("name").as_string()) + (outer.empty() ? "" : " > " + outer);
     }
-    return std::string(default_suite);
+    return outer.empty() ? name : outer + " > " + name;
 }
 
 std::string ResultOf(const pugi::xml_node& testcase) {
@@ -32,7 +35,7 @@ std::string ResultOf(const pugi::xml_node& testcase) {
 
 }  // namespace
 
-Result<std::vector<TestCase>> ParseJunit(std::string_view xml, std::string_view default_suite) {
+Result<std::vector<TestCase>> ParseJunit(std::string_view xml, std::string_view suite) {
     pugi::xml_document doc;
     pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
     if (!parsed) {
@@ -43,8 +46,8 @@ Result<std::vector<TestCase>> ParseJunit(std::string_view xml, std::string_view 
     for (const pugi::xpath_node& found : doc.select_nodes("//testcase")) {
         const pugi::xml_node node = found.node();
         TestCase t;
-        t.suite = SuiteOf(node, default_suite);
-        t.name = node.attribute("name").as_string();
+        t.suite = std::string(suite);
+        t.name = QualifiedName(node);
         t.result = ResultOf(node);
         const double seconds = node.attribute("time").as_double(0);
         t.duration_ms = std::isfinite(seconds) && seconds > 0

@@ -10,10 +10,11 @@
 
 namespace emporium::delivery {
 
-// The cases of a JUnit XML document. A case with <failure> or <error> failed, one with <skipped>
-// (or ctest's status "disabled" / "notrun") was skipped, any other passed. Its suite is its
-// classname, else the name of the nearest enclosing <testsuite>, else default_suite. 400 when
-// the text is not well-formed XML.
-Result<std::vector<TestCase>> ParseJunit(std::string_view xml, std::string_view default_suite);
+// The cases of a JUnit XML document, all in suite. A case with <failure> or <error> failed, one
+// with <skipped> (or ctest's status "disabled" / "notrun") was skipped, any other passed. Its name
+// is qualified by its classname when that says more than the name (Python's module.Class); node's
+// placeholder classname "test" is replaced by the enclosing <testsuite> names (its describe blocks,
+// "outer > inner"). 400 when the text is not well-formed XML.
+Result<std::vector<TestCase>> ParseJunit(std::string_view xml, std::string_view suite);
 
 }  // namespace emporium::delivery

@@ -7,13 +7,15 @@ closes, linked to the last deployment before it and correctable by hand."""
 import csv
 import datetime
 import io
+import json
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import unittest
 
-from shop import BIN, Shop, free_port
+from shop import BIN, ROOT, Shop, free_port
 from test_notify import wait_until
 
 DAY = 86400
@@ -197,8 +199,40 @@ class DeliveryApiTest(unittest.TestCase):
             self.assertEqual(run_cli("stage", "missing", "--", "/no/such/program", env=env).returncode, 127)
         stages = [(s["run"], s["result"], s["exit_code"]) for s in self.csv_rows("stages") if s["stage"] == "cli stage"]
         self.assertEqual(sorted(stages), [("cli-run-1", "failed", "3"), ("cli-run-2", "success", "0")])
-        flaky = [(f["suite"], f["test"], f["commits"]) for f in self.csv_rows("flaky") if f["suite"] == "cli"]
-        self.assertEqual(flaky, [("cli", "flips", "1")])  # "steady" passed both times
+        flaky = [(f["suite"], f["test"], f["commits"]) for f in self.csv_rows("flaky") if f["suite"] == "cli stage"]
+        self.assertEqual(flaky, [("cli stage", "cli.flips", "1")])  # "steady" passed both times
+
+    def test_ci_stage_script_records_before_the_program_exists_and_through_it_after(self):
+        script = os.path.join(ROOT, "scripts", "ci-stage.sh")
+        with tempfile.TemporaryDirectory() as d:
+            spool = os.path.join(d, "build", "delivery-events.ndjson")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("EMPORIUM_CI_")}
+            env.update(EMPORIUM_CI_SPOOL=spool, EMPORIUM_CI_RUN_ID="script-run", EMPORIUM_CI_COMMIT="5c41b7ed")
+            # Before the build: the script times the command and writes the event itself.
+            r = subprocess.run(["bash", script, "dependencies", "--", "sh", "-c", "echo deps; exit 5"],
+                               env=dict(env, EMPORIUM_BIN=os.path.join(d, "not-built")), capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual((r.returncode, r.stdout), (5, "deps\n"), r.stderr)
+            # After it: through `emporium ci-report stage`, with the API runner's JUnit XML.
+            junit = os.path.join(d, "build", "junit-api.xml")
+            quick = "test_scaling.ManifestTest.test_autoscaling_reads_what_the_shop_exposes_and_secrets_come_from_secret_objects"
+            r = subprocess.run(["bash", script, "api tests", "--junit", junit, "--", sys.executable,
+                                os.path.join(ROOT, "tests", "api", "run.py"), quick],
+                               env=dict(env, EMPORIUM_BIN=BIN, EMPORIUM_TEST_JUNIT=junit), capture_output=True,
+                               text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("1 passed, 0 failed", r.stdout)
+            with open(spool) as f:
+                self.assertEqual([json.loads(line)["type"] for line in f], ["stage", "stage", "tests"])
+            seen = self.shop.get(f"/api/admin/delivery/summary?{self.period}", token=self.reader).json
+            r = run_cli("flush", "--shop", f"http://127.0.0.1:{self.shop.port}", env=dict(env, EMPORIUM_CI_TOKEN=self.ci))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("sent 3 events, 0 still waiting, 0 rejected", r.stdout)
+        stages = sorted((s["stage"], s["result"], s["exit_code"]) for s in self.csv_rows("stages")
+                        if s["run"] == "script-run")
+        self.assertEqual(stages, [("api tests", "success", "0"), ("dependencies", "failed", "5")])
+        now = self.shop.get(f"/api/admin/delivery/summary?{self.period}", token=self.reader).json
+        self.assertEqual(now["flaky_tests"]["tests_seen"], seen["flaky_tests"]["tests_seen"] + 1)
 
     def test_ci_report_spools_when_no_shop_answers_and_flush_sends_each_event_once(self):
         with tempfile.TemporaryDirectory() as d:
