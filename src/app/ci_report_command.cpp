@@ -28,7 +28,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::size_t kBatchBytes = 512 * 1024;  // well under the shop's default body limit
+constexpr std::size_t kBatchBytes = std::size_t{512} * 1024;  // well under the shop's default body limit
 
 std::string Env(const char* name) {
     const char* value = std::getenv(name);
@@ -64,6 +64,7 @@ std::optional<std::string> Capture(const std::vector<std::string>& argv) {
         close(pipe_fds[0]);
         close(pipe_fds[1]);
         std::vector<char*> args;
+        args.reserve(argv.size() + 1);
         for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
         execvp(args[0], args.data());
@@ -94,6 +95,7 @@ int RunCommand(const std::vector<std::string>& argv) {
         sigaction(SIGINT, &old_int, nullptr);
         sigaction(SIGQUIT, &old_quit, nullptr);
         std::vector<char*> args;
+        args.reserve(argv.size() + 1);
         for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
         execvp(args[0], args.data());
@@ -211,6 +213,7 @@ Sent Post(const Settings& s, const std::string& token, const std::vector<std::st
 // Sends events now when a shop is set and answers; else keeps them in the spool.
 void Deliver(const Settings& s, const std::vector<delivery::Event>& events) {
     std::vector<std::string> lines;
+    lines.reserve(events.size());
     for (const delivery::Event& e : events) lines.push_back(json::serialize(delivery::EventJson(e)));
     const std::string token = Token();
     std::string why = "no shop is set (--shop or EMPORIUM_CI_SHOP_URL)";

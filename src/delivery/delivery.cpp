@@ -59,10 +59,10 @@ Result<Period> ParsePeriod(std::optional<std::string_view> from, std::optional<s
     const std::int64_t today = now - (now % 86400 + 86400) % 86400;
     const std::optional<std::int64_t> last_day = to ? ParseDate(*to) : std::optional<std::int64_t>(today);
     if (!last_day) return Error::Validation({{"to", "must be a date, YYYY-MM-DD"}});
-    const std::optional<std::int64_t> first_day = from ? ParseDate(*from) : *last_day - 29 * 86400;
+    const std::optional<std::int64_t> first_day = from ? ParseDate(*from) : *last_day - std::int64_t{29} * 86400;
     if (!first_day) return Error::Validation({{"from", "must be a date, YYYY-MM-DD"}});
     if (*first_day > *last_day) return Error::Validation({{"to", "must not be before from"}});
-    if (*last_day - *first_day >= 366 * 86400) {
+    if (*last_day - *first_day >= std::int64_t{366} * 86400) {
         return Error::Validation({{"to", "must be at most 366 days after from"}});
     }
     return Period{*first_day, *last_day + 86400};

@@ -37,7 +37,7 @@ namespace emporium::delivery {
 std::vector<db::Migration> Migrations(db::Dialect dialect);
 
 inline constexpr std::string_view kDefaultEnvironment = "production";
-inline constexpr std::int64_t kFlakyWindowSeconds = 14 * 86400;
+inline constexpr std::int64_t kFlakyWindowSeconds = std::int64_t{14} * 86400;
 
 // ---- Events, as validated by the routes (or built by the seed) ----
 

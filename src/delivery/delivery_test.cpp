@@ -200,12 +200,12 @@ protected:
         return s;
     }
     static TestsEvent Tests(std::string id, std::string commit, std::string_view at,
-                            std::vector<std::tuple<std::string, std::string, std::string>> cases) {
+                            const std::vector<std::tuple<std::string, std::string, std::string>>& cases) {
         TestsEvent t;
         t.id = std::move(id);
         t.commit = std::move(commit);
         t.recorded_at = T(at);
-        for (auto& [suite, name, result] : cases) t.cases.push_back({suite, name, result, 5});
+        for (const auto& [suite, name, result] : cases) t.cases.push_back({suite, name, result, 5});
         return t;
     }
 

@@ -11,14 +11,16 @@ namespace {
 
 // The case's name, qualified as the header says.
 std::string QualifiedName(const pugi::xml_node& testcase) {
-    const std::string name = testcase.attribute("name").as_string();
+    std::string name = testcase.attribute("name").as_string();
     const std::string classname = testcase.attribute("classname").as_string();
     if (!classname.empty() && classname != name && classname != "test") return classname + "." + name;
     if (classname != "test") return name;
     std::string outer;
     for (pugi::xml_node up = testcase.parent(); up; up = up.parent()) {
         if (std::string_view(up.name()) != "testsuite" || *up.attribute("name").as_string() == '\0') continue;
-        outer = std::string(up.attribute("name").as_string()) + (outer.empty() ? "" : " > " + outer);
+        std::string here = up.attribute("name").as_string();
+        if (!outer.empty()) here.append(" > ").append(outer);
+        outer = std::move(here);
     }
     return outer.empty() ? name : outer + " > " + name;
 }

@@ -4,6 +4,7 @@
 #include <array>
 #include <random>
 #include <stdexcept>
+#include <string_view>
 
 namespace emporium::delivery {
 namespace {
@@ -39,15 +40,19 @@ struct FlakyShape {
 };
 constexpr std::array<FlakyShape, 3> kFlaky = {{{"api", 7, 0.10}, {"e2e", 3, 0.12}, {"unit", 21, 0.04}}};
 
-const char* kUnitNames[] = {"CatalogTest", "OrdersTest", "AccountsTest", "NotifyTest", "RouterTest", "AlertsTest"};
-const char* kApiNames[] = {"test_catalog", "test_orders", "test_accounts", "test_notify", "test_ops", "test_lifecycle"};
-const char* kE2eNames[] = {"storefront", "orders", "accounts", "operations", "notifications"};
+constexpr std::array<std::string_view, 6> kUnitNames = {"CatalogTest", "OrdersTest", "AccountsTest",
+                                                        "NotifyTest",  "RouterTest", "AlertsTest"};
+constexpr std::array<std::string_view, 6> kApiNames = {"test_catalog", "test_orders", "test_accounts",
+                                                       "test_notify",  "test_ops",    "test_lifecycle"};
+constexpr std::array<std::string_view, 5> kE2eNames = {"storefront", "orders", "accounts", "operations",
+                                                       "notifications"};
 
 std::string TestName(const SuiteShape& s, int i) {
     const std::string suite = s.suite;
-    if (suite == "unit") return std::string(kUnitNames[i % 6]) + ".Case" + std::to_string(i);
-    if (suite == "api") return std::string(kApiNames[i % 6]) + ".test_case_" + std::to_string(i);
-    return std::string(kE2eNames[i % 5]) + " page works, part " + std::to_string(i);
+    if (suite == "unit") return std::string(kUnitNames[static_cast<std::size_t>(i) % 6]) + ".Case" + std::to_string(i);
+    if (suite == "api")
+        return std::string(kApiNames[static_cast<std::size_t>(i) % 6]) + ".test_case_" + std::to_string(i);
+    return std::string(kE2eNames[static_cast<std::size_t>(i) % 5]) + " page works, part " + std::to_string(i);
 }
 
 class History {
@@ -64,14 +69,14 @@ public:
             const int runs = weekend ? Uniform(0, 1) : Uniform(2, 5);
             const double progress = static_cast<double>(day) / std::max(1, o_.days - 1);
             for (int r = 0; r < runs; ++r) {
-                const std::int64_t at = day_start + 8 * 3600 + Uniform(0, 9 * 3600);
+                const std::int64_t at = day_start + std::int64_t{8} * 3600 + Uniform(0, 9 * 3600);
                 if (at > o_.now - 3600) continue;
                 const std::string sha = Sha();
                 undeployed.push_back({sha, at - Uniform(600, 2 * 86400)});
                 const bool failed = Run(sha, at, progress);
                 if (failed) Run(sha, at + 1800, progress);  // retried on the same commit
             }
-            const std::int64_t deploy_at = day_start + 16 * 3600 + Uniform(0, 3600);
+            const std::int64_t deploy_at = day_start + std::int64_t{16} * 3600 + Uniform(0, 3600);
             if (!weekend && !undeployed.empty() && deploy_at < o_.now) Deploy(deploy_at, undeployed);
         }
         Flush();
@@ -151,10 +156,10 @@ private:
         if (!broke || failed_itself) return;
         IncidentEvent i;
         i.id = "seed-incident-" + std::to_string(++counts_.incidents);
-        static const char* kTitles[] = {"Checkout errors after release", "Product pages slow",
-                                        "Texts not sent to customers", "Search returns nothing for some queries",
-                                        "Admin page fails to load"};
-        i.title = kTitles[counts_.incidents % 5];
+        static constexpr std::array<std::string_view, 5> kTitles = {
+            "Checkout errors after release", "Product pages slow", "Texts not sent to customers",
+            "Search returns nothing for some queries", "Admin page fails to load"};
+        i.title = std::string(kTitles[static_cast<std::size_t>(counts_.incidents) % kTitles.size()]);
         i.opened_at = at + Uniform(600, 6 * 3600);
         const std::int64_t resolved = i.opened_at + Uniform(900, 5 * 3600);
         if (resolved < o_.now) i.resolved_at = resolved;

@@ -59,11 +59,11 @@ std::optional<std::int64_t> ParseRfc3339Millis(std::string_view text) {
     } else if (pos + 6 == text.size() && (text[pos] == '+' || text[pos] == '-') && text[pos + 3] == ':') {
         auto oh = Digits(text, pos + 1, 2), om = Digits(text, pos + 4, 2);
         if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
-        offset = (*oh * 3600 + *om * 60) * (text[pos] == '+' ? 1 : -1);
+        offset = (std::int64_t{*oh} * 3600 + std::int64_t{*om} * 60) * (text[pos] == '+' ? 1 : -1);
     } else {
         return std::nullopt;
     }
-    const std::int64_t seconds = *day + *h * 3600 + *mi * 60 + std::min(*s, 59) - offset;
+    const std::int64_t seconds = *day + std::int64_t{*h} * 3600 + std::int64_t{*mi} * 60 + std::min(*s, 59) - offset;
     return seconds * 1000 + millis;
 }
 
