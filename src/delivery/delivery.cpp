@@ -1,10 +1,7 @@
 #include "delivery/delivery.h"
 
 #include <algorithm>
-#include <charconv>
-#include <chrono>
 #include <cmath>
-#include <set>
 
 #include "delivery/time_text.h"
 

@@ -1,7 +1,8 @@
 #include "delivery/time_text.h"
 
-#include <charconv>
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace emporium::delivery {
 namespace {
