@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/ci_report_command.h"
 #include "app/commands.h"
 
 int main(int argc, char** argv) {
@@ -326,6 +327,7 @@ int main(int argc, char** argv) {
     CLI::App* recs_rollback_cmd =
         recs_cmd->add_subcommand("rollback", "Withdraw the model version being served: go back to the one before");
     add_data_dir(recs_rollback_cmd);
+    emporium::app::CiReportCommand ci_report(app);  // the delivery page's CI tool (issue 17)
 
     CLI11_PARSE(app, argc, argv);
 
@@ -358,6 +360,7 @@ int main(int argc, char** argv) {
         if (recs_export_cmd->parsed()) return emporium::app::RecsExport(data_dir, recs_out);
         if (recs_train_cmd->parsed()) return emporium::app::RecsTrain(data_dir, recs_from);
         if (recs_rollback_cmd->parsed()) return emporium::app::RecsRollback(data_dir);
+        if (ci_report.parsed()) return ci_report.Run();
         if (seed_cmd->parsed()) {
             seed.data_dir = data_dir;
             return emporium::app::Seed(seed);

@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "catalog/seed.h"
 #include "core/clock.h"
+#include "delivery/seed.h"
 #include "notify/notify.h"
 #include "orders/seed.h"
 
@@ -69,11 +70,17 @@ int Seed(const SeedCommandOptions& options) {
     }
     std::int64_t orders = orders::SeedOrders(
         *database, *vault, {options.orders, options.seed, people.customer_ids, 1767225600, options.preset}, DrawOrders);
+    delivery::DeliveryService delivery_service(*database, clock);
+    delivery::SeededHistory pipeline =
+        delivery::SeedHistory(delivery_service, {UnixSeconds(clock.Now()), 90, options.seed});
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),
                 people.customer_ids.size(), static_cast<long long>(orders), seconds,
                 DatabasePath(options.data_dir).c_str());
+    std::printf("delivery history: %lld CI runs, %lld deployments, %lld incidents over 90 days\n",
+                static_cast<long long>(pipeline.runs), static_cast<long long>(pipeline.deployments),
+                static_cast<long long>(pipeline.incidents));
     std::printf("demo sign-in: %s, seller1@%s and the customers all use the password \"%s\"\n",
                 people.admin_email.c_str(), people_options.shop_domain.c_str(), people_options.password.c_str());
     return 0;

@@ -19,7 +19,10 @@
 #include "core/rate_limiter.h"
 #include "core/read_cache.h"
 #include "core/text.h"
+#include "delivery/delivery.h"
+#include "delivery/delivery_routes.h"
 #include "events/dispatcher.h"
+#include "events/queue_watch.h"
 #include "events/rabbitmq.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -361,6 +364,8 @@ int Serve(const ServeOptions& options) {
     ops::Alerter alerter(std::move(rules),
                          AlertSink(*sms, SplitList(a.sms_to), SplitList(a.webhook), catalog.Store().name, logger),
                          clock, logger, ops::AlerterOptions{*alert_interval, *alert_repeat});
+    delivery::DeliveryService delivery_service(database, clock);  // CI/CD metrics; alerts open incidents
+    alerter.Observe(IncidentLog(delivery_service, read_only));
 
     http::Router public_router;
     catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
@@ -372,6 +377,15 @@ int Serve(const ServeOptions& options) {
     if (!in_process) admin_deps.broker_queues = [] { return events::ReadQueueStats(events::AmqpSettings{AmqpUrl()}); };
     notify::AddAdminRoutes(public_router, std::move(admin_deps), authenticate);
     ops::AddAdminOpsRoutes(public_router, backups, &alerter, authenticate);
+    delivery::AddRoutes(public_router, delivery_service, authenticate, clock);
+    // What worker autoscaling reads (deploy/k8s): the broker's queue depths, polled off the scrape path.
+    std::unique_ptr<events::QueueWatch> queue_watch;
+    if (!in_process) {
+        queue_watch =
+            std::make_unique<events::QueueWatch>(events::AmqpSettings{AmqpUrl()}, std::chrono::seconds(5), logger);
+        AddBrokerMetrics(metrics, *queue_watch);
+        queue_watch->Start();
+    }
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);

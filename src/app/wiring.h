@@ -2,6 +2,7 @@
 // the key ring, the services built on them, and the side-effect settings of serve and worker.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,10 +16,13 @@
 #include "core/log.h"
 #include "core/read_cache.h"
 #include "db/database.h"
+#include "delivery/delivery.h"
+#include "events/queue_watch.h"
 #include "http/auth.h"
 #include "http/router.h"
 #include "notify/notify.h"
 #include "notify/sms_gateway.h"
+#include "ops/alerts.h"
 #include "ops/metrics.h"
 #include "orders/orders.h"
 #include "orders/payment.h"
@@ -60,6 +64,15 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
 
 // The courier's figures: messages by outcome, and the queue's depth and age.
 void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock);
+
+// The broker's queue depths as gauges (emporium_broker_queue_ready and _consumers per standard
+// queue, emporium_broker_up), read from watch's last reading: what worker autoscaling watches.
+void AddBrokerMetrics(ops::Metrics& metrics, const events::QueueWatch& watch);
+
+// The delivery module's incident log as an alert observer: a firing alert opens an incident, its
+// resolution closes it. Nothing is written while read_only (a standby's database is replaced by
+// each backup it loads).
+ops::Alerter::Sink IncidentLog(delivery::DeliveryService& delivery, const std::atomic<bool>& read_only);
 
 // An exclusive lock on a data directory (flock on DATA_DIR/serve.lock), held by serve for its
 // lifetime so that a restore cannot pull the database from under a running shop.
