@@ -111,6 +111,25 @@ Response MakeError(ErrorKind kind, std::string code, std::string message) {
     return ErrorResponse(Error{kind, std::move(code), std::move(message), {}});
 }
 
+// The answer to a request that failed while it was read (too large, malformed); nullopt when
+// nobody waits for one (closed, reset, timed out).
+std::optional<Response> AnswerToReadError(const beast::error_code& ec, std::size_t body_limit) {
+    if (ec == bhttp::error::body_limit) {
+        return MakeError(ErrorKind::kPayloadTooLarge, "payload_too_large",
+                         "The request body is larger than " + std::to_string(body_limit) + " bytes.");
+    }
+    if (ec == bhttp::error::header_limit) {
+        Response r = MakeError(ErrorKind::kBadRequest, "headers_too_large", "The request headers are too large.");
+        r.status = 431;
+        return r;
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        return MakeError(ErrorKind::kBadRequest, "malformed_request", "The request is not valid HTTP/1.1.");
+    }
+    return std::nullopt;
+}
+
 // 503 overloaded with Retry-After: the one answer for every kind of shedding.
 Response Busy() {
     Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
@@ -188,8 +207,43 @@ struct Server::Impl {
     awaitable<void> Accept(Listener& listener);
     awaitable<void> Reject(tcp::socket socket);
     awaitable<void> Session(Listener& listener, tcp::socket socket);
+
+    // One request and what became of it, from its first byte to its log line.
+    struct Exchange {
+        Request request;
+        Response response;
+        std::string route_name = "unmatched";  // the route's pattern once one matched
+        unsigned version = 11;
+        bool head = false;
+        bool keep_alive = false;
+        bool early = false;  // answered without a handler (unreadable request): the connection closes
+    };
+
+    // A connection's requests, one after another: read, admit, dispatch, write, record.
     template <typename Stream>
     awaitable<void> Serve(Listener& listener, Stream& stream, const asio::ip::address& peer);
+    // Reads the body of a request whose header was read (after a 100 Continue when asked for).
+    template <typename Stream>
+    awaitable<beast::error_code> ReadBody(Stream& stream, beast::flat_buffer& buffer,
+                                          bhttp::request_parser<bhttp::string_body>& parser);
+    Exchange BeginExchange(const Listener& listener, const asio::ip::address& peer, const std::string& peer_text,
+                           const bhttp::request<bhttp::string_body>& message);
+    // Fills the request from the message, admits it and answers it.
+    awaitable<void> Handle(Listener& listener, bhttp::request<bhttp::string_body>& message, Exchange& exchange);
+    // The answer for a public request refused before any handler: overload, rate limit, a
+    // standby's read-only mode; nullopt admits it.
+    std::optional<Response> Admit(const Listener& listener, const Request& request);
+    // The handler's answer, or the drill's fault.
+    awaitable<Response> Answer(const Listener& listener, Request& request, std::string& route_name);
+    // Writes the answer; returns the write's error and the body's size.
+    template <typename Stream>
+    awaitable<std::pair<beast::error_code, std::size_t>> WriteResponse(Stream& stream, const Listener& listener,
+                                                                       Exchange& exchange);
+    // The metrics observer and the log line.
+    void Record(const Listener& listener, const Exchange& exchange, std::size_t body_size,
+                std::chrono::steady_clock::time_point started);
+    template <typename Stream>
+    awaitable<void> LingeringClose(Stream& stream);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
     // Queues a request for a worker unless may_shed and the oldest request already waiting has
     // waited longer than options.max_queue_wait; false means shed it.
@@ -354,180 +408,217 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
 
 template <typename Stream>
 awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const asio::ip::address& peer) {
-    beast::error_code ec;
     const std::string peer_text = peer.to_string();
-    const bool secure = listener.tls != nullptr;
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     bool keep_alive = true;
-
     while (keep_alive && !draining.load()) {
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         parser.body_limit(options.body_limit);
-
         // Waiting for a next request is the idle timeout; once bytes arrived, the read timeout.
         tcp_layer.expires_after(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
         auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-        std::optional<Response> early;  // an answer decided before any handler runs
         // From here the request counts as in flight: a drain waits for it, body and all.
         std::optional<ConnectionSlot> in_flight_slot;
-        if (!read_ec) in_flight_slot.emplace(in_flight_requests);
-        if (!read_ec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
-            // Clients that wait for permission to send a body (curl does) get it here.
-            bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
-            co_await bhttp::async_write(stream, go_on, kTuple);
+        if (!read_ec) {
+            in_flight_slot.emplace(in_flight_requests);
+            read_ec = co_await ReadBody(stream, buffer, parser);
         }
-        if (!read_ec && !parser.is_done()) {
-            tcp_layer.expires_after(options.read_timeout);
-            auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-            read_ec = body_ec;
-        }
+        std::optional<Response> early;  // an answer decided before any handler runs
         if (read_ec) {
-            if (read_ec == bhttp::error::body_limit) {
-                early = MakeError(ErrorKind::kPayloadTooLarge, "payload_too_large",
-                                  "The request body is larger than " + std::to_string(options.body_limit) + " bytes.");
-            } else if (read_ec == bhttp::error::header_limit) {
-                early = MakeError(ErrorKind::kBadRequest, "headers_too_large", "The request headers are too large.");
-                early->status = 431;
-            } else if (read_ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-                       read_ec != bhttp::error::end_of_stream && read_ec != bhttp::error::partial_message) {
-                early = MakeError(ErrorKind::kBadRequest, "malformed_request", "The request is not valid HTTP/1.1.");
-            } else {
-                break;  // closed, reset or timed out: nobody is waiting for an answer
-            }
+            early = AnswerToReadError(read_ec, options.body_limit);
+            if (!early) break;  // closed, reset or timed out: nobody is waiting for an answer
         }
-
-        auto started = std::chrono::steady_clock::now();
-        Request request;
-        request.request_id = NextRequestId();
-        request.secure = secure;
-        request.client_address = trusted.empty() ? peer_text : ClientAddress(peer, parser.get()["X-Forwarded-For"]);
-        std::string route_name = "unmatched";
-        const auto& message = parser.get();
-        unsigned version = message.version() ? message.version() : 11;
-        bool head = false;
-        Response response;
+        const auto started = std::chrono::steady_clock::now();
+        Exchange exchange = BeginExchange(listener, peer, peer_text, parser.get());
         if (early) {
-            response = std::move(*early);
-            keep_alive = false;
-            request.method = std::string(message.method_string());
+            exchange.response = std::move(*early);
+            exchange.early = true;
         } else {
-            keep_alive = message.keep_alive();
-            request.method = std::string(message.method_string());
-            head = message.method() == bhttp::verb::head;
-            auto target = boost::urls::parse_origin_form(message.target());
-            if (!target) {
-                response = MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path.");
-            } else {
-                request.path = target->path();
-                for (auto param : target->params()) request.query.emplace_back(param.key, param.value);
-                for (const auto& field : message) {
-                    request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
-                }
-                request.body = std::move(parser.get().body());
-                int retry_after = 0;
-                if (listener.public_facing && in_flight_requests.load() > options.max_in_flight) {
-                    // Shedding: answering some requests at once with 503 keeps the admitted ones fast.
-                    response = Busy();
-                } else if (listener.public_facing && options.rate_limiter &&
-                           (retry_after = options.rate_limiter->Take(request.client_address)) > 0) {
-                    response = MakeError(ErrorKind::kRateLimited, "rate_limited",
-                                         "Too many requests from your address; slow down.");
-                    response.headers.emplace_back("Retry-After", std::to_string(retry_after));
-                } else if (listener.public_facing && options.read_only && request.method != "GET" &&
-                           request.method != "HEAD" && options.read_only()) {
-                    response = MakeError(ErrorKind::kUnavailable, "read_only",
-                                         "This is a standby copy of the shop: it shows the catalog but takes no "
-                                         "changes until it is promoted.");
-                    response.headers.emplace_back("Retry-After", "30");
-                } else {
-                    const Fault fault = listener.public_facing && options.fault ? options.fault() : Fault{};
-                    if (fault.delay.count() > 0) {
-                        asio::steady_timer pause(co_await asio::this_coro::executor, fault.delay);
-                        co_await pause.async_wait(kTuple);
-                    }
-                    if (fault.fail) {
-                        route_name = "fault";
-                        response = MakeError(ErrorKind::kInternal, "fault_injected", "A drill failed this request.");
-                    } else {
-                        response = co_await Dispatch(*listener.router, request, route_name, listener.public_facing);
-                    }
-                }
-            }
+            co_await Handle(listener, parser.get(), exchange);
         }
-        if (draining.load()) keep_alive = false;
-
-        bhttp::file_body::value_type file;
-        if (!response.file.empty()) {
-            beast::error_code open_ec;
-            file.open(response.file.c_str(), beast::file_mode::scan, open_ec);
-            if (open_ec) {
-                logger->error(
-                    LogFields("file body unreadable").Add("path", response.file).Add("error", open_ec.message()).str());
-                response = MakeError(ErrorKind::kInternal, "internal_error", "The file could not be read.");
-            }
-        }
-        beast::error_code write_ec;
-        std::size_t body_size = 0;
-        if (file.is_open()) {
-            // Sent piece by piece, each with its own write timeout, so a large file on a slow link
-            // is not cut off while it is still moving.
-            bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(response.status), version};
-            Decorate(listener.public_facing, secure, request.request_id, response, out);
-            out.keep_alive(keep_alive);
-            body_size = static_cast<std::size_t>(file.size());
-            out.body() = std::move(file);
-            out.prepare_payload();
-            bhttp::response_serializer<bhttp::file_body> serializer(out);
-            if (head) {
-                tcp_layer.expires_after(options.write_timeout);
-                std::tie(write_ec, std::ignore) = co_await bhttp::async_write_header(stream, serializer, kTuple);
-            }
-            while (!head && !write_ec && !serializer.is_done()) {
-                tcp_layer.expires_after(options.write_timeout);
-                std::tie(write_ec, std::ignore) = co_await bhttp::async_write_some(stream, serializer, kTuple);
-            }
-        } else {
-            bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
-            Decorate(listener.public_facing, secure, request.request_id, response, out);
-            out.keep_alive(keep_alive);
-            body_size = response.body.size();
-            out.body() = std::move(response.body);
-            out.prepare_payload();
-            if (head) out.body().clear();
-            tcp_layer.expires_after(options.write_timeout);
-            std::tie(write_ec, std::ignore) = co_await bhttp::async_write(stream, out, kTuple);
-        }
+        if (draining.load()) exchange.keep_alive = false;
+        auto [write_ec, body_size] = co_await WriteResponse(stream, listener, exchange);
         in_flight_slot.reset();
-        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        if (observer) observer(RequestRecord{listener.name, route_name, request.method, response.status, seconds});
-        logger->info(LogFields("request")
-                         .Add("listener", listener.name)
-                         .Add("request_id", request.request_id)
-                         .Add("method", request.method)
-                         .Add("path", request.path)
-                         .Add("route", route_name)
-                         .Add("status", static_cast<long long>(response.status))
-                         .Add("bytes", static_cast<long long>(body_size))
-                         .Add("ms", seconds * 1000.0)
-                         .Add("client", request.client_address)
-                         .str());
+        Record(listener, exchange, body_size, started);
         if (write_ec) break;
-        if (early) {
-            // Lingering close: read and drop what the client is still sending for a moment, so
-            // that it gets to read our answer instead of a reset.
-            tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
-            tcp_layer.expires_after(std::chrono::seconds(2));
-            std::array<char, 16384> sink;
-            std::size_t dropped = 0;
-            while (dropped < 8 * options.body_limit) {
-                auto [drain_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
-                if (drain_ec) break;
-                dropped += n;
-            }
+        if (exchange.early) {
+            co_await LingeringClose(stream);
             co_return;
         }
+        keep_alive = exchange.keep_alive;
+    }
+}
+
+template <typename Stream>
+awaitable<beast::error_code> Server::Impl::ReadBody(Stream& stream, beast::flat_buffer& buffer,
+                                                    bhttp::request_parser<bhttp::string_body>& parser) {
+    if (parser.is_done()) co_return beast::error_code{};
+    if (parser.get()[bhttp::field::expect] == "100-continue") {
+        // Clients that wait for permission to send a body (curl does) get it here.
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
+        co_await bhttp::async_write(stream, go_on, kTuple);
+    }
+    beast::get_lowest_layer(stream).expires_after(options.read_timeout);
+    auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    co_return body_ec;
+}
+
+Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, const asio::ip::address& peer,
+                                                   const std::string& peer_text,
+                                                   const bhttp::request<bhttp::string_body>& message) {
+    Exchange exchange;
+    exchange.request.request_id = NextRequestId();
+    exchange.request.secure = listener.tls != nullptr;
+    exchange.request.client_address = trusted.empty() ? peer_text : ClientAddress(peer, message["X-Forwarded-For"]);
+    exchange.request.method = std::string(message.method_string());
+    exchange.version = message.version() ? message.version() : 11;
+    return exchange;
+}
+
+awaitable<void> Server::Impl::Handle(Listener& listener, bhttp::request<bhttp::string_body>& message,
+                                     Exchange& exchange) {
+    exchange.keep_alive = message.keep_alive();
+    exchange.head = message.method() == bhttp::verb::head;
+    Request& request = exchange.request;
+    auto target = boost::urls::parse_origin_form(message.target());
+    if (!target) {
+        exchange.response = MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path.");
+        co_return;
+    }
+    request.path = target->path();
+    for (auto param : target->params()) request.query.emplace_back(param.key, param.value);
+    for (const auto& field : message) {
+        request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(message.body());
+    if (std::optional<Response> refused = Admit(listener, request)) {
+        exchange.response = std::move(*refused);
+        co_return;
+    }
+    exchange.response = co_await Answer(listener, request, exchange.route_name);
+}
+
+std::optional<Response> Server::Impl::Admit(const Listener& listener, const Request& request) {
+    if (!listener.public_facing) return std::nullopt;
+    if (in_flight_requests.load() > options.max_in_flight) {
+        // Shedding: answering some requests at once with 503 keeps the admitted ones fast.
+        return Busy();
+    }
+    if (options.rate_limiter) {
+        if (int retry_after = options.rate_limiter->Take(request.client_address); retry_after > 0) {
+            Response limited =
+                MakeError(ErrorKind::kRateLimited, "rate_limited", "Too many requests from your address; slow down.");
+            limited.headers.emplace_back("Retry-After", std::to_string(retry_after));
+            return limited;
+        }
+    }
+    if (options.read_only && request.method != "GET" && request.method != "HEAD" && options.read_only()) {
+        Response refused = MakeError(ErrorKind::kUnavailable, "read_only",
+                                     "This is a standby copy of the shop: it shows the catalog but takes no "
+                                     "changes until it is promoted.");
+        refused.headers.emplace_back("Retry-After", "30");
+        return refused;
+    }
+    return std::nullopt;
+}
+
+awaitable<Response> Server::Impl::Answer(const Listener& listener, Request& request, std::string& route_name) {
+    const Fault fault = listener.public_facing && options.fault ? options.fault() : Fault{};
+    if (fault.delay.count() > 0) {
+        asio::steady_timer pause(co_await asio::this_coro::executor, fault.delay);
+        co_await pause.async_wait(kTuple);
+    }
+    if (fault.fail) {
+        route_name = "fault";
+        co_return MakeError(ErrorKind::kInternal, "fault_injected", "A drill failed this request.");
+    }
+    co_return co_await Dispatch(*listener.router, request, route_name, listener.public_facing);
+}
+
+template <typename Stream>
+awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteResponse(Stream& stream,
+                                                                                 const Listener& listener,
+                                                                                 Exchange& exchange) {
+    Response& response = exchange.response;
+    bhttp::file_body::value_type file;
+    if (!response.file.empty()) {
+        beast::error_code open_ec;
+        file.open(response.file.c_str(), beast::file_mode::scan, open_ec);
+        if (open_ec) {
+            logger->error(
+                LogFields("file body unreadable").Add("path", response.file).Add("error", open_ec.message()).str());
+            response = MakeError(ErrorKind::kInternal, "internal_error", "The file could not be read.");
+        }
+    }
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    beast::error_code write_ec;
+    if (!file.is_open()) {
+        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), exchange.version};
+        Decorate(listener.public_facing, exchange.request.secure, exchange.request.request_id, response, out);
+        out.keep_alive(exchange.keep_alive);
+        const std::size_t body_size = response.body.size();
+        out.body() = std::move(response.body);
+        out.prepare_payload();
+        if (exchange.head) out.body().clear();
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(write_ec, std::ignore) = co_await bhttp::async_write(stream, out, kTuple);
+        co_return std::pair{write_ec, body_size};
+    }
+    // Sent piece by piece, each with its own write timeout, so a large file on a slow link is not
+    // cut off while it is still moving.
+    bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(response.status), exchange.version};
+    Decorate(listener.public_facing, exchange.request.secure, exchange.request.request_id, response, out);
+    out.keep_alive(exchange.keep_alive);
+    const auto body_size = static_cast<std::size_t>(file.size());
+    out.body() = std::move(file);
+    out.prepare_payload();
+    bhttp::response_serializer<bhttp::file_body> serializer(out);
+    if (exchange.head) {
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(write_ec, std::ignore) = co_await bhttp::async_write_header(stream, serializer, kTuple);
+    }
+    while (!exchange.head && !write_ec && !serializer.is_done()) {
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(write_ec, std::ignore) = co_await bhttp::async_write_some(stream, serializer, kTuple);
+    }
+    co_return std::pair{write_ec, body_size};
+}
+
+void Server::Impl::Record(const Listener& listener, const Exchange& exchange, std::size_t body_size,
+                          std::chrono::steady_clock::time_point started) {
+    const Request& request = exchange.request;
+    const int status = exchange.response.status;
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (observer) observer(RequestRecord{listener.name, exchange.route_name, request.method, status, seconds});
+    logger->info(LogFields("request")
+                     .Add("listener", listener.name)
+                     .Add("request_id", request.request_id)
+                     .Add("method", request.method)
+                     .Add("path", request.path)
+                     .Add("route", exchange.route_name)
+                     .Add("status", static_cast<long long>(status))
+                     .Add("bytes", static_cast<long long>(body_size))
+                     .Add("ms", seconds * 1000.0)
+                     .Add("client", request.client_address)
+                     .str());
+}
+
+template <typename Stream>
+awaitable<void> Server::Impl::LingeringClose(Stream& stream) {
+    // Read and drop what the client is still sending for a moment, so that it gets to read our
+    // answer instead of a reset.
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    beast::error_code ec;
+    tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> sink;
+    std::size_t dropped = 0;
+    while (dropped < 8 * options.body_limit) {
+        auto [drain_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+        if (drain_ec) break;
+        dropped += n;
     }
 }
 
