@@ -1,0 +1,75 @@
+"""Bounds that hold whatever clients send: metric series and memory under random methods and
+paths."""
+import http.client
+import random
+import re
+import string
+import unittest
+
+from shop import Shop
+
+# Resident memory may move this much between two measurements without a leak: the allocator's
+# arenas and the kernel's accounting wander by a few MiB on a busy server.
+RSS_TOLERANCE_KIB = 8 * 1024
+
+
+def resident_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def series(shop):
+    """Every sample line of /metrics: one per series."""
+    text = shop.get("/metrics", internal=True).body.decode()
+    return [line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")]
+
+
+class MetricSeriesTest(unittest.TestCase):
+    def test_random_methods_and_paths_leave_series_and_memory_flat(self):
+        shop = Shop(products=10)
+        rng = random.Random(1010)
+
+        def burst(n):
+            """n requests with random method words of 1-4 KB on known, unknown and random paths."""
+            conn = shop.connect()
+            statuses = set()
+            for i in range(n):
+                method = "".join(rng.choices(string.ascii_uppercase, k=rng.randint(1000, 4000)))
+                path = rng.choice(["/api/products", "/api/store", f"/api/products/{rng.randint(1, 10**9)}",
+                                   "/no/such/" + "".join(rng.choices(string.ascii_lowercase, k=40))])
+                try:
+                    conn.request(method, path)
+                    r = conn.getresponse()
+                    r.read()
+                except (ConnectionError, http.client.HTTPException):
+                    conn.close()
+                    conn = shop.connect()
+                    continue
+                statuses.add(r.status)
+                if r.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = shop.connect()
+            conn.close()
+            return statuses
+
+        try:
+            self.assertLessEqual(burst(1000), {404, 405})  # warm-up: every kind of answer once
+            series(shop)  # and the scrape itself, which is counted once it is answered
+            before, rss_before = series(shop), resident_kib(shop.proc.pid)
+            burst(5000)
+            after, rss_after = series(shop), resident_kib(shop.proc.pid)
+            self.assertEqual(sorted(after), sorted(before))
+            self.assertLessEqual(rss_after - rss_before, RSS_TOLERANCE_KIB,
+                                 f"resident memory grew from {rss_before} to {rss_after} KiB")
+            print(f"5,000 random methods: {len(before)} series before and after, "
+                  f"VmRSS {rss_before} -> {rss_after} KiB")
+            others = [s for s in after if s.startswith("emporium_http_requests_total{") and 'method="other"' in s]
+            self.assertTrue(others)
+            self.assertTrue(all('route="unmatched"' in s or 'route="static"' in s or 'route="/api/' in s
+                                for s in others), others)
+        finally:
+            shop.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
