@@ -145,17 +145,19 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
     return d;
 }
 
-// The token buckets in front of the public routes.
+// The token buckets in front of the public routes. Sign-up and sign-in share one budget per
+// address (docs/SECURITY.md): both cost a password hash, and an attacker must not get twice the
+// guesses by alternating them.
 struct Limiters {
     Limiters(const Clock& clock, const ServeOptions& o)
-        : per_address(clock, o.rate_limit, o.rate_burst),
-          signin_per_address(clock, o.signin_per_minute / 60.0, o.signin_per_minute),
-          signin_per_account(clock, o.signin_per_account_minute / 60.0, o.signin_per_account_minute),
-          signup_per_address(clock, o.signin_per_minute / 60.0, o.signin_per_minute) {}
+        : per_address(clock, o.rate_limit, o.rate_burst, kMaxKeys, RateLimiter::Keys::kClientAddress),
+          signin_per_address(clock, o.signin_per_minute / 60.0, o.signin_per_minute, kMaxKeys,
+                             RateLimiter::Keys::kClientAddress),
+          signin_per_account(clock, o.signin_per_account_minute / 60.0, o.signin_per_account_minute) {}
+    static constexpr std::size_t kMaxKeys = 100000;
     RateLimiter per_address;
-    RateLimiter signin_per_address;
+    RateLimiter signin_per_address;  // sign-ins and sign-ups
     RateLimiter signin_per_account;
-    RateLimiter signup_per_address;
 };
 
 http::ServerOptions MakeServerOptions(const ServeOptions& options, RateLimiter& per_address, ops::FaultSwitch& faults,
@@ -398,7 +400,7 @@ std::vector<ops::AlertRule> ServeProcess::AlertRules() {
 void ServeProcess::AddPublicRoutes() {
     catalog::AddRoutes(public_router_, *core_.catalog, catalog_cache_, authenticate_);
     accounts::AddRoutes(public_router_, *core_.accounts, authenticate_,
-                        {&limiters_.signin_per_address, &limiters_.signin_per_account, &limiters_.signup_per_address});
+                        {&limiters_.signin_per_address, &limiters_.signin_per_account, &limiters_.signin_per_address});
     orders::AddRoutes(public_router_, *core_.orders, authenticate_, *core_.vault);
     notify::AdminRoutesDeps admin_deps{&notifier_, &dead_letters_, [this] { return primary_.Progress(); }, {}};
     if (!in_process_) {

@@ -1,5 +1,5 @@
 """Bounds that hold whatever clients send: metric series and memory under random methods and
-paths."""
+paths, and the rate limits (IPv6 clients by /64, sign-up and sign-in sharing one budget)."""
 import http.client
 import random
 import re
@@ -30,7 +30,7 @@ class MetricSeriesTest(unittest.TestCase):
         rng = random.Random(1010)
 
         def burst(n):
-            """n requests with random method words of 1-4 KB on known, unknown and random paths."""
+            """n requests with random method words of 1-4 KB on known, unknown and random paths, and the rate limits (IPv6 clients by /64, sign-up and sign-in sharing one budget)."""
             conn = shop.connect()
             statuses = set()
             for i in range(n):
@@ -67,6 +67,40 @@ class MetricSeriesTest(unittest.TestCase):
             self.assertTrue(others)
             self.assertTrue(all('route="unmatched"' in s or 'route="static"' in s or 'route="/api/' in s
                                 for s in others), others)
+        finally:
+            shop.close()
+
+
+class RateLimitTest(unittest.TestCase):
+    def test_ipv6_clients_are_limited_by_their_slash_64(self):
+        shop = Shop(products=10, extra_args=["--rate-limit", "1", "--rate-burst", "2", "--trusted-proxies", "127.0.0.1/32"])
+        try:
+            def get(addr):
+                return shop.get("/api/store", headers={"X-Forwarded-For": addr}).status
+            self.assertEqual(get("2001:db8:7:7::1"), 200)
+            self.assertEqual(get("2001:db8:7:7:aaaa:bbbb:cccc:dddd"), 200)
+            self.assertEqual(get("2001:db8:7:7::ffff"), 429)  # a new address in the same /64: same bucket
+            self.assertEqual(get("2001:db8:7:8::1"), 200)  # the next /64 is another client
+            self.assertEqual(get("198.51.100.4"), 200)
+        finally:
+            shop.close()
+
+    def test_sign_up_and_sign_in_share_one_budget_per_address(self):
+        shop = Shop(products=10, extra_args=["--rate-limit", "0", "--signin-per-minute", "4",
+                                             "--signin-per-account-minute", "100"])
+        try:
+            def signup(i):
+                return shop.request("POST", "/api/auth/signup", {"email": f"budget{i}@example.org",
+                                                                 "password": "correct horse battery",
+                                                                 "name": "Budget"}).status
+
+            def signin(i):
+                return shop.request("POST", "/api/auth/login", {"email": f"budget{i}@example.org",
+                                                                "password": "correct horse battery"}).status
+            self.assertEqual([signup(1), signup(2), signin(1), signin(2)], [201, 201, 200, 200])
+            self.assertEqual(signup(3), 429)  # four hashes from this address this minute: the budget is spent
+            self.assertEqual(signin(1), 429)
+            self.assertEqual(shop.get("/api/store").status, 200)
         finally:
             shop.close()
 
