@@ -72,7 +72,13 @@ void AddCapacityOptions(CLI::App& cmd, ServeOptions& o) {
     cmd.add_option("--cache-ttl", o.cache_ttl, "Catalog read-through cache lifetime (e.g. 300s, 5m)")
         ->envname("EMPORIUM_CACHE_TTL")
         ->capture_default_str();
-    cmd.add_option("--cache-entries", o.cache_entries, "Catalog cache size in entries")
+    cmd.add_option("--cache-bytes", o.cache_bytes,
+                   "Catalog cache memory bound: keys, values and bookkeeping (e.g. 64MiB; 0 turns it off)")
+        ->envname("EMPORIUM_CACHE_BYTES")
+        ->transform(CLI::AsSizeValue(/*kb_is_1000=*/true))
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40))
+        ->capture_default_str();
+    cmd.add_option("--cache-entries", o.cache_entries, "Catalog cache entries at most (besides --cache-bytes)")
         ->envname("EMPORIUM_CACHE_ENTRIES")
         ->check(CLI::Range(0, 10'000'000))
         ->capture_default_str();

@@ -188,6 +188,12 @@ void AddCacheMetrics(ops::Metrics& metrics, const ReadCache& cache) {
                         [&cache] { return static_cast<double>(cache.misses()); });
     metrics.AddCallback("emporium_cache_entries", "gauge", "Entries held by a read-through cache", "cache=\"catalog\"",
                         [&cache] { return static_cast<double>(cache.size()); });
+    metrics.AddCallback("emporium_cache_bytes", "gauge",
+                        "Bytes held by a read-through cache (keys, values, bookkeeping); bounded by --cache-bytes",
+                        "cache=\"catalog\"", [&cache] { return static_cast<double>(cache.bytes()); });
+    metrics.AddCallback("emporium_cache_evictions_total", "counter",
+                        "Entries a read-through cache dropped to stay within its bounds", "cache=\"catalog\"",
+                        [&cache] { return static_cast<double>(cache.evictions()); });
 }
 
 std::unique_ptr<ops::Standby> MakeStandby(const ServeOptions& options, std::chrono::seconds interval,
@@ -286,7 +292,8 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
           options.data_dir, server_options_.worker_threads + server_options_.heavy_threads,
           [this](double seconds) { metrics_.ObserveQuery(seconds); }, clock_)),
       authenticate_(accounts::MakeAuthenticator(*core_.accounts)),
-      catalog_cache_(clock_, durations.cache_ttl, static_cast<std::size_t>(options.cache_entries)),
+      catalog_cache_(clock_, durations.cache_ttl,
+                     {static_cast<std::size_t>(options.cache_bytes), static_cast<std::size_t>(options.cache_entries)}),
       sms_(OpenSmsGateway(options.notify, courier, logger_)),
       notifier_(*core_.database, *core_.vault, *core_.accounts, *core_.orders, *core_.catalog, *sms_, clock_, logger_,
                 courier),

@@ -1,12 +1,14 @@
 """Bounds that hold whatever clients send: metric series and memory under random methods and
-paths, and the rate limits (IPv6 clients by /64, sign-up and sign-in sharing one budget)."""
+paths, the catalog cache's byte bound, and the rate limits (IPv6 clients by /64, sign-up and
+sign-in sharing one budget)."""
 import http.client
 import random
 import re
 import string
+import subprocess
 import unittest
 
-from shop import Shop
+from shop import BIN, Shop
 
 # Resident memory may move this much between two measurements without a leak: the allocator's
 # arenas and the kernel's accounting wander by a few MiB on a busy server.
@@ -24,13 +26,21 @@ def series(shop):
     return [line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")]
 
 
+def metric(shop, name, labels=""):
+    text = shop.get("/metrics", internal=True).body.decode()
+    m = re.search("^" + re.escape(name + ("{" + labels + "}" if labels else "")) + r" (\S+)$", text, re.M)
+    if not m:
+        raise AssertionError(f"{name} not in /metrics")
+    return float(m.group(1))
+
+
 class MetricSeriesTest(unittest.TestCase):
     def test_random_methods_and_paths_leave_series_and_memory_flat(self):
         shop = Shop(products=10)
         rng = random.Random(1010)
 
         def burst(n):
-            """n requests with random method words of 1-4 KB on known, unknown and random paths, and the rate limits (IPv6 clients by /64, sign-up and sign-in sharing one budget)."""
+            """n requests with random method words of 1-4 KB on known, unknown and random paths."""
             conn = shop.connect()
             statuses = set()
             for i in range(n):
@@ -67,6 +77,38 @@ class MetricSeriesTest(unittest.TestCase):
             self.assertTrue(others)
             self.assertTrue(all('route="unmatched"' in s or 'route="static"' in s or 'route="/api/' in s
                                 for s in others), others)
+        finally:
+            shop.close()
+
+
+class CacheBoundTest(unittest.TestCase):
+    def test_the_catalog_cache_stays_within_its_byte_bound(self):
+        bound = 200 * 1024
+        shop = Shop(products=300, extra_args=[*Shop.UNLIMITED, "--cache-bytes", "200KiB"])
+        try:
+            for page in range(1, 4):
+                for per_page in range(20, 101, 5):
+                    self.assertEqual(shop.get(f"/api/products?page={page}&per_page={per_page}").status, 200)
+            held = metric(shop, "emporium_cache_bytes", 'cache="catalog"')
+            self.assertGreater(held, bound / 2)
+            self.assertLessEqual(held, bound)
+            self.assertGreater(metric(shop, "emporium_cache_evictions_total", 'cache="catalog"'), 0)
+            self.assertGreater(metric(shop, "emporium_cache_entries", 'cache="catalog"'), 0)
+            # The most recent page is still held: asking again is a hit.
+            hits = metric(shop, "emporium_cache_hits_total", 'cache="catalog"')
+            shop.get("/api/products?page=3&per_page=100")
+            self.assertEqual(metric(shop, "emporium_cache_hits_total", 'cache="catalog"'), hits + 1)
+        finally:
+            shop.close()
+
+    def test_a_bad_cache_size_is_refused(self):
+        shop = Shop(products=10)
+        shop.stop()
+        try:
+            r = subprocess.run([BIN, "serve", "--data-dir", shop.data, "--cache-bytes", "lots"], env=shop.env,
+                               capture_output=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(b"cache-bytes", r.stderr)
         finally:
             shop.close()
 
