@@ -90,6 +90,15 @@ void AddCapacityOptions(CLI::App& cmd, ServeOptions& o) {
         ->envname("EMPORIUM_MAX_CONNECTIONS")
         ->check(CLI::Range(1, 1'000'000))
         ->capture_default_str();
+    cmd.add_option("--max-connections-per-address", o.max_connections_per_address,
+                   "Open connections from one client address (IPv6: one /64) before its new ones get 503")
+        ->envname("EMPORIUM_MAX_CONNECTIONS_PER_ADDRESS")
+        ->check(CLI::Range(1, 1'000'000))
+        ->capture_default_str();
+    cmd.add_option("--idle-timeout", o.idle_timeout,
+                   "Keep-alive wait for a next request; keep it above the proxy's upstream keepalive_timeout")
+        ->envname("EMPORIUM_IDLE_TIMEOUT")
+        ->capture_default_str();
     cmd.add_option("--io-threads", o.io_threads, "Network threads (0: one per core)")
         ->envname("EMPORIUM_IO_THREADS")
         ->check(CLI::Range(0, 256));

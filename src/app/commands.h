@@ -48,8 +48,10 @@ struct ServeOptions {
     std::int64_t cache_entries = 20000;
     std::int64_t body_limit = std::int64_t{1024} * 1024;
     std::int64_t max_connections = 10000;
-    int io_threads = 0;  // 0: one per core
-    int workers = 0;     // 0: four per core
+    std::int64_t max_connections_per_address = 256;  // per client address (IPv6: per /64)
+    std::string idle_timeout = "75s";                // keep-alive; longer than the proxy's
+    int io_threads = 0;                              // 0: one per core
+    int workers = 0;                                 // 0: four per core
     std::string log_level = "info";
     std::string program_path;  // argv[0], to find the web page beside the build
     double rate_limit = 50;    // requests a second per client address; 0 turns it off

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "accounts/accounts.h"
 #include "accounts/accounts_routes.h"
@@ -110,36 +111,39 @@ ops::Alerter::Sink AlertSink(notify::SmsGateway& sms, std::vector<std::string> n
 
 // Every duration setting of serve, parsed and checked before anything opens.
 struct ServeDurations {
-    std::chrono::seconds cache_ttl, backup_interval, standby_interval;
+    std::chrono::seconds cache_ttl, backup_interval, standby_interval, idle_timeout;
     std::chrono::seconds alert_interval, alert_repeat, alert_window;
     std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age;
 };
 
 std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const Logger& logger) {
     const AlertSettings& a = options.alerts;
-    const std::pair<const std::string&, const char*> settings[] = {
-        {options.cache_ttl, "cache-ttl"},
-        {options.backup_interval, "backup-interval"},
-        {options.standby_interval, "standby-interval"},
-        {a.interval, "alert-interval"},
-        {a.repeat, "alert-repeat"},
-        {a.window, "alert-window"},
-        {a.error_hold, "alert-error-hold"},
-        {a.latency_hold, "alert-latency-hold"},
-        {a.not_ready_hold, "alert-not-ready-hold"},
-        {a.backlog_age, "alert-backlog-age"},
+    ServeDurations d{};
+    const std::tuple<const std::string&, const char*, std::chrono::seconds*> settings[] = {
+        {options.cache_ttl, "cache-ttl", &d.cache_ttl},
+        {options.backup_interval, "backup-interval", &d.backup_interval},
+        {options.standby_interval, "standby-interval", &d.standby_interval},
+        {options.idle_timeout, "idle-timeout", &d.idle_timeout},
+        {a.interval, "alert-interval", &d.alert_interval},
+        {a.repeat, "alert-repeat", &d.alert_repeat},
+        {a.window, "alert-window", &d.alert_window},
+        {a.error_hold, "alert-error-hold", &d.error_hold},
+        {a.latency_hold, "alert-latency-hold", &d.latency_hold},
+        {a.not_ready_hold, "alert-not-ready-hold", &d.not_ready_hold},
+        {a.backlog_age, "alert-backlog-age", &d.backlog_age},
     };
-    std::vector<std::chrono::seconds> parsed;
-    for (const auto& [value, setting] : settings) {
-        if (std::optional<std::chrono::seconds> d = Duration(value, setting, logger)) parsed.push_back(*d);
+    bool all_parsed = true;
+    for (const auto& [value, setting, target] : settings) {
+        std::optional<std::chrono::seconds> parsed = Duration(value, setting, logger);
+        if (parsed) *target = *parsed;
+        all_parsed = all_parsed && parsed;
     }
-    if (parsed.size() != std::size(settings)) return std::nullopt;
-    ServeDurations d{parsed[0], parsed[1], parsed[2], parsed[3], parsed[4],
-                     parsed[5], parsed[6], parsed[7], parsed[8], parsed[9]};
-    if (d.backup_interval < std::chrono::seconds(1) || d.alert_interval < std::chrono::seconds(1)) {
-        LogError(
-            logger,
-            LogFields("bad setting").Add("setting", "backup-interval, alert-interval").Add("value", "at least 1s"));
+    if (!all_parsed) return std::nullopt;
+    if (d.backup_interval < std::chrono::seconds(1) || d.alert_interval < std::chrono::seconds(1) ||
+        d.idle_timeout < std::chrono::seconds(1)) {
+        LogError(logger, LogFields("bad setting")
+                             .Add("setting", "backup-interval, alert-interval, idle-timeout")
+                             .Add("value", "at least 1s"));
         return std::nullopt;
     }
     return d;
@@ -160,7 +164,8 @@ struct Limiters {
     RateLimiter signin_per_account;
 };
 
-http::ServerOptions MakeServerOptions(const ServeOptions& options, RateLimiter& per_address, ops::FaultSwitch& faults,
+http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDurations& durations,
+                                      RateLimiter& per_address, ops::FaultSwitch& faults,
                                       const std::atomic<bool>& read_only) {
     const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     http::ServerOptions o;
@@ -172,6 +177,8 @@ http::ServerOptions MakeServerOptions(const ServeOptions& options, RateLimiter& 
                                                  : static_cast<std::size_t>(4 * o.heavy_threads);
     o.body_limit = static_cast<std::size_t>(options.body_limit);
     o.max_connections = static_cast<std::size_t>(options.max_connections);
+    o.max_connections_per_address = static_cast<std::size_t>(options.max_connections_per_address);
+    o.idle_timeout = durations.idle_timeout;
     o.max_in_flight = static_cast<std::size_t>(options.max_in_flight);
     o.max_queue_wait = std::chrono::milliseconds(options.max_queue_wait_ms);
     o.rate_limiter = &per_address;
@@ -287,7 +294,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       in_process_(options.events == "inprocess"),
       limiters_(clock_, options),
       read_only_(standby_mode_),
-      server_options_(MakeServerOptions(options, limiters_.per_address, faults_, read_only_)),
+      server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_)),
       core_(OpenCoreServices(
           options.data_dir, server_options_.worker_threads + server_options_.heavy_threads,
           [this](double seconds) { metrics_.ObserveQuery(seconds); }, clock_)),
@@ -339,6 +346,8 @@ void ServeProcess::AddMetrics() {
                          [this] { return static_cast<double>(backups_.LastSuccessAt().value_or(0)); });
     metrics_.AddCallback("emporium_http_requests_in_flight", "gauge", "Requests being handled", "",
                          [this] { return static_cast<double>(server_.in_flight()); });
+    metrics_.AddCallback("emporium_http_connections_open", "gauge", "Connections open, across listeners", "",
+                         [this] { return static_cast<double>(server_.open_connections()); });
     metrics_.AddCallback("emporium_http_worker_queue_wait_seconds", "gauge",
                          "How long the oldest request waiting for a worker has waited; past --max-queue-wait-ms "
                          "new ones are shed",

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unordered_map>
+#include <variant>
 
 #include "core/text.h"
 #include "http/errors.h"
@@ -130,6 +132,15 @@ std::optional<Response> AnswerToReadError(const beast::error_code& ec, std::size
     return std::nullopt;
 }
 
+// X-Forwarded-Proto says https: its last value (what the nearest proxy set) names https.
+bool ForwardedHttps(std::string_view value) {
+    const std::size_t comma = value.rfind(',');
+    std::string_view last = comma == std::string_view::npos ? value : value.substr(comma + 1);
+    while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+    while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
+    return ToLowerAscii(last) == "https";
+}
+
 // 503 overloaded with Retry-After: the one answer for every kind of shedding.
 Response Busy() {
     Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
@@ -162,6 +173,8 @@ struct Server::Impl {
     std::atomic<bool> draining{false};
     std::atomic<std::size_t> in_flight_requests{0};
     std::atomic<std::size_t> connections{0};
+    std::mutex per_address_mutex;
+    std::unordered_map<std::string, std::size_t> per_address_connections;  // guarded by per_address_mutex
     std::atomic<std::uint64_t> next_request{0};
     std::string id_prefix;
     std::vector<std::unique_ptr<Listener>> listeners;
@@ -204,19 +217,37 @@ struct Server::Impl {
         return buffer;
     }
 
+    // A connection's place in the open-connection counts (the total, and its address's on a
+    // public listener), taken at accept and given back when its coroutine ends.
+    struct ConnectionLease {
+        explicit ConnectionLease(Impl& owner) : impl(&owner) {}
+        ConnectionLease(ConnectionLease&& other) noexcept
+            : impl(std::exchange(other.impl, nullptr)), address_key(std::move(other.address_key)) {}
+        ConnectionLease& operator=(ConnectionLease&&) = delete;
+        ~ConnectionLease();
+        Impl* impl;
+        std::string address_key;  // empty: not counted per address
+    };
+
     awaitable<void> Accept(Listener& listener);
-    awaitable<void> Reject(tcp::socket socket);
-    awaitable<void> Session(Listener& listener, tcp::socket socket);
+    // A lease, or why the connection is refused: the total cap, or its address's cap on a public
+    // listener (IPv6 by /64; trusted proxies are bounded by the total only).
+    std::variant<ConnectionLease, const char*> AdmitConnection(const Listener& listener, const asio::ip::address& peer);
+    awaitable<void> Reject(tcp::socket socket, const char* message);
+    awaitable<void> Session(Listener& listener, tcp::socket socket, asio::ip::address peer, ConnectionLease lease);
 
     // One request and what became of it, from its first byte to its log line.
     struct Exchange {
         Request request;
         Response response;
-        std::string route_name = "unmatched";  // the route's pattern once one matched
+        std::string route_name = "unmatched";           // the route's pattern once one matched
+        std::chrono::steady_clock::time_point started;  // once the request is read: latency counts from here
         unsigned version = 11;
         bool head = false;
         bool keep_alive = false;
-        bool early = false;  // answered without a handler (unreadable request): the connection closes
+        // Answered without reading the whole request (unreadable, or refused before its body):
+        // the connection closes after the answer.
+        bool close_after = false;
     };
 
     // A connection's requests, one after another: read, admit, dispatch, write, record.
@@ -228,9 +259,12 @@ struct Server::Impl {
                                           bhttp::request_parser<bhttp::string_body>& parser);
     Exchange BeginExchange(const Listener& listener, const asio::ip::address& peer, const std::string& peer_text,
                            const bhttp::request<bhttp::string_body>& message);
-    // Fills the request from the message, admits it and answers it.
-    awaitable<void> Handle(Listener& listener, bhttp::request<bhttp::string_body>& message, Exchange& exchange);
-    // The answer for a public request refused before any handler: overload, rate limit, a
+    // Fills the request from the header, admits it, then reads its body and answers it. False
+    // when the client went away while sending its body (nobody waits for an answer).
+    template <typename Stream>
+    awaitable<bool> Handle(Listener& listener, Stream& stream, beast::flat_buffer& buffer,
+                           bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange);
+    // The answer for a public request refused before its body is read: overload, rate limit, a
     // standby's read-only mode; nullopt admits it.
     std::optional<Response> Admit(const Listener& listener, const Request& request);
     // The handler's answer, or the drill's fault.
@@ -240,8 +274,7 @@ struct Server::Impl {
     awaitable<std::pair<beast::error_code, std::size_t>> WriteResponse(Stream& stream, const Listener& listener,
                                                                        Exchange& exchange);
     // The metrics observer and the log line.
-    void Record(const Listener& listener, const Exchange& exchange, std::size_t body_size,
-                std::chrono::steady_clock::time_point started);
+    void Record(const Listener& listener, const Exchange& exchange, std::size_t body_size);
     template <typename Stream>
     awaitable<void> LingeringClose(Stream& stream);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
@@ -249,6 +282,7 @@ struct Server::Impl {
     // waited longer than options.max_queue_wait; false means shed it.
     bool EnterWorkerQueue(bool may_shed);
     void LeaveWorkerQueue();
+    bool IsTrusted(const asio::ip::address& address) const;
     std::string ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const;
     Response CallHandler(const Route& route, const Request& request);
     void BeginDrain();
@@ -260,10 +294,16 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         auto executor = socket.get_executor();
-        if (connections.load() >= options.max_connections) {
-            asio::co_spawn(executor, Reject(std::move(socket)), asio::detached);
+        beast::error_code ec;
+        const asio::ip::address peer = socket.remote_endpoint(ec).address();
+        if (ec) return;  // already gone
+        std::variant<ConnectionLease, const char*> admitted = AdmitConnection(listener, peer);
+        if (const char** refusal = std::get_if<const char*>(&admitted)) {
+            asio::co_spawn(executor, Reject(std::move(socket), *refusal), asio::detached);
         } else {
-            asio::co_spawn(executor, Session(listener, std::move(socket)), asio::detached);
+            asio::co_spawn(executor,
+                           Session(listener, std::move(socket), peer, std::move(std::get<ConnectionLease>(admitted))),
+                           asio::detached);
         }
     };
     while (listener.acceptor.is_open()) {
@@ -289,8 +329,36 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
     }
 }
 
-awaitable<void> Server::Impl::Reject(tcp::socket socket) {
-    Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "Too many connections; try again shortly.");
+std::variant<Server::Impl::ConnectionLease, const char*> Server::Impl::AdmitConnection(const Listener& listener,
+                                                                                       const asio::ip::address& peer) {
+    if (connections.fetch_add(1) >= options.max_connections) {
+        --connections;
+        return "Too many connections; try again shortly.";
+    }
+    ConnectionLease lease(*this);
+    // Behind a proxy every shopper arrives from its address: the proxy is bounded by the total only.
+    if (!listener.public_facing || IsTrusted(peer)) return lease;
+    std::string key = AddressKey(peer.to_string());
+    std::lock_guard lock(per_address_mutex);
+    std::size_t& open = per_address_connections[key];
+    if (open >= options.max_connections_per_address) return "Too many connections from your address; close some.";
+    ++open;
+    lease.address_key = std::move(key);
+    return lease;
+}
+
+Server::Impl::ConnectionLease::~ConnectionLease() {
+    if (!impl) return;
+    if (!address_key.empty()) {
+        std::lock_guard lock(impl->per_address_mutex);
+        auto it = impl->per_address_connections.find(address_key);
+        if (--it->second == 0) impl->per_address_connections.erase(it);
+    }
+    --impl->connections;
+}
+
+awaitable<void> Server::Impl::Reject(tcp::socket socket, const char* message) {
+    Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", message);
     bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
     out.set(bhttp::field::content_type, busy.content_type);
     out.set(bhttp::field::retry_after, "1");
@@ -387,10 +455,9 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
         use_awaitable);
 }
 
-awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
-    ConnectionSlot slot(connections);
+awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket, asio::ip::address peer,
+                                      ConnectionLease lease) {
     beast::error_code ec;
-    const asio::ip::address peer = socket.remote_endpoint(ec).address();
     if (!listener.tls) {
         beast::tcp_stream stream(std::move(socket));
         co_await Serve(listener, stream, peer);
@@ -421,29 +488,22 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
         auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
         // From here the request counts as in flight: a drain waits for it, body and all.
         std::optional<ConnectionSlot> in_flight_slot;
-        if (!read_ec) {
-            in_flight_slot.emplace(in_flight_requests);
-            read_ec = co_await ReadBody(stream, buffer, parser);
-        }
-        std::optional<Response> early;  // an answer decided before any handler runs
-        if (read_ec) {
-            early = AnswerToReadError(read_ec, options.body_limit);
-            if (!early) break;  // closed, reset or timed out: nobody is waiting for an answer
-        }
-        const auto started = std::chrono::steady_clock::now();
+        if (!read_ec) in_flight_slot.emplace(in_flight_requests);
         Exchange exchange = BeginExchange(listener, peer, peer_text, parser.get());
-        if (early) {
-            exchange.response = std::move(*early);
-            exchange.early = true;
-        } else {
-            co_await Handle(listener, parser.get(), exchange);
+        if (read_ec) {
+            std::optional<Response> answer = AnswerToReadError(read_ec, options.body_limit);
+            if (!answer) break;  // closed, reset or timed out: nobody is waiting for an answer
+            exchange.response = std::move(*answer);
+            exchange.close_after = true;
+        } else if (!co_await Handle(listener, stream, buffer, parser, exchange)) {
+            break;  // the client went away in the middle of its body
         }
         if (draining.load()) exchange.keep_alive = false;
         auto [write_ec, body_size] = co_await WriteResponse(stream, listener, exchange);
         in_flight_slot.reset();
-        Record(listener, exchange, body_size, started);
+        Record(listener, exchange, body_size);
         if (write_ec) break;
-        if (exchange.early) {
+        if (exchange.close_after) {
             co_await LingeringClose(stream);
             co_return;
         }
@@ -469,35 +529,58 @@ Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, con
                                                    const std::string& peer_text,
                                                    const bhttp::request<bhttp::string_body>& message) {
     Exchange exchange;
+    exchange.started = std::chrono::steady_clock::now();
     exchange.request.request_id = NextRequestId();
-    exchange.request.secure = listener.tls != nullptr;
-    exchange.request.client_address = trusted.empty() ? peer_text : ClientAddress(peer, message["X-Forwarded-For"]);
+    const bool via_trusted_proxy = !trusted.empty() && IsTrusted(peer);
+    // Behind a TLS-terminating proxy the proxy says how the client came; nobody else is believed.
+    exchange.request.secure =
+        listener.tls != nullptr || (via_trusted_proxy && ForwardedHttps(message["X-Forwarded-Proto"]));
+    exchange.request.client_address = via_trusted_proxy ? ClientAddress(peer, message["X-Forwarded-For"]) : peer_text;
     exchange.request.method = std::string(message.method_string());
     exchange.version = message.version() ? message.version() : 11;
     return exchange;
 }
 
-awaitable<void> Server::Impl::Handle(Listener& listener, bhttp::request<bhttp::string_body>& message,
-                                     Exchange& exchange) {
+template <typename Stream>
+awaitable<bool> Server::Impl::Handle(Listener& listener, Stream& stream, beast::flat_buffer& buffer,
+                                     bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange) {
+    const auto& message = parser.get();
     exchange.keep_alive = message.keep_alive();
     exchange.head = message.method() == bhttp::verb::head;
     Request& request = exchange.request;
+    // Refused before its body is read: a refused client's body costs neither time nor memory, and
+    // the connection closes after the answer (the body left unread).
+    auto refuse = [&exchange, &parser](Response answer) {
+        exchange.response = std::move(answer);
+        if (!parser.is_done()) exchange.close_after = true;
+        if (exchange.close_after) exchange.keep_alive = false;
+    };
     auto target = boost::urls::parse_origin_form(message.target());
     if (!target) {
-        exchange.response = MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path.");
-        co_return;
+        refuse(MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path."));
+        co_return true;
     }
     request.path = target->path();
     for (auto param : target->params()) request.query.emplace_back(param.key, param.value);
     for (const auto& field : message) {
         request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
     }
-    request.body = std::move(message.body());
     if (std::optional<Response> refused = Admit(listener, request)) {
-        exchange.response = std::move(*refused);
-        co_return;
+        refuse(std::move(*refused));
+        co_return true;
     }
+    if (beast::error_code body_ec = co_await ReadBody(stream, buffer, parser)) {
+        std::optional<Response> answer = AnswerToReadError(body_ec, options.body_limit);
+        if (!answer) co_return false;
+        exchange.response = std::move(*answer);
+        exchange.close_after = true;
+        exchange.keep_alive = false;
+        co_return true;
+    }
+    request.body = std::move(parser.get().body());
+    exchange.started = std::chrono::steady_clock::now();
     exchange.response = co_await Answer(listener, request, exchange.route_name);
+    co_return true;
 }
 
 std::optional<Response> Server::Impl::Admit(const Listener& listener, const Request& request) {
@@ -586,11 +669,10 @@ awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteResponse
     co_return std::pair{write_ec, body_size};
 }
 
-void Server::Impl::Record(const Listener& listener, const Exchange& exchange, std::size_t body_size,
-                          std::chrono::steady_clock::time_point started) {
+void Server::Impl::Record(const Listener& listener, const Exchange& exchange, std::size_t body_size) {
     const Request& request = exchange.request;
     const int status = exchange.response.status;
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started).count();
     if (observer) observer(RequestRecord{listener.name, exchange.route_name, request.method, status, seconds});
     logger->info(LogFields("request")
                      .Add("listener", listener.name)
@@ -622,11 +704,12 @@ awaitable<void> Server::Impl::LingeringClose(Stream& stream) {
     }
 }
 
+bool Server::Impl::IsTrusted(const asio::ip::address& address) const {
+    return std::any_of(trusted.begin(), trusted.end(), [&](const TrustedNetwork& n) { return InNetwork(address, n); });
+}
+
 std::string Server::Impl::ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const {
-    auto is_trusted = [&](const asio::ip::address& a) {
-        return std::any_of(trusted.begin(), trusted.end(), [&](const TrustedNetwork& n) { return InNetwork(a, n); });
-    };
-    if (!is_trusted(peer)) return peer.to_string();
+    if (!IsTrusted(peer)) return peer.to_string();
     // Walk X-Forwarded-For from the right: the first hop not ours is the client.
     std::string_view rest = forwarded_for;
     while (!rest.empty()) {
@@ -638,7 +721,7 @@ std::string Server::Impl::ClientAddress(const asio::ip::address& peer, std::stri
         beast::error_code ec;
         auto address = asio::ip::make_address(hop, ec);
         if (ec) break;  // garbage: trust nothing further left
-        if (!is_trusted(address)) return address.to_string();
+        if (!IsTrusted(address)) return address.to_string();
     }
     return peer.to_string();
 }
@@ -728,6 +811,10 @@ std::chrono::milliseconds Server::worker_queue_wait() const {
     if (impl_->worker_queue.empty()) return std::chrono::milliseconds(0);
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  impl_->worker_queue.front());
+}
+
+std::int64_t Server::open_connections() const {
+    return static_cast<std::int64_t>(impl_->connections.load());
 }
 
 std::int64_t Server::in_flight() const {

@@ -1,11 +1,14 @@
 """Bounds that hold whatever clients send: metric series and memory under random methods and
-paths, the catalog cache's byte bound, and the rate limits (IPv6 clients by /64, sign-up and
-sign-in sharing one budget)."""
+paths, the catalog cache's byte bound, the rate limits (IPv6 clients by /64, sign-up and
+sign-in sharing one budget), open connections per address, and bodies read only after
+admission."""
 import http.client
 import random
 import re
+import socket
 import string
 import subprocess
+import time
 import unittest
 
 from shop import BIN, Shop
@@ -143,6 +146,73 @@ class RateLimitTest(unittest.TestCase):
             self.assertEqual(signup(3), 429)  # four hashes from this address this minute: the budget is spent
             self.assertEqual(signin(1), 429)
             self.assertEqual(shop.get("/api/store").status, 200)
+        finally:
+            shop.close()
+
+
+class ConnectionTest(unittest.TestCase):
+    def test_one_address_is_capped_while_another_is_still_served(self):
+        shop = Shop(products=10, extra_args=[*Shop.UNLIMITED, "--max-connections-per-address", "4"])
+        held = []
+        try:
+            for _ in range(4):
+                c = shop.connect()
+                self.assertEqual(shop.request("GET", "/api/store", conn=c).status, 200)
+                held.append(c)
+            refused = shop.get("/api/store")  # a fifth connection from 127.0.0.1
+            self.assertEqual(refused.status, 503)
+            self.assertEqual(refused.json["error"]["code"], "overloaded")
+            self.assertIn("your address", refused.json["error"]["message"])
+            self.assertEqual(refused.header("retry-after"), "1")
+            other = http.client.HTTPConnection("127.0.0.1", shop.port, timeout=10, source_address=("127.0.0.2", 0))
+            self.assertEqual(shop.request("GET", "/api/store", conn=other).status, 200)  # another address
+            other.close()
+            self.assertEqual(shop.get("/readyz", internal=True).status, 200)  # the internal listener is not capped
+            for c in held:  # the held connections still work
+                self.assertEqual(shop.request("GET", "/api/store", conn=c).status, 200)
+            held.pop().close()
+            deadline = time.time() + 10
+            while shop.get("/api/store").status != 200:  # until the server has seen the close
+                self.assertLess(time.time(), deadline, "a closed connection never gave its place back")
+        finally:
+            for c in held:
+                c.close()
+            shop.close()
+
+    def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(self):
+        shop = Shop(products=10, extra_args=[*Shop.UNLIMITED, "--idle-timeout", "1s"])
+        try:
+            s = socket.create_connection(("127.0.0.1", shop.port), timeout=15)
+            s.sendall(b"GET /api/store HTTP/1.1\r\nHost: x\r\n\r\n")
+            reply = b""
+            while b'"name"' not in reply:
+                reply += s.recv(65536)
+            self.assertTrue(reply.startswith(b"HTTP/1.1 200"), reply[:80])
+            self.assertNotIn(b"Connection: close", reply)
+            self.assertEqual(s.recv(1), b"")  # the server closes the idle connection (well within 15 s)
+            s.close()
+        finally:
+            shop.close()
+
+    def test_a_refused_request_is_answered_before_its_body_is_read(self):
+        shop = Shop(products=10, extra_args=["--rate-limit", "1", "--rate-burst", "1"])
+        try:
+            self.assertEqual(shop.get("/api/store").status, 200)  # spends this address's only token
+            for expect in (b"", b"Expect: 100-continue\r\n"):
+                s = socket.create_connection(("127.0.0.1", shop.port), timeout=5)
+                # A megabyte announced and none of it sent: the answer must not wait for it.
+                s.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 1000000\r\n" + expect + b"\r\n")
+                reply = b""
+                while b"\r\n\r\n" not in reply:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+                s.close()
+                self.assertTrue(reply.startswith(b"HTTP/1.1 429"), reply[:80])  # no 100 Continue first
+                self.assertIn(b"Connection: close", reply)
+            self.assertIn('"status":429', shop.server_log())
         finally:
             shop.close()
 
