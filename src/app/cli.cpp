@@ -215,8 +215,8 @@ void AddAlertOptions(CLI::App& cmd, AlertSettings& a) {
 }
 
 // The options of a running shop, shared by `serve` and `standby`.
-void AddServeOptions(CLI::App& cmd, std::string& data_dir, ServeOptions& o) {
-    AddDataDir(cmd, data_dir);
+void AddServeOptions(CLI::App& cmd, ServeOptions& o) {
+    AddDataDir(cmd, o.data_dir);
     cmd.set_config("--config", "", "Read options from an INI or TOML file");
     AddListenerOptions(cmd, o);
     AddCapacityOptions(cmd, o);
@@ -225,8 +225,8 @@ void AddServeOptions(CLI::App& cmd, std::string& data_dir, ServeOptions& o) {
     AddAlertOptions(cmd, o.alerts);
 }
 
-void AddStandbyOptions(CLI::App& cmd, std::string& data_dir, ServeOptions& o) {
-    AddServeOptions(cmd, data_dir, o);
+void AddStandbyOptions(CLI::App& cmd, ServeOptions& o) {
+    AddServeOptions(cmd, o);
     cmd.add_option("--primary", o.standby_primary,
                    "The primary's internal listener, e.g. http://10.0.0.5:9090 (token: EMPORIUM_REPLICATION_TOKEN)")
         ->required();
@@ -235,23 +235,23 @@ void AddStandbyOptions(CLI::App& cmd, std::string& data_dir, ServeOptions& o) {
         ->capture_default_str();
 }
 
-void AddPromoteOptions(CLI::App& cmd, CommandLine& line) {
-    cmd.add_option("--internal-port", line.promote_port, "The standby's internal port")
+void AddPromoteOptions(CLI::App& cmd, PromoteOptions& o) {
+    cmd.add_option("--internal-port", o.port, "The standby's internal port")
         ->envname("EMPORIUM_INTERNAL_PORT")
         ->capture_default_str();
-    cmd.add_option("--internal-host", line.promote_host, "The standby's internal address")->capture_default_str();
+    cmd.add_option("--internal-host", o.host, "The standby's internal address")->capture_default_str();
 }
 
-void AddBackupOptions(CLI::App& cmd, std::string& data_dir, BackupCommandOptions& o) {
-    AddDataDir(cmd, data_dir);
+void AddBackupOptions(CLI::App& cmd, BackupCommandOptions& o) {
+    AddDataDir(cmd, o.data_dir);
     cmd.add_option("--out", o.out, "Directory for the backup (default: DATA_DIR/backups)");
     cmd.add_option("--retention", o.retention, "Backups kept in that directory")
         ->check(CLI::Range(1, 10000))
         ->capture_default_str();
 }
 
-void AddWorkerOptions(CLI::App& cmd, std::string& data_dir, WorkerOptions& o) {
-    AddDataDir(cmd, data_dir);
+void AddWorkerOptions(CLI::App& cmd, WorkerOptions& o) {
+    AddDataDir(cmd, o.data_dir);
     cmd.add_option("--only", o.only, "Comma-separated subscribers to run: notify, webhooks")
         ->envname("EMPORIUM_WORKER_ONLY")
         ->capture_default_str();
@@ -268,8 +268,8 @@ void AddWorkerOptions(CLI::App& cmd, std::string& data_dir, WorkerOptions& o) {
     AddNotifyOptions(cmd, o.notify);
 }
 
-void AddSeedOptions(CLI::App& cmd, std::string& data_dir, SeedCommandOptions& o) {
-    AddDataDir(cmd, data_dir);
+void AddSeedOptions(CLI::App& cmd, SeedCommandOptions& o) {
+    AddDataDir(cmd, o.data_dir);
     cmd.add_option("--preset", o.preset, "games (Git Goods) or grocery (GoMart)")
         ->envname("EMPORIUM_PRESET")
         ->check(CLI::IsMember({"games", "grocery"}))
@@ -286,10 +286,15 @@ void AddSeedOptions(CLI::App& cmd, std::string& data_dir, SeedCommandOptions& o)
     cmd.add_option("--seed", o.seed, "Random seed: the same seed gives the same shop")->capture_default_str();
 }
 
-void AddUserCreateOptions(CLI::App& cmd, std::string& data_dir, UserCreateOptions& o) {
-    AddDataDir(cmd, data_dir);
+void AddUserCreateOptions(CLI::App& cmd, UserCreateOptions& o) {
+    AddDataDir(cmd, o.data_dir);
     cmd.add_option("--email", o.email, "Email address")->required();
-    cmd.add_option("--password", o.password, "Password, at least 10 characters")->required();
+    CLI::Option* file = cmd.add_option("--password-file", o.password_file,
+                                       "A file holding the password (its first line; at least 10 characters)");
+    cmd.add_option("--password", o.password,
+                   "The password itself: shows in the process list and shell history, so prefer --password-file, "
+                   "EMPORIUM_USER_PASSWORD or the prompt")
+        ->excludes(file);
     cmd.add_option("--role", o.role, "customer, seller or admin")
         ->check(CLI::IsMember({"customer", "seller", "admin"}))
         ->capture_default_str();
@@ -305,38 +310,38 @@ void AddCommands(CLI::App& app, CommandLine& line, std::vector<std::pair<CLI::Ap
     };
     AddServeOptions(
         add(app, "serve", "Run the shop: web page, API, internal listener, background jobs", Command::kServe),
-        line.data_dir, line.serve);
+        line.serve);
     AddStandbyOptions(
         add(app, "standby",
             "Run a warm standby: keep loading the primary's newest backup and serve the catalog read-only",
             Command::kStandby),
-        line.data_dir, line.standby);
-    AddPromoteOptions(add(app, "promote", "Make the standby on this machine the primary", Command::kPromote), line);
+        line.standby);
+    AddPromoteOptions(add(app, "promote", "Make the standby on this machine the primary", Command::kPromote),
+                      line.promote);
     CLI::App& backup = add(app, "backup", "Take an online backup now (safe while the shop runs)", Command::kBackup);
-    AddBackupOptions(backup, line.data_dir, line.backup);
+    AddBackupOptions(backup, line.backup);
     CLI::App& verify =
         add(backup, "verify", "Check a backup: checksum, then integrity of a restored copy", Command::kBackupVerify);
-    AddDataDir(verify, line.data_dir);
-    verify.add_option("file", line.verify_file, "A backup's manifest or .db.gz (default: the newest)");
+    AddDataDir(verify, line.verify.data_dir);
+    verify.add_option("file", line.verify.file, "A backup's manifest or .db.gz (default: the newest)");
     CLI::App& restore =
         add(app, "restore", "Replace the database with a verified backup (stop the shop first)", Command::kRestore);
-    AddDataDir(restore, line.data_dir);
-    restore.add_option("--from", line.restore_from, "A backup's manifest or .db.gz")->required();
+    AddDataDir(restore, line.restore.data_dir);
+    restore.add_option("--from", line.restore.from, "A backup's manifest or .db.gz")->required();
     AddWorkerOptions(add(app, "worker", "Consume events from RabbitMQ (EMPORIUM_AMQP_URL) and send texts and webhooks",
                          Command::kWorker),
-                     line.data_dir, line.worker);
-    AddDataDir(add(app, "migrate", "Bring the database schema up to date", Command::kMigrate), line.data_dir);
-    AddSeedOptions(add(app, "seed", "Fill the database with a generated demo shop", Command::kSeed), line.data_dir,
-                   line.seed);
+                     line.worker);
+    AddDataDir(add(app, "migrate", "Bring the database schema up to date", Command::kMigrate), line.migrate.data_dir);
+    AddSeedOptions(add(app, "seed", "Fill the database with a generated demo shop", Command::kSeed), line.seed);
     CLI::App& user = add(app, "user", "Manage accounts", Command::kNone);
     user.require_subcommand(1);
     AddUserCreateOptions(add(user, "create", "Make an account (customer, seller or admin)", Command::kUserCreate),
-                         line.data_dir, line.user);
+                         line.user);
     CLI::App& keys = add(app, "keys", "Manage the keys that encrypt personal data", Command::kNone);
     keys.require_subcommand(1);
     AddDataDir(add(keys, "rotate", "Make a new PII key and re-encrypt every account with it; safe while the shop runs",
                    Command::kKeysRotate),
-               line.data_dir);
+               line.rotate.data_dir);
 }
 
 }  // namespace
@@ -362,34 +367,30 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, CommandLi
 }
 
 int RunCommand(const CommandLine& line) {
-    auto with_data_dir = [&line](auto options) {
-        options.data_dir = line.data_dir;
-        return options;
-    };
     try {
         switch (line.command) {
             case Command::kServe:
-                return Serve(with_data_dir(line.serve));
+                return Serve(line.serve);
             case Command::kStandby:
-                return Serve(with_data_dir(line.standby));
+                return Serve(line.standby);
             case Command::kPromote:
-                return Promote(line.promote_host, line.promote_port);
+                return Promote(line.promote.host, line.promote.port);
             case Command::kBackup:
-                return Backup(with_data_dir(line.backup));
+                return Backup(line.backup);
             case Command::kBackupVerify:
-                return BackupVerify(line.data_dir, line.verify_file);
+                return BackupVerify(line.verify.data_dir, line.verify.file);
             case Command::kRestore:
-                return Restore(line.data_dir, line.restore_from);
+                return Restore(line.restore.data_dir, line.restore.from);
             case Command::kWorker:
-                return Worker(with_data_dir(line.worker));
+                return Worker(line.worker);
             case Command::kMigrate:
-                return Migrate(line.data_dir);
+                return Migrate(line.migrate.data_dir);
             case Command::kSeed:
-                return Seed(with_data_dir(line.seed));
+                return Seed(line.seed);
             case Command::kUserCreate:
-                return UserCreate(with_data_dir(line.user));
+                return UserCreate(line.user);
             case Command::kKeysRotate:
-                return RotateKeys(line.data_dir);
+                return RotateKeys(line.rotate.data_dir);
             case Command::kNone:
                 break;
         }

@@ -25,20 +25,42 @@ enum class Command {
     kKeysRotate,
 };
 
+struct DataDirOptions {
+    std::string data_dir = "./data";
+};
+
+struct BackupVerifyOptions {
+    std::string data_dir = "./data";
+    std::string file;  // empty: the newest backup
+};
+
+struct RestoreOptions {
+    std::string data_dir = "./data";
+    std::string from;
+};
+
+struct PromoteOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9090;
+};
+
 // What the command line asked for: which command, and the options each command was given.
+// Every command has options of its own, never shared with another: CLI11 reads the environment
+// and stores every subcommand's options, chosen or not, so a variable two commands shared would
+// end up with the environment's value whatever the chosen command's flag said.
 struct CommandLine {
     Command command = Command::kNone;
-    std::string data_dir = "./data";
-    ServeOptions serve;    // serve
-    ServeOptions standby;  // standby: the same options plus the primary
-    std::string promote_host = "127.0.0.1";
-    std::uint16_t promote_port = 9090;
+    ServeOptions serve;
+    ServeOptions standby;  // the same options plus the primary
+    PromoteOptions promote;
     BackupCommandOptions backup;
-    std::string verify_file;  // backup verify: empty means the newest backup
-    std::string restore_from;
+    BackupVerifyOptions verify;
+    RestoreOptions restore;
     WorkerOptions worker;
+    DataDirOptions migrate;
     SeedCommandOptions seed;
     UserCreateOptions user;
+    DataDirOptions rotate;
 };
 
 // Parses argv into `line`. On --help, --version or a usage error it prints what CLI11 prints and

@@ -95,6 +95,10 @@ struct WorkerOptions {
 struct UserCreateOptions {
     std::string data_dir = "./data";
     std::string email;
+    // The password comes from --password-file, else --password (with a warning: it shows in the
+    // process list), else EMPORIUM_USER_PASSWORD, else a prompt without echo on a terminal (or
+    // the first line of standard input when that is not a terminal).
+    std::string password_file;
     std::string password;
     std::string role = "customer";
     std::string name;
