@@ -1,6 +1,7 @@
 #include "app/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 namespace emporium::app {
@@ -217,7 +218,9 @@ void AddAlertOptions(CLI::App& cmd, AlertSettings& a) {
 // The options of a running shop, shared by `serve` and `standby`.
 void AddServeOptions(CLI::App& cmd, ServeOptions& o) {
     AddDataDir(cmd, o.data_dir);
-    cmd.set_config("--config", "", "Read options from an INI or TOML file");
+    // Read by WithConfigFile below; registered here so that it shows in --help and parses.
+    cmd.add_option("--config", "Read options from an INI or TOML file (flags beat it, it beats the environment)")
+        ->type_name("FILE");
     AddListenerOptions(cmd, o);
     AddCapacityOptions(cmd, o);
     AddProtectionOptions(cmd, o);
@@ -344,18 +347,51 @@ void AddCommands(CLI::App& app, CommandLine& line, std::vector<std::pair<CLI::Ap
                line.rotate.data_dir);
 }
 
+bool OnCommandLine(const std::vector<std::string>& args, const std::string& option) {
+    return std::any_of(args.begin(), args.end(),
+                       [&](const std::string& a) { return a == option || a.starts_with(option + "="); });
+}
+
+// `serve --config FILE` and `standby --config FILE`: CLI11 2.1 reads only the top-level app's
+// config file, so the file's settings (top level or a [serve]/[standby] section) become arguments
+// here, each unless the command line gives that option itself: a flag beats the file, and the
+// file beats the environment (which fills only options still unset). Throws CLI::FileError or
+// CLI::ConfigError for a file that cannot be read.
+std::vector<std::string> WithConfigFile(std::vector<std::string> args) {
+    const auto command =
+        std::find_if(args.begin(), args.end(), [](const std::string& a) { return !a.starts_with("-"); });
+    if (command == args.end() || (*command != "serve" && *command != "standby")) return args;
+    std::string path;
+    for (auto it = command; it != args.end(); ++it) {
+        if (*it == "--config" && it + 1 != args.end()) path = *(it + 1);
+        if (it->starts_with("--config=")) path = it->substr(std::string("--config=").size());
+    }
+    if (path.empty()) return args;
+    std::vector<std::string> settings;
+    for (const CLI::ConfigItem& item : CLI::ConfigINI().from_file(path)) {
+        const bool ours = item.parents.empty() || (item.parents.size() == 1 && item.parents[0] == *command);
+        if (!ours || item.name == "++" || item.name == "--" || OnCommandLine(args, "--" + item.name)) continue;
+        for (const std::string& input : item.inputs) settings.push_back("--" + item.name + "=" + input);
+    }
+    args.insert(command + 1, settings.begin(), settings.end());
+    return args;
+}
+
 }  // namespace
 
 std::optional<int> ParseCommandLine(int argc, const char* const* argv, CommandLine& line) {
     line.serve.program_path = argc > 0 ? argv[0] : "";
     line.standby.program_path = line.serve.program_path;
-    CLI::App app{"Emporium: an online shop platform. Run `emporium COMMAND --help` for a command's options."};
+    CLI::App app{"Emporium: an online shop platform. Run `emporium COMMAND --help` for a command's options.",
+                 argc > 0 ? argv[0] : "emporium"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "emporium 0.1.0");
     std::vector<std::pair<CLI::App*, Command>> commands;
     AddCommands(app, line, commands);
     try {
-        app.parse(argc, argv);
+        std::vector<std::string> args = WithConfigFile({argv + std::min(argc, 1), argv + argc});
+        std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first
+        app.parse(args);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }

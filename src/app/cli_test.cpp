@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -132,6 +134,30 @@ TEST(CommandLine, WorkerAndPromoteOptionsBeatTheEnvironment) {
     CommandLine worker = Parse({"worker", "--log-level", "debug", "--only", "webhooks"});
     EXPECT_EQ(worker.worker.log_level, "debug");
     EXPECT_EQ(worker.worker.only, "webhooks");
+}
+
+TEST(CommandLine, ServeReadsAConfigFileBetweenFlagsAndTheEnvironment) {
+    const std::string path = ::testing::TempDir() + "emporium-cli-test.ini";
+    {
+        std::ofstream file(path);
+        file << "port=2345\ncache-ttl=7s\nfaults=true\n[standby]\nsync-interval=9s\n";
+    }
+    Environment env;
+    env.Set("EMPORIUM_CACHE_TTL", "1s");
+    env.Set("EMPORIUM_PORT", "1111");
+    env.Set("EMPORIUM_LOG_LEVEL", "warn");
+    CommandLine line = Parse({"serve", "--config", path, "--port", "3456"});
+    EXPECT_EQ(line.serve.port, 3456);         // the flag beats the file
+    EXPECT_EQ(line.serve.cache_ttl, "7s");    // the file beats the environment
+    EXPECT_TRUE(line.serve.faults);           // a flag set in the file
+    EXPECT_EQ(line.serve.log_level, "warn");  // the environment fills what neither gives
+    line = Parse({"standby", "--primary", "http://p:9", "--config=" + path});
+    EXPECT_EQ(line.standby.port, 2345);
+    EXPECT_EQ(line.standby.standby_interval, "9s");  // its own section
+    std::remove(path.c_str());
+    CommandLine missing;
+    const char* argv[] = {"emporium", "serve", "--config", "/nonexistent/emporium.ini"};
+    EXPECT_NE(ParseCommandLine(4, argv, missing), std::nullopt);  // refused, with CLI11's message
 }
 
 }  // namespace
