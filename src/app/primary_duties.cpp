@@ -44,16 +44,24 @@ std::vector<events::LaneProgress> PrimaryDuties::Progress() const {
 }
 
 std::optional<double> PrimaryDuties::OldestPendingAge() const {
-    std::optional<double> oldest;
-    for (const events::LaneProgress& p : Progress()) {
-        if (!p.oldest_pending) continue;
-        double age = static_cast<double>(UnixSeconds(deps_.clock.Now()) - *p.oldest_pending);
-        oldest = std::max(oldest.value_or(0), age);
+    // One look under the lock: whether the duties run and their progress belong together (the
+    // alert thread asks while a promotion may be starting them).
+    std::vector<events::LaneProgress> lanes;
+    {
+        std::lock_guard guard(mutex_);
+        if (!dispatcher_) return std::nullopt;
+        lanes = dispatcher_->Progress();
     }
-    return dispatcher_ ? std::optional<double>(oldest.value_or(0)) : std::nullopt;
+    double oldest = 0;
+    for (const events::LaneProgress& p : lanes) {
+        if (p.oldest_pending)
+            oldest = std::max(oldest, static_cast<double>(UnixSeconds(deps_.clock.Now()) - *p.oldest_pending));
+    }
+    return oldest;
 }
 
 void PrimaryDuties::Stop() {
+    std::lock_guard guard(mutex_);
     if (dispatcher_) dispatcher_->Stop();
 }
 

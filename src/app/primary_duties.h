@@ -59,7 +59,9 @@ private:
     std::unique_ptr<events::Dispatcher> MakeDispatcher();
 
     Deps deps_;
-    mutable std::mutex mutex_;  // guards publisher_ and dispatcher_
+    // Guards publisher_ and dispatcher_: every read of them, not only their creation, since the
+    // alert thread reads while a promotion (on a request thread) may be creating them.
+    mutable std::mutex mutex_;
     std::unique_ptr<events::AmqpPublisher> publisher_;
     std::unique_ptr<events::Dispatcher> dispatcher_;
 };

@@ -13,6 +13,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(os.environ.get("EMPORIUM_BIN", os.path.join(ROOT, "build", "emporium")))
+# How ThreadSanitizer, AddressSanitizer and UndefinedBehaviorSanitizer start a report.
+SANITIZER_MARKS = ("WARNING: ThreadSanitizer:", "ERROR: AddressSanitizer:", "runtime error:")
 DEMO_PASSWORD = "demo password 123"  # what `emporium seed` gives every demo account
 PII_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # tests only
 
@@ -105,7 +107,16 @@ class Shop:
 
     def close(self):
         self.stop()
+        report = self.sanitizer_report()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if report:
+            raise AssertionError("the server's sanitizer reported:\n" + report)
+
+    def sanitizer_report(self):
+        """What a sanitizer build (make test-asan, make test-tsan) said in the server's log, or ''."""
+        text = self.server_log() if os.path.exists(self.log_path) else ""
+        at = min((text.find(m) for m in SANITIZER_MARKS if m in text), default=-1)
+        return text[at:at + 6000] if at >= 0 else ""
 
     def wait_for_log(self, needle, timeout=10):
         """The log after it says needle: lines are written by a background thread."""
