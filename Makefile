@@ -11,7 +11,7 @@ ASAN_DIR ?= build-asan
 TSAN_DIR ?= build-tsan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build web configure run seed test test-unit test-api test-e2e test-asan test-tsan smoke bench lint format clean
+.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-asan test-tsan smoke bench lint format clean
 
 all: build
 
@@ -40,6 +40,10 @@ test: build
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure
+
+# The web page's unit tests (Vitest: form rules, the API client, stores, composables).
+test-web: deps
+	cd web && npm test --silent
 
 test-api: build
 	python3 tests/api/run.py

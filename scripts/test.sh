@@ -107,6 +107,7 @@ export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp second_deadlock_stack=1 h
 start "sanitizer builds" bash -c "$(declare -f sanitizer_build); sanitizer_build build-asan ON Debug && \
     sanitizer_build build-tsan thread RelWithDebInfo"
 run "unit tests" bash -c "cd build && ctest --output-on-failure"
+run "web unit tests" bash -c "cd web && npm test --silent"
 run "API tests" api_tests "$PWD/build/emporium"
 run "contract smoke" python3 ../shared/contract/smoke.py catalog accounts orders
 run "browser tests" node --test tests/e2e/

@@ -34,6 +34,15 @@ void PrimaryDuties::Start() {
     dispatcher_ = std::move(d);
     dispatcher_->Start();
     if (deps_.in_process) deps_.notifier.Start();
+    // Authorizations a crash left without an order are voided; captures it interrupted, done.
+    deps_.orders.StartReconciler(std::chrono::seconds(60), std::chrono::minutes(10),
+                                 [logger = deps_.logger](const orders::ReconcileReport& r) {
+                                     if (r.voided + r.captured + r.failed == 0) return;
+                                     LogInfo(logger, LogFields("payments reconciled")
+                                                         .Add("voided", static_cast<long long>(r.voided))
+                                                         .Add("captured", static_cast<long long>(r.captured))
+                                                         .Add("failed", static_cast<long long>(r.failed)));
+                                 });
     deps_.backups.Start();
     deps_.read_only = false;
 }

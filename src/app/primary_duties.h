@@ -1,5 +1,5 @@
 // Everything a primary runs and a standby does not: event delivery (in this process, or published
-// to RabbitMQ for workers), texts and backups. A standby starts them when it is promoted, after
+// to RabbitMQ for workers), texts, the payment reconciler and backups. A standby starts them when it is promoted, after
 // the last backup it loaded, so that the dispatcher reads the primary's progress from that backup.
 #pragma once
 

@@ -30,6 +30,7 @@ protected:
 
     ~PrimaryDutiesTest() override {
         duties_.Stop();
+        core_.orders->StopReconciler();
         notifier_.Stop();
         schedule_.Stop();
         std::error_code ignored;

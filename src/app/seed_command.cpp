@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "accounts/accounts.h"
@@ -14,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "catalog/seed.h"
 #include "core/clock.h"
+#include "notify/notify.h"
 #include "orders/seed.h"
 
 namespace emporium::app {
@@ -157,27 +159,30 @@ int UserCreate(const UserCreateOptions& options) {
 }
 
 int RotateKeys(const std::string& data_dir) {
-    std::unique_ptr<db::Database> database = OpenDatabase(data_dir, 1, nullptr);
-    std::unique_ptr<accounts::PiiVault> vault = OpenVault(data_dir);
+    // The same services a server builds: each registers its own encrypted tables with the vault.
     SystemClock clock;
-    accounts::PasswordHasher hasher(accounts::HashCost::Minimal());  // no passwords are hashed here
-    accounts::AccountService service(*database, *vault, hasher, clock);
+    CoreServices core = OpenCoreServices(data_dir, 1, nullptr, clock);
+    notify::RegisterSealedTables(*core.vault, *core.database);
+    accounts::PiiVault& vault = *core.vault;
     // With keys in the environment the operator has already made the new one active: re-encrypt.
     // With the key file, add a new key first; a running server picks it up within a second.
     if (std::getenv("EMPORIUM_PII_KEY") == nullptr || std::string(std::getenv("EMPORIUM_PII_KEY")).empty()) {
-        Result<std::string> added = vault->AddKey();
+        Result<std::string> added = vault.AddKey();
         if (!added.ok()) {
             std::fprintf(stderr, "emporium keys rotate: %s\n", added.error().message.c_str());
             return 2;
         }
         std::printf("new active key %s\n", added->c_str());
     }
-    std::int64_t total = 0;
+    std::map<std::string, std::int64_t> done;
     // Small batches keep each write transaction short while the shop runs. Rows a running server
     // wrote with the old key before it reloaded are caught by the later passes.
     for (int quiet_passes = 0; quiet_passes < 3;) {
-        std::int64_t n = service.ReencryptBatch(500);
-        total += n;
+        std::int64_t n = 0;
+        for (const accounts::TableRotation& t : vault.ReencryptBatch(500)) {
+            done[t.table] += t.rows;
+            n += t.rows;
+        }
         if (n == 0) {
             ++quiet_passes;
             std::this_thread::sleep_for(std::chrono::milliseconds(700));  // outlast a server's key reload interval
@@ -185,9 +190,16 @@ int RotateKeys(const std::string& data_dir) {
             quiet_passes = 0;
         }
     }
-    std::printf("re-encrypted %lld users; %lld left on old keys\n", static_cast<long long>(total),
-                static_cast<long long>(service.CountUsersOnOldKeys()));
-    return 0;
+    std::int64_t total = 0, left = 0;
+    for (const accounts::TableRotation& t : vault.CountOnOldKeys()) {
+        std::printf("%s: re-encrypted %lld; %lld left on old keys\n", t.table.c_str(),
+                    static_cast<long long>(done[t.table]), static_cast<long long>(t.rows));
+        total += done[t.table];
+        left += t.rows;
+    }
+    std::printf("re-encrypted %lld rows in %zu tables; %lld left on old keys\n", static_cast<long long>(total),
+                done.size(), static_cast<long long>(left));
+    return left == 0 ? 0 : 3;
 }
 
 }  // namespace emporium::app

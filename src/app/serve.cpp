@@ -433,6 +433,14 @@ void ServeProcess::AddPublicRoutes() {
 
 void ServeProcess::AddInternalRoutes() {
     ops::AddOpsRoutes(internal_router_, metrics_, [this] { return Ready(); });
+    // The public routes, for the test that checks every one against every scope and role.
+    internal_router_.Get("/internal/routes", [this](const http::Request&) {
+        boost::json::array items;
+        for (const auto& [method, pattern] : public_router_.List()) {
+            items.push_back(boost::json::object{{"method", method}, {"pattern", pattern}});
+        }
+        return http::Response::Json(200, boost::json::serialize(boost::json::object{{"items", std::move(items)}}));
+    });
     const char* replication_token = std::getenv("EMPORIUM_REPLICATION_TOKEN");
     ops::AddReplicationRoutes(internal_router_, backups_, replication_token ? replication_token : "");
     if (options_.faults) ops::AddFaultRoutes(internal_router_, faults_);
@@ -520,6 +528,7 @@ void ServeProcess::Shutdown() {
     alerter_.Stop();
     if (standby_) standby_->Promote();  // stops copying
     primary_.Stop();
+    core_.orders->StopReconciler();
     notifier_.Stop();
     backup_schedule_.Stop();
 }

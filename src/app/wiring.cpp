@@ -57,7 +57,10 @@ CoreServices OpenCoreServices(const std::string& data_dir, int readers, db::Quer
     s.hasher = std::make_unique<accounts::PasswordHasher>(accounts::HashCost{});
     s.accounts = std::make_unique<accounts::AccountService>(*s.database, *s.vault, *s.hasher, clock);
     s.catalog = std::make_unique<catalog::CatalogService>(*s.database, clock);
-    s.payments = std::make_unique<orders::TestPaymentProvider>(clock);
+    // A test hook, off unless set: how long the slow test card takes to authorize (docs/OPERATIONS.md).
+    const char* slow_ms = std::getenv("EMPORIUM_TEST_PAYMENT_SLOW_MS");
+    s.payments = std::make_unique<orders::TestPaymentProvider>(
+        clock, std::chrono::milliseconds(slow_ms ? std::strtoll(slow_ms, nullptr, 10) : 0));
     s.orders = std::make_unique<orders::OrderService>(*s.database, *s.vault, *s.payments, clock);
     return s;
 }

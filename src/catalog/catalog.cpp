@@ -312,14 +312,12 @@ std::vector<FieldError> CatalogService::Validate(const ProductDraft& d, bool cre
         }
     }
     if (required(d.name.has_value(), "name")) {
-        std::size_t n = Utf8Length(*d.name);
-        if (n == 0 || n > 200 || HasControlChars(*d.name, false) ||
-            d.name->find_first_not_of(" ") == std::string::npos) {
-            errors.push_back({"name", "must be 1 to 200 characters of text"});
-        }
+        if (auto e = CheckPlainText("name", *d.name, 200)) errors.push_back(std::move(*e));
     }
-    if (d.description && (Utf8Length(*d.description) > 10000 || HasControlChars(*d.description, true))) {
-        errors.push_back({"description", "must be at most 10000 characters of text"});
+    if (d.description && !d.description->empty()) {
+        if (auto e = CheckPlainText("description", *d.description, 10000, /*multiline=*/true)) {
+            errors.push_back(std::move(*e));
+        }
     }
     if (required(d.category.has_value(), "category")) {
         std::int64_t id = c.QueryInt("SELECT id FROM categories WHERE slug = ?", {*d.category}, 0);

@@ -1,10 +1,10 @@
 #include "orders/seed.h"
 
-#include <boost/json.hpp>
 #include <random>
 #include <string>
 
 #include "catalog/catalog.h"
+#include "http/json_body.h"
 
 namespace emporium::orders {
 
@@ -31,12 +31,8 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
     for (std::size_t i = 0; i < options.customer_ids.size(); ++i) {
         std::string city = kCities[i % std::size(kCities)];
         std::string address =
-            boost::json::serialize(boost::json::object{{"name", "Customer " + std::to_string(i + 1)},
-                                                       {"line1", std::to_string(10 + i) + " Market Street"},
-                                                       {"line2", ""},
-                                                       {"city", city},
-                                                       {"postal_code", std::to_string(100000 + i)},
-                                                       {"country", "SG"}});
+            http::EncodeAddress({"Customer " + std::to_string(i + 1), std::to_string(10 + i) + " Market Street", "",
+                                 city, std::to_string(100000 + i), "SG"});
         sealed.emplace_back(vault.Encrypt("shipping_address", address),
                             vault.Encrypt("phone", "+659" + std::to_string(1000000 + (i * 7919) % 9000000)));
     }
@@ -65,18 +61,19 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
                     &products[static_cast<std::size_t>(between(0, static_cast<std::int64_t>(products.size()) - 1))];
                 bool again = false;
                 for (auto& [q, qty] : picked) again = again || q == p;
-                if (again) continue;
+                // An order holds one currency, like the cart it comes from.
+                if (again || (!picked.empty() && p->currency != picked.front().first->currency)) continue;
                 std::int64_t qty = between(1, 3);
                 picked.emplace_back(p, qty);
                 total += qty * p->price_cents;
             }
             std::int64_t order_id = c.QueryInt(
                 "INSERT INTO orders (user_id, status, total_cents, currency, shipping_address, phone, card_brand,"
-                " card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, 'USD', ?, ?, 'visa', '4242', "
+                " card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'visa', '4242', "
                 "'seed',"
                 " ?, ?) RETURNING id",
-                {options.customer_ids[who], std::string(status), total, sealed[who].first, sealed[who].second, created,
-                 created});
+                {options.customer_ids[who], std::string(status), total, picked.front().first->currency,
+                 sealed[who].first, sealed[who].second, created, created});
             for (auto& [p, qty] : picked) {
                 c.Execute(
                     "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
