@@ -2,6 +2,9 @@
 # Runs every test suite and ends with one line: 'total: N passed, M failed'. Called by `make test`
 # after the build.
 #
+# The sanitizer builds run the unit tests on SQLite only (-LE postgresql): the PostgreSQL run of
+# the same tests belongs to the plain build.
+#
 # Two cores: the sanitizer builds (ASan+UBSan, then TSan) run at low priority beside the plain
 # suites (unit, API, contract smoke, browser), which mostly wait on servers and browsers; then the
 # sanitizer suites run, two at a time. API modules run as separate processes, API_JOBS at once.
@@ -113,8 +116,8 @@ run "contract smoke" python3 ../shared/contract/smoke.py catalog accounts orders
 run "browser tests" node --test tests/e2e/
 finish "sanitizer builds"
 if [[ " ${suite_failures[*]} " != *" sanitizer builds "* ]]; then
-    start "ASan unit tests" bash -c "cd build-asan && ctest --output-on-failure"
-    start "TSan unit tests" bash -c "cd build-tsan && ctest --output-on-failure"
+    start "ASan unit tests" bash -c "cd build-asan && ctest -LE postgresql --output-on-failure"
+    start "TSan unit tests" bash -c "cd build-tsan && ctest -LE postgresql --output-on-failure"
     finish "ASan unit tests"
     finish "TSan unit tests"
     API_JOBS=1 start "ASan API tests" api_tests "$PWD/build-asan/emporium"

@@ -252,6 +252,20 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
                        " VALUES ('delete', old.id, old.name, old.description, old.tags);"
                        " INSERT INTO products_fts (rowid, name, description, tags)"
                        " VALUES (new.id, new.name, new.description, new.tags); END;"});
+    } else {
+        // A generated tsvector (name weighted A, tags B, description C) under a GIN index. The
+        // configuration splits words like PostgreSQL's "simple" one (no stemming, lower case) and
+        // drops accents from words with non-ASCII letters, as FTS5's remove_diacritics does.
+        out.push_back({"catalog", 2,
+                       "CREATE EXTENSION IF NOT EXISTS unaccent;"
+                       "CREATE TEXT SEARCH CONFIGURATION emporium_search (COPY = simple);"
+                       "ALTER TEXT SEARCH CONFIGURATION emporium_search"
+                       " ALTER MAPPING FOR word, hword, hword_part WITH unaccent, simple;"
+                       "ALTER TABLE products ADD COLUMN search tsvector GENERATED ALWAYS AS ("
+                       " setweight(to_tsvector('emporium_search', name), 'A') ||"
+                       " setweight(to_tsvector('emporium_search', tags), 'B') ||"
+                       " setweight(to_tsvector('emporium_search', description), 'C')) STORED;"
+                       "CREATE INDEX products_search ON products USING GIN (search);"});
     }
     return out;
 }
@@ -276,7 +290,7 @@ ProductPage CatalogService::List(const ProductQuery& query) {
     ProductPage page;
     page.page = query.page;
     page.per_page = query.per_page;
-    const std::optional<ListSql> sql = BuildListSql(query);
+    const std::optional<ListSql> sql = BuildListSql(query, database_.dialect());
     if (!sql) return page;  // only punctuation: nothing can match
     database_.Read([&](db::Connection& c) {
         page.total = c.QueryInt(sql->count, sql->params);
@@ -410,10 +424,10 @@ Result<Product> CatalogService::Update(std::int64_t id, const ProductDraft& draf
     Status updated = [&]() -> Status {
         try {
             return database_.Write([&](db::Connection& c) -> Status {
-                if (c.QueryInt(
-                        "SELECT COUNT(*) FROM products WHERE id = ? AND archived = 0 AND (? IS NULL OR seller_id = ?)",
-                        {id, only_seller ? db::Value(*only_seller) : db::Value(nullptr),
-                         only_seller ? db::Value(*only_seller) : db::Value(nullptr)}) == 0) {
+                if (c.QueryInt("SELECT COUNT(*) FROM products WHERE id = ? AND archived = 0 AND (CAST(? AS BIGINT) IS "
+                               "NULL OR seller_id = ?)",
+                               {id, only_seller ? db::Value(*only_seller) : db::Value(nullptr),
+                                only_seller ? db::Value(*only_seller) : db::Value(nullptr)}) == 0) {
                     return Error::NotFound("There is no product " + std::to_string(id) + ".");
                 }
                 std::int64_t category_id = 0;
@@ -457,7 +471,8 @@ Status CatalogService::Archive(std::int64_t id, std::optional<std::int64_t> only
     const db::Value seller = only_seller ? db::Value(*only_seller) : db::Value(nullptr);
     std::int64_t changed = database_.Write([&](db::Connection& c) {
         std::int64_t n = c.Execute(
-            "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (? IS NULL OR "
+            "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (CAST(? AS BIGINT) IS "
+            "NULL OR "
             "seller_id = ?)",
             {now, id, seller, seller});
         if (n > 0)

@@ -339,7 +339,7 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
 
     database.Write([&](db::Connection& c) {
         // A large page cache keeps the indexes of a big catalog in memory until the commit.
-        c.ExecuteScript("PRAGMA cache_size = -262144");
+        if (database.dialect() == db::Dialect::kSqlite) c.ExecuteScript("PRAGMA cache_size = -262144");
         c.Execute("DELETE FROM products");
         c.Execute("DELETE FROM categories");
         std::vector<std::int64_t> category_ids;
