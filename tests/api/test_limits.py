@@ -100,7 +100,7 @@ class MetricSeriesTest(unittest.TestCase):
 class CacheBoundTest(unittest.TestCase):
     def test_the_catalog_cache_stays_within_its_byte_bound(self):
         bound = 200 * 1024
-        shop = Shop(products=300, extra_args=[*Shop.UNLIMITED, "--cache-bytes", "200KiB"])
+        shop = Shop(products=150, extra_args=[*Shop.UNLIMITED, "--cache-bytes", "200KiB"])
         try:
             for page in range(1, 4):
                 for per_page in range(20, 101, 5):
