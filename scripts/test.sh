@@ -5,9 +5,10 @@
 # The sanitizer builds run the unit tests on SQLite only (-LE postgresql): the PostgreSQL run of
 # the same tests belongs to the plain build.
 #
-# Two cores: the sanitizer builds (ASan+UBSan, then TSan) run at low priority beside the plain
-# suites (unit, API, contract smoke, browser), which mostly wait on servers and browsers; then the
-# sanitizer suites run, two at a time. API modules run as separate processes, API_JOBS at once.
+# Two cores: the sanitizer builds (ASan+UBSan, then TSan) run at the lowest priority beside the
+# plain suites (unit, web unit, API, contract smoke, browser), which mostly wait on servers and
+# browsers; then the sanitizer suites run, ASan and TSan side by side. API modules run as
+# separate processes, API_JOBS (2) at once, SANITIZER_API_JOBS (1) per sanitizer suite.
 # Each suite writes its own log under $TEST_LOGS (default: a temp dir); a failed suite's log is
 # printed whole, a passed one's closing line only. Every suite's wall time is listed at the end.
 set -uo pipefail
@@ -96,13 +97,14 @@ api_tests() {
     return $rc
 }
 
-# sanitizer_build DIR KIND BUILD_TYPE: configures (once) and builds at low priority on one core,
-# leaving the other to the suites running meanwhile.
+# sanitizer_build DIR KIND BUILD_TYPE: configures (once) and builds at the lowest priority: the
+# compilers take whatever CPU the suites running meanwhile leave idle (they mostly wait on
+# servers and browsers), and the suites never wait for a compiler.
 sanitizer_build() {
     local dir=$1 kind=$2 type=$3
     test -f "$dir/build.ninja" || cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" \
         -DEMPORIUM_SANITIZE="$kind" >/dev/null || return 1
-    nice -n 10 cmake --build "$dir" -- -j "${SANITIZER_BUILD_JOBS:-1}"
+    nice -n 19 cmake --build "$dir" -- -j "${SANITIZER_BUILD_JOBS:-2}"
 }
 
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp second_deadlock_stack=1 history_size=4 ${TSAN_OPTIONS:-}"
@@ -120,8 +122,8 @@ if [[ " ${suite_failures[*]} " != *" sanitizer builds "* ]]; then
     start "TSan unit tests" bash -c "cd build-tsan && ctest -LE postgresql --output-on-failure"
     finish "ASan unit tests"
     finish "TSan unit tests"
-    API_JOBS=1 start "ASan API tests" api_tests "$PWD/build-asan/emporium"
-    API_JOBS=1 start "TSan API tests" api_tests "$PWD/build-tsan/emporium"
+    API_JOBS=${SANITIZER_API_JOBS:-1} start "ASan API tests" api_tests "$PWD/build-asan/emporium"
+    API_JOBS=${SANITIZER_API_JOBS:-1} start "TSan API tests" api_tests "$PWD/build-tsan/emporium"
     finish "ASan API tests"
     finish "TSan API tests"
 fi
