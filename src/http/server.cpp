@@ -489,11 +489,14 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
         // From here the request counts as in flight: a drain waits for it, body and all.
         std::optional<ConnectionSlot> in_flight_slot;
         if (!read_ec) in_flight_slot.emplace(in_flight_requests);
-        Exchange exchange = BeginExchange(listener, peer, peer_text, parser.get());
+        std::optional<Response> read_error;  // the answer to an unreadable request
         if (read_ec) {
-            std::optional<Response> answer = AnswerToReadError(read_ec, options.body_limit);
-            if (!answer) break;  // closed, reset or timed out: nobody is waiting for an answer
-            exchange.response = std::move(*answer);
+            read_error = AnswerToReadError(read_ec, options.body_limit);
+            if (!read_error) break;  // closed, reset or timed out: nobody is waiting for an answer
+        }
+        Exchange exchange = BeginExchange(listener, peer, peer_text, parser.get());
+        if (read_error) {
+            exchange.response = std::move(*read_error);
             exchange.close_after = true;
         } else if (!co_await Handle(listener, stream, buffer, parser, exchange)) {
             break;  // the client went away in the middle of its body
