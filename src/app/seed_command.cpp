@@ -166,7 +166,8 @@ int RotateKeys(const std::string& data_dir) {
     accounts::PiiVault& vault = *core.vault;
     // With keys in the environment the operator has already made the new one active: re-encrypt.
     // With the key file, add a new key first; a running server picks it up within a second.
-    if (std::getenv("EMPORIUM_PII_KEY") == nullptr || std::string(std::getenv("EMPORIUM_PII_KEY")).empty()) {
+    const char* env_key = std::getenv("EMPORIUM_PII_KEY");
+    if (env_key == nullptr || *env_key == '\0') {
         Result<std::string> added = vault.AddKey();
         if (!added.ok()) {
             std::fprintf(stderr, "emporium keys rotate: %s\n", added.error().message.c_str());

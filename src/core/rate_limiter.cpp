@@ -10,7 +10,7 @@
 namespace emporium {
 
 std::string AddressKey(std::string_view address) {
-    const std::string text(address);
+    std::string text(address);
     std::array<unsigned char, 16> bytes{};
     if (text.find(':') == std::string::npos || inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1) return text;
     constexpr std::array<unsigned char, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
