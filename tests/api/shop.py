@@ -81,7 +81,7 @@ class Shop:
             [BIN, self.command, "--data-dir", self.data, "--port", str(self.port), "--internal-port",
              str(self.internal_port), *self.extra_args],
             env=self.env, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 30
+        deadline = time.time() + 60  # sanitizer builds on a busy machine start slowly
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited: " + self.server_log()[-1000:])
@@ -90,7 +90,9 @@ class Shop:
                     return
             except OSError:
                 time.sleep(0.05)  # polling for readiness, not synchronising a test
-        raise RuntimeError("server did not become ready")
+        self.proc.kill()  # never leave a server behind a failed start
+        self.proc.wait()
+        raise RuntimeError("server did not become ready: " + self.server_log()[-1000:])
 
     def stop(self, timeout=20):
         if self.proc and self.proc.poll() is None:
