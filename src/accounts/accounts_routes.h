@@ -20,9 +20,9 @@ std::string CsrfTokenFor(std::string_view session_token);
 http::Authenticator MakeAuthenticator(AccountService& service);
 
 struct RoutesOptions {
-    RateLimiter* signin_per_address = nullptr;  // sign-in attempts per client address
-    RateLimiter* signin_per_account = nullptr;  // sign-in attempts per email
-    RateLimiter* signup_per_address = nullptr;
+    Limiter* signin_per_address = nullptr;  // sign-in attempts per client address
+    Limiter* signin_per_account = nullptr;  // sign-in attempts per email
+    Limiter* signup_per_address = nullptr;
 };
 
 // Adds /api/auth/*, /api/me and /api/admin/{users,tokens}. Sign-up and sign-in hash passwords,

@@ -21,7 +21,18 @@ namespace emporium {
 // anything else (an IPv4 address, unparseable text) as it is.
 std::string AddressKey(std::string_view address);
 
-class RateLimiter {
+// What the server and the sign-in routes ask before they serve: may this client go ahead? Called
+// on the network threads, so it never waits for anything but a short mutex.
+class Limiter {
+public:
+    virtual ~Limiter() = default;
+    // Takes one token for key. 0 when allowed; otherwise the whole seconds to wait before a
+    // token is available (at least 1), for Retry-After.
+    virtual int Take(std::string_view key) = 0;
+};
+
+// One node's own limiter.
+class RateLimiter final : public Limiter {
 public:
     enum class Keys {
         kText,           // keys are used as given (an email, say)
@@ -31,9 +42,7 @@ public:
     // rate <= 0 turns the limiter off: every Take succeeds.
     RateLimiter(const Clock& clock, double rate, double burst, std::size_t max_keys = 100000, Keys keys = Keys::kText);
 
-    // Takes one token for key. 0 when allowed; otherwise the whole seconds to wait before a
-    // token is available (at least 1), for Retry-After.
-    int Take(std::string_view key);
+    int Take(std::string_view key) override;
 
     bool enabled() const { return rate_ > 0; }
 

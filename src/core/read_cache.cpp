@@ -1,5 +1,7 @@
 #include "core/read_cache.h"
 
+#include <algorithm>
+
 namespace emporium {
 
 ReadCache::ReadCache(const Clock& clock, std::chrono::seconds ttl, ReadCacheLimits limits)
@@ -37,7 +39,8 @@ void ReadCache::Put(std::string key, std::string value, std::uint64_t ticket) {
     }
     lru_.push_front(key);
     bytes_ += cost;
-    entries_.emplace(std::move(key), Entry{std::move(value), clock_.Now() + ttl_, lru_.begin()});
+    const std::chrono::seconds ttl = ttl_cap_ ? std::min(ttl_, *ttl_cap_) : ttl_;
+    entries_.emplace(std::move(key), Entry{std::move(value), clock_.Now() + ttl, lru_.begin()});
 }
 
 void ReadCache::Erase(Map::iterator it) {
@@ -48,10 +51,20 @@ void ReadCache::Erase(Map::iterator it) {
 
 void ReadCache::InvalidateAll() {
     std::lock_guard lock(mutex_);
+    Clear();
+}
+
+void ReadCache::Clear() {
     entries_.clear();
     lru_.clear();
     bytes_ = 0;
     ++generation_;
+}
+
+void ReadCache::LimitTtl(std::optional<std::chrono::seconds> cap) {
+    std::lock_guard lock(mutex_);
+    Clear();
+    ttl_cap_ = cap;
 }
 
 std::uint64_t ReadCache::hits() const {

@@ -2,6 +2,10 @@
 // Bounded by bytes (what a cache costs in memory) and by entries, whichever is reached first.
 // Invalidation is race-free: a value computed from data read before an invalidation is refused
 // by Put, so a change is visible to the next read right after the write commits.
+//
+// With several nodes, this in-process cache is the first level in front of a SharedCacheLevel
+// (Redis, src/redis/shared_cache.h) that every node reads and that tells every node's first level
+// when to drop its entries.
 #pragma once
 
 #include <chrono>
@@ -50,6 +54,10 @@ public:
     // Drops every entry and refuses values computed before this call.
     void InvalidateAll();
 
+    // Does what InvalidateAll does and, from now on, keeps new entries at most cap (nullopt: the
+    // full TTL again). For a node that may miss other nodes' invalidations for a while.
+    void LimitTtl(std::optional<std::chrono::seconds> cap);
+
     // What one entry of key and value costs against max_bytes.
     static std::size_t Cost(std::string_view key, std::string_view value);
 
@@ -71,11 +79,13 @@ private:
     };
     using Map = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
     void Erase(Map::iterator it);  // needs mutex_
+    void Clear();                  // drops everything, refuses older tickets; needs mutex_
 
     const Clock& clock_;
     const std::chrono::seconds ttl_;
     const ReadCacheLimits limits_;
     mutable std::mutex mutex_;  // guards everything below
+    std::optional<std::chrono::seconds> ttl_cap_;
     Map entries_;
     std::list<std::string> lru_;  // most recently used first
     std::size_t bytes_ = 0;
@@ -83,6 +93,26 @@ private:
     std::uint64_t hits_ = 0;
     std::uint64_t misses_ = 0;
     std::uint64_t evictions_ = 0;
+};
+
+// A cache level shared by every node of the shop, behind each node's ReadCache. Its calls may wait
+// for a network round trip: worker threads only, never a network thread. When it cannot be reached
+// it fails open: lookups miss and stores are skipped, so answers come from the database.
+class SharedCacheLevel {
+public:
+    virtual ~SharedCacheLevel() = default;
+
+    struct Lookup {
+        std::optional<std::string> value;
+        // What Put needs to know that nothing changed in between; empty: do not store.
+        std::string stamp;
+    };
+    virtual Lookup Get(std::string_view key) = 0;
+    // Stores value unless an invalidation happened since the Get that gave stamp.
+    virtual void Put(std::string_view key, std::string_view value, const std::string& stamp) = 0;
+    // Drops every entry, for every node; every node's first level hears of it. Call it after the
+    // change has committed and before this node's first level is invalidated.
+    virtual void InvalidateAll() = 0;
 };
 
 }  // namespace emporium

@@ -129,5 +129,25 @@ TEST(ReadCache, AValueLargerThanTheBoundIsNotKept) {
     EXPECT_EQ(cache.evictions(), 0u);
 }
 
+TEST(ReadCache, LimitedTtlDropsEverythingAndKeepsNewEntriesBriefly) {
+    ManualClock clock;
+    ReadCache cache(clock, seconds(300), {.max_entries = 10});
+    auto before = cache.Get("k");  // computed before the limit...
+    cache.Put("old", "v", cache.Get("old").ticket);
+    cache.LimitTtl(seconds(1));
+    EXPECT_FALSE(cache.Get("old").value);  // ...what was there is gone...
+    cache.Put("k", "stale", before.ticket);
+    EXPECT_FALSE(cache.Get("k").value);  // ...and what was being computed is refused.
+    cache.Put("k", "v", cache.Get("k").ticket);
+    EXPECT_TRUE(cache.Get("k").value);
+    clock.Advance(seconds(1));
+    EXPECT_FALSE(cache.Get("k").value);  // one second, not five minutes
+
+    cache.LimitTtl(std::nullopt);
+    cache.Put("k", "v", cache.Get("k").ticket);
+    clock.Advance(seconds(299));
+    EXPECT_TRUE(cache.Get("k").value);  // the full TTL again
+}
+
 }  // namespace
 }  // namespace emporium

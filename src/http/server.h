@@ -46,7 +46,7 @@ struct ServerOptions {
     std::chrono::milliseconds max_queue_wait{250};
     std::size_t max_in_flight = 4096;        // a hard cap: public requests in flight past this get 503
     std::chrono::seconds drain_timeout{20};  // how long shutdown waits for requests in flight
-    RateLimiter* rate_limiter = nullptr;     // per client address on public listeners; optional
+    Limiter* rate_limiter = nullptr;         // per client address on public listeners; optional
     // Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses or CIDR ranges
     // ("10.0.0.0/8"). A request such a proxy marks `X-Forwarded-Proto: https` counts as secure:
     // Secure cookies and HSTS.
