@@ -470,7 +470,11 @@ void Client::Run() {
     while (!stopping_) {
         auto now = Clock::now();
         if (!commands_up_ && now >= next_pool_attempt_) KeepPool();
-        if (!subscriptions_.empty() && !subscription_ && now >= next_subscribe_attempt_) Resubscribe();
+        // Subscribing waits for the pool, so that what a subscriber does on (re)subscription
+        // (announce a change it owes, say) finds commands up.
+        if (!subscriptions_.empty() && !subscription_ && commands_up_ && now >= next_subscribe_attempt_) {
+            Resubscribe();
+        }
         now = Clock::now();
         if (subscription_ && now - last_heard_ > 3 * options_.ping_interval) DropSubscription("no answer to pings");
         if (subscription_ && now - last_ping_ >= options_.ping_interval) {
@@ -487,7 +491,9 @@ void Client::Run() {
         auto wake_at = now + std::chrono::seconds(1);
         if (!commands_up_) wake_at = std::min(wake_at, next_pool_attempt_);
         if (subscription_) wake_at = std::min(wake_at, last_ping_ + options_.ping_interval);
-        if (!subscriptions_.empty() && !subscription_) wake_at = std::min(wake_at, next_subscribe_attempt_);
+        if (!subscriptions_.empty() && !subscription_ && commands_up_) {
+            wake_at = std::min(wake_at, next_subscribe_attempt_);
+        }
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now).count();
         pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {subscription_ ? subscription_->fd : -1, POLLIN, 0}};
         if (poll(fds, 2, static_cast<int>(std::max<long long>(0, wait))) <= 0) continue;
