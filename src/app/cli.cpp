@@ -125,7 +125,8 @@ void AddCapacityOptions(CLI::App& cmd, ServeOptions& o) {
         ->check(CLI::Range(0, 100000));
 }
 
-// Per-client limits and the proxies whose forwarded headers are believed.
+// Per-client limits (shared across nodes through Redis, with --redis) and the proxies whose forwarded
+// headers are believed.
 void AddProtectionOptions(CLI::App& cmd, ServeOptions& o) {
     cmd.add_option("--rate-limit", o.rate_limit, "Requests a second per client address (0: off)")
         ->envname("EMPORIUM_RATE_LIMIT")
@@ -143,6 +144,11 @@ void AddProtectionOptions(CLI::App& cmd, ServeOptions& o) {
         ->envname("EMPORIUM_SIGNIN_PER_ACCOUNT_MINUTE")
         ->check(CLI::Range(1.0, 1e6))
         ->capture_default_str();
+    cmd.add_option("--redis", o.redis_url,
+                   "redis://[[user]:password@]host[:port][/db]: cache and rate limits shared by every node (default: "
+                   "none). Keep a password out of this flag: EMPORIUM_REDIS_URL")
+        ->envname("EMPORIUM_REDIS_URL")
+        ->type_name("URL");
     cmd.add_option("--trusted-proxies", o.trusted_proxies,
                    "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed")
         ->envname("EMPORIUM_TRUSTED_PROXIES");

@@ -73,6 +73,9 @@ struct ServeOptions {
     std::string tls_cert;              // PEM certificate chain
     std::string tls_key;               // PEM private key
     std::string events = "inprocess";  // or "rabbitmq": publish events for separate workers
+    // redis://[[user]:password@]host[:port][/db]: the catalog cache's shared level and rate limits
+    // across nodes. Empty: this node's own cache and limits only.
+    std::string redis_url;
     NotifySettings notify;
     AlertSettings alerts;
     std::string backup_interval = "12h";

@@ -12,6 +12,7 @@
 #include "accounts/accounts_routes.h"
 #include "app/commands.h"
 #include "app/primary_duties.h"
+#include "app/redis_wiring.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_routes.h"
@@ -152,28 +153,36 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
     return d;
 }
 
-// The token buckets in front of the public routes. Sign-up and sign-in share one budget per
-// address (docs/SECURITY.md): both cost a password hash, and an attacker must not get twice the
-// guesses by alternating them.
+// The token buckets in front of the public routes (with --redis, one budget per client across
+// nodes). Sign-up and sign-in share one budget per address (docs/SECURITY.md): both cost a
+// password hash, and an attacker must not get twice the guesses by alternating them.
 struct Limiters {
-    Limiters(const Clock& clock, const ServeOptions& o)
-        : per_address(clock, o.rate_limit, o.rate_burst, kMaxKeys, RateLimiter::Keys::kClientAddress),
-          signin_per_address(clock, o.signin_per_minute / 60.0, o.signin_per_minute, kMaxKeys,
-                             RateLimiter::Keys::kClientAddress),
-          signin_per_account(clock, o.signin_per_account_minute / 60.0, o.signin_per_account_minute) {}
-    static constexpr std::size_t kMaxKeys = 100000;
-    RateLimiter per_address;
-    RateLimiter signin_per_address;  // sign-ins and sign-ups
-    RateLimiter signin_per_account;
+    Limiters(NodeLimiters& node, const ServeOptions& o)
+        : per_address(node.Add("requests", o.rate_limit, o.rate_burst, RateLimiter::Keys::kClientAddress)),
+          signin_per_address(node.Add("signin_address", o.signin_per_minute / 60.0, o.signin_per_minute,
+                                      RateLimiter::Keys::kClientAddress)),
+          signin_per_account(node.Add("signin_account", o.signin_per_account_minute / 60.0, o.signin_per_account_minute,
+                                      RateLimiter::Keys::kText)) {}
+    Limiter& per_address;
+    Limiter& signin_per_address;  // sign-ins and sign-ups
+    Limiter& signin_per_account;
 };
 
+int Cores() {
+    return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
+
+int WorkerThreads(const ServeOptions& options) {
+    return options.workers > 0 ? options.workers : 4 * Cores();
+}
+
 http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDurations& durations,
-                                      RateLimiter& per_address, ops::FaultSwitch& faults,
+                                      Limiter& per_address, ops::FaultSwitch& faults,
                                       const std::atomic<bool>& read_only) {
-    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    const int cores = Cores();
     http::ServerOptions o;
     o.io_threads = options.io_threads > 0 ? options.io_threads : cores;
-    o.worker_threads = options.workers > 0 ? options.workers : 4 * cores;
+    o.worker_threads = WorkerThreads(options);
     o.heavy_threads = options.hash_threads > 0 ? options.hash_threads : cores;
     // A short queue: an admitted sign-in waits a few hashes at most; the rest are told to retry.
     o.heavy_queue_limit = options.hash_queue > 0 ? static_cast<std::size_t>(options.hash_queue)
@@ -263,6 +272,9 @@ private:
     const bool standby_mode_;
     const bool in_process_;
     SystemClock clock_;
+    // Redis (--redis): null without it. Started by Run, stopped by Shutdown.
+    std::unique_ptr<redis::Client> redis_;
+    NodeLimiters node_limiters_;
     Limiters limiters_;
     ops::FaultSwitch faults_;
     std::atomic<bool> read_only_;
@@ -271,6 +283,8 @@ private:
     CoreServices core_;
     http::Authenticator authenticate_;
     ReadCache catalog_cache_;
+    // The catalog cache's second level, in Redis; null without --redis (or with --cache-ttl 0).
+    std::unique_ptr<redis::SharedCache> shared_cache_;
     // Recommendations (src/recommend): the model in use, its versions and retraining; null when a
     // setting is malformed (Run then refuses to start).
     std::unique_ptr<RecsServing> recs_;
@@ -304,7 +318,9 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       logger_(std::move(logger)),
       standby_mode_(!options.standby_primary.empty()),
       in_process_(options.events == "inprocess"),
-      limiters_(clock_, options),
+      redis_(MakeRedisClient(options.redis_url, static_cast<std::size_t>(WorkerThreads(options)) + 4, logger_)),
+      node_limiters_(clock_, redis_.get()),
+      limiters_(node_limiters_, options),
       read_only_(standby_mode_),
       server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_)),
       core_(OpenCoreServices(
@@ -313,6 +329,9 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       authenticate_(accounts::MakeAuthenticator(*core_.accounts)),
       catalog_cache_(clock_, durations.cache_ttl,
                      {static_cast<std::size_t>(options.cache_bytes), static_cast<std::size_t>(options.cache_entries)}),
+      shared_cache_(redis_ && durations.cache_ttl.count() > 0
+                        ? std::make_unique<redis::SharedCache>(*redis_, catalog_cache_, durations.cache_ttl)
+                        : nullptr),
       recs_(RecsServing::Open(*core_.database, options.data_dir, options.recs, clock_, logger_)),
       delivery_(*core_.database, clock_),
       sms_(OpenSmsGateway(options.notify, courier, logger_)),
@@ -355,6 +374,8 @@ bool ServeProcess::Ready() {
 
 void ServeProcess::AddMetrics() {
     AddCacheMetrics(metrics_, catalog_cache_);
+    if (redis_) AddRedisMetrics(metrics_, *redis_, shared_cache_.get());
+    node_limiters_.AddMetrics(metrics_);
     AddNotifyMetrics(metrics_, notifier_, clock_);
     metrics_.AddCallback("emporium_backup_last_success_timestamp_seconds", "gauge",
                          "When the newest complete backup was taken", "",
@@ -431,11 +452,12 @@ std::vector<ops::AlertRule> ServeProcess::AlertRules() {
     rules.push_back({"disk_low", "the free share of the data directory's disk",
                      [this] { return FreeDiskShare(options_.data_dir); }, a.disk_free, true, std::chrono::seconds(60),
                      "%"});
+    if (redis_) rules.push_back(RedisDownRule(*redis_, std::chrono::seconds(30)));
     return rules;
 }
 
 void ServeProcess::AddPublicRoutes() {
-    catalog::AddRoutes(public_router_, *core_.catalog, catalog_cache_, authenticate_);
+    catalog::AddRoutes(public_router_, *core_.catalog, catalog_cache_, authenticate_, shared_cache_.get());
     accounts::AddRoutes(public_router_, *core_.accounts, authenticate_,
                         {&limiters_.signin_per_address, &limiters_.signin_per_account, &limiters_.signin_per_address});
     orders::AddRoutes(public_router_, *core_.orders, authenticate_, *core_.vault);
@@ -541,6 +563,7 @@ int ServeProcess::Run() {
         StartPrimary();
     }
     alerter_.Start();
+    if (redis_) redis_->Start();
     server_.Run();
     Shutdown();
     return 0;
@@ -554,7 +577,8 @@ void ServeProcess::StartPrimary() {
 }
 
 // The server has drained. Alerts stop first (their rules read everything below), then the
-// standby's copying, event delivery, the courier and the backup schedule.
+// standby's copying, event delivery, the courier, the backup schedule and, last (event delivery
+// invalidates the shared cache), Redis.
 void ServeProcess::Shutdown() {
     recs_->Stop();
     alerter_.Stop();
@@ -563,6 +587,8 @@ void ServeProcess::Shutdown() {
     core_.orders->StopReconciler();
     notifier_.Stop();
     backup_schedule_.Stop();
+    node_limiters_.Stop();
+    if (redis_) redis_->Stop();
 }
 
 }  // namespace
@@ -570,7 +596,7 @@ void ServeProcess::Shutdown() {
 int Serve(const ServeOptions& options) {
     Logger logger = MakeLogger(options.log_level);
     std::optional<ServeDurations> durations = ParseDurations(options, logger);
-    if (!durations) return 2;
+    if (!durations || !CheckRedisSetting(options.redis_url, logger)) return 2;
     std::unique_ptr<DataDirLock> lock = DataDirLock::Acquire(options.data_dir);
     if (!lock) {
         LogError(logger, LogFields("data directory in use").Add("data_dir", options.data_dir));

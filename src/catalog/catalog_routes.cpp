@@ -99,16 +99,24 @@ Result<ProductDraft> DraftFromJson(const json::object& body) {
 
 class Handlers {
 public:
-    Handlers(CatalogService& service, ReadCache& cache, http::Authenticator authenticate)
-        : service_(service), cache_(cache), authenticate_(std::move(authenticate)) {}
+    Handlers(CatalogService& service, ReadCache& cache, http::Authenticator authenticate, SharedCacheLevel* shared)
+        : service_(service), cache_(cache), shared_(shared), authenticate_(std::move(authenticate)) {}
 
-    // Answers from the cache or computes with fn and stores the answer.
+    // Answers from this node's cache, else the shared level, else computes with fn and stores the
+    // answer in both. Runs on a worker thread (the shared level may wait for Redis).
     template <typename F>
     Response Cached(const std::string& key, F&& compute) {
         ReadCache::Lookup hit = cache_.Get(key);
         if (hit.value) return Response::Json(200, std::move(*hit.value));
+        SharedCacheLevel::Lookup remote;
+        if (shared_) remote = shared_->Get(key);
+        if (remote.value) {
+            cache_.Put(key, *remote.value, hit.ticket);
+            return Response::Json(200, std::move(*remote.value));
+        }
         Result<std::string> body = compute();
         if (!body.ok()) return http::ErrorResponse(body.error());
+        if (shared_) shared_->Put(key, body.value(), remote.stamp);
         cache_.Put(key, body.value(), hit.ticket);
         return Response::Json(200, std::move(body.value()));
     }
@@ -220,7 +228,12 @@ public:
         return Response::NoContent();
     }
 
-    void InvalidateAll() { cache_.InvalidateAll(); }
+    // The shared level first: a node that refills its cache from it right after this node's
+    // cache is emptied must not find the old answer there.
+    void InvalidateAll() {
+        if (shared_) shared_->InvalidateAll();
+        cache_.InvalidateAll();
+    }
 
     // A seller's own products, newest first; admins see every seller's.
     Response SellerProducts(const Request& request) {
@@ -245,6 +258,7 @@ private:
 
     CatalogService& service_;
     ReadCache& cache_;
+    SharedCacheLevel* shared_;
     http::Authenticator authenticate_;
 };
 
@@ -254,9 +268,10 @@ std::string ProductJsonText(const Product& product) {
     return json::serialize(ProductJson(product));
 }
 
-void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate) {
+void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate,
+               SharedCacheLevel* shared) {
     // The router's handlers share one Handlers object, which lives as long as the router's routes.
-    auto handlers = std::make_shared<Handlers>(service, cache, std::move(authenticate));
+    auto handlers = std::make_shared<Handlers>(service, cache, std::move(authenticate), shared);
     service.OnProductChanged([handlers](std::int64_t) { handlers->InvalidateAll(); });
     auto bind = [handlers](Response (Handlers::*method)(const Request&)) {
         return [handlers, method](const Request& r) { return ((*handlers).*method)(r); };

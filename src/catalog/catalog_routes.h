@@ -15,7 +15,12 @@ namespace emporium::catalog {
 // /api/products/{id}/image.svg, the product writes (sellers their own products, admins all)
 // and GET /api/seller/products. service and cache must outlive router. Registers a listener
 // that empties the cache after every product change.
-void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate);
+//
+// With shared (every node's second level, Redis; may be null), a miss in cache is looked up there
+// before the database, answers are stored in both, and a change empties the shared level (which
+// tells every node) before this node's cache. shared must outlive router too.
+void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate,
+               SharedCacheLevel* shared = nullptr);
 
 // A product as the API shows it (one JSON object), for other modules' answers that list products.
 std::string ProductJsonText(const Product& product);

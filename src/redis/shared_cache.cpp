@@ -43,7 +43,11 @@ SharedCache::SharedCache(Client& client, ReadCache& first_level, std::chrono::se
       first_level_(first_level),
       ttl_ms_(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count())) {
     first_level_.LimitTtl(kUnsubscribedTtl);
-    client_.Subscribe({std::string(kChannel), [this](std::string_view) { first_level_.InvalidateAll(); },
+    client_.Subscribe({std::string(kChannel),
+                       [this](std::string_view) {
+                           first_level_.InvalidateAll();
+                           ++heard_;
+                       },
                        [this](bool subscribed, std::string_view run_id) { OnSubscribed(subscribed, run_id); }});
 }
 

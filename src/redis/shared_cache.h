@@ -51,6 +51,8 @@ public:
 
     std::uint64_t hits() const { return hits_.load(); }
     std::uint64_t misses() const { return misses_.load(); }  // lookups that reached Redis and missed
+    // Announcements of changes (by any node, this one included) this node has heard.
+    std::uint64_t heard() const { return heard_.load(); }
     // Changes made on this node that are not announced yet (Redis was unreachable).
     std::uint64_t unannounced() const { return unannounced_.load(); }
     // Whether announcements reach this node (and so the shared level is read).
@@ -69,6 +71,7 @@ private:
     std::atomic<std::uint64_t> unannounced_{0};
     std::atomic<std::uint64_t> hits_{0};
     std::atomic<std::uint64_t> misses_{0};
+    std::atomic<std::uint64_t> heard_{0};
     std::string run_id_;  // the server's, as of the last subscription; the client's thread only
 };
 

@@ -102,6 +102,7 @@ TEST(SharedCache, NodesShareEntriesAndAChangeThroughOneReachesTheOtherWithinASec
                         .value;
         },
         seconds(1)));
+    EXPECT_EQ(b.shared.heard(), 1u);
     EXPECT_FALSE(b.shared
                      .Get("product\x1e"
                           "1")
