@@ -149,6 +149,12 @@ void AddProtectionOptions(CLI::App& cmd, ServeOptions& o) {
                    "none). Keep a password out of this flag: EMPORIUM_REDIS_URL")
         ->envname("EMPORIUM_REDIS_URL")
         ->type_name("URL");
+    cmd.add_option("--redis-timeout-ms", o.redis_timeout_ms,
+                   "How long a request waits for Redis before it is answered without it (Redis is then taken for "
+                   "down until it reconnects)")
+        ->envname("EMPORIUM_REDIS_TIMEOUT_MS")
+        ->check(CLI::Range(1, 60000))
+        ->capture_default_str();
     cmd.add_option("--trusted-proxies", o.trusted_proxies,
                    "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed")
         ->envname("EMPORIUM_TRUSTED_PROXIES");

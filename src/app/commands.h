@@ -76,6 +76,8 @@ struct ServeOptions {
     // redis://[[user]:password@]host[:port][/db]: the catalog cache's shared level and rate limits
     // across nodes. Empty: this node's own cache and limits only.
     std::string redis_url;
+    // How long a request waits for Redis (each read or write) before it is answered without it.
+    std::int64_t redis_timeout_ms = 100;
     NotifySettings notify;
     AlertSettings alerts;
     std::string backup_interval = "12h";

@@ -21,15 +21,15 @@ bool CheckRedisSetting(const std::string& url, const Logger& logger) {
     return true;
 }
 
-std::unique_ptr<redis::Client> MakeRedisClient(const std::string& url, std::size_t pool_size, Logger logger) {
+std::unique_ptr<redis::Client> MakeRedisClient(const std::string& url, std::size_t pool_size,
+                                               std::chrono::milliseconds timeout, Logger logger) {
     if (url.empty()) return nullptr;
     std::optional<redis::Url> parsed = redis::ParseUrl(url, nullptr);
     if (!parsed) throw std::invalid_argument("unchecked --redis");
     redis::ClientOptions options;
     options.pool_size = pool_size;
-    // A request waits at most this long for Redis before it is answered from the database.
-    options.command_timeout = std::chrono::milliseconds(100);
-    options.connect_timeout = std::chrono::milliseconds(200);
+    options.command_timeout = timeout;
+    options.connect_timeout = 2 * timeout;
     return std::make_unique<redis::Client>(std::move(*parsed), options, std::move(logger));
 }
 
@@ -60,6 +60,9 @@ void NodeLimiters::AddMetrics(ops::Metrics& metrics) const {
         metrics.AddCallback("emporium_rate_limit_local_only_total", "counter",
                             "Requests admitted by this node's own bucket alone because Redis was out of reach", labels,
                             [shared] { return static_cast<double>(shared->local_only()); });
+        metrics.AddCallback("emporium_rate_limit_reported_total", "counter",
+                            "Requests admitted by this node and counted in the client's budget in Redis", labels,
+                            [shared] { return static_cast<double>(shared->reported()); });
         metrics.AddCallback("emporium_rate_limit_shared_refusals_total", "counter",
                             "Requests refused because the client's budget across every node was spent", labels,
                             [shared] { return static_cast<double>(shared->refused_shared()); });

@@ -26,8 +26,10 @@ namespace emporium::app {
 bool CheckRedisSetting(const std::string& url, const Logger& logger);
 
 // A client for url (already checked), not started; null when url is empty. pool_size: the threads
-// that may send commands at once (the request workers and the limiters' reporting threads).
-std::unique_ptr<redis::Client> MakeRedisClient(const std::string& url, std::size_t pool_size, Logger logger);
+// that may send commands at once (the request workers and the limiters' reporting threads);
+// timeout: for each read and write of a command.
+std::unique_ptr<redis::Client> MakeRedisClient(const std::string& url, std::size_t pool_size,
+                                               std::chrono::milliseconds timeout, Logger logger);
 
 // A node's limiters: shared through Redis when client is set (one budget per client across nodes,
 // each node's own bucket alone while Redis is out of reach), else the node's own.

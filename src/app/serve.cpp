@@ -318,7 +318,10 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       logger_(std::move(logger)),
       standby_mode_(!options.standby_primary.empty()),
       in_process_(options.events == "inprocess"),
-      redis_(MakeRedisClient(options.redis_url, static_cast<std::size_t>(WorkerThreads(options)) + 4, logger_)),
+      // A standby's copy lags the primary: its answers must not reach the primary's shared cache.
+      redis_(standby_mode_ ? nullptr
+                           : MakeRedisClient(options.redis_url, static_cast<std::size_t>(WorkerThreads(options)) + 4,
+                                             std::chrono::milliseconds(options.redis_timeout_ms), logger_)),
       node_limiters_(clock_, redis_.get()),
       limiters_(node_limiters_, options),
       read_only_(standby_mode_),

@@ -159,6 +159,7 @@ void SharedRateLimiter::Send(const std::vector<std::pair<std::string, int>>& bat
         const auto wait = std::chrono::duration<double>((1.0 - tokens) / settings_.rate);
         Block(keys[i], now + std::chrono::duration_cast<std::chrono::system_clock::duration>(wait));
     }
+    for (int count : counts) reported_ += static_cast<std::uint64_t>(count);
 }
 
 void SharedRateLimiter::Block(const std::string& bucket, std::chrono::system_clock::time_point until) {

@@ -72,6 +72,8 @@ public:
 
     std::uint64_t local_only() const { return local_only_.load(); }          // admitted without Redis
     std::uint64_t refused_shared() const { return refused_shared_.load(); }  // refused by the shared bucket
+    // Admitted takes whose report Redis has answered (and whose answer this node has applied).
+    std::uint64_t reported() const { return reported_.load(); }
 
 private:
     void Report();  // the reporting thread
@@ -84,6 +86,7 @@ private:
     RateLimiter own_;
     std::atomic<std::uint64_t> local_only_{0};
     std::atomic<std::uint64_t> refused_shared_{0};
+    std::atomic<std::uint64_t> reported_{0};
 
     std::mutex mutex_;  // guards everything below
     std::condition_variable work_;

@@ -126,6 +126,7 @@ TEST(SharedRateLimiter, TakesFromManyThreadsAreAllReported) {
     std::optional<std::vector<double>> left = DebitBuckets(node.client, 0.001, 1000.0, now_ms, key, {0});
     ASSERT_TRUE(left);
     EXPECT_DOUBLE_EQ(left->at(0), 600.0);  // 400 taken in batches, none lost
+    EXPECT_EQ(limiter.reported(), 400u);
 }
 
 TEST(SharedRateLimiter, FallsBackToTheNodesOwnBucketWhileRedisIsDownAndRecovers) {
