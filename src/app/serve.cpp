@@ -549,6 +549,7 @@ void ServeProcess::LogListening(const Ports& ports) {
                          .Add("io_threads", static_cast<long long>(server_options_.io_threads))
                          .Add("workers", static_cast<long long>(server_options_.worker_threads))
                          .Add("events", options_.events)
+                         .Add("redis", redis_ ? redis_->url().Redacted() : "none")
                          .Add("sms", sms_->name())
                          .Add("role", standby_mode_ ? "standby" : "primary")
                          .Add("pii_key", core_.vault->ActiveKeyId()));
@@ -600,6 +601,9 @@ int Serve(const ServeOptions& options) {
     Logger logger = MakeLogger(options.log_level);
     std::optional<ServeDurations> durations = ParseDurations(options, logger);
     if (!durations || !CheckRedisSetting(options.redis_url, logger)) return 2;
+    if (!options.standby_primary.empty() && !options.redis_url.empty()) {
+        LogWarn(logger, LogFields("redis ignored").Add("reason", "a standby's copy lags the primary"));
+    }
     std::unique_ptr<DataDirLock> lock = DataDirLock::Acquire(options.data_dir);
     if (!lock) {
         LogError(logger, LogFields("data directory in use").Add("data_dir", options.data_dir));
