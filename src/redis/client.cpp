@@ -157,11 +157,10 @@ void Client::ContextDeleter::operator()(redisContext* c) const {
     redisFree(c);
 }
 
-Client::Client(Url url, ClientOptions options, Logger logger, Observer observer)
+Client::Client(Url url, ClientOptions options, Logger logger)
     : url_(std::move(url)),
       options_(options),
       logger_(std::move(logger)),
-      observer_(std::move(observer)),
       pool_backoff_(options.backoff_min),
       subscribe_backoff_(options.backoff_min) {}
 
@@ -250,12 +249,10 @@ Outcome Client::Send(redisContext& c, const std::vector<std::string_view>& args)
         argv.push_back(a.data());
         lengths.push_back(a.size());
     }
-    const auto started = Clock::now();
     errno = 0;
     auto* raw =
         static_cast<redisReply*>(redisCommandArgv(&c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
     const int saved_errno = errno;
-    if (observer_) observer_(std::chrono::duration<double>(Clock::now() - started).count());
     Outcome o;
     if (!raw) {
         const bool timed_out = c.err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK);

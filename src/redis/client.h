@@ -100,9 +100,6 @@ struct ClientFigures {
 
 class Client {
 public:
-    // Seconds each command took, for a latency histogram.
-    using Observer = std::function<void(double seconds)>;
-
     // Messages published on channel reach on_message, on the client's thread. on_subscribed is
     // called there too: with true once the subscription is established (each time: after a
     // reconnect, messages sent in between were missed) along with the server's run_id (it changes
@@ -113,7 +110,7 @@ public:
         std::function<void(bool subscribed, std::string_view run_id)> on_subscribed;
     };
 
-    Client(Url url, ClientOptions options, Logger logger, Observer observer = {});
+    Client(Url url, ClientOptions options, Logger logger);
     ~Client();  // stops
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
@@ -172,7 +169,6 @@ private:
     const Url url_;
     const ClientOptions options_;
     Logger logger_;
-    Observer observer_;
     std::vector<Subscription> subscriptions_;  // set before Start
 
     std::mutex pool_mutex_;  // guards idle_, open_ and pool_generation_
