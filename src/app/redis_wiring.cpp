@@ -83,7 +83,7 @@ void AddRedisMetrics(ops::Metrics& metrics, const redis::Client& client, const r
         metrics.AddCallback("emporium_redis_errors_total", "counter",
                             "Redis commands and connections that failed, by kind (timeout, io, reply, busy)",
                             std::string("kind=\"") + kind + "\"",
-                            [&client, field] { return static_cast<double>(client.Figures().*field); });
+                            [&client, member = field] { return static_cast<double>(client.Figures().*member); });
     }
     metrics.AddCallback("emporium_redis_reconnects_total", "counter", "Times Redis came back after being out of reach",
                         "", [&client] { return static_cast<double>(client.Figures().reconnects); });
