@@ -198,6 +198,7 @@ TEST(RedisClient, ThreadsShareThePoolWithoutLosingCommands) {
     ASSERT_TRUE(WaitFor([&] { return client.Figures().up; }));
     std::atomic<int> succeeded{0};
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < 200; ++i) {

@@ -114,6 +114,7 @@ TEST(SharedRateLimiter, TakesFromManyThreadsAreAllReported) {
     Node node(server);
     SharedRateLimiter limiter(node.client, clock, {"signin_account", 0.001, 1000.0, RateLimiter::Keys::kText});
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < 100; ++i) EXPECT_EQ(limiter.Take("someone@example.com"), 0);
