@@ -1,38 +1,23 @@
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <thread>
 
 #include "db/database.h"
 #include "db/migrations.h"
+#include "db/testing.h"
 
 namespace emporium::db {
 namespace {
 
 class SqliteTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("emporium-db-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::remove_all(dir_);
-        std::filesystem::create_directories(dir_);
-        database_ = OpenSqlite({(dir_ / "test.db").string(), 2, 1000, true, nullptr});
-        ApplyMigrations(*database_, kMigrations);
-    }
-    void TearDown() override {
-        database_.reset();
-        std::filesystem::remove_all(dir_);
-    }
-
     inline static const std::vector<Migration> kMigrations = {
         {"test", 1,
          "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, qty INTEGER NOT NULL CHECK (qty >= "
          "0))"},
         {"test", 2, "ALTER TABLE items ADD COLUMN note TEXT"},
     };
-    std::filesystem::path dir_;
-    std::unique_ptr<Database> database_;
+    TempDatabase database_{kMigrations};
 };
 
 TEST_F(SqliteTest, WritesCommitAndReadsSeeThem) {

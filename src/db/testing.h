@@ -2,9 +2,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <span>
+#include <stdexcept>
 #include <string>
 
 #include "db/database.h"
@@ -14,13 +18,16 @@ namespace emporium::db {
 
 class TempDatabase {
 public:
-    // A directory named after the running test; migrations are applied when given.
+    // A new directory named after the running test, unique even when the same test runs in
+    // another checkout at the same time; migrations are applied when given. The database is
+    // DIR/shop.db.
     explicit TempDatabase(std::span<const Migration> migrations = {}) {
         const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        dir_ = std::filesystem::temp_directory_path() /
-               ("emporium-" + std::string(info->test_suite_name()) + "-" + std::string(info->name()));
-        std::filesystem::remove_all(dir_);
-        std::filesystem::create_directories(dir_);
+        std::string name = info ? std::string(info->test_suite_name()) + "-" + info->name() : "db";
+        std::replace(name.begin(), name.end(), '/', '_');  // parameterised tests: "Suite/0"
+        std::string pattern = (std::filesystem::temp_directory_path() / ("emporium-" + name + "-XXXXXX")).string();
+        if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot make a directory like " + pattern);
+        dir_ = pattern;
         database_ = OpenSqlite({(dir_ / "shop.db").string(), 4, 5000, true, nullptr});
         if (!migrations.empty()) ApplyMigrations(*database_, migrations);
     }

@@ -8,6 +8,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/seed.h"
+#include "db/testing.h"
 #include "events/outbox.h"
 
 namespace emporium::orders {
@@ -15,17 +16,14 @@ namespace {
 
 class OrdersTest : public ::testing::Test {
 protected:
+    static std::vector<db::Migration> AllMigrations() {
+        std::vector<db::Migration> all = catalog::Migrations(db::Dialect::kSqlite);
+        for (auto& m : events::Migrations(db::Dialect::kSqlite)) all.push_back(m);
+        for (auto& m : Migrations(db::Dialect::kSqlite)) all.push_back(m);
+        return all;
+    }
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("emporium-orders-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-        std::filesystem::remove_all(dir_);
-        std::filesystem::create_directories(dir_);
-        database_ = db::OpenSqlite({(dir_ / "shop.db").string(), 4, 5000, true, nullptr});
-        std::vector<db::Migration> all = catalog::Migrations(database_->dialect());
-        for (auto& m : events::Migrations(database_->dialect())) all.push_back(m);
-        for (auto& m : Migrations(database_->dialect())) all.push_back(m);
-        db::ApplyMigrations(*database_, all);
-        vault_ = accounts::PiiVault::Open({"", "", (dir_ / "pii.keys").string()});
+        vault_ = accounts::PiiVault::Open({"", "", (database_.dir() / "pii.keys").string()});
         catalog_ = std::make_unique<catalog::CatalogService>(*database_, clock_);
         ASSERT_TRUE(catalog::SeedCatalog(*database_, *catalog_, {"games", 20, 3, {7, 8}}, nullptr).ok());
         catalog::ProductDraft d;
@@ -37,12 +35,6 @@ protected:
         product_ = catalog_->Create(d, 7).value();
         service_ = std::make_unique<OrderService>(*database_, *vault_, payments_, clock_);
     }
-    void TearDown() override {
-        service_.reset();
-        catalog_.reset();
-        database_.reset();
-        std::filesystem::remove_all(dir_);
-    }
     CheckoutInput Input(std::string card = "4242424242424242") {
         return CheckoutInput{Address{"Ada", "1 Main Street", "", "Singapore", "123456", "SG"}, "+6591234567",
                              Card{card, 12, 2031, "123"}};
@@ -51,8 +43,7 @@ protected:
 
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'800'000'000)};
     TestPaymentProvider payments_{clock_};
-    std::filesystem::path dir_;
-    std::unique_ptr<db::Database> database_;
+    db::TempDatabase database_{AllMigrations()};
     std::unique_ptr<accounts::PiiVault> vault_;
     std::unique_ptr<catalog::CatalogService> catalog_;
     std::unique_ptr<OrderService> service_;
