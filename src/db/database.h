@@ -3,6 +3,7 @@
 // ids, integers for money and times. Backend-specific features (full-text search) ask dialect().
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -24,10 +25,11 @@ using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
 using Params = std::vector<Value>;
 
 // A database failure the caller did not expect, except kConstraint, which services turn into
-// a conflict (a duplicate SKU, say). Thrown, never returned: see core/result.h.
+// a conflict (a duplicate SKU, say), and kTimeout, a statement stopped at the connection's
+// deadline. Thrown, never returned: see core/result.h.
 class DbError : public std::runtime_error {
 public:
-    enum class Kind { kConstraint, kBusy, kOther };
+    enum class Kind { kConstraint, kBusy, kTimeout, kOther };
     DbError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     Kind kind() const { return kind_; }
 
@@ -60,6 +62,24 @@ public:
 
     // Convenience: the first column of the first row as an integer, or fallback when no row.
     std::int64_t QueryInt(std::string_view sql, const Params& params = {}, std::int64_t fallback = 0);
+
+    // Statements still running at deadline stop and throw DbError kTimeout, until the deadline is
+    // cleared (nullopt). A backend that cannot stop a statement ignores it. Use DeadlineScope.
+    virtual void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {}
+};
+
+// Gives a connection a deadline for as long as the scope lives.
+class DeadlineScope {
+public:
+    DeadlineScope(Connection& c, std::chrono::milliseconds budget) : c_(c) {
+        c_.SetDeadline(std::chrono::steady_clock::now() + budget);
+    }
+    ~DeadlineScope() { c_.SetDeadline(std::nullopt); }
+    DeadlineScope(const DeadlineScope&) = delete;
+    DeadlineScope& operator=(const DeadlineScope&) = delete;
+
+private:
+    Connection& c_;
 };
 
 enum class Dialect { kSqlite, kPostgres };

@@ -122,6 +122,29 @@ TEST_F(SqliteTest, GroupCommitKeepsEachWriteAllOrNothing) {
               2);
 }
 
+TEST_F(SqliteTest, AStatementPastItsDeadlineStopsAndTheConnectionRecovers) {
+    // A count to a billion takes seconds; a deadline already passed stops it at the first check.
+    const std::string slow =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) SELECT COUNT(*) FROM n";
+    for (int i = 0; i < 2; ++i) {  // the connection answers in full afterwards, and stops again
+        try {
+            database_->Read([&](Connection& c) {
+                DeadlineScope deadline(c, std::chrono::milliseconds(0));
+                c.QueryInt(slow);
+            });
+            ADD_FAILURE() << "the statement ran to the end";
+        } catch (const DbError& e) {
+            EXPECT_EQ(e.kind(), DbError::Kind::kTimeout) << e.what();
+        }
+        EXPECT_EQ(database_->Read([](Connection& c) {
+            return c.QueryInt(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
+                " SELECT COUNT(*) FROM n");
+        }),
+                  100000);
+    }
+}
+
 TEST_F(SqliteTest, UsesWriteAheadLog) {
     std::string mode;
     database_->Write(
