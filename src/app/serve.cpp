@@ -9,6 +9,7 @@
 
 #include "accounts/accounts.h"
 #include "accounts/accounts_routes.h"
+#include "accounts/password_hasher.h"
 #include "app/commands.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
@@ -170,11 +171,11 @@ int Serve(const ServeOptions& options) {
     http::ServerOptions server_options;
     server_options.io_threads = options.io_threads > 0 ? options.io_threads : cores;
     server_options.worker_threads = options.workers > 0 ? options.workers : 4 * cores;
-    server_options.heavy_threads = options.hash_threads > 0 ? options.hash_threads : cores;
-    // A short queue: an admitted sign-in waits a few hashes at most; the rest are told to retry.
-    server_options.heavy_queue_limit = options.hash_queue > 0
-                                           ? static_cast<std::size_t>(options.hash_queue)
-                                           : static_cast<std::size_t>(4 * server_options.heavy_threads);
+    // Sign-ups and sign-ins wait for a hashing thread as long as the oldest waiting one has waited
+    // less than --max-hash-wait-ms; past it they are told to retry.
+    const int hash_threads = options.hash_threads > 0 ? options.hash_threads : cores;
+    accounts::HashingQueue hashing({hash_threads, std::chrono::milliseconds(options.max_hash_wait_ms)});
+    server_options.run_heavy = [&hashing](std::function<void()> job) { return hashing.Submit(std::move(job)); };
     server_options.body_limit = static_cast<std::size_t>(options.body_limit);
     server_options.max_connections = static_cast<std::size_t>(options.max_connections);
     server_options.max_in_flight = static_cast<std::size_t>(options.max_in_flight);
@@ -186,7 +187,7 @@ int Serve(const ServeOptions& options) {
 
     ops::Metrics metrics;
     CoreServices core = OpenCoreServices(
-        options.data_dir, server_options.worker_threads + server_options.heavy_threads,
+        options.data_dir, server_options.worker_threads + hash_threads,
         [&metrics](double seconds) { metrics.ObserveQuery(seconds); }, clock);
     db::Database& database = *core.database;
     accounts::PiiVault& vault = *core.vault;
@@ -283,6 +284,15 @@ int Serve(const ServeOptions& options) {
                         "How long the oldest request waiting for a worker has waited; past --max-queue-wait-ms "
                         "new ones are shed",
                         "", [&] { return std::chrono::duration<double>(server.worker_queue_wait()).count(); });
+    metrics.AddCallback("emporium_hash_queue_wait_seconds", "gauge",
+                        "How long the oldest sign-up or sign-in waiting for a hashing thread has waited; past "
+                        "--max-hash-wait-ms new ones are shed",
+                        "", [&] { return std::chrono::duration<double>(hashing.oldest_wait()).count(); });
+    metrics.AddCallback("emporium_hash_queue_waiting", "gauge", "Sign-ups and sign-ins waiting for a hashing thread",
+                        "", [&] { return static_cast<double>(hashing.waiting()); });
+    metrics.AddCallback("emporium_hash_shed_total", "counter",
+                        "Sign-ups and sign-ins answered 503 because the hashing queue was too far behind", "",
+                        [&] { return static_cast<double>(hashing.shed()); });
     auto ready = [&]() {
         if (server.draining()) return false;
         try {
@@ -427,6 +437,7 @@ int Serve(const ServeOptions& options) {
     }
     alerter.Start();
     server.Run();
+    hashing.Stop();  // sign-ins still queued after the drain finish while the server exists
     alerter.Stop();
     if (standby) standby->Promote();  // stops copying
     if (dispatcher) dispatcher->Stop();
