@@ -10,7 +10,7 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build web configure run seed test test-unit test-api test-e2e test-asan smoke bench lint format clean
+.PHONY: all deps build web configure run seed test test-unit test-api test-e2e test-asan smoke bench fuzz lint format clean
 
 all: build
 
@@ -58,6 +58,11 @@ test-asan: deps
 
 bench: build
 	bash bench/run.sh
+
+# libFuzzer targets on every parser of outside input (clang, in build-fuzz/), FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 lint:
 	bash scripts/lint.sh

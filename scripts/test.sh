@@ -40,6 +40,7 @@ run "unit tests" bash -c "cd build && ctest --output-on-failure"
 run "API tests" python3 tests/api/run.py
 run "contract smoke" python3 ../shared/contract/smoke.py catalog accounts orders
 run "browser test" node --test tests/e2e/
+run "fuzzers: committed corpus, 5 s each" bash tests/fuzz/run.sh 5
 run "sanitizers: build" bash -c "test -f build-asan/build.ninja || cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMPORIUM_SANITIZE=ON >/dev/null && cmake --build build-asan"
 run "sanitizers: unit tests" bash -c "cd build-asan && ctest --output-on-failure"
 run "sanitizers: API tests" env EMPORIUM_BIN="$PWD/build-asan/emporium" python3 tests/api/run.py

@@ -9,7 +9,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/url/parse.hpp>
 #include <csignal>
 #include <deque>
 #include <mutex>
@@ -417,12 +416,9 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
             keep_alive = message.keep_alive();
             request.method = std::string(message.method_string());
             head = message.method() == bhttp::verb::head;
-            auto target = boost::urls::parse_origin_form(message.target());
-            if (!target) {
+            if (!ParseTarget(message.target(), request)) {
                 response = MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path.");
             } else {
-                request.path = target->path();
-                for (auto param : target->params()) request.query.emplace_back(param.key, param.value);
                 for (const auto& field : message) {
                     request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
                 }

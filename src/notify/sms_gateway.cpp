@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/text.h"
 #include "http/client.h"
 
 namespace emporium::notify {
@@ -19,7 +20,8 @@ std::string DescribeError(const http::HttpAnswer& answer) {
         if (auto* code = o.if_contains("code"); code && code->is_int64())
             out += " code " + std::to_string(code->as_int64());
         if (auto* message = o.if_contains("message"); message && message->is_string()) {
-            out += ": " + std::string(message->as_string()).substr(0, 200);
+            const json::string& text = message->as_string();
+            out += ": " + std::string(Utf8Prefix(std::string_view(text.data(), text.size()), 200));
         }
     }
     return out;
@@ -43,31 +45,7 @@ public:
         call.basic_user = config_.account_sid;
         call.basic_password = config_.auth_token;
         call.timeout = config_.timeout;
-        http::HttpAnswer answer = http::Perform(call);
-
-        SendOutcome out;
-        if (answer.status == 0) {
-            out.kind = SendOutcome::Kind::kRetry;
-            out.error = "network: " + answer.error;
-        } else if (answer.status >= 200 && answer.status < 300) {
-            out.kind = SendOutcome::Kind::kSent;
-            boost::system::error_code ec;
-            json::value v = json::parse(answer.body, ec);
-            if (!ec && v.is_object()) {
-                if (auto* sid = v.as_object().if_contains("sid"); sid && sid->is_string()) {
-                    out.provider_id = std::string(sid->as_string());
-                }
-            }
-        } else if (answer.status == 429 || answer.status >= 500 || answer.status == 401) {
-            // 401: the credentials are wrong or rotated; retrying lets the operator fix them without losing texts.
-            out.kind = SendOutcome::Kind::kRetry;
-            out.error = DescribeError(answer);
-            out.retry_after = answer.retry_after;
-        } else {
-            out.kind = SendOutcome::Kind::kPermanent;
-            out.error = DescribeError(answer);
-        }
-        return out;
+        return ReadSendAnswer(http::Perform(call));
     }
 
     LookupOutcome FindSent(std::string_view to, std::string_view body) override {
@@ -78,26 +56,7 @@ public:
         call.basic_user = config_.account_sid;
         call.basic_password = config_.auth_token;
         call.timeout = config_.timeout;
-        http::HttpAnswer answer = http::Perform(call);
-        LookupOutcome out;
-        if (answer.status != 200) return out;
-        boost::system::error_code ec;
-        json::value v = json::parse(answer.body, ec);
-        if (ec || !v.is_object()) return out;
-        const json::value* messages = v.as_object().if_contains("messages");
-        if (!messages || !messages->is_array()) return out;
-        out.known = true;
-        for (const json::value& m : messages->as_array()) {
-            if (!m.is_object()) continue;
-            const json::object& o = m.as_object();
-            const json::value* b = o.if_contains("body");
-            const json::value* sid = o.if_contains("sid");
-            if (b && b->is_string() && b->as_string() == body && sid && sid->is_string()) {
-                out.provider_id = std::string(sid->as_string());
-                break;
-            }
-        }
-        return out;
+        return ReadLookupAnswer(http::Perform(call), body);
     }
 
     std::string_view name() const override { return "twilio"; }
@@ -118,6 +77,54 @@ public:
 };
 
 }  // namespace
+
+SendOutcome ReadSendAnswer(const http::HttpAnswer& answer) {
+    SendOutcome out;
+    if (answer.status == 0) {
+        out.kind = SendOutcome::Kind::kRetry;
+        out.error = "network: " + answer.error;
+    } else if (answer.status >= 200 && answer.status < 300) {
+        out.kind = SendOutcome::Kind::kSent;
+        boost::system::error_code ec;
+        json::value v = json::parse(answer.body, ec);
+        if (!ec && v.is_object()) {
+            if (auto* sid = v.as_object().if_contains("sid"); sid && sid->is_string()) {
+                out.provider_id = std::string(sid->as_string());
+            }
+        }
+    } else if (answer.status == 429 || answer.status >= 500 || answer.status == 401) {
+        // 401: the credentials are wrong or rotated; retrying lets the operator fix them without losing texts.
+        out.kind = SendOutcome::Kind::kRetry;
+        out.error = DescribeError(answer);
+        out.retry_after = answer.retry_after;
+    } else {
+        out.kind = SendOutcome::Kind::kPermanent;
+        out.error = DescribeError(answer);
+    }
+    return out;
+}
+
+LookupOutcome ReadLookupAnswer(const http::HttpAnswer& answer, std::string_view body) {
+    LookupOutcome out;
+    if (answer.status != 200) return out;
+    boost::system::error_code ec;
+    json::value v = json::parse(answer.body, ec);
+    if (ec || !v.is_object()) return out;
+    const json::value* messages = v.as_object().if_contains("messages");
+    if (!messages || !messages->is_array()) return out;
+    out.known = true;
+    for (const json::value& m : messages->as_array()) {
+        if (!m.is_object()) continue;
+        const json::object& o = m.as_object();
+        const json::value* b = o.if_contains("body");
+        const json::value* sid = o.if_contains("sid");
+        if (b && b->is_string() && b->as_string() == body && sid && sid->is_string()) {
+            out.provider_id = std::string(sid->as_string());
+            break;
+        }
+    }
+    return out;
+}
 
 std::unique_ptr<SmsGateway> MakeTwilioGateway(TwilioConfig config) {
     return std::make_unique<TwilioGateway>(std::move(config));

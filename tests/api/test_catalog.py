@@ -243,6 +243,17 @@ class WriteTest(unittest.TestCase, ErrorShape):
             self.assertError(shop.admin("POST", "/api/products", raw=raw, headers={"Content-Type": "application/json"}), 400)
         self.assertEqual(shop.get("/api/products").json["total"], total)
 
+    def test_a_number_past_a_doubles_range_is_400(self):
+        # Found by tests/fuzz: 1e999 was read as infinity and stored as `Infinity`, which is not
+        # JSON, so the product's attributes came back empty.
+        total = shop.get("/api/products").json["total"]
+        raw = json.dumps(new_product()).replace('"brand": "Apex"', '"brand": "Apex", "weight": 1e999').encode()
+        self.assertIn(b"1e999", raw)
+        r = self.assertError(shop.admin("POST", "/api/products", raw=raw, headers={"Content-Type": "application/json"}),
+                             400, "malformed_json")
+        self.assertIn("out of range", r["message"])
+        self.assertEqual(shop.get("/api/products").json["total"], total)
+
     def test_wrong_content_type_is_415(self):
         self.assertError(shop.admin("POST", "/api/products", raw=json.dumps(new_product()).encode(),
                                     headers={"Content-Type": "text/plain"}), 415)
