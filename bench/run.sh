@@ -2,11 +2,12 @@
 # `make bench`: seeds 100,000 products, starts the program, and measures with wrk the catalog
 # list, a search and a product page at 100 and 1,000 connections, then nginx serving the same
 # response bytes as static files as the limit to compare with; then catalog queries without the
-# cache (Google Benchmark), a sign-in flood, checkout, and checkout while Twilio is slow.
+# cache (Google Benchmark), hostile searches, a sign-in flood, checkout, and checkout while Twilio
+# is slow.
 # Writes docs/PERFORMANCE.md.
 #
-# BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, flood, checkout, notify)
-# runs only those sections.
+# BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, flood, checkout,
+# notify) runs only those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -146,6 +147,35 @@ cmake --build "$BUILD_DIR" --target catalog_bench > /dev/null
 BENCH_PRODUCTS=$PRODUCTS "$BUILD_DIR/bench/micro/catalog_bench" --benchmark_min_time=1 \
     --benchmark_out="$RESULTS/catalog-queries.json" --benchmark_out_format=json
 python3 bench/queries_report.py "$RESULTS/catalog-queries.json" "$ROOT/docs/PERFORMANCE.md"
+fi
+
+# Hostile searches: one address sends a hundred one-letter words (`q=a+a+...`) from 4 connections,
+# each sending one every 250 ms (up to 16 a second), every request with a new min_price so that
+# the cache never answers, while shoppers run an ordinary search (8 connections, one request every
+# 50 ms each, also uncached); then the shoppers alone, to compare. The hostile search may be
+# answered 200 or 503; anything else, or a shopper's request failing, fails the bench.
+if want hostile; then
+seed_catalog
+stop_server
+echo "== hostile searches"
+"$BIN" serve --data-dir "$WORK/data" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+    --rate-limit 0 2> "$WORK/server-hostile.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+HOSTILE_SECONDS=${BENCH_HOSTILE_SECONDS:-20}
+hostile_path="/api/products?per_page=24&q=$(python3 -c 'print("+".join(["a"] * 100))')"
+ordinary_path="/api/products?per_page=24&q=shadow+leg"
+uncached() {  # NAME CONNECTIONS PAUSE_MS PATH: wrk with a new min_price per request
+    wrk -t1 -c"$2" -d"${HOSTILE_SECONDS}s" --timeout 30s --latency -s bench/new_min_price.lua "$base$4" -- "$3" \
+        > "$RESULTS/hostile-$1.txt" 2>&1
+}
+uncached attack 4 250 "$hostile_path" &
+attack_pid=$!
+uncached ordinary-during 8 50 "$ordinary_path"
+wait "$attack_pid"
+uncached ordinary-alone 8 50 "$ordinary_path"
+python3 bench/hostile_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" --seconds "$HOSTILE_SECONDS" \
+    --products "$PRODUCTS"
 fi
 
 # Sign-in flood: 100 connections signing in (a quarter with wrong passwords) while the catalog is

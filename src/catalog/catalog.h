@@ -114,7 +114,7 @@ std::optional<StoreProfile> PresetProfile(std::string_view preset);
 std::vector<db::Migration> Migrations(db::Dialect dialect);
 
 // How long one catalog read may run before it stops with 503 `query_timeout`.
-inline constexpr std::chrono::milliseconds kDefaultQueryBudget{500};
+inline constexpr std::chrono::milliseconds kDefaultQueryBudget{1000};
 
 class CatalogService {
 public:
