@@ -275,22 +275,22 @@ void Server::Impl::LeaveWorkerQueue() {
 }
 
 awaitable<Response> Server::Impl::RunHeavy(const Route& route, const Request& request) {
-    // The work runs on the hashing queue's thread; its answer (or nothing, when shed) comes back to
-    // this coroutine's executor. The coroutine, and so route and request, lives until then.
-    auto executor = co_await asio::this_coro::executor;
-    std::optional<Response> answer =
-        co_await asio::async_initiate<decltype(use_awaitable), void(std::optional<Response>)>(
-            [this, &route, &request, executor](auto handler) {
-                auto done = std::make_shared<decltype(handler)>(std::move(handler));
-                auto reply = [executor, done](std::optional<Response> r) {
-                    asio::post(executor, [done, r = std::move(r)]() mutable { (*done)(std::move(r)); });
-                };
-                if (!options.run_heavy([this, &route, &request, reply] { reply(CallHandler(route, request)); })) {
-                    reply(std::nullopt);
-                }
-            },
-            use_awaitable);
-    if (!answer) co_return Busy();
+    // The work runs on another thread (the hashing queue's) and hands its answer back through this
+    // connection's strand, then wakes this coroutine by cancelling a timer it waits on. The strand
+    // runs that hand-back only once the coroutine is waiting, and the coroutine (with route,
+    // request, answer and the timer) lives until it is woken.
+    auto strand = co_await asio::this_coro::executor;
+    asio::steady_timer wake(strand, asio::steady_timer::time_point::max());
+    std::optional<Response> answer;
+    const bool queued = options.run_heavy([this, &route, &request, &answer, &wake, strand] {
+        Response r = CallHandler(route, request);
+        asio::post(strand, [&answer, &wake, r = std::move(r)]() mutable {
+            answer = std::move(r);
+            wake.cancel();
+        });
+    });
+    if (!queued) co_return Busy();
+    co_await wake.async_wait(kTuple);
     co_return std::move(*answer);
 }
 

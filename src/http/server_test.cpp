@@ -130,6 +130,30 @@ TEST_F(ServerTest, HeavyRoutesRunWhereRunHeavySaysOrGet503) {
     for (std::thread& t : jobs) t.join();
 }
 
+TEST_F(ServerTest, ManyHeavyRequestsAtOnceAllAnswer) {
+    // Each on its own connection and answered from a thread of its own: every hand-back to a
+    // connection's strand wakes the right request, whatever order they finish in.
+    Route hash{"GET", "/hash",
+               [](const Request& r) { return Response::Json(200, "{\"id\":\"" + r.request_id + "\"}"); }};
+    hash.heavy = true;
+    router_.Add(std::move(hash));
+    std::mutex jobs_mutex;
+    std::vector<std::thread> jobs;  // guarded by jobs_mutex
+    ServerOptions options;
+    options.io_threads = 2;
+    options.run_heavy = [&](std::function<void()> job) {
+        std::lock_guard lock(jobs_mutex);
+        jobs.emplace_back(std::move(job));
+        return true;
+    };
+    Start(options);
+    std::vector<std::future<HttpAnswer>> answers;
+    for (int i = 0; i < 100; ++i) answers.push_back(std::async(std::launch::async, [this] { return Get("/hash"); }));
+    for (auto& a : answers) EXPECT_EQ(a.get().status, 200);
+    std::lock_guard lock(jobs_mutex);
+    for (std::thread& t : jobs) t.join();
+}
+
 TEST_F(ServerTest, WaitingWithinTheLimitIsNotShed) {
     std::shared_future<void> release = release_.get_future().share();
     router_.Get("/hold", [this, release](const Request&) {
