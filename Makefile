@@ -10,7 +10,7 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build web configure run seed test test-unit test-api test-e2e test-asan smoke bench fuzz lint format clean
+.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-asan smoke bench fuzz lint format clean
 
 all: build
 
@@ -39,6 +39,10 @@ test: build
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure
+
+# The web page's unit tests (Vitest: form rules, the API client, stores, composables).
+test-web: deps
+	cd web && npm test --silent
 
 test-api: build
 	python3 tests/api/run.py

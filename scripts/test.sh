@@ -37,6 +37,7 @@ run() {
 }
 
 run "unit tests" bash -c "cd build && ctest --output-on-failure"
+run "web unit tests" bash -c "cd web && npm test --silent"
 run "API tests" python3 tests/api/run.py
 run "contract smoke" python3 ../shared/contract/smoke.py catalog accounts orders
 run "browser test" node --test tests/e2e/

@@ -20,7 +20,10 @@
 #include "core/rate_limiter.h"
 #include "core/read_cache.h"
 #include "core/text.h"
+#include "delivery/delivery.h"
+#include "delivery/delivery_routes.h"
 #include "events/dispatcher.h"
+#include "events/queue_watch.h"
 #include "events/rabbitmq.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -206,6 +209,9 @@ int Serve(const ServeOptions& options) {
     // Read-your-writes on this node; the "cache" subscriber below covers changes made elsewhere.
     orders_service.OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
     if (!standby_mode) orders_service.PurgeIdempotencyKeys();
+    // Recommendations (src/recommend): the model in use, its versions and retraining.
+    std::unique_ptr<RecsServing> recs = RecsServing::Open(database, options.data_dir, options.recs, clock, logger);
+    if (!recs) return 2;
 
     // Side effects. Declared before the dispatcher, so the dispatcher (which calls into them)
     // stops first.
@@ -255,7 +261,17 @@ int Serve(const ServeOptions& options) {
         dispatcher = std::move(d);
         dispatcher->Start();
         if (in_process) notifier.Start();
+        // Authorizations a crash left without an order are voided; captures it interrupted, done.
+        orders_service.StartReconciler(std::chrono::seconds(60), std::chrono::minutes(10),
+                                       [&logger](const orders::ReconcileReport& r) {
+                                           if (r.voided + r.captured + r.failed == 0) return;
+                                           LogInfo(logger, LogFields("payments reconciled")
+                                                               .Add("voided", static_cast<long long>(r.voided))
+                                                               .Add("captured", static_cast<long long>(r.captured))
+                                                               .Add("failed", static_cast<long long>(r.failed)));
+                                       });
         backup_schedule.Start();
+        recs->Start();
         read_only = false;
     };
     auto progress = [&]() -> std::vector<events::LaneProgress> {
@@ -358,9 +374,12 @@ int Serve(const ServeOptions& options) {
     ops::Alerter alerter(std::move(rules),
                          AlertSink(*sms, SplitList(a.sms_to), SplitList(a.webhook), catalog.Store().name, logger),
                          clock, logger, ops::AlerterOptions{*alert_interval, *alert_repeat});
+    delivery::DeliveryService delivery_service(database, clock);  // CI/CD metrics; alerts open incidents
+    alerter.Observe(IncidentLog(delivery_service, read_only));
 
     http::Router public_router;
     catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
+    recs->AddRoutes(public_router, catalog_cache, authenticate);
     accounts::AddRoutes(public_router, accounts_service, authenticate,
                         {&signin_per_address, &signin_per_account, &signup_per_address});
     orders::AddRoutes(public_router, orders_service, authenticate, vault);
@@ -368,6 +387,15 @@ int Serve(const ServeOptions& options) {
     if (!in_process) admin_deps.broker_queues = [] { return events::ReadQueueStats(events::AmqpSettings{AmqpUrl()}); };
     notify::AddAdminRoutes(public_router, std::move(admin_deps), authenticate);
     ops::AddAdminOpsRoutes(public_router, backups, &alerter, authenticate);
+    delivery::AddRoutes(public_router, delivery_service, authenticate, clock);
+    // What worker autoscaling reads (deploy/k8s): the broker's queue depths, polled off the scrape path.
+    std::unique_ptr<events::QueueWatch> queue_watch;
+    if (!in_process) {
+        queue_watch =
+            std::make_unique<events::QueueWatch>(events::AmqpSettings{AmqpUrl()}, std::chrono::seconds(5), logger);
+        AddBrokerMetrics(metrics, *queue_watch);
+        queue_watch->Start();
+    }
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);
@@ -376,6 +404,14 @@ int Serve(const ServeOptions& options) {
 
     http::Router internal_router;
     ops::AddOpsRoutes(internal_router, metrics, ready);
+    // The public routes, for the test that checks every one against every scope and role.
+    internal_router.Get("/internal/routes", [&public_router](const http::Request&) {
+        boost::json::array items;
+        for (const auto& [method, pattern] : public_router.List()) {
+            items.push_back(boost::json::object{{"method", method}, {"pattern", pattern}});
+        }
+        return http::Response::Json(200, boost::json::serialize(boost::json::object{{"items", std::move(items)}}));
+    });
     const char* replication_token = std::getenv("EMPORIUM_REPLICATION_TOKEN");
     ops::AddReplicationRoutes(internal_router, backups, replication_token ? replication_token : "");
     if (options.faults) ops::AddFaultRoutes(internal_router, faults);
@@ -438,9 +474,11 @@ int Serve(const ServeOptions& options) {
     alerter.Start();
     server.Run();
     hashing.Stop();  // sign-ins still queued after the drain finish while the server exists
+    recs->Stop();
     alerter.Stop();
     if (standby) standby->Promote();  // stops copying
     if (dispatcher) dispatcher->Stop();
+    orders_service.StopReconciler();
     notifier.Stop();
     backup_schedule.Stop();
     return 0;

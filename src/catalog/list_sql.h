@@ -51,6 +51,10 @@ std::string FtsQuery(std::string_view q);
 // ListSql::count_limited is set. Counting every one of 60,000 matches of a common word costs as
 // much as ranking them; nobody pages that far.
 inline constexpr std::int64_t kSearchCountLimit = 1000;
+// The same search as a PostgreSQL tsquery for the emporium_search configuration: every word of
+// SearchWords(q), quoted, prefixes starred, all required ("'zel':* & 'bre':* & '3'"). Empty when
+// there is no word.
+std::string TsQuery(std::string_view q);
 
 struct ListSql {
     std::string count;             // SELECT COUNT(*): the total across pages, up to count_limit + 1 when set
@@ -66,6 +70,8 @@ struct ListSql {
 // - a category is turned into its id once, so the (category, archived, price) index applies;
 // - a search's count stops at kSearchCountLimit + 1 matches.
 // nullopt when the search text has no letters or digits, so nothing can match.
-std::optional<ListSql> BuildListSql(const ProductQuery& query);
+// On PostgreSQL a search filters on the products_search GIN index and ranks with ts_rank (names
+// first, then tags, then descriptions, as bm25's weights do on SQLite).
+std::optional<ListSql> BuildListSql(const ProductQuery& query, db::Dialect dialect = db::Dialect::kSqlite);
 
 }  // namespace emporium::catalog

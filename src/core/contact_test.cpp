@@ -40,6 +40,30 @@ TEST(Contact, MasksAsTheIssueShows) {
     EXPECT_EQ(MaskEmail("nonsense"), "***");
 }
 
+TEST(Contact, CheckPhoneNamesTheField) {
+    EXPECT_FALSE(CheckPhone("phone", "+6591234567").has_value());
+    std::optional<FieldError> bad = CheckPhone("shipping.phone", "6591234567");
+    ASSERT_TRUE(bad.has_value());
+    EXPECT_EQ(bad->field, "shipping.phone");
+    EXPECT_EQ(bad->code, "invalid_phone");
+}
+
+TEST(Contact, MasksEveryPhoneInOutsideText) {
+    // Twilio's 21211 quotes the number it refused.
+    EXPECT_EQ(MaskPhonesIn("HTTP 400 code 21211: The 'To' number +15005550001 is not a valid phone number."),
+              "HTTP 400 code 21211: The 'To' number +1 ****0001 is not a valid phone number.");
+    EXPECT_EQ(MaskPhonesIn("to +65 9123 4567, or (555) 123-4567 or 6591234567."),
+              "to +65 ****4567, or (****4567 or ****4567.");
+    const std::string once = MaskPhonesIn("+6591234567 and 0044 20 7946 0958");
+    EXPECT_EQ(once.find("91234567"), std::string::npos);
+    EXPECT_EQ(once.find("7946"), std::string::npos);
+    EXPECT_EQ(MaskPhonesIn(once), once);  // masking masked text changes nothing
+    // Short numbers (codes, order numbers, statuses) stay as they are.
+    EXPECT_EQ(MaskPhonesIn("order #123456 HTTP 503 code 20500"), "order #123456 HTTP 503 code 20500");
+    EXPECT_EQ(MaskPhonesIn(""), "");
+    EXPECT_EQ(MaskPhonesIn("+"), "+");
+}
+
 TEST(Principal, RolesGrantScopesAndTokensNarrowThem) {
     Principal customer{1, Role::kCustomer};
     EXPECT_TRUE(customer.Can(scope::kProfile));

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/contact.h"
 #include "core/text.h"
 #include "http/client.h"
 
@@ -20,8 +21,11 @@ std::string DescribeError(const http::HttpAnswer& answer) {
         if (auto* code = o.if_contains("code"); code && code->is_int64())
             out += " code " + std::to_string(code->as_int64());
         if (auto* message = o.if_contains("message"); message && message->is_string()) {
+            // Twilio quotes the number in some messages (21211): masked at this boundary, before
+            // anything stores or logs it, and before the cut, which must not leave half a number.
             const json::string& text = message->as_string();
-            out += ": " + std::string(Utf8Prefix(std::string_view(text.data(), text.size()), 200));
+            const std::string masked = MaskPhonesIn(std::string(text.data(), text.size()));
+            out += ": " + std::string(Utf8Prefix(masked, 200));
         }
     }
     return out;
@@ -82,7 +86,7 @@ SendOutcome ReadSendAnswer(const http::HttpAnswer& answer) {
     SendOutcome out;
     if (answer.status == 0) {
         out.kind = SendOutcome::Kind::kRetry;
-        out.error = "network: " + answer.error;
+        out.error = "network: " + MaskPhonesIn(answer.error);
     } else if (answer.status >= 200 && answer.status < 300) {
         out.kind = SendOutcome::Kind::kSent;
         boost::system::error_code ec;

@@ -23,7 +23,7 @@ protected:
     }
     std::string Dir() const { return (database_.dir() / "backups").string(); }
 
-    db::TempDatabase database_;
+    db::TempDatabase database_{{}, db::TestBackend::kSqlite};  // backups copy the SQLite file
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'800'000'000)};
 };
 
@@ -89,12 +89,37 @@ TEST(BackupManifest, AnInfiniteDurationIsDroppedSoTheManifestStaysJson) {
     // Found by tests/fuzz (backup_manifest): 1e999 parsed as infinity, which ToJson wrote back as
     // `Infinity`, a manifest FromJson then refused.
     std::optional<BackupManifest> m =
-        BackupManifest::FromJson(R"({"name":"b","file":"b.db.gz","sha256":"00","seconds":1e999,"bytes":5})");
+        BackupManifest::FromJson(R"({"name":"emporium-20270115T080000Z","file":"emporium-20270115T080000Z.db.gz",)"
+                                 R"("sha256":"00","seconds":1e999,"bytes":5})");
     ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->seconds, 0);
     std::optional<BackupManifest> again = BackupManifest::FromJson(m->ToJson());
     ASSERT_TRUE(again.has_value()) << m->ToJson();
     EXPECT_EQ(again->bytes, 5);
+}
+
+TEST(BackupName, OnlyPlainBackupNamesPass) {
+    EXPECT_TRUE(IsBackupName("emporium-20270115T080000Z"));
+    EXPECT_TRUE(IsBackupName("emporium-20270115T080000Z-2"));
+    for (std::string_view hostile :
+         {"", "emporium-", "../emporium-20270115T080000Z", "emporium-20270115T080000Z/../../etc/passwd",
+          "emporium-20270115T080000Z/x", ".emporium-20270115T080000Z", "emporium-20270115T080000Z.json",
+          "emporium-2027O115T080000Z", "emporium-20270115T080000Z-", "emporium-20270115T080000Z-1234567", "/etc/passwd",
+          "..", "emporium-20270115T080000Z\\x", "other-20270115T080000Z"}) {
+        EXPECT_FALSE(IsBackupName(hostile)) << hostile;
+    }
+    EXPECT_FALSE(IsBackupName(std::string_view("emporium-20270115T080000Z\0-2", 27)));
+}
+
+TEST(BackupName, ManifestsWithHostileNamesAreRefused) {
+    auto manifest = [](std::string name, std::string file) {
+        return R"({"name":")" + name + R"(","file":")" + file + R"(","sha256":"00"})";
+    };
+    EXPECT_TRUE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "emporium-20270115T080000Z.db.gz")));
+    EXPECT_FALSE(BackupManifest::FromJson(manifest("../../x", "emporium-20270115T080000Z.db.gz")));
+    EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "../../etc/cron.d/x")));
+    EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "emporium-20270115T080000Z.db")));
+    EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z\u0000", "x.db.gz")));
 }
 
 }  // namespace

@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  BUSY_ANSWER,
   accountMenu,
   apiJson,
   assertClean,
   eventually,
   launchBrowser,
+  layoutProblems,
   menuPick,
   money,
   pickOption,
@@ -118,7 +120,7 @@ describe('customer accounts', () => {
     await phone.fill('91234567');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByText('Password must be at least 10 characters.').waitFor();
-    await page.getByText(/Enter the number in international format/).waitFor();
+    await page.getByText(/Use the international format/).waitFor();
 
     await password.fill(customer.password);
     await phone.fill('');
@@ -156,7 +158,7 @@ describe('customer accounts', () => {
     // A phone number that is not E.164 is refused next to the field.
     await phone.fill('12345');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByText(/Enter the number in international format/).waitFor();
+    await page.getByText(/Use the international format/).waitFor();
 
     await name.fill(customer.newName);
     await phone.fill(customer.phone);
@@ -246,6 +248,70 @@ describe('customer accounts', () => {
     assert.equal(new URL(page.url()).pathname, '/signin', 'stays on the sign-in page');
     assert.equal(await signInLink(page).count(), 1, 'still signed out');
     assertClean(watch);
+  });
+
+  describe('a busy shop (503 with Retry-After)', () => {
+    // The browser answers sign-up and sign-in with the 503 a shedding shop sends (nothing done,
+    // Retry-After: 1) as often as a test needs, then lets the request through to the real server.
+    let busyContext, busyPage, busyWatch;
+    before(async () => {
+      busyContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+      busyPage = await busyContext.newPage();
+      busyWatch = watchPage(busyPage);
+    });
+    after(async () => {
+      await busyContext?.close();
+    });
+
+    test('sign-up waits out two 503s, shows that it is retrying, then succeeds', T, async () => {
+      const page = busyPage;
+      let calls = 0;
+      await page.route('**/api/auth/signup', (route) => (++calls <= 2 ? route.fulfill(BUSY_ANSWER) : route.continue()));
+      busyWatch.expect('/api/auth/signup');
+      const email = `busy.${run}@example.com`;
+      await page.goto(shop.base + '/signup');
+      await page.getByRole('textbox', { name: 'Full name' }).fill('Barbara Liskov');
+      await page.getByRole('textbox', { name: 'Email' }).fill(email);
+      await page.getByLabel('Password', { exact: true }).fill('substitution-1987');
+      await page.getByRole('button', { name: 'Create account' }).click();
+
+      // The button says why it is still busy; a live region tells screen readers once per wait.
+      await page.locator('[data-testid="busy-text"]').getByText(/^The shop is busy, retrying in [12] s…$/).waitFor();
+      const status = page.locator('[data-testid="busy-status"]');
+      assert.equal(await status.getAttribute('role'), 'status');
+      assert.equal(await status.getAttribute('aria-live'), 'polite');
+      await status.getByText(/^The shop is busy\. Trying again in [12] seconds? \(try [23] of 4\)\.$/).waitFor();
+      assert.deepEqual(await layoutProblems(page), [], 'the busy button fits a phone');
+      await screenshot(page, 'signup-busy-phone.png');
+
+      await page.waitForURL((url) => url.pathname === '/');
+      await accountMenu(page).waitFor();
+      assert.equal(calls, 3, 'two refused tries, then the one the server answered');
+      assert.equal((await me(page)).email, email);
+      assertClean(busyWatch);
+      await page.unroute('**/api/auth/signup');
+    });
+
+    test('sign-in gives up after four tries and says so', T, async () => {
+      const page = busyPage;
+      await busyContext.clearCookies();
+      let calls = 0;
+      await page.route('**/api/auth/login', (route) => {
+        calls += 1;
+        return route.fulfill(BUSY_ANSWER);
+      });
+      busyWatch.expect('/api/auth/login');
+      await page.goto(shop.base + '/signin');
+      await signIn(page, { email: `busy.${run}@example.com`, password: 'substitution-1987' });
+      const alert = page.locator('[data-testid="form-error"]');
+      await alert.getByText('The shop is still busy after 4 tries. Please wait a minute and try again.').waitFor();
+      assert.equal(await alert.getAttribute('role'), 'alert');
+      assert.equal(calls, 4);
+      assert.equal(new URL(page.url()).pathname, '/signin');
+      assert.equal(await page.locator('[data-testid="busy-text"]').count(), 0, 'the button is back to normal');
+      assertClean(busyWatch);
+      await page.unroute('**/api/auth/login');
+    });
   });
 
   describe('seller area', () => {

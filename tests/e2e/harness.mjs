@@ -286,3 +286,60 @@ export async function menuPick(page, name) {
   await accountMenu(page).click();
   await page.getByRole('menu', { name: 'Account' }).getByRole('menuitem', { name, exact: true }).click();
 }
+
+/**
+ * What does not fit in the page as shown now, in words (empty when all fits): field hints and
+ * errors whose lines run into each other or out of their field, alerts and buttons whose text
+ * spills, and a page that scrolls sideways. Checked on every form's error states at phone and
+ * desktop widths.
+ */
+export async function layoutProblems(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const shown = (el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+    };
+    const name = (el) => el.textContent.trim().replace(/\s+/g, ' ').slice(0, 50);
+    for (const m of document.querySelectorAll('.v-messages__message')) {
+      if (!shown(m)) continue;
+      const style = getComputedStyle(m);
+      const lineHeight = parseFloat(style.lineHeight);
+      const fontSize = parseFloat(style.fontSize);
+      if (Number.isFinite(lineHeight) && lineHeight < fontSize * 1.2) {
+        out.push(`cramped lines (${lineHeight}px lines for ${fontSize}px text): "${name(m)}"`);
+      }
+      const field = m.closest('.v-input');
+      const r = m.getBoundingClientRect();
+      const box = field ? field.getBoundingClientRect() : null;
+      if (box && (r.right > box.right + 1 || r.left < box.left - 1)) out.push(`wider than its field: "${name(m)}"`);
+      if (m.scrollWidth > m.clientWidth + 1) out.push(`cut off: "${name(m)}"`);
+      const details = m.closest('.v-input__details');
+      if (details && details.scrollHeight > details.clientHeight + 1) out.push(`taller than its box: "${name(m)}"`);
+    }
+    for (const box of document.querySelectorAll('.v-messages')) {
+      const rects = [...box.querySelectorAll('.v-messages__message')].filter(shown).map((m) => m.getBoundingClientRect());
+      if (rects.some((a, i) => rects.slice(i + 1).some((b) => a.top < b.bottom - 1 && b.top < a.bottom - 1))) {
+        out.push(`messages drawn over each other: "${name(box)}"`);
+      }
+    }
+    for (const el of document.querySelectorAll('.v-alert__content, .v-btn__content, .v-card')) {
+      // A badge (the cart's count) sits over its button's edge on purpose.
+      if (shown(el) && !el.querySelector('.v-badge') && el.scrollWidth > el.clientWidth + 1) {
+        out.push(`text spills out of ${el.classList[0]}: "${name(el)}"`);
+      }
+    }
+    if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push('the page scrolls sideways');
+    return out;
+  });
+}
+
+/**
+ * The answer of a shop that sheds load (503 `overloaded`, Retry-After: 1), for page.route to give
+ * in place of the real one: the shop has no switch that makes it busy on demand.
+ */
+export const BUSY_ANSWER = {
+  status: 503,
+  headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
+  body: JSON.stringify({ error: { code: 'overloaded', message: 'The shop is busy; try again shortly.', details: {} } }),
+};

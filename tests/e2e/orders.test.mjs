@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  BUSY_ANSWER,
   accountMenu,
   assertClean,
   eventually,
@@ -62,7 +63,26 @@ async function postJson(context, path, data, headers = {}) {
   return { status: res.status(), body: await res.json().catch(() => null) };
 }
 
+async function patchJson(context, path, data) {
+  const res = await context.request.patch(shop.base + path, { data, headers: { 'X-CSRF-Token': await csrf(context) } });
+  return { status: res.status(), body: await res.json().catch(() => null) };
+}
+
 const cartLink = (page) => page.locator('header [data-testid="cart-button"]');
+
+/** Fills the checkout's shipping fields (the name comes from the profile). */
+async function fillShipping(page) {
+  const field = (name) => page.getByRole('textbox', { name, exact: true });
+  await field('Address line 1').fill(customer.address.line1);
+  await field('City').fill(customer.address.city);
+  await field('Postal code').fill(customer.address.postal_code);
+  const country = page.locator('.v-input', { has: page.getByRole('combobox', { name: 'Country' }) });
+  await country.getByRole('combobox', { name: 'Country' }).fill('Singap');
+  await pickOption(page, country.locator('.v-field'), 'Singapore', async () =>
+    (await country.locator('.v-autocomplete__selection').allTextContents()).some((t) => t.trim() === 'Singapore'),
+  );
+  await field('Mobile phone').fill(customer.phone);
+}
 
 
 const noSideScroll = (p) =>
@@ -71,7 +91,7 @@ const noSideScroll = (p) =>
   });
 
 describe('cart, checkout and orders', () => {
-  let context, page, watch, product, orderId;
+  let context, page, watch, product, otherProduct, thirdProduct, orderId;
   let sellerContext;
 
   before(async () => {
@@ -82,8 +102,9 @@ describe('cart, checkout and orders', () => {
     });
     assert.equal(login.status(), 200, `seller sign-in: ${await login.text()}`);
     const mine = await getJson(sellerContext, '/api/seller/products?per_page=100');
-    product = mine.items.find((p) => p.stock >= 10 && p.status !== 'archived');
-    assert.ok(product, 'seller1 has a product in stock');
+    const inStock = mine.items.filter((p) => p.stock >= 10 && p.status !== 'archived' && p.currency === 'USD');
+    assert.ok(inStock.length >= 3, 'seller1 has three products in stock');
+    [product, otherProduct, thirdProduct] = inStock;
 
     context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     page = await context.newPage();
@@ -168,7 +189,7 @@ describe('cart, checkout and orders', () => {
     // Empty city and a phone that is not E.164: named next to their fields.
     await page.getByRole('button', { name: 'Review order' }).click();
     await page.getByText('Enter the city.').waitFor();
-    await page.getByText(/Enter the number in international format/).waitFor();
+    await page.getByText(/Use the international format/).waitFor();
     assert.equal(await field('City').getAttribute('aria-invalid'), 'true');
     assert.equal(await field('Mobile phone').getAttribute('aria-invalid'), 'true');
     const describedBy = await field('City').getAttribute('aria-describedby');
@@ -309,5 +330,114 @@ describe('cart, checkout and orders', () => {
     assertClean(sellerWatch);
     assertClean(watch);
     await sellerPage.close();
+  });
+
+  test('a busy shop: Place order retries with the same Idempotency-Key and places one order', T, async () => {
+    const add = await postJson(context, '/api/cart/items', { product_id: product.id, quantity: 1 });
+    assert.equal(add.status, 200, JSON.stringify(add.body));
+    const before = (await getJson(context, '/api/orders')).total;
+    // The first try gets the 503 a shedding shop sends; the retry reaches the real server.
+    const keys = [];
+    await page.route('**/api/checkout', (route) => {
+      keys.push(route.request().headers()['idempotency-key']);
+      if (keys.length > 1) return route.continue();
+      return route.fulfill(BUSY_ANSWER);
+    });
+    watch.expect('/api/checkout');
+    try {
+      await page.goto(`${shop.base}/checkout`);
+      await page.locator(`[data-testid="checkout-line"][data-product-id="${product.id}"]`).waitFor();
+      await fillShipping(page);
+      await page.getByRole('textbox', { name: 'Card number' }).fill('4242 4242 4242 4242');
+      await page.getByRole('textbox', { name: 'Expiry date (MM/YY)' }).fill('12/34');
+      await page.getByRole('textbox', { name: 'Security code (CVC)' }).fill('123');
+      await page.getByRole('button', { name: /^Place order/ }).click();
+      await page.locator('[data-testid="place-order"] [data-testid="busy-text"]').getByText(/^The shop is busy, retrying in [12] s…$/).waitFor();
+      await page.waitForURL((url) => /^\/orders\/\d+$/.test(url.pathname) && url.searchParams.get('placed') === '1');
+      assert.equal(keys.length, 2, 'one refused try and one retry');
+      assert.ok(keys[0] && keys[0] === keys[1], 'the retry carries the same Idempotency-Key');
+      assert.equal((await getJson(context, '/api/orders')).total, before + 1, 'exactly one order');
+      assertClean(watch);
+    } finally {
+      await page.unroute('**/api/checkout');
+    }
+  });
+
+  // Needs the server's error shape of issue 10 item 23 (field entries with code and parameters).
+  test('checkout names a changed price and short stock per line, and offers the fix', T, async () => {
+    const add = await postJson(context, '/api/cart/items', { product_id: thirdProduct.id, quantity: 3 });
+    assert.equal(add.status, 200, JSON.stringify(add.body));
+    const newPrice = thirdProduct.price_cents + 500;
+    const repriced = await patchJson(sellerContext, `/api/products/${thirdProduct.id}`, { price_cents: newPrice });
+    assert.equal(repriced.status, 200, JSON.stringify(repriced.body));
+
+    await page.goto(`${shop.base}/checkout`);
+    const line = page.locator(`[data-testid="checkout-line"][data-product-id="${thirdProduct.id}"]`);
+    await line.waitFor();
+    await fillShipping(page);
+    watch.expect('/api/orders/validate');
+    await page.getByRole('button', { name: 'Review order' }).click();
+    const problem = line.locator('[data-testid="line-problem"]');
+    await problem.getByText(`The price changed from ${money(thirdProduct.price_cents)} to ${money(newPrice)}.`).waitFor();
+    await page.locator('[data-testid="checkout-error"]').getByText(/need your attention/).waitFor();
+    await problem.getByRole('button', { name: 'Accept new price' }).click();
+    await problem.waitFor({ state: 'detached' });
+    await line.getByText(`3 × ${money(newPrice)}`).waitFor();
+
+    const restocked = await patchJson(sellerContext, `/api/products/${thirdProduct.id}`, { stock: 2 });
+    assert.equal(restocked.status, 200, JSON.stringify(restocked.body));
+    await page.getByRole('button', { name: 'Review order' }).click();
+    await problem.getByText('Only 2 left in stock.').waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, 'checkout-line-problems.png', { fullPage: true });
+    await problem.getByRole('button', { name: 'Buy 2 instead' }).click();
+    await problem.waitFor({ state: 'detached' });
+    await line.getByText(`2 × ${money(newPrice)}`).waitFor();
+    await page.getByRole('button', { name: 'Review order' }).click();
+    await page.locator('[data-testid="review-ok"]').waitFor();
+    const cart = await getJson(context, '/api/cart');
+    assert.deepEqual(cart.items.map((l) => [l.product_id, l.quantity, l.price_cents]), [[thirdProduct.id, 2, newPrice]]);
+    assertClean(watch);
+  });
+
+  test('a guest cart holds one currency: a product priced in another is refused', T, async () => {
+    const euro = await patchJson(sellerContext, `/api/products/${otherProduct.id}`, { currency: 'EUR' });
+    assert.equal(euro.status, 200, JSON.stringify(euro.body));
+    const guest = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    try {
+      const guestPage = await guest.newPage();
+      const guestWatch = watchPage(guestPage);
+      await guestPage.goto(`${shop.base}/products/${product.id}`);
+      await guestPage.getByRole('button', { name: 'Add to cart' }).click();
+      await cartLink(guestPage).and(guestPage.getByRole('link', { name: 'Cart, 1 item' })).waitFor();
+      await guestPage.goto(`${shop.base}/products/${otherProduct.id}`);
+      await guestPage.getByRole('button', { name: 'Add to cart' }).click();
+      await guestPage
+        .locator('[data-testid="add-to-cart-status"]')
+        .getByText('Your cart holds items priced in USD (this one is priced in EUR). Check out or empty your cart first, then add it.')
+        .waitFor();
+      const stored = await guestPage.evaluate(() => JSON.parse(localStorage.getItem('emporium_guest_cart')));
+      assert.deepEqual(stored.items.map((l) => [l.product_id, l.currency]), [[product.id, 'USD']]);
+      await cartLink(guestPage).and(guestPage.getByRole('link', { name: 'Cart, 1 item' })).waitFor();
+      assertClean(guestWatch);
+    } finally {
+      await guest.close();
+    }
+  });
+
+  // Needs the server's 409 currency_mismatch of issue 10 item 6.
+  test("a signed-in shopper's cart refuses another currency too (409 currency_mismatch)", T, async () => {
+    const cart = await getJson(context, '/api/cart');
+    assert.ok(cart.items.length > 0 && cart.currency === 'USD', 'the cart holds USD lines');
+    watch.expect('/api/cart/items');
+    await page.goto(`${shop.base}/products/${otherProduct.id}`);
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page
+      .locator('[data-testid="add-to-cart-status"]')
+      .getByText('Your cart holds items priced in USD (this one is priced in EUR). Check out or empty your cart first, then add it.')
+      .waitFor();
+    const after = await getJson(context, '/api/cart');
+    assert.deepEqual(after.items.map((l) => l.product_id), cart.items.map((l) => l.product_id), 'nothing was added');
+    assertClean(watch);
   });
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  BUSY_ANSWER,
   apiJson,
   assertClean,
   eventually,
@@ -271,6 +272,32 @@ describe('Git Goods storefront (games preset)', () => {
     await page.waitForURL((url) => url.pathname === '/');
     await page.getByRole('heading', { level: 1, name: store.name }).waitFor();
     assertClean(watch);
+  });
+
+  test('a busy shop: a catalog read answered 503 is tried again after Retry-After, and the page says so', T, async () => {
+    // The browser answers the first catalog read with the 503 a shedding shop sends, and lets the
+    // next one through to the real server.
+    let calls = 0;
+    const isList = (url) => url.pathname === '/api/products' && url.searchParams.get('category') === bigCategory.slug;
+    await page.route(isList, (route) => {
+      calls += 1;
+      if (calls > 1) return route.continue();
+      return route.fulfill(BUSY_ANSWER);
+    });
+    watch.expect(`category=${bigCategory.slug}`);
+    try {
+      await page.goto(`${shop.base}/catalog?category=${bigCategory.slug}`);
+      const busy = page.locator('[data-testid="busy-notice"]');
+      await busy.getByText(/The shop is busy, retrying in [12] s…/).waitFor();
+      const expected = await apiPage(shop, { category: bigCategory.slug, sort: 'popular', page: '1' });
+      await catalogShows(page, expected, 'catalog after the retry');
+      await busy.getByText(/The shop is busy/).waitFor({ state: 'hidden' });
+      assert.equal(calls, 2, 'one refused read, one retry');
+      assert.equal(await page.locator('[data-testid="catalog-error"]').count(), 0, 'no error shown');
+      assertClean(watch);
+    } finally {
+      await page.unroute(isList);
+    }
   });
 
   describe('on a phone (390x844)', () => {

@@ -5,6 +5,24 @@
 // The web page signs in with the server's HttpOnly session cookie; writes (any method
 // other than GET/HEAD) carry the X-CSRF-Token header with the value of the readable
 // emporium_csrf cookie, read at request time. No token is ever kept in localStorage.
+//
+// A busy shop answers 503 with Retry-After. The client then sends the same request again by
+// itself, after Retry-After plus up to half of it again at random (so a crowd of pages does not
+// come back in step), at most RETRY_TRIES times in all. Only requests that are safe to send twice
+// retry:
+//  - every GET and HEAD: reading changes nothing;
+//  - requests made with `retry: true`, each safe to repeat: sign-up and sign-in (a 503 from
+//    shedding is answered before the server does anything with them), the checkout review
+//    (POST /api/orders/validate changes nothing) and checkout (its Idempotency-Key makes the
+//    server place the order at most once).
+// Every other write (cart changes, cancel, ship, profile and admin changes) reports the 503 at
+// once: the person decides whether to press again. A 503 without Retry-After, or asking for more
+// than RETRY_MAX_WAIT seconds (a standby shop's read-only answer), is not retried either.
+// While a retry waits, the request's `onRetry` (or, when it has none, the page-wide listener
+// of setRetryListener) is told when the next try goes out, so the page can say so.
+
+export const RETRY_TRIES = 4
+export const RETRY_MAX_WAIT = 10
 
 export class ApiError extends Error {
   constructor(status, code, message, details = {}, retryAfter = null) {
@@ -14,16 +32,7 @@ export class ApiError extends Error {
     this.code = code
     this.details = details
     this.retryAfter = retryAfter // seconds, from Retry-After on 429/503
-  }
-
-  /** { field: message } from details.fields (the first message per field). */
-  get fields() {
-    const out = {}
-    const list = this.details && Array.isArray(this.details.fields) ? this.details.fields : []
-    for (const f of list) {
-      if (f && typeof f.field === 'string' && !(f.field in out)) out[f.field] = String(f.message || 'is not valid')
-    }
-    return out
+    this.tries = 1 // how many times the request was sent (more than 1 after 503 retries)
   }
 }
 
@@ -59,11 +68,69 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn
 }
 
+// Told about retries of requests that have no onRetry of their own (the page-wide busy notice).
+let retryListener = null
+export function setRetryListener(fn) {
+  retryListener = fn
+}
+
+/** Seconds from a Retry-After header (delta-seconds only), or null. */
+function retryAfterOf(response) {
+  const value = (response.headers.get('Retry-After') || '').trim()
+  return /^\d+$/.test(value) ? Number(value) : null
+}
+
+/** Waits `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+function wait(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal && signal.aborted) return reject(new DOMException('Aborted', 'AbortError'))
+    const timer = setTimeout(() => {
+      if (signal) signal.removeEventListener('abort', stop)
+      resolve()
+    }, ms)
+    function stop() {
+      clearTimeout(timer)
+      reject(new DOMException('Aborted', 'AbortError'))
+    }
+    if (signal) signal.addEventListener('abort', stop, { once: true })
+  })
+}
+
+let retryIds = 0
+
+/**
+ * fetch(), sent again after a 503 with Retry-After when `retry` allows it (see the top of this
+ * file). `notify({ id, attempt, tries, until })` is called when a wait starts (`until`: when the
+ * next try goes out, in Date.now() milliseconds) and `notify({ id, done: true })` when it ends.
+ * Resolves to { response, tries }.
+ */
+async function fetchRetrying(url, init, retry, notify) {
+  const id = ++retryIds
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(url, init)
+    const after = response.status === 503 && retry ? retryAfterOf(response) : null
+    if (after === null || after > RETRY_MAX_WAIT || attempt >= RETRY_TRIES) return { response, tries: attempt }
+    const base = Math.max(1, after) * 1000
+    const delay = Math.round(base + Math.random() * base * 0.5)
+    if (notify) notify({ id, attempt, tries: RETRY_TRIES, until: Date.now() + delay })
+    try {
+      await wait(delay, init.signal)
+    } finally {
+      if (notify) notify({ id, done: true })
+    }
+  }
+}
+
 /**
  * One API request. `body` is sent as JSON. `quiet401` leaves a 401 to the caller
- * (sign-in, the "who am I" probe) instead of reporting an ended session.
+ * (sign-in, the "who am I" probe) instead of reporting an ended session. `retry` (GET and HEAD
+ * by default) sends it again after a 503 with Retry-After; `onRetry` hears about each wait.
  */
-export async function apiRequest(method, path, { params, body, signal, quiet401 = false, headers: extraHeaders } = {}) {
+export async function apiRequest(
+  method,
+  path,
+  { params, body, signal, quiet401 = false, headers: extraHeaders, retry = method === 'GET' || method === 'HEAD', onRetry } = {},
+) {
   const headers = { Accept: 'application/json', ...extraHeaders }
   const init = { method, headers, credentials: 'same-origin', signal }
   if (method !== 'GET' && method !== 'HEAD') {
@@ -74,9 +141,9 @@ export async function apiRequest(method, path, { params, body, signal, quiet401 
     headers['Content-Type'] = 'application/json'
     init.body = JSON.stringify(body)
   }
-  let response
+  let response, tries
   try {
-    response = await fetch(buildUrl(path, params), init)
+    ;({ response, tries } = await fetchRetrying(buildUrl(path, params), init, retry, onRetry || retryListener))
   } catch (e) {
     if (e.name === 'AbortError') throw e
     throw new ApiError(0, 'network_error', 'The shop could not be reached. Check your connection and try again.')
@@ -90,14 +157,14 @@ export async function apiRequest(method, path, { params, body, signal, quiet401 
   }
   if (!response.ok) {
     const err = data && data.error
-    const retry = Number.parseInt(response.headers.get('Retry-After') || '', 10)
     const error = new ApiError(
       response.status,
       (err && err.code) || `http_${response.status}`,
       (err && err.message) || `The request failed (HTTP ${response.status}).`,
       (err && err.details) || {},
-      Number.isFinite(retry) ? retry : null,
+      retryAfterOf(response),
     )
+    error.tries = tries
     if (response.status === 401 && !quiet401 && onUnauthorized) onUnauthorized(error)
     throw error
   }
@@ -119,8 +186,9 @@ export const api = {
   product: (productId, opts) => apiGet(`/api/products/${id(productId)}`, null, opts),
 
   // Accounts
-  signup: (body) => apiRequest('POST', '/api/auth/signup', { body, quiet401: true }),
-  login: (body) => apiRequest('POST', '/api/auth/login', { body, quiet401: true }),
+  // Sign-up and sign-in retry a busy shop's 503 (see the top of this file).
+  signup: (body, { onRetry } = {}) => apiRequest('POST', '/api/auth/signup', { body, quiet401: true, retry: true, onRetry }),
+  login: (body, { onRetry } = {}) => apiRequest('POST', '/api/auth/login', { body, quiet401: true, retry: true, onRetry }),
   logout: () => apiRequest('POST', '/api/auth/logout', { quiet401: true }),
   me: () => apiRequest('GET', '/api/me', { quiet401: true }),
   updateMe: (body) => apiRequest('PATCH', '/api/me', { body }),
@@ -149,11 +217,22 @@ export const api = {
   alerts: (opts) => apiRequest('GET', '/api/admin/alerts', { ...opts }),
   backups: (opts) => apiRequest('GET', '/api/admin/backups', { ...opts }),
   takeBackup: () => apiRequest('POST', '/api/admin/backups'),
+
+  // Recommendations
+  productRecommendations: (productId, limit, opts) => apiGet(`/api/products/${id(productId)}/recommendations`, { limit }, opts),
+  myRecommendations: (limit, opts) => apiRequest('GET', '/api/recommendations', { params: { limit }, ...opts }),
+  recommendationFeedback: (body) => apiRequest('POST', '/api/recommendations/feedback', { body }),
+  adminRecommendations: (opts) => apiRequest('GET', '/api/admin/recommendations', { ...opts }),
+  retrainRecommendations: () => apiRequest('POST', '/api/admin/recommendations/train'),
+  rollbackRecommendations: () => apiRequest('POST', '/api/admin/recommendations/rollback'),
 }
 
-/** A sentence for people from an error: rate limits say when to try again. */
+/** A sentence for people from an error: rate limits and a busy shop say when to try again. */
 export function errorText(error) {
   if (!error) return ''
+  if (error.status === 503 && error.tries > 1) {
+    return `The shop is still busy after ${error.tries} tries. Please wait a minute and try again.`
+  }
   if (error.status === 429) {
     const s = error.retryAfter
     if (s && s > 0) {

@@ -5,10 +5,11 @@ import { router } from './router'
 import { vuetify } from './plugins/vuetify'
 import { installThemeSheet } from './plugins/theme-sheet'
 import { watchInvalidFields } from './plugins/aria-invalid'
-import { setUnauthorizedHandler } from './api'
+import { setRetryListener, setUnauthorizedHandler } from './api'
 import { useShopStore } from './stores/shop'
 import { useAuthStore } from './stores/auth'
 import { useNoticeStore } from './stores/notice'
+import { useBusyStore } from './stores/busy'
 import './styles.css'
 
 const app = createApp(App)
@@ -28,6 +29,10 @@ setUnauthorizedHandler(() => {
     if (wasSignedIn) useNoticeStore(pinia).show('Your session has ended. Please sign in again.', 'info')
   }
 })
+
+// Reads that wait out a busy shop's 503 say so page-wide (buttons that retry say it themselves).
+const busy = useBusyStore(pinia)
+setRetryListener((state) => busy.onRetry(state))
 
 // Load the branding and who is signed in before the first paint, so the page never
 // flashes the neutral theme or a "Sign in" button for a signed-in shopper.

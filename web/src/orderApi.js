@@ -11,9 +11,11 @@ export const orderApi = {
   setCartQuantity: (productId, quantity) => apiRequest('PATCH', `/api/cart/items/${id(productId)}`, { body: { quantity } }),
   removeFromCart: (productId) => apiRequest('DELETE', `/api/cart/items/${id(productId)}`),
 
-  // Checkout
-  validate: (body) => apiRequest('POST', '/api/orders/validate', { body }),
-  checkout: (body, idempotencyKey) => apiRequest('POST', '/api/checkout', { body, headers: { 'Idempotency-Key': idempotencyKey } }),
+  // Checkout. Both retry a busy shop's 503 (see api.js): the review changes nothing, and the
+  // Idempotency-Key makes the server place an order at most once however often it is sent.
+  validate: (body, { onRetry } = {}) => apiRequest('POST', '/api/orders/validate', { body, retry: true, onRetry }),
+  checkout: (body, idempotencyKey, { onRetry } = {}) =>
+    apiRequest('POST', '/api/checkout', { body, headers: { 'Idempotency-Key': idempotencyKey }, retry: true, onRetry }),
 
   // Orders
   orders: (params, opts) => apiRequest('GET', '/api/orders', { params, ...opts }),

@@ -56,11 +56,12 @@ export const useAuthStore = defineStore('auth', {
       await this.load({ force: true })
       if (!this.user && answer && answer.user) this.user = { phone: null, address: null, ...answer.user }
     },
-    async signIn(email, password) {
-      await this.afterSignIn(await api.login({ email, password }))
+    /** `onRetry` hears when a busy shop's 503 is retried (see api.js). */
+    async signIn(email, password, { onRetry } = {}) {
+      await this.afterSignIn(await api.login({ email, password }, { onRetry }))
     },
-    async signUp(fields) {
-      await this.afterSignIn(await api.signup(fields))
+    async signUp(fields, { onRetry } = {}) {
+      await this.afterSignIn(await api.signup(fields, { onRetry }))
     },
     async signOut() {
       try {

@@ -4,7 +4,11 @@
 //
 // `ensure()` brings the cart in line with whoever is signed in now; pages await it
 // before they read the cart, and App.vue calls it whenever the signed-in user changes.
+//
+// A cart holds one currency, as the server's does: the guest cart refuses a product priced in
+// another currency with the same 409 `currency_mismatch` the server answers.
 import { defineStore } from 'pinia'
+import { ApiError } from '../api'
 import { orderApi } from '../orderApi'
 import { useAuthStore } from './auth'
 import { useShopStore } from './shop'
@@ -23,6 +27,7 @@ function readGuest() {
         quantity: Math.min(MAX_QUANTITY, Math.floor(Number(l.quantity))),
         name: String(l.name || `Product ${l.product_id}`),
         price_cents: Number(l.price_cents) || 0,
+        currency: typeof l.currency === 'string' ? l.currency : '',
         image_url: typeof l.image_url === 'string' ? l.image_url : '',
       }))
   } catch {
@@ -37,6 +42,12 @@ function writeGuest(items) {
   } catch {
     // storage full or disabled: the cart lives for this page only
   }
+}
+
+/** What the page says when a product's currency is not the cart's. */
+export function currencyMismatchText(cartCurrency, productCurrency) {
+  const priced = productCurrency ? ` (this one is priced in ${productCurrency})` : ''
+  return `Your cart holds items priced in ${cartCurrency || 'another currency'}${priced}. Check out or empty your cart first, then add it.`
 }
 
 let pending = null
@@ -81,8 +92,12 @@ export const useCartStore = defineStore('cart', {
     async loadGuest() {
       this.owner = null
       this.error = null
-      this.items = readGuest()
-      this.currency = useShopStore().currency || 'USD'
+      this.applyGuest(readGuest())
+    },
+    /** Shows the guest cart: its currency is its lines' (one for all), else the shop's. */
+    applyGuest(items) {
+      this.items = items
+      this.currency = items.find((l) => l.currency)?.currency || useShopStore().currency || 'USD'
     },
     async loadServer(userId) {
       this.loading = true
@@ -136,6 +151,10 @@ export const useCartStore = defineStore('cart', {
         return
       }
       const items = readGuest()
+      const held = items.find((l) => l.currency)?.currency
+      if (held && product.currency && product.currency !== held) {
+        throw new ApiError(409, 'currency_mismatch', currencyMismatchText(held, product.currency))
+      }
       const line = items.find((l) => l.product_id === productId)
       if (line) {
         line.quantity = Math.min(MAX_QUANTITY, line.quantity + quantity)
@@ -148,11 +167,12 @@ export const useCartStore = defineStore('cart', {
           quantity: Math.min(MAX_QUANTITY, quantity),
           name: product.name || `Product ${productId}`,
           price_cents: Number(product.price_cents) || 0,
+          currency: typeof product.currency === 'string' ? product.currency : '',
           image_url: product.image_url || '',
         })
       }
       writeGuest(items)
-      this.items = items
+      this.applyGuest(items)
     },
     /** Sets a line's quantity (0 removes it). On the server this also takes the current price. */
     async setQuantity(productId, quantity) {
@@ -167,7 +187,7 @@ export const useCartStore = defineStore('cart', {
         .map((l) => (l.product_id === pid ? { ...l, quantity: q } : l))
         .filter((l) => l.quantity > 0)
       writeGuest(items)
-      this.items = items
+      this.applyGuest(items)
     },
     async remove(productId) {
       await this.ensure()
@@ -178,7 +198,7 @@ export const useCartStore = defineStore('cart', {
       }
       const items = readGuest().filter((l) => l.product_id !== pid)
       writeGuest(items)
-      this.items = items
+      this.applyGuest(items)
     },
     /** After checkout the server cart is empty. */
     emptied() {
@@ -186,7 +206,7 @@ export const useCartStore = defineStore('cart', {
     },
     /** Another tab changed the guest cart. */
     onStorage(event) {
-      if (event.key === GUEST_CART_KEY && this.owner === null) this.items = readGuest()
+      if (event.key === GUEST_CART_KEY && this.owner === null) this.applyGuest(readGuest())
     },
   },
 })
