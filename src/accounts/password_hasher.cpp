@@ -48,7 +48,10 @@ bool HashingQueue::Submit(std::function<void()> job) {
     const auto now = now_();
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || (!queue_.empty() && now - queue_.front().since > options_.max_wait)) {
+        // The jobs ahead start one per thread at the recent pace: the wait this one would have.
+        const auto ahead = pace_ * static_cast<std::int64_t>(queue_.size()) / std::max(1, options_.threads);
+        if (stopping_ || (!queue_.empty() && now - queue_.front().since > options_.max_wait) ||
+            ahead > options_.max_wait) {
             ++shed_;
             return false;
         }
@@ -80,8 +83,11 @@ void HashingQueue::Work() {
         std::function<void()> job = std::move(queue_.front().job);
         queue_.pop_front();
         lock.unlock();
+        const auto started = now_();
         job();
+        const auto took = std::chrono::duration_cast<std::chrono::microseconds>(now_() - started);
         lock.lock();
+        pace_ = pace_.count() == 0 ? took : (pace_ * 4 + took) / 5;
     }
 }
 
@@ -95,6 +101,11 @@ std::chrono::milliseconds HashingQueue::oldest_wait() const {
 std::size_t HashingQueue::waiting() const {
     std::lock_guard lock(mutex_);
     return queue_.size();
+}
+
+std::chrono::microseconds HashingQueue::pace() const {
+    std::lock_guard lock(mutex_);
+    return pace_;
 }
 
 std::uint64_t HashingQueue::shed() const {

@@ -45,11 +45,14 @@ private:
 };
 
 // The work of sign-ups and sign-ins, first come first served, on threads of its own below normal
-// priority (serving pages wins over hashing when the cores are short). It sheds by age, as the
-// HTTP worker queue does: new work is refused while the oldest work still waiting has waited
-// longer than max_wait. A burst the threads clear in time is taken whole, however many it
-// holds; a backlog older than max_wait is refused at once (the caller answers 503 with
-// Retry-After) instead of making everyone behind it wait longer.
+// priority (serving pages wins over hashing when the cores are short). It sheds by time, as the
+// HTTP worker queue does, never by a count: new work is refused while the oldest work still
+// waiting has waited longer than max_wait, and also when the work already waiting would keep the
+// new one waiting longer than max_wait at the pace the threads have lately kept (each job's run
+// time, averaged). A burst the threads clear in time is taken whole, however many it holds; when
+// they cannot keep up (a slow or crowded machine) only what they can start within max_wait is
+// taken, and the rest is refused at once (the caller answers 503 with Retry-After) instead of
+// waiting seconds behind a backlog.
 class HashingQueue {
 public:
     struct Options {
@@ -64,8 +67,9 @@ public:
     HashingQueue(const HashingQueue&) = delete;
     HashingQueue& operator=(const HashingQueue&) = delete;
 
-    // Queues job unless the oldest job still waiting has waited longer than max_wait, or the
-    // queue has stopped: then false, and job is dropped unrun. Any thread.
+    // Queues job unless the oldest job still waiting has waited longer than max_wait, the jobs
+    // waiting would take longer than max_wait to start it, or the queue has stopped: then false,
+    // and job is dropped unrun. job must not throw. Any thread.
     bool Submit(std::function<void()> job);
 
     // Refuses new work, runs every job already admitted, and joins the threads.
@@ -75,6 +79,8 @@ public:
     std::chrono::milliseconds oldest_wait() const;
     std::size_t waiting() const;
     std::uint64_t shed() const;  // jobs refused since the start
+    // The recent run time of one job (an average weighted to the latest); zero before the first.
+    std::chrono::microseconds pace() const;
 
 private:
     struct Waiting {
@@ -85,11 +91,12 @@ private:
 
     const Options options_;
     const Now now_;
-    mutable std::mutex mutex_;  // guards queue_, stopping_ and shed_
+    mutable std::mutex mutex_;  // guards queue_, stopping_, shed_ and pace_
     std::condition_variable wake_;
     std::deque<Waiting> queue_;
     bool stopping_ = false;
     std::uint64_t shed_ = 0;
+    std::chrono::microseconds pace_{0};
     std::vector<std::thread> threads_;
 };
 

@@ -73,6 +73,41 @@ TEST(HashingQueue, ShedsByTheAgeOfTheOldestWaitingJobNotByCount) {
     EXPECT_EQ(queue.shed(), 1u);
 }
 
+TEST(HashingQueue, ShedsWhatTheThreadsCannotStartInTime) {
+    FakeClock clock;
+    HashingQueue queue({1, milliseconds(500)}, clock.now());
+    // One job that takes 100 ms: the pace the queue then expects of the next ones.
+    std::promise<void> measured;
+    ASSERT_TRUE(queue.Submit([&] {
+        clock.ms += 100;
+        measured.set_value();
+    }));
+    measured.get_future().wait();
+    // Wait for the worker to record the pace: it does so right after the job returns.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (queue.pace() != milliseconds(100)) ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+
+    Hold hold;
+    hold.Occupy(queue);
+    // Nobody has waited at all, but at 100 ms each the thread starts a seventh only after 600 ms.
+    std::atomic<int> ran{0};
+    std::promise<void> sixth_ran;
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(queue.Submit([&] { ++ran; })) << i;
+    ASSERT_TRUE(queue.Submit([&] {
+        ++ran;
+        sixth_ran.set_value();
+    }));
+    std::atomic<bool> refused_ran{false};
+    EXPECT_FALSE(queue.Submit([&] { refused_ran = true; }));
+    EXPECT_EQ(queue.oldest_wait(), milliseconds(0));
+    EXPECT_EQ(queue.shed(), 1u);
+
+    hold.release.set_value();
+    sixth_ran.get_future().wait();
+    EXPECT_EQ(ran.load(), 6);
+    EXPECT_FALSE(refused_ran.load());
+}
+
 TEST(HashingQueue, StopRunsEveryAdmittedJobAndRefusesNewOnes) {
     FakeClock clock;
     HashingQueue queue({1, milliseconds(500)}, clock.now());
