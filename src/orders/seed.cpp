@@ -452,7 +452,7 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
             // An order holds one currency, like the cart it comes from.
             const std::string& currency = d.basket.front().product->currency;
             Basket basket;
-            for (const Line& l : basket) {
+            for (const Line& l : d.basket) {
                 if (l.product->currency == currency) basket.push_back(l);
             }
             for (const Line& l : basket) total += l.quantity * l.product->price_cents;

@@ -22,9 +22,9 @@ namespace {
 class SeedOrdersTest : public ::testing::Test {
 protected:
     void Seed(const std::string& preset, std::int64_t products, std::int64_t orders) {
-        std::vector<db::Migration> all = catalog::Migrations(db::Dialect::kSqlite);
-        for (auto& m : events::Migrations(db::Dialect::kSqlite)) all.push_back(m);
-        for (auto& m : Migrations(db::Dialect::kSqlite)) all.push_back(m);
+        std::vector<db::Migration> all = catalog::Migrations(db::TestDialect());
+        for (auto& m : events::Migrations(db::TestDialect())) all.push_back(m);
+        for (auto& m : Migrations(db::TestDialect())) all.push_back(m);
         db_ = std::make_unique<db::TempDatabase>(all);
         vault_ = accounts::PiiVault::Open({"", "", (db_->dir() / "pii.keys").string()});
         catalog::CatalogService catalog(**db_, clock_);

@@ -15,7 +15,7 @@ if [[ ! -f $dir/build.ninja ]]; then
     CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMPORIUM_FUZZ=ON \
         -DEMPORIUM_TESTS=OFF > /dev/null || exit 1
 fi
-cmake --build "$dir" --target fuzzers || { echo "0 passed, 1 failed"; exit 1; }
+cmake --build "$dir" --target fuzzers -- -j "${FUZZ_BUILD_JOBS:-2}" || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
