@@ -48,6 +48,11 @@ Catalog list meanwhile: {catalog['rps']:,.0f} req/s, p50 {catalog['p50']:.2f} ms
 {catalog['errors']} errors. Latency of a sign-up is from its arrival to its final answer.
 
 Aims: {"; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in aims)}.
+The hashing threads run at nice 10 so that serving pages wins; on a machine where other programs
+run at normal priority, each of them gets about a tenth of such a program's share of a core, so
+with a load average well above the two cores the hashes set the pace of sign-ups, not the shop.
+One hash is 20 to 24 ms of CPU on this machine (45 ms of wall time under this load): the surge
+alone needs some 0.7 of a core.
 
 Before (at most four sign-ups waiting per hashing thread, the rest 503 at once, no retry by the
 page), as the issue reported it: 1,000 shoppers arriving at 100 a second, 30% signing up, got 503
