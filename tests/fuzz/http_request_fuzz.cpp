@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view input(reinterpret_cast<const char*>(data), size);
     const std::size_t newline = input.find('\n');
     http::Request request;
-    if (newline != std::string_view::npos) request.headers.emplace_back("cookie", std::string(input.substr(newline + 1)));
+    if (newline != std::string_view::npos)
+        request.headers.emplace_back("cookie", std::string(input.substr(newline + 1)));
     if (!http::ParseTarget(input.substr(0, newline), request)) return 0;
 
     for (const char* method : {"GET", "HEAD", "DELETE"}) {
