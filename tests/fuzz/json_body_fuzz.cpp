@@ -1,6 +1,6 @@
 // http::ParseJsonObject, the reader in front of every route that takes a JSON body. Input: the
 // Content-Type header's value, a newline, then the body. Whatever it accepts is an object that
-// survives round trips (a double within one ulp: see json_compare.h); whatever it refuses is a
+// survives round trips (a double up to rounding: see json_compare.h); whatever it refuses is a
 // 400 or a 415, never an exception.
 #include <boost/json.hpp>
 #include <cstddef>
@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const boost::json::value once = Reparsed(body.value());
-    if (!once.is_object() || !fuzz::SameWithinAnUlp(body.value(), once)) __builtin_trap();
+    if (!once.is_object() || !fuzz::SameUpToRounding(body.value(), once)) __builtin_trap();
     // Written again, it has moved no further.
-    if (!fuzz::SameWithinAnUlp(body.value(), Reparsed(once))) __builtin_trap();
+    if (!fuzz::SameUpToRounding(body.value(), Reparsed(once))) __builtin_trap();
     return 0;
 }
