@@ -214,8 +214,8 @@ fi
 
 # A surge of new shoppers: 300 sign-ups arriving at 30 a second (each on a new connection; a 503
 # is retried after its Retry-After, as the web page does, up to 10 times) while wrk reads the
-# catalog list paced as in the flood's paced run. Aims: every sign-up succeeds, sign-up p99 under 2 s, catalog p99
-# under 50 ms. Per-address limits are lifted: the whole surge comes from one address here.
+# catalog list paced as in the flood's paced run. Aims: every sign-up succeeds, sign-up p99 under
+# 2 s, catalog p99 under 50 ms. Per-address limits are lifted: the surge comes from one address.
 if want surge; then
 seed_catalog
 stop_server
