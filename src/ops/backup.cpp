@@ -6,8 +6,8 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cmath>
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
