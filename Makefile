@@ -11,7 +11,7 @@ ASAN_DIR ?= build-asan
 TSAN_DIR ?= build-tsan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-asan test-tsan smoke bench lint format clean
+.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-asan test-tsan smoke bench fuzz lint format clean
 
 all: build
 
@@ -70,6 +70,11 @@ test-tsan: deps
 
 bench: build
 	bash bench/run.sh
+
+# libFuzzer targets on every parser of outside input (clang, in build-fuzz/), FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 lint:
 	bash scripts/lint.sh

@@ -23,7 +23,7 @@ def main():
     flood, _ = runs["saturated"]
     rows = []
     for status, s in flood["statuses"].items():
-        meaning = {"200": "signed in", "401": "wrong password", "503": "hashing queue full: retry", "429": "throttled",
+        meaning = {"200": "signed in", "401": "wrong password", "503": "hashing queue too far behind: retry", "429": "throttled",
                    "0": "connection error"}.get(status, "")
         rows.append(f"| {status} {meaning} | {s['count']:,} | {s['p50_ms']} | {s['p99_ms']} |")
     admitted = sum(flood["statuses"].get(k, {}).get("count", 0) for k in ("200", "401"))
@@ -41,7 +41,8 @@ def main():
 Measured {now} on {machine()}. {flood['connections']} connections sign in as fast as they can for
 {flood['seconds']:.0f} s (a quarter with wrong passwords; per-address sign-in limits lifted so every attempt
 reaches Argon2id), while wrk reads the catalog list at 50 connections. Argon2id: 19 MiB, 2 passes, on
-one hashing thread per core at lowered priority, at most four waiting per thread. The flood client
+one hashing thread per core at lowered priority, refused while the oldest waiting one has waited
+over --max-hash-wait-ms (1 s). The flood client
 runs at nice 19 on the same two cores.
 
 Sign-in answers (saturated run):

@@ -2,12 +2,13 @@
 # `make bench`: seeds 100,000 products, starts the program, and measures with wrk the catalog
 # list, a search and a product page at 100 and 1,000 connections, then nginx serving the same
 # response bytes as static files as the limit to compare with; then catalog queries without the
-# cache (Google Benchmark), a sign-in flood, checkout, checkout while Twilio is slow, and
-# recommendations (serving at 200 requests/s on 50,000 products; the model's evaluation).
+# cache (Google Benchmark), hostile searches, a sign-in flood, a surge of sign-ups, checkout,
+# checkout while Twilio is slow, and recommendations (serving at 200 requests/s on 50,000
+# products; the model's evaluation).
 # Writes docs/PERFORMANCE.md.
 #
-# BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, flood, checkout, notify, recs)
-# runs only those sections.
+# BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, flood, surge,
+# checkout, notify, recs) runs only those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -149,6 +150,35 @@ BENCH_PRODUCTS=$PRODUCTS "$BUILD_DIR/bench/micro/catalog_bench" --benchmark_min_
 python3 bench/queries_report.py "$RESULTS/catalog-queries.json" "$ROOT/docs/PERFORMANCE.md"
 fi
 
+# Hostile searches: one address sends a hundred one-letter words (`q=a+a+...`) from 4 connections,
+# each sending one every 250 ms (up to 16 a second), every request with a new min_price so that
+# the cache never answers, while shoppers run an ordinary search (8 connections, one request every
+# 50 ms each, also uncached); then the shoppers alone, to compare. The hostile search may be
+# answered 200 or 503; anything else, or a shopper's request failing, fails the bench.
+if want hostile; then
+seed_catalog
+stop_server
+echo "== hostile searches"
+"$BIN" serve --data-dir "$WORK/data" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+    --rate-limit 0 2> "$WORK/server-hostile.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+HOSTILE_SECONDS=${BENCH_HOSTILE_SECONDS:-20}
+hostile_path="/api/products?per_page=24&q=$(python3 -c 'print("+".join(["a"] * 100))')"
+ordinary_path="/api/products?per_page=24&q=shadow+leg"
+uncached() {  # NAME CONNECTIONS PAUSE_MS PATH: wrk with a new min_price per request
+    wrk -t1 -c"$2" -d"${HOSTILE_SECONDS}s" --timeout 30s --latency -s bench/new_min_price.lua "$base$4" -- "$3" \
+        > "$RESULTS/hostile-$1.txt" 2>&1
+}
+uncached attack 4 250 "$hostile_path" &
+attack_pid=$!
+uncached ordinary-during 8 50 "$ordinary_path"
+wait "$attack_pid"
+uncached ordinary-alone 8 50 "$ordinary_path"
+python3 bench/hostile_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" --seconds "$HOSTILE_SECONDS" \
+    --products "$PRODUCTS"
+fi
+
 # Sign-in flood: 100 connections signing in (a quarter with wrong passwords) while the catalog is
 # read, twice: by wrk at 50 connections as fast as it can (the machine saturated), and paced at
 # one request per connection every 20 ms (about 2,500 requests/s: a surge of 1,000 shoppers each
@@ -180,6 +210,31 @@ FLOOD_SECONDS=${BENCH_FLOOD_SECONDS:-20}
 flood_run saturated
 flood_run paced -s bench/paced.lua
 python3 bench/flood_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" --rss-mib "$(cat "$WORK/flood-rss-saturated")"
+fi
+
+# A surge of new shoppers: 300 sign-ups arriving at 30 a second (each on a new connection; a 503
+# is retried after its Retry-After, as the web page does, up to 10 times) while wrk reads the
+# catalog list paced as in the flood's paced run. Aims: every sign-up succeeds, sign-up p99 under
+# 2 s, catalog p99 under 50 ms. Per-address limits are lifted: the surge comes from one address.
+if want surge; then
+seed_catalog
+stop_server
+echo "== sign-up surge"
+"$BIN" serve --data-dir "$WORK/data" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+    --rate-limit 0 --signin-per-minute 1000000 --signin-per-account-minute 1000000 2> "$WORK/server-surge.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+curl -fs -o /dev/null "$base$list_path"
+SURGE_COUNT=${BENCH_SURGE_COUNT:-300}
+SURGE_RATE=${BENCH_SURGE_RATE:-30}
+surge_load=$(cut -d' ' -f1-3 /proc/loadavg)
+wrk -t1 -c50 -d"$((SURGE_COUNT / SURGE_RATE + 5))s" --latency -s bench/paced.lua "$base$list_path" \
+    > "$RESULTS/surge-catalog.txt" 2>&1 &
+wrk_pid=$!
+python3 bench/signup_surge.py --port "$PORT" --count "$SURGE_COUNT" --rate "$SURGE_RATE" > "$RESULTS/surge-signup.json"
+wait "$wrk_pid"
+shed=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | awk '/^emporium_hash_shed_total/ {printf "%.0f", $2}')
+python3 bench/surge_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" --shed "${shed:-unknown}" --load "$surge_load"
 fi
 
 # Checkout: 200 buyers over 10,000 products, as fast as they can and then paced.

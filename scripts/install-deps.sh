@@ -10,7 +10,7 @@ packages=(
     libsqlite3-dev libpq-dev postgresql libhiredis-dev redis-server libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
     libbrotli-dev zlib1g-dev libcurl4-openssl-dev prometheus-cpp-dev libpugixml-dev librabbitmq-dev rabbitmq-server prometheus prometheus-alertmanager
     libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
-    clang-format clang-tidy
+    clang-format clang-tidy clang libclang-rt-14-dev
     nodejs npm chromium python3
     wrk nginx-light curl bc openssl
 )

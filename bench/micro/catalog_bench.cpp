@@ -28,6 +28,13 @@ struct Case {
     ProductQuery query;
 };
 
+// count copies of word joined by separator (the search box allows 200 characters).
+std::string Repeat(const std::string& word, int count, const std::string& separator = " ") {
+    std::string out = word;
+    for (int i = 1; i < count; ++i) out += separator + word;
+    return out;
+}
+
 std::vector<Case> Cases() {
     return {
         {"list/popular/page1", {}},
@@ -40,6 +47,14 @@ std::vector<Case> Cases() {
         {"search/rare_word", {.q = "mug", .sort = Sort::kRelevance}},
         {"search/word_in_category", {.q = "edition", .category = "pc-games", .sort = Sort::kPriceAsc}},
         {"search/no_match", {.q = "zzzzqx", .sort = Sort::kRelevance}},
+        // Hostile searches: what one address can send to make each request cost the most.
+        {"hostile/a_x100", {.q = Repeat("a", 100), .sort = Sort::kRelevance}},
+        {"hostile/a_dash_x66", {.q = Repeat("a", 66, "\u2014"), .sort = Sort::kRelevance}},
+        {"hostile/common_words_x8", {.q = "the of and edition game player series a", .sort = Sort::kRelevance}},
+        {"hostile/two_letter_prefixes_x40",
+         {.q = "ga ed sh le ma co ba st pl se wi ro dr sp fi bo ca ar po re ti cl tr mo de pr wa "
+               "st bl gr ch fo ha ne ki so ru da be su",
+          .sort = Sort::kPriceAsc}},
     };
 }
 
@@ -77,12 +92,18 @@ int main(int argc, char** argv) {
             for (const Case& c : Cases()) {
                 benchmark::RegisterBenchmark(c.name, [&catalog, query = c.query](benchmark::State& state) {
                     std::int64_t total = 0;
+                    std::int64_t timeouts = 0;  // stopped at the query budget (503 query_timeout)
                     for (auto _ : state) {
-                        catalog::ProductPage page = catalog.List(query);
-                        total = page.total;
+                        Result<catalog::ProductPage> page = catalog.List(query);
+                        if (page.ok()) {
+                            total = page->total;
+                        } else {
+                            ++timeouts;
+                        }
                         benchmark::DoNotOptimize(page);
                     }
                     state.counters["matches"] = static_cast<double>(total);
+                    state.counters["timeouts"] = static_cast<double>(timeouts);
                 })->Unit(benchmark::kMillisecond);
             }
             benchmark::RunSpecifiedBenchmarks();

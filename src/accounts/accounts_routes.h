@@ -26,7 +26,8 @@ struct RoutesOptions {
 };
 
 // Adds /api/auth/*, /api/me and /api/admin/{users,tokens}. Sign-up and sign-in hash passwords,
-// so they run on the server's hashing pool. service and limiters must outlive router.
+// so they are heavy routes: the server runs them on the HashingQueue (password_hasher.h), which
+// answers 503 when it is too far behind. service and limiters must outlive router.
 void AddRoutes(http::Router& router, AccountService& service, http::Authenticator authenticate, RoutesOptions options);
 
 }  // namespace emporium::accounts

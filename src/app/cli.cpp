@@ -119,10 +119,11 @@ void AddCapacityOptions(CLI::App& cmd, ServeOptions& o) {
                    "Threads for password hashing, below normal priority (0: one per core)")
         ->envname("EMPORIUM_HASH_THREADS")
         ->check(CLI::Range(0, 64));
-    cmd.add_option("--hash-queue", o.hash_queue,
-                   "Sign-ins waiting for hashing before new ones get 503 (0: four per hashing thread)")
-        ->envname("EMPORIUM_HASH_QUEUE")
-        ->check(CLI::Range(0, 100000));
+    cmd.add_option("--max-hash-wait-ms", o.max_hash_wait_ms,
+                   "Sign-ups and sign-ins get 503 while the oldest one waiting for hashing has waited this long")
+        ->envname("EMPORIUM_MAX_HASH_WAIT_MS")
+        ->check(CLI::Range(0, 600'000))
+        ->capture_default_str();
 }
 
 // Per-client limits (shared across nodes through Redis, with --redis) and the proxies whose forwarded

@@ -67,8 +67,8 @@ struct ServeOptions {
     std::string trusted_proxies;           // comma-separated addresses or CIDR ranges
     std::int64_t max_in_flight = 4096;
     std::int64_t max_queue_wait_ms = 250;
-    int hash_threads = 0;              // 0: one per core
-    std::int64_t hash_queue = 0;       // 0: four per hashing thread
+    int hash_threads = 0;  // 0: one per core
+    std::int64_t max_hash_wait_ms = 1000;
     int tls_port = -1;                 // -1: no TLS listener
     std::string tls_cert;              // PEM certificate chain
     std::string tls_key;               // PEM private key

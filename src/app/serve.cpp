@@ -10,6 +10,7 @@
 
 #include "accounts/accounts.h"
 #include "accounts/accounts_routes.h"
+#include "accounts/password_hasher.h"
 #include "app/commands.h"
 #include "app/primary_duties.h"
 #include "app/redis_wiring.h"
@@ -176,17 +177,21 @@ int WorkerThreads(const ServeOptions& options) {
     return options.workers > 0 ? options.workers : 4 * Cores();
 }
 
+// Sign-ups and sign-ins wait for a hashing thread while the queue's wait stays within
+// --max-hash-wait-ms (password_hasher.h); past it they are told to retry.
+accounts::HashingQueue::Options HashingOptions(const ServeOptions& options) {
+    return {options.hash_threads > 0 ? options.hash_threads : Cores(),
+            std::chrono::milliseconds(options.max_hash_wait_ms)};
+}
+
 http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDurations& durations,
                                       Limiter& per_address, ops::FaultSwitch& faults,
-                                      const std::atomic<bool>& read_only) {
+                                      const std::atomic<bool>& read_only, accounts::HashingQueue& hashing) {
     const int cores = Cores();
     http::ServerOptions o;
     o.io_threads = options.io_threads > 0 ? options.io_threads : cores;
     o.worker_threads = WorkerThreads(options);
-    o.heavy_threads = options.hash_threads > 0 ? options.hash_threads : cores;
-    // A short queue: an admitted sign-in waits a few hashes at most; the rest are told to retry.
-    o.heavy_queue_limit = options.hash_queue > 0 ? static_cast<std::size_t>(options.hash_queue)
-                                                 : static_cast<std::size_t>(4 * o.heavy_threads);
+    o.run_heavy = [&hashing](std::function<void()> job) { return hashing.Submit(std::move(job)); };
     o.body_limit = static_cast<std::size_t>(options.body_limit);
     o.max_connections = static_cast<std::size_t>(options.max_connections);
     o.max_connections_per_address = static_cast<std::size_t>(options.max_connections_per_address);
@@ -278,6 +283,8 @@ private:
     Limiters limiters_;
     ops::FaultSwitch faults_;
     std::atomic<bool> read_only_;
+    const accounts::HashingQueue::Options hashing_options_;
+    accounts::HashingQueue hashing_;  // password hashing for the heavy routes; stopped in Shutdown
     http::ServerOptions server_options_;
     ops::Metrics metrics_;
     CoreServices core_;
@@ -325,9 +332,11 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       node_limiters_(clock_, redis_.get()),
       limiters_(node_limiters_, options),
       read_only_(standby_mode_),
-      server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_)),
+      hashing_options_(HashingOptions(options)),
+      hashing_(hashing_options_),
+      server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_, hashing_)),
       core_(OpenCoreServices(
-          options.data_dir, server_options_.worker_threads + server_options_.heavy_threads,
+          options.data_dir, server_options_.worker_threads + hashing_options_.threads,
           [this](double seconds) { metrics_.ObserveQuery(seconds); }, clock_)),
       authenticate_(accounts::MakeAuthenticator(*core_.accounts)),
       catalog_cache_(clock_, durations.cache_ttl,
@@ -391,6 +400,15 @@ void ServeProcess::AddMetrics() {
                          "How long the oldest request waiting for a worker has waited; past --max-queue-wait-ms "
                          "new ones are shed",
                          "", [this] { return std::chrono::duration<double>(server_.worker_queue_wait()).count(); });
+    metrics_.AddCallback("emporium_hash_queue_wait_seconds", "gauge",
+                         "How long the oldest sign-up or sign-in waiting for a hashing thread has waited; past "
+                         "--max-hash-wait-ms new ones are shed",
+                         "", [this] { return std::chrono::duration<double>(hashing_.oldest_wait()).count(); });
+    metrics_.AddCallback("emporium_hash_queue_waiting", "gauge", "Sign-ups and sign-ins waiting for a hashing thread",
+                         "", [this] { return static_cast<double>(hashing_.waiting()); });
+    metrics_.AddCallback("emporium_hash_shed_total", "counter",
+                         "Sign-ups and sign-ins answered 503 because the hashing queue was too far behind", "",
+                         [this] { return static_cast<double>(hashing_.shed()); });
     metrics_.AddCallback("emporium_ready", "gauge", "1 when the shop can serve", "",
                          [this] { return Ready() ? 1.0 : 0.0; });
     metrics_.AddCallback("emporium_data_dir_free_ratio", "gauge", "Share of the data directory's disk that is free", "",
@@ -580,10 +598,12 @@ void ServeProcess::StartPrimary() {
     std::call_once(recs_started_, [this] { recs_->Start(); });
 }
 
-// The server has drained. Alerts stop first (their rules read everything below), then the
-// standby's copying, event delivery, the courier, the backup schedule and, last (event delivery
-// invalidates the shared cache), Redis.
+// The server has drained. Sign-ins still queued for hashing finish first (while the server that
+// answers them exists); then alerts (their rules read everything below), the standby's copying,
+// event delivery, the courier, the backup schedule and, last (event delivery invalidates the
+// shared cache), Redis.
 void ServeProcess::Shutdown() {
+    hashing_.Stop();
     recs_->Stop();
     alerter_.Stop();
     if (standby_) standby_->Promote();  // stops copying

@@ -139,9 +139,11 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
     const notify::NotifyService::Counters& c = notifier.counters();
     const std::pair<const char*, const std::atomic<std::int64_t>*> outcomes[] = {
         {"sent", &c.sent}, {"local", &c.kept}, {"retried", &c.retried}, {"failed", &c.failed}, {"dead", &c.dead}};
-    for (const auto& [name, counter] : outcomes) {
+    // Not a structured binding: a lambda may capture one only from clang 16 on.
+    for (const auto& outcome : outcomes) {
+        const std::atomic<std::int64_t>* counter = outcome.second;
         metrics.AddCallback("emporium_messages_total", "counter", "Texts and webhook posts by outcome, since start",
-                            std::string("outcome=\"") + name + "\"",
+                            std::string("outcome=\"") + outcome.first + "\"",
                             [counter] { return static_cast<double>(counter->load()); });
     }
     metrics.AddCallback("emporium_messages_waiting", "gauge", "Texts and webhook posts queued or being sent", "",

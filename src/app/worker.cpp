@@ -73,7 +73,6 @@ int Worker(const WorkerOptions& options) {
     http::ServerOptions server_options;
     server_options.io_threads = 1;
     server_options.worker_threads = 2;
-    server_options.heavy_threads = 1;
     http::Server server(server_options, logger, [&metrics](const http::RequestRecord& r) {
         metrics.ObserveRequest(r.listener, r.route, r.method, r.status, r.seconds);
     });

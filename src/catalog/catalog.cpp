@@ -238,20 +238,23 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
     if (dialect == db::Dialect::kSqlite) {
         // An external-content FTS5 index kept in step by triggers; stock and price updates do not
         // touch it.
-        out.push_back({"catalog", 2,
-                       "CREATE VIRTUAL TABLE products_fts USING fts5(name, description, tags, content='products',"
-                       " content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='2 3');"
-                       "CREATE TRIGGER products_fts_insert AFTER INSERT ON products BEGIN"
-                       " INSERT INTO products_fts (rowid, name, description, tags)"
-                       " VALUES (new.id, new.name, new.description, new.tags); END;"
-                       "CREATE TRIGGER products_fts_delete AFTER DELETE ON products BEGIN"
-                       " INSERT INTO products_fts (products_fts, rowid, name, description, tags)"
-                       " VALUES ('delete', old.id, old.name, old.description, old.tags); END;"
-                       "CREATE TRIGGER products_fts_update AFTER UPDATE OF name, description, tags ON products BEGIN"
-                       " INSERT INTO products_fts (products_fts, rowid, name, description, tags)"
-                       " VALUES ('delete', old.id, old.name, old.description, old.tags);"
-                       " INSERT INTO products_fts (rowid, name, description, tags)"
-                       " VALUES (new.id, new.name, new.description, new.tags); END;"});
+        out.push_back(
+            {"catalog", 2,
+             std::string("CREATE VIRTUAL TABLE products_fts USING fts5(name, description, tags,"
+                         " content='products', content_rowid='id', tokenize='") +
+                 kFtsTokenizer +
+                 "', prefix='2 3');"
+                 "CREATE TRIGGER products_fts_insert AFTER INSERT ON products BEGIN"
+                 " INSERT INTO products_fts (rowid, name, description, tags)"
+                 " VALUES (new.id, new.name, new.description, new.tags); END;"
+                 "CREATE TRIGGER products_fts_delete AFTER DELETE ON products BEGIN"
+                 " INSERT INTO products_fts (products_fts, rowid, name, description, tags)"
+                 " VALUES ('delete', old.id, old.name, old.description, old.tags); END;"
+                 "CREATE TRIGGER products_fts_update AFTER UPDATE OF name, description, tags ON products BEGIN"
+                 " INSERT INTO products_fts (products_fts, rowid, name, description, tags)"
+                 " VALUES ('delete', old.id, old.name, old.description, old.tags);"
+                 " INSERT INTO products_fts (rowid, name, description, tags)"
+                 " VALUES (new.id, new.name, new.description, new.tags); END;"});
     } else {
         // A generated tsvector (name weighted A, tags B, description C) under a GIN index. The
         // configuration splits words like PostgreSQL's "simple" one (no stemming, lower case) and
@@ -270,10 +273,29 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
     return out;
 }
 
-CatalogService::CatalogService(db::Database& database, const Clock& clock) : database_(database), clock_(clock) {}
+CatalogService::CatalogService(db::Database& database, const Clock& clock, std::chrono::milliseconds query_budget)
+    : database_(database), clock_(clock), query_budget_(query_budget) {}
 
-std::vector<Category> CatalogService::Categories() {
-    return database_.Read([](db::Connection& c) {
+template <typename F>
+auto CatalogService::ReadWithinBudget(F&& fn) -> Result<std::invoke_result_t<F, db::Connection&>> {
+    try {
+        return database_.Read([&](db::Connection& c) {
+            db::DeadlineScope deadline(c, query_budget_);
+            return fn(c);
+        });
+    } catch (const db::DbError& e) {
+        if (e.kind() != db::DbError::Kind::kTimeout) throw;
+        // The shop ran out of time for this read: the same query may well answer when it is less
+        // busy, so 503 (try again) rather than 422 (the request itself is wrong).
+        return Error{ErrorKind::kUnavailable,
+                     "query_timeout",
+                     "This search took too long to answer; try more specific words or filters.",
+                     {}};
+    }
+}
+
+Result<std::vector<Category>> CatalogService::Categories() {
+    return ReadWithinBudget([](db::Connection& c) {
         std::vector<Category> out;
         c.Query(
             "SELECT c.id, c.slug, c.name,"
@@ -286,31 +308,37 @@ std::vector<Category> CatalogService::Categories() {
     });
 }
 
-ProductPage CatalogService::List(const ProductQuery& query) {
+Result<ProductPage> CatalogService::List(const ProductQuery& query) {
     ProductPage page;
     page.page = query.page;
     page.per_page = query.per_page;
     const std::optional<ListSql> sql = BuildListSql(query, database_.dialect());
-    if (!sql) return page;  // only punctuation: nothing can match
-    database_.Read([&](db::Connection& c) {
+    if (!sql) return page;  // no word to search for: nothing can match
+    return ReadWithinBudget([&](db::Connection& c) {
         page.total = c.QueryInt(sql->count, sql->params);
+        if (sql->count_limit > 0 && page.total > sql->count_limit) {
+            page.total = sql->count_limit;
+            page.total_exact = false;
+        }
         db::Params paged = sql->params;
         paged.emplace_back(query.per_page);
         paged.emplace_back((query.page - 1) * query.per_page);
         c.Query(sql->page, paged, [&](const db::Row& r) { page.items.push_back(ReadProduct(r)); });
+        return page;
     });
-    return page;
 }
 
 Result<Product> CatalogService::Get(std::int64_t id) {
-    std::optional<Product> found;
-    database_.Read([&](db::Connection& c) {
+    Result<std::optional<Product>> found = ReadWithinBudget([&](db::Connection& c) {
+        std::optional<Product> product;
         c.Query(std::string("SELECT ") + kProductColumns +
                     " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = ? AND p.archived = 0",
-                {id}, [&](const db::Row& r) { found = ReadProduct(r); });
+                {id}, [&](const db::Row& r) { product = ReadProduct(r); });
+        return product;
     });
-    if (!found) return Error::NotFound("There is no product " + std::to_string(id) + ".");
-    return std::move(*found);
+    if (!found.ok()) return found.error();
+    if (!*found) return Error::NotFound("There is no product " + std::to_string(id) + ".");
+    return std::move(**found);
 }
 
 std::vector<FieldError> CatalogService::Validate(const ProductDraft& d, bool creating, db::Connection& c,

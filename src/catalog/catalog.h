@@ -2,10 +2,12 @@
 // branding). Plain synchronous service code over db::Database; catalog_routes.h maps it to HTTP.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -68,6 +70,9 @@ Result<ProductQuery> ParseProductQuery(const std::vector<std::pair<std::string, 
 struct ProductPage {
     std::vector<Product> items;
     std::int64_t total = 0;
+    // False when a search has more matches than it counts (list_sql.h kSearchCountLimit): total
+    // is then a lower bound, and pages past it still answer.
+    bool total_exact = true;
     std::int64_t page = 1;
     std::int64_t per_page = 24;
 };
@@ -108,15 +113,21 @@ std::optional<StoreProfile> PresetProfile(std::string_view preset);
 // The catalog's tables, in order, for the database's dialect.
 std::vector<db::Migration> Migrations(db::Dialect dialect);
 
+// How long one catalog read may run before it stops with 503 `query_timeout`.
+inline constexpr std::chrono::milliseconds kDefaultQueryBudget{1000};
+
 class CatalogService {
 public:
-    CatalogService(db::Database& database, const Clock& clock);
+    // Every read runs within query_budget (see kDefaultQueryBudget).
+    CatalogService(db::Database& database, const Clock& clock,
+                   std::chrono::milliseconds query_budget = kDefaultQueryBudget);
 
-    std::vector<Category> Categories();
+    Result<std::vector<Category>> Categories();
 
     // One page of products that are not archived, filtered and sorted as asked. A search (q)
-    // matches every word, the last ones also as prefixes, in name, description and tags.
-    ProductPage List(const ProductQuery& query);
+    // matches every word in name, description and tags, as list_sql.h SearchWords says. 503
+    // `query_timeout` when it runs past the query budget.
+    Result<ProductPage> List(const ProductQuery& query);
 
     // A product that is not archived; 404 otherwise.
     Result<Product> Get(std::int64_t id);
@@ -143,12 +154,16 @@ public:
     void NotifyChanged(std::int64_t id) { Notify(id); }
 
 private:
+    // Runs fn on a reader within the query budget; 503 `query_timeout` past it.
+    template <typename F>
+    auto ReadWithinBudget(F&& fn) -> Result<std::invoke_result_t<F, db::Connection&>>;
     std::vector<FieldError> Validate(const ProductDraft& draft, bool creating, db::Connection& c,
                                      std::int64_t* category_id);
     void Notify(std::int64_t id);
 
     db::Database& database_;
     const Clock& clock_;
+    std::chrono::milliseconds query_budget_;
     std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time, before serving
 };
 

@@ -41,8 +41,18 @@ std::string PageJson(const ProductPage& page) {
     json::array items;
     items.reserve(page.items.size());
     for (const auto& p : page.items) items.emplace_back(ProductJson(p));
-    return json::serialize(json::object{
-        {"items", std::move(items)}, {"total", page.total}, {"page", page.page}, {"per_page", page.per_page}});
+    return json::serialize(json::object{{"items", std::move(items)},
+                                        {"total", page.total},
+                                        {"total_exact", page.total_exact},
+                                        {"page", page.page},
+                                        {"per_page", page.per_page}});
+}
+
+// An error answer; a read that ran out of time (503) says when to try again.
+Response ErrorReply(const Error& error) {
+    Response r = http::ErrorResponse(error);
+    if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
+    return r;
 }
 
 std::string StoreJson(const StoreProfile& p) {
@@ -115,7 +125,7 @@ public:
             return Response::Json(200, std::move(*remote.value));
         }
         Result<std::string> body = compute();
-        if (!body.ok()) return http::ErrorResponse(body.error());
+        if (!body.ok()) return ErrorReply(body.error());
         if (shared_) shared_->Put(key, body.value(), remote.stamp);
         cache_.Put(key, body.value(), hit.ticket);
         return Response::Json(200, std::move(body.value()));
@@ -141,8 +151,11 @@ public:
     Response List(const Request& request) {
         Result<ProductQuery> query = ParseProductQuery(request.query);
         if (!query.ok()) return http::ErrorResponse(query.error());
-        return Cached("list\x1e" + query->CacheKey(),
-                      [&]() -> Result<std::string> { return PageJson(service_.List(*query)); });
+        return Cached("list\x1e" + query->CacheKey(), [&]() -> Result<std::string> {
+            Result<ProductPage> page = service_.List(*query);
+            if (!page.ok()) return page.error();
+            return PageJson(page.value());
+        });
     }
 
     std::optional<Response> FastProduct(const Request& request) {
@@ -177,8 +190,10 @@ public:
 
     Response Categories(const Request&) {
         return Cached("categories", [&]() -> Result<std::string> {
+            Result<std::vector<Category>> categories = service_.Categories();
+            if (!categories.ok()) return categories.error();
             json::array out;
-            for (const Category& c : service_.Categories()) {
+            for (const Category& c : categories.value()) {
                 out.push_back(
                     json::object{{"id", c.id}, {"name", c.name}, {"slug", c.slug}, {"product_count", c.product_count}});
             }
@@ -247,7 +262,9 @@ public:
         Result<ProductQuery> query = ParseProductQuery(params);
         if (!query.ok()) return http::ErrorResponse(query.error());
         query->seller_id = OnlySeller(who.value());
-        return http::NoStore(Response::Json(200, PageJson(service_.List(*query))));
+        Result<ProductPage> page = service_.List(*query);
+        if (!page.ok()) return ErrorReply(page.error());
+        return http::NoStore(Response::Json(200, PageJson(page.value())));
     }
 
 private:

@@ -1,10 +1,12 @@
 #include "catalog/catalog.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <set>
 
+#include "catalog/list_sql.h"
 #include "catalog/seed.h"
 #include "db/testing.h"
 #include "events/outbox.h"
@@ -39,13 +41,37 @@ protected:
         return d;
     }
 
+    // A page that must come back (no query here is near the budget).
+    ProductPage List(const ProductQuery& query) {
+        Result<ProductPage> page = service_->List(query);
+        EXPECT_TRUE(page.ok()) << (page.ok() ? "" : page.error().message);
+        return page.ok() ? page.value() : ProductPage{};
+    }
+    std::vector<std::int64_t> Ids(const ProductPage& page) {
+        std::vector<std::int64_t> ids;
+        for (const Product& p : page.items) ids.push_back(p.id);
+        return ids;
+    }
+    // count products named "Widget N", one write: more than a search counts.
+    void AddWidgets(int count) {
+        database_->Write([&](db::Connection& c) {
+            c.Execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+                " INSERT INTO products (sku, name, description, category_id, price_cents, stock, seller_id,"
+                " created_at, updated_at)"
+                " SELECT 'W-' || i, 'Widget ' || i, 'A plain widget.', (SELECT MIN(id) FROM categories), 100 + i, 5, 1,"
+                " 0, 0 FROM n",
+                {std::int64_t{count}});
+        });
+    }
+
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'790'000'000)};
     db::TempDatabase database_{AllMigrations()};
     std::unique_ptr<CatalogService> service_;
 };
 
 TEST_F(CatalogTest, SeedGivesEveryCategoryProducts) {
-    std::vector<Category> categories = service_->Categories();
+    std::vector<Category> categories = service_->Categories().value();
     ASSERT_EQ(categories.size(), 10u);
     std::int64_t total = 0;
     for (const auto& c : categories) {
@@ -57,9 +83,10 @@ TEST_F(CatalogTest, SeedGivesEveryCategoryProducts) {
 }
 
 TEST_F(CatalogTest, SeedIsDeterministic) {
-    auto first = service_->List(ProductQuery{.sort = Sort::kPriceAsc, .per_page = 100});
+    auto first = List(ProductQuery{.sort = Sort::kPriceAsc, .per_page = 100});
     ASSERT_TRUE(SeedCatalog(*database_, *service_, {"games", 200, 7, {1, 2, 3}}, nullptr).ok());
-    auto second = service_->List(ProductQuery{.sort = Sort::kPriceAsc, .per_page = 100});
+    auto second = List(ProductQuery{.sort = Sort::kPriceAsc, .per_page = 100});
+    ASSERT_EQ(first.items.size(), 100u);
     ASSERT_EQ(first.items.size(), second.items.size());
     for (size_t i = 0; i < first.items.size(); ++i) {
         EXPECT_EQ(first.items[i].sku, second.items[i].sku);
@@ -71,7 +98,7 @@ TEST_F(CatalogTest, SeedIsDeterministic) {
 TEST_F(CatalogTest, GrocerySellsProduceByTheKilo) {
     ASSERT_TRUE(SeedCatalog(*database_, *service_, {"grocery", 300, 1, {1, 2}}, nullptr).ok());
     EXPECT_EQ(service_->Store().name, "GoMart");
-    auto produce = service_->List(ProductQuery{.category = "fruit-vegetables", .per_page = 100});
+    auto produce = List(ProductQuery{.category = "fruit-vegetables", .per_page = 100});
     ASSERT_FALSE(produce.items.empty());
     for (const auto& p : produce.items) EXPECT_NE(p.attributes_json.find("\"unit\":\"kg\""), std::string::npos);
 }
@@ -79,12 +106,15 @@ TEST_F(CatalogTest, GrocerySellsProduceByTheKilo) {
 TEST_F(CatalogTest, FiltersAndSorts) {
     ProductQuery q{
         .category = "consoles", .min_price = 20000, .max_price = 50000, .sort = Sort::kPriceDesc, .per_page = 100};
-    ProductPage page = service_->List(q);
+    ProductPage page = List(q);
+    ASSERT_FALSE(page.items.empty());
     for (size_t i = 0; i < page.items.size(); ++i) {
         EXPECT_EQ(page.items[i].category, "consoles");
         EXPECT_GE(page.items[i].price_cents, 20000);
         EXPECT_LE(page.items[i].price_cents, 50000);
-        if (i > 0) EXPECT_GE(page.items[i - 1].price_cents, page.items[i].price_cents);
+        if (i > 0) {
+            EXPECT_GE(page.items[i - 1].price_cents, page.items[i].price_cents);
+        }
     }
     EXPECT_EQ(page.total, static_cast<std::int64_t>(page.items.size()));
 }
@@ -92,7 +122,7 @@ TEST_F(CatalogTest, FiltersAndSorts) {
 TEST_F(CatalogTest, PagingCoversEveryProductOnce) {
     std::set<std::int64_t> seen;
     for (std::int64_t p = 1; p <= 9; ++p) {
-        auto page = service_->List(ProductQuery{.sort = Sort::kNewest, .page = p, .per_page = 25});
+        auto page = List(ProductQuery{.sort = Sort::kNewest, .page = p, .per_page = 25});
         EXPECT_EQ(page.total, 200);
         for (const auto& item : page.items) EXPECT_TRUE(seen.insert(item.id).second);
     }
@@ -101,10 +131,10 @@ TEST_F(CatalogTest, PagingCoversEveryProductOnce) {
 
 TEST_F(CatalogTest, SearchMatchesPrefixesOfEveryWordAndRanksNamesFirst) {
     ASSERT_TRUE(service_->Create(ValidDraft("BOX-1"), 1).ok());
-    auto page = service_->List(ProductQuery{.q = "starf tact collect", .sort = Sort::kRelevance});
+    auto page = List(ProductQuery{.q = "starf tact collect", .sort = Sort::kRelevance});
     ASSERT_GE(page.total, 1);
     EXPECT_EQ(page.items[0].sku, "BOX-1");
-    auto none = service_->List(ProductQuery{.q = "zzzqqq", .sort = Sort::kRelevance});
+    auto none = List(ProductQuery{.q = "zzzqqq", .sort = Sort::kRelevance});
     EXPECT_EQ(none.total, 0);
 }
 
@@ -113,19 +143,81 @@ TEST_F(CatalogTest, SearchIgnoresAccentsAndCase) {
     d.name = "Pokémon Crystal Édition";
     ASSERT_TRUE(service_->Create(d, 1).ok());
     for (const char* q : {"pokemon edition", "POKÉM", "pokem cryst", "édit pokémon"}) {
-        ProductPage page = service_->List(ProductQuery{.q = q, .sort = Sort::kRelevance});
+        ProductPage page = List(ProductQuery{.q = q, .sort = Sort::kRelevance});
         ASSERT_GE(page.total, 1) << q;
         EXPECT_EQ(page.items[0].sku, "ACCENT-1") << q;
     }
 }
 
 TEST_F(CatalogTest, SearchTreatsOperatorsAsText) {
-    for (const char* q :
-         {"\"", "AND OR NOT", "name:foo", "*", "(", "a\"b", "'; DROP TABLE products; --", "NEAR(x y)"}) {
-        ProductPage page = service_->List(ProductQuery{.q = q, .sort = Sort::kRelevance});
-        EXPECT_GE(page.total, 0) << q;
+    ProductDraft draft = ValidDraft("OPS-1");
+    draft.name = "Near And Or Not Edition";
+    draft.description = "Name foo.";
+    Product ops = service_->Create(draft, 1).value();
+    auto ids = [&](const char* q) { return Ids(List(ProductQuery{.q = q, .sort = Sort::kRelevance})); };
+    // As FTS5 syntax each of these would exclude the product, search another column or fail.
+    EXPECT_THAT(ids("NOT near"), ::testing::Contains(ops.id));
+    EXPECT_THAT(ids("name:foo"), ::testing::Contains(ops.id));
+    EXPECT_THAT(ids("NEAR(near edition)"), ::testing::Contains(ops.id));
+    EXPECT_THAT(ids("\"near or\" AND (not)"), ::testing::Contains(ops.id));
+    // "OR" is a word to find, not a way to widen the search.
+    EXPECT_THAT(ids("near OR zzzqqq"), ::testing::IsEmpty());
+    // Nothing but syntax: no word, so nothing matches (not everything, not an error).
+    for (const char* q : {"\"", "*", "(", "^", "-"}) {
+        ProductPage page = List(ProductQuery{.q = q, .sort = Sort::kRelevance});
+        EXPECT_EQ(page.total, 0) << q;
+        EXPECT_TRUE(page.items.empty()) << q;
     }
-    EXPECT_EQ(service_->List(ProductQuery{}).total, 200);
+    List(ProductQuery{.q = "'; DROP TABLE products; --", .sort = Sort::kRelevance});
+    EXPECT_EQ(List(ProductQuery{}).total, 201);
+}
+
+TEST_F(CatalogTest, RepeatedAndExtraWordsCostNothingMore) {
+    ASSERT_TRUE(service_->Create(ValidDraft("BOX-1"), 1).ok());
+    std::string hundred;
+    for (int i = 0; i < 100; ++i) hundred += "starf ";
+    EXPECT_EQ(Ids(List({.q = hundred, .sort = Sort::kRelevance})), Ids(List({.q = "starf", .sort = Sort::kRelevance})));
+    // Only the first eight distinct words count: a ninth that matches nothing changes nothing.
+    const std::string eight = "starf tact collect box a boxed edition strat";
+    ProductPage page = List({.q = eight + " zzzqqq", .sort = Sort::kRelevance});
+    EXPECT_EQ(Ids(page), Ids(List({.q = eight, .sort = Sort::kRelevance})));
+    ASSERT_FALSE(page.items.empty());
+    EXPECT_EQ(page.items[0].sku, "BOX-1");
+}
+
+TEST_F(CatalogTest, SearchCountsUpToItsLimitAndPagesGoOnPastIt) {
+    AddWidgets(kSearchCountLimit + 50);
+    ProductPage first = List({.q = "widget", .sort = Sort::kPriceAsc, .per_page = 100});
+    EXPECT_EQ(first.total, kSearchCountLimit);
+    EXPECT_FALSE(first.total_exact);
+    ASSERT_EQ(first.items.size(), 100u);
+    EXPECT_EQ(first.items[0].name, "Widget 1");
+    // The page holding matches 1,001 to 1,050 still answers, in order.
+    ProductPage last = List({.q = "widget", .sort = Sort::kPriceAsc, .page = 11, .per_page = 100});
+    ASSERT_EQ(last.items.size(), 50u);
+    EXPECT_EQ(last.items.back().name, "Widget " + std::to_string(kSearchCountLimit + 50));
+    // Below the limit, and without a search, the total is exact.
+    ProductPage few = List({.q = "widget 7", .sort = Sort::kPriceAsc});
+    EXPECT_TRUE(few.total_exact);
+    EXPECT_EQ(few.total, 1);
+    ProductPage all = List({});
+    EXPECT_TRUE(all.total_exact);
+    EXPECT_EQ(all.total, 200 + kSearchCountLimit + 50);
+}
+
+TEST_F(CatalogTest, AReadPastItsBudgetIsAnUnavailableError) {
+    AddWidgets(2000);
+    // A budget of nothing: the first check, a thousand steps in, finds it spent.
+    CatalogService hurried(*database_, clock_, std::chrono::milliseconds(0));
+    Result<ProductPage> page = hurried.List({.q = "widget", .sort = Sort::kRelevance});
+    ASSERT_FALSE(page.ok());
+    EXPECT_EQ(page.error().kind, ErrorKind::kUnavailable);
+    EXPECT_EQ(page.error().code, "query_timeout");
+    Result<std::vector<Category>> categories = hurried.Categories();
+    ASSERT_FALSE(categories.ok());
+    EXPECT_EQ(categories.error().code, "query_timeout");
+    // The connections it used carry no deadline afterwards: every reader answers in full.
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(List({.q = "widget", .sort = Sort::kRelevance}).total, kSearchCountLimit);
 }
 
 TEST_F(CatalogTest, CreateValidatesEveryField) {

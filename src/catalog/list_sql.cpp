@@ -1,46 +1,102 @@
 #include "catalog/list_sql.h"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
+#include <utility>
 
 namespace emporium::catalog {
 
-std::string FtsQuery(std::string_view q) {
-    std::string out;
+namespace {
+
+struct Range {
+    char32_t first;
+    char32_t last;
+};
+
+constexpr Range kSeparators[] = {
+#include "catalog/fts_separators.inc"
+};
+
+constexpr char32_t kInvalid = 0xFFFFFFFF;
+
+// The code point at the start of text and its length in bytes; kInvalid (one byte) for anything
+// that is not well-formed UTF-8: overlong forms, surrogates, past U+10FFFF, cut short.
+std::pair<char32_t, std::size_t> DecodeUtf8(std::string_view text) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80) return {lead, 1};
+    std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+    if (length == 0 || length > text.size()) return {kInvalid, 1};
+    char32_t cp = lead & (0x7F >> length);
+    for (std::size_t i = 1; i < length; ++i) {
+        if ((byte(i) & 0xC0) != 0x80) return {kInvalid, 1};
+        cp = (cp << 6) | (byte(i) & 0x3F);
+    }
+    constexpr char32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kSmallest[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {kInvalid, 1};
+    return {cp, length};
+}
+
+// Combining accents that the tokenizer folds away ("é" typed as e + U+0301 is the word "e"):
+// they do not count towards the two characters of a prefix.
+bool IsFoldedAccent(char32_t cp) {
+    return cp >= 0x300 && cp <= 0x36F;
+}
+
+}  // namespace
+
+bool IsFtsSeparator(char32_t cp) {
+    const Range* it = std::upper_bound(std::begin(kSeparators), std::end(kSeparators), cp,
+                                       [](char32_t value, const Range& r) { return value < r.first; });
+    return it != std::begin(kSeparators) && cp <= std::prev(it)->last;
+}
+
+std::vector<SearchWord> SearchWords(std::string_view q) {
+    std::vector<SearchWord> words;
     std::string word;
+    std::size_t characters = 0;
     auto flush = [&] {
-        if (word.empty()) return;
-        if (!out.empty()) out += ' ';
-        out += '"';
-        out += word;
-        out += "\"*";
+        const bool known = std::any_of(words.begin(), words.end(), [&](const SearchWord& w) { return w.text == word; });
+        if (characters > 0 && !known && words.size() < kMaxSearchWords) words.push_back({word, characters >= 2});
         word.clear();
+        characters = 0;
     };
-    for (char ch : q) {
-        auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c >= 0x80) {
-            word += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
+    for (std::size_t i = 0; i < q.size();) {
+        const auto [cp, length] = DecodeUtf8(q.substr(i));
+        if (cp < 0x80 && std::isalnum(static_cast<int>(cp))) {
+            word += static_cast<char>(std::tolower(static_cast<int>(cp)));
+            ++characters;
+        } else if (cp >= 0x80 && cp != kInvalid && !IsFtsSeparator(cp)) {
+            word.append(q.substr(i, length));
+            if (!IsFoldedAccent(cp)) ++characters;
         } else {
             flush();
         }
+        i += length;
     }
     flush();
+    return words;
+}
+
+std::string FtsQuery(std::string_view q) {
+    std::string out;
+    for (const SearchWord& w : SearchWords(q)) {
+        if (!out.empty()) out += ' ';
+        out += '"';
+        out += w.text;
+        out += w.prefix ? "\"*" : "\"";
+    }
     return out;
 }
 
 std::string TsQuery(std::string_view q) {
-    const std::string fts_query = FtsQuery(q);
-    const std::string_view fts = fts_query;
     std::string out;
-    // FtsQuery gives "word"* terms separated by spaces; words hold no quotes or spaces.
-    for (std::size_t start = 0; start < fts.size();) {
-        std::size_t end = fts.find(' ', start);
-        if (end == std::string_view::npos) end = fts.size();
-        const std::string_view term = fts.substr(start, end - start);
+    for (const SearchWord& w : SearchWords(q)) {  // words hold no quotes, backslashes or spaces
         if (!out.empty()) out += " & ";
         out += '\'';
-        out += term.substr(1, term.size() - 3);
-        out += "':*";
-        start = end + 1;
+        out += w.text;
+        out += w.prefix ? "':*" : "'";
     }
     return out;
 }
@@ -100,7 +156,14 @@ std::optional<ListSql> BuildListSql(const ProductQuery& query, db::Dialect diale
             order = " ORDER BY p.popularity DESC, p.id";
             break;
     }
-    sql.count = "SELECT COUNT(*)" + from + where;
+    if (search) {
+        // Counting stops past the limit: the walk over a common word's matches ends there.
+        sql.count_limit = kSearchCountLimit;
+        sql.count = "SELECT COUNT(*) FROM (SELECT 1" + from + where + " LIMIT " +
+                    std::to_string(kSearchCountLimit + 1) + ") AS matches";
+    } else {
+        sql.count = "SELECT COUNT(*)" + from + where;
+    }
     // Categories are looked up per product shown, never walked first (ten categories first would
     // mean ten passes over the products or the full-text index).
     const char* categories =

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "catalog/seed.h"
 #include "core/clock.h"
 #include "db/testing.h"
@@ -88,7 +90,11 @@ TEST_F(ListSqlTest, SearchWalksTheFullTextIndexOnceAndLooksProductsUpById) {
                     EXPECT_THAT(plan, Not(Contains(HasSubstr("Seq Scan on products")))) << sql.page;
                     continue;
                 }
-                EXPECT_THAT(plan.front(), StartsWith("SCAN f VIRTUAL TABLE")) << sql.page;
+                // The count's limit wraps its walk in a co-routine; the walk itself comes first inside.
+                auto first = std::find_if(plan.begin(), plan.end(),
+                                          [](const std::string& step) { return !step.starts_with("CO-ROUTINE"); });
+                ASSERT_NE(first, plan.end());
+                EXPECT_THAT(*first, StartsWith("SCAN f VIRTUAL TABLE")) << sql.page;
                 EXPECT_THAT(plan, Contains("SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"));
                 // The full-text index is never probed once per product.
                 EXPECT_THAT(plan, Not(Contains(AllOf(HasSubstr("VIRTUAL TABLE"), HasSubstr("=M")))));
@@ -151,22 +157,112 @@ TEST_F(ListSqlTest, AnUnknownCategoryMatchesNothing) {
     EXPECT_EQ(total, 0);
 }
 
+TEST(BuildListSql, SearchCountStopsPastItsLimit) {
+    const ListSql sql = *BuildListSql({.q = "a"});
+    EXPECT_EQ(sql.count_limit, kSearchCountLimit);
+    EXPECT_THAT(sql.count, HasSubstr("LIMIT " + std::to_string(kSearchCountLimit + 1)));
+    EXPECT_EQ(BuildListSql({})->count_limit, 0);
+}
+
+// The table behind IsFtsSeparator agrees with the tokenizer the index uses, code point by code
+// point: every one of the Basic Multilingual Plane, and both sides of every range's ends above it.
+TEST(FtsSeparators, AreTheTokenizers) {
+    db::TempDatabase sqlite({}, db::TestBackend::kSqlite);  // SQLite's tokenizer, whatever the backend
+    std::vector<char32_t> code_points;
+    for (char32_t cp = 0x80; cp < 0x10000; ++cp) {
+        if (cp < 0xD800 || cp > 0xDFFF) code_points.push_back(cp);
+    }
+    for (char32_t cp = 0x10000; cp <= 0x10FFFF; ++cp) {
+        if (IsFtsSeparator(cp) != IsFtsSeparator(cp - 1) ||
+            (cp < 0x10FFFF && IsFtsSeparator(cp) != IsFtsSeparator(cp + 1))) {
+            code_points.push_back(cp);
+        }
+    }
+    auto utf8 = [](char32_t cp) {
+        std::string out;
+        if (cp < 0x800) {
+            out += static_cast<char>(0xC0 | (cp >> 6));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xE0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        } else {
+            out += static_cast<char>(0xF0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        }
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+        return out;
+    };
+    std::vector<std::int64_t> tokens(code_points.size());
+    sqlite->Write([&](db::Connection& c) {
+        c.ExecuteScript(std::string("CREATE VIRTUAL TABLE temp.probe USING fts5(x, tokenize='") + kFtsTokenizer +
+                        "'); CREATE VIRTUAL TABLE temp.probe_tokens USING fts5vocab(temp, probe, instance)");
+        for (std::size_t i = 0; i < code_points.size(); ++i) {
+            c.Execute("INSERT INTO temp.probe (rowid, x) VALUES (?, ?)",
+                      {static_cast<std::int64_t>(i), "a" + utf8(code_points[i]) + "b"});
+        }
+        c.Query("SELECT doc, COUNT(*) FROM temp.probe_tokens GROUP BY doc", {},
+                [&](const db::Row& r) { tokens[static_cast<std::size_t>(r.Int(0))] = r.Int(1); });
+        c.ExecuteScript("DROP TABLE temp.probe_tokens; DROP TABLE temp.probe");
+    });
+    int wrong = 0;
+    for (std::size_t i = 0; i < code_points.size() && wrong < 10; ++i) {
+        const bool separates = tokens[i] != 1;  // "a", cp, "b": one token unless cp separates
+        if (separates != IsFtsSeparator(code_points[i])) {
+            ++wrong;
+            ADD_FAILURE() << "U+" << std::hex << static_cast<std::uint32_t>(code_points[i])
+                          << (separates ? " separates" : " is part of a word")
+                          << " for the tokenizer: run scripts/gen_fts_separators.py";
+        }
+    }
+}
+
 TEST(BuildListSql, SearchTextWithoutLettersOrDigitsMatchesNothing) {
     EXPECT_FALSE(BuildListSql({.q = "\"*-:^"}).has_value());
+    EXPECT_FALSE(BuildListSql({.q = "\xF0\x9F\x8E\xAE \u2014 \xFF"}).has_value());  // an emoji, a dash, a bad byte
     EXPECT_TRUE(BuildListSql({.q = "a"}).has_value());
 }
 
-TEST(TsQuery, RequiresEveryWordAsAQuotedPrefix) {
+TEST(TsQuery, RequiresEveryWordQuotedAndStarsOnlyPrefixes) {
     EXPECT_EQ(TsQuery("Zel BRE"), "'zel':* & 'bre':*");
-    EXPECT_EQ(TsQuery("a | b & !c <-> d:*"), "'a':* & 'b':* & 'c':* & 'd':*");
+    EXPECT_EQ(TsQuery("a | b & !c <-> d:*"), "'a' & 'b' & 'c' & 'd'");
+    EXPECT_EQ(TsQuery("halo 3 halo"), "'halo':* & '3'");
     EXPECT_EQ(TsQuery("Pokémon"), "'pokémon':*");
     EXPECT_EQ(TsQuery("\"*-:^"), "");
 }
 
-TEST(FtsQuery, QuotesEveryWordAsAPrefix) {
+TEST(FtsQuery, QuotesEveryWordAndStarsOnlyPrefixesOfTwoOrMore) {
     EXPECT_EQ(FtsQuery("Zel BRE"), "\"zel\"* \"bre\"*");
-    EXPECT_EQ(FtsQuery("a OR b NEAR(c)"), "\"a\"* \"or\"* \"b\"* \"near\"* \"c\"*");
+    EXPECT_EQ(FtsQuery("a OR b NEAR(c)"), "\"a\" \"or\"* \"b\" \"near\"* \"c\"");
+    EXPECT_EQ(FtsQuery("halo 3"), "\"halo\"* \"3\"");
     EXPECT_EQ(FtsQuery("\"*-:^"), "");
+}
+
+TEST(SearchWords, DropsRepeatsAndKeepsTheFirstEight) {
+    std::string hundred;
+    for (int i = 0; i < 100; ++i) hundred += "a ";
+    EXPECT_EQ(FtsQuery(hundred), "\"a\"");
+    EXPECT_EQ(FtsQuery("Zel zel ZEL"), "\"zel\"*");
+    const std::vector<SearchWord> words = SearchWords("one two three four five six seven eight nine ten");
+    ASSERT_EQ(words.size(), kMaxSearchWords);
+    EXPECT_EQ(words.front().text, "one");
+    EXPECT_EQ(words.back().text, "eight");
+}
+
+TEST(SearchWords, SplitsWhereTheTokenizerDoes) {
+    // A dash, a middle dot, an ideographic comma: each separates, so "a—a—a" is one word, not a
+    // phrase of three.
+    EXPECT_EQ(FtsQuery("a\u2014a\u2014a a\u00B7a a\u3001a"), "\"a\"");
+    EXPECT_EQ(FtsQuery("Caf\u00E9 \u00E9t\u00E9"), "\"caf\u00E9\"* \"\u00E9t\u00E9\"*");
+    EXPECT_EQ(FtsQuery("x\u00B2y"), "\"x\u00B2y\"*");  // a superscript digit belongs to the word
+    // One letter and an accent the tokenizer drops is still one letter: a whole word, no prefix.
+    EXPECT_EQ(FtsQuery("e\u0301"), "\"e\u0301\"");
+    EXPECT_EQ(FtsQuery("\u00E9"), "\"\u00E9\"");
+    // Bad UTF-8 separates, and never ends up inside a word.
+    EXPECT_EQ(FtsQuery("ab\xFF"
+                       "cd \xE2\x80"),
+              "\"ab\"* \"cd\"*");
+    EXPECT_EQ(FtsQuery("\xC0\xAF\xED\xA0\x80"), "");  // an overlong "/" and a surrogate
 }
 
 }  // namespace

@@ -72,6 +72,14 @@ void AppendJsonEscaped(std::string& out, std::string_view text) {
     }
 }
 
+std::string_view Utf8Prefix(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return text;
+    std::size_t end = max_bytes;
+    // Back up over continuation bytes (10xxxxxx) to the start of the character that was cut.
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return text.substr(0, end);
+}
+
 bool IsValidUtf8(std::string_view text) {
     const auto* s = reinterpret_cast<const unsigned char*>(text.data());
     size_t n = text.size();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,9 @@ void AppendJsonEscaped(std::string& out, std::string_view text);
 // True when text is well-formed UTF-8 with no overlong forms or surrogates.
 bool IsValidUtf8(std::string_view text);
 
+// The longest start of text of at most max_bytes that does not end inside a UTF-8 character: a
+// cut that keeps valid UTF-8 valid.
+std::string_view Utf8Prefix(std::string_view text, std::size_t max_bytes);
 // The one check of plain text a person typed (a name, an address line): valid UTF-8, no control
 // characters (tab and newline allowed only when multiline), not blank, at most max_chars
 // characters (code points). nullopt when fine; else the field's error: `required` when empty or

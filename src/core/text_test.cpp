@@ -35,6 +35,16 @@ TEST(AppendJsonEscaped, EscapesQuotesAndControls) {
     EXPECT_EQ(out, "a\\\"b\\\\c\\n\\u0001");
 }
 
+TEST(Utf8Prefix, NeverCutsACharacter) {
+    const std::string accents = "\xC3\xA9\xC3\xA9\xC3\xA9";  // "ééé", two bytes each
+    EXPECT_EQ(Utf8Prefix(accents, 3), "\xC3\xA9");
+    EXPECT_EQ(Utf8Prefix(accents, 4), "\xC3\xA9\xC3\xA9");
+    EXPECT_EQ(Utf8Prefix(accents, 100), accents);
+    EXPECT_EQ(Utf8Prefix("\xF0\x9F\x8E\xAE!", 3), "");  // a four-byte emoji
+    EXPECT_EQ(Utf8Prefix("abc", 2), "ab");
+    for (std::size_t n = 0; n <= accents.size(); ++n) EXPECT_TRUE(IsValidUtf8(Utf8Prefix(accents, n))) << n;
+}
+
 TEST(CheckPlainText, OneRuleWithCodes) {
     EXPECT_FALSE(CheckPlainText("name", "Ada Lovelace", 100).has_value());
     EXPECT_FALSE(CheckPlainText("name", "caf\xc3\xa9", 4).has_value());  // characters, not bytes

@@ -30,15 +30,16 @@ using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
 using Params = std::vector<Value>;
 
 // A database failure the caller did not expect, except kConstraint, which services turn into
-// a conflict (a duplicate SKU, say). Thrown, never returned: see core/result.h.
+// a conflict (a duplicate SKU, say), and kTimeout. Thrown, never returned: see core/result.h.
 // kConstraint: a UNIQUE, FOREIGN KEY, CHECK or NOT NULL constraint refused a change.
 // kBusy: try again later: locks (SQLite busy; PostgreSQL lock timeout, deadlock, serialization
 //   failure), a statement cancelled by its timeout, or no pooled connection free in time.
 // kConnection: the database cannot be reached, or the connection broke mid-statement (then
 //   whether an in-flight COMMIT took effect is unknown).
+// kTimeout: a statement stopped at its connection's deadline (Connection::SetDeadline).
 class DbError : public std::runtime_error {
 public:
-    enum class Kind { kConstraint, kBusy, kConnection, kOther };
+    enum class Kind { kConstraint, kBusy, kConnection, kTimeout, kOther };
     DbError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     Kind kind() const { return kind_; }
 
@@ -71,6 +72,24 @@ public:
 
     // Convenience: the first column of the first row as an integer, or fallback when no row.
     std::int64_t QueryInt(std::string_view sql, const Params& params = {}, std::int64_t fallback = 0);
+
+    // Statements started after deadline, or still running at it, stop and throw DbError kTimeout,
+    // until the deadline is cleared (nullopt). Use DeadlineScope.
+    virtual void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {}
+};
+
+// Gives a connection a deadline for as long as the scope lives.
+class DeadlineScope {
+public:
+    DeadlineScope(Connection& c, std::chrono::milliseconds budget) : c_(c) {
+        c_.SetDeadline(std::chrono::steady_clock::now() + budget);
+    }
+    ~DeadlineScope() { c_.SetDeadline(std::nullopt); }
+    DeadlineScope(const DeadlineScope&) = delete;
+    DeadlineScope& operator=(const DeadlineScope&) = delete;
+
+private:
+    Connection& c_;
 };
 
 enum class Dialect { kSqlite, kPostgres };

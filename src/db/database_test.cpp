@@ -263,6 +263,35 @@ TEST_F(DatabaseTest, PoolFiguresCountConnectionsInUse) {
     EXPECT_EQ(database_->Pool().in_use, 0);
 }
 
+TEST_F(DatabaseTest, AStatementPastItsDeadlineStopsAndTheConnectionRecovers) {
+    // A count to a billion takes seconds; a deadline already passed stops it at once.
+    const std::string slow =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) SELECT COUNT(*) FROM n";
+    for (int i = 0; i < 2; ++i) {  // the connection answers in full afterwards, and stops again
+        try {
+            database_->Read([&](Connection& c) {
+                DeadlineScope deadline(c, std::chrono::milliseconds(0));
+                c.QueryInt(slow);
+            });
+            ADD_FAILURE() << "the statement ran to the end";
+        } catch (const DbError& e) {
+            EXPECT_EQ(e.kind(), DbError::Kind::kTimeout) << e.what();
+        }
+        EXPECT_EQ(database_->Read([](Connection& c) {
+            return c.QueryInt(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
+                " SELECT COUNT(*) FROM n");
+        }),
+                  100000);
+    }
+    // Within its deadline a statement is not disturbed, and the deadline ends with its scope.
+    EXPECT_EQ(database_->Read([](Connection& c) {
+        DeadlineScope deadline(c, std::chrono::seconds(60));
+        return c.QueryInt("SELECT 7");
+    }),
+              7);
+}
+
 TEST(OpenTest, RefusesUrlsOfNoKnownDatabase) {
     for (const char* url : {"", "sqlite:", "mysql://root:pw@127.0.0.1/shop"}) {
         try {

@@ -181,9 +181,29 @@ public:
     // Runs a transaction-control statement (BEGIN, COMMIT, ROLLBACK).
     void Control(const char* sql) { ExecuteScript(sql); }
 
+    // Reads and writes run inside a transaction, so SET LOCAL lasts until the deadline is cleared
+    // or the transaction ends, whichever comes first. A statement cancelled by it fails kTimeout.
+    void SetDeadline(std::optional<SteadyClock::time_point> deadline) override {
+        deadline_ = deadline;
+        if (!deadline) {
+            // A transaction that failed (the deadline stopped a statement) ends with its rollback,
+            // SET LOCAL with it; nothing can run in it meanwhile.
+            try {
+                if (!in_failed_transaction() && !idle()) ExecuteScript("SET LOCAL statement_timeout TO DEFAULT");
+            } catch (const DbError&) {
+                // A broken connection: what runs next on it fails on its own, and the pool drops it.
+            }
+            return;
+        }
+        // statement_timeout 0 means none: a deadline already passed is one millisecond away.
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - SteadyClock::now());
+        ExecuteScript("SET LOCAL statement_timeout = " + std::to_string(std::max<std::int64_t>(1, left.count())));
+    }
+
 private:
     ResultPtr Run(std::string_view sql, const Params& params) {
         const auto started = SteadyClock::now();
+        if (deadline_ && started >= *deadline_) throw DbError(DbError::Kind::kTimeout, "the deadline had passed");
         int placeholders = 0;
         const std::string text = RewritePlaceholders(sql, &placeholders);
         if (placeholders != static_cast<int>(params.size())) {
@@ -207,6 +227,8 @@ private:
         const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
         const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
         last_error_kind_ = broken() ? DbError::Kind::kConnection : KindOfSqlState(state ? state : "");
+        // 57014 is a cancelled statement: the deadline's own timeout while one is set.
+        if (deadline_ && state && std::string_view(state) == "57014") last_error_kind_ = DbError::Kind::kTimeout;
         std::string message = primary ? std::string(primary) : FirstLine(PQerrorMessage(conn_));
         if (state) message += std::string(" (SQLSTATE ") + state + ")";
         if (last_error_kind_ == DbError::Kind::kOther) message += " in: " + std::string(sql.substr(0, 300));
@@ -216,6 +238,7 @@ private:
     PGconn* conn_;
     QueryObserver observer_;
     DbError::Kind last_error_kind_ = DbError::Kind::kOther;
+    std::optional<SteadyClock::time_point> deadline_;
 };
 
 struct PoolSettings {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -15,8 +16,10 @@ namespace {
 
 [[noreturn]] void Throw(sqlite3* handle, int rc, std::string_view what) {
     const int primary = rc & 0xff;
+    // Interrupts come only from the deadline's progress handler.
     DbError::Kind kind = primary == SQLITE_CONSTRAINT                           ? DbError::Kind::kConstraint
                          : (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) ? DbError::Kind::kBusy
+                         : primary == SQLITE_INTERRUPT                          ? DbError::Kind::kTimeout
                                                                                 : DbError::Kind::kOther;
     std::string message(what);
     message += ": ";
@@ -83,6 +86,12 @@ public:
         return sqlite3_changes64(handle_);
     }
 
+    void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) override {
+        deadline_ = deadline;
+        // Asked every 1,000 virtual machine steps: a clock read per thousand rows' work or so.
+        sqlite3_progress_handler(handle_, deadline ? 1000 : 0, deadline ? &PastDeadline : nullptr, this);
+    }
+
     void ExecuteScript(std::string_view sql) override {
         std::string text(sql);
         char* error = nullptr;
@@ -98,6 +107,11 @@ public:
     }
 
 private:
+    static int PastDeadline(void* self) {
+        const auto& deadline = static_cast<SqliteConnection*>(self)->deadline_;
+        return deadline && std::chrono::steady_clock::now() >= *deadline ? 1 : 0;
+    }
+
     sqlite3_stmt* Prepare(std::string_view sql) {
         auto it = statements_.find(sql);
         if (it != statements_.end()) return it->second;
@@ -111,6 +125,7 @@ private:
 
     void Run(std::string_view sql, const Params& params, const RowCallback* on_row) {
         auto started = std::chrono::steady_clock::now();
+        if (deadline_ && started >= *deadline_) throw DbError(DbError::Kind::kTimeout, "the deadline had passed");
         sqlite3_stmt* stmt = Prepare(sql);
         // Reset on every exit path so the cached statement is ready and holds no read lock.
         struct Resetter {
@@ -158,6 +173,7 @@ private:
 
     sqlite3* handle_ = nullptr;
     QueryObserver observer_;
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
     std::unordered_map<std::string, sqlite3_stmt*, Hash, std::equal_to<>> statements_;
 };
 

@@ -7,6 +7,7 @@
 #include "db/testing.h"
 
 #include <libpq-fe.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -108,9 +109,10 @@ TempDatabase::TempDatabase(std::span<const Migration> migrations, TestBackend ba
     for (char& c : name) {
         if (c == '/') c = '_';  // parameterised tests' names
     }
-    dir_ = std::filesystem::temp_directory_path() / name;
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    // Unique even when the same test runs in another checkout at the same time.
+    std::string pattern = (std::filesystem::temp_directory_path() / (name + "-XXXXXX")).string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot make a directory like " + pattern);
+    dir_ = pattern;
     DatabaseOptions options;
     if (UsePostgres(backend)) {
         std::tie(postgres_schema_, url_) = Program().NewSchema();

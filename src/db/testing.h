@@ -27,8 +27,8 @@ Dialect TestDialect();
 
 class TempDatabase {
 public:
-    // A directory named after the running test (always made: tests keep other files there too);
-    // migrations are applied when given.
+    // A directory named after the running test (always made: tests keep other files there too),
+    // unique per run; migrations are applied when given.
     explicit TempDatabase(std::span<const Migration> migrations = {}, TestBackend backend = TestBackend::kConfigured);
     ~TempDatabase();
     TempDatabase(const TempDatabase&) = delete;

@@ -143,10 +143,23 @@ const std::vector<QueueBinding>& StandardQueues() {
     return kQueues;
 }
 
+namespace {
+
+// Boost.JSON writes a number past a double's range (read from 1e999) as `Infinity`, which is not
+// JSON: a payload holding one would reach no handler intact.
+bool WritesAsJson(const json::value& v) {
+    boost::system::error_code ec;
+    json::parse(json::serialize(v), ec);
+    return !ec;
+}
+
+}  // namespace
+
 std::string EncodeEvent(const Event& event) {
     boost::system::error_code ec;
     json::value payload = json::parse(event.payload_json, ec);
-    if (ec) payload = json::object{};
+    // DecodeEvent takes objects only.
+    if (ec || !payload.is_object() || !WritesAsJson(payload)) payload = json::object{};
     return json::serialize(json::object{{"id", event.id},
                                         {"type", event.type},
                                         {"aggregate_id", event.aggregate_id},
@@ -165,6 +178,7 @@ std::optional<Event> DecodeEvent(std::string_view body) {
     const json::value* payload = o.if_contains("payload");
     const json::value* created = o.if_contains("created_at");
     if (!id || !id->is_int64() || !type || !type->is_string() || !payload || !payload->is_object()) return std::nullopt;
+    if (!WritesAsJson(*payload)) return std::nullopt;
     Event e;
     e.id = id->as_int64();
     e.type = std::string(type->as_string());

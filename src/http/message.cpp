@@ -1,6 +1,16 @@
 #include "http/message.h"
 
+#include <boost/url/parse.hpp>
+
 namespace emporium::http {
+
+bool ParseTarget(std::string_view target, Request& request) {
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed) return false;
+    request.path = parsed->path();
+    for (auto param : parsed->params()) request.query.emplace_back(param.key, param.value);
+    return true;
+}
 
 std::optional<std::string_view> Request::QueryParam(std::string_view name) const {
     for (const auto& [key, value] : query) {

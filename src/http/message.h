@@ -31,6 +31,11 @@ struct Request {
     std::string_view PathParam(std::string_view name) const;
 };
 
+// Reads an origin-form request target ("/api/products?q=zelda&page=2") into request's path
+// (percent-decoded) and query (decoded, in order). False when target is not one (then request is
+// unchanged).
+bool ParseTarget(std::string_view target, Request& request);
+
 struct Response {
     int status = 200;
     std::string content_type = "application/json; charset=utf-8";

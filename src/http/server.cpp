@@ -1,7 +1,6 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,7 +9,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/url/parse.hpp>
 #include <csignal>
 #include <deque>
 #include <mutex>
@@ -179,13 +177,11 @@ struct Server::Impl {
     std::string id_prefix;
     std::vector<std::unique_ptr<Listener>> listeners;
     std::vector<TrustedNetwork> trusted;
-    std::atomic<std::size_t> heavy_queued{0};
     // When each request now waiting for a worker was queued, oldest first (the pool is FIFO): the
     // age of the front is how far behind the workers are.
     std::mutex worker_queue_mutex;
     std::deque<std::chrono::steady_clock::time_point> worker_queue;  // guarded by worker_queue_mutex
     asio::thread_pool workers;
-    asio::thread_pool heavy_workers;
     // Declared last so it is destroyed first: suspended connection coroutines die with it and
     // may still touch the members above.
     asio::io_context ioc;
@@ -195,7 +191,6 @@ struct Server::Impl {
           logger(std::move(l)),
           observer(std::move(obs)),
           workers(std::max(1, options.worker_threads)),
-          heavy_workers(std::max(1, options.heavy_threads)),
           ioc(std::max(1, options.io_threads)) {
         trusted = ParseTrusted(options.trusted_proxies);
         std::random_device rd;
@@ -278,6 +273,8 @@ struct Server::Impl {
     template <typename Stream>
     awaitable<void> LingeringClose(Stream& stream);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
+    // Runs a heavy route's handler through options.run_heavy; Busy() when it sheds the request.
+    awaitable<Response> RunHeavy(const Route& route, const Request& request);
     // Queues a request for a worker unless may_shed and the oldest request already waiting has
     // waited longer than options.max_queue_wait; false means shed it.
     bool EnterWorkerQueue(bool may_shed);
@@ -399,6 +396,26 @@ void Server::Impl::LeaveWorkerQueue() {
     worker_queue.pop_front();
 }
 
+awaitable<Response> Server::Impl::RunHeavy(const Route& route, const Request& request) {
+    // The work runs on another thread (the hashing queue's) and hands its answer back through this
+    // connection's strand, then wakes this coroutine by cancelling a timer it waits on. The strand
+    // runs that hand-back only once the coroutine is waiting, and the coroutine (with route,
+    // request, answer and the timer) lives until it is woken.
+    auto strand = co_await asio::this_coro::executor;
+    asio::steady_timer wake(strand, asio::steady_timer::time_point::max());
+    std::optional<Response> answer;
+    const bool queued = options.run_heavy([this, &route, &request, &answer, &wake, strand] {
+        Response r = CallHandler(route, request);
+        asio::post(strand, [&answer, &wake, r = std::move(r)]() mutable {
+            answer = std::move(r);
+            wake.cancel();
+        });
+    });
+    if (!queued) co_return Busy();
+    co_await wake.async_wait(kTuple);
+    co_return std::move(*answer);
+}
+
 awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& request, std::string& route_name,
                                            bool may_shed) {
     RouteMatch match = router.Match(request.method, request.path);
@@ -423,24 +440,7 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
         if (std::optional<Response> answer = route->fast(request)) co_return std::move(*answer);
     }
     if (route->inline_only) co_return CallHandler(*route, request);
-    if (route->heavy) {
-        // Bounded: a flood of sign-ins waits in a short queue or is told to come back, and never
-        // takes the workers that serve everything else.
-        if (heavy_queued.fetch_add(1) >= options.heavy_queue_limit) {
-            --heavy_queued;
-            co_return Busy();
-        }
-        Response answer = co_await asio::co_spawn(
-            heavy_workers,
-            [&]() -> awaitable<Response> {
-                // Below normal priority: when the cores are short, serving pages wins over hashing.
-                setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
-                co_return CallHandler(*route, request);
-            },
-            use_awaitable);
-        --heavy_queued;
-        co_return answer;
-    }
+    if (route->heavy && options.run_heavy) co_return co_await RunHeavy(*route, request);
     // Shedding by how long requests wait for a worker, not by how many there are: a thousand
     // cached catalog reads are a few milliseconds of work, a handful of slow writes may be seconds.
     if (!EnterWorkerQueue(may_shed)) {
@@ -558,13 +558,10 @@ awaitable<bool> Server::Impl::Handle(Listener& listener, Stream& stream, beast::
         if (!parser.is_done()) exchange.close_after = true;
         if (exchange.close_after) exchange.keep_alive = false;
     };
-    auto target = boost::urls::parse_origin_form(message.target());
-    if (!target) {
+    if (!ParseTarget(message.target(), request)) {
         refuse(MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path."));
         co_return true;
     }
-    request.path = target->path();
-    for (auto param : target->params()) request.query.emplace_back(param.key, param.value);
     for (const auto& field : message) {
         request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
     }
@@ -797,7 +794,6 @@ void Server::Run() {
     for (auto& t : threads) t.join();
     signals.cancel();
     impl_->workers.join();
-    impl_->heavy_workers.join();
     impl_->logger->flush();
 }
 

@@ -38,9 +38,12 @@ struct ServerOptions {
     // its new ones get 503 and are closed. Trusted proxies are bounded by max_connections only.
     std::size_t max_connections_per_address = 256;
     int io_threads = 2;
-    int worker_threads = 4;              // the blocking-work pool
-    int heavy_threads = 2;               // the pool for routes marked heavy (password hashing)
-    std::size_t heavy_queue_limit = 64;  // heavy requests waiting past this get 503
+    int worker_threads = 4;  // the blocking-work pool
+    // Runs the handler of a route marked heavy (password hashing) off the I/O threads and the
+    // worker pool: queues the work and returns true, or returns false to shed the request with
+    // 503 and Retry-After. The work must be run (or the queue stopped) while the server exists.
+    // Unset: heavy routes run on the worker pool like any other.
+    std::function<bool(std::function<void()>)> run_heavy;
     // Shedding: a public request that needs a worker gets 503 while the oldest one already waiting
     // for a worker has waited longer than this. Cached and inline answers are never shed by it.
     std::chrono::milliseconds max_queue_wait{250};

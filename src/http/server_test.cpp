@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "core/log.h"
@@ -93,6 +95,63 @@ TEST_F(ServerTest, ShedsWorkWhileTheWorkersAreBehindButNeverInlineAnswers) {
     EXPECT_EQ(queued.get().status, 200);  // admitted work is finished, not dropped
     EXPECT_EQ(Get("/work").status, 200);  // the queue is empty again: work is taken
     EXPECT_EQ(server_->worker_queue_wait().count(), 0);
+}
+
+TEST_F(ServerTest, HeavyRoutesRunWhereRunHeavySaysOrGet503) {
+    std::atomic<int> handled{0};
+    Route hash{"GET", "/hash", [&](const Request&) {
+                   ++handled;
+                   return Response::Json(200, "{\"hashed\":true}");
+               }};
+    hash.heavy = true;
+    router_.Add(std::move(hash));
+    std::atomic<bool> refuse{false};
+    std::mutex jobs_mutex;
+    std::vector<std::thread> jobs;  // guarded by jobs_mutex
+    ServerOptions options;
+    options.run_heavy = [&](std::function<void()> job) {
+        if (refuse) return false;
+        std::lock_guard lock(jobs_mutex);
+        jobs.emplace_back(std::move(job));
+        return true;
+    };
+    Start(options);
+
+    HttpAnswer hashed = Get("/hash");
+    EXPECT_EQ(hashed.status, 200);
+    EXPECT_EQ(hashed.body, "{\"hashed\":true}");
+    refuse = true;
+    HttpAnswer shed = Get("/hash");
+    EXPECT_EQ(shed.status, 503);
+    EXPECT_EQ(shed.retry_after, std::chrono::seconds(1));
+    EXPECT_EQ(handled.load(), 1);  // the shed one never ran
+    std::lock_guard lock(jobs_mutex);
+    EXPECT_EQ(jobs.size(), 1u);
+    for (std::thread& t : jobs) t.join();
+}
+
+TEST_F(ServerTest, ManyHeavyRequestsAtOnceAllAnswer) {
+    // Each on its own connection and answered from a thread of its own: every hand-back to a
+    // connection's strand wakes the right request, whatever order they finish in.
+    Route hash{"GET", "/hash",
+               [](const Request& r) { return Response::Json(200, "{\"id\":\"" + r.request_id + "\"}"); }};
+    hash.heavy = true;
+    router_.Add(std::move(hash));
+    std::mutex jobs_mutex;
+    std::vector<std::thread> jobs;  // guarded by jobs_mutex
+    ServerOptions options;
+    options.io_threads = 2;
+    options.run_heavy = [&](std::function<void()> job) {
+        std::lock_guard lock(jobs_mutex);
+        jobs.emplace_back(std::move(job));
+        return true;
+    };
+    Start(options);
+    std::vector<std::future<HttpAnswer>> answers;
+    for (int i = 0; i < 100; ++i) answers.push_back(std::async(std::launch::async, [this] { return Get("/hash"); }));
+    for (auto& a : answers) EXPECT_EQ(a.get().status, 200);
+    std::lock_guard lock(jobs_mutex);
+    for (std::thread& t : jobs) t.join();
 }
 
 TEST_F(ServerTest, WaitingWithinTheLimitIsNotShed) {

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/contact.h"
+#include "core/text.h"
 #include "http/client.h"
 
 namespace emporium::notify {
@@ -21,8 +22,10 @@ std::string DescribeError(const http::HttpAnswer& answer) {
             out += " code " + std::to_string(code->as_int64());
         if (auto* message = o.if_contains("message"); message && message->is_string()) {
             // Twilio quotes the number in some messages (21211): masked at this boundary, before
-            // anything stores or logs it.
-            out += ": " + MaskPhonesIn(std::string(message->as_string()).substr(0, 200));
+            // anything stores or logs it, and before the cut, which must not leave half a number.
+            const json::string& text = message->as_string();
+            const std::string masked = MaskPhonesIn(std::string(text.data(), text.size()));
+            out += ": " + std::string(Utf8Prefix(masked, 200));
         }
     }
     return out;
@@ -46,31 +49,7 @@ public:
         call.basic_user = config_.account_sid;
         call.basic_password = config_.auth_token;
         call.timeout = config_.timeout;
-        http::HttpAnswer answer = http::Perform(call);
-
-        SendOutcome out;
-        if (answer.status == 0) {
-            out.kind = SendOutcome::Kind::kRetry;
-            out.error = "network: " + MaskPhonesIn(answer.error);
-        } else if (answer.status >= 200 && answer.status < 300) {
-            out.kind = SendOutcome::Kind::kSent;
-            boost::system::error_code ec;
-            json::value v = json::parse(answer.body, ec);
-            if (!ec && v.is_object()) {
-                if (auto* sid = v.as_object().if_contains("sid"); sid && sid->is_string()) {
-                    out.provider_id = std::string(sid->as_string());
-                }
-            }
-        } else if (answer.status == 429 || answer.status >= 500 || answer.status == 401) {
-            // 401: the credentials are wrong or rotated; retrying lets the operator fix them without losing texts.
-            out.kind = SendOutcome::Kind::kRetry;
-            out.error = DescribeError(answer);
-            out.retry_after = answer.retry_after;
-        } else {
-            out.kind = SendOutcome::Kind::kPermanent;
-            out.error = DescribeError(answer);
-        }
-        return out;
+        return ReadSendAnswer(http::Perform(call));
     }
 
     LookupOutcome FindSent(std::string_view to, std::string_view body) override {
@@ -81,26 +60,7 @@ public:
         call.basic_user = config_.account_sid;
         call.basic_password = config_.auth_token;
         call.timeout = config_.timeout;
-        http::HttpAnswer answer = http::Perform(call);
-        LookupOutcome out;
-        if (answer.status != 200) return out;
-        boost::system::error_code ec;
-        json::value v = json::parse(answer.body, ec);
-        if (ec || !v.is_object()) return out;
-        const json::value* messages = v.as_object().if_contains("messages");
-        if (!messages || !messages->is_array()) return out;
-        out.known = true;
-        for (const json::value& m : messages->as_array()) {
-            if (!m.is_object()) continue;
-            const json::object& o = m.as_object();
-            const json::value* b = o.if_contains("body");
-            const json::value* sid = o.if_contains("sid");
-            if (b && b->is_string() && b->as_string() == body && sid && sid->is_string()) {
-                out.provider_id = std::string(sid->as_string());
-                break;
-            }
-        }
-        return out;
+        return ReadLookupAnswer(http::Perform(call), body);
     }
 
     std::string_view name() const override { return "twilio"; }
@@ -121,6 +81,54 @@ public:
 };
 
 }  // namespace
+
+SendOutcome ReadSendAnswer(const http::HttpAnswer& answer) {
+    SendOutcome out;
+    if (answer.status == 0) {
+        out.kind = SendOutcome::Kind::kRetry;
+        out.error = "network: " + MaskPhonesIn(answer.error);
+    } else if (answer.status >= 200 && answer.status < 300) {
+        out.kind = SendOutcome::Kind::kSent;
+        boost::system::error_code ec;
+        json::value v = json::parse(answer.body, ec);
+        if (!ec && v.is_object()) {
+            if (auto* sid = v.as_object().if_contains("sid"); sid && sid->is_string()) {
+                out.provider_id = std::string(sid->as_string());
+            }
+        }
+    } else if (answer.status == 429 || answer.status >= 500 || answer.status == 401) {
+        // 401: the credentials are wrong or rotated; retrying lets the operator fix them without losing texts.
+        out.kind = SendOutcome::Kind::kRetry;
+        out.error = DescribeError(answer);
+        out.retry_after = answer.retry_after;
+    } else {
+        out.kind = SendOutcome::Kind::kPermanent;
+        out.error = DescribeError(answer);
+    }
+    return out;
+}
+
+LookupOutcome ReadLookupAnswer(const http::HttpAnswer& answer, std::string_view body) {
+    LookupOutcome out;
+    if (answer.status != 200) return out;
+    boost::system::error_code ec;
+    json::value v = json::parse(answer.body, ec);
+    if (ec || !v.is_object()) return out;
+    const json::value* messages = v.as_object().if_contains("messages");
+    if (!messages || !messages->is_array()) return out;
+    out.known = true;
+    for (const json::value& m : messages->as_array()) {
+        if (!m.is_object()) continue;
+        const json::object& o = m.as_object();
+        const json::value* b = o.if_contains("body");
+        const json::value* sid = o.if_contains("sid");
+        if (b && b->is_string() && b->as_string() == body && sid && sid->is_string()) {
+            out.provider_id = std::string(sid->as_string());
+            break;
+        }
+    }
+    return out;
+}
 
 std::unique_ptr<SmsGateway> MakeTwilioGateway(TwilioConfig config) {
     return std::make_unique<TwilioGateway>(std::move(config));

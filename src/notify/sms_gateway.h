@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/client.h"
+
 namespace emporium::notify {
 
 struct SendOutcome {
@@ -59,6 +61,15 @@ struct TwilioConfig {
 // From (or MessagingServiceSid) and Body, HTTP Basic auth sid:token. 429, 5xx, 401 and network
 // failures are retried; other 4xx (21211 invalid number, 21610 unsubscribed, ...) are permanent.
 std::unique_ptr<SmsGateway> MakeTwilioGateway(TwilioConfig config);
+
+// What Twilio's answer to a send means (kept apart from the network call, for tests and the fuzzer):
+// 2xx sent (with the message SID when the body names one); 429, 5xx, 401 and no answer retried;
+// any other status permanent. The error text never holds more than 200 characters of Twilio's.
+SendOutcome ReadSendAnswer(const http::HttpAnswer& answer);
+
+// What Twilio's answer to a message lookup means: known when the answer is a 200 with a
+// `messages` array, with the SID of the first message whose body is exactly body.
+LookupOutcome ReadLookupAnswer(const http::HttpAnswer& answer, std::string_view body);
 
 // The local outbox: every message is kept (kKept), nothing leaves the machine.
 std::unique_ptr<SmsGateway> MakeLocalGateway();

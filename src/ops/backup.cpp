@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -134,7 +135,10 @@ std::optional<BackupManifest> BackupManifest::FromJson(std::string_view text) {
     m.database_bytes = num("database_bytes");
     m.orders = num("orders");
     if (const json::value* s = o.if_contains("schema")) m.schema = json::serialize(*s);
-    if (const json::value* s = o.if_contains("seconds"); s && s->is_number()) m.seconds = s->to_number<double>();
+    // Finite only: an infinity would be written back as `Infinity`, which is not JSON.
+    if (const json::value* s = o.if_contains("seconds"); s && s->is_number() && std::isfinite(s->to_number<double>())) {
+        m.seconds = s->to_number<double>();
+    }
     return m;
 }
 

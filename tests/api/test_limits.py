@@ -225,7 +225,7 @@ class ConnectionTest(unittest.TestCase):
                 s.close()
                 self.assertTrue(reply.startswith(b"HTTP/1.1 429"), reply[:80])  # no 100 Continue first
                 self.assertIn(b"Connection: close", reply)
-            self.assertIn('"status":429', shop.server_log())
+            shop.wait_for_log('"status":429')  # log lines are written by a background thread
         finally:
             shop.close()
 
