@@ -191,6 +191,12 @@ http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDu
     return o;
 }
 
+// Database connections a serving process may need at once: one per worker and hashing thread, and
+// the background threads (event lanes, the courier's senders, backups, alerts, leases).
+int DefaultPool(const http::ServerOptions& o) {
+    return o.worker_threads + o.heavy_threads + 8;
+}
+
 void AddCacheMetrics(ops::Metrics& metrics, const ReadCache& cache) {
     metrics.AddCallback("emporium_cache_hits_total", "counter", "Read-through cache hits", "cache=\"catalog\"",
                         [&cache] { return static_cast<double>(cache.hits()); });
@@ -308,7 +314,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       read_only_(standby_mode_),
       server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_)),
       core_(OpenCoreServices(
-          options.data_dir, server_options_.worker_threads + server_options_.heavy_threads,
+          options.data_dir, options.database, DefaultPool(server_options_),
           [this](double seconds) { metrics_.ObserveQuery(seconds); }, clock_)),
       authenticate_(accounts::MakeAuthenticator(*core_.accounts)),
       catalog_cache_(clock_, durations.cache_ttl,
@@ -519,6 +525,8 @@ void ServeProcess::LogListening(const Ports& ports) {
                          .Add("internal_port", static_cast<long long>(ports.internal_port))
                          .Add("tls_port", ports.tls_port)
                          .Add("data_dir", options_.data_dir)
+                         .Add("database", db::Redacted(DatabaseUrl(options_.data_dir, options_.database)))
+                         .Add("db_pool", static_cast<long long>(core_.database->Pool().size))
                          .Add("web_dir", web_dir_.string())
                          .Add("web_files", static_cast<long long>(web_->size()))
                          .Add("io_threads", static_cast<long long>(server_options_.io_threads))
