@@ -186,6 +186,11 @@ void AddBackgroundOptions(CLI::App& cmd, ServeOptions& o) {
         ->capture_default_str();
     cmd.add_option("--backup-dir", o.backup_dir, "Where backups go (default: DATA_DIR/backups)")
         ->envname("EMPORIUM_BACKUP_DIR");
+    cmd.add_option("--lease-ttl", o.lease_ttl,
+                   "How long a dead node keeps the jobs that run on one node (events, backups, alerts, "
+                   "reconciler, retention, recs) before another node takes them over (at least 3s)")
+        ->envname("EMPORIUM_LEASE_TTL")
+        ->capture_default_str();
     cmd.add_option("--backup-retention", o.backup_retention, "Backups kept")
         ->envname("EMPORIUM_BACKUP_RETENTION")
         ->check(CLI::Range(1, 10000))

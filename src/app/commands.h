@@ -87,6 +87,9 @@ struct ServeOptions {
     AlertSettings alerts;
     std::string backup_interval = "12h";
     std::string backup_dir;  // empty: DATA_DIR/backups
+    // A lease of a job that runs on one node (events, backups, alerts, ...) not renewed for this
+    // long is taken by another node: how long a dead node's jobs stay undone.
+    std::string lease_ttl = "15s";
     int backup_retention = 14;
     bool faults = false;          // drills: the fault switch on the internal listener
     std::string standby_primary;  // set by `emporium standby`: the primary's internal URL

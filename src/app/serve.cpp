@@ -29,6 +29,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "lease/lease.h"
 #include "notify/notify.h"
 #include "notify/notify_routes.h"
 #include "ops/alerts.h"
@@ -117,6 +118,7 @@ struct ServeDurations {
     std::chrono::seconds cache_ttl, backup_interval, standby_interval, idle_timeout;
     std::chrono::seconds alert_interval, alert_repeat, alert_window;
     std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age;
+    std::chrono::seconds lease_ttl;
 };
 
 std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const Logger& logger) {
@@ -134,6 +136,7 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
         {a.latency_hold, "alert-latency-hold", &d.latency_hold},
         {a.not_ready_hold, "alert-not-ready-hold", &d.not_ready_hold},
         {a.backlog_age, "alert-backlog-age", &d.backlog_age},
+        {options.lease_ttl, "lease-ttl", &d.lease_ttl},
     };
     bool all_parsed = true;
     for (const auto& [value, setting, target] : settings) {
@@ -147,6 +150,10 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
         LogError(logger, LogFields("bad setting")
                              .Add("setting", "backup-interval, alert-interval, idle-timeout")
                              .Add("value", "at least 1s"));
+        return std::nullopt;
+    }
+    if (d.lease_ttl < std::chrono::seconds(3)) {
+        LogError(logger, LogFields("bad setting").Add("setting", "lease-ttl").Add("value", "at least 3s"));
         return std::nullopt;
     }
     return d;
@@ -260,6 +267,8 @@ private:
     http::Response Promote();
     std::optional<Ports> Listen();
     void LogListening(const Ports& ports);
+    void AddLeasedJobs();
+    http::Response Leases();
     void StartPrimary();
     void Shutdown();
 
@@ -296,6 +305,9 @@ private:
     ops::RequestWindow window_;  // what the alert rules read
     http::Server server_;
     ops::Alerter alerter_;
+    // The jobs that run on one node of all those sharing the database (PrimaryDuties::Jobs, alerts,
+    // retention, scheduled retraining). Declared after what they drive, so that it stops first.
+    lease::LeaseKeeper keeper_;
     http::Router public_router_;
     std::filesystem::path web_dir_;
     std::unique_ptr<http::StaticFiles> web_;
@@ -339,12 +351,16 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       alerter_(AlertRules(),
                AlertSink(*sms_, SplitList(options.alerts.sms_to), SplitList(options.alerts.webhook),
                          core_.catalog->Store().name, logger_),
-               clock_, logger_, ops::AlerterOptions{durations.alert_interval, durations.alert_repeat}) {
+               clock_, logger_, ops::AlerterOptions{durations.alert_interval, durations.alert_repeat}),
+      keeper_(*core_.database, lease::LeaseKeeper::MakeOwner(), clock_, logger_,
+              lease::KeeperOptions{std::chrono::duration_cast<std::chrono::milliseconds>(durations.lease_ttl)}) {
     // Read-your-writes on this node; the "cache" subscriber covers changes made elsewhere.
     catalog::CatalogService& catalog = *core_.catalog;
     core_.orders->OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
     if (!standby_mode_) core_.orders->PurgeIdempotencyKeys();
     alerter_.Observe(IncidentLog(delivery_, read_only_));
+    if (recs_) recs_->Lead(false);  // until this node holds the "recs" lease
+    AddLeasedJobs();
     AddMetrics();
     AddPublicRoutes();
     AddInternalRoutes();
@@ -474,7 +490,49 @@ void ServeProcess::AddInternalRoutes() {
     ops::AddReplicationRoutes(internal_router_, backups_, replication_token ? replication_token : "");
     if (options_.faults) ops::AddFaultRoutes(internal_router_, faults_);
     internal_router_.Get("/internal/role", [this](const http::Request&) { return Role(); });
+    internal_router_.Get("/internal/leases", [this](const http::Request&) { return Leases(); });
     internal_router_.Post("/internal/promote", [this](const http::Request&) { return Promote(); });
+}
+
+// Jobs that must run once across the nodes sharing the database. Alerts: one node notifies (the
+// rules read that node's own traffic window and readiness; the database-wide ones, backups and
+// backlogs, are the same everywhere); a standby (its own database, one node) evaluates them
+// itself from the start, as before. Retention: the hourly purge of expired sessions and
+// idempotency keys (also done once at every start).
+void ServeProcess::AddLeasedJobs() {
+    for (lease::Job& job : primary_.Jobs()) keeper_.Add(std::move(job));
+    if (!standby_mode_) {
+        keeper_.Add(
+            {"alerts", [this](const lease::Holding&) { alerter_.Start(); }, [this] { alerter_.Stop(); }, {}, {}});
+    }
+    keeper_.Add({"retention", {}, {}, std::chrono::hours(1), [this] {
+                     const std::int64_t sessions = core_.accounts->PurgeExpired();
+                     const std::int64_t keys = core_.orders->PurgeIdempotencyKeys();
+                     LogInfo(logger_, LogFields("retention purge")
+                                          .Add("sessions", static_cast<long long>(sessions))
+                                          .Add("idempotency_keys", static_cast<long long>(keys)));
+                 }});
+    if (recs_) {
+        keeper_.Add(
+            {"recs", [this](const lease::Holding&) { recs_->Lead(true); }, [this] { recs_->Lead(false); }, {}, {}});
+    }
+}
+
+// Which leased jobs run here, and every lease on the database (for operators and the test that
+// kills a node).
+http::Response ServeProcess::Leases() {
+    const std::int64_t now = lease::UnixMillis(clock_.Now());
+    boost::json::array items;
+    for (const lease::Holding& h : lease::List(*core_.database)) {
+        items.push_back(boost::json::object{{"name", h.name},
+                                            {"owner", h.owner},
+                                            {"generation", h.generation},
+                                            {"expires_at", h.expires_at},
+                                            {"live", h.expires_at > now},
+                                            {"held_here", keeper_.Holds(h.name)}});
+    }
+    return http::Response::Json(
+        200, boost::json::serialize(boost::json::object{{"owner", keeper_.owner()}, {"leases", std::move(items)}}));
 }
 
 http::Response ServeProcess::Role() {
@@ -545,10 +603,10 @@ int ServeProcess::Run() {
     LogListening(*ports);
     if (standby_) {
         standby_->Start();
+        alerter_.Start();
     } else {
         StartPrimary();
     }
-    alerter_.Start();
     server_.Run();
     Shutdown();
     return 0;
@@ -559,18 +617,24 @@ int ServeProcess::Run() {
 void ServeProcess::StartPrimary() {
     primary_.Start();
     std::call_once(recs_started_, [this] { recs_->Start(); });
+    if (core_.database->dialect() == db::Dialect::kSqlite) {
+        // A SQLite database has one process (the data directory's lock): the leases in it are a
+        // killed predecessor's, or the old primary's copied by a standby. Its jobs start at once
+        // instead of waiting for those to expire.
+        core_.database->Write([](db::Connection& c) { c.Execute("DELETE FROM leases"); });
+    }
+    keeper_.Start();
 }
 
-// The server has drained. Alerts stop first (their rules read everything below), then the
-// standby's copying, event delivery, the courier and the backup schedule.
+// The server has drained. The leased jobs stop first and their leases are released, so that
+// another node takes them over at once (alerts, whose rules read everything below, among them);
+// then the standby's copying and the courier.
 void ServeProcess::Shutdown() {
+    keeper_.Stop();
     recs_->Stop();
-    alerter_.Stop();
     if (standby_) standby_->Promote();  // stops copying
-    primary_.Stop();
-    core_.orders->StopReconciler();
+    alerter_.Stop();                    // a standby's (the keeper stopped a primary's)
     notifier_.Stop();
-    backup_schedule_.Stop();
 }
 
 }  // namespace

@@ -116,6 +116,8 @@ public:
     void AddRoutes(http::Router& router, ReadCache& cache, const http::Authenticator& authenticate);
     void Start() { schedule_.Start(); }  // a primary only: a standby neither trains nor counts
     void Stop() { schedule_.Stop(); }
+    // Scheduled training on this node or not (the "recs" lease).
+    void Lead(bool leading) { schedule_.Lead(leading); }
 
 private:
     RecsServing(db::Database& database, const std::string& data_dir, const Clock& clock, const Logger& logger,

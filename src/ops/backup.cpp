@@ -331,6 +331,10 @@ BackupSchedule::~BackupSchedule() {
 }
 
 void BackupSchedule::Start() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = false;  // started again after a Stop (a lease taken back)
+    }
     thread_ = std::thread([this] {
         for (;;) {
             std::optional<std::int64_t> last = store_.LastSuccessAt();

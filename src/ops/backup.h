@@ -106,6 +106,7 @@ public:
     BackupSchedule(const BackupSchedule&) = delete;
     BackupSchedule& operator=(const BackupSchedule&) = delete;
 
+    // Start after Stop starts it again (a node that lost the backups lease and took it back).
     void Start();
     void Stop();
 

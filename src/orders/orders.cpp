@@ -535,6 +535,10 @@ OrderService::~OrderService() {
 void OrderService::StartReconciler(std::chrono::seconds interval, std::chrono::seconds grace,
                                    std::function<void(const ReconcileReport&)> on_pass) {
     if (reconciler_.joinable()) return;
+    {
+        std::lock_guard lock(reconciler_mutex_);
+        reconciler_stopping_ = false;  // started again after a Stop (a lease taken back)
+    }
     reconciler_ = std::thread([this, interval, grace, on_pass = std::move(on_pass)] {
         for (;;) {
             try {
