@@ -181,6 +181,17 @@ class Shop:
             time.sleep(0.02)  # polling the log file for an event
         raise AssertionError(f"the log never said {needle}")
 
+    def query_int(self, sql):
+        """The first column of the first row of a read-only query on the shop's database, whichever it
+        is (for tests that watch what the shop has written: a payment being authorized, say)."""
+        if self.database:
+            out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", self.database, "-c", sql],
+                                 check=True, capture_output=True, text=True, timeout=30).stdout
+            return int(out.strip())
+        import sqlite3
+        with sqlite3.connect(f"file:{self.data}/emporium.db?mode=ro", uri=True) as db:
+            return db.execute(sql).fetchone()[0]
+
     def server_log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
