@@ -246,6 +246,15 @@ void AddAlertOptions(CLI::App& cmd, AlertSettings& a) {
         ->envname("EMPORIUM_ALERT_DISK_FREE")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
+    cmd.add_option("--alert-db-pool", a.db_pool,
+                   "Share of the database pool busy (connections in use plus transactions waiting for one, over "
+                   "the pool's size) that alerts")
+        ->envname("EMPORIUM_ALERT_DB_POOL")
+        ->check(CLI::Range(0.0, 10.0))
+        ->capture_default_str();
+    cmd.add_option("--alert-db-pool-hold", a.db_pool_hold, "How long the database pool may stay that busy")
+        ->envname("EMPORIUM_ALERT_DB_POOL_HOLD")
+        ->capture_default_str();
     cmd.add_option("--alert-sms-to", a.sms_to, "On-call numbers for alert texts, comma-separated")
         ->envname("EMPORIUM_ALERT_SMS_TO");
     cmd.add_option("--alert-webhook", a.webhook, "URLs that get alert notices as JSON, comma-separated")

@@ -41,8 +41,10 @@ struct AlertSettings {
     std::string not_ready_hold = "30s";
     std::string backlog_age = "300s";  // oldest event or text waiting longer than this
     double disk_free = 0.05;           // share of the data directory's disk left
-    std::string sms_to;                // EMPORIUM_ALERT_SMS_TO: on-call numbers, comma-separated
-    std::string webhook;               // EMPORIUM_ALERT_WEBHOOK_URL: comma-separated
+    double db_pool = 0.9;              // share of the database pool busy (waiters counted in)
+    std::string db_pool_hold = "60s";
+    std::string sms_to;   // EMPORIUM_ALERT_SMS_TO: on-call numbers, comma-separated
+    std::string webhook;  // EMPORIUM_ALERT_WEBHOOK_URL: comma-separated
 };
 
 // Recommendations in the serving process (see recommend/recommend.h).

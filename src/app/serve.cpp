@@ -117,7 +117,7 @@ ops::Alerter::Sink AlertSink(notify::SmsGateway& sms, std::vector<std::string> n
 struct ServeDurations {
     std::chrono::seconds cache_ttl, backup_interval, standby_interval, idle_timeout;
     std::chrono::seconds alert_interval, alert_repeat, alert_window;
-    std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age;
+    std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age, db_pool_hold;
     std::chrono::seconds lease_ttl;
 };
 
@@ -136,6 +136,7 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
         {a.latency_hold, "alert-latency-hold", &d.latency_hold},
         {a.not_ready_hold, "alert-not-ready-hold", &d.not_ready_hold},
         {a.backlog_age, "alert-backlog-age", &d.backlog_age},
+        {a.db_pool_hold, "alert-db-pool-hold", &d.db_pool_hold},
         {options.lease_ttl, "lease-ttl", &d.lease_ttl},
     };
     bool all_parsed = true;
@@ -202,6 +203,40 @@ http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDu
 // the background threads (event lanes, the courier's senders, backups, alerts, leases).
 int DefaultPool(const http::ServerOptions& o) {
     return o.worker_threads + o.heavy_threads + 8;
+}
+
+// The database pool's figures, read at scrape time (db::PoolStats).
+void AddPoolMetrics(ops::Metrics& metrics, const db::Database& database) {
+    const db::Database* d = &database;
+    const auto gauge = [&metrics, d](const char* name, const char* help, std::int64_t db::PoolStats::*field) {
+        metrics.AddCallback(name, "gauge", help, "", [d, field] { return static_cast<double>(d->Pool().*field); });
+    };
+    const auto counter = [&metrics, d](const char* name, const char* help, std::int64_t db::PoolStats::*field) {
+        metrics.AddCallback(name, "counter", help, "", [d, field] { return static_cast<double>(d->Pool().*field); });
+    };
+    gauge("emporium_db_pool_size", "Most connections the database pool keeps (--db-pool; readers, on SQLite)",
+          &db::PoolStats::size);
+    gauge("emporium_db_pool_in_use", "Database connections running a transaction now", &db::PoolStats::in_use);
+    gauge("emporium_db_pool_idle", "Open database connections waiting in the pool", &db::PoolStats::idle);
+    gauge("emporium_db_pool_waiting", "Transactions waiting for a free database connection now",
+          &db::PoolStats::waiting);
+    counter("emporium_db_pool_waits_total", "Transactions that had to wait for a free database connection",
+            &db::PoolStats::waits);
+    counter("emporium_db_pool_wait_timeouts_total",
+            "Transactions that gave up waiting for a database connection (--db-pool-wait; answered 503)",
+            &db::PoolStats::wait_timeouts);
+    counter("emporium_db_connection_errors_total", "Failed connects and connections lost (PostgreSQL)",
+            &db::PoolStats::connection_errors);
+    metrics.AddCallback("emporium_db_pool_wait_seconds_total", "counter",
+                        "Time transactions spent waiting for a database connection", "",
+                        [d] { return d->Pool().wait_seconds; });
+}
+
+// Busy share of the pool: connections in use plus transactions waiting for one, over its size.
+std::optional<double> PoolBusyShare(const db::Database& database) {
+    const db::PoolStats p = database.Pool();
+    if (p.size <= 0) return std::nullopt;
+    return static_cast<double>(p.in_use + p.waiting) / static_cast<double>(p.size);
 }
 
 void AddCacheMetrics(ops::Metrics& metrics, const ReadCache& cache) {
@@ -377,6 +412,7 @@ bool ServeProcess::Ready() {
 
 void ServeProcess::AddMetrics() {
     AddCacheMetrics(metrics_, catalog_cache_);
+    AddPoolMetrics(metrics_, *core_.database);
     AddNotifyMetrics(metrics_, notifier_, clock_);
     metrics_.AddCallback("emporium_backup_last_success_timestamp_seconds", "gauge",
                          "When the newest complete backup was taken", "",
@@ -450,6 +486,9 @@ std::vector<ops::AlertRule> ServeProcess::AlertRules() {
                      },
                      static_cast<double>(durations_.backup_interval.count()) * 1.5 + 300, false,
                      std::chrono::seconds(0), "s"});
+    rules.push_back({"db_pool_saturated", "the busy share of the database pool (in use and waiting, over its size)",
+                     [this] { return PoolBusyShare(*core_.database); }, a.db_pool, false, durations_.db_pool_hold,
+                     "%"});
     rules.push_back({"disk_low", "the free share of the data directory's disk",
                      [this] { return FreeDiskShare(options_.data_dir); }, a.disk_free, true, std::chrono::seconds(60),
                      "%"});
