@@ -77,12 +77,12 @@ run() {
 }
 
 # API tests, one process per module, API_JOBS at once; each module's output in the suite's log
-# in turn, every one ending with its 'N passed, M failed' line.
+# in turn, every one ending with its 'N passed, M failed' line. API_MODULES narrows the modules.
 api_tests() {
     local bin=$1 dir
     dir=$(mktemp -d -p "$LOGS" api-XXXXXX)
     local modules
-    modules=$(cd tests/api && ls test_*.py | sed 's/\.py$//')
+    modules=${API_MODULES:-$(cd tests/api && ls test_*.py | sed 's/\.py$//')}
     # The longest modules first, so that the last one to start is a short one.
     modules=$(printf '%s\n' $modules | grep -xE 'test_(ops|notify|orders|protection|limits|cli)'
               printf '%s\n' $modules | grep -vxE 'test_(ops|notify|orders|protection|limits|cli)')
@@ -109,17 +109,32 @@ sanitizer_build() {
 
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp second_deadlock_stack=1 history_size=4 ${TSAN_OPTIONS:-}"
 
+# The same API tests and contract smoke on PostgreSQL (scripts/services/postgres.sh starts a
+# throwaway server; tests/api/shop.py gives each shop a fresh database on it), beside the plain
+# suites. A representative subset of the modules, to keep the time: accounts (sign-up races, the
+# route x role x scope matrix), catalog (search on tsvector) and orders (stock races, idempotent
+# checkout, kill -9); test_leases and test_database run on PostgreSQL in every API run anyway.
+PG_API_MODULES=${PG_API_MODULES:-test_orders test_accounts test_catalog}
+# shellcheck disable=SC2016 # expanded by the inner shell, once postgres.sh has set the URL
+smoke_on_postgresql='EMPORIUM_DATABASE_URL=$(scripts/services/postgres.sh createdb "$EMPORIUM_TEST_DATABASE_URL" smoke) \
+    python3 ../shared/contract/smoke.py catalog accounts orders'
+
 start "sanitizer builds" bash -c "$(declare -f sanitizer_build); sanitizer_build build-asan ON Debug && \
     sanitizer_build build-tsan thread RelWithDebInfo"
 # Every libFuzzer target for 5 s on its committed corpus: its clang build and its runs at the
 # lowest priority, beside the plain suites, like the sanitizer builds.
 start "fuzzers" nice -n 19 bash tests/fuzz/run.sh 5
 run "unit tests" bash -c "cd build && ctest --output-on-failure"
+LOGS=$LOGS API_JOBS=1 API_MODULES=$PG_API_MODULES start "API tests on PostgreSQL" scripts/services/postgres.sh run \
+    bash -c "$(declare -f api_tests); api_tests $PWD/build/emporium"
+start "contract smoke on PostgreSQL" scripts/services/postgres.sh run bash -c "$smoke_on_postgresql"
 run "web unit tests" bash -c "cd web && npm test --silent"
 run "API tests" api_tests "$PWD/build/emporium"
 run "contract smoke" python3 ../shared/contract/smoke.py catalog accounts orders
 run "browser tests" node --test tests/e2e/
 finish "fuzzers"
+finish "API tests on PostgreSQL"
+finish "contract smoke on PostgreSQL"
 finish "sanitizer builds"
 if [[ " ${suite_failures[*]} " != *" sanitizer builds "* ]]; then
     start "ASan unit tests" bash -c "cd build-asan && ctest -LE postgresql --output-on-failure"

@@ -172,11 +172,19 @@ Result<User> AccountService::Insert(const SignUpInput& input, Role role) {
                 return Error::Conflict("email_taken", "An account with this email exists; sign in instead.");
             }
         }
-        return c.QueryInt(
+        // On PostgreSQL another sign-up of this email may commit between the check above and this
+        // insert (READ COMMITTED, side by side): the unique index decides, and the loser is told
+        // email_taken like any other, not a constraint error.
+        std::optional<std::int64_t> inserted;
+        c.Query(
             "INSERT INTO users (email_index, email, name, phone, address, key_id, password_hash, role,"
-            " sms_notifications, created_at, updated_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " sms_notifications, created_at, updated_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (email_index) DO NOTHING RETURNING id",
             {indexes.front(), email_sealed, name_sealed, phone_sealed, key_id, password_hash,
-             std::string(RoleName(role)), std::int64_t{has_phone ? 1 : 0}, now, now});
+             std::string(RoleName(role)), std::int64_t{has_phone ? 1 : 0}, now, now},
+            [&](const db::Row& r) { inserted = r.Int(0); });
+        if (!inserted) return Error::Conflict("email_taken", "An account with this email exists; sign in instead.");
+        return *inserted;
     });
     if (!id.ok()) return id.error();
     return database_.Read([&](db::Connection& c) { return ReadUser(c, id.value()); });

@@ -57,7 +57,7 @@ void PrintReport(const std::string& manifest, const ops::VerifyReport& r) {
 int Backup(const BackupCommandOptions& options) {
     Logger logger = MakeLogger("warn");
     SystemClock clock;
-    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, 1, nullptr);
+    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 2, nullptr);
     ops::BackupStore store(*database, options.out.empty() ? BackupDir(options.data_dir) : options.out,
                            options.retention, clock, logger);
     Result<ops::BackupManifest> taken = store.Take();
@@ -69,7 +69,9 @@ int Backup(const BackupCommandOptions& options) {
     return 0;
 }
 
-int BackupVerify(const std::string& data_dir, const std::string& file) {
+int BackupVerify(const BackupVerifyOptions& options) {
+    const std::string& data_dir = options.data_dir;
+    const std::string& file = options.file;
     std::optional<std::string> manifest = ManifestFor(data_dir, file);
     if (!manifest || !fs::exists(*manifest)) {
         std::cerr << "emporium backup verify: no backup manifest found"
@@ -81,7 +83,9 @@ int BackupVerify(const std::string& data_dir, const std::string& file) {
     return report.ok ? 0 : 1;
 }
 
-int Restore(const std::string& data_dir, const std::string& from) {
+int Restore(const RestoreOptions& options) {
+    const std::string& data_dir = options.data_dir;
+    const std::string& from = options.from;
     std::optional<std::string> manifest = ManifestFor(data_dir, from);
     if (!manifest || !fs::exists(*manifest)) {
         std::cerr << "emporium restore: " << from << " is not a backup (give its .json manifest or .db.gz)\n";

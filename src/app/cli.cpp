@@ -4,12 +4,36 @@
 #include <algorithm>
 #include <iostream>
 
+#include "db/database.h"
+
 namespace emporium::app {
 namespace {
 
 void AddDataDir(CLI::App& cmd, std::string& data_dir) {
     cmd.add_option("--data-dir", data_dir, "Directory for the database, keys and backups")
         ->envname("EMPORIUM_DATA_DIR")
+        ->capture_default_str();
+}
+
+// Where the shop's data lives: the data directory (keys, backups, models) and the database.
+void AddStorage(CLI::App& cmd, std::string& data_dir, DatabaseSettings& db) {
+    AddDataDir(cmd, data_dir);
+    cmd.add_option("--database", db.url,
+                   "sqlite:PATH or postgresql://[user@]host[:port]/dbname[?param=value] (default: sqlite: in the data "
+                   "directory). Keep a password out of this flag: EMPORIUM_DATABASE_URL, PGPASSWORD or PGPASSFILE")
+        ->envname("EMPORIUM_DATABASE_URL")
+        ->type_name("URL");
+    cmd.add_option("--db-pool", db.pool,
+                   "Database connections at most (SQLite: readers besides the writer); 0 picks one for the command")
+        ->envname("EMPORIUM_DB_POOL")
+        ->check(CLI::Range(0, 1000));
+    cmd.add_option("--db-pool-wait", db.pool_wait,
+                   "PostgreSQL: how long a request waits for a free connection before it gets 503 (e.g. 5s, 500ms)")
+        ->envname("EMPORIUM_DB_POOL_WAIT")
+        ->capture_default_str();
+    cmd.add_option("--db-statement-timeout", db.statement_timeout,
+                   "PostgreSQL: a statement running longer is cancelled and its request gets 503 (e.g. 10s; 0: none)")
+        ->envname("EMPORIUM_DB_STATEMENT_TIMEOUT")
         ->capture_default_str();
 }
 
@@ -175,6 +199,11 @@ void AddBackgroundOptions(CLI::App& cmd, ServeOptions& o) {
         ->capture_default_str();
     cmd.add_option("--backup-dir", o.backup_dir, "Where backups go (default: DATA_DIR/backups)")
         ->envname("EMPORIUM_BACKUP_DIR");
+    cmd.add_option("--lease-ttl", o.lease_ttl,
+                   "How long a dead node keeps the jobs that run on one node (events, backups, alerts, "
+                   "reconciler, retention, recs) before another node takes them over (at least 3s)")
+        ->envname("EMPORIUM_LEASE_TTL")
+        ->capture_default_str();
     cmd.add_option("--backup-retention", o.backup_retention, "Backups kept")
         ->envname("EMPORIUM_BACKUP_RETENTION")
         ->check(CLI::Range(1, 10000))
@@ -230,6 +259,15 @@ void AddAlertOptions(CLI::App& cmd, AlertSettings& a) {
         ->envname("EMPORIUM_ALERT_DISK_FREE")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
+    cmd.add_option("--alert-db-pool", a.db_pool,
+                   "Share of the database pool busy (connections in use plus transactions waiting for one, over "
+                   "the pool's size) that alerts")
+        ->envname("EMPORIUM_ALERT_DB_POOL")
+        ->check(CLI::Range(0.0, 10.0))
+        ->capture_default_str();
+    cmd.add_option("--alert-db-pool-hold", a.db_pool_hold, "How long the database pool may stay that busy")
+        ->envname("EMPORIUM_ALERT_DB_POOL_HOLD")
+        ->capture_default_str();
     cmd.add_option("--alert-sms-to", a.sms_to, "On-call numbers for alert texts, comma-separated")
         ->envname("EMPORIUM_ALERT_SMS_TO");
     cmd.add_option("--alert-webhook", a.webhook, "URLs that get alert notices as JSON, comma-separated")
@@ -238,7 +276,7 @@ void AddAlertOptions(CLI::App& cmd, AlertSettings& a) {
 
 // The options of a running shop, shared by `serve` and `standby`.
 void AddServeOptions(CLI::App& cmd, ServeOptions& o) {
-    AddDataDir(cmd, o.data_dir);
+    AddStorage(cmd, o.data_dir, o.database);
     // Read by WithConfigFile below; registered here so that it shows in --help and parses.
     cmd.add_option("--config", "Read options from an INI or TOML file (flags beat it, it beats the environment)")
         ->type_name("FILE");
@@ -267,7 +305,7 @@ void AddPromoteOptions(CLI::App& cmd, PromoteOptions& o) {
 }
 
 void AddBackupOptions(CLI::App& cmd, BackupCommandOptions& o) {
-    AddDataDir(cmd, o.data_dir);
+    AddStorage(cmd, o.data_dir, o.database);
     cmd.add_option("--out", o.out, "Directory for the backup (default: DATA_DIR/backups)");
     cmd.add_option("--retention", o.retention, "Backups kept in that directory")
         ->check(CLI::Range(1, 10000))
@@ -275,7 +313,7 @@ void AddBackupOptions(CLI::App& cmd, BackupCommandOptions& o) {
 }
 
 void AddWorkerOptions(CLI::App& cmd, WorkerOptions& o) {
-    AddDataDir(cmd, o.data_dir);
+    AddStorage(cmd, o.data_dir, o.database);
     cmd.add_option("--only", o.only, "Comma-separated subscribers to run: notify, webhooks")
         ->envname("EMPORIUM_WORKER_ONLY")
         ->capture_default_str();
@@ -293,7 +331,7 @@ void AddWorkerOptions(CLI::App& cmd, WorkerOptions& o) {
 }
 
 void AddSeedOptions(CLI::App& cmd, SeedCommandOptions& o) {
-    AddDataDir(cmd, o.data_dir);
+    AddStorage(cmd, o.data_dir, o.database);
     cmd.add_option("--preset", o.preset, "games (Git Goods) or grocery (GoMart)")
         ->envname("EMPORIUM_PRESET")
         ->check(CLI::IsMember({"games", "grocery"}))
@@ -311,7 +349,7 @@ void AddSeedOptions(CLI::App& cmd, SeedCommandOptions& o) {
 }
 
 void AddUserCreateOptions(CLI::App& cmd, UserCreateOptions& o) {
-    AddDataDir(cmd, o.data_dir);
+    AddStorage(cmd, o.data_dir, o.database);
     cmd.add_option("--email", o.email, "Email address")->required();
     CLI::Option* file = cmd.add_option("--password-file", o.password_file,
                                        "A file holding the password (its first line; at least 10 characters)");
@@ -333,18 +371,18 @@ void AddRecsCommands(CLI::App& app, CommandLine& line, Add& add) {
     CLI::App& export_cmd =
         add(recs, "export", "Write the training data as CSV (items.csv, baskets.csv; no personal data)",
             Command::kRecsExport);
-    AddDataDir(export_cmd, line.recs_export.data_dir);
+    AddStorage(export_cmd, line.recs_export.data_dir, line.recs_export.database);
     export_cmd.add_option("--out", line.recs_export.out, "Directory for the CSV files")->required();
     CLI::App& train =
         add(recs, "train",
             "Train, evaluate and save a new model version; print its manifest as JSON (a running shop swaps it in)",
             Command::kRecsTrain);
-    AddDataDir(train, line.recs_train.data_dir);
+    AddStorage(train, line.recs_train.data_dir, line.recs_train.database);
     train.add_option("--from", line.recs_train.from, "Train from an export's CSV files instead of the database")
         ->check(CLI::ExistingDirectory);
-    AddDataDir(add(recs, "rollback", "Withdraw the model version being served: go back to the one before",
+    AddStorage(add(recs, "rollback", "Withdraw the model version being served: go back to the one before",
                    Command::kRecsRollback),
-               line.recs_rollback.data_dir);
+               line.recs_rollback.data_dir, line.recs_rollback.database);
 }
 
 // Every command and its options; `commands` gets the CLI11 node of each, to see which was chosen.
@@ -368,16 +406,17 @@ void AddCommands(CLI::App& app, CommandLine& line, std::vector<std::pair<CLI::Ap
     AddBackupOptions(backup, line.backup);
     CLI::App& verify =
         add(backup, "verify", "Check a backup: checksum, then integrity of a restored copy", Command::kBackupVerify);
-    AddDataDir(verify, line.verify.data_dir);
+    AddStorage(verify, line.verify.data_dir, line.verify.database);
     verify.add_option("file", line.verify.file, "A backup's manifest or .db.gz (default: the newest)");
     CLI::App& restore =
         add(app, "restore", "Replace the database with a verified backup (stop the shop first)", Command::kRestore);
-    AddDataDir(restore, line.restore.data_dir);
+    AddStorage(restore, line.restore.data_dir, line.restore.database);
     restore.add_option("--from", line.restore.from, "A backup's manifest or .db.gz")->required();
     AddWorkerOptions(add(app, "worker", "Consume events from RabbitMQ (EMPORIUM_AMQP_URL) and send texts and webhooks",
                          Command::kWorker),
                      line.worker);
-    AddDataDir(add(app, "migrate", "Bring the database schema up to date", Command::kMigrate), line.migrate.data_dir);
+    AddStorage(add(app, "migrate", "Bring the database schema up to date", Command::kMigrate), line.migrate.data_dir,
+               line.migrate.database);
     AddSeedOptions(add(app, "seed", "Fill the database with a generated demo shop", Command::kSeed), line.seed);
     CLI::App& user = add(app, "user", "Manage accounts", Command::kNone);
     user.require_subcommand(1);
@@ -385,9 +424,9 @@ void AddCommands(CLI::App& app, CommandLine& line, std::vector<std::pair<CLI::Ap
                          line.user);
     CLI::App& keys = add(app, "keys", "Manage the keys that encrypt personal data", Command::kNone);
     keys.require_subcommand(1);
-    AddDataDir(add(keys, "rotate", "Make a new PII key and re-encrypt every account with it; safe while the shop runs",
+    AddStorage(add(keys, "rotate", "Make a new PII key and re-encrypt every account with it; safe while the shop runs",
                    Command::kKeysRotate),
-               line.rotate.data_dir);
+               line.rotate.data_dir, line.rotate.database);
     AddRecsCommands(app, line, add);
     line.ci_report = std::make_unique<CiReportCommand>(app);
 }
@@ -422,6 +461,22 @@ std::vector<std::string> WithConfigFile(std::vector<std::string> args) {
     return args;
 }
 
+// A password in `--database URL` on the command line shows in the process list and the shell's
+// history: warn, as `user create --password` does.
+void WarnOfAPasswordInTheDatabaseFlag(int argc, const char* const* argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        std::string_view url;
+        if (arg == "--database" && i + 1 < argc) url = argv[i + 1];
+        if (arg.starts_with("--database=")) url = arg.substr(std::string_view("--database=").size());
+        if (!url.empty() && db::Redacted(url) != url) {
+            std::cerr << "emporium: warning: the password in --database shows in the process list; give it in "
+                         "EMPORIUM_DATABASE_URL, PGPASSWORD or PGPASSFILE instead\n";
+            return;
+        }
+    }
+}
+
 }  // namespace
 
 std::optional<int> ParseCommandLine(int argc, const char* const* argv, CommandLine& line) {
@@ -445,6 +500,7 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, CommandLi
         if (cmd->parsed()) line.command = command;
     }
     if (line.ci_report->parsed()) line.command = Command::kCiReport;
+    WarnOfAPasswordInTheDatabaseFlag(argc, argv);
     return std::nullopt;
 }
 
@@ -460,25 +516,25 @@ int RunCommand(const CommandLine& line) {
             case Command::kBackup:
                 return Backup(line.backup);
             case Command::kBackupVerify:
-                return BackupVerify(line.verify.data_dir, line.verify.file);
+                return BackupVerify(line.verify);
             case Command::kRestore:
-                return Restore(line.restore.data_dir, line.restore.from);
+                return Restore(line.restore);
             case Command::kWorker:
                 return Worker(line.worker);
             case Command::kMigrate:
-                return Migrate(line.migrate.data_dir);
+                return Migrate(line.migrate);
             case Command::kSeed:
                 return Seed(line.seed);
             case Command::kUserCreate:
                 return UserCreate(line.user);
             case Command::kKeysRotate:
-                return RotateKeys(line.rotate.data_dir);
+                return RotateKeys(line.rotate);
             case Command::kRecsExport:
-                return RecsExport(line.recs_export.data_dir, line.recs_export.out);
+                return RecsExport(line.recs_export);
             case Command::kRecsTrain:
-                return RecsTrain(line.recs_train.data_dir, line.recs_train.from);
+                return RecsTrain(line.recs_train);
             case Command::kRecsRollback:
-                return RecsRollback(line.recs_rollback.data_dir);
+                return RecsRollback(line.recs_rollback);
             case Command::kCiReport:
                 return line.ci_report->Run();
             case Command::kNone:

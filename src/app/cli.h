@@ -31,26 +31,6 @@ enum class Command {
     kCiReport,
 };
 
-struct DataDirOptions {
-    std::string data_dir = "./data";
-};
-
-struct BackupVerifyOptions {
-    std::string data_dir = "./data";
-    std::string file;  // empty: the newest backup
-};
-
-struct RestoreOptions {
-    std::string data_dir = "./data";
-    std::string from;
-};
-
-struct RecsCommandOptions {
-    std::string data_dir = "./data";
-    std::string out;   // export: the directory for the CSV files
-    std::string from;  // train: an export's directory instead of the database
-};
-
 struct PromoteOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 9090;

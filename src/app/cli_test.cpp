@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "app/wiring.h"
+
 namespace emporium::app {
 namespace {
 
@@ -48,24 +50,64 @@ struct DataDirCase {
     std::vector<std::string> args;  // the command and its required options
     Command command;
     std::function<std::string(const CommandLine&)> data_dir;
+    std::function<DatabaseSettings(const CommandLine&)> database;
 };
 
+// Every command that opens the shop's data: each has its own data directory and database options.
 const std::vector<DataDirCase>& EveryCommandWithADataDir() {
     static const std::vector<DataDirCase> kCases = {
-        {{"serve"}, Command::kServe, [](const CommandLine& l) { return l.serve.data_dir; }},
+        {{"serve"},
+         Command::kServe,
+         [](const CommandLine& l) { return l.serve.data_dir; },
+         [](const CommandLine& l) { return l.serve.database; }},
         {{"standby", "--primary", "http://127.0.0.1:9"},
          Command::kStandby,
-         [](const CommandLine& l) { return l.standby.data_dir; }},
-        {{"backup"}, Command::kBackup, [](const CommandLine& l) { return l.backup.data_dir; }},
-        {{"backup", "verify"}, Command::kBackupVerify, [](const CommandLine& l) { return l.verify.data_dir; }},
-        {{"restore", "--from", "b.db.gz"}, Command::kRestore, [](const CommandLine& l) { return l.restore.data_dir; }},
-        {{"worker"}, Command::kWorker, [](const CommandLine& l) { return l.worker.data_dir; }},
-        {{"migrate"}, Command::kMigrate, [](const CommandLine& l) { return l.migrate.data_dir; }},
-        {{"seed"}, Command::kSeed, [](const CommandLine& l) { return l.seed.data_dir; }},
+         [](const CommandLine& l) { return l.standby.data_dir; },
+         [](const CommandLine& l) { return l.standby.database; }},
+        {{"backup"},
+         Command::kBackup,
+         [](const CommandLine& l) { return l.backup.data_dir; },
+         [](const CommandLine& l) { return l.backup.database; }},
+        {{"backup", "verify"},
+         Command::kBackupVerify,
+         [](const CommandLine& l) { return l.verify.data_dir; },
+         [](const CommandLine& l) { return l.verify.database; }},
+        {{"restore", "--from", "b.db.gz"},
+         Command::kRestore,
+         [](const CommandLine& l) { return l.restore.data_dir; },
+         [](const CommandLine& l) { return l.restore.database; }},
+        {{"worker"},
+         Command::kWorker,
+         [](const CommandLine& l) { return l.worker.data_dir; },
+         [](const CommandLine& l) { return l.worker.database; }},
+        {{"migrate"},
+         Command::kMigrate,
+         [](const CommandLine& l) { return l.migrate.data_dir; },
+         [](const CommandLine& l) { return l.migrate.database; }},
+        {{"seed"},
+         Command::kSeed,
+         [](const CommandLine& l) { return l.seed.data_dir; },
+         [](const CommandLine& l) { return l.seed.database; }},
         {{"user", "create", "--email", "a@b.co"},
          Command::kUserCreate,
-         [](const CommandLine& l) { return l.user.data_dir; }},
-        {{"keys", "rotate"}, Command::kKeysRotate, [](const CommandLine& l) { return l.rotate.data_dir; }},
+         [](const CommandLine& l) { return l.user.data_dir; },
+         [](const CommandLine& l) { return l.user.database; }},
+        {{"keys", "rotate"},
+         Command::kKeysRotate,
+         [](const CommandLine& l) { return l.rotate.data_dir; },
+         [](const CommandLine& l) { return l.rotate.database; }},
+        {{"recs", "export", "--out", "/tmp/x"},
+         Command::kRecsExport,
+         [](const CommandLine& l) { return l.recs_export.data_dir; },
+         [](const CommandLine& l) { return l.recs_export.database; }},
+        {{"recs", "train"},
+         Command::kRecsTrain,
+         [](const CommandLine& l) { return l.recs_train.data_dir; },
+         [](const CommandLine& l) { return l.recs_train.database; }},
+        {{"recs", "rollback"},
+         Command::kRecsRollback,
+         [](const CommandLine& l) { return l.recs_rollback.data_dir; },
+         [](const CommandLine& l) { return l.recs_rollback.database; }},
     };
     return kCases;
 }
@@ -81,6 +123,56 @@ TEST(CommandLine, AFlagBeatsTheEnvironmentForEveryCommandsDataDir) {
         EXPECT_EQ(c.data_dir(line), "/from/the/flag") << args[0];
         // Without the flag the environment is the fallback.
         EXPECT_EQ(c.data_dir(Parse(c.args)), "/from/the/environment") << args[0];
+    }
+}
+
+TEST(CommandLine, EveryCommandTakesTheDatabaseFromItsFlagsBeforeTheEnvironment) {
+    for (const DataDirCase& c : EveryCommandWithADataDir()) {
+        // Neither: SQLite in the data directory, the command's own pool size.
+        DatabaseSettings none = c.database(Parse(c.args));
+        EXPECT_EQ(none.url, "") << c.args[0];
+        EXPECT_EQ(none.pool, 0) << c.args[0];
+        EXPECT_EQ(none.statement_timeout, "10s") << c.args[0];
+    }
+    Environment env;
+    env.Set("EMPORIUM_DATABASE_URL", "postgresql://env@10.0.0.1/shop");
+    env.Set("EMPORIUM_DB_POOL", "3");
+    env.Set("EMPORIUM_DB_POOL_WAIT", "2s");
+    env.Set("EMPORIUM_DB_STATEMENT_TIMEOUT", "1s");
+    for (const DataDirCase& c : EveryCommandWithADataDir()) {
+        std::vector<std::string> args = c.args;
+        args.insert(args.end(), {"--database", "postgresql://flag@10.0.0.2/shop", "--db-pool=7", "--db-pool-wait",
+                                 "100ms", "--db-statement-timeout=250ms"});
+        DatabaseSettings flags = c.database(Parse(args));
+        EXPECT_EQ(flags.url, "postgresql://flag@10.0.0.2/shop") << c.args[0];
+        EXPECT_EQ(flags.pool, 7) << c.args[0];
+        EXPECT_EQ(flags.pool_wait, "100ms") << c.args[0];
+        EXPECT_EQ(flags.statement_timeout, "250ms") << c.args[0];
+        DatabaseSettings environment = c.database(Parse(c.args));
+        EXPECT_EQ(environment.url, "postgresql://env@10.0.0.1/shop") << c.args[0];
+        EXPECT_EQ(environment.pool, 3) << c.args[0];
+        EXPECT_EQ(environment.pool_wait, "2s") << c.args[0];
+        EXPECT_EQ(environment.statement_timeout, "1s") << c.args[0];
+    }
+}
+
+TEST(CommandLine, DatabaseSettingsBecomeTheOptionsTheDatabaseIsOpenedWith) {
+    DatabaseSettings settings;
+    db::DatabaseOptions sqlite = DatabaseOptionsFrom("/srv/shop", settings, 12);
+    EXPECT_EQ(sqlite.url, "sqlite:/srv/shop/emporium.db");
+    EXPECT_EQ(sqlite.pool_size, 12);
+    EXPECT_EQ(sqlite.statement_timeout, std::chrono::seconds(10));
+    settings = {"postgresql://shop@127.0.0.1/shop", 5, "750ms", "2m"};
+    db::DatabaseOptions pg = DatabaseOptionsFrom("/srv/shop", settings, 12);
+    EXPECT_EQ(pg.url, "postgresql://shop@127.0.0.1/shop");
+    EXPECT_EQ(pg.pool_size, 5);
+    EXPECT_EQ(pg.pool_wait, std::chrono::milliseconds(750));
+    EXPECT_EQ(pg.statement_timeout, std::chrono::minutes(2));
+    settings.statement_timeout = "0";
+    EXPECT_EQ(DatabaseOptionsFrom("/srv/shop", settings, 12).statement_timeout, std::chrono::milliseconds(0));
+    for (const char* bad : {"soon", "10 s", "-1ms", "1.5s", "ms"}) {
+        settings.statement_timeout = bad;
+        EXPECT_THROW(DatabaseOptionsFrom("/srv/shop", settings, 12), std::runtime_error) << bad;
     }
 }
 

@@ -8,6 +8,15 @@
 
 namespace emporium::app {
 
+// Which database a command opens and how (--database, --db-pool, --db-pool-wait,
+// --db-statement-timeout). The URL may hold a password: it is logged only through db::Redacted.
+struct DatabaseSettings {
+    std::string url;                        // empty: sqlite:DATA_DIR/emporium.db
+    int pool = 0;                           // connections (SQLite: readers); 0: the command's own default
+    std::string pool_wait = "5s";           // PostgreSQL: wait for a free connection before 503
+    std::string statement_timeout = "10s";  // PostgreSQL: a statement running longer is cancelled (0: none)
+};
+
 // Settings of the side effects (texts and webhooks), for serve and worker alike. Credentials
 // are not here: they come from the environment only (see wiring.h).
 struct NotifySettings {
@@ -32,8 +41,10 @@ struct AlertSettings {
     std::string not_ready_hold = "30s";
     std::string backlog_age = "300s";  // oldest event or text waiting longer than this
     double disk_free = 0.05;           // share of the data directory's disk left
-    std::string sms_to;                // EMPORIUM_ALERT_SMS_TO: on-call numbers, comma-separated
-    std::string webhook;               // EMPORIUM_ALERT_WEBHOOK_URL: comma-separated
+    double db_pool = 0.9;              // share of the database pool busy (waiters counted in)
+    std::string db_pool_hold = "60s";
+    std::string sms_to;   // EMPORIUM_ALERT_SMS_TO: on-call numbers, comma-separated
+    std::string webhook;  // EMPORIUM_ALERT_WEBHOOK_URL: comma-separated
 };
 
 // Recommendations in the serving process (see recommend/recommend.h).
@@ -44,6 +55,7 @@ struct RecsSettings {
 
 struct ServeOptions {
     std::string data_dir = "./data";
+    DatabaseSettings database;
     std::string bind = "0.0.0.0";
     std::uint16_t port = 8080;
     std::string internal_bind = "127.0.0.1";
@@ -82,6 +94,9 @@ struct ServeOptions {
     AlertSettings alerts;
     std::string backup_interval = "12h";
     std::string backup_dir;  // empty: DATA_DIR/backups
+    // A lease of a job that runs on one node (events, backups, alerts, ...) not renewed for this
+    // long is taken by another node: how long a dead node's jobs stay undone.
+    std::string lease_ttl = "15s";
     int backup_retention = 14;
     bool faults = false;          // drills: the fault switch on the internal listener
     std::string standby_primary;  // set by `emporium standby`: the primary's internal URL
@@ -91,12 +106,14 @@ struct ServeOptions {
 
 struct BackupCommandOptions {
     std::string data_dir = "./data";
+    DatabaseSettings database;
     std::string out;  // empty: DATA_DIR/backups
     int retention = 14;
 };
 
 struct WorkerOptions {
     std::string data_dir = "./data";
+    DatabaseSettings database;
     std::string only = "notify,webhooks";  // subscribers this worker runs
     std::string internal_bind = "127.0.0.1";
     std::uint16_t internal_port = 9091;  // health and metrics
@@ -106,6 +123,7 @@ struct WorkerOptions {
 
 struct UserCreateOptions {
     std::string data_dir = "./data";
+    DatabaseSettings database;
     std::string email;
     // The password comes from --password-file, else --password (with a warning: it shows in the
     // process list), else EMPORIUM_USER_PASSWORD, else a prompt without echo on a terminal (or
@@ -118,6 +136,7 @@ struct UserCreateOptions {
 
 struct SeedCommandOptions {
     std::string data_dir = "./data";
+    DatabaseSettings database;
     std::string preset = "games";
     std::int64_t products = 1000;
     std::int64_t customers = 50;
@@ -125,25 +144,50 @@ struct SeedCommandOptions {
     std::uint64_t seed = 42;
 };
 
+// A command that needs only the shop's data: its directory and its database.
+struct DataDirOptions {
+    std::string data_dir = "./data";
+    DatabaseSettings database;
+};
+
+struct BackupVerifyOptions {
+    std::string data_dir = "./data";
+    DatabaseSettings database;  // PostgreSQL: the server a scratch copy is restored into
+    std::string file;           // empty: the newest backup
+};
+
+struct RestoreOptions {
+    std::string data_dir = "./data";
+    DatabaseSettings database;
+    std::string from;
+};
+
+struct RecsCommandOptions {
+    std::string data_dir = "./data";
+    DatabaseSettings database;
+    std::string out;   // export: the directory for the CSV files
+    std::string from;  // train: an export's directory instead of the database
+};
+
 int Serve(const ServeOptions& options);
 int Worker(const WorkerOptions& options);
 int Backup(const BackupCommandOptions& options);
-// Checks a backup (a manifest or its .db.gz; empty: the newest in DATA_DIR/backups).
-int BackupVerify(const std::string& data_dir, const std::string& file);
-// Replaces the data directory's database with a verified backup. Refuses while serve runs.
-int Restore(const std::string& data_dir, const std::string& from);
+// Checks a backup (a manifest or its file; empty: the newest in DATA_DIR/backups).
+int BackupVerify(const BackupVerifyOptions& options);
+// Replaces the database with a verified backup. Refuses while a shop runs on it.
+int Restore(const RestoreOptions& options);
 // Asks the standby listening on host:port (its internal listener) to become the primary.
 int Promote(const std::string& host, std::uint16_t port);
 int UserCreate(const UserCreateOptions& options);
-int RotateKeys(const std::string& data_dir);
-int Migrate(const std::string& data_dir);
+int RotateKeys(const DataDirOptions& options);
+int Migrate(const DataDirOptions& options);
 int Seed(const SeedCommandOptions& options);
 
 // `emporium recs ...`: the training data as CSV, training a new model version (its manifest
 // printed as JSON), and going back to the version before the one being served.
-int RecsExport(const std::string& data_dir, const std::string& out);
-int RecsTrain(const std::string& data_dir, const std::string& from);
-int RecsRollback(const std::string& data_dir);
+int RecsExport(const RecsCommandOptions& options);
+int RecsTrain(const RecsCommandOptions& options);
+int RecsRollback(const DataDirOptions& options);
 
 // Where the recommendation model's versions live: DATA_DIR/recs.
 std::string RecsDir(const std::string& data_dir);

@@ -32,19 +32,45 @@ void PrimaryDuties::Start() {
     deps_.catalog.OnProductChanged([raw](std::int64_t) { raw->Wake(); });
     AddEventMetrics(deps_.metrics, *raw, deps_.clock);
     dispatcher_ = std::move(d);
-    dispatcher_->Start();
     if (deps_.in_process) deps_.notifier.Start();
-    // Authorizations a crash left without an order are voided; captures it interrupted, done.
-    deps_.orders.StartReconciler(std::chrono::seconds(60), std::chrono::minutes(10),
-                                 [logger = deps_.logger](const orders::ReconcileReport& r) {
-                                     if (r.voided + r.captured + r.failed == 0) return;
-                                     LogInfo(logger, LogFields("payments reconciled")
-                                                         .Add("voided", static_cast<long long>(r.voided))
-                                                         .Add("captured", static_cast<long long>(r.captured))
-                                                         .Add("failed", static_cast<long long>(r.failed)));
-                                 });
-    deps_.backups.Start();
     deps_.read_only = false;
+}
+
+std::vector<lease::Job> PrimaryDuties::Jobs() {
+    std::vector<lease::Job> jobs;
+    jobs.push_back({"events", [this](const lease::Holding&) { StartEvents(); }, [this] { StopEvents(); }, {}, {}});
+    // Authorizations a crash left without an order are voided; captures it interrupted, done.
+    jobs.push_back({"reconciler",
+                    [this](const lease::Holding&) {
+                        deps_.orders.StartReconciler(
+                            std::chrono::seconds(60), std::chrono::minutes(10),
+                            [logger = deps_.logger](const orders::ReconcileReport& r) {
+                                if (r.voided + r.captured + r.failed == 0) return;
+                                LogInfo(logger, LogFields("payments reconciled")
+                                                    .Add("voided", static_cast<long long>(r.voided))
+                                                    .Add("captured", static_cast<long long>(r.captured))
+                                                    .Add("failed", static_cast<long long>(r.failed)));
+                            });
+                    },
+                    [this] { deps_.orders.StopReconciler(); },
+                    {},
+                    {}});
+    jobs.push_back({"backups",
+                    [this](const lease::Holding&) { deps_.backups.Start(); },
+                    [this] { deps_.backups.Stop(); },
+                    {},
+                    {}});
+    return jobs;
+}
+
+void PrimaryDuties::StartEvents() {
+    std::lock_guard guard(mutex_);
+    if (dispatcher_) dispatcher_->Start();
+}
+
+void PrimaryDuties::StopEvents() {
+    std::lock_guard guard(mutex_);
+    if (dispatcher_) dispatcher_->Stop();
 }
 
 std::vector<events::LaneProgress> PrimaryDuties::Progress() const {
@@ -70,8 +96,7 @@ std::optional<double> PrimaryDuties::OldestPendingAge() const {
 }
 
 void PrimaryDuties::Stop() {
-    std::lock_guard guard(mutex_);
-    if (dispatcher_) dispatcher_->Stop();
+    StopEvents();
 }
 
 std::unique_ptr<events::Dispatcher> PrimaryDuties::MakeDispatcher() {

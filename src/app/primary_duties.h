@@ -1,6 +1,8 @@
 // Everything a primary runs and a standby does not: event delivery (in this process, or published
 // to RabbitMQ for workers), texts, the payment reconciler and backups. A standby starts them when it is promoted, after
 // the last backup it loaded, so that the dispatcher reads the primary's progress from that backup.
+// Event delivery, the reconciler and backups must run on one node of many: each is a job of the
+// process's LeaseKeeper (Jobs), started and stopped as its lease is taken and lost.
 #pragma once
 
 #include <atomic>
@@ -15,6 +17,7 @@
 #include "db/database.h"
 #include "events/dispatcher.h"
 #include "events/rabbitmq.h"
+#include "lease/lease.h"
 #include "notify/notify.h"
 #include "ops/backup.h"
 #include "ops/metrics.h"
@@ -41,9 +44,14 @@ public:
     PrimaryDuties(const PrimaryDuties&) = delete;
     PrimaryDuties& operator=(const PrimaryDuties&) = delete;
 
-    // Starts the duties; later calls do nothing. Safe from any thread: promotion calls it from a
-    // request while the alert rules read the figures below.
+    // Prepares event delivery and starts what runs on every node (the texts' senders, which share
+    // work through their own per-message leases); later calls do nothing. Safe from any thread:
+    // promotion calls it from a request while the alert rules read the figures below.
     void Start();
+
+    // The leased jobs: "events" (the outbox's delivery lanes), "reconciler" (payments) and
+    // "backups". Add them to the keeper before either Start; the keeper starts them after Start.
+    std::vector<lease::Job> Jobs();
 
     // Each lane's progress; empty before Start.
     std::vector<events::LaneProgress> Progress() const;
@@ -57,6 +65,8 @@ public:
 
 private:
     std::unique_ptr<events::Dispatcher> MakeDispatcher();
+    void StartEvents();
+    void StopEvents();
 
     Deps deps_;
     // Guards publisher_ and dispatcher_: every read of them, not only their creation, since the

@@ -19,7 +19,7 @@ protected:
     PrimaryDutiesTest()
         : dir_(std::filesystem::temp_directory_path() / ("emporium-primary-" + std::to_string(std::random_device{}()))),
           logger_(MakeLogger("error")),
-          core_(OpenCoreServices(dir_.string(), 2, nullptr, clock_)),
+          core_(OpenCoreServices(dir_.string(), DatabaseSettings{}, 4, nullptr, clock_)),
           sms_(notify::MakeLocalGateway()),
           notifier_(*core_.database, *core_.vault, *core_.accounts, *core_.orders, *core_.catalog, *sms_, clock_,
                     logger_, notify::CourierOptions{}),

@@ -23,8 +23,9 @@ std::string RecsDir(const std::string& data_dir) {
     return (std::filesystem::path(data_dir) / "recs").string();
 }
 
-int RecsExport(const std::string& data_dir, const std::string& out) {
-    std::unique_ptr<db::Database> database = OpenDatabase(data_dir, 1, nullptr);
+int RecsExport(const RecsCommandOptions& options) {
+    const std::string& out = options.out;
+    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 4, nullptr);
     recommend::TrainingData data = recommend::ReadTrainingData(*database);
     recommend::WriteCsv(data, out);
     std::printf("%s\n",
@@ -36,10 +37,11 @@ int RecsExport(const std::string& data_dir, const std::string& out) {
     return 0;
 }
 
-int RecsTrain(const std::string& data_dir, const std::string& from) {
-    std::unique_ptr<db::Database> database = OpenDatabase(data_dir, 1, nullptr);
+int RecsTrain(const RecsCommandOptions& options) {
+    const std::string& from = options.from;
+    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 4, nullptr);
     SystemClock clock;
-    recommend::ModelStore store(*database, RecsDir(data_dir), clock);
+    recommend::ModelStore store(*database, RecsDir(options.data_dir), clock);
     Result<recommend::Manifest> saved =
         recommend::TrainAndSave(*database, store, recommend::TrainOptions{}, clock,
                                 from.empty() ? std::nullopt : std::optional<std::string>(from));
@@ -51,10 +53,10 @@ int RecsTrain(const std::string& data_dir, const std::string& from) {
     return 0;
 }
 
-int RecsRollback(const std::string& data_dir) {
-    std::unique_ptr<db::Database> database = OpenDatabase(data_dir, 1, nullptr);
+int RecsRollback(const DataDirOptions& options) {
+    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 4, nullptr);
     SystemClock clock;
-    recommend::ModelStore store(*database, RecsDir(data_dir), clock);
+    recommend::ModelStore store(*database, RecsDir(options.data_dir), clock);
     Result<std::int64_t> back = store.Rollback();
     if (!back.ok()) {
         PrintError("rollback", back.error());

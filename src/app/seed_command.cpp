@@ -96,15 +96,15 @@ std::optional<std::string> UserPassword(const UserCreateOptions& options) {
 
 }  // namespace
 
-int Migrate(const std::string& data_dir) {
-    OpenDatabase(data_dir, 1, nullptr);
-    std::printf("database %s is up to date\n", DatabasePath(data_dir).c_str());
+int Migrate(const DataDirOptions& options) {
+    OpenDatabase(options.data_dir, options.database, 4, nullptr);
+    std::printf("database %s is up to date\n", db::Redacted(DatabaseUrl(options.data_dir, options.database)).c_str());
     return 0;
 }
 
 int Seed(const SeedCommandOptions& options) {
     auto started = std::chrono::steady_clock::now();
-    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, 1, nullptr);
+    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 4, nullptr);
     std::unique_ptr<accounts::PiiVault> vault = OpenVault(options.data_dir);
     SystemClock clock;
     accounts::PasswordHasher hasher(accounts::HashCost{});
@@ -132,7 +132,7 @@ int Seed(const SeedCommandOptions& options) {
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),
                 people.customer_ids.size(), static_cast<long long>(orders), seconds,
-                DatabasePath(options.data_dir).c_str());
+                db::Redacted(DatabaseUrl(options.data_dir, options.database)).c_str());
     std::printf("delivery history: %lld CI runs, %lld deployments, %lld incidents over 90 days\n",
                 static_cast<long long>(pipeline.runs), static_cast<long long>(pipeline.deployments),
                 static_cast<long long>(pipeline.incidents));
@@ -144,7 +144,7 @@ int Seed(const SeedCommandOptions& options) {
 int UserCreate(const UserCreateOptions& options) {
     std::optional<std::string> password = UserPassword(options);
     if (!password) return 2;
-    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, 1, nullptr);
+    std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 4, nullptr);
     std::unique_ptr<accounts::PiiVault> vault = OpenVault(options.data_dir);
     SystemClock clock;
     accounts::PasswordHasher hasher(accounts::HashCost{});
@@ -165,10 +165,10 @@ int UserCreate(const UserCreateOptions& options) {
     return 0;
 }
 
-int RotateKeys(const std::string& data_dir) {
+int RotateKeys(const DataDirOptions& options) {
     // The same services a server builds: each registers its own encrypted tables with the vault.
     SystemClock clock;
-    CoreServices core = OpenCoreServices(data_dir, 1, nullptr, clock);
+    CoreServices core = OpenCoreServices(options.data_dir, options.database, 4, nullptr, clock);
     notify::RegisterSealedTables(*core.vault, *core.database);
     accounts::PiiVault& vault = *core.vault;
     // With keys in the environment the operator has already made the new one active: re-encrypt.

@@ -31,6 +31,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "lease/lease.h"
 #include "notify/notify.h"
 #include "notify/notify_routes.h"
 #include "ops/alerts.h"
@@ -118,7 +119,8 @@ ops::Alerter::Sink AlertSink(notify::SmsGateway& sms, std::vector<std::string> n
 struct ServeDurations {
     std::chrono::seconds cache_ttl, backup_interval, standby_interval, idle_timeout;
     std::chrono::seconds alert_interval, alert_repeat, alert_window;
-    std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age;
+    std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age, db_pool_hold;
+    std::chrono::seconds lease_ttl;
 };
 
 std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const Logger& logger) {
@@ -136,6 +138,8 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
         {a.latency_hold, "alert-latency-hold", &d.latency_hold},
         {a.not_ready_hold, "alert-not-ready-hold", &d.not_ready_hold},
         {a.backlog_age, "alert-backlog-age", &d.backlog_age},
+        {a.db_pool_hold, "alert-db-pool-hold", &d.db_pool_hold},
+        {options.lease_ttl, "lease-ttl", &d.lease_ttl},
     };
     bool all_parsed = true;
     for (const auto& [value, setting, target] : settings) {
@@ -149,6 +153,10 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
         LogError(logger, LogFields("bad setting")
                              .Add("setting", "backup-interval, alert-interval, idle-timeout")
                              .Add("value", "at least 1s"));
+        return std::nullopt;
+    }
+    if (d.lease_ttl < std::chrono::seconds(3)) {
+        LogError(logger, LogFields("bad setting").Add("setting", "lease-ttl").Add("value", "at least 3s"));
         return std::nullopt;
     }
     return d;
@@ -203,6 +211,46 @@ http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDu
     if (options.faults) o.fault = [&faults] { return faults.Next(); };
     o.read_only = [&read_only] { return read_only.load(); };
     return o;
+}
+
+// Database connections a serving process may need at once: one per worker and hashing thread, and
+// the background threads (event lanes, the courier's senders, backups, alerts, leases).
+int DefaultPool(const http::ServerOptions& o, const accounts::HashingQueue::Options& hashing) {
+    return o.worker_threads + hashing.threads + 8;
+}
+
+// The database pool's figures, read at scrape time (db::PoolStats).
+void AddPoolMetrics(ops::Metrics& metrics, const db::Database& database) {
+    const db::Database* d = &database;
+    const auto gauge = [&metrics, d](const char* name, const char* help, std::int64_t db::PoolStats::*field) {
+        metrics.AddCallback(name, "gauge", help, "", [d, field] { return static_cast<double>(d->Pool().*field); });
+    };
+    const auto counter = [&metrics, d](const char* name, const char* help, std::int64_t db::PoolStats::*field) {
+        metrics.AddCallback(name, "counter", help, "", [d, field] { return static_cast<double>(d->Pool().*field); });
+    };
+    gauge("emporium_db_pool_size", "Most connections the database pool keeps (--db-pool; readers, on SQLite)",
+          &db::PoolStats::size);
+    gauge("emporium_db_pool_in_use", "Database connections running a transaction now", &db::PoolStats::in_use);
+    gauge("emporium_db_pool_idle", "Open database connections waiting in the pool", &db::PoolStats::idle);
+    gauge("emporium_db_pool_waiting", "Transactions waiting for a free database connection now",
+          &db::PoolStats::waiting);
+    counter("emporium_db_pool_waits_total", "Transactions that had to wait for a free database connection",
+            &db::PoolStats::waits);
+    counter("emporium_db_pool_wait_timeouts_total",
+            "Transactions that gave up waiting for a database connection (--db-pool-wait; answered 503)",
+            &db::PoolStats::wait_timeouts);
+    counter("emporium_db_connection_errors_total", "Failed connects and connections lost (PostgreSQL)",
+            &db::PoolStats::connection_errors);
+    metrics.AddCallback("emporium_db_pool_wait_seconds_total", "counter",
+                        "Time transactions spent waiting for a database connection", "",
+                        [d] { return d->Pool().wait_seconds; });
+}
+
+// Busy share of the pool: connections in use plus transactions waiting for one, over its size.
+std::optional<double> PoolBusyShare(const db::Database& database) {
+    const db::PoolStats p = database.Pool();
+    if (p.size <= 0) return std::nullopt;
+    return static_cast<double>(p.in_use + p.waiting) / static_cast<double>(p.size);
 }
 
 void AddCacheMetrics(ops::Metrics& metrics, const ReadCache& cache) {
@@ -268,6 +316,8 @@ private:
     http::Response Promote();
     std::optional<Ports> Listen();
     void LogListening(const Ports& ports);
+    void AddLeasedJobs();
+    http::Response Leases();
     void StartPrimary();
     void Shutdown();
 
@@ -311,6 +361,9 @@ private:
     ops::RequestWindow window_;  // what the alert rules read
     http::Server server_;
     ops::Alerter alerter_;
+    // The jobs that run on one node of all those sharing the database (PrimaryDuties::Jobs, alerts,
+    // retention, scheduled retraining). Declared after what they drive, so that it stops first.
+    lease::LeaseKeeper keeper_;
     http::Router public_router_;
     std::filesystem::path web_dir_;
     std::unique_ptr<http::StaticFiles> web_;
@@ -336,7 +389,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       hashing_(hashing_options_),
       server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_, hashing_)),
       core_(OpenCoreServices(
-          options.data_dir, server_options_.worker_threads + hashing_options_.threads,
+          options.data_dir, options.database, DefaultPool(server_options_, hashing_options_),
           [this](double seconds) { metrics_.ObserveQuery(seconds); }, clock_)),
       authenticate_(accounts::MakeAuthenticator(*core_.accounts)),
       catalog_cache_(clock_, durations.cache_ttl,
@@ -364,12 +417,16 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       alerter_(AlertRules(),
                AlertSink(*sms_, SplitList(options.alerts.sms_to), SplitList(options.alerts.webhook),
                          core_.catalog->Store().name, logger_),
-               clock_, logger_, ops::AlerterOptions{durations.alert_interval, durations.alert_repeat}) {
+               clock_, logger_, ops::AlerterOptions{durations.alert_interval, durations.alert_repeat}),
+      keeper_(*core_.database, lease::LeaseKeeper::MakeOwner(), clock_, logger_,
+              lease::KeeperOptions{std::chrono::duration_cast<std::chrono::milliseconds>(durations.lease_ttl)}) {
     // Read-your-writes on this node; the "cache" subscriber covers changes made elsewhere.
     catalog::CatalogService& catalog = *core_.catalog;
     core_.orders->OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
     if (!standby_mode_) core_.orders->PurgeIdempotencyKeys();
     alerter_.Observe(IncidentLog(delivery_, read_only_));
+    if (recs_) recs_->Lead(false);  // until this node holds the "recs" lease
+    AddLeasedJobs();
     AddMetrics();
     AddPublicRoutes();
     AddInternalRoutes();
@@ -388,6 +445,7 @@ void ServeProcess::AddMetrics() {
     AddCacheMetrics(metrics_, catalog_cache_);
     if (redis_) AddRedisMetrics(metrics_, *redis_, shared_cache_.get());
     node_limiters_.AddMetrics(metrics_);
+    AddPoolMetrics(metrics_, *core_.database);
     AddNotifyMetrics(metrics_, notifier_, clock_);
     metrics_.AddCallback("emporium_backup_last_success_timestamp_seconds", "gauge",
                          "When the newest complete backup was taken", "",
@@ -470,6 +528,9 @@ std::vector<ops::AlertRule> ServeProcess::AlertRules() {
                      },
                      static_cast<double>(durations_.backup_interval.count()) * 1.5 + 300, false,
                      std::chrono::seconds(0), "s"});
+    rules.push_back({"db_pool_saturated", "the busy share of the database pool (in use and waiting, over its size)",
+                     [this] { return PoolBusyShare(*core_.database); }, a.db_pool, false, durations_.db_pool_hold,
+                     "%"});
     rules.push_back({"disk_low", "the free share of the data directory's disk",
                      [this] { return FreeDiskShare(options_.data_dir); }, a.disk_free, true, std::chrono::seconds(60),
                      "%"});
@@ -511,7 +572,49 @@ void ServeProcess::AddInternalRoutes() {
     ops::AddReplicationRoutes(internal_router_, backups_, replication_token ? replication_token : "");
     if (options_.faults) ops::AddFaultRoutes(internal_router_, faults_);
     internal_router_.Get("/internal/role", [this](const http::Request&) { return Role(); });
+    internal_router_.Get("/internal/leases", [this](const http::Request&) { return Leases(); });
     internal_router_.Post("/internal/promote", [this](const http::Request&) { return Promote(); });
+}
+
+// Jobs that must run once across the nodes sharing the database. Alerts: one node notifies (the
+// rules read that node's own traffic window and readiness; the database-wide ones, backups and
+// backlogs, are the same everywhere); a standby (its own database, one node) evaluates them
+// itself from the start, as before. Retention: the hourly purge of expired sessions and
+// idempotency keys (also done once at every start).
+void ServeProcess::AddLeasedJobs() {
+    for (lease::Job& job : primary_.Jobs()) keeper_.Add(std::move(job));
+    if (!standby_mode_) {
+        keeper_.Add(
+            {"alerts", [this](const lease::Holding&) { alerter_.Start(); }, [this] { alerter_.Stop(); }, {}, {}});
+    }
+    keeper_.Add({"retention", {}, {}, std::chrono::hours(1), [this] {
+                     const std::int64_t sessions = core_.accounts->PurgeExpired();
+                     const std::int64_t keys = core_.orders->PurgeIdempotencyKeys();
+                     LogInfo(logger_, LogFields("retention purge")
+                                          .Add("sessions", static_cast<long long>(sessions))
+                                          .Add("idempotency_keys", static_cast<long long>(keys)));
+                 }});
+    if (recs_) {
+        keeper_.Add(
+            {"recs", [this](const lease::Holding&) { recs_->Lead(true); }, [this] { recs_->Lead(false); }, {}, {}});
+    }
+}
+
+// Which leased jobs run here, and every lease on the database (for operators and the test that
+// kills a node).
+http::Response ServeProcess::Leases() {
+    const std::int64_t now = lease::UnixMillis(clock_.Now());
+    boost::json::array items;
+    for (const lease::Holding& h : lease::List(*core_.database)) {
+        items.push_back(boost::json::object{{"name", h.name},
+                                            {"owner", h.owner},
+                                            {"generation", h.generation},
+                                            {"expires_at", h.expires_at},
+                                            {"live", h.expires_at > now},
+                                            {"held_here", keeper_.Holds(h.name)}});
+    }
+    return http::Response::Json(
+        200, boost::json::serialize(boost::json::object{{"owner", keeper_.owner()}, {"leases", std::move(items)}}));
 }
 
 http::Response ServeProcess::Role() {
@@ -562,6 +665,8 @@ void ServeProcess::LogListening(const Ports& ports) {
                          .Add("internal_port", static_cast<long long>(ports.internal_port))
                          .Add("tls_port", ports.tls_port)
                          .Add("data_dir", options_.data_dir)
+                         .Add("database", db::Redacted(DatabaseUrl(options_.data_dir, options_.database)))
+                         .Add("db_pool", static_cast<long long>(core_.database->Pool().size))
                          .Add("web_dir", web_dir_.string())
                          .Add("web_files", static_cast<long long>(web_->size()))
                          .Add("io_threads", static_cast<long long>(server_options_.io_threads))
@@ -581,10 +686,10 @@ int ServeProcess::Run() {
     LogListening(*ports);
     if (standby_) {
         standby_->Start();
+        alerter_.Start();
     } else {
         StartPrimary();
     }
-    alerter_.Start();
     if (redis_) redis_->Start();
     server_.Run();
     Shutdown();
@@ -596,21 +701,26 @@ int ServeProcess::Run() {
 void ServeProcess::StartPrimary() {
     primary_.Start();
     std::call_once(recs_started_, [this] { recs_->Start(); });
+    if (core_.database->dialect() == db::Dialect::kSqlite) {
+        // A SQLite database has one process (the data directory's lock): the leases in it are a
+        // killed predecessor's, or the old primary's copied by a standby. Its jobs start at once
+        // instead of waiting for those to expire.
+        core_.database->Write([](db::Connection& c) { c.Execute("DELETE FROM leases"); });
+    }
+    keeper_.Start();
 }
 
 // The server has drained. Sign-ins still queued for hashing finish first (while the server that
-// answers them exists); then alerts (their rules read everything below), the standby's copying,
-// event delivery, the courier, the backup schedule and, last (event delivery invalidates the
-// shared cache), Redis.
+// answers them exists). The leased jobs stop next and their leases are released, so that another
+// node takes them over at once (alerts, whose rules read everything below, among them); then the
+// standby's copying, the courier and, last (event delivery invalidates the shared cache), Redis.
 void ServeProcess::Shutdown() {
     hashing_.Stop();
+    keeper_.Stop();
     recs_->Stop();
-    alerter_.Stop();
     if (standby_) standby_->Promote();  // stops copying
-    primary_.Stop();
-    core_.orders->StopReconciler();
+    alerter_.Stop();                    // a standby's (the keeper stopped a primary's)
     notifier_.Stop();
-    backup_schedule_.Stop();
     node_limiters_.Stop();
     if (redis_) redis_->Stop();
 }

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 
@@ -14,6 +15,7 @@
 #include "db/migrations.h"
 #include "delivery/delivery.h"
 #include "events/outbox.h"
+#include "lease/lease.h"
 #include "notify/notify.h"
 #include "orders/orders.h"
 #include "recommend/recommend.h"
@@ -24,22 +26,60 @@ std::string DatabasePath(const std::string& data_dir) {
     return (std::filesystem::path(data_dir) / "emporium.db").string();
 }
 
-std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int readers, db::QueryObserver observer) {
-    std::filesystem::create_directories(data_dir);
-    db::SqliteOptions options;
-    options.path = DatabasePath(data_dir);
-    options.readers = readers;
-    options.observer = std::move(observer);
-    std::unique_ptr<db::Database> database = db::OpenSqlite(options);
+std::string DatabaseUrl(const std::string& data_dir, const DatabaseSettings& settings) {
+    return settings.url.empty() ? "sqlite:" + DatabasePath(data_dir) : settings.url;
+}
+
+namespace {
+
+// "250ms", or a duration ParseDuration takes ("10s", "1m"); nullopt otherwise.
+std::optional<std::chrono::milliseconds> ParseMillis(const std::string& text) {
+    if (text.ends_with("ms")) {
+        std::int64_t n = -1;
+        const char* end = text.data() + text.size() - 2;
+        auto [at, ec] = std::from_chars(text.data(), end, n);
+        if (ec != std::errc() || at != end || n < 0) return std::nullopt;
+        return std::chrono::milliseconds(n);
+    }
+    std::optional<std::chrono::seconds> d = ParseDuration(text);
+    if (!d || d->count() > 86400 * 365) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+}  // namespace
+
+db::DatabaseOptions DatabaseOptionsFrom(const std::string& data_dir, const DatabaseSettings& settings,
+                                        int default_pool) {
+    db::DatabaseOptions options;
+    options.url = DatabaseUrl(data_dir, settings);
+    options.pool_size = settings.pool > 0 ? settings.pool : std::max(1, default_pool);
+    options.pool_min = std::min(2, options.pool_size);
+    std::optional<std::chrono::milliseconds> wait = ParseMillis(settings.pool_wait);
+    if (!wait) throw std::runtime_error("--db-pool-wait: not a duration: " + settings.pool_wait);
+    std::optional<std::chrono::milliseconds> timeout = ParseMillis(settings.statement_timeout);
+    if (!timeout) throw std::runtime_error("--db-statement-timeout: not a duration: " + settings.statement_timeout);
+    options.pool_wait = *wait;
+    options.statement_timeout = *timeout;
+    return options;
+}
+
+std::vector<db::Migration> AllMigrations(db::Dialect dialect) {
     // Modules in dependency order; each owns its migrations.
-    std::vector<db::Migration> migrations = catalog::Migrations(database->dialect());
-    for (auto& m : accounts::Migrations(database->dialect())) migrations.push_back(std::move(m));
-    for (auto& m : events::Migrations(database->dialect())) migrations.push_back(std::move(m));
-    for (auto& m : orders::Migrations(database->dialect())) migrations.push_back(std::move(m));
-    for (auto& m : notify::Migrations(database->dialect())) migrations.push_back(std::move(m));
-    for (auto& m : recommend::Migrations(database->dialect())) migrations.push_back(std::move(m));
-    for (auto& m : delivery::Migrations(database->dialect())) migrations.push_back(std::move(m));
-    db::ApplyMigrations(*database, migrations);
+    std::vector<db::Migration> migrations = catalog::Migrations(dialect);
+    for (auto* more : {&accounts::Migrations, &events::Migrations, &orders::Migrations, &notify::Migrations,
+                       &recommend::Migrations, &delivery::Migrations, &lease::Migrations}) {
+        for (auto& m : (*more)(dialect)) migrations.push_back(std::move(m));
+    }
+    return migrations;
+}
+
+std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, const DatabaseSettings& settings,
+                                           int default_pool, db::QueryObserver observer) {
+    std::filesystem::create_directories(data_dir);
+    db::DatabaseOptions options = DatabaseOptionsFrom(data_dir, settings, default_pool);
+    options.observer = std::move(observer);
+    std::unique_ptr<db::Database> database = db::Open(options);
+    db::ApplyMigrations(*database, AllMigrations(database->dialect()));
     return database;
 }
 
@@ -53,10 +93,10 @@ std::unique_ptr<accounts::PiiVault> OpenVault(const std::string& data_dir) {
                                      (std::filesystem::path(data_dir) / "pii.keys").string()});
 }
 
-CoreServices OpenCoreServices(const std::string& data_dir, int readers, db::QueryObserver observer,
-                              const Clock& clock) {
+CoreServices OpenCoreServices(const std::string& data_dir, const DatabaseSettings& database, int default_pool,
+                              db::QueryObserver observer, const Clock& clock) {
     CoreServices s;
-    s.database = OpenDatabase(data_dir, readers, std::move(observer));
+    s.database = OpenDatabase(data_dir, database, default_pool, std::move(observer));
     s.vault = OpenVault(data_dir);
     s.hasher = std::make_unique<accounts::PasswordHasher>(accounts::HashCost{});
     s.accounts = std::make_unique<accounts::AccountService>(*s.database, *s.vault, *s.hasher, clock);

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/read_cache.h"
 #include "db/database.h"
+#include "db/migrations.h"
 #include "delivery/delivery.h"
 #include "events/queue_watch.h"
 #include "http/auth.h"
@@ -30,8 +31,22 @@
 
 namespace emporium::app {
 
-// Creates data_dir when missing, opens its database and applies every module's migrations.
-std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int readers, db::QueryObserver observer);
+// The URL of the database a command opens: settings.url, or sqlite: and the data directory's file.
+std::string DatabaseUrl(const std::string& data_dir, const DatabaseSettings& settings);
+
+// What db::Open takes for these settings; default_pool when settings.pool is 0. Throws
+// std::runtime_error naming the setting when a duration is malformed.
+db::DatabaseOptions DatabaseOptionsFrom(const std::string& data_dir, const DatabaseSettings& settings,
+                                        int default_pool);
+
+// Every module's migrations, in dependency order.
+std::vector<db::Migration> AllMigrations(db::Dialect dialect);
+
+// Creates data_dir when missing, opens the database the settings name and applies every module's
+// migrations. Throws std::runtime_error for a malformed setting, db::DbError when the database
+// cannot be opened (its message names the URL through db::Redacted only).
+std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, const DatabaseSettings& settings,
+                                           int default_pool, db::QueryObserver observer);
 
 // The PII key ring: EMPORIUM_PII_KEY (and EMPORIUM_PII_PREVIOUS_KEYS) when set, else the key file
 // in the data directory, created on first use.
@@ -49,7 +64,8 @@ struct CoreServices {
     std::unique_ptr<orders::OrderService> orders;
 };
 
-CoreServices OpenCoreServices(const std::string& data_dir, int readers, db::QueryObserver observer, const Clock& clock);
+CoreServices OpenCoreServices(const std::string& data_dir, const DatabaseSettings& database, int default_pool,
+                              db::QueryObserver observer, const Clock& clock);
 
 // The SMS gateway: Twilio when EMPORIUM_TWILIO_ACCOUNT_SID, EMPORIUM_TWILIO_AUTH_TOKEN (or a
 // file named by EMPORIUM_TWILIO_AUTH_TOKEN_FILE) and EMPORIUM_TWILIO_FROM (or
@@ -100,6 +116,8 @@ public:
     void AddRoutes(http::Router& router, ReadCache& cache, const http::Authenticator& authenticate);
     void Start() { schedule_.Start(); }  // a primary only: a standby neither trains nor counts
     void Stop() { schedule_.Stop(); }
+    // Scheduled training on this node or not (the "recs" lease).
+    void Lead(bool leading) { schedule_.Lead(leading); }
 
 private:
     RecsServing(db::Database& database, const std::string& data_dir, const Clock& clock, const Logger& logger,

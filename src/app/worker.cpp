@@ -61,8 +61,10 @@ int Worker(const WorkerOptions& options) {
     if (!courier) return 2;
 
     ops::Metrics metrics;
+    // Connections: the consumers' threads, the courier's senders and its lease recovery.
     CoreServices core = OpenCoreServices(
-        options.data_dir, 4, [&metrics](double s) { metrics.ObserveQuery(s); }, clock);
+        options.data_dir, options.database, 4 + options.notify.senders,
+        [&metrics](double s) { metrics.ObserveQuery(s); }, clock);
     std::unique_ptr<notify::SmsGateway> sms = OpenSmsGateway(options.notify, *courier, logger);
     notify::NotifyService notifier(*core.database, *core.vault, *core.accounts, *core.orders, *core.catalog, *sms,
                                    clock, logger, *courier);
@@ -94,7 +96,8 @@ int Worker(const WorkerOptions& options) {
                         .Add("only", options.only)
                         .Add("internal_port", static_cast<long long>(internal_port))
                         .Add("sms", sms->name())
-                        .Add("data_dir", options.data_dir));
+                        .Add("data_dir", options.data_dir)
+                        .Add("database", db::Redacted(DatabaseUrl(options.data_dir, options.database))));
     server.Run();  // until SIGINT or SIGTERM
     stop = true;
     for (std::thread& t : threads) t.join();

@@ -104,6 +104,8 @@ struct PoolStats {
     std::int64_t size = 0;               // most connections the pool keeps (readers, for SQLite)
     std::int64_t waits = 0;              // transactions that had to wait for a free connection
     std::int64_t wait_timeouts = 0;      // ... and gave up (kBusy)
+    std::int64_t waiting = 0;            // transactions waiting for a connection now
+    double wait_seconds = 0;             // time transactions spent waiting for one, in total
     std::int64_t connects = 0;           // connections opened (PostgreSQL)
     std::int64_t connection_errors = 0;  // failed connects and connections lost (PostgreSQL)
 };

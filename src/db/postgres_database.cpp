@@ -281,9 +281,23 @@ public:
     // within settings_.wait. Throws DbError: kBusy when none came free in time, kConnection when a
     // connect failed (or, with none lent out, while the backoff after a failed connect runs).
     std::unique_ptr<PgConnection> Acquire() {
-        std::unique_lock lock(mutex_);
-        const auto deadline = SteadyClock::now() + settings_.wait;
+        const auto started = SteadyClock::now();
         bool waited = false;
+        // A waiter leaves the waiting count, and adds its wait, however it leaves: with a
+        // connection, or with the error.
+        struct Settle {
+            ConnectionPool& pool;
+            const bool& waited;
+            SteadyClock::time_point started;
+            ~Settle() {
+                if (!waited) return;
+                std::lock_guard lock(pool.mutex_);
+                --pool.waiting_;
+                pool.wait_seconds_ += std::chrono::duration<double>(SteadyClock::now() - started).count();
+            }
+        } settle{*this, waited, started};
+        std::unique_lock lock(mutex_);
+        const auto deadline = started + settings_.wait;
         while (true) {
             if (!idle_.empty()) {
                 std::unique_ptr<PgConnection> c = std::move(idle_.back());
@@ -315,6 +329,7 @@ public:
             if (!waited) {
                 waited = true;
                 ++waits_;
+                ++waiting_;
             }
             const bool backing_off = open_ < settings_.max && now < retry_at_;
             released_.wait_until(lock, backing_off ? std::min(deadline, retry_at_) : deadline);
@@ -349,6 +364,8 @@ public:
         s.size = settings_.max;
         s.waits = waits_;
         s.wait_timeouts = wait_timeouts_;
+        s.waiting = waiting_;
+        s.wait_seconds = wait_seconds_;
         s.connects = connects_;
         s.connection_errors = connection_errors_;
         return s;
@@ -425,6 +442,8 @@ private:
     int in_use_ = 0;
     std::int64_t waits_ = 0;
     std::int64_t wait_timeouts_ = 0;
+    std::int64_t waiting_ = 0;
+    double wait_seconds_ = 0;
     std::int64_t connects_ = 0;
     std::int64_t connection_errors_ = 0;
     std::chrono::milliseconds backoff_{0};

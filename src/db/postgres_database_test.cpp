@@ -193,6 +193,8 @@ TEST_F(PostgresTest, AnExhaustedPoolMakesCallersWaitThenFailsBusy) {
     }
     EXPECT_EQ(database->Pool().wait_timeouts, 1);
     EXPECT_GE(database->Pool().waits, 1);
+    EXPECT_EQ(database->Pool().waiting, 0);         // the one that gave up left the count
+    EXPECT_GE(database->Pool().wait_seconds, 0.3);  // ... and added its whole wait
     release.set_value();
     for (auto& t : holders) t.join();
     EXPECT_EQ(database->Read([](Connection& c) { return c.QueryInt("SELECT 1"); }), 1);
@@ -208,10 +210,14 @@ TEST_F(PostgresTest, AWaitingCallerGetsTheFirstConnectionReleased) {
     std::future<std::int64_t> waiter = std::async(
         std::launch::async, [&] { return database->Read([](Connection& c) { return c.QueryInt("SELECT 5"); }); });
     ASSERT_TRUE(Eventually([&] { return database->Pool().waits == 1; }));
+    EXPECT_EQ(database->Pool().waiting, 1);
+    EXPECT_EQ(database->Pool().wait_seconds, 0);  // added when the wait ends
     release.set_value();
     holder.join();
     EXPECT_EQ(waiter.get(), 5);
     EXPECT_EQ(database->Pool().wait_timeouts, 0);
+    EXPECT_EQ(database->Pool().waiting, 0);
+    EXPECT_GT(database->Pool().wait_seconds, 0);
 }
 
 TEST_F(PostgresTest, ParametersAreCheckedBeforeTheyAreSent) {

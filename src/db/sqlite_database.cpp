@@ -196,6 +196,8 @@ public:
         stats.in_use = readers_ - stats.idle;
         stats.size = readers_;
         stats.waits = reader_waits_;
+        stats.waiting = readers_waiting_;
+        stats.wait_seconds = reader_wait_seconds_;
         return stats;
     }
 
@@ -232,8 +234,15 @@ protected:
         std::unique_ptr<SqliteConnection> connection;
         {
             std::unique_lock lock(readers_mutex_);
-            if (idle_readers_.empty()) ++reader_waits_;
-            readers_available_.wait(lock, [&] { return !idle_readers_.empty(); });
+            if (idle_readers_.empty()) {
+                ++reader_waits_;
+                ++readers_waiting_;
+                const auto started = std::chrono::steady_clock::now();
+                readers_available_.wait(lock, [&] { return !idle_readers_.empty(); });
+                --readers_waiting_;
+                reader_wait_seconds_ +=
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            }
             connection = std::move(idle_readers_.back());
             idle_readers_.pop_back();
         }
@@ -365,10 +374,12 @@ private:
     int busy_timeout_ms_ = 5000;
     std::unique_ptr<SqliteConnection> writer_;  // used by the current leader only
     const int readers_;
-    mutable std::mutex readers_mutex_;  // guards idle_readers_ and reader_waits_
+    mutable std::mutex readers_mutex_;  // guards idle_readers_ and the reader wait figures
     std::condition_variable readers_available_;
     std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;
     std::int64_t reader_waits_ = 0;
+    std::int64_t readers_waiting_ = 0;
+    double reader_wait_seconds_ = 0;
 };
 
 }  // namespace

@@ -265,6 +265,10 @@ void Dispatcher::Run(Lane& lane) {
 }
 
 void Dispatcher::Start() {
+    {
+        std::lock_guard lock(wake_mutex_);
+        stopping_ = false;  // started again after a Stop (a lease taken back)
+    }
     for (auto& lane : lanes_) {
         Lane* l = lane.get();
         threads_.emplace_back([this, l] { Run(*l); });

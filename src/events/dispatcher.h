@@ -121,7 +121,8 @@ public:
     // newest event that exists then: history is not replayed into a new side effect.
     void Add(const Subscriber& subscriber);
 
-    // Starts one thread per lane. Stop (or the destructor) ends them after the event in hand.
+    // Starts one thread per lane. Stop (or the destructor) ends them after the event in hand;
+    // Start after Stop starts them again (a node that lost the events lease and took it back).
     void Start();
     void Stop();
 

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "db/database.h"
+
 namespace emporium::http {
 
 int StatusFor(ErrorKind kind) {
@@ -55,6 +57,20 @@ Response ErrorResponse(const Error& error) {
                       {"message", internal ? "Something went wrong on our side; it has been logged." : error.message},
                       {"details", std::move(details)}}}};
     return Response::Json(StatusFor(error.kind), boost::json::serialize(body));
+}
+
+Response ThrownResponse(const std::exception& thrown, bool* transient) {
+    const auto* db_error = dynamic_cast<const db::DbError*>(&thrown);
+    const bool unavailable = db_error && (db_error->kind() == db::DbError::Kind::kBusy ||
+                                          db_error->kind() == db::DbError::Kind::kConnection);
+    if (transient) *transient = unavailable;
+    if (!unavailable) return ErrorResponse(Error{ErrorKind::kInternal, "internal_error", "", {}});
+    Response r = ErrorResponse(Error{ErrorKind::kUnavailable,
+                                     "database_unavailable",
+                                     "The shop's database is busy or out of reach; try again shortly.",
+                                     {}});
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
 }
 
 }  // namespace emporium::http

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "db/database.h"
+
 namespace emporium::http {
 namespace {
 
@@ -56,6 +58,44 @@ TEST(StatusFor, MapsEveryKind) {
     EXPECT_EQ(StatusFor(ErrorKind::kValidation), 422);
     EXPECT_EQ(StatusFor(ErrorKind::kRateLimited), 429);
     EXPECT_EQ(StatusFor(ErrorKind::kUnavailable), 503);
+}
+
+std::string CodeOf(const Response& r) {
+    return std::string(boost::json::parse(r.body).at("error").at("code").as_string());
+}
+
+std::string RetryAfter(const Response& r) {
+    for (const auto& [name, value] : r.headers) {
+        if (name == "Retry-After") return value;
+    }
+    return "";
+}
+
+TEST(ThrownResponse, ABusyOrUnreachableDatabaseIs503WithRetryAfterNever500) {
+    for (db::DbError::Kind kind : {db::DbError::Kind::kBusy, db::DbError::Kind::kConnection}) {
+        bool transient = false;
+        Response r = ThrownResponse(db::DbError(kind, "canceling statement due to statement timeout"), &transient);
+        EXPECT_EQ(r.status, 503);
+        EXPECT_EQ(CodeOf(r), "database_unavailable");
+        EXPECT_EQ(RetryAfter(r), "1");
+        EXPECT_TRUE(transient);
+        EXPECT_EQ(r.body.find("statement timeout"), std::string::npos);  // internals stay in the log
+    }
+}
+
+TEST(ThrownResponse, AnythingElseIsAnInternalErrorThatSaysNothing) {
+    for (const auto& thrown : std::vector<std::shared_ptr<std::exception>>{
+             std::make_shared<db::DbError>(db::DbError::Kind::kConstraint, "duplicate key users_email_index"),
+             std::make_shared<db::DbError>(db::DbError::Kind::kOther, "syntax error in: SELECT"),
+             std::make_shared<std::runtime_error>("boom")}) {
+        bool transient = true;
+        Response r = ThrownResponse(*thrown, &transient);
+        EXPECT_EQ(r.status, 500);
+        EXPECT_EQ(CodeOf(r), "internal_error");
+        EXPECT_EQ(RetryAfter(r), "");
+        EXPECT_FALSE(transient);
+        EXPECT_EQ(r.body.find(thrown->what()), std::string::npos);
+    }
 }
 
 }  // namespace

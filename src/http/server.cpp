@@ -373,10 +373,18 @@ Response Server::Impl::CallHandler(const Route& route, const Request& request) {
     try {
         return route.handler(request);
     } catch (const std::exception& e) {
-        LogError(logger, LogFields("handler failed")
-                             .Add("request_id", request.request_id)
-                             .Add("route", route.pattern)
-                             .Add("error", e.what()));
+        bool transient = false;
+        Response r = ThrownResponse(e, &transient);
+        LogFields fields = LogFields(transient ? "database unavailable" : "handler failed")
+                               .Add("request_id", request.request_id)
+                               .Add("route", route.pattern)
+                               .Add("error", e.what());
+        if (transient) {
+            LogWarn(logger, std::move(fields));
+        } else {
+            LogError(logger, std::move(fields));
+        }
+        return r;
     } catch (...) {
         LogError(logger, LogFields("handler failed").Add("request_id", request.request_id).Add("route", route.pattern));
     }

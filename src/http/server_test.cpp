@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "db/database.h"
 #include "http/client.h"
 #include "http/router.h"
 
@@ -178,6 +179,29 @@ TEST_F(ServerTest, WaitingWithinTheLimitIsNotShed) {
     release_ = std::promise<void>();
     EXPECT_EQ(holder.get().status, 200);
     for (auto& w : waiting) EXPECT_EQ(w.get().status, 200);
+}
+
+// The handlers' one way out for a database in trouble: whatever route throws it, the client
+// gets 503 with Retry-After, never 500.
+TEST_F(ServerTest, AHandlerWhoseDatabaseIsUnavailableAnswers503WithRetryAfter) {
+    router_.Get("/timeout", [](const Request&) -> Response {
+        throw db::DbError(db::DbError::Kind::kBusy, "canceling statement due to statement timeout (SQLSTATE 57014)");
+    });
+    router_.Get("/gone", [](const Request&) -> Response {
+        throw db::DbError(db::DbError::Kind::kConnection, "server closed the connection unexpectedly");
+    });
+    router_.Get("/bug", [](const Request&) -> Response { throw std::logic_error("a bug"); });
+    Start(ServerOptions{});
+    for (const char* path : {"/timeout", "/gone"}) {
+        HttpAnswer a = Get(path);
+        EXPECT_EQ(a.status, 503) << path;
+        EXPECT_NE(a.body.find("\"database_unavailable\""), std::string::npos) << a.body;
+        ASSERT_TRUE(a.retry_after) << path;
+        EXPECT_EQ(a.retry_after->count(), 1);
+    }
+    HttpAnswer bug = Get("/bug");
+    EXPECT_EQ(bug.status, 500);
+    EXPECT_FALSE(bug.retry_after);
 }
 
 }  // namespace

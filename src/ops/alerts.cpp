@@ -226,6 +226,10 @@ void Alerter::Observe(Sink observer) {
 }
 
 void Alerter::Start() {
+    {
+        std::lock_guard lock(stop_mutex_);
+        stopping_ = false;  // started again after a Stop (a lease taken back)
+    }
     thread_ = std::thread([this] {
         for (;;) {
             Evaluate();

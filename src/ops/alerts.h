@@ -123,6 +123,7 @@ public:
     // say). Call before Start(); one that throws is logged and the others are still told.
     void Observe(Sink observer);
 
+    // Start after Stop starts it again (a node that lost the alerts lease and took it back).
     void Start();
     void Stop();
 

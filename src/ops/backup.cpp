@@ -233,6 +233,12 @@ BackupStore::BackupStore(db::Database& database, std::string directory, int rete
       logger_(std::move(logger)) {}
 
 Result<BackupManifest> BackupStore::Take() {
+    if (database_.dialect() == db::Dialect::kPostgres) {
+        // Not yet: a clear answer, not a failed backup in the log every minute.
+        return Error::Conflict("backups_not_supported",
+                               "This shop's database is PostgreSQL: back it up with pg_dump for now (see "
+                               "docs/OPERATIONS.md); emporium's own backups work on SQLite.");
+    }
     std::lock_guard lock(take_mutex_);
     const auto started = std::chrono::steady_clock::now();
     BackupManifest m;
@@ -335,6 +341,10 @@ BackupSchedule::~BackupSchedule() {
 }
 
 void BackupSchedule::Start() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = false;  // started again after a Stop (a lease taken back)
+    }
     thread_ = std::thread([this] {
         for (;;) {
             std::optional<std::int64_t> last = store_.LastSuccessAt();

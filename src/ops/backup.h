@@ -72,7 +72,8 @@ public:
     BackupStore(db::Database& database, std::string directory, int retention, const Clock& clock, Logger logger);
 
     // Takes a backup now, then drops the oldest beyond the retention count. Safe while the shop
-    // serves; one at a time (a second caller waits).
+    // serves; one at a time (a second caller waits). On PostgreSQL: a Conflict
+    // `backups_not_supported` (not yet done), nothing written.
     Result<BackupManifest> Take();
 
     // Complete backups, newest first.
@@ -106,6 +107,7 @@ public:
     BackupSchedule(const BackupSchedule&) = delete;
     BackupSchedule& operator=(const BackupSchedule&) = delete;
 
+    // Start after Stop starts it again (a node that lost the backups lease and took it back).
     void Start();
     void Stop();
 

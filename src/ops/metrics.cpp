@@ -142,10 +142,18 @@ std::string Metrics::Render() const {
     std::string last_name;
     for (const Impl::Callback* cp : ordered) {
         const Impl::Callback& c = *cp;
+        double read = 0;
+        try {
+            read = c.read();
+        } catch (const std::exception&) {
+            // A figure that cannot be read now (its database out of connections, say) is left out
+            // of this scrape; the others, the pool's own figures among them, still answer.
+            continue;
+        }
         if (c.name != last_name) out += "# HELP " + c.name + " " + c.help + "\n# TYPE " + c.name + " " + c.type + "\n";
         last_name = c.name;
         char value[64];
-        std::snprintf(value, sizeof value, " %.17g\n", c.read());
+        std::snprintf(value, sizeof value, " %.17g\n", read);
         out += c.name + (c.labels.empty() ? "" : "{" + c.labels + "}") + value;
     }
     return out;

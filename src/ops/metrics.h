@@ -28,7 +28,8 @@ public:
     // One database statement.
     void ObserveQuery(double seconds);
     // A figure read at each scrape, such as a cache's hit count. type is "counter" or "gauge";
-    // labels is Prometheus label text without braces (`cache="catalog"`), or empty.
+    // labels is Prometheus label text without braces (`cache="catalog"`), or empty. A read that
+    // throws leaves that figure out of the scrape; the rest still render.
     void AddCallback(std::string name, std::string type, std::string help, std::string labels,
                      std::function<double()> read);
     // Everything above plus process figures, as Prometheus text exposition.

@@ -5,6 +5,8 @@
 #include <random>
 #include <string>
 
+#include "db/database.h"
+
 namespace emporium::ops {
 namespace {
 
@@ -39,6 +41,18 @@ int RequestSeries(const std::string& text) {
         ++series;
     }
     return series;
+}
+
+TEST(Metrics, AFigureThatCannotBeReadIsLeftOutAndTheRestRender) {
+    Metrics metrics;
+    metrics.AddCallback("emporium_events_backlog", "gauge", "backlog", "", []() -> double {
+        throw db::DbError(db::DbError::Kind::kBusy, "all 2 database connections stayed busy for 1000 ms");
+    });
+    metrics.AddCallback("emporium_db_pool_waiting", "gauge", "waiting", "", [] { return 3.0; });
+    std::string text;
+    ASSERT_NO_THROW(text = metrics.Render());
+    EXPECT_NE(text.find("emporium_db_pool_waiting 3\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("emporium_events_backlog"), std::string::npos) << text;
 }
 
 TEST(Metrics, UnknownMethodsShareOneSeries) {

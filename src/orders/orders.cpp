@@ -468,7 +468,12 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
             if (!check.prices.empty()) return Error::Validation(std::move(check.prices));
             if (!check.stock.empty()) return OutOfStock(std::move(check.stock));
             touched.clear();
-            for (const CartLine& l : cart.items) {
+            // In product order, whatever the cart's: two checkouts locking the same rows in opposite
+            // orders would deadlock on PostgreSQL, and one of them fail.
+            std::vector<CartLine> by_product = cart.items;
+            std::sort(by_product.begin(), by_product.end(),
+                      [](const CartLine& a, const CartLine& b) { return a.product_id < b.product_id; });
+            for (const CartLine& l : by_product) {
                 // The condition sits in the UPDATE: never below zero, whoever else is buying.
                 if (!catalog::TakeStock(c, l.product_id, l.quantity)) {
                     return OutOfStock({FieldError::Coded("items." + std::to_string(l.product_id), "out_of_stock",
@@ -535,6 +540,10 @@ OrderService::~OrderService() {
 void OrderService::StartReconciler(std::chrono::seconds interval, std::chrono::seconds grace,
                                    std::function<void(const ReconcileReport&)> on_pass) {
     if (reconciler_.joinable()) return;
+    {
+        std::lock_guard lock(reconciler_mutex_);
+        reconciler_stopping_ = false;  // started again after a Stop (a lease taken back)
+    }
     reconciler_ = std::thread([this, interval, grace, on_pass = std::move(on_pass)] {
         for (;;) {
             try {

@@ -178,7 +178,8 @@ public:
     ReconcileReport ReconcilePayments(std::chrono::seconds grace);
 
     // Runs ReconcilePayments(grace) at once and then every interval on a thread of its own, until
-    // StopReconciler or destruction; on_pass hears each pass's report (for the log).
+    // StopReconciler or destruction; on_pass hears each pass's report (for the log). Start after
+    // Stop starts it again.
     void StartReconciler(std::chrono::seconds interval, std::chrono::seconds grace,
                          std::function<void(const ReconcileReport&)> on_pass);
     void StopReconciler();

@@ -304,6 +304,10 @@ public:
     ~RetrainSchedule();
     void Start();
     void Stop();
+    // Whether this process trains on the schedule (and the first model when none exists): on a
+    // shop of several nodes, only the one holding the "recs" lease does; true until told otherwise.
+    // Trainings asked for with TrainNow run wherever they were asked for.
+    void Lead(bool leading);
     // Asks for a training now: false when one is already running or asked for.
     bool TrainNow();
     // True from the moment a training is asked for until it ends: what TrainNow refuses.
@@ -320,9 +324,10 @@ private:
     Logger logger_;
     const std::chrono::seconds interval_;
     const std::chrono::milliseconds poll_;
-    mutable std::mutex mutex_;  // guards stop_, wanted_, training_, last_error_, and the wait
+    mutable std::mutex mutex_;  // guards stop_, leading_, wanted_, training_, last_error_, and the wait
     std::condition_variable wake_;
     bool stop_ = false;
+    bool leading_ = true;
     bool wanted_ = false;
     bool training_ = false;
     std::string last_error_;

@@ -189,9 +189,22 @@ RetrainSchedule::~RetrainSchedule() {
 }
 
 void RetrainSchedule::Start() {
-    // With a schedule and no model yet, the first one is trained right away.
-    if (interval_.count() > 0 && !store_.Wanted()) wanted_ = true;
+    {
+        std::lock_guard guard(mutex_);
+        // With a schedule and no model yet, the first one is trained right away (by the leader).
+        if (leading_ && interval_.count() > 0 && !store_.Wanted()) wanted_ = true;
+    }
     thread_ = std::thread([this] { Run(); });
+}
+
+void RetrainSchedule::Lead(bool leading) {
+    const bool first_model = leading && interval_.count() > 0 && !store_.Wanted();
+    {
+        std::lock_guard guard(mutex_);
+        leading_ = leading;
+        if (first_model && !training_) wanted_ = true;
+    }
+    wake_.notify_all();
 }
 
 void RetrainSchedule::Stop() {
@@ -235,7 +248,7 @@ void RetrainSchedule::Run() {
             std::unique_lock lock(mutex_);
             wake_.wait_for(lock, poll_, [this] { return stop_ || wanted_; });
             if (stop_) return;
-            train = wanted_ || (interval_.count() > 0 && std::chrono::steady_clock::now() >= next_training);
+            train = wanted_ || (leading_ && interval_.count() > 0 && std::chrono::steady_clock::now() >= next_training);
             if (train) training_ = true;
         }
         if (train) {

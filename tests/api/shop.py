@@ -1,5 +1,11 @@
 """Starts the real program on free loopback ports with a temporary data directory, and talks
-HTTP to it. Shared by every API test; nothing here is mocked."""
+HTTP to it. Shared by every API test; nothing here is mocked.
+
+With EMPORIUM_TEST_DATABASE_URL set to a PostgreSQL server's URL (scripts/services/postgres.sh
+start prints one), every shop gets a fresh database of its own on that server (`--database`,
+through EMPORIUM_DATABASE_URL so that every command the test runs uses it) instead of SQLite in
+its data directory: the same tests on the other backend."""
+import atexit
 import http.client
 import json
 import os
@@ -17,6 +23,40 @@ BIN = os.path.abspath(os.environ.get("EMPORIUM_BIN", os.path.join(ROOT, "build",
 SANITIZER_MARKS = ("WARNING: ThreadSanitizer:", "ERROR: AddressSanitizer:", "runtime error:")
 DEMO_PASSWORD = "demo password 123"  # what `emporium seed` gives every demo account
 PII_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # tests only
+
+
+def postgres_server():
+    """The PostgreSQL server's URL: EMPORIUM_TEST_DATABASE_URL, or else one started for this process
+    by scripts/services/postgres.sh (stopped at exit). For tests that need PostgreSQL whatever the
+    run's backend (several nodes on one database)."""
+    global _started_postgres
+    url = os.environ.get("EMPORIUM_TEST_DATABASE_URL")
+    if url:
+        return url
+    if _started_postgres is None:
+        out = subprocess.run([os.path.join(ROOT, "scripts", "services", "postgres.sh"), "start"], check=True,
+                             capture_output=True, text=True, timeout=120).stdout.splitlines()
+        _started_postgres = out[0]
+        atexit.register(subprocess.run, [os.path.join(ROOT, "scripts", "services", "postgres.sh"), "stop", out[1]],
+                        capture_output=True, timeout=60)
+    return _started_postgres
+
+
+_started_postgres = None
+
+
+def fresh_database(server_url):
+    """A new empty database on the PostgreSQL server at server_url; returns its URL."""
+    name = "emporium_api_%d_%06d" % (os.getpid(), random.randrange(10**6))
+    out = subprocess.run([os.path.join(ROOT, "scripts", "services", "postgres.sh"), "createdb", server_url, name],
+                         check=True, capture_output=True, text=True, timeout=60)
+    return out.stdout.strip()
+
+
+def drop_database(url):
+    server, name = url.rsplit("/", 1)
+    subprocess.run(["psql", "-X", "-q", server + "/postgres", "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                   capture_output=True, timeout=60)
 
 
 def free_port():
@@ -51,12 +91,21 @@ class Shop:
     UNLIMITED = ("--rate-limit", "0", "--signin-per-minute", "100000", "--signin-per-account-minute", "100000")
 
     def __init__(self, preset="games", products=300, extra_args=UNLIMITED, env=None, customers=5,
-                 pii_key=None, command="serve", seed=True):
+                 pii_key=None, command="serve", seed=True, database=None):
+        """database: a PostgreSQL database URL this shop shares with others (several nodes); by
+        default a fresh one on EMPORIUM_TEST_DATABASE_URL's server when that is set (dropped at
+        close), else SQLite in the data directory."""
         self.dir = tempfile.mkdtemp(prefix="emporium-api-")
         self.data = os.path.join(self.dir, "data")
         self.env = dict(os.environ, **(env or {}))
-        for name in ("EMPORIUM_DATA_DIR", "EMPORIUM_PII_KEY", "EMPORIUM_PII_PREVIOUS_KEYS"):
+        for name in ("EMPORIUM_DATA_DIR", "EMPORIUM_PII_KEY", "EMPORIUM_PII_PREVIOUS_KEYS", "EMPORIUM_DATABASE_URL"):
             self.env.pop(name, None)
+        self.own_database = None
+        if database is None and os.environ.get("EMPORIUM_TEST_DATABASE_URL") and command == "serve":
+            database = self.own_database = fresh_database(os.environ["EMPORIUM_TEST_DATABASE_URL"])
+        self.database = database
+        if database:
+            self.env["EMPORIUM_DATABASE_URL"] = database
         if pii_key:
             self.env["EMPORIUM_PII_KEY"] = pii_key
         self.domain = "gomart.example" if preset == "grocery" else "gitgoods.example"
@@ -111,6 +160,8 @@ class Shop:
         self.stop()
         report = self.sanitizer_report()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.own_database:
+            drop_database(self.own_database)
         if report:
             raise AssertionError("the server's sanitizer reported:\n" + report)
 
@@ -129,6 +180,17 @@ class Shop:
                 return text
             time.sleep(0.02)  # polling the log file for an event
         raise AssertionError(f"the log never said {needle}")
+
+    def query_int(self, sql):
+        """The first column of the first row of a read-only query on the shop's database, whichever it
+        is (for tests that watch what the shop has written: a payment being authorized, say)."""
+        if self.database:
+            out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", self.database, "-c", sql],
+                                 check=True, capture_output=True, text=True, timeout=30).stdout
+            return int(out.strip())
+        import sqlite3
+        with sqlite3.connect(f"file:{self.data}/emporium.db?mode=ro", uri=True) as db:
+            return db.execute(sql).fetchone()[0]
 
     def server_log(self):
         with open(self.log_path, "rb") as f:

@@ -1,5 +1,6 @@
 """Accounts over real HTTP: sign-up, sign-in, cookies with CSRF, roles, staff tokens, the
 authorization matrix of every route against every role and scope, and hostile input."""
+import concurrent.futures
 import http.cookies
 import json
 import random
@@ -66,6 +67,19 @@ class SignUpTest(unittest.TestCase):
         shop.signup(email)
         r = shop.request("POST", "/api/auth/signup", {"email": email.upper(), "password": "correct horse battery", "name": "X"})
         self.assertEqual((r.status, r.json["error"]["code"]), (409, "email_taken"))
+
+    def test_one_email_signed_up_at_once_many_times_gives_one_account_and_409s(self):
+        """On PostgreSQL the sign-ups run side by side: the ones that lose the race to the unique
+        index are told email_taken, never 500."""
+        for _ in range(3):
+            body = {"email": unique_email(), "password": "correct horse battery", "name": "Racer"}
+            with concurrent.futures.ThreadPoolExecutor(5) as pool:  # within the sign-in queue on one core
+                answers = list(pool.map(lambda _: shop.request("POST", "/api/auth/signup", body), range(5)))
+            self.assertEqual(sorted(r.status for r in answers), [201] + [409] * 4,
+                             [r.body for r in answers if r.status not in (201, 409)])
+            self.assertEqual({r.json["error"]["code"] for r in answers if r.status == 409}, {"email_taken"})
+            login = shop.request("POST", "/api/auth/login", {"email": body["email"], "password": body["password"]})
+            self.assertEqual(login.status, 200)
 
     def test_same_answer_for_unknown_email_and_wrong_password(self):
         email = unique_email()
@@ -369,7 +383,9 @@ class MatrixTest(unittest.TestCase):
             Route("DELETE", "/api/admin/webhooks/{id}", "ops:write", admin_only(404),
                   fixed("/api/admin/webhooks/999999")),
             Route("GET", "/api/admin/backups", "ops:read", admin_only(200), fixed("/api/admin/backups")),
-            Route("POST", "/api/admin/backups", "ops:write", admin_only(201), fixed("/api/admin/backups")),
+            # On PostgreSQL emporium's own backups answer 409 backups_not_supported (not done yet).
+            Route("POST", "/api/admin/backups", "ops:write", admin_only(409 if shop.database else 201),
+                  fixed("/api/admin/backups")),
             Route("GET", "/api/admin/alerts", "ops:read", admin_only(200), fixed("/api/admin/alerts")),
             # Recommendations (src/recommend/recommend_routes.h): shelves for shoppers, the model for admins.
             Route("GET", "/api/products/{id}/recommendations", None, public,

@@ -94,7 +94,7 @@ describe('the admin operations page', () => {
     assert.ok(api.items.some((a) => a.rule === 'high_error_ratio'), JSON.stringify(api.items));
     const rows = await table.locator('[data-testid="alert-row"]').evaluateAll((els) => els.map((e) => e.dataset.rule));
     assert.deepEqual(rows, api.items.map((a) => a.rule), 'every rule, in the order the server gives');
-    for (const rule of ['slow_catalog', 'not_ready', 'backup_stale', 'disk_low']) {
+    for (const rule of ['slow_catalog', 'not_ready', 'backup_stale', 'db_pool_saturated', 'disk_low']) {
       assert.ok(rows.includes(rule), `a row for ${rule}`);
     }
     // Figures read as people read them: readiness in words, latency thresholds in ms, free disk in %.
@@ -104,6 +104,8 @@ describe('the admin operations page', () => {
     await row('slow_catalog').getByText('Alerts above 500 ms', { exact: true }).waitFor();
     await row('disk_low').locator('[data-testid="alert-value"]').getByText(/^\d+(\.\d)?% free$/).waitFor();
     await row('disk_low').getByText('Alerts below 5% free', { exact: true }).waitFor();
+    await row('db_pool_saturated').getByText('Database connections', { exact: true }).waitFor();
+    await row('db_pool_saturated').getByText('Alerts above 90%', { exact: true }).waitFor();
     const summary = page.locator('[data-testid="alerts-summary"]');
     await summary.waitFor();
     if (api.items.every((a) => a.state === 'ok')) await summary.getByText(/^All clear/).waitFor();

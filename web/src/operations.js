@@ -86,6 +86,11 @@ export const ALERT_RULES = {
     format: formatDuration,
     noData: 'No backup yet',
   },
+  db_pool_saturated: {
+    label: 'Database connections',
+    text: 'Share of the database connection pool busy: connections in use plus requests waiting for one.',
+    format: percent,
+  },
   disk_low: {
     label: 'Low disk space',
     text: 'Share of the disk holding the shop’s data that is still free.',
