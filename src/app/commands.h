@@ -82,7 +82,7 @@ struct BackupCommandOptions {
 
 struct WorkerOptions {
     std::string data_dir = "./data";
-    std::string only = "notify,webhooks";  // subscribers this worker runs
+    std::string only = "notify,webhooks,analytics";  // subscribers this worker runs
     std::string internal_bind = "127.0.0.1";
     std::uint16_t internal_port = 9091;  // health and metrics
     std::string log_level = "info";
@@ -104,6 +104,7 @@ struct SeedCommandOptions {
     std::int64_t customers = 50;
     std::int64_t orders = 200;
     std::uint64_t seed = 42;
+    std::string history_end;  // YYYY-MM-DD; empty: today (UTC)
 };
 
 int Serve(const ServeOptions& options);
@@ -119,6 +120,8 @@ int UserCreate(const UserCreateOptions& options);
 int RotateKeys(const std::string& data_dir);
 int Migrate(const std::string& data_dir);
 int Seed(const SeedCommandOptions& options);
+// Recomputes the sales rollups from the orders (seller_id 0: everyone's) and prints what it read.
+int AnalyticsRebuild(const std::string& data_dir, std::int64_t seller_id);
 
 // The database file inside a data directory (created when missing).
 std::string DatabasePath(const std::string& data_dir);

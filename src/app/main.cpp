@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
     CLI::App* worker_cmd =
         app.add_subcommand("worker", "Consume events from RabbitMQ (EMPORIUM_AMQP_URL) and send texts and webhooks");
     add_data_dir(worker_cmd);
-    worker_cmd->add_option("--only", worker.only, "Comma-separated subscribers to run: notify, webhooks")
+    worker_cmd->add_option("--only", worker.only, "Comma-separated subscribers to run: notify, webhooks, analytics")
         ->envname("EMPORIUM_WORKER_ONLY")
         ->capture_default_str();
     worker_cmd->add_option("--internal-port", worker.internal_port, "Port for health and metrics (0 picks one)")
@@ -282,6 +282,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 100'000'000))
         ->capture_default_str();
     seed_cmd->add_option("--seed", seed.seed, "Random seed: the same seed gives the same shop")->capture_default_str();
+    seed_cmd->add_option("--history-end", seed.history_end,
+                         "Last day of the generated order history, YYYY-MM-DD (default: today)");
 
     emporium::app::UserCreateOptions user;
     CLI::App* user_cmd = app.add_subcommand("user", "Manage accounts");
@@ -300,6 +302,15 @@ int main(int argc, char** argv) {
     CLI::App* rotate_cmd = keys_cmd->add_subcommand(
         "rotate", "Make a new PII key and re-encrypt every account with it; safe while the shop runs");
     add_data_dir(rotate_cmd);
+
+    std::int64_t rebuild_seller = 0;
+    CLI::App* analytics_cmd = app.add_subcommand("analytics", "Seller analytics");
+    analytics_cmd->require_subcommand(1);
+    CLI::App* rebuild_cmd = analytics_cmd->add_subcommand(
+        "rebuild", "Recompute the sales rollups from the orders (safe while the shop runs)");
+    add_data_dir(rebuild_cmd);
+    rebuild_cmd->add_option("--seller", rebuild_seller, "Only this seller's rows (default: everything)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 62));
 
     CLI11_PARSE(app, argc, argv);
 
@@ -329,6 +340,7 @@ int main(int argc, char** argv) {
             return emporium::app::UserCreate(user);
         }
         if (rotate_cmd->parsed()) return emporium::app::RotateKeys(data_dir);
+        if (rebuild_cmd->parsed()) return emporium::app::AnalyticsRebuild(data_dir, rebuild_seller);
         if (seed_cmd->parsed()) {
             seed.data_dir = data_dir;
             return emporium::app::Seed(seed);

@@ -7,6 +7,7 @@
 
 #include "accounts/accounts.h"
 #include "accounts/seed.h"
+#include "analytics/analytics.h"
 #include "app/commands.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
@@ -67,8 +68,23 @@ int Seed(const SeedCommandOptions& options) {
             std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
         return 2;
     }
+    // The history ends at the start of today (UTC), so that the sales reports' recent days are
+    // lively; --history-end pins it (the same seed and end give the same shop).
+    const std::int64_t now = UnixSeconds(clock.Now());
+    std::optional<std::int64_t> end_day = options.history_end.empty() ? std::optional<std::int64_t>(now / 86400)
+                                                                      : analytics::ParseDay(options.history_end);
+    if (!end_day) {
+        std::fprintf(stderr, "emporium seed: --history-end must be a date as YYYY-MM-DD\n");
+        return 2;
+    }
+    const std::int64_t history_end = *end_day * 86400;
     std::int64_t orders = orders::SeedOrders(
-        *database, *vault, {options.orders, options.seed, people.customer_ids, 1767225600}, DrawOrders);
+        *database, *vault, {options.orders, options.seed, people.customer_ids, history_end}, DrawOrders);
+    // The shop keeps its books in Singapore time; the second seller in London's (daylight saving).
+    analytics::AnalyticsService analytics(*database, catalog, clock);
+    (void)analytics.SetTimeZone(analytics::kShop, "Asia/Singapore");
+    if (people.seller_ids.size() > 1) (void)analytics.SetTimeZone(people.seller_ids[1], "Europe/London");
+    analytics.Rebuild();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),

@@ -9,6 +9,8 @@
 
 #include "accounts/accounts.h"
 #include "accounts/accounts_routes.h"
+#include "analytics/analytics.h"
+#include "analytics/analytics_routes.h"
 #include "app/commands.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
@@ -215,6 +217,10 @@ int Serve(const ServeOptions& options) {
                                    *courier);
     AddNotifyMetrics(metrics, notifier, clock);
     events::DeadLetters dead_letters(database, clock);
+    // Seller analytics: rollups fed by the order events, product views and add-to-carts counted here.
+    analytics::AnalyticsService analytics_service(database, catalog, clock);
+    orders_service.OnCartAdded(
+        [&analytics_service](std::int64_t product_id) { analytics_service.CountCart(product_id); });
 
     const std::string backup_dir = options.backup_dir.empty()
                                        ? (std::filesystem::path(options.data_dir) / "backups").string()
@@ -241,6 +247,8 @@ int Serve(const ServeOptions& options) {
                     return events::Outcome::Done();
                 }});
         if (in_process) {
+            // Added before the first build, so that no event falls between the two.
+            d->Add({"analytics", {"order.*"}, [&](const events::Event& e) { return analytics_service.OnEvent(e); }});
             d->Add({"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
             d->Add({"webhooks", {}, [&](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
         } else {
@@ -252,6 +260,8 @@ int Serve(const ServeOptions& options) {
         catalog.OnProductChanged([raw](std::int64_t) { raw->Wake(); });
         AddEventMetrics(metrics, *raw, clock);
         dispatcher = std::move(d);
+        if (analytics_service.BuildIfNeeded()) LogInfo(logger, LogFields("analytics built from the orders"));
+        analytics_service.StartFlusher(std::chrono::seconds(2));
         dispatcher->Start();
         if (in_process) notifier.Start();
         // Authorizations a crash left without an order are voided; captures it interrupted, done.
@@ -367,6 +377,32 @@ int Serve(const ServeOptions& options) {
     if (!in_process) admin_deps.broker_queues = [] { return events::ReadQueueStats(events::AmqpSettings{AmqpUrl()}); };
     notify::AddAdminRoutes(public_router, std::move(admin_deps), authenticate);
     ops::AddAdminOpsRoutes(public_router, backups, &alerter, authenticate);
+    analytics::AddRoutes(public_router,
+                         {&analytics_service, &catalog, &clock,
+                          [&accounts_service](std::int64_t id) {
+                              Result<accounts::User> user = accounts_service.Profile(id);
+                              return user.ok() && user->role == Role::kSeller;
+                          },
+                          [&]() -> std::optional<std::int64_t> {
+                              std::lock_guard guard(primary_mutex);
+                              if (!dispatcher) return std::nullopt;
+                              return dispatcher->Progress("analytics").oldest_pending;
+                          }},
+                         authenticate);
+    {
+        std::vector<std::string> currencies{catalog.Store().currency};
+        for (const analytics::CurrencyTotals& t : analytics_service.ShopTotals()) {
+            if (currencies.size() < 20 && t.currency != currencies.front()) currencies.push_back(t.currency);
+        }
+        AddAnalyticsMetrics(metrics, analytics_service, currencies);
+        metrics.AddCallback("emporium_analytics_lag_seconds", "gauge",
+                            "Age of the oldest order event the sales reports do not show yet", "", [&] {
+                                std::lock_guard guard(primary_mutex);
+                                if (!dispatcher) return 0.0;
+                                auto oldest = dispatcher->Progress("analytics").oldest_pending;
+                                return oldest ? static_cast<double>(UnixSeconds(clock.Now()) - *oldest) : 0.0;
+                            });
+    }
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
     std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);
@@ -447,6 +483,7 @@ int Serve(const ServeOptions& options) {
     alerter.Stop();
     if (standby) standby->Promote();  // stops copying
     if (dispatcher) dispatcher->Stop();
+    analytics_service.StopFlusher();
     orders_service.StopReconciler();
     notifier.Stop();
     backup_schedule.Stop();

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "accounts/accounts.h"
+#include "analytics/analytics.h"
 #include "app/commands.h"
 #include "catalog/catalog.h"
 #include "core/text.h"
@@ -35,6 +36,7 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
     for (auto& m : events::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : orders::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : notify::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : analytics::Migrations(database->dialect())) migrations.push_back(std::move(m));
     db::ApplyMigrations(*database, migrations);
     return database;
 }
@@ -148,6 +150,40 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
             auto q = notifier.QueueDepth();
             return q.oldest_created_at ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at) : 0.0;
         });
+}
+
+void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& analytics,
+                         const std::vector<std::string>& currencies) {
+    // Currencies are labels only from the shop's own list (never from a request); each figure is
+    // read from the shop's lifetime totals at scrape time, so it survives restarts.
+    auto figure = [&analytics](std::string currency, auto pick) {
+        return [&analytics, currency = std::move(currency), pick] {
+            for (const analytics::CurrencyTotals& t : analytics.ShopTotals()) {
+                if (t.currency == currency) return static_cast<double>(pick(t.figures));
+            }
+            return 0.0;
+        };
+    };
+    using F = analytics::Figures;
+    for (const std::string& c : currencies) {
+        const std::string label = "currency=\"" + c + "\"";
+        metrics.AddCallback("emporium_sales_orders_total", "counter", "Orders placed, whole shop", label,
+                            figure(c, [](const F& f) { return f.orders; }));
+        metrics.AddCallback("emporium_sales_units_total", "counter", "Units sold, whole shop", label,
+                            figure(c, [](const F& f) { return f.units_sold; }));
+        metrics.AddCallback("emporium_sales_gross_cents_total", "counter",
+                            "Gross sales in minor units (list price x quantity), whole shop", label,
+                            figure(c, [](const F& f) { return f.gross_cents; }));
+        metrics.AddCallback("emporium_sales_discounts_cents_total", "counter", "Discounts given in minor units", label,
+                            figure(c, [](const F& f) { return f.discounts_cents; }));
+        metrics.AddCallback("emporium_sales_refunds_cents_total", "counter", "Money paid back in minor units", label,
+                            figure(c, [](const F& f) { return f.refunds_cents; }));
+        metrics.AddCallback("emporium_sales_refunds_total", "counter", "Refund entries (lines paid back)", label,
+                            figure(c, [](const F& f) { return f.refunds; }));
+        metrics.AddCallback("emporium_sales_net_cents", "gauge",
+                            "Net sales in minor units (gross - discounts - refunds), whole shop; falls with refunds",
+                            label, figure(c, [](const F& f) { return f.net_cents(); }));
+    }
 }
 
 std::unique_ptr<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {

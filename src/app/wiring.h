@@ -9,6 +9,7 @@
 #include "accounts/accounts.h"
 #include "accounts/password_hasher.h"
 #include "accounts/pii_vault.h"
+#include "analytics/analytics.h"
 #include "app/commands.h"
 #include "catalog/catalog.h"
 #include "core/clock.h"
@@ -56,6 +57,11 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
 
 // The courier's figures: messages by outcome, and the queue's depth and age.
 void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock);
+
+// The shop's business output for operators, by currency: orders, units, gross, discounts,
+// refunds (counters) and net sales (a gauge). No label but the currency, from the given list.
+void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& analytics,
+                         const std::vector<std::string>& currencies);
 
 // An exclusive lock on a data directory (flock on DATA_DIR/serve.lock), held by serve for its
 // lifetime so that a restore cannot pull the database from under a running shop.

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "analytics/analytics.h"
 #include "app/commands.h"
 #include "app/wiring.h"
 #include "core/clock.h"
@@ -22,7 +23,7 @@ int Worker(const WorkerOptions& options) {
     SystemClock clock;
     std::vector<std::string> only = SplitList(options.only);
     for (const std::string& name : only) {
-        if (name != "notify" && name != "webhooks") {
+        if (name != "notify" && name != "webhooks" && name != "analytics") {
             LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", name));
             return 2;
         }
@@ -43,9 +44,14 @@ int Worker(const WorkerOptions& options) {
     events::DeadLetters dead_letters(*core.database, clock);
     AddNotifyMetrics(metrics, notifier, clock);
 
+    analytics::AnalyticsService analytics_service(*core.database, *core.catalog, clock);
     std::vector<events::Subscriber> subscribers;
     for (const std::string& name : only) {
-        if (name == "notify") {
+        if (name == "analytics") {
+            if (analytics_service.BuildIfNeeded()) LogInfo(logger, LogFields("analytics built from the orders"));
+            subscribers.push_back(
+                {"analytics", {"order.*"}, [&](const events::Event& e) { return analytics_service.OnEvent(e); }});
+        } else if (name == "notify") {
             subscribers.push_back(
                 {"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
         } else {

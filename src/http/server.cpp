@@ -191,6 +191,12 @@ struct Server::Impl {
     template <typename Stream>
     awaitable<void> Serve(Listener& listener, Stream& stream, const asio::ip::address& peer);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
+    // Sends a response whose body response.stream makes: the header, then one chunk per call (made
+    // on a worker), each write with its own timeout. Returns the write error and the body's bytes.
+    template <typename Stream>
+    awaitable<std::pair<beast::error_code, std::size_t>> WriteStream(Stream& stream, bool public_facing, bool secure,
+                                                                     const std::string& request_id, Response& response,
+                                                                     unsigned version, bool keep_alive, bool head);
     // Queues a request for a worker unless may_shed and the oldest request already waiting has
     // waited longer than options.max_queue_wait; false means shed it.
     bool EnterWorkerQueue(bool may_shed);
@@ -353,6 +359,50 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
 }
 
 template <typename Stream>
+awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteStream(Stream& stream, bool public_facing,
+                                                                               bool secure,
+                                                                               const std::string& request_id,
+                                                                               Response& response, unsigned version,
+                                                                               bool keep_alive, bool head) {
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(response.status), version};
+    Decorate(public_facing, secure, request_id, response, out);
+    out.keep_alive(keep_alive);
+    out.chunked(!head);
+    bhttp::response_serializer<bhttp::empty_body> serializer(out);
+    tcp_layer.expires_after(options.write_timeout);
+    auto [ec, ignored] = co_await bhttp::async_write_header(stream, serializer, kTuple);
+    std::size_t bytes = 0;
+    bool more = !head;
+    std::string piece;
+    while (!ec && more) {
+        piece.clear();
+        more = co_await asio::co_spawn(
+            workers,
+            [&]() -> awaitable<bool> {
+                try {
+                    co_return response.stream(piece);
+                } catch (const std::exception& e) {
+                    logger->error(
+                        LogFields("stream body failed").Add("request_id", request_id).Add("error", e.what()).str());
+                    piece.clear();
+                    co_return false;
+                }
+            },
+            use_awaitable);
+        if (piece.empty()) continue;
+        bytes += piece.size();
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(ec, std::ignore) = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(piece)), kTuple);
+    }
+    if (!ec && !head) {
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(ec, std::ignore) = co_await asio::async_write(stream, bhttp::make_chunk_last(), kTuple);
+    }
+    co_return std::make_pair(ec, bytes);
+}
+
+template <typename Stream>
 awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const asio::ip::address& peer) {
     beast::error_code ec;
     const std::string peer_text = peer.to_string();
@@ -488,6 +538,9 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
                 tcp_layer.expires_after(options.write_timeout);
                 std::tie(write_ec, std::ignore) = co_await bhttp::async_write_some(stream, serializer, kTuple);
             }
+        } else if (response.stream) {
+            std::tie(write_ec, body_size) = co_await WriteStream(
+                stream, listener.public_facing, secure, request.request_id, response, version, keep_alive, head);
         } else {
             bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
             Decorate(listener.public_facing, secure, request.request_id, response, out);
