@@ -50,7 +50,8 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
                  " first_order_id BIGINT NOT NULL, PRIMARY KEY (seller_id, user_id));"
                  "CREATE TABLE analytics_funnel (seller_id BIGINT NOT NULL, day BIGINT NOT NULL,"
                  " product_id BIGINT NOT NULL, views BIGINT NOT NULL, carts BIGINT NOT NULL,"
-                 " PRIMARY KEY (seller_id, day, product_id));"
+                 " PRIMARY KEY (seller_id, day, product_id)" +
+                 clustered +
                  "CREATE TABLE analytics_applied (event_id BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);"
                  // One row: when the rollups were built, and the newest applied event.
                  "CREATE TABLE analytics_state (id INTEGER PRIMARY KEY CHECK (id = 1), built_at BIGINT NOT NULL,"
