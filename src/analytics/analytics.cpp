@@ -81,6 +81,18 @@ double Figures::returning_rate() const {
     return orders == 0 ? 0.0 : static_cast<double>(returning_orders) / static_cast<double>(orders);
 }
 
+Figures& Figures::operator-=(const Figures& o) {
+    orders -= o.orders;
+    returning_orders -= o.returning_orders;
+    gross_cents -= o.gross_cents;
+    discounts_cents -= o.discounts_cents;
+    refunds_cents -= o.refunds_cents;
+    units_sold -= o.units_sold;
+    units_refunded -= o.units_refunded;
+    refunds -= o.refunds;
+    return *this;
+}
+
 Figures& Figures::operator+=(const Figures& o) {
     orders += o.orders;
     returning_orders += o.returning_orders;
@@ -161,6 +173,7 @@ events::Outcome AnalyticsService::OnEvent(const events::Event& event) {
         AddOrder(sink, sold, targets);
         for (const auto& r : refunds) AddRefund(sink, r, targets);
         NoteApplied(c, event.created_at, now);
+        Changed();
         return events::Outcome::Done();
     });
 }
@@ -252,6 +265,7 @@ RebuildReport AnalyticsService::Rebuild(std::optional<std::int64_t> seller_id) {
                 " rebuilt_through = excluded.rebuilt_through, last_applied_at = excluded.last_applied_at",
                 {now, report.through_event_id, now});
         }
+        Changed();
         return report;
     });
 }

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -81,6 +82,7 @@ struct Figures {
     std::int64_t average_order_cents() const;
     double returning_rate() const;  // 0 to 1; 0 without orders
     Figures& operator+=(const Figures& o);
+    Figures& operator-=(const Figures& o);
     bool operator==(const Figures&) const = default;
 };
 
@@ -191,7 +193,12 @@ public:
     void StopFlusher();
 
 private:
+    using ProductMap = std::map<std::int64_t, ProductFigures>;
     std::optional<Zone> ZoneOf(db::Connection& c, std::int64_t seller_id);
+    // Each product's figures over a range (the four product reports of one page load ask for the
+    // same), kept while no event was applied since and for at most two seconds (other processes).
+    std::shared_ptr<const ProductMap> ProductTotals(const Scope& scope, DayRange range);
+    void Changed() { ++generation_; }
 
     db::Database& database_;
     catalog::CatalogService& catalog_;
@@ -200,6 +207,16 @@ private:
     std::mutex counts_mutex_;                     // guards views_ and carts_
     std::map<std::int64_t, std::int64_t> views_;  // product id -> views since the last flush
     std::map<std::int64_t, std::int64_t> carts_;
+
+    struct CachedTotals {
+        std::string key;
+        std::int64_t generation = 0;
+        std::chrono::steady_clock::time_point at;
+        std::shared_ptr<const ProductMap> totals;
+    };
+    std::atomic<std::int64_t> generation_{0};  // applied events and rebuilds so far
+    std::mutex cache_mutex_;                   // guards cache_
+    std::vector<CachedTotals> cache_;          // a few, newest last
 
     std::mutex flusher_mutex_;  // guards flusher_stopping_
     std::condition_variable flusher_wake_;

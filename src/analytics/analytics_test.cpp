@@ -354,6 +354,19 @@ TEST_F(ProofFixtureTest, ProductsSellThroughFunnelAndThePreviousPeriod) {
     EXPECT_EQ(top[1].product_id, a2_);
     EXPECT_EQ(top[1].figures.net_cents(), 99375);
     EXPECT_EQ(top[1].figures.units(), 42);
+    // Ranges that take most of a month read the month's row less the days outside: Mar 5 to
+    // Apr 30 is March less Mar 1-4 (the two early orders, 20,000), and April (empty).
+    std::vector<ProductFigures> spring =
+        analytics_->Products({kSellerA, "USD"}, {Day("2026-03-05"), Day("2026-04-30")}, 10, ProductOrder::kNet);
+    ASSERT_EQ(spring.size(), 2U);
+    EXPECT_EQ(spring[0].figures.net_cents(), 548500);
+    EXPECT_EQ(spring[1].figures.net_cents(), 99375);
+    std::vector<ProductFigures> march =
+        analytics_->Products({kSellerA, "USD"}, {Day("2026-03-02"), Day("2026-03-31")}, 10, ProductOrder::kNet);
+    EXPECT_EQ(march.at(0).figures.net_cents(), 548500 + 20000);
+    EXPECT_EQ(march.at(0).figures.units(), 57 + 2);
+    EXPECT_TRUE(analytics_->Products({kSellerA, "USD"}, {Day("2026-03-11"), Day("2026-04-30")}, 10, ProductOrder::kNet)
+                    .empty());
     // Refunded products: A1 (30,500) before A2 (7,500).
     std::vector<ProductFigures> refunded =
         analytics_->Products({kSellerA, "USD"}, {Day("2026-03-07"), Day("2026-03-10")}, 10, ProductOrder::kRefunds);

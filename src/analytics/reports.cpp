@@ -100,28 +100,43 @@ std::vector<Period> AnalyticsService::Sales(const Scope& scope, DayRange range, 
 namespace {
 
 // Each product's figures over a range: whole months from the monthly rows, the days at either
-// end from the daily rows. A year is then twelve rows a product, not 365.
-std::map<std::int64_t, ProductFigures> ProductTotals(db::Connection& c, const Scope& scope, DayRange range) {
+// end from the daily rows, or, when a month is mostly inside the range, its monthly row less the
+// days outside (integers: exact either way). A year is then about twelve rows a product, not 365.
+std::map<std::int64_t, ProductFigures> ReadProductTotals(db::Connection& c, const Scope& scope, DayRange range) {
     std::map<std::int64_t, ProductFigures> out;
-    auto add = [&](const db::Row& r) {
-        ProductFigures& p = out[r.Int(0)];
-        p.product_id = r.Int(0);
-        p.category_id = r.Int(1);
-        p.figures += ReadFigures(r, 2);
+    auto rows = [&](const char* sql, std::int64_t from, std::int64_t to, bool add) {
+        if (from > to) return;
+        c.Query(sql, {scope.seller_id, scope.currency, from, to}, [&](const db::Row& r) {
+            ProductFigures& p = out[r.Int(0)];
+            p.product_id = r.Int(0);
+            p.category_id = r.Int(1);
+            if (add) {
+                p.figures += ReadFigures(r, 2);
+            } else {
+                p.figures -= ReadFigures(r, 2);
+            }
+        });
     };
-    auto days = [&](std::int64_t from, std::int64_t to) {
-        if (from <= to) c.Query(sql::kProductDays, {scope.seller_id, scope.currency, from, to}, add);
+    // The part [from, to] of one month.
+    auto part = [&](std::int64_t month, std::int64_t from, std::int64_t to) {
+        const std::int64_t first = internal::FirstDayOfMonth(month), last = internal::FirstDayOfMonth(month + 1) - 1;
+        if (to - from + 1 <= (from - first) + (last - to)) {
+            rows(sql::kProductDays, from, to, true);
+            return;
+        }
+        rows(sql::kProductMonths, month, month, true);
+        rows(sql::kProductDays, first, from - 1, false);
+        rows(sql::kProductDays, to + 1, last, false);
     };
-    const std::int64_t first_month = internal::MonthOf(range.from) + (CivilDate(range.from).day == 1 ? 0 : 1);
-    const std::int64_t last_month =
-        internal::MonthOf(range.to) - (internal::MonthOf(range.to + 1) != internal::MonthOf(range.to) ? 0 : 1);
-    if (first_month > last_month) {
-        days(range.from, range.to);
-        return out;
+    const std::int64_t first_month = internal::MonthOf(range.from), last_month = internal::MonthOf(range.to);
+    if (first_month == last_month) {
+        part(first_month, range.from, range.to);
+    } else {
+        part(first_month, range.from, internal::FirstDayOfMonth(first_month + 1) - 1);
+        rows(sql::kProductMonths, first_month + 1, last_month - 1, true);
+        part(last_month, internal::FirstDayOfMonth(last_month), range.to);
     }
-    c.Query(sql::kProductMonths, {scope.seller_id, scope.currency, first_month, last_month}, add);
-    days(range.from, internal::FirstDayOfMonth(first_month) - 1);
-    days(internal::FirstDayOfMonth(last_month + 1), range.to);
+    std::erase_if(out, [](const auto& entry) { return entry.second.figures == Figures{}; });
     return out;
 }
 
@@ -140,12 +155,35 @@ void Name(db::Connection& c, std::vector<ProductFigures>& products) {
 
 }  // namespace
 
+std::shared_ptr<const AnalyticsService::ProductMap> AnalyticsService::ProductTotals(const Scope& scope,
+                                                                                    DayRange range) {
+    const std::string key = std::to_string(scope.seller_id) + "/" + scope.currency + "/" + std::to_string(range.from) +
+                            "/" + std::to_string(range.to);
+    const std::int64_t generation = generation_.load();
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(cache_mutex_);
+        std::erase_if(cache_, [&](const CachedTotals& e) {
+            return e.generation != generation || now - e.at > std::chrono::seconds(2);
+        });
+        for (const CachedTotals& e : cache_) {
+            if (e.key == key) return e.totals;
+        }
+    }
+    auto totals = std::make_shared<const ProductMap>(
+        database_.Read([&](db::Connection& c) { return ReadProductTotals(c, scope, range); }));
+    std::lock_guard lock(cache_mutex_);
+    if (cache_.size() >= 16) cache_.erase(cache_.begin());
+    cache_.push_back({key, generation, now, totals});
+    return totals;
+}
+
 std::vector<ProductFigures> AnalyticsService::Products(const Scope& scope, DayRange range, std::int64_t limit,
                                                        ProductOrder order) {
     return database_.Read([&](db::Connection& c) {
         std::vector<ProductFigures> all;
-        for (auto& [id, p] : ProductTotals(c, scope, range)) {
-            if (order != ProductOrder::kRefunds || p.figures.refunds > 0) all.push_back(std::move(p));
+        for (const auto& [id, p] : *ProductTotals(scope, range)) {
+            if (order != ProductOrder::kRefunds || p.figures.refunds > 0) all.push_back(p);
         }
         auto key = [order](const ProductFigures& p) {
             switch (order) {
@@ -168,13 +206,11 @@ std::vector<ProductFigures> AnalyticsService::Products(const Scope& scope, DayRa
 
 std::vector<CategoryFigures> AnalyticsService::Categories(const Scope& scope, DayRange range) {
     std::map<std::int64_t, CategoryFigures> by_category;
-    database_.Read([&](db::Connection& c) {
-        for (auto& [id, p] : ProductTotals(c, scope, range)) {
-            CategoryFigures& k = by_category[p.category_id];
-            k.category_id = p.category_id;
-            k.figures += p.figures;
-        }
-    });
+    for (const auto& [id, p] : *ProductTotals(scope, range)) {
+        CategoryFigures& k = by_category[p.category_id];
+        k.category_id = p.category_id;
+        k.figures += p.figures;
+    }
     std::vector<CategoryFigures> out;
     const std::vector<catalog::Category> known = catalog_.Categories();
     for (auto& [id, k] : by_category) {

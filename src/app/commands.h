@@ -58,12 +58,13 @@ struct ServeOptions {
     std::string trusted_proxies;           // comma-separated addresses or CIDR ranges
     std::int64_t max_in_flight = 4096;
     std::int64_t max_queue_wait_ms = 250;
-    int hash_threads = 0;              // 0: one per core
-    std::int64_t hash_queue = 0;       // 0: four per hashing thread
-    int tls_port = -1;                 // -1: no TLS listener
-    std::string tls_cert;              // PEM certificate chain
-    std::string tls_key;               // PEM private key
-    std::string events = "inprocess";  // or "rabbitmq": publish events for separate workers
+    int hash_threads = 0;                 // 0: one per core
+    std::int64_t hash_queue = 0;          // 0: four per hashing thread
+    int tls_port = -1;                    // -1: no TLS listener
+    std::string tls_cert;                 // PEM certificate chain
+    std::string tls_key;                  // PEM private key
+    std::string events = "inprocess";     // or "rabbitmq": publish events for separate workers
+    std::string analytics = "inprocess";  // or "off": this process does not update the sales reports
     NotifySettings notify;
     AlertSettings alerts;
     std::string backup_interval = "12h";
@@ -105,6 +106,7 @@ struct SeedCommandOptions {
     std::int64_t orders = 200;
     std::uint64_t seed = 42;
     std::string history_end;  // YYYY-MM-DD; empty: today (UTC)
+    std::int64_t sellers = 5;
 };
 
 int Serve(const ServeOptions& options);

@@ -144,6 +144,12 @@ int main(int argc, char** argv) {
             ->envname("EMPORIUM_EVENTS")
             ->check(CLI::IsMember({"inprocess", "rabbitmq"}))
             ->capture_default_str();
+        cmd->add_option("--analytics", o.analytics,
+                        "inprocess: this process keeps the sales reports up to date; off: it does not (a worker "
+                        "with --only analytics does, or nobody)")
+            ->envname("EMPORIUM_ANALYTICS")
+            ->check(CLI::IsMember({"inprocess", "off"}))
+            ->capture_default_str();
         add_notify(cmd, o.notify);
         cmd->add_option("--backup-interval", o.backup_interval, "Time between automatic backups (e.g. 12h, 30m)")
             ->envname("EMPORIUM_BACKUP_INTERVAL")
@@ -282,6 +288,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 100'000'000))
         ->capture_default_str();
     seed_cmd->add_option("--seed", seed.seed, "Random seed: the same seed gives the same shop")->capture_default_str();
+    seed_cmd->add_option("--sellers", seed.sellers, "Seller accounts to generate")
+        ->check(CLI::Range(1, 10'000))
+        ->capture_default_str();
     seed_cmd->add_option("--history-end", seed.history_end,
                          "Last day of the generated order history, YYYY-MM-DD (default: today)");
 

@@ -55,7 +55,7 @@ int Seed(const SeedCommandOptions& options) {
     accounts::PasswordHasher hasher(accounts::HashCost{});
     accounts::SeedPeopleOptions people_options;
     people_options.shop_domain = options.preset == "grocery" ? "gomart.example" : "gitgoods.example";
-    people_options.sellers = 5;
+    people_options.sellers = options.sellers;
     people_options.customers = options.customers;
     people_options.seed = options.seed;
     accounts::SeededPeople people = accounts::SeedPeople(*database, *vault, hasher, clock, people_options);

@@ -248,7 +248,10 @@ int Serve(const ServeOptions& options) {
                 }});
         if (in_process) {
             // Added before the first build, so that no event falls between the two.
-            d->Add({"analytics", {"order.*"}, [&](const events::Event& e) { return analytics_service.OnEvent(e); }});
+            if (options.analytics == "inprocess") {
+                d->Add(
+                    {"analytics", {"order.*"}, [&](const events::Event& e) { return analytics_service.OnEvent(e); }});
+            }
             d->Add({"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
             d->Add({"webhooks", {}, [&](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
         } else {
@@ -260,7 +263,9 @@ int Serve(const ServeOptions& options) {
         catalog.OnProductChanged([raw](std::int64_t) { raw->Wake(); });
         AddEventMetrics(metrics, *raw, clock);
         dispatcher = std::move(d);
-        if (analytics_service.BuildIfNeeded()) LogInfo(logger, LogFields("analytics built from the orders"));
+        if (in_process && options.analytics == "inprocess" && analytics_service.BuildIfNeeded()) {
+            LogInfo(logger, LogFields("analytics built from the orders"));
+        }
         analytics_service.StartFlusher(std::chrono::seconds(2));
         dispatcher->Start();
         if (in_process) notifier.Start();
