@@ -353,14 +353,31 @@ std::optional<std::pair<std::int64_t, std::int64_t>> AnalyticsService::LastAppli
 
 // --- the funnel's counts ----------------------------------------------------------------------
 
+namespace {
+
+// Products counted between two flushes, at most: ids come from anyone, so the map is bounded (a
+// flood of made-up ids loses its own counts, not memory).
+constexpr std::size_t kMaxCountedProducts = 50'000;
+
+void Count(std::map<std::int64_t, std::int64_t>& counts, std::int64_t product_id) {
+    auto it = counts.find(product_id);
+    if (it != counts.end()) {
+        ++it->second;
+    } else if (counts.size() < kMaxCountedProducts) {
+        counts.emplace(product_id, 1);
+    }
+}
+
+}  // namespace
+
 void AnalyticsService::CountView(std::int64_t product_id) {
     std::lock_guard lock(counts_mutex_);
-    ++views_[product_id];
+    Count(views_, product_id);
 }
 
 void AnalyticsService::CountCart(std::int64_t product_id) {
     std::lock_guard lock(counts_mutex_);
-    ++carts_[product_id];
+    Count(carts_, product_id);
 }
 
 void AnalyticsService::Flush() {

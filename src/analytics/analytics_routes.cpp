@@ -446,7 +446,9 @@ std::function<bool(std::string&)> Handlers::CsvRows(const ReportQuery& q) {
         int phase = 0;  // 0 header, 1 sales, 2 refunds
     };
     const std::string zone_name = deps_.service->TimeZoneOf(q.scope.seller_id);
-    auto state = std::make_shared<State>(State{q, *Zone::Find(zone_name), {}, {}, 0});
+    std::optional<Zone> zone = Zone::Find(zone_name);
+    if (!zone) zone = Zone::Find("UTC");  // a name the system's tzdata no longer knows
+    auto state = std::make_shared<State>(State{q, *zone, {}, {}, 0});
     for (const catalog::Category& c : deps_.catalog->Categories()) state->categories[c.id] = c.slug;
     state->facts.seller_id = q.scope.seller_id == kShop ? std::nullopt : std::optional(q.scope.seller_id);
     state->facts.from = state->zone.DayStart(q.range.from);

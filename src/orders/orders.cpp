@@ -851,14 +851,17 @@ OrderPage OrderService::ListForUser(std::int64_t user_id, std::int64_t page, std
 OrderPage OrderService::ListForSeller(std::optional<std::int64_t> seller_id, std::int64_t page, std::int64_t per_page) {
     return database_.Read([&](db::Connection& c) {
         db::Value seller = seller_id ? db::Value(*seller_id) : db::Value(nullptr);
-        OrderPage out{{},
-                      c.QueryInt("SELECT COUNT(DISTINCT order_id) FROM order_lines WHERE (? IS NULL OR seller_id = ?)",
-                                 {seller, seller}),
-                      page,
-                      per_page};
+        OrderPage out{
+            {},
+            c.QueryInt(
+                "SELECT COUNT(DISTINCT order_id) FROM order_lines WHERE (CAST(? AS BIGINT) IS NULL OR seller_id = ?)",
+                {seller, seller}),
+            page,
+            per_page};
         std::vector<std::int64_t> ids;
         c.Query(
-            "SELECT DISTINCT order_id FROM order_lines WHERE (? IS NULL OR seller_id = ?) ORDER BY order_id DESC"
+            "SELECT DISTINCT order_id FROM order_lines WHERE (CAST(? AS BIGINT) IS NULL OR seller_id = ?) ORDER BY "
+            "order_id DESC"
             " LIMIT ? OFFSET ?",
             {seller, seller, per_page, (page - 1) * per_page}, [&](const db::Row& r) { ids.push_back(r.Int(0)); });
         for (std::int64_t id : ids) {
@@ -1059,7 +1062,8 @@ std::vector<Coupon> OrderService::ListCoupons(const Principal& principal) {
         std::vector<Coupon> out;
         db::Value seller = principal.ActsForEveryone() ? db::Value(nullptr) : db::Value(principal.user_id);
         c.Query(
-            "SELECT code, seller_id, percent_off, active, created_at FROM coupons WHERE (? IS NULL OR seller_id = ?)"
+            "SELECT code, seller_id, percent_off, active, created_at FROM coupons WHERE (CAST(? AS BIGINT) IS NULL OR "
+            "seller_id = ?)"
             " ORDER BY created_at DESC, code LIMIT 500",
             {seller, seller}, [&](const db::Row& r) {
                 out.push_back({std::string(r.Text(0)), r.Int(1), r.Int(2), r.Int(3) != 0, r.Int(4)});
@@ -1156,18 +1160,24 @@ std::vector<RefundFact> RefundFactsOf(std::string_view event_type, std::string_v
 std::vector<SaleFact> ReadSaleFacts(db::Connection& c, const FactQuery& q) {
     std::vector<SaleFact> out;
     db::Value seller = q.seller_id ? db::Value(*q.seller_id) : db::Value(nullptr);
-    // Orders first (by time, through orders_created), then their lines: a page is whole orders.
+    // Order ids first, then their lines: a page is whole orders. A seller's orders are walked
+    // through their lines' index, everyone's through the orders' own.
     std::vector<std::int64_t> ids;
-    c.Query(
-        "SELECT o.id FROM orders o WHERE o.id > ? AND o.created_at >= ? AND o.created_at < ?"
-        " AND (? IS NULL OR EXISTS (SELECT 1 FROM order_lines s WHERE s.order_id = o.id AND s.seller_id = ?))"
-        " ORDER BY o.id LIMIT ?",
-        {q.after_id, q.from, q.to, seller, seller, q.limit}, [&](const db::Row& r) { ids.push_back(r.Int(0)); });
+    auto id = [&](const db::Row& r) { ids.push_back(r.Int(0)); };
+    if (q.seller_id) {
+        c.Query(
+            "SELECT DISTINCT l.order_id FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.seller_id = ?"
+            " AND l.order_id > ? AND o.created_at >= ? AND o.created_at < ? ORDER BY l.order_id LIMIT ?",
+            {*q.seller_id, q.after_id, q.from, q.to, q.limit}, id);
+    } else {
+        c.Query("SELECT id FROM orders WHERE id > ? AND created_at >= ? AND created_at < ? ORDER BY id LIMIT ?",
+                {q.after_id, q.from, q.to, q.limit}, id);
+    }
     for (std::int64_t id : ids) {
         c.Query(
             "SELECT o.id, o.user_id, o.created_at, o.currency, l.product_id, l.seller_id, l.category_id, l.name,"
             " l.quantity, l.price_cents, l.discount_cents FROM orders o JOIN order_lines l ON l.order_id = o.id"
-            " WHERE o.id = ? AND (? IS NULL OR l.seller_id = ?) ORDER BY l.product_id",
+            " WHERE o.id = ? AND (CAST(? AS BIGINT) IS NULL OR l.seller_id = ?) ORDER BY l.product_id",
             {id, seller, seller}, [&](const db::Row& r) {
                 out.push_back({r.Int(0), r.Int(1), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5), r.Int(6),
                                std::string(r.Text(7)), r.Int(8), r.Int(8) * r.Int(9), r.Int(10)});
@@ -1183,7 +1193,7 @@ std::vector<RefundFact> ReadRefundFacts(db::Connection& c, const FactQuery& q) {
         "SELECT r.id, r.order_id, r.created_at, o.currency, r.product_id, r.seller_id, l.category_id, l.name,"
         " r.quantity, r.amount_cents, r.kind FROM order_refunds r JOIN orders o ON o.id = r.order_id"
         " JOIN order_lines l ON l.order_id = r.order_id AND l.product_id = r.product_id"
-        " WHERE r.id > ? AND r.created_at >= ? AND r.created_at < ? AND (? IS NULL OR r.seller_id = ?)"
+        " WHERE r.id > ? AND r.created_at >= ? AND r.created_at < ? AND (CAST(? AS BIGINT) IS NULL OR r.seller_id = ?)"
         " ORDER BY r.id LIMIT ?",
         {q.after_id, q.from, q.to, seller, seller, q.limit}, [&](const db::Row& r) {
             out.push_back({r.Int(0), r.Int(1), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5), r.Int(6),
