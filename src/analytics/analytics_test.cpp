@@ -15,10 +15,11 @@ namespace emporium::analytics {
 namespace {
 
 std::vector<db::Migration> AllMigrations() {
-    std::vector<db::Migration> all = catalog::Migrations(db::Dialect::kSqlite);
-    for (auto& m : events::Migrations(db::Dialect::kSqlite)) all.push_back(m);
-    for (auto& m : orders::Migrations(db::Dialect::kSqlite)) all.push_back(m);
-    for (auto& m : Migrations(db::Dialect::kSqlite)) all.push_back(m);
+    const db::Dialect d = db::TestDialect();  // the same tests on SQLite and PostgreSQL
+    std::vector<db::Migration> all = catalog::Migrations(d);
+    for (auto& m : events::Migrations(d)) all.push_back(m);
+    for (auto& m : orders::Migrations(d)) all.push_back(m);
+    for (auto& m : Migrations(d)) all.push_back(m);
     return all;
 }
 

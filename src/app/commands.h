@@ -36,6 +36,12 @@ struct AlertSettings {
     std::string webhook;               // EMPORIUM_ALERT_WEBHOOK_URL: comma-separated
 };
 
+// Recommendations in the serving process (see recommend/recommend.h).
+struct RecsSettings {
+    std::string retrain_interval = "24h";  // scheduled retraining; "0" turns it off (on demand only)
+    std::string poll = "5s";               // how often versions trained or rolled back elsewhere are looked for
+};
+
 struct ServeOptions {
     std::string data_dir = "./data";
     std::string bind = "0.0.0.0";
@@ -73,6 +79,7 @@ struct ServeOptions {
     bool faults = false;          // drills: the fault switch on the internal listener
     std::string standby_primary;  // set by `emporium standby`: the primary's internal URL
     std::string standby_interval = "60s";
+    RecsSettings recs;
 };
 
 struct BackupCommandOptions {
@@ -124,6 +131,15 @@ int Migrate(const std::string& data_dir);
 int Seed(const SeedCommandOptions& options);
 // Recomputes the sales rollups from the orders (seller_id 0: everyone's) and prints what it read.
 int AnalyticsRebuild(const std::string& data_dir, std::int64_t seller_id);
+
+// `emporium recs ...`: the training data as CSV, training a new model version (its manifest
+// printed as JSON), and going back to the version before the one being served.
+int RecsExport(const std::string& data_dir, const std::string& out);
+int RecsTrain(const std::string& data_dir, const std::string& from);
+int RecsRollback(const std::string& data_dir);
+
+// Where the recommendation model's versions live: DATA_DIR/recs.
+std::string RecsDir(const std::string& data_dir);
 
 // The database file inside a data directory (created when missing).
 std::string DatabasePath(const std::string& data_dir);

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/ci_report_command.h"
 #include "app/commands.h"
 
 int main(int argc, char** argv) {
@@ -204,6 +205,14 @@ int main(int argc, char** argv) {
             ->envname("EMPORIUM_ALERT_SMS_TO");
         cmd->add_option("--alert-webhook", a.webhook, "URLs that get alert notices as JSON, comma-separated")
             ->envname("EMPORIUM_ALERT_WEBHOOK_URL");
+        cmd->add_option("--recs-retrain-interval", o.recs.retrain_interval,
+                        "Time between scheduled trainings of the recommendation model (0: on demand only)")
+            ->envname("EMPORIUM_RECS_RETRAIN_INTERVAL")
+            ->capture_default_str();
+        cmd->add_option("--recs-poll", o.recs.poll,
+                        "How often to look for model versions trained or rolled back by another process")
+            ->envname("EMPORIUM_RECS_POLL")
+            ->capture_default_str();
     };
     CLI::App* serve_cmd =
         app.add_subcommand("serve", "Run the shop: web page, API, internal listener, background jobs");
@@ -320,6 +329,24 @@ int main(int argc, char** argv) {
     add_data_dir(rebuild_cmd);
     rebuild_cmd->add_option("--seller", rebuild_seller, "Only this seller's rows (default: everything)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 62));
+    // Recommendations: export the training data, train a model version, go back one version.
+    std::string recs_out, recs_from;
+    CLI::App* recs_cmd = app.add_subcommand("recs", "The recommendation model: export, train, rollback");
+    recs_cmd->require_subcommand(1);
+    CLI::App* recs_export_cmd =
+        recs_cmd->add_subcommand("export", "Write the training data as CSV (items.csv, baskets.csv; no personal data)");
+    add_data_dir(recs_export_cmd);
+    recs_export_cmd->add_option("--out", recs_out, "Directory for the CSV files")->required();
+    CLI::App* recs_train_cmd = recs_cmd->add_subcommand(
+        "train",
+        "Train, evaluate and save a new model version; print its manifest as JSON (a running shop swaps it in)");
+    add_data_dir(recs_train_cmd);
+    recs_train_cmd->add_option("--from", recs_from, "Train from an export's CSV files instead of the database")
+        ->check(CLI::ExistingDirectory);
+    CLI::App* recs_rollback_cmd =
+        recs_cmd->add_subcommand("rollback", "Withdraw the model version being served: go back to the one before");
+    add_data_dir(recs_rollback_cmd);
+    emporium::app::CiReportCommand ci_report(app);  // the delivery page's CI tool (issue 17)
 
     CLI11_PARSE(app, argc, argv);
 
@@ -350,6 +377,10 @@ int main(int argc, char** argv) {
         }
         if (rotate_cmd->parsed()) return emporium::app::RotateKeys(data_dir);
         if (rebuild_cmd->parsed()) return emporium::app::AnalyticsRebuild(data_dir, rebuild_seller);
+        if (recs_export_cmd->parsed()) return emporium::app::RecsExport(data_dir, recs_out);
+        if (recs_train_cmd->parsed()) return emporium::app::RecsTrain(data_dir, recs_from);
+        if (recs_rollback_cmd->parsed()) return emporium::app::RecsRollback(data_dir);
+        if (ci_report.parsed()) return ci_report.Run();
         if (seed_cmd->parsed()) {
             seed.data_dir = data_dir;
             return emporium::app::Seed(seed);

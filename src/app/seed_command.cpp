@@ -13,6 +13,7 @@
 #include "catalog/catalog.h"
 #include "catalog/seed.h"
 #include "core/clock.h"
+#include "delivery/seed.h"
 #include "notify/notify.h"
 #include "orders/seed.h"
 
@@ -79,7 +80,11 @@ int Seed(const SeedCommandOptions& options) {
     }
     const std::int64_t history_end = *end_day * 86400;
     std::int64_t orders = orders::SeedOrders(
-        *database, *vault, {options.orders, options.seed, people.customer_ids, history_end}, DrawOrders);
+        *database, *vault, {options.orders, options.seed, people.customer_ids, history_end, options.preset},
+        DrawOrders);
+    delivery::DeliveryService delivery_service(*database, clock);
+    delivery::SeededHistory pipeline =
+        delivery::SeedHistory(delivery_service, {UnixSeconds(clock.Now()), 90, options.seed});
     // The shop keeps its books in Singapore time; the second seller in London's (daylight saving).
     analytics::AnalyticsService analytics(*database, catalog, clock);
     (void)analytics.SetTimeZone(analytics::kShop, "Asia/Singapore");
@@ -90,6 +95,9 @@ int Seed(const SeedCommandOptions& options) {
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),
                 people.customer_ids.size(), static_cast<long long>(orders), seconds,
                 DatabasePath(options.data_dir).c_str());
+    std::printf("delivery history: %lld CI runs, %lld deployments, %lld incidents over 90 days\n",
+                static_cast<long long>(pipeline.runs), static_cast<long long>(pipeline.deployments),
+                static_cast<long long>(pipeline.incidents));
     std::printf("demo sign-in: %s, seller1@%s and the customers all use the password \"%s\"\n",
                 people.admin_email.c_str(), people_options.shop_domain.c_str(), people_options.password.c_str());
     return 0;

@@ -21,7 +21,10 @@
 #include "core/rate_limiter.h"
 #include "core/read_cache.h"
 #include "core/text.h"
+#include "delivery/delivery.h"
+#include "delivery/delivery_routes.h"
 #include "events/dispatcher.h"
+#include "events/queue_watch.h"
 #include "events/rabbitmq.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -207,6 +210,9 @@ int Serve(const ServeOptions& options) {
     // Read-your-writes on this node; the "cache" subscriber below covers changes made elsewhere.
     orders_service.OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
     if (!standby_mode) orders_service.PurgeIdempotencyKeys();
+    // Recommendations (src/recommend): the model in use, its versions and retraining.
+    std::unique_ptr<RecsServing> recs = RecsServing::Open(database, options.data_dir, options.recs, clock, logger);
+    if (!recs) return 2;
 
     // Side effects. Declared before the dispatcher, so the dispatcher (which calls into them)
     // stops first.
@@ -279,6 +285,7 @@ int Serve(const ServeOptions& options) {
                                                                .Add("failed", static_cast<long long>(r.failed)));
                                        });
         backup_schedule.Start();
+        recs->Start();
         read_only = false;
     };
     auto progress = [&]() -> std::vector<events::LaneProgress> {
@@ -372,9 +379,12 @@ int Serve(const ServeOptions& options) {
     ops::Alerter alerter(std::move(rules),
                          AlertSink(*sms, SplitList(a.sms_to), SplitList(a.webhook), catalog.Store().name, logger),
                          clock, logger, ops::AlerterOptions{*alert_interval, *alert_repeat});
+    delivery::DeliveryService delivery_service(database, clock);  // CI/CD metrics; alerts open incidents
+    alerter.Observe(IncidentLog(delivery_service, read_only));
 
     http::Router public_router;
     catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
+    recs->AddRoutes(public_router, catalog_cache, authenticate);
     accounts::AddRoutes(public_router, accounts_service, authenticate,
                         {&signin_per_address, &signin_per_account, &signup_per_address});
     orders::AddRoutes(public_router, orders_service, authenticate, vault);
@@ -407,6 +417,15 @@ int Serve(const ServeOptions& options) {
                                 auto oldest = dispatcher->Progress("analytics").oldest_pending;
                                 return oldest ? static_cast<double>(UnixSeconds(clock.Now()) - *oldest) : 0.0;
                             });
+    }
+    delivery::AddRoutes(public_router, delivery_service, authenticate, clock);
+    // What worker autoscaling reads (deploy/k8s): the broker's queue depths, polled off the scrape path.
+    std::unique_ptr<events::QueueWatch> queue_watch;
+    if (!in_process) {
+        queue_watch =
+            std::make_unique<events::QueueWatch>(events::AmqpSettings{AmqpUrl()}, std::chrono::seconds(5), logger);
+        AddBrokerMetrics(metrics, *queue_watch);
+        queue_watch->Start();
     }
     std::filesystem::path web_dir =
         options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
@@ -485,6 +504,7 @@ int Serve(const ServeOptions& options) {
     }
     alerter.Start();
     server.Run();
+    recs->Stop();
     alerter.Stop();
     if (standby) standby->Promote();  // stops copying
     if (dispatcher) dispatcher->Stop();

@@ -13,9 +13,11 @@
 #include "catalog/catalog.h"
 #include "core/text.h"
 #include "db/migrations.h"
+#include "delivery/delivery.h"
 #include "events/outbox.h"
 #include "notify/notify.h"
 #include "orders/orders.h"
+#include "recommend/recommend.h"
 
 namespace emporium::app {
 
@@ -37,6 +39,8 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
     for (auto& m : orders::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : notify::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : analytics::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : recommend::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : delivery::Migrations(database->dialect())) migrations.push_back(std::move(m));
     db::ApplyMigrations(*database, migrations);
     return database;
 }
@@ -184,6 +188,31 @@ void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& ana
                             "Net sales in minor units (gross - discounts - refunds), whole shop; falls with refunds",
                             label, figure(c, [](const F& f) { return f.net_cents(); }));
     }
+}
+
+void AddBrokerMetrics(ops::Metrics& metrics, const events::QueueWatch& watch) {
+    metrics.AddCallback("emporium_broker_up", "gauge", "1 when the last reading of the broker's queues succeeded", "",
+                        [&watch] { return watch.Last().ok ? 1.0 : 0.0; });
+    const auto& queues = events::StandardQueues();
+    for (std::size_t i = 0; i < queues.size(); ++i) {
+        const std::string labels = "queue=\"emporium." + queues[i].subscriber + "\"";
+        auto read = [&watch, i](bool ready) {
+            events::QueueWatch::Reading r = watch.Last();
+            if (i >= r.queues.size()) return 0.0;
+            return static_cast<double>(ready ? r.queues[i].ready : r.queues[i].consumers);
+        };
+        metrics.AddCallback("emporium_broker_queue_ready", "gauge", "Messages waiting in a broker queue for a worker",
+                            labels, [read] { return read(true); });
+        metrics.AddCallback("emporium_broker_queue_consumers", "gauge", "Workers consuming a broker queue", labels,
+                            [read] { return read(false); });
+    }
+}
+
+ops::Alerter::Sink IncidentLog(delivery::DeliveryService& delivery, const std::atomic<bool>& read_only) {
+    return [&delivery, &read_only](const ops::AlertNotice& n) {
+        if (n.kind == ops::AlertNotice::Kind::kRepeat || read_only) return;
+        delivery.OnAlert({n.rule, n.summary, n.kind == ops::AlertNotice::Kind::kResolved, n.since, n.at});
+    };
 }
 
 std::unique_ptr<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {

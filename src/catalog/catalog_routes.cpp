@@ -250,6 +250,10 @@ private:
 
 }  // namespace
 
+std::string ProductJsonText(const Product& product) {
+    return json::serialize(ProductJson(product));
+}
+
 void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate) {
     // The router's handlers share one Handlers object, which lives as long as the router's routes.
     auto handlers = std::make_shared<Handlers>(service, cache, std::move(authenticate));

@@ -216,25 +216,29 @@ events::Outcome NotifyService::OnWebhookEvent(const events::Event& event) {
 
 std::optional<NotifyService::Claimed> NotifyService::Claim() {
     const std::int64_t now = Now();
+    // On PostgreSQL senders claim side by side (READ COMMITTED): each skips the rows another one
+    // has locked, and the outer status check keeps a row from being claimed twice.
+    const std::string claim =
+        std::string(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_at = ?, updated_at = ?"
+            " WHERE status = 'pending' AND id = (SELECT id FROM messages WHERE status = 'pending'"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1") +
+        (database_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "") +
+        ") RETURNING id, channel, recipient, recipient_masked, body, attempts, event_id, event_type,"
+        " COALESCE(webhook_id, 0)";
     return database_.Write([&](db::Connection& c) {
         std::optional<Claimed> out;
-        c.Query(
-            "UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_at = ?, updated_at = ?"
-            " WHERE id = (SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at, id LIMIT 1)"
-            " RETURNING id, channel, recipient, recipient_masked, body, attempts, event_id, event_type,"
-            " COALESCE(webhook_id, 0)",
-            {now, now, now}, [&](const db::Row& r) {
-                out = Claimed{r.Int(0),
-                              std::string(r.Text(1)),
-                              std::string(r.Text(2)),
-                              std::string(r.Text(3)),
-                              std::string(r.Text(4)),
-                              static_cast<int>(r.Int(5)),
-                              r.Int(6),
-                              std::string(r.Text(7)),
-                              r.Int(8)};
-            });
+        c.Query(claim, {now, now, now}, [&](const db::Row& r) {
+            out = Claimed{r.Int(0),
+                          std::string(r.Text(1)),
+                          std::string(r.Text(2)),
+                          std::string(r.Text(3)),
+                          std::string(r.Text(4)),
+                          static_cast<int>(r.Int(5)),
+                          r.Int(6),
+                          std::string(r.Text(7)),
+                          r.Int(8)};
+        });
         return out;
     });
 }

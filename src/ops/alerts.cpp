@@ -200,7 +200,18 @@ void Alerter::Evaluate() {
         } catch (const std::exception& e) {
             LogError(logger_, LogFields("alert notice failed").Add("rule", n.rule).Add("error", e.what()));
         }
+        for (const Sink& observer : observers_) {
+            try {
+                observer(n);
+            } catch (const std::exception& e) {
+                LogError(logger_, LogFields("alert observer failed").Add("rule", n.rule).Add("error", e.what()));
+            }
+        }
     }
+}
+
+void Alerter::Observe(Sink observer) {
+    observers_.push_back(std::move(observer));
 }
 
 void Alerter::Start() {

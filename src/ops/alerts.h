@@ -119,6 +119,10 @@ public:
     // Reads every rule once and sends the notices due now. The thread calls it every interval.
     void Evaluate();
 
+    // Adds a function told of every notice after the sink (the delivery module's incident log,
+    // say). Call before Start(); one that throws is logged and the others are still told.
+    void Observe(Sink observer);
+
     void Start();
     void Stop();
 
@@ -134,6 +138,7 @@ private:
     };
 
     Sink sink_;
+    std::vector<Sink> observers_;  // set before Start, read by the thread only
     const Clock& clock_;
     Logger logger_;
     AlerterOptions options_;

@@ -23,7 +23,7 @@ protected:
     }
     std::string Dir() const { return (database_.dir() / "backups").string(); }
 
-    db::TempDatabase database_;
+    db::TempDatabase database_{{}, db::TestBackend::kSqlite};  // backups copy the SQLite file
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'800'000'000)};
 };
 

@@ -182,6 +182,21 @@ void OrderService::Changed(const std::vector<std::int64_t>& ids) {
     for (auto& l : committed_listeners_) l();
 }
 
+namespace {
+
+// PostgreSQL runs writers side by side (READ COMMITTED), SQLite one after another. A user's cart
+// changes and checkouts take turns on a transaction-scoped advisory lock there too, so that two
+// checkouts of one cart cannot both read it before either empties it, and two adds of one product
+// cannot both insert its line.
+void LockCart(db::Database& database, db::Connection& c, std::int64_t user_id) {
+    constexpr std::int64_t kCartLocks = std::int64_t{0x4341} << 48;  // user ids stay below 2^48
+    if (database.dialect() == db::Dialect::kPostgres) {
+        c.Execute("SELECT pg_advisory_xact_lock(?)", {kCartLocks | user_id});
+    }
+}
+
+}  // namespace
+
 Cart OrderService::ReadCart(db::Connection& c, std::int64_t user_id) {
     struct Row {
         std::int64_t product_id, quantity, price_cents;
@@ -232,6 +247,7 @@ Result<Cart> OrderService::AddToCart(std::int64_t user_id, std::int64_t product_
     }
     const std::int64_t now = UnixSeconds(clock_.Now());
     Result<Cart> cart = database_.Write([&](db::Connection& c) -> Result<Cart> {
+        LockCart(database_, c, user_id);
         std::vector<catalog::StockLine> line = catalog::ReadStock(c, {product_id});
         if (line.empty() || line[0].archived)
             return Error::NotFound("There is no product " + std::to_string(product_id) + ".");
@@ -276,6 +292,7 @@ Result<Cart> OrderService::SetCartQuantity(std::int64_t user_id, std::int64_t pr
                  .With("max", kMaxQuantity)});
     }
     return database_.Write([&](db::Connection& c) -> Result<Cart> {
+        LockCart(database_, c, user_id);
         if (c.QueryInt("SELECT COUNT(*) FROM cart_items WHERE user_id = ? AND product_id = ?", {user_id, product_id}) ==
             0) {
             return Error::NotFound("Product " + std::to_string(product_id) + " is not in the cart.");
@@ -533,6 +550,7 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
     Result<std::pair<std::int64_t, bool>> placed = Error{ErrorKind::kInternal, "not_run", "", {}};
     try {
         placed = database_.Write([&](db::Connection& c) -> Result<std::pair<std::int64_t, bool>> {
+            LockCart(database_, c, user_id);
             // A twin request with the same key may have committed while this one was paying.
             if (auto earlier = Remembered(c, user_id, idempotency_key, request_fingerprint, remembered_since)) {
                 if (!earlier->ok()) return earlier->error();
