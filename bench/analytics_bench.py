@@ -188,7 +188,8 @@ def report(a):
     section = f"""{START}
 ## Seller analytics (`make bench`, `BENCH_ONLY=analytics`)
 
-{datetime.date.today().isoformat()}, {machine()}, shared with other work (figures are noisy). The shop:
+{datetime.date.today().isoformat()}, {machine()}, shared with other work: the load average was {m.get('load_average', '?')}
+on 2 cores while the reports were measured, so wall times are several times the work's own. The shop:
 {m['lines']:,} order lines in {m['orders']:,} orders over a year, {a.sellers} sellers, {m['products']:,} products,
 with discounts, refunds and cancellations (`emporium seed --sellers {a.sellers} --orders {m['orders']}`); the rollups
 were built by `emporium analytics rebuild` in {m['rebuild_seconds']:.1f} s. Each report below asks for one year
@@ -212,7 +213,8 @@ peak resident memory, which also counts the database pages it maps to read):
 |---|---|---|---|---|
 {exports}
 
-Rollup cost per placed order: checkout paced at {with_sub['rate']:.0f} orders/s by {with_sub['buyers']} buyers for
+Rollup cost per placed order (the two runs one after the other, on the same busy machine: differences
+within the noise say the subscriber costs less than that noise): checkout paced at {with_sub['rate']:.0f} orders/s by {with_sub['buyers']} buyers for
 {with_sub['seconds']:.0f} s on 10,000 products, with the in-process analytics subscriber and with `--analytics off`:
 
 | run | orders/s | checkout p50 ms | checkout p99 ms |
@@ -220,7 +222,7 @@ Rollup cost per placed order: checkout paced at {with_sub['rate']:.0f} orders/s 
 {checkout}
 
 Freshness on this shop, in-process: a placed order showed in the whole shop's report
-{min(m['freshness']) * 1000:.0f} to {max(m['freshness']) * 1000:.0f} ms after the checkout's answer (5 orders; the
+{min(m['freshness']) * 1000:.1f} to {max(m['freshness']) * 1000:.1f} ms after the checkout's answer (5 orders; the
 aim is 5 s). Through RabbitMQ (`emporium worker --only analytics`), `test_rabbitmq` prints the same figure.
 {END}"""
     write_section(a.out, START, END, section)
@@ -246,6 +248,7 @@ def main():
         report(a)
         return
     out = measure(a)
+    out["load_average"] = open("/proc/loadavg").read().split()[1]  # the last 5 minutes
     out.update(json.load(open(a.facts)) if a.facts else {})
     out["requests"] = a.requests
     with open(a.json, "w") as f:

@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -208,11 +209,13 @@ private:
     std::map<std::int64_t, std::int64_t> views_;  // product id -> views since the last flush
     std::map<std::int64_t, std::int64_t> carts_;
 
+    // One computation per key at a time: a page's four product reports arrive together, and the
+    // later ones wait for the first instead of reading the same rows four times over.
     struct CachedTotals {
         std::string key;
         std::int64_t generation = 0;
         std::chrono::steady_clock::time_point at;
-        std::shared_ptr<const ProductMap> totals;
+        std::shared_future<std::shared_ptr<const ProductMap>> totals;
     };
     std::atomic<std::int64_t> generation_{0};  // applied events and rebuilds so far
     std::mutex cache_mutex_;                   // guards cache_

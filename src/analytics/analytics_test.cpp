@@ -480,3 +480,21 @@ TEST(FiguresTest, AverageOrderValueRoundsHalfAwayFromZero) {
 
 }  // namespace
 }  // namespace emporium::analytics
+
+namespace emporium::analytics {
+namespace {
+
+TEST_F(ProofFixtureTest, AnOrderShowsInTheProductReportsAtOnce) {
+    const DayRange range{Day("2026-03-07"), Day("2026-03-10")};
+    // Asked twice in a row, the products' figures are read once (and are the same).
+    EXPECT_EQ(analytics_->Products({kSellerA, "USD"}, range, 10, ProductOrder::kUnits).at(0).figures.units(), 57);
+    EXPECT_EQ(analytics_->Categories({kSellerA, "USD"}, range).at(0).figures.units(), 57);
+    At(kT0 + 80 * kHour);  // 16:00 on Mar 10 in New York
+    Place(3000, {{a1_, 2}}, "");
+    // The applied event retires the kept figures: the next report has the order.
+    EXPECT_EQ(analytics_->Products({kSellerA, "USD"}, range, 10, ProductOrder::kUnits).at(0).figures.units(), 59);
+    EXPECT_EQ(analytics_->Categories({kSellerA, "USD"}, range).at(0).figures.units(), 59);
+}
+
+}  // namespace
+}  // namespace emporium::analytics

@@ -161,21 +161,33 @@ std::shared_ptr<const AnalyticsService::ProductMap> AnalyticsService::ProductTot
                             "/" + std::to_string(range.to);
     const std::int64_t generation = generation_.load();
     const auto now = std::chrono::steady_clock::now();
+    std::promise<std::shared_ptr<const ProductMap>> mine;
+    std::optional<std::shared_future<std::shared_ptr<const ProductMap>>> waiting;
     {
         std::lock_guard lock(cache_mutex_);
         std::erase_if(cache_, [&](const CachedTotals& e) {
             return e.generation != generation || now - e.at > std::chrono::seconds(2);
         });
         for (const CachedTotals& e : cache_) {
-            if (e.key == key) return e.totals;
+            if (e.key == key) waiting = e.totals;
+        }
+        if (!waiting) {
+            if (cache_.size() >= 16) cache_.erase(cache_.begin());
+            cache_.push_back({key, generation, now, mine.get_future().share()});
         }
     }
-    auto totals = std::make_shared<const ProductMap>(
-        database_.Read([&](db::Connection& c) { return ReadProductTotals(c, scope, range); }));
-    std::lock_guard lock(cache_mutex_);
-    if (cache_.size() >= 16) cache_.erase(cache_.begin());
-    cache_.push_back({key, generation, now, totals});
-    return totals;
+    if (waiting) return waiting->get();  // outside the lock: other keys go on
+    try {
+        auto totals = std::make_shared<const ProductMap>(
+            database_.Read([&](db::Connection& c) { return ReadProductTotals(c, scope, range); }));
+        mine.set_value(totals);
+        return totals;
+    } catch (...) {
+        mine.set_exception(std::current_exception());  // the waiters fail too; the entry is dropped
+        std::lock_guard lock(cache_mutex_);
+        std::erase_if(cache_, [&](const CachedTotals& e) { return e.key == key && e.generation == generation; });
+        throw;
+    }
 }
 
 std::vector<ProductFigures> AnalyticsService::Products(const Scope& scope, DayRange range, std::int64_t limit,

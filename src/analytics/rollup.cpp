@@ -70,10 +70,6 @@ const std::string& CachedUpsert(Table table) {
 
 }  // namespace
 
-const char* TableName(Table table) {
-    return Shape(table).name;
-}
-
 std::int64_t MonthOf(std::int64_t day) {
     Ymd d = CivilDate(day);
     return std::int64_t{d.year} * 12 + d.month - 1;

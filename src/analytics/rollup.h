@@ -19,8 +19,6 @@ namespace emporium::analytics::internal {
 
 enum class Table { kDays, kHours, kProducts, kProductMonths, kTotals };
 
-// The rollup tables and their key columns (beside the figure columns every one has).
-const char* TableName(Table table);
 
 struct Key {
     Table table = Table::kDays;
