@@ -19,7 +19,6 @@ namespace emporium::analytics::internal {
 
 enum class Table { kDays, kHours, kProducts, kProductMonths, kTotals };
 
-
 struct Key {
     Table table = Table::kDays;
     std::int64_t seller_id = 0;
