@@ -233,6 +233,10 @@ std::string NowRunId(const std::string& commit) {
 }  // namespace
 
 struct CiReportCommand::Impl {
+    // Which subcommand the command line chose, noted while parsing: the CLI11 nodes belong to the
+    // parser, which may be gone by the time the command runs.
+    enum class Chosen { kNone, kStage, kDeploy, kFlush };
+    Chosen chosen = Chosen::kNone;
     Settings settings;
     CLI::App* command = nullptr;
     CLI::App* stage = nullptr;
@@ -300,18 +304,29 @@ CiReportCommand::CiReportCommand(CLI::App& app) : impl_(std::make_unique<Impl>()
     i.flush = i.command->add_subcommand("flush", "Send the events waiting in the spool file");
     // `ci-report flush --shop URL` reads as well as `ci-report --shop URL flush`.
     for (CLI::App* sub : {i.stage, i.deploy, i.flush}) sub->fallthrough();
+    i.stage->parse_complete_callback([&i] { i.chosen = Impl::Chosen::kStage; });
+    i.deploy->parse_complete_callback([&i] { i.chosen = Impl::Chosen::kDeploy; });
+    i.flush->parse_complete_callback([&i] { i.chosen = Impl::Chosen::kFlush; });
 }
 
 CiReportCommand::~CiReportCommand() = default;
 
 bool CiReportCommand::parsed() const {
-    return impl_->command->parsed();
+    return impl_->chosen != Impl::Chosen::kNone;
 }
 
 int CiReportCommand::Run() {
-    if (impl_->stage->parsed()) return impl_->RunStage();
-    if (impl_->deploy->parsed()) return impl_->RunDeploy();
-    return impl_->RunFlush();
+    switch (impl_->chosen) {
+        case Impl::Chosen::kStage:
+            return impl_->RunStage();
+        case Impl::Chosen::kDeploy:
+            return impl_->RunDeploy();
+        case Impl::Chosen::kFlush:
+            return impl_->RunFlush();
+        case Impl::Chosen::kNone:
+            break;
+    }
+    return 2;
 }
 
 int CiReportCommand::Impl::RunStage() {

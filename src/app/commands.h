@@ -50,11 +50,14 @@ struct ServeOptions {
     std::uint16_t internal_port = 9090;
     std::string web_dir;  // empty: web/dist beside the program's build directory
     std::string cache_ttl = "300s";
+    std::int64_t cache_bytes = std::int64_t{64} * 1024 * 1024;  // the catalog cache's memory bound
     std::int64_t cache_entries = 20000;
     std::int64_t body_limit = std::int64_t{1024} * 1024;
     std::int64_t max_connections = 10000;
-    int io_threads = 0;  // 0: one per core
-    int workers = 0;     // 0: four per core
+    std::int64_t max_connections_per_address = 256;  // per client address (IPv6: per /64)
+    std::string idle_timeout = "75s";                // keep-alive; longer than the proxy's
+    int io_threads = 0;                              // 0: one per core
+    int workers = 0;                                 // 0: four per core
     std::string log_level = "info";
     std::string program_path;  // argv[0], to find the web page beside the build
     double rate_limit = 50;    // requests a second per client address; 0 turns it off
@@ -100,6 +103,10 @@ struct WorkerOptions {
 struct UserCreateOptions {
     std::string data_dir = "./data";
     std::string email;
+    // The password comes from --password-file, else --password (with a warning: it shows in the
+    // process list), else EMPORIUM_USER_PASSWORD, else a prompt without echo on a terminal (or
+    // the first line of standard input when that is not a terminal).
+    std::string password_file;
     std::string password;
     std::string role = "customer";
     std::string name;

@@ -1,7 +1,10 @@
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
 #include <map>
 #include <thread>
 
@@ -38,6 +41,58 @@ void DrawProducts(std::int64_t done, std::int64_t total) {
 }
 void DrawOrders(std::int64_t done, std::int64_t total) {
     DrawBar("orders", done, total);
+}
+
+// One line from standard input; on a terminal after a prompt on stderr, without echo.
+std::optional<std::string> ReadLine(const char* prompt) {
+    const bool terminal = isatty(STDIN_FILENO) == 1;
+    termios saved{};
+    const bool hidden = terminal && tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (hidden) {
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        quiet.c_lflag |= ECHONL;  // the Enter key still moves to the next line
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    if (terminal) std::fprintf(stderr, "%s", prompt);
+    std::string line;
+    const bool read = static_cast<bool>(std::getline(std::cin, line));
+    if (hidden) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    if (!read) return std::nullopt;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+// The new account's password, from where UserCreateOptions says; nullopt after a line on stderr.
+std::optional<std::string> UserPassword(const UserCreateOptions& options) {
+    if (!options.password_file.empty()) {
+        std::ifstream in(options.password_file);
+        std::string line;
+        if (!in || !std::getline(in, line)) {
+            std::fprintf(stderr, "emporium user create: --password-file %s cannot be read\n",
+                         options.password_file.c_str());
+            return std::nullopt;
+        }
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return line;
+    }
+    if (!options.password.empty()) {
+        std::fprintf(stderr,
+                     "emporium user create: warning: --password shows the password in the process list and the "
+                     "shell's history; use --password-file, EMPORIUM_USER_PASSWORD or the prompt instead\n");
+        return options.password;
+    }
+    if (const char* env = std::getenv("EMPORIUM_USER_PASSWORD"); env && *env) return std::string(env);
+    std::optional<std::string> password = ReadLine("Password: ");
+    if (password && isatty(STDIN_FILENO) == 1) {
+        std::optional<std::string> again = ReadLine("Password again: ");
+        if (again != password) {
+            std::fprintf(stderr, "emporium user create: the passwords differ\n");
+            return std::nullopt;
+        }
+    }
+    if (!password) std::fprintf(stderr, "emporium user create: no password given\n");
+    return password;
 }
 
 }  // namespace
@@ -104,6 +159,8 @@ int Seed(const SeedCommandOptions& options) {
 }
 
 int UserCreate(const UserCreateOptions& options) {
+    std::optional<std::string> password = UserPassword(options);
+    if (!password) return 2;
     std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, 1, nullptr);
     std::unique_ptr<accounts::PiiVault> vault = OpenVault(options.data_dir);
     SystemClock clock;
@@ -115,7 +172,7 @@ int UserCreate(const UserCreateOptions& options) {
         return 2;
     }
     std::string name = options.name.empty() ? options.email.substr(0, options.email.find('@')) : options.name;
-    Result<accounts::User> user = service.CreateUser({options.email, options.password, name, std::nullopt}, *role);
+    Result<accounts::User> user = service.CreateUser({options.email, *password, name, std::nullopt}, *role);
     if (!user.ok()) {
         std::fprintf(stderr, "emporium user create: %s\n", user.error().message.c_str());
         for (const auto& f : user.error().fields) std::fprintf(stderr, "  %s %s\n", f.field.c_str(), f.message.c_str());
@@ -133,7 +190,8 @@ int RotateKeys(const std::string& data_dir) {
     accounts::PiiVault& vault = *core.vault;
     // With keys in the environment the operator has already made the new one active: re-encrypt.
     // With the key file, add a new key first; a running server picks it up within a second.
-    if (std::getenv("EMPORIUM_PII_KEY") == nullptr || std::string(std::getenv("EMPORIUM_PII_KEY")).empty()) {
+    const char* env_key = std::getenv("EMPORIUM_PII_KEY");
+    if (env_key == nullptr || *env_key == '\0') {
         Result<std::string> added = vault.AddKey();
         if (!added.ok()) {
             std::fprintf(stderr, "emporium keys rotate: %s\n", added.error().message.c_str());

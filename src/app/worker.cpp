@@ -18,20 +18,50 @@
 #include "ops/ops_routes.h"
 
 namespace emporium::app {
+namespace {
+
+// The subscribers named by --only; nullopt (and a log line) when it names none or an unknown one.
+std::optional<std::vector<std::string>> Subscribers(const std::string& only, const Logger& logger) {
+    std::vector<std::string> names = SplitList(only);
+    for (const std::string& name : names) {
+        if (name != "notify" && name != "webhooks" && name != "analytics") {
+            LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", name));
+            return std::nullopt;
+        }
+    }
+    if (names.empty()) {
+        LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", "names no subscriber"));
+        return std::nullopt;
+    }
+    return names;
+}
+
+std::vector<events::Subscriber> MakeSubscribers(const std::vector<std::string>& names, notify::NotifyService& notifier,
+                                                analytics::AnalyticsService& analytics, const Logger& logger) {
+    std::vector<events::Subscriber> subscribers;
+    for (const std::string& name : names) {
+        if (name == "analytics") {
+            if (analytics.BuildIfNeeded()) LogInfo(logger, LogFields("analytics built from the orders"));
+            subscribers.push_back(
+                {"analytics", {"order.*"}, [&analytics](const events::Event& e) { return analytics.OnEvent(e); }});
+        } else if (name == "notify") {
+            subscribers.push_back(
+                {"notify", {"order.*"}, [&notifier](const events::Event& e) { return notifier.OnOrderEvent(e); }});
+        } else {
+            subscribers.push_back(
+                {"webhooks", {}, [&notifier](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
+        }
+    }
+    return subscribers;
+}
+
+}  // namespace
+
 int Worker(const WorkerOptions& options) {
     Logger logger = MakeLogger(options.log_level);
     SystemClock clock;
-    std::vector<std::string> only = SplitList(options.only);
-    for (const std::string& name : only) {
-        if (name != "notify" && name != "webhooks" && name != "analytics") {
-            LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", name));
-            return 2;
-        }
-    }
-    if (only.empty()) {
-        LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", "names no subscriber"));
-        return 2;
-    }
+    std::optional<std::vector<std::string>> only = Subscribers(options.only, logger);
+    if (!only) return 2;
     std::optional<notify::CourierOptions> courier = CourierOptionsFrom(options.notify, logger);
     if (!courier) return 2;
 
@@ -43,21 +73,8 @@ int Worker(const WorkerOptions& options) {
                                    clock, logger, *courier);
     events::DeadLetters dead_letters(*core.database, clock);
     AddNotifyMetrics(metrics, notifier, clock);
-
     analytics::AnalyticsService analytics_service(*core.database, *core.catalog, clock);
-    std::vector<events::Subscriber> subscribers;
-    for (const std::string& name : only) {
-        if (name == "analytics") {
-            if (analytics_service.BuildIfNeeded()) LogInfo(logger, LogFields("analytics built from the orders"));
-            subscribers.push_back(
-                {"analytics", {"order.*"}, [&](const events::Event& e) { return analytics_service.OnEvent(e); }});
-        } else if (name == "notify") {
-            subscribers.push_back(
-                {"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
-        } else {
-            subscribers.push_back({"webhooks", {}, [&](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
-        }
-    }
+    std::vector<events::Subscriber> subscribers = MakeSubscribers(*only, notifier, analytics_service, logger);
 
     http::ServerOptions server_options;
     server_options.io_threads = 1;

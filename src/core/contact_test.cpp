@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "core/principal.h"
-#include "core/rate_limiter.h"
 
 namespace emporium {
 namespace {
@@ -78,42 +77,6 @@ TEST(Principal, RolesGrantScopesAndTokensNarrowThem) {
     EXPECT_TRUE(token.Can(scope::kAnalyticsRead));
     EXPECT_FALSE(token.Can(scope::kUsersRead));
     EXPECT_FALSE(token.Can(scope::kProfile));
-}
-
-TEST(RateLimiter, RefillsAtTheRateUpToTheBurst) {
-    ManualClock clock;
-    RateLimiter limiter(clock, /*rate=*/1.0, /*burst=*/3);
-    EXPECT_EQ(limiter.Take("a"), 0);
-    EXPECT_EQ(limiter.Take("a"), 0);
-    EXPECT_EQ(limiter.Take("a"), 0);
-    EXPECT_EQ(limiter.Take("a"), 1);  // empty: wait a second
-    EXPECT_EQ(limiter.Take("b"), 0);  // other keys have their own bucket
-    clock.Advance(std::chrono::seconds(1));
-    EXPECT_EQ(limiter.Take("a"), 0);
-    EXPECT_EQ(limiter.Take("a"), 1);
-    clock.Advance(std::chrono::hours(1));
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Take("a"), 0);  // never more than the burst
-    EXPECT_GT(limiter.Take("a"), 0);
-}
-
-TEST(RateLimiter, SlowRatesGiveLongerWaits) {
-    ManualClock clock;
-    RateLimiter limiter(clock, 5.0 / 60, 5);
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(limiter.Take("x"), 0);
-    EXPECT_EQ(limiter.Take("x"), 12);
-}
-
-TEST(RateLimiter, ZeroRateIsOff) {
-    ManualClock clock;
-    RateLimiter limiter(clock, 0, 1);
-    for (int i = 0; i < 100; ++i) EXPECT_EQ(limiter.Take("x"), 0);
-}
-
-TEST(RateLimiter, StaysBoundedUnderManyKeys) {
-    ManualClock clock;
-    RateLimiter limiter(clock, 1, 2, /*max_keys=*/100);
-    for (int i = 0; i < 1000; ++i) limiter.Take("k" + std::to_string(i));
-    EXPECT_EQ(limiter.Take("k999"), 0);  // still answers; memory stays bounded
 }
 
 }  // namespace

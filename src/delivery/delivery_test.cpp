@@ -165,7 +165,7 @@ TEST(EventJsonTest, NamesEveryBadFieldAndReadsBackWhatItWrites) {
 class DeliveryFixture : public ::testing::Test {
 protected:
     DeliveryFixture()
-        : db_(Migrations(db::Dialect::kSqlite)),
+        : db_(Migrations(db::TestDialect())),
           clock_(std::chrono::system_clock::from_time_t(T("2026-11-20T00:00:00Z"))),
           service_(*db_, clock_) {}
 

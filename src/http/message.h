@@ -20,7 +20,7 @@ struct Request {
     std::string body;
     std::string request_id;
     std::string client_address;  // the peer, or the forwarded address from a trusted proxy
-    bool secure = false;         // arrived over TLS
+    bool secure = false;         // arrived over TLS, here or at a trusted proxy (X-Forwarded-Proto)
 
     // The first value of a query parameter, or nullopt.
     std::optional<std::string_view> QueryParam(std::string_view name) const;
@@ -43,7 +43,8 @@ struct Response {
     // When set (and file is not), the body is made piece by piece: the server calls stream(out) on
     // a worker thread, sends what it appended as one chunk (chunked transfer encoding), and calls
     // again until it returns false. For generated bodies too large to hold (a year of CSV lines);
-    // an exception ends the body early, and the client sees a cut-off answer.
+    // an exception ends the body without its last chunk and closes the connection, so the client
+    // sees a cut-off answer, never a short one that looks whole.
     std::function<bool(std::string& out)> stream;
     std::vector<std::pair<std::string, std::string>> headers;
 

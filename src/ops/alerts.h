@@ -137,6 +137,13 @@ private:
         std::int64_t last_sent = 0;
     };
 
+    // Each rule's figure now (nullopt where a rule has no data or its read threw).
+    std::vector<std::optional<double>> ReadRules();
+    // Moves each rule's state on with its new figure; returns the notices due.
+    std::vector<AlertNotice> Advance(const std::vector<std::optional<double>>& values, std::int64_t now);
+    // Logs each notice and hands it to the sink.
+    void Send(const std::vector<AlertNotice>& notices);
+
     Sink sink_;
     std::vector<Sink> observers_;  // set before Start, read by the thread only
     const Clock& clock_;

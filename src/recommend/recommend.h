@@ -306,7 +306,8 @@ public:
     void Stop();
     // Asks for a training now: false when one is already running or asked for.
     bool TrainNow();
-    bool training() const { return training_.load(); }
+    // True from the moment a training is asked for until it ends: what TrainNow refuses.
+    bool training() const;
     std::string last_error() const;
 
 private:
@@ -319,11 +320,11 @@ private:
     Logger logger_;
     const std::chrono::seconds interval_;
     const std::chrono::milliseconds poll_;
-    std::atomic<bool> training_{false};
-    mutable std::mutex mutex_;  // guards stop_, wanted_, last_error_, and the wait
+    mutable std::mutex mutex_;  // guards stop_, wanted_, training_, last_error_, and the wait
     std::condition_variable wake_;
     bool stop_ = false;
     bool wanted_ = false;
+    bool training_ = false;
     std::string last_error_;
     std::thread thread_;
 };

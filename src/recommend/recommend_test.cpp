@@ -253,10 +253,10 @@ TEST(RecommendData, VariantKeysGroupSizesAndColours) {
 class RecommendStoreTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::vector<db::Migration> all = catalog::Migrations(db::Dialect::kSqlite);
-        for (auto& m : events::Migrations(db::Dialect::kSqlite)) all.push_back(m);
-        for (auto& m : orders::Migrations(db::Dialect::kSqlite)) all.push_back(m);
-        for (auto& m : Migrations(db::Dialect::kSqlite)) all.push_back(m);
+        std::vector<db::Migration> all = catalog::Migrations(db::TestDialect());
+        for (auto& m : events::Migrations(db::TestDialect())) all.push_back(m);
+        for (auto& m : orders::Migrations(db::TestDialect())) all.push_back(m);
+        for (auto& m : Migrations(db::TestDialect())) all.push_back(m);
         db_ = std::make_unique<db::TempDatabase>(all);
         // The fixture's catalog in the shop's tables, so that serving reads stock and archive state.
         (*db_)->Write([](db::Connection& c) {

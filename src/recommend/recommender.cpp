@@ -214,6 +214,11 @@ bool RetrainSchedule::TrainNow() {
     return true;
 }
 
+bool RetrainSchedule::training() const {
+    std::lock_guard guard(mutex_);
+    return wanted_ || training_;
+}
+
 std::string RetrainSchedule::last_error() const {
     std::lock_guard guard(mutex_);
     return last_error_;

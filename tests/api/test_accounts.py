@@ -3,6 +3,7 @@ authorization matrix of every route against every role and scope, and hostile in
 import http.cookies
 import json
 import random
+import time
 import unittest
 
 from shop import DEMO_PASSWORD, Shop
@@ -168,7 +169,7 @@ class RoleTest(unittest.TestCase):
 
 
 STAFF_SCOPES = ["catalog:read", "catalog:write", "orders:read", "orders:write", "analytics:read", "users:read",
-                "users:write", "ops:read", "ops:write"]
+                "users:write", "ops:read", "ops:write", "delivery:write"]
 ROLES = ["anonymous", "customer", "customer2", "seller", "seller2", "admin"]
 CARD = {"method": "card", "card_number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
 ADDR = {"name": "Matrix Buyer", "line1": "1 Main Street", "city": "Singapore", "postal_code": "123456", "country": "SG"}
@@ -285,6 +286,21 @@ class MatrixTest(unittest.TestCase):
         def signup(caller):
             return ("/api/auth/signup", {"email": unique_email(), "password": "correct horse battery", "name": "M"}, {})
 
+        def train(caller):
+            # One training at a time (409 `training_running`): wait for the last call's to end.
+            deadline = time.time() + 120
+            while shop.get("/api/admin/recommendations", token=people["admin"]).json["training"]:
+                self.assertLess(time.time(), deadline, "a training never ended")
+                time.sleep(0.1)  # polling the training's state
+            return ("/api/admin/recommendations/train", None, {})
+
+        def rollback(caller):
+            # A version to go back to: a fresh one trained by the admin, so a rollback can succeed.
+            train(caller)
+            self.assertEqual(shop.request("POST", "/api/admin/recommendations/train", token=people["admin"]).status, 202)
+            train(caller)
+            return ("/api/admin/recommendations/rollback", None, {})
+
         login_email = unique_email()
         shop.signup(login_email)
         catalog_write = {A: 401, C: 403, C2: 403, S: 200, S2: 404, AD: 200}
@@ -383,6 +399,29 @@ class MatrixTest(unittest.TestCase):
             Route("GET", "/api/admin/backups", "ops:read", admin_only(200), fixed("/api/admin/backups")),
             Route("POST", "/api/admin/backups", "ops:write", admin_only(201), fixed("/api/admin/backups")),
             Route("GET", "/api/admin/alerts", "ops:read", admin_only(200), fixed("/api/admin/alerts")),
+            # Recommendations (src/recommend/recommend_routes.h): shelves for shoppers, the model for admins.
+            Route("GET", "/api/products/{id}/recommendations", None, public,
+                  fixed(f"/api/products/{pid}/recommendations")),
+            Route("GET", "/api/recommendations", "profile", profile, fixed("/api/recommendations")),
+            Route("POST", "/api/recommendations/feedback", None, {who: 204 for who in ROLES},
+                  fixed("/api/recommendations/feedback", {"model_version": 0, "event": "click"})),
+            Route("GET", "/api/admin/recommendations", "ops:read", admin_only(200), fixed("/api/admin/recommendations")),
+            Route("POST", "/api/admin/recommendations/train", "ops:write", admin_only(202), train),
+            Route("POST", "/api/admin/recommendations/rollback", "ops:write", admin_only(200), rollback),
+            # Delivery metrics (src/delivery): CI writes with its own scope, admins read.
+            Route("POST", "/api/admin/delivery/events", "delivery:write", admin_only(200),
+                  lambda caller: ("/api/admin/delivery/events",
+                                  {"type": "run", "id": f"matrix-{random.randint(1, 10**12)}", "commit": "abcd1234",
+                                   "started_at": "2026-11-01T10:00:00Z"}, {})),
+            Route("GET", "/api/admin/delivery/summary", "ops:read", admin_only(200), fixed("/api/admin/delivery/summary")),
+            Route("GET", "/api/admin/delivery/deployments", "ops:read", admin_only(200),
+                  fixed("/api/admin/delivery/deployments")),
+            Route("GET", "/api/admin/delivery/incidents", "ops:read", admin_only(200),
+                  fixed("/api/admin/delivery/incidents")),
+            Route("PATCH", "/api/admin/delivery/incidents/{id}", "ops:write", admin_only(404),
+                  fixed("/api/admin/delivery/incidents/999999", {"link": "auto"})),
+            Route("GET", "/api/admin/delivery/export.csv", "ops:read", admin_only(200),
+                  fixed("/api/admin/delivery/export.csv")),
         ]
 
     def caller_token(self, route, caller):
