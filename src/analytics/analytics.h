@@ -139,7 +139,7 @@ enum class ProductOrder { kNet, kUnits, kRefunds };
 
 class AnalyticsService {
 public:
-    // shop_currency: the currency asked for when a report names none.
+    // catalog: the shop's currency (asked for when a report names none) and its categories.
     AnalyticsService(db::Database& database, catalog::CatalogService& catalog, const Clock& clock);
     ~AnalyticsService();
     AnalyticsService(const AnalyticsService&) = delete;

@@ -102,7 +102,8 @@ protected:
         for (auto [product, quantity] : lines) EXPECT_TRUE(orders_->AddToCart(user, product, quantity).ok());
         orders::CheckoutInput in{Address{"Ada", "1 Main Street", "", "Singapore", "123456", "SG"}, "+6591234567",
                                  orders::Card{"4242424242424242", 12, 2031, "123"}, std::move(coupon)};
-        auto placed = orders_->Checkout(user, in, "key-" + std::to_string(++keys_), "fp-" + std::to_string(keys_));
+        const std::int64_t key = ++keys_;
+        auto placed = orders_->Checkout(user, in, "key-" + std::to_string(key), "fp-" + std::to_string(key));
         EXPECT_TRUE(placed.ok()) << (placed.ok() ? "" : placed.error().message);
         dispatcher_->Pump();
         return placed.ok() ? placed->first.id : 0;

@@ -27,7 +27,7 @@ Figures ReadFigures(const db::Row& r, int first) {
 // The label of the period a local day belongs to, and the period's first day.
 std::pair<std::string, std::int64_t> PeriodOf(std::int64_t day, Granularity g) {
     Ymd d = CivilDate(day);
-    char text[16];
+    char text[32];  // room for any int year: no truncation
     switch (g) {
         case Granularity::kWeek: {
             // ISO weeks: Monday to Sunday, labelled by their Monday.

@@ -97,7 +97,7 @@ std::string Zone::FormatLocal(std::int64_t unix_seconds) const {
     const std::int64_t seconds = local - day * 86400;
     const std::int64_t off = offset < 0 ? -offset : offset;
     Ymd d = CivilDate(day);
-    char text[40];
+    char text[64];  // room for any value of each field: no truncation
     std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02lld:%02lld:%02lld%c%02lld:%02lld", d.year, d.month, d.day,
                   static_cast<long long>(seconds / 3600), static_cast<long long>(seconds / 60 % 60),
                   static_cast<long long>(seconds % 60), offset < 0 ? '-' : '+', static_cast<long long>(off / 3600),
