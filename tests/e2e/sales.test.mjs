@@ -26,8 +26,24 @@ async function signIn(page, { email, password }) {
   await page.goto(shop.base + '/signin');
   await page.getByRole('textbox', { name: 'Email' }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
+  // The home page's own requests finish before a test moves on: a page.goto in the middle of them
+  // cancels them, which the page watcher reports.
+  const pending = new Set();
+  let products = false;
+  const start = (r) => {
+    pending.add(r);
+    products ||= r.url().includes('/api/products?');
+  };
+  const end = (r) => pending.delete(r);
+  page.on('request', start);
+  page.on('requestfinished', end);
+  page.on('requestfailed', end);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL((url) => url.pathname === '/');
+  await eventually(() => products && pending.size === 0, { message: 'the home page finished loading' });
+  page.off('request', start);
+  page.off('requestfinished', end);
+  page.off('requestfailed', end);
 }
 
 async function getJson(context, path) {
@@ -166,6 +182,45 @@ describe('the Sales page', () => {
       assertClean(w);
     } finally {
       await phone.close();
+    }
+  });
+
+  test('a seller picks their own time zone, and the days and figures follow it', T, async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    try {
+      const page = await context.newPage();
+      const watch = watchPage(page);
+      await signIn(page, seller);
+      await page.goto(shop.base + '/seller/sales');
+      await cardsMatchApi(page, context);
+      const before = await getJson(context, '/api/seller/analytics/settings');
+      const target = before.time_zone === 'Pacific/Auckland' ? 'Asia/Tokyo' : 'Pacific/Auckland';
+      const input = page.locator('[data-testid="sales-zone"] input');
+      const save = page.locator('[data-testid="sales-zone-save"]');
+      // Typed, then picked from the filtered list (the whole list of zones is too long to show).
+      await eventually(
+        async () => {
+          if (await save.isEnabled()) return true;
+          await input.click();
+          await input.fill(target.split('/')[1]);
+          await page.getByRole('option', { name: target, exact: true }).click({ timeout: 5000 });
+          return save.isEnabled();
+        },
+        { timeout: 30000, interval: 300, message: `time zone ${target} picked` },
+      );
+      await save.click();
+      await eventually(
+        async () => (await page.locator('[data-testid="sales-status"]').textContent()).includes(`${target} time`),
+        { message: `the page counts in ${target} time` },
+      );
+      const after = await getJson(context, '/api/seller/analytics/settings');
+      assert.equal(after.time_zone, target);
+      assert.notEqual(after.time_zone, before.time_zone);
+      await cardsMatchApi(page, context);
+      await screenshot(page, 'sales-seller-time-zone.png', { fullPage: true });
+      assertClean(watch);
+    } finally {
+      await context.close();
     }
   });
 });
