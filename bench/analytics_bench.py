@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import random
+import re
 import time
 
 from wrk_report import machine, write_section
@@ -261,8 +262,9 @@ def rabbitmq_freshness(path):
     if not path:
         return "not measured in this run"
     for line in open(path):
-        if "freshness through RabbitMQ:" in line:
-            seconds = [float(x) for x in line.split(":", 1)[1].replace("s", "").split(",")]
+        found = re.search(r"freshness through RabbitMQ: ([0-9., ]+) s", line)
+        if found:
+            seconds = [float(x) for x in found.group(1).split(",")]
             return (f"{min(seconds) * 1000:.0f} to {max(seconds) * 1000:.0f} ms from the checkout's answer to the "
                     f"report ({len(seconds)} orders)")
     raise SystemExit(f"{path}: no freshness line from test_rabbitmq")
