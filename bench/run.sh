@@ -234,7 +234,7 @@ fi
 if want analytics; then
 echo "== analytics"
 stop_server
-A_ORDERS=${BENCH_ANALYTICS_ORDERS:-470000}
+A_ORDERS=${BENCH_ANALYTICS_ORDERS:-490000}
 rm -rf "$WORK/analytics"
 "$BIN" seed --preset games --products 5000 --sellers 50 --customers 2000 --orders "$A_ORDERS" \
     --data-dir "$WORK/analytics" > /dev/null
