@@ -23,14 +23,17 @@ inline constexpr const char* kDays = "SELECT day, " EMPORIUM_ANALYTICS_COLUMNS
 inline constexpr const char* kHours = "SELECT hour_start, " EMPORIUM_ANALYTICS_COLUMNS
                                       " FROM analytics_hours WHERE seller_id = ? AND currency = ? AND hour_start >= ?"
                                       " AND hour_start < ? ORDER BY hour_start";
+// Each product's rows, added up by the caller: rows come in key order (day, then product), and a
+// GROUP BY would sort them all again (a temporary B-tree over every row of a whole shop's year)
+// to hand back what one pass over them adds up anyway.
 // seller, currency, first day, last day
-inline constexpr const char* kProductDays = "SELECT product_id, category_id, " EMPORIUM_ANALYTICS_FIGURES
+inline constexpr const char* kProductDays = "SELECT product_id, category_id, " EMPORIUM_ANALYTICS_COLUMNS
                                             " FROM analytics_products WHERE seller_id = ? AND currency = ?"
-                                            " AND day >= ? AND day <= ? GROUP BY product_id, category_id";
+                                            " AND day >= ? AND day <= ?";
 // seller, currency, first month, last month
-inline constexpr const char* kProductMonths = "SELECT product_id, category_id, " EMPORIUM_ANALYTICS_FIGURES
+inline constexpr const char* kProductMonths = "SELECT product_id, category_id, " EMPORIUM_ANALYTICS_COLUMNS
                                               " FROM analytics_product_months WHERE seller_id = ? AND currency = ?"
-                                              " AND month >= ? AND month <= ? GROUP BY product_id, category_id";
+                                              " AND month >= ? AND month <= ?";
 // seller, first day, last day
 inline constexpr const char* kFunnel =
     "SELECT COALESCE(SUM(views), 0), COALESCE(SUM(carts), 0) FROM analytics_funnel WHERE seller_id = ?"
