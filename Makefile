@@ -3,6 +3,7 @@
 
 PRESET ?= games
 PRODUCTS ?= 2000
+ORDERS ?= 5000  # a year of history: the sales reports have something to show
 PORT ?= 8080
 INTERNAL_PORT ?= 9090
 DATA_DIR ?= data/$(PRESET)
@@ -29,7 +30,7 @@ web:
 
 # A seeded demo shop, made once per preset; delete $(DATA_DIR) to start over.
 seed: build
-	@test -f $(DATA_DIR)/emporium.db || $(BUILD_DIR)/emporium seed --preset $(PRESET) --products $(PRODUCTS) --data-dir $(DATA_DIR)
+	@test -f $(DATA_DIR)/emporium.db || $(BUILD_DIR)/emporium seed --preset $(PRESET) --products $(PRODUCTS) --orders $(ORDERS) --data-dir $(DATA_DIR)
 
 run: seed
 	@echo "Storefront: http://127.0.0.1:$(PORT)   internal (health, metrics): http://127.0.0.1:$(INTERNAL_PORT)"

@@ -8,7 +8,7 @@
 # Writes docs/PERFORMANCE.md.
 #
 # BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, flood, surge,
-# checkout, notify, recs) runs only those sections.
+# checkout, notify, recs, analytics) runs only those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -283,6 +283,54 @@ python3 bench/notify_report.py --fast "$WORK/notify-fast.json" --slow "$WORK/not
     --sent-fast "$(cat "$WORK/notify-fast.sent")" --sent-slow "$(cat "$WORK/notify-slow.sent")" \
     --out "$ROOT/docs/PERFORMANCE.md" > /dev/null
 fi
+# Seller analytics: a year of a big shop (1,000,000 order lines for 50 sellers by default), each
+# report over a year, the Sales page's load, a year's CSV, then checkout with and without the
+# analytics subscriber.
+if want analytics; then
+echo "== analytics"
+stop_server
+A_ORDERS=${BENCH_ANALYTICS_ORDERS:-490000}
+rm -rf "$WORK/analytics"
+"$BIN" seed --preset games --products 5000 --sellers 50 --customers 2000 --orders "$A_ORDERS" \
+    --data-dir "$WORK/analytics" > /dev/null
+"$BIN" analytics rebuild --data-dir "$WORK/analytics" > "$WORK/analytics-rebuild.json"
+python3 - "$WORK/analytics-rebuild.json" "$A_ORDERS" > "$WORK/analytics-facts.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(json.dumps({"lines": r["sale_lines"], "orders": int(sys.argv[2]), "products": 5000, "rebuild_seconds": r["seconds"]}))
+PY
+# No scheduled model training (--recs-retrain-interval 0): on this shop it would take the cores the
+# reports are measured on.
+"$BIN" serve --data-dir "$WORK/analytics" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+    --rate-limit 0 --signin-per-minute 1000000 --signin-per-account-minute 1000000 --recs-retrain-interval 0 \
+    2> "$WORK/server-analytics.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+python3 bench/analytics_bench.py --port "$PORT" --sellers 50 --server-pid "$server_pid" \
+    --facts "$WORK/analytics-facts.json" --json "$WORK/analytics.json"
+checkout_run() {  # NAME ANALYTICS
+    stop_server
+    rm -rf "$WORK/checkout-$1"
+    "$BIN" seed --preset games --products 10000 --customers 10 --orders 0 --data-dir "$WORK/checkout-$1" > /dev/null
+    "$BIN" serve --data-dir "$WORK/checkout-$1" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+        --rate-limit 0 --signin-per-minute 1000000 --signin-per-account-minute 1000000 --analytics "$2" \
+        --recs-retrain-interval 0 2> "$WORK/server-checkout-$1.log" &
+    server_pid=$!
+    wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+    python3 bench/checkout_bench.py --port "$PORT" --buyers 200 --seconds "${BENCH_CHECKOUT_SECONDS:-20}" \
+        --products 10000 --rate 100 --json "$WORK/checkout-$1.json" > /dev/null
+}
+checkout_run analytics-on inprocess
+checkout_run analytics-off off
+stop_server
+# Freshness through RabbitMQ: the API test that runs a broker, a web node and an analytics worker.
+EMPORIUM_BIN="$BIN" python3 tests/api/run.py test_rabbitmq.RabbitTest.test_sales_reports_through_the_broker \
+    > "$WORK/analytics-rabbitmq.txt" 2>&1 || { cat "$WORK/analytics-rabbitmq.txt" >&2; exit 1; }
+python3 bench/analytics_bench.py --report "$WORK/analytics.json" --checkout-with "$WORK/checkout-analytics-on.json" \
+    --checkout-without "$WORK/checkout-analytics-off.json" --rabbitmq "$WORK/analytics-rabbitmq.txt" --sellers 50 \
+    --out "$ROOT/docs/PERFORMANCE.md" > /dev/null
+fi
+
 # Recommendations: a 50,000-product shop with a year of orders, its model trained by `emporium recs
 # train`, then recommendations for random products paced at about 200 requests/s (20 connections,
 # one request each every 100 ms); then the model's evaluation on both demo shops.

@@ -193,6 +193,12 @@ void AddBackgroundOptions(CLI::App& cmd, ServeOptions& o) {
         ->envname("EMPORIUM_EVENTS")
         ->check(CLI::IsMember({"inprocess", "rabbitmq"}))
         ->capture_default_str();
+    cmd.add_option("--analytics", o.analytics,
+                   "inprocess: this process keeps the sales reports up to date; off: it does not (a worker "
+                   "with --only analytics does, or nobody)")
+        ->envname("EMPORIUM_ANALYTICS")
+        ->check(CLI::IsMember({"inprocess", "off"}))
+        ->capture_default_str();
     AddNotifyOptions(cmd, o.notify);
     cmd.add_option("--backup-interval", o.backup_interval, "Time between automatic backups (e.g. 12h, 30m)")
         ->envname("EMPORIUM_BACKUP_INTERVAL")
@@ -314,7 +320,7 @@ void AddBackupOptions(CLI::App& cmd, BackupCommandOptions& o) {
 
 void AddWorkerOptions(CLI::App& cmd, WorkerOptions& o) {
     AddStorage(cmd, o.data_dir, o.database);
-    cmd.add_option("--only", o.only, "Comma-separated subscribers to run: notify, webhooks")
+    cmd.add_option("--only", o.only, "Comma-separated subscribers to run: notify, webhooks, analytics")
         ->envname("EMPORIUM_WORKER_ONLY")
         ->capture_default_str();
     cmd.add_option("--internal-port", o.internal_port, "Port for health and metrics (0 picks one)")
@@ -346,6 +352,11 @@ void AddSeedOptions(CLI::App& cmd, SeedCommandOptions& o) {
         ->check(CLI::Range(0, 100'000'000))
         ->capture_default_str();
     cmd.add_option("--seed", o.seed, "Random seed: the same seed gives the same shop")->capture_default_str();
+    cmd.add_option("--sellers", o.sellers, "Seller accounts to generate")
+        ->check(CLI::Range(1, 10'000))
+        ->capture_default_str();
+    cmd.add_option("--history-end", o.history_end,
+                   "Last day of the generated order history, YYYY-MM-DD (default: today)");
 }
 
 void AddUserCreateOptions(CLI::App& cmd, UserCreateOptions& o) {
@@ -427,6 +438,14 @@ void AddCommands(CLI::App& app, CommandLine& line, std::vector<std::pair<CLI::Ap
     AddStorage(add(keys, "rotate", "Make a new PII key and re-encrypt every account with it; safe while the shop runs",
                    Command::kKeysRotate),
                line.rotate.data_dir, line.rotate.database);
+    CLI::App& analytics = add(app, "analytics", "Seller analytics", Command::kNone);
+    analytics.require_subcommand(1);
+    CLI::App& rebuild =
+        add(analytics, "rebuild", "Recompute the sales rollups from the orders (safe while the shop runs)",
+            Command::kAnalyticsRebuild);
+    AddStorage(rebuild, line.analytics_rebuild.data_dir, line.analytics_rebuild.database);
+    rebuild.add_option("--seller", line.analytics_rebuild.seller_id, "Only this seller's rows (default: everything)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 62));
     AddRecsCommands(app, line, add);
     line.ci_report = std::make_unique<CiReportCommand>(app);
 }
@@ -529,6 +548,8 @@ int RunCommand(const CommandLine& line) {
                 return UserCreate(line.user);
             case Command::kKeysRotate:
                 return RotateKeys(line.rotate);
+            case Command::kAnalyticsRebuild:
+                return AnalyticsRebuild(line.analytics_rebuild);
             case Command::kRecsExport:
                 return RecsExport(line.recs_export);
             case Command::kRecsTrain:

@@ -25,6 +25,7 @@ enum class Command {
     kSeed,
     kUserCreate,
     kKeysRotate,
+    kAnalyticsRebuild,
     kRecsExport,
     kRecsTrain,
     kRecsRollback,
@@ -53,6 +54,7 @@ struct CommandLine {
     SeedCommandOptions seed;
     UserCreateOptions user;
     DataDirOptions rotate;
+    AnalyticsRebuildOptions analytics_rebuild;
     RecsCommandOptions recs_export;
     RecsCommandOptions recs_train;
     DataDirOptions recs_rollback;

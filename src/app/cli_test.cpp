@@ -108,6 +108,10 @@ const std::vector<DataDirCase>& EveryCommandWithADataDir() {
          Command::kRecsRollback,
          [](const CommandLine& l) { return l.recs_rollback.data_dir; },
          [](const CommandLine& l) { return l.recs_rollback.database; }},
+        {{"analytics", "rebuild"},
+         Command::kAnalyticsRebuild,
+         [](const CommandLine& l) { return l.analytics_rebuild.data_dir; },
+         [](const CommandLine& l) { return l.analytics_rebuild.database; }},
     };
     return kCases;
 }
@@ -188,6 +192,7 @@ TEST(CommandLine, AFlagBeatsTheEnvironmentForServesOptions) {
         {"EMPORIUM_RATE_LIMIT", "1", "--rate-limit=7"},
         {"EMPORIUM_TRUSTED_PROXIES", "10.0.0.0/8", "--trusted-proxies=127.0.0.1/32"},
         {"EMPORIUM_EVENTS", "rabbitmq", "--events=inprocess"},
+        {"EMPORIUM_ANALYTICS", "inprocess", "--analytics=off"},
         {"EMPORIUM_ALERT_WINDOW", "5m", "--alert-window=30s"},
         {"EMPORIUM_NOTIFY_SENDERS", "9", "--notify-senders=3"},
     };
@@ -211,6 +216,7 @@ TEST(CommandLine, AFlagBeatsTheEnvironmentForServesOptions) {
         EXPECT_EQ(o.rate_limit, 7) << command;
         EXPECT_EQ(o.trusted_proxies, "127.0.0.1/32") << command;
         EXPECT_EQ(o.events, "inprocess") << command;
+        EXPECT_EQ(o.analytics, "off") << command;
         EXPECT_EQ(o.alerts.window, "30s") << command;
         EXPECT_EQ(o.notify.senders, 3) << command;
     }
@@ -223,9 +229,12 @@ TEST(CommandLine, WorkerAndPromoteOptionsBeatTheEnvironment) {
     env.Set("EMPORIUM_WORKER_ONLY", "notify");
     CommandLine promote = Parse({"promote", "--internal-port", "2222"});
     EXPECT_EQ(promote.promote.port, 2222);
-    CommandLine worker = Parse({"worker", "--log-level", "debug", "--only", "webhooks"});
+    CommandLine worker = Parse({"worker", "--log-level", "debug", "--only", "webhooks,analytics"});
     EXPECT_EQ(worker.worker.log_level, "debug");
-    EXPECT_EQ(worker.worker.only, "webhooks");
+    EXPECT_EQ(worker.worker.only, "webhooks,analytics");
+    CommandLine rebuild = Parse({"analytics", "rebuild", "--seller", "7"});
+    EXPECT_EQ(rebuild.command, Command::kAnalyticsRebuild);
+    EXPECT_EQ(rebuild.analytics_rebuild.seller_id, 7);
 }
 
 TEST(CommandLine, ServeReadsAConfigFileBetweenFlagsAndTheEnvironment) {

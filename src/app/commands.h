@@ -90,6 +90,7 @@ struct ServeOptions {
     std::string redis_url;
     // How long a request waits for Redis (each read or write) before it is answered without it.
     std::int64_t redis_timeout_ms = 100;
+    std::string analytics = "inprocess";  // or "off": this process does not update the sales reports
     NotifySettings notify;
     AlertSettings alerts;
     std::string backup_interval = "12h";
@@ -114,7 +115,7 @@ struct BackupCommandOptions {
 struct WorkerOptions {
     std::string data_dir = "./data";
     DatabaseSettings database;
-    std::string only = "notify,webhooks";  // subscribers this worker runs
+    std::string only = "notify,webhooks,analytics";  // subscribers this worker runs
     std::string internal_bind = "127.0.0.1";
     std::uint16_t internal_port = 9091;  // health and metrics
     std::string log_level = "info";
@@ -142,6 +143,8 @@ struct SeedCommandOptions {
     std::int64_t customers = 50;
     std::int64_t orders = 200;
     std::uint64_t seed = 42;
+    std::string history_end;  // YYYY-MM-DD; empty: today (UTC)
+    std::int64_t sellers = 5;
 };
 
 // A command that needs only the shop's data: its directory and its database.
@@ -169,6 +172,12 @@ struct RecsCommandOptions {
     std::string from;  // train: an export's directory instead of the database
 };
 
+struct AnalyticsRebuildOptions {
+    std::string data_dir = "./data";
+    DatabaseSettings database;
+    std::int64_t seller_id = 0;  // 0: every seller's rows
+};
+
 int Serve(const ServeOptions& options);
 int Worker(const WorkerOptions& options);
 int Backup(const BackupCommandOptions& options);
@@ -182,6 +191,8 @@ int UserCreate(const UserCreateOptions& options);
 int RotateKeys(const DataDirOptions& options);
 int Migrate(const DataDirOptions& options);
 int Seed(const SeedCommandOptions& options);
+// Recomputes the sales rollups from the orders (seller_id 0: everyone's) and prints what it read.
+int AnalyticsRebuild(const AnalyticsRebuildOptions& options);
 
 // `emporium recs ...`: the training data as CSV, training a new model version (its manifest
 // printed as JSON), and going back to the version before the one being served.

@@ -32,6 +32,8 @@ void PrimaryDuties::Start() {
     deps_.catalog.OnProductChanged([raw](std::int64_t) { raw->Wake(); });
     AddEventMetrics(deps_.metrics, *raw, deps_.clock);
     dispatcher_ = std::move(d);
+    // Product views are counted on every node and flushed by each.
+    deps_.analytics.StartFlusher(std::chrono::seconds(2));
     if (deps_.in_process) deps_.notifier.Start();
     deps_.read_only = false;
 }
@@ -65,7 +67,13 @@ std::vector<lease::Job> PrimaryDuties::Jobs() {
 
 void PrimaryDuties::StartEvents() {
     std::lock_guard guard(mutex_);
-    if (dispatcher_) dispatcher_->Start();
+    if (!dispatcher_) return;
+    // After the analytics lane exists and before it runs, so that no event falls between the
+    // build and the lane: the build counts what was committed before it, the lane the rest.
+    if (deps_.analytics_in_process && deps_.analytics.BuildIfNeeded()) {
+        LogInfo(deps_.logger, LogFields("analytics built from the orders"));
+    }
+    dispatcher_->Start();
 }
 
 void PrimaryDuties::StopEvents() {
@@ -95,8 +103,15 @@ std::optional<double> PrimaryDuties::OldestPendingAge() const {
     return oldest;
 }
 
+std::optional<std::int64_t> PrimaryDuties::OldestPending(const std::string& lane) const {
+    std::lock_guard guard(mutex_);
+    if (!dispatcher_) return std::nullopt;
+    return dispatcher_->Progress(lane).oldest_pending;
+}
+
 void PrimaryDuties::Stop() {
     StopEvents();
+    deps_.analytics.StopFlusher();
 }
 
 std::unique_ptr<events::Dispatcher> PrimaryDuties::MakeDispatcher() {
@@ -109,6 +124,10 @@ std::unique_ptr<events::Dispatcher> PrimaryDuties::MakeDispatcher() {
             }});
     notify::NotifyService& notifier = deps_.notifier;
     if (deps_.in_process) {
+        if (deps_.analytics_in_process) {
+            analytics::AnalyticsService& analytics = deps_.analytics;
+            d->Add({"analytics", {"order.*"}, [&analytics](const events::Event& e) { return analytics.OnEvent(e); }});
+        }
         d->Add({"notify", {"order.*"}, [&notifier](const events::Event& e) { return notifier.OnOrderEvent(e); }});
         d->Add({"webhooks", {}, [&notifier](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
     } else {

@@ -1,6 +1,6 @@
 // Everything a primary runs and a standby does not: event delivery (in this process, or published
-// to RabbitMQ for workers), texts, the payment reconciler and backups. A standby starts them when it is promoted, after
-// the last backup it loaded, so that the dispatcher reads the primary's progress from that backup.
+// to RabbitMQ for workers), texts, the sales rollups, the payment reconciler and backups. A standby starts them when it
+// is promoted, after the last backup it loaded, so that the dispatcher reads the primary's progress from that backup.
 // Event delivery, the reconciler and backups must run on one node of many: each is a job of the
 // process's LeaseKeeper (Jobs), started and stopped as its lease is taken and lost.
 #pragma once
@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "analytics/analytics.h"
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -39,6 +40,8 @@ public:
         std::atomic<bool>& read_only;  // cleared once the duties run
         bool in_process;               // --events inprocess: this process sends texts and webhooks
         std::string amqp_url;          // --events rabbitmq: the broker events are published to
+        analytics::AnalyticsService& analytics;
+        bool analytics_in_process;  // --events inprocess and --analytics inprocess: this process applies order events
     };
     explicit PrimaryDuties(Deps deps);
     PrimaryDuties(const PrimaryDuties&) = delete;
@@ -60,7 +63,12 @@ public:
     // nullopt before Start, when no events are delivered here.
     std::optional<double> OldestPendingAge() const;
 
-    // Stops event delivery after the event in hand. Call once the server has drained.
+    // When the oldest event `lane` has not handled was written (Unix seconds); nullopt when none
+    // waits, before Start, or when no such lane runs here.
+    std::optional<std::int64_t> OldestPending(const std::string& lane) const;
+
+    // Stops event delivery after the event in hand, then the funnel counts' flusher. Call once the
+    // server has drained.
     void Stop();
 
 private:

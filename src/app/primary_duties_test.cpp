@@ -25,8 +25,9 @@ protected:
                     logger_, notify::CourierOptions{}),
           backups_(*core_.database, (dir_ / "backups").string(), 2, clock_, logger_),
           schedule_(backups_, std::chrono::hours(1), clock_),
+          analytics_(*core_.database, *core_.catalog, clock_),
           duties_({*core_.database, clock_, logger_, *core_.catalog, *core_.orders, notifier_, metrics_, schedule_,
-                   read_only_, /*in_process=*/true, ""}) {}
+                   read_only_, /*in_process=*/true, "", analytics_, /*analytics_in_process=*/true}) {}
 
     ~PrimaryDutiesTest() override {
         duties_.Stop();
@@ -46,6 +47,7 @@ protected:
     notify::NotifyService notifier_;
     ops::BackupStore backups_;
     ops::BackupSchedule schedule_;
+    analytics::AnalyticsService analytics_;
     std::atomic<bool> read_only_{true};
     PrimaryDuties duties_;
 };
@@ -67,9 +69,9 @@ TEST_F(PrimaryDutiesTest, FiguresReadWhileStartingOnAnotherThread) {
     ASSERT_TRUE(seen);
     EXPECT_GE(*seen, 0.0);
     EXPECT_FALSE(read_only_);
-    EXPECT_EQ(duties_.Progress().size(), 3u);  // cache, notify, webhooks
+    EXPECT_EQ(duties_.Progress().size(), 4u);  // cache, analytics, notify, webhooks
     duties_.Start();                           // a second promotion changes nothing
-    EXPECT_EQ(duties_.Progress().size(), 3u);
+    EXPECT_EQ(duties_.Progress().size(), 4u);
 }
 
 }  // namespace

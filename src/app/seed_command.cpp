@@ -10,6 +10,7 @@
 
 #include "accounts/accounts.h"
 #include "accounts/seed.h"
+#include "analytics/analytics.h"
 #include "app/commands.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
@@ -110,7 +111,7 @@ int Seed(const SeedCommandOptions& options) {
     accounts::PasswordHasher hasher(accounts::HashCost{});
     accounts::SeedPeopleOptions people_options;
     people_options.shop_domain = options.preset == "grocery" ? "gomart.example" : "gitgoods.example";
-    people_options.sellers = 5;
+    people_options.sellers = options.sellers;
     people_options.customers = options.customers;
     people_options.seed = options.seed;
     accounts::SeededPeople people = accounts::SeedPeople(*database, *vault, hasher, clock, people_options);
@@ -123,11 +124,27 @@ int Seed(const SeedCommandOptions& options) {
             std::fprintf(stderr, "emporium seed: %s %s\n", f.field.c_str(), f.message.c_str());
         return 2;
     }
+    // The history ends at the start of today (UTC), so that the sales reports' recent days are
+    // lively; --history-end pins it (the same seed and end give the same shop).
+    const std::int64_t now = UnixSeconds(clock.Now());
+    std::optional<std::int64_t> end_day = options.history_end.empty() ? std::optional<std::int64_t>(now / 86400)
+                                                                      : analytics::ParseDay(options.history_end);
+    if (!end_day) {
+        std::fprintf(stderr, "emporium seed: --history-end must be a date as YYYY-MM-DD\n");
+        return 2;
+    }
+    const std::int64_t history_end = *end_day * 86400;
     std::int64_t orders = orders::SeedOrders(
-        *database, *vault, {options.orders, options.seed, people.customer_ids, 1767225600, options.preset}, DrawOrders);
+        *database, *vault, {options.orders, options.seed, people.customer_ids, history_end, options.preset},
+        DrawOrders);
     delivery::DeliveryService delivery_service(*database, clock);
     delivery::SeededHistory pipeline =
         delivery::SeedHistory(delivery_service, {UnixSeconds(clock.Now()), 90, options.seed});
+    // The shop keeps its books in Singapore time; the second seller in London's (daylight saving).
+    analytics::AnalyticsService analytics(*database, catalog, clock);
+    (void)analytics.SetTimeZone(analytics::kShop, "Asia/Singapore");
+    if (people.seller_ids.size() > 1) (void)analytics.SetTimeZone(people.seller_ids[1], "Europe/London");
+    analytics.Rebuild();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),

@@ -11,6 +11,8 @@
 #include "accounts/accounts.h"
 #include "accounts/accounts_routes.h"
 #include "accounts/password_hasher.h"
+#include "analytics/analytics.h"
+#include "analytics/analytics_routes.h"
 #include "app/commands.h"
 #include "app/primary_duties.h"
 #include "app/redis_wiring.h"
@@ -308,6 +310,7 @@ private:
 
     bool Ready();
     void AddMetrics();
+    void AddSalesMetrics();
     std::vector<ops::AlertRule> AlertRules();
     std::vector<ops::AlertRule> TrafficRules();
     void AddPublicRoutes();
@@ -354,6 +357,8 @@ private:
     std::unique_ptr<notify::SmsGateway> sms_;
     notify::NotifyService notifier_;
     events::DeadLetters dead_letters_;
+    // Seller analytics: rollups fed by the order events (in primary_), funnel counts.
+    analytics::AnalyticsService analytics_;
     ops::BackupStore backups_;
     ops::BackupSchedule backup_schedule_;
     PrimaryDuties primary_;
@@ -403,10 +408,12 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       notifier_(*core_.database, *core_.vault, *core_.accounts, *core_.orders, *core_.catalog, *sms_, clock_, logger_,
                 courier),
       dead_letters_(*core_.database, clock_),
+      analytics_(*core_.database, *core_.catalog, clock_),
       backups_(*core_.database, BackupDir(options), options.backup_retention, clock_, logger_),
       backup_schedule_(backups_, durations.backup_interval, clock_),
       primary_({*core_.database, clock_, logger_, *core_.catalog, *core_.orders, notifier_, metrics_, backup_schedule_,
-                read_only_, in_process_, in_process_ ? "" : AmqpUrl()}),
+                read_only_, in_process_, in_process_ ? "" : AmqpUrl(), analytics_,
+                in_process_ && options.analytics == "inprocess"}),
       standby_(MakeStandby(options, durations.standby_interval, *core_.database, *core_.catalog, clock_, logger_)),
       window_(clock_),
       server_(server_options_, logger_,
@@ -424,6 +431,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
     catalog::CatalogService& catalog = *core_.catalog;
     core_.orders->OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
     if (!standby_mode_) core_.orders->PurgeIdempotencyKeys();
+    core_.orders->OnCartAdded([this](std::int64_t product_id) { analytics_.CountCart(product_id); });
     alerter_.Observe(IncidentLog(delivery_, read_only_));
     if (recs_) recs_->Lead(false);  // until this node holds the "recs" lease
     AddLeasedJobs();
@@ -471,12 +479,28 @@ void ServeProcess::AddMetrics() {
                          [this] { return Ready() ? 1.0 : 0.0; });
     metrics_.AddCallback("emporium_data_dir_free_ratio", "gauge", "Share of the data directory's disk that is free", "",
                          [this] { return FreeDiskShare(options_.data_dir).value_or(0); });
+    AddSalesMetrics();
     if (!in_process_) {
         queue_watch_ =
             std::make_unique<events::QueueWatch>(events::AmqpSettings{AmqpUrl()}, std::chrono::seconds(5), logger_);
         AddBrokerMetrics(metrics_, *queue_watch_);
         queue_watch_->Start();
     }
+}
+
+// Business output by currency (the shop's own and, up to 20, those it has sold in) and the
+// analytics lag.
+void ServeProcess::AddSalesMetrics() {
+    std::vector<std::string> currencies{core_.catalog->Store().currency};
+    for (const analytics::CurrencyTotals& t : analytics_.ShopTotals()) {
+        if (currencies.size() < 20 && t.currency != currencies.front()) currencies.push_back(t.currency);
+    }
+    AddAnalyticsMetrics(metrics_, analytics_, currencies);
+    metrics_.AddCallback("emporium_analytics_lag_seconds", "gauge",
+                         "Age of the oldest order event the sales reports do not show yet", "", [this] {
+                             std::optional<std::int64_t> oldest = primary_.OldestPending("analytics");
+                             return oldest ? static_cast<double>(UnixSeconds(clock_.Now()) - *oldest) : 0.0;
+                         });
 }
 
 // The error ratio and each route group's p99 over the alert window.
@@ -551,6 +575,14 @@ void ServeProcess::AddPublicRoutes() {
     ops::AddAdminOpsRoutes(public_router_, backups_, &alerter_, authenticate_);
     if (recs_) recs_->AddRoutes(public_router_, catalog_cache_, authenticate_);
     delivery::AddRoutes(public_router_, delivery_, authenticate_, clock_);
+    analytics::AddRoutes(public_router_,
+                         {&analytics_, core_.catalog.get(), &clock_,
+                          [this](std::int64_t id) {
+                              Result<accounts::User> user = core_.accounts->Profile(id);
+                              return user.ok() && user->role == Role::kSeller;
+                          },
+                          [this] { return primary_.OldestPending("analytics"); }},
+                         authenticate_);
     web_dir_ =
         options_.web_dir.empty() ? DefaultWebDir(options_.program_path) : std::filesystem::path(options_.web_dir);
     web_ = http::StaticFiles::Load(web_dir_);

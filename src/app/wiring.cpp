@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "accounts/accounts.h"
+#include "analytics/analytics.h"
 #include "app/commands.h"
 #include "catalog/catalog.h"
 #include "core/text.h"
@@ -67,7 +68,7 @@ std::vector<db::Migration> AllMigrations(db::Dialect dialect) {
     // Modules in dependency order; each owns its migrations.
     std::vector<db::Migration> migrations = catalog::Migrations(dialect);
     for (auto* more : {&accounts::Migrations, &events::Migrations, &orders::Migrations, &notify::Migrations,
-                       &recommend::Migrations, &delivery::Migrations, &lease::Migrations}) {
+                       &analytics::Migrations, &recommend::Migrations, &delivery::Migrations, &lease::Migrations}) {
         for (auto& m : (*more)(dialect)) migrations.push_back(std::move(m));
     }
     return migrations;
@@ -194,6 +195,40 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
             auto q = notifier.QueueDepth();
             return q.oldest_created_at ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at) : 0.0;
         });
+}
+
+void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& analytics,
+                         const std::vector<std::string>& currencies) {
+    // Currencies are labels only from the shop's own list (never from a request); each figure is
+    // read from the shop's lifetime totals at scrape time, so it survives restarts.
+    auto figure = [&analytics](std::string currency, auto pick) {
+        return [&analytics, currency = std::move(currency), pick] {
+            for (const analytics::CurrencyTotals& t : analytics.ShopTotals()) {
+                if (t.currency == currency) return static_cast<double>(pick(t.figures));
+            }
+            return 0.0;
+        };
+    };
+    using F = analytics::Figures;
+    for (const std::string& c : currencies) {
+        const std::string label = "currency=\"" + c + "\"";
+        metrics.AddCallback("emporium_sales_orders_total", "counter", "Orders placed, whole shop", label,
+                            figure(c, [](const F& f) { return f.orders; }));
+        metrics.AddCallback("emporium_sales_units_total", "counter", "Units sold, whole shop", label,
+                            figure(c, [](const F& f) { return f.units_sold; }));
+        metrics.AddCallback("emporium_sales_gross_cents_total", "counter",
+                            "Gross sales in minor units (list price x quantity), whole shop", label,
+                            figure(c, [](const F& f) { return f.gross_cents; }));
+        metrics.AddCallback("emporium_sales_discounts_cents_total", "counter", "Discounts given in minor units", label,
+                            figure(c, [](const F& f) { return f.discounts_cents; }));
+        metrics.AddCallback("emporium_sales_refunds_cents_total", "counter", "Money paid back in minor units", label,
+                            figure(c, [](const F& f) { return f.refunds_cents; }));
+        metrics.AddCallback("emporium_sales_refunds_total", "counter", "Refund entries (lines paid back)", label,
+                            figure(c, [](const F& f) { return f.refunds; }));
+        metrics.AddCallback("emporium_sales_net_cents", "gauge",
+                            "Net sales in minor units (gross - discounts - refunds), whole shop; falls with refunds",
+                            label, figure(c, [](const F& f) { return f.net_cents(); }));
+    }
 }
 
 void AddBrokerMetrics(ops::Metrics& metrics, const events::QueueWatch& watch) {

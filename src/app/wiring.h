@@ -10,6 +10,7 @@
 #include "accounts/accounts.h"
 #include "accounts/password_hasher.h"
 #include "accounts/pii_vault.h"
+#include "analytics/analytics.h"
 #include "app/commands.h"
 #include "catalog/catalog.h"
 #include "core/clock.h"
@@ -81,6 +82,10 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
 // The courier's figures: messages by outcome, and the queue's depth and age.
 void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock);
 
+// The shop's business output for operators, by currency: orders, units, gross, discounts,
+// refunds (counters) and net sales (a gauge). No label but the currency, from the given list.
+void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& analytics,
+                         const std::vector<std::string>& currencies);
 // The broker's queue depths as gauges (emporium_broker_queue_ready and _consumers per standard
 // queue, emporium_broker_up), read from watch's last reading: what worker autoscaling watches.
 void AddBrokerMetrics(ops::Metrics& metrics, const events::QueueWatch& watch);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "analytics/analytics.h"
 #include "app/commands.h"
 #include "app/wiring.h"
 #include "core/clock.h"
@@ -23,7 +24,7 @@ namespace {
 std::optional<std::vector<std::string>> Subscribers(const std::string& only, const Logger& logger) {
     std::vector<std::string> names = SplitList(only);
     for (const std::string& name : names) {
-        if (name != "notify" && name != "webhooks") {
+        if (name != "notify" && name != "webhooks" && name != "analytics") {
             LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", name));
             return std::nullopt;
         }
@@ -35,11 +36,15 @@ std::optional<std::vector<std::string>> Subscribers(const std::string& only, con
     return names;
 }
 
-std::vector<events::Subscriber> MakeSubscribers(const std::vector<std::string>& names,
-                                                notify::NotifyService& notifier) {
+std::vector<events::Subscriber> MakeSubscribers(const std::vector<std::string>& names, notify::NotifyService& notifier,
+                                                analytics::AnalyticsService& analytics, const Logger& logger) {
     std::vector<events::Subscriber> subscribers;
     for (const std::string& name : names) {
-        if (name == "notify") {
+        if (name == "analytics") {
+            if (analytics.BuildIfNeeded()) LogInfo(logger, LogFields("analytics built from the orders"));
+            subscribers.push_back(
+                {"analytics", {"order.*"}, [&analytics](const events::Event& e) { return analytics.OnEvent(e); }});
+        } else if (name == "notify") {
             subscribers.push_back(
                 {"notify", {"order.*"}, [&notifier](const events::Event& e) { return notifier.OnOrderEvent(e); }});
         } else {
@@ -70,7 +75,8 @@ int Worker(const WorkerOptions& options) {
                                    clock, logger, *courier);
     events::DeadLetters dead_letters(*core.database, clock);
     AddNotifyMetrics(metrics, notifier, clock);
-    std::vector<events::Subscriber> subscribers = MakeSubscribers(*only, notifier);
+    analytics::AnalyticsService analytics_service(*core.database, *core.catalog, clock);
+    std::vector<events::Subscriber> subscribers = MakeSubscribers(*only, notifier, analytics_service, logger);
 
     http::ServerOptions server_options;
     server_options.io_threads = 1;

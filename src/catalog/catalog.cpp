@@ -567,11 +567,13 @@ namespace emporium::catalog {
 std::vector<StockLine> ReadStock(db::Connection& c, const std::vector<std::int64_t>& product_ids) {
     std::vector<StockLine> out;
     for (std::int64_t id : product_ids) {
-        c.Query("SELECT id, name, price_cents, currency, stock, seller_id, archived FROM products WHERE id = ?", {id},
-                [&](const db::Row& r) {
-                    out.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4),
-                                   r.Int(5), r.Int(6) != 0});
-                });
+        c.Query(
+            "SELECT id, name, price_cents, currency, stock, seller_id, archived, category_id FROM products WHERE id = "
+            "?",
+            {id}, [&](const db::Row& r) {
+                out.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5),
+                               r.Int(6) != 0, r.Int(7)});
+            });
     }
     return out;
 }
@@ -594,11 +596,11 @@ std::vector<StockLine> SampleProducts(db::Connection& c, std::int64_t limit) {
     std::int64_t total = c.QueryInt("SELECT COUNT(*) FROM products WHERE archived = 0");
     std::int64_t step = std::max<std::int64_t>(1, total / std::max<std::int64_t>(1, limit));
     c.Query(
-        "SELECT id, name, price_cents, currency, stock, seller_id FROM products WHERE archived = 0 AND id % ? = 0"
-        " ORDER BY id LIMIT ?",
+        "SELECT id, name, price_cents, currency, stock, seller_id, category_id FROM products WHERE archived = 0"
+        " AND id % ? = 0 ORDER BY id LIMIT ?",
         {step, limit}, [&](const db::Row& r) {
-            out.push_back(
-                {r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5), false});
+            out.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5),
+                           false, r.Int(6)});
         });
     return out;
 }

@@ -139,7 +139,8 @@ Result<std::vector<QueueStats>> ReadQueueStats(const AmqpSettings& settings) {
 }
 
 const std::vector<QueueBinding>& StandardQueues() {
-    static const std::vector<QueueBinding> kQueues = {{"notify", {"order.*"}}, {"webhooks", {"#"}}};
+    static const std::vector<QueueBinding> kQueues = {
+        {"notify", {"order.*"}}, {"webhooks", {"#"}}, {"analytics", {"order.*"}}};
     return kQueues;
 }
 

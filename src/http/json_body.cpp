@@ -148,6 +148,29 @@ std::optional<JsonReader> JsonReader::Object(std::string_view key, Need need) {
     return JsonReader(shared_, &shared_->scopes.back());
 }
 
+std::optional<std::vector<JsonReader>> JsonReader::Objects(std::string_view key, Need need, std::size_t max_items) {
+    const json::value* v = Find(key, need);
+    if (!v) return std::nullopt;
+    const bool objects = v->is_array() && std::all_of(v->as_array().begin(), v->as_array().end(),
+                                                      [](const json::value& item) { return item.is_object(); });
+    if (!objects) {
+        shared_->errors.push_back(FieldError::Invalid(Name(key), "must be a list of objects"));
+        return std::nullopt;
+    }
+    if (v->as_array().size() > max_items) {
+        shared_->errors.push_back(
+            FieldError::Coded(Name(key), "too_many", "has more than " + std::to_string(max_items) + " entries")
+                .With("max", static_cast<std::int64_t>(max_items)));
+        return std::nullopt;
+    }
+    std::vector<JsonReader> out;
+    for (std::size_t i = 0; i < v->as_array().size(); ++i) {
+        shared_->scopes.push_back({&v->as_array()[i].as_object(), Name(key) + "." + std::to_string(i) + ".", {}});
+        out.push_back(JsonReader(shared_, &shared_->scopes.back()));
+    }
+    return out;
+}
+
 const json::value* JsonReader::Raw(std::string_view key, Need need) {
     return Find(key, need);
 }

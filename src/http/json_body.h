@@ -61,6 +61,11 @@ public:
     std::optional<std::vector<std::string>> TextList(std::string_view key, Need need = Need::kOptional);
     // A nested object, read by the returned reader; nullopt when absent, null or not an object.
     std::optional<JsonReader> Object(std::string_view key, Need need = Need::kOptional);
+    // An array of objects, each read by a reader of its own whose fields are "key.N.inner";
+    // nullopt when absent, null or not an array of objects (then `invalid`), and at most
+    // max_items of them (more: `too_many`).
+    std::optional<std::vector<JsonReader>> Objects(std::string_view key, Need need = Need::kOptional,
+                                                   std::size_t max_items = 100);
     // A member taken as it is (a free-form map such as product attributes); marks it known.
     const boost::json::value* Raw(std::string_view key, Need need = Need::kOptional);
 

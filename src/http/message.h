@@ -2,6 +2,7 @@
 // and the services behind them are tested without a server.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,12 @@ struct Response {
     // hundreds of MB); each chunk gets the write timeout, not the whole file. A file that cannot be
     // opened becomes a 500.
     std::string file;
+    // When set (and file is not), the body is made piece by piece: the server calls stream(out) on
+    // a worker thread, sends what it appended as one chunk (chunked transfer encoding), and calls
+    // again until it returns false. For generated bodies too large to hold (a year of CSV lines);
+    // an exception ends the body without its last chunk and closes the connection, so the client
+    // sees a cut-off answer, never a short one that looks whole.
+    std::function<bool(std::string& out)> stream;
     std::vector<std::pair<std::string, std::string>> headers;
 
     static Response Json(int status, std::string body);

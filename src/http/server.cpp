@@ -268,6 +268,11 @@ struct Server::Impl {
     template <typename Stream>
     awaitable<std::pair<beast::error_code, std::size_t>> WriteResponse(Stream& stream, const Listener& listener,
                                                                        Exchange& exchange);
+    // Sends a response whose body response.stream makes: the header, then one chunk per call (made
+    // on a worker), each write with its own timeout. Returns the write error and the body's bytes.
+    template <typename Stream>
+    awaitable<std::pair<beast::error_code, std::size_t>> WriteStream(Stream& stream, const Listener& listener,
+                                                                     Exchange& exchange);
     // The metrics observer and the log line.
     void Record(const Listener& listener, const Exchange& exchange, std::size_t body_size);
     template <typename Stream>
@@ -633,6 +638,7 @@ awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteResponse
                                                                                  const Listener& listener,
                                                                                  Exchange& exchange) {
     Response& response = exchange.response;
+    if (response.file.empty() && response.stream) co_return co_await WriteStream(stream, listener, exchange);
     bhttp::file_body::value_type file;
     if (!response.file.empty()) {
         beast::error_code open_ec;
@@ -675,6 +681,54 @@ awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteResponse
         std::tie(write_ec, std::ignore) = co_await bhttp::async_write_some(stream, serializer, kTuple);
     }
     co_return std::pair{write_ec, body_size};
+}
+
+template <typename Stream>
+awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteStream(Stream& stream, const Listener& listener,
+                                                                               Exchange& exchange) {
+    Response& response = exchange.response;
+    const std::string& request_id = exchange.request.request_id;
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(response.status), exchange.version};
+    Decorate(listener.public_facing, exchange.request.secure, request_id, response, out);
+    out.keep_alive(exchange.keep_alive);
+    out.chunked(!exchange.head);
+    bhttp::response_serializer<bhttp::empty_body> serializer(out);
+    tcp_layer.expires_after(options.write_timeout);
+    auto [ec, ignored] = co_await bhttp::async_write_header(stream, serializer, kTuple);
+    std::size_t bytes = 0;
+    bool more = !exchange.head;
+    bool failed = false;
+    std::string piece;
+    while (!ec && more) {
+        piece.clear();
+        more = co_await asio::co_spawn(
+            workers,
+            [&]() -> awaitable<bool> {
+                try {
+                    co_return response.stream(piece);
+                } catch (const std::exception& e) {
+                    logger->error(
+                        LogFields("stream body failed").Add("request_id", request_id).Add("error", e.what()).str());
+                    piece.clear();
+                    failed = true;
+                    co_return false;
+                }
+            },
+            use_awaitable);
+        if (piece.empty()) continue;
+        bytes += piece.size();
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(ec, std::ignore) = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(piece)), kTuple);
+    }
+    // A body that failed half way must not look whole: no last chunk, and an error that closes the
+    // connection, so the client sees the answer cut off.
+    if (!ec && failed) ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+    if (!ec && !exchange.head) {
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(ec, std::ignore) = co_await asio::async_write(stream, bhttp::make_chunk_last(), kTuple);
+    }
+    co_return std::pair{ec, bytes};
 }
 
 void Server::Impl::Record(const Listener& listener, const Exchange& exchange, std::size_t body_size) {

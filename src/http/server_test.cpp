@@ -6,6 +6,8 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "core/log.h"
@@ -202,6 +204,33 @@ TEST_F(ServerTest, AHandlerWhoseDatabaseIsUnavailableAnswers503WithRetryAfter) {
     HttpAnswer bug = Get("/bug");
     EXPECT_EQ(bug.status, 500);
     EXPECT_FALSE(bug.retry_after);
+}
+
+// A streamed body arrives whole when its maker finishes, and cut off (never as a shorter answer
+// that looks complete) when its maker fails half way.
+TEST_F(ServerTest, AStreamedBodyThatFailsHalfWayIsCutOff) {
+    auto rows = [](bool fail) {
+        Response r;
+        r.status = 200;
+        r.headers.emplace_back("Content-Type", "text/csv");
+        r.stream = [fail, n = 0](std::string& out) mutable {
+            if (n == 2 && fail) throw std::runtime_error("the database went away");
+            out += "row " + std::to_string(n) + "\r\n";
+            return ++n < 3;
+        };
+        return r;
+    };
+    router_.Get("/whole", [rows](const Request&) { return rows(false); });
+    router_.Get("/broken", [rows](const Request&) { return rows(true); });
+    Start(ServerOptions{});
+
+    HttpAnswer whole = Get("/whole");
+    EXPECT_EQ(whole.status, 200);
+    EXPECT_EQ(whole.body, "row 0\r\nrow 1\r\nrow 2\r\n");
+    HttpAnswer broken = Get("/broken");
+    EXPECT_EQ(broken.status, 0) << broken.body;
+    EXPECT_FALSE(broken.error.empty());
+    EXPECT_EQ(Get("/whole").status, 200);  // the server goes on serving
 }
 
 }  // namespace

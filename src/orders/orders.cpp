@@ -126,7 +126,33 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
              " amount_cents BIGINT NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN"
              " ('authorizing', 'authorized', 'captured', 'voided', 'declined')), order_id BIGINT,"
              " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
-             "CREATE INDEX payments_open ON payments (status, created_at);"}};
+             "CREATE INDEX payments_open ON payments (status, created_at);"},
+            // Discount codes, each line's discount and category, and refunds as rows of their own
+            // (a negative amount on the refund's date). Lines bought before this keep the category
+            // their product has now: the best that is known.
+            {"orders", 3,
+             "ALTER TABLE order_lines ADD COLUMN discount_cents BIGINT NOT NULL DEFAULT 0;"
+             "ALTER TABLE order_lines ADD COLUMN category_id BIGINT NOT NULL DEFAULT 0;"
+             "UPDATE order_lines SET category_id = COALESCE((SELECT p.category_id FROM products p"
+             " WHERE p.id = order_lines.product_id), 0);"
+             "ALTER TABLE orders ADD COLUMN coupon_code TEXT NOT NULL DEFAULT '';"
+             "CREATE INDEX orders_created ON orders (created_at, id);"
+             "CREATE TABLE order_refunds (" +
+                 db::IdColumn(dialect) +
+                 ", order_id BIGINT NOT NULL REFERENCES orders(id), product_id BIGINT NOT NULL,"
+                 " seller_id BIGINT NOT NULL, quantity BIGINT NOT NULL CHECK (quantity >= 0),"
+                 " amount_cents BIGINT NOT NULL CHECK (amount_cents >= 0), kind TEXT NOT NULL CHECK (kind IN"
+                 " ('partial', 'cancel', 'refund')), by_user BIGINT NOT NULL, created_at BIGINT NOT NULL);"
+                 "CREATE INDEX order_refunds_order ON order_refunds (order_id, product_id);"
+                 "CREATE INDEX order_refunds_seller ON order_refunds (seller_id, id);"
+                 "CREATE TABLE coupons (code TEXT PRIMARY KEY, seller_id BIGINT NOT NULL,"
+                 " percent_off BIGINT NOT NULL CHECK (percent_off BETWEEN 1 AND 90), active INTEGER NOT NULL,"
+                 " created_at BIGINT NOT NULL);"
+                 "CREATE INDEX coupons_seller ON coupons (seller_id, created_at);"}};
+}
+
+std::int64_t LineDiscount(std::int64_t gross_cents, std::int64_t percent_off) {
+    return (gross_cents * percent_off + 50) / 100;
 }
 
 OrderService::OrderService(db::Database& database, accounts::PiiVault& vault, PaymentProvider& payments,
@@ -139,6 +165,10 @@ OrderService::OrderService(db::Database& database, accounts::PiiVault& vault, Pa
 
 void OrderService::OnStockChanged(std::function<void(std::int64_t)> listener) {
     listeners_.push_back(std::move(listener));
+}
+
+void OrderService::OnCartAdded(std::function<void(std::int64_t)> listener) {
+    cart_listeners_.push_back(std::move(listener));
 }
 
 void OrderService::OnEventsCommitted(std::function<void()> listener) {
@@ -216,7 +246,7 @@ Result<Cart> OrderService::AddToCart(std::int64_t user_id, std::int64_t product_
                  .With("max", kMaxQuantity)});
     }
     const std::int64_t now = UnixSeconds(clock_.Now());
-    return database_.Write([&](db::Connection& c) -> Result<Cart> {
+    Result<Cart> cart = database_.Write([&](db::Connection& c) -> Result<Cart> {
         LockCart(database_, c, user_id);
         std::vector<catalog::StockLine> line = catalog::ReadStock(c, {product_id});
         if (line.empty() || line[0].archived)
@@ -248,6 +278,10 @@ Result<Cart> OrderService::AddToCart(std::int64_t user_id, std::int64_t product_
         }
         return ReadCart(c, user_id);
     });
+    if (cart.ok()) {
+        for (auto& l : cart_listeners_) l(product_id);
+    }
+    return cart;
 }
 
 Result<Cart> OrderService::SetCartQuantity(std::int64_t user_id, std::int64_t product_id, std::int64_t quantity) {
@@ -329,6 +363,64 @@ CartCheck CheckCart(db::Connection& c, const Cart& cart) {
     return check;
 }
 
+std::optional<Coupon> ReadCoupon(db::Connection& c, const std::string& code) {
+    std::optional<Coupon> out;
+    c.Query("SELECT code, seller_id, percent_off, active, created_at FROM coupons WHERE code = ?", {code},
+            [&](const db::Row& r) {
+                out = Coupon{std::string(r.Text(0)), r.Int(1), r.Int(2), r.Int(3) != 0, r.Int(4)};
+            });
+    return out;
+}
+
+std::string NormalizeCode(std::string_view code) {
+    std::string out;
+    for (char ch : code) out += (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+    return out;
+}
+
+bool ValidCode(std::string_view code) {
+    return code.size() >= 3 && code.size() <= 32 && std::all_of(code.begin(), code.end(), [](char ch) {
+               return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+           });
+}
+
+// Each cart line's discount under a code (by product id). An unknown or retired code, or one
+// that fits no line of the cart, is a field error.
+struct Discounts {
+    std::vector<std::pair<std::int64_t, std::int64_t>> lines;  // product id, discount
+    std::int64_t total = 0;
+    std::optional<FieldError> error;
+
+    std::int64_t Of(std::int64_t product_id) const {
+        for (const auto& [id, cents] : lines) {
+            if (id == product_id) return cents;
+        }
+        return 0;
+    }
+};
+
+Discounts DiscountCart(db::Connection& c, const Cart& cart, const std::vector<catalog::StockLine>& stock,
+                       const std::string& code) {
+    Discounts out;
+    if (code.empty()) return out;
+    std::optional<Coupon> coupon = ValidCode(NormalizeCode(code)) ? ReadCoupon(c, NormalizeCode(code)) : std::nullopt;
+    if (!coupon || !coupon->active) {
+        out.error = FieldError::Coded("coupon_code", "unknown_coupon", "is not a discount code of this shop");
+        return out;
+    }
+    for (const CartLine& l : cart.items) {
+        auto s = std::find_if(stock.begin(), stock.end(), [&](const auto& x) { return x.product_id == l.product_id; });
+        if (s == stock.end() || (coupon->seller_id != 0 && s->seller_id != coupon->seller_id)) continue;
+        std::int64_t cents = LineDiscount(l.quantity * l.price_cents, coupon->percent_off);
+        out.lines.emplace_back(l.product_id, cents);
+        out.total += cents;
+    }
+    if (out.lines.empty()) {
+        out.error = FieldError::Coded("coupon_code", "coupon_not_applicable", "does not apply to anything in the cart");
+    }
+    return out;
+}
+
 FieldError EmptyCart() {
     return FieldError::Coded("cart", "empty", "is empty");
 }
@@ -372,10 +464,12 @@ Result<Validation> OrderService::Validate(std::int64_t user_id, const CheckoutIn
         CartCheck check = CheckCart(c, cart);
         errors.insert(errors.end(), check.stock.begin(), check.stock.end());
         errors.insert(errors.end(), check.prices.begin(), check.prices.end());
+        Discounts discounts = DiscountCart(c, cart, check.lines, input.coupon_code);
+        if (discounts.error) errors.push_back(*discounts.error);
         if (!errors.empty()) return Error::Validation(std::move(errors));
         std::int64_t units = 0;
         for (const auto& l : cart.items) units += l.quantity;
-        return Validation{cart.total_cents, cart.currency, units};
+        return Validation{cart.total_cents - discounts.total, cart.currency, units, discounts.total};
     });
 }
 
@@ -410,6 +504,7 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
     struct Plan {
         std::optional<Cart> cart;
         std::int64_t earlier = 0;
+        std::int64_t amount = 0;  // what the card is asked for: the cart less its discount
     };
     Result<Plan> plan = database_.Read([&](db::Connection& c) -> Result<Plan> {
         if (auto earlier = Remembered(c, user_id, idempotency_key, request_fingerprint, remembered_since)) {
@@ -421,13 +516,17 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
         if (cart.items.empty()) errors.push_back(EmptyCart());
         CartCheck check = CheckCart(c, cart);
         errors.insert(errors.end(), check.prices.begin(), check.prices.end());
+        Discounts discounts = DiscountCart(c, cart, check.lines, input.coupon_code);
+        if (discounts.error) errors.push_back(*discounts.error);
         if (!errors.empty()) return Error::Validation(std::move(errors));
         if (!check.stock.empty()) return OutOfStock(std::move(check.stock));
-        return Plan{std::move(cart), 0};
+        const std::int64_t amount = cart.total_cents - discounts.total;
+        return Plan{std::move(cart), 0, amount};
     });
     if (!plan.ok()) return plan.error();
     if (!plan->cart) return replay(plan->earlier);
     const Cart& cart = *plan->cart;
+    const std::int64_t amount = plan->amount;
 
     // 2. The payment, recorded first and authorized outside any transaction: a slow provider
     // holds up this shopper only.
@@ -436,9 +535,9 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
         c.Execute(
             "INSERT INTO payments (reference, user_id, amount_cents, currency, status, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, 'authorizing', ?, ?)",
-            {reference, user_id, cart.total_cents, cart.currency, now, now});
+            {reference, user_id, amount, cart.currency, now, now});
     });
-    Result<Authorization> auth = payments_.Authorize(*input.card, cart.total_cents, cart.currency, reference);
+    Result<Authorization> auth = payments_.Authorize(*input.card, amount, cart.currency, reference);
     if (!auth.ok()) {
         SetPaymentStatus(reference, "declined");  // nothing was reserved
         return auth.error();
@@ -467,6 +566,14 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
             CartCheck check = CheckCart(c, cart);
             if (!check.prices.empty()) return Error::Validation(std::move(check.prices));
             if (!check.stock.empty()) return OutOfStock(std::move(check.stock));
+            // The code may have been retired while the card was asked: the amount must be the one authorized.
+            Discounts discounts = DiscountCart(c, cart, check.lines, input.coupon_code);
+            if (discounts.error) return Error::Validation({*discounts.error});
+            if (cart.total_cents - discounts.total != amount) {
+                return Error::Conflict("cart_changed",
+                                       "The discount changed while the payment was being approved; review your cart "
+                                       "and check out again. Nothing was charged.");
+            }
             touched.clear();
             // In product order, whatever the cart's: two checkouts locking the same rows in opposite
             // orders would deadlock on PostgreSQL, and one of them fail.
@@ -483,28 +590,33 @@ Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, cons
             }
             std::int64_t order_id = c.QueryInt(
                 "INSERT INTO orders (user_id, status, total_cents, currency, shipping_address, phone, card_brand,"
-                " card_last4, payment_ref, created_at, updated_at) VALUES (?, 'placed', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING id",
-                {user_id, cart.total_cents, cart.currency, sealed_address, sealed_phone, auth->brand, auth->last4,
-                 reference, now, now});
+                " card_last4, payment_ref, created_at, updated_at, coupon_code)"
+                " VALUES (?, 'placed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                {user_id, amount, cart.currency, sealed_address, sealed_phone, auth->brand, auth->last4, reference, now,
+                 now, input.coupon_code.empty() ? std::string() : NormalizeCode(input.coupon_code)});
             json::array items;
             for (const CartLine& l : cart.items) {
                 auto s = std::find_if(check.lines.begin(), check.lines.end(),
                                       [&](const auto& x) { return x.product_id == l.product_id; });
+                const std::int64_t discount = discounts.Of(l.product_id);
                 c.Execute(
-                    "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    {order_id, l.product_id, s->seller_id, s->name, l.quantity, l.price_cents});
+                    "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents,"
+                    " discount_cents, category_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    {order_id, l.product_id, s->seller_id, s->name, l.quantity, l.price_cents, discount,
+                     s->category_id});
                 items.push_back(json::object{{"product_id", l.product_id},
+                                             {"name", s->name},
                                              {"quantity", l.quantity},
                                              {"price_cents", l.price_cents},
-                                             {"seller_id", s->seller_id}});
+                                             {"discount_cents", discount},
+                                             {"seller_id", s->seller_id},
+                                             {"category_id", s->category_id}});
             }
             c.Execute("DELETE FROM cart_items WHERE user_id = ?", {user_id});
             events::Append(c, "order.placed", std::to_string(order_id),
                            json::serialize(json::object{{"order_id", order_id},
                                                         {"user_id", user_id},
-                                                        {"total_cents", cart.total_cents},
+                                                        {"total_cents", amount},
                                                         {"currency", cart.currency},
                                                         {"items", std::move(items)}}),
                            now);
@@ -609,7 +721,7 @@ Result<Order> OrderService::Load(db::Connection& c, std::int64_t order_id) {
     std::string sealed_address, sealed_phone;
     c.Query(
         "SELECT id, user_id, status, total_cents, currency, shipping_address, phone, card_brand, card_last4,"
-        " created_at, updated_at FROM orders WHERE id = ?",
+        " created_at, updated_at, coupon_code FROM orders WHERE id = ?",
         {order_id}, [&](const db::Row& r) {
             Order o;
             o.id = r.Int(0);
@@ -623,6 +735,7 @@ Result<Order> OrderService::Load(db::Connection& c, std::int64_t order_id) {
             o.card_last4 = r.Text(8);
             o.created_at = r.Int(9);
             o.updated_at = r.Int(10);
+            o.coupon_code = r.Text(11);
             order = std::move(o);
         });
     if (!order) return Error::NotFound("There is no order " + std::to_string(order_id) + ".");
@@ -633,11 +746,24 @@ Result<Order> OrderService::Load(db::Connection& c, std::int64_t order_id) {
     order->shipping_address = http::DecodeAddress(address.value()).value_or(Address{});
     order->phone = phone.value();
     c.Query(
-        "SELECT product_id, name, quantity, price_cents, seller_id, shipped_at FROM order_lines WHERE order_id = ?"
-        " ORDER BY product_id",
+        "SELECT product_id, name, quantity, price_cents, seller_id, shipped_at, discount_cents, category_id"
+        " FROM order_lines WHERE order_id = ? ORDER BY product_id",
         {order_id}, [&](const db::Row& r) {
-            order->items.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), r.Int(3), r.Int(4),
-                                    r.IsNull(5) ? std::nullopt : std::optional<std::int64_t>(r.Int(5))});
+            OrderLine l{r.Int(0), std::string(r.Text(1)),
+                        r.Int(2), r.Int(3),
+                        r.Int(4), r.IsNull(5) ? std::nullopt : std::optional<std::int64_t>(r.Int(5))};
+            l.discount_cents = r.Int(6);
+            l.category_id = r.Int(7);
+            order->items.push_back(std::move(l));
+        });
+    c.Query(
+        "SELECT product_id, SUM(amount_cents), SUM(quantity) FROM order_refunds WHERE order_id = ? GROUP BY product_id",
+        {order_id}, [&](const db::Row& r) {
+            for (OrderLine& l : order->items) {
+                if (l.product_id != r.Int(0)) continue;
+                l.refunded_cents = r.Int(1);
+                l.refunded_quantity = r.Int(2);
+            }
         });
     return std::move(*order);
 }
@@ -649,7 +775,7 @@ namespace {
 Order SellerView(Order order, std::int64_t seller_id) {
     std::erase_if(order.items, [&](const OrderLine& l) { return l.seller_id != seller_id; });
     order.total_cents = 0;
-    for (const OrderLine& l : order.items) order.total_cents += l.quantity * l.price_cents;
+    for (const OrderLine& l : order.items) order.total_cents += l.Net();
     order.card_brand.clear();
     order.card_last4.clear();
     order.seller_view = seller_id;
@@ -679,6 +805,58 @@ Error InvalidTransition(OrderStatus from, OrderStatus to) {
     return Error::Conflict("invalid_transition", "An order that is " + std::string(StatusName(from)) +
                                                      " cannot become " + std::string(StatusName(to)) +
                                                      (from == to ? " again." : " by you now."));
+}
+
+// Writes one refund row of a line and returns its part of the event.
+json::object WriteRefund(db::Connection& c, std::int64_t order_id, const OrderLine& l, std::int64_t quantity,
+                         std::int64_t amount, std::string_view kind, std::int64_t by, std::int64_t now) {
+    const std::int64_t id = c.QueryInt(
+        "INSERT INTO order_refunds (order_id, product_id, seller_id, quantity, amount_cents, kind, by_user,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        {order_id, l.product_id, l.seller_id, quantity, amount, std::string(kind), by, now});
+    return json::object{
+        {"refund_id", id}, {"product_id", l.product_id}, {"seller_id", l.seller_id}, {"category_id", l.category_id},
+        {"name", l.name},  {"quantity", quantity},       {"amount_cents", amount},   {"kind", kind}};
+}
+
+// What is left of every line, paid back (a cancellation or a whole refund).
+json::array RefundRemainders(db::Connection& c, const Order& order, std::string_view kind, std::int64_t by,
+                             std::int64_t now) {
+    json::array out;
+    for (const OrderLine& l : order.items) {
+        const std::int64_t amount = l.Net() - l.refunded_cents;
+        const std::int64_t units = l.quantity - l.refunded_quantity;
+        if (amount > 0 || units > 0) out.push_back(WriteRefund(c, order.id, l, units, amount, kind, by, now));
+    }
+    return out;
+}
+
+// The checks of one partial-refund line against what is left of it; the amount to pay back.
+Result<std::int64_t> RefundAmount(const OrderLine& l, const RefundRequest& r, const std::string& field) {
+    const std::int64_t left_amount = l.Net() - l.refunded_cents;
+    const std::int64_t left_units = l.quantity - l.refunded_quantity;
+    std::vector<FieldError> errors;
+    if (r.quantity < 0 || r.quantity > left_units) {
+        errors.push_back(FieldError::Coded(field + ".quantity", "too_many", "is more than is left to refund")
+                             .With("max", left_units));
+    }
+    if (r.amount_cents && (*r.amount_cents < 0 || *r.amount_cents > left_amount)) {
+        errors.push_back(FieldError::Coded(field + ".amount_cents", "too_much", "is more than is left to refund")
+                             .With("max", left_amount));
+    }
+    if (!errors.empty()) return Error::Validation(std::move(errors));
+    std::int64_t amount = 0;
+    if (r.amount_cents) {
+        amount = *r.amount_cents;
+    } else if (r.quantity > 0) {
+        // Those units' share of what is left; the last units take the remainder, so cents never go astray.
+        amount = r.quantity == left_units ? left_amount : left_amount * r.quantity / left_units;
+    }
+    if (amount == 0 && r.quantity == 0) {
+        return Error::Validation(
+            {FieldError::Coded(field, "nothing_to_refund", "names neither units nor an amount to refund")});
+    }
+    return amount;
 }
 
 }  // namespace
@@ -758,12 +936,18 @@ Result<Order> OrderService::Move(const Principal& principal, std::int64_t order_
                 touched.push_back(l.product_id);
             }
         }
-        events::Append(c, "order." + std::string(StatusName(to)), std::to_string(order_id),
-                       json::serialize(json::object{{"order_id", order_id},
-                                                    {"user_id", order->user_id},
-                                                    {"from", StatusName(order->status)},
-                                                    {"to", StatusName(to)},
-                                                    {"by", principal.user_id}}),
+        json::object payload{{"order_id", order_id},
+                             {"user_id", order->user_id},
+                             {"from", StatusName(order->status)},
+                             {"to", StatusName(to)},
+                             {"by", principal.user_id}};
+        if (to == OrderStatus::kCancelled || to == OrderStatus::kRefunded) {
+            // The money goes back on today's date: a negative entry, never a rewrite of the sale's day.
+            payload["currency"] = order->currency;
+            payload["refunds"] = RefundRemainders(c, order.value(), to == OrderStatus::kCancelled ? "cancel" : "refund",
+                                                  principal.user_id, now);
+        }
+        events::Append(c, "order." + std::string(StatusName(to)), std::to_string(order_id), json::serialize(payload),
                        now);
         return true;
     });
@@ -818,6 +1002,115 @@ Result<Order> OrderService::Ship(const Principal& principal, std::int64_t order_
     return order;
 }
 
+Result<Order> OrderService::RefundLines(const Principal& principal, std::int64_t order_id,
+                                        const std::vector<RefundRequest>& lines) {
+    const std::int64_t now = UnixSeconds(clock_.Now());
+    std::optional<Actor> actor;
+    Result<bool> refunded = database_.Write([&](db::Connection& c) -> Result<bool> {
+        Result<Order> order = Load(c, order_id);
+        actor = order.ok() ? ActorFor(principal, order.value(), Access::kWrite) : std::nullopt;
+        if (!actor || *actor == Actor::kOwner) return NoSuchOrder(order_id);
+        if (order->status == OrderStatus::kCancelled || order->status == OrderStatus::kRefunded) {
+            return Error::Conflict("invalid_transition", "An order that is " + std::string(StatusName(order->status)) +
+                                                             " has nothing left to refund.");
+        }
+        if (lines.empty()) return Error::Validation({FieldError::Required("items")});
+        std::vector<FieldError> errors;
+        std::vector<std::pair<const OrderLine*, std::int64_t>> planned;  // line, amount
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            const std::string field = "items." + std::to_string(i);
+            const RefundRequest& r = lines[i];
+            auto l = std::find_if(order->items.begin(), order->items.end(), [&](const OrderLine& x) {
+                return x.product_id == r.product_id && (*actor == Actor::kAdmin || x.seller_id == principal.user_id);
+            });
+            const bool twice = std::any_of(lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(i),
+                                           [&](const RefundRequest& o) { return o.product_id == r.product_id; });
+            if (l == order->items.end() || twice) {
+                errors.push_back(
+                    FieldError::Coded(field + ".product_id", twice ? "duplicate" : "not_in_order",
+                                      twice ? "is named twice" : "is not one of your lines of this order"));
+                continue;
+            }
+            Result<std::int64_t> amount = RefundAmount(*l, r, field);
+            if (!amount.ok()) {
+                errors.insert(errors.end(), amount.error().fields.begin(), amount.error().fields.end());
+                continue;
+            }
+            planned.emplace_back(&*l, amount.value());
+        }
+        if (!errors.empty()) return Error::Validation(std::move(errors));
+        json::array refunds;
+        for (std::size_t i = 0; i < planned.size(); ++i) {
+            refunds.push_back(WriteRefund(c, order_id, *planned[i].first, lines[i].quantity, planned[i].second,
+                                          "partial", principal.user_id, now));
+        }
+        c.Execute("UPDATE orders SET updated_at = ? WHERE id = ?", {now, order_id});
+        events::Append(c, "order.partially_refunded", std::to_string(order_id),
+                       json::serialize(json::object{{"order_id", order_id},
+                                                    {"user_id", order->user_id},
+                                                    {"by", principal.user_id},
+                                                    {"currency", order->currency},
+                                                    {"refunds", std::move(refunds)}}),
+                       now);
+        return true;
+    });
+    if (!refunded.ok()) return refunded.error();
+    Changed({});
+    Result<Order> order = Find(order_id);
+    if (order.ok() && actor == Actor::kSeller) return SellerView(std::move(order.value()), principal.user_id);
+    return order;
+}
+
+Result<Coupon> OrderService::CreateCoupon(const Principal& principal, const std::string& code,
+                                          std::int64_t percent_off) {
+    const std::string normal = NormalizeCode(code);
+    std::vector<FieldError> errors;
+    if (!ValidCode(normal)) {
+        errors.push_back(FieldError::Invalid("code", "must be 3 to 32 letters, digits, - or _")
+                             .With("min_length", 3)
+                             .With("max_length", 32));
+    }
+    if (percent_off < 1 || percent_off > 90) {
+        errors.push_back(FieldError::Invalid("percent_off", "must be between 1 and 90").With("min", 1).With("max", 90));
+    }
+    if (!errors.empty()) return Error::Validation(std::move(errors));
+    Coupon coupon{normal, principal.ActsForEveryone() ? 0 : principal.user_id, percent_off, true,
+                  UnixSeconds(clock_.Now())};
+    return database_.Write([&](db::Connection& c) -> Result<Coupon> {
+        if (ReadCoupon(c, normal)) return Error::Conflict("duplicate_code", "The code " + normal + " is taken.");
+        c.Execute("INSERT INTO coupons (code, seller_id, percent_off, active, created_at) VALUES (?, ?, ?, 1, ?)",
+                  {coupon.code, coupon.seller_id, coupon.percent_off, coupon.created_at});
+        return coupon;
+    });
+}
+
+std::vector<Coupon> OrderService::ListCoupons(const Principal& principal) {
+    return database_.Read([&](db::Connection& c) {
+        std::vector<Coupon> out;
+        db::Value seller = principal.ActsForEveryone() ? db::Value(nullptr) : db::Value(principal.user_id);
+        c.Query(
+            "SELECT code, seller_id, percent_off, active, created_at FROM coupons WHERE (CAST(? AS BIGINT) IS NULL OR "
+            "seller_id = ?)"
+            " ORDER BY created_at DESC, code LIMIT 500",
+            {seller, seller}, [&](const db::Row& r) {
+                out.push_back({std::string(r.Text(0)), r.Int(1), r.Int(2), r.Int(3) != 0, r.Int(4)});
+            });
+        return out;
+    });
+}
+
+Status OrderService::RetireCoupon(const Principal& principal, const std::string& code) {
+    const std::string normal = NormalizeCode(code);
+    return database_.Write([&](db::Connection& c) -> Status {
+        std::optional<Coupon> coupon = ReadCoupon(c, normal);
+        if (!coupon || (!principal.ActsForEveryone() && coupon->seller_id != principal.user_id)) {
+            return Error::NotFound("There is no discount code " + normal + ".");
+        }
+        c.Execute("UPDATE coupons SET active = 0 WHERE code = ?", {normal});
+        return Ok{};
+    });
+}
+
 Result<Order> OrderService::Find(std::int64_t order_id) {
     return database_.Read([&](db::Connection& c) { return Load(c, order_id); });
 }
@@ -826,6 +1119,114 @@ std::int64_t OrderService::PurgeIdempotencyKeys() {
     const std::int64_t cutoff = UnixSeconds(clock_.Now()) - kIdempotencyWindowSeconds;
     return database_.Write(
         [&](db::Connection& c) { return c.Execute("DELETE FROM idempotency_keys WHERE created_at <= ?", {cutoff}); });
+}
+
+}  // namespace emporium::orders
+
+namespace emporium::orders {
+namespace {
+
+std::int64_t Int(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v && v->is_int64() ? v->as_int64() : 0;
+}
+
+std::string Text(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::optional<json::object> ParseObject(std::string_view payload_json) {
+    boost::system::error_code ec;
+    json::value v = json::parse(payload_json, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return std::move(v.as_object());
+}
+
+const json::array* ArrayOf(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v && v->is_array() ? &v->as_array() : nullptr;
+}
+
+}  // namespace
+
+std::vector<SaleFact> SaleFactsOf(std::string_view event_type, std::string_view payload_json, std::int64_t at) {
+    std::vector<SaleFact> out;
+    if (event_type != "order.placed") return out;
+    std::optional<json::object> p = ParseObject(payload_json);
+    const json::array* items = p ? ArrayOf(*p, "items") : nullptr;
+    if (!items) return out;
+    for (const json::value& item : *items) {
+        if (!item.is_object()) continue;
+        const json::object& i = item.as_object();
+        out.push_back({Int(*p, "order_id"), Int(*p, "user_id"), at, Text(*p, "currency"), Int(i, "product_id"),
+                       Int(i, "seller_id"), Int(i, "category_id"), Text(i, "name"), Int(i, "quantity"),
+                       Int(i, "quantity") * Int(i, "price_cents"), Int(i, "discount_cents")});
+    }
+    return out;
+}
+
+std::vector<RefundFact> RefundFactsOf(std::string_view event_type, std::string_view payload_json, std::int64_t at) {
+    std::vector<RefundFact> out;
+    if (event_type != "order.cancelled" && event_type != "order.refunded" && event_type != "order.partially_refunded") {
+        return out;
+    }
+    std::optional<json::object> p = ParseObject(payload_json);
+    const json::array* refunds = p ? ArrayOf(*p, "refunds") : nullptr;
+    if (!refunds) return out;
+    for (const json::value& item : *refunds) {
+        if (!item.is_object()) continue;
+        const json::object& r = item.as_object();
+        out.push_back({Int(r, "refund_id"), Int(*p, "order_id"), at, Text(*p, "currency"), Int(r, "product_id"),
+                       Int(r, "seller_id"), Int(r, "category_id"), Text(r, "name"), Int(r, "quantity"),
+                       Int(r, "amount_cents"), Text(r, "kind")});
+    }
+    return out;
+}
+
+std::vector<SaleFact> ReadSaleFacts(db::Connection& c, const FactQuery& q) {
+    std::vector<SaleFact> out;
+    db::Value seller = q.seller_id ? db::Value(*q.seller_id) : db::Value(nullptr);
+    // Order ids first, then their lines: a page is whole orders. A seller's orders are walked
+    // through their lines' index, everyone's through the orders' own.
+    std::vector<std::int64_t> ids;
+    auto id = [&](const db::Row& r) { ids.push_back(r.Int(0)); };
+    if (q.seller_id) {
+        c.Query(
+            "SELECT DISTINCT l.order_id FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.seller_id = ?"
+            " AND l.order_id > ? AND o.created_at >= ? AND o.created_at < ? ORDER BY l.order_id LIMIT ?",
+            {*q.seller_id, q.after_id, q.from, q.to, q.limit}, id);
+    } else {
+        c.Query("SELECT id FROM orders WHERE id > ? AND created_at >= ? AND created_at < ? ORDER BY id LIMIT ?",
+                {q.after_id, q.from, q.to, q.limit}, id);
+    }
+    for (std::int64_t id : ids) {
+        c.Query(
+            "SELECT o.id, o.user_id, o.created_at, o.currency, l.product_id, l.seller_id, l.category_id, l.name,"
+            " l.quantity, l.price_cents, l.discount_cents FROM orders o JOIN order_lines l ON l.order_id = o.id"
+            " WHERE o.id = ? AND (CAST(? AS BIGINT) IS NULL OR l.seller_id = ?) ORDER BY l.product_id",
+            {id, seller, seller}, [&](const db::Row& r) {
+                out.push_back({r.Int(0), r.Int(1), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5), r.Int(6),
+                               std::string(r.Text(7)), r.Int(8), r.Int(8) * r.Int(9), r.Int(10)});
+            });
+    }
+    return out;
+}
+
+std::vector<RefundFact> ReadRefundFacts(db::Connection& c, const FactQuery& q) {
+    std::vector<RefundFact> out;
+    db::Value seller = q.seller_id ? db::Value(*q.seller_id) : db::Value(nullptr);
+    c.Query(
+        "SELECT r.id, r.order_id, r.created_at, o.currency, r.product_id, r.seller_id, l.category_id, l.name,"
+        " r.quantity, r.amount_cents, r.kind FROM order_refunds r JOIN orders o ON o.id = r.order_id"
+        " JOIN order_lines l ON l.order_id = r.order_id AND l.product_id = r.product_id"
+        " WHERE r.id > ? AND r.created_at >= ? AND r.created_at < ? AND (CAST(? AS BIGINT) IS NULL OR r.seller_id = ?)"
+        " ORDER BY r.id LIMIT ?",
+        {q.after_id, q.from, q.to, seller, seller, q.limit}, [&](const db::Row& r) {
+            out.push_back({r.Int(0), r.Int(1), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5), r.Int(6),
+                           std::string(r.Text(7)), r.Int(8), r.Int(9), std::string(r.Text(10))});
+        });
+    return out;
 }
 
 }  // namespace emporium::orders

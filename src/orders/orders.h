@@ -16,6 +16,17 @@
 // subtotal, never the card), and ships only them; the order becomes `shipped`, with its
 // `order.shipped` event and the customer's text, when the last seller ships. A seller's partial
 // shipment emits `order.seller_shipped` (for webhooks), which sends no text.
+//
+// Discounts are coupon codes given at checkout: a seller's code takes a whole percentage off that
+// seller's lines, an admin's code off every line (Shopify's and WooCommerce's "discount codes",
+// the figure their sales reports call discounts). Each line keeps its list price and its own
+// discount, rounded per line, so gross sales and discounts are both known exactly and a line's
+// net is what the customer paid for it. A seller's sale price would hide the discount inside the
+// price; a code keeps it visible.
+//
+// Money going back is written as refund rows, each a negative amount on its own date: a partial
+// refund of some units or an amount of one line (staff), and the remainder of every line when an
+// order is cancelled or refunded whole. No refund ever exceeds what a line's customer paid.
 #pragma once
 
 #include <chrono>
@@ -68,9 +79,16 @@ struct OrderLine {
     std::int64_t product_id = 0;
     std::string name;
     std::int64_t quantity = 0;
-    std::int64_t price_cents = 0;
+    std::int64_t price_cents = 0;  // the unit list price when it was bought
     std::int64_t seller_id = 0;
     std::optional<std::int64_t> shipped_at;  // when its seller shipped it
+    std::int64_t discount_cents = 0;         // taken off the whole line (quantity x price)
+    std::int64_t category_id = 0;            // the product's category when it was bought
+    std::int64_t refunded_cents = 0;         // paid back so far
+    std::int64_t refunded_quantity = 0;      // units paid back so far
+
+    std::int64_t Gross() const { return quantity * price_cents; }
+    std::int64_t Net() const { return Gross() - discount_cents; }  // what the customer paid for it
 };
 
 struct Order {
@@ -78,8 +96,9 @@ struct Order {
     std::int64_t user_id = 0;
     OrderStatus status = OrderStatus::kPlaced;
     std::vector<OrderLine> items;
-    std::int64_t total_cents = 0;
+    std::int64_t total_cents = 0;  // what the customer paid: the lines' nets
     std::string currency = "USD";
+    std::string coupon_code;  // empty: none
     Address shipping_address;
     std::string phone;
     std::string card_brand;
@@ -102,13 +121,88 @@ struct CheckoutInput {
     Address shipping_address;
     std::string phone;
     std::optional<Card> card;  // absent for validation only
+    std::string coupon_code;   // empty: none
 };
 
 struct Validation {
-    std::int64_t total_cents = 0;
+    std::int64_t total_cents = 0;  // after the discount
     std::string currency = "USD";
     std::int64_t items = 0;
+    std::int64_t discount_cents = 0;
 };
+
+// A discount code: percent_off (1 to 90) off the lines of seller_id, or of every line when
+// seller_id is 0 (made by an admin).
+struct Coupon {
+    std::string code;  // upper case, 3 to 32 of A-Z 0-9 - _
+    std::int64_t seller_id = 0;
+    std::int64_t percent_off = 0;
+    bool active = true;
+    std::int64_t created_at = 0;
+};
+
+// The discount of one line: percent of its gross, rounded half up to a whole cent.
+std::int64_t LineDiscount(std::int64_t gross_cents, std::int64_t percent_off);
+
+// One line of a partial refund: units of a line, an amount of it, or both. With quantity only,
+// the amount is those units' share of what is left to refund on the line.
+struct RefundRequest {
+    std::int64_t product_id = 0;
+    std::int64_t quantity = 0;
+    std::optional<std::int64_t> amount_cents;
+};
+
+// What sales analytics reads: a line sold (at the order's time) or money paid back (at the
+// refund's time). The same facts come from the events (as they happen) and from the tables (a
+// rebuild), so that both give the same figures.
+struct SaleFact {
+    std::int64_t order_id = 0;
+    std::int64_t user_id = 0;
+    std::int64_t at = 0;  // Unix seconds
+    std::string currency;
+    std::int64_t product_id = 0;
+    std::int64_t seller_id = 0;
+    std::int64_t category_id = 0;
+    std::string name;
+    std::int64_t quantity = 0;
+    std::int64_t gross_cents = 0;
+    std::int64_t discount_cents = 0;
+};
+
+struct RefundFact {
+    std::int64_t refund_id = 0;
+    std::int64_t order_id = 0;
+    std::int64_t at = 0;
+    std::string currency;
+    std::int64_t product_id = 0;
+    std::int64_t seller_id = 0;
+    std::int64_t category_id = 0;
+    std::string name;
+    std::int64_t quantity = 0;
+    std::int64_t amount_cents = 0;
+    std::string kind;  // partial, cancel, refund
+};
+
+// The facts an order event carries: an `order.placed` event's lines, and the refunds of
+// `order.cancelled`, `order.refunded` and `order.partially_refunded`. Empty for other events and
+// for payloads that do not parse.
+std::vector<SaleFact> SaleFactsOf(std::string_view event_type, std::string_view payload_json, std::int64_t at);
+std::vector<RefundFact> RefundFactsOf(std::string_view event_type, std::string_view payload_json, std::int64_t at);
+
+// Which facts to read from the tables: one seller's or everyone's, and a range of time.
+struct FactQuery {
+    std::optional<std::int64_t> seller_id;
+    std::int64_t from = 0;        // Unix seconds, included
+    std::int64_t to = INT64_MAX;  // excluded
+    std::int64_t after_id = 0;    // order id (sales) or refund id (refunds): keyset paging
+    std::int64_t limit = 5000;    // sales: orders; refunds: rows
+};
+
+// Sold lines of orders with id > after_id, in order id (then product id) order, on the caller's
+// connection: for a rebuild and the CSV export, which page through a year of lines.
+std::vector<SaleFact> ReadSaleFacts(db::Connection& c, const FactQuery& query);
+// Refund rows with id > after_id, in id order.
+std::vector<RefundFact> ReadRefundFacts(db::Connection& c, const FactQuery& query);
 
 struct OrderPage {
     std::vector<Order> items;
@@ -172,6 +266,22 @@ public:
     // order cannot ship (cancelled, already shipped) or this seller has shipped already.
     Result<Order> Ship(const Principal& principal, std::int64_t order_id);
 
+    // Pays back part of an order: units or amounts of single lines, each a refund row and a
+    // negative amount on today's date, in one `order.partially_refunded` event. A seller refunds
+    // their own lines, an admin any (orders:write). 404 when they may not see the order; 422 for a
+    // line not in the order (or another seller's), a quantity or amount above what is left to
+    // refund, or nothing to refund; 409 `invalid_transition` for a cancelled or refunded order.
+    Result<Order> RefundLines(const Principal& principal, std::int64_t order_id,
+                              const std::vector<RefundRequest>& lines);
+
+    // Discount codes. Sellers make codes for their own lines, admins for every line
+    // (catalog:write). 422 for a bad code or percentage, 409 `duplicate_code`.
+    Result<Coupon> CreateCoupon(const Principal& principal, const std::string& code, std::int64_t percent_off);
+    // The principal's codes (an admin: every code), newest first.
+    std::vector<Coupon> ListCoupons(const Principal& principal);
+    // Retires a code: checkouts no longer take it. 404 when unknown or another seller's.
+    Status RetireCoupon(const Principal& principal, const std::string& code);
+
     // Voids authorizations that have had no order for longer than grace (a crash between
     // authorizing and committing, a void that failed) and captures committed orders' payments
     // that are still only authorized. Safe to run at any time, from any process.
@@ -192,6 +302,9 @@ public:
     // cache listens).
     void OnStockChanged(std::function<void(std::int64_t)> listener);
 
+    // Called after a product went into a cart (the analytics funnel counts them; nothing about who).
+    void OnCartAdded(std::function<void(std::int64_t)> listener);
+
     // Called after every commit that wrote outbox events (the event dispatcher listens, so that
     // it need not wait for its next poll).
     void OnEventsCommitted(std::function<void()> listener);
@@ -211,8 +324,9 @@ private:
     accounts::PiiVault& vault_;
     PaymentProvider& payments_;
     const Clock& clock_;
-    std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time
-    std::vector<std::function<void()>> committed_listeners_;    // set at wiring time
+    std::vector<std::function<void(std::int64_t)>> listeners_;       // set at wiring time
+    std::vector<std::function<void()>> committed_listeners_;         // set at wiring time
+    std::vector<std::function<void(std::int64_t)>> cart_listeners_;  // set at wiring time
 
     std::mutex reconciler_mutex_;  // guards reconciler_stopping_
     std::condition_variable reconciler_wake_;

@@ -40,13 +40,19 @@ json::value TimeOrNull(const std::optional<std::int64_t>& t) {
 // own shipping state, with personal data masked and no card.
 json::object OrderJson(const Order& o, bool full) {
     json::array items;
+    std::int64_t discount = 0, refunded = 0;
     for (const OrderLine& l : o.items) {
         items.push_back(json::object{{"product_id", l.product_id},
                                      {"name", l.name},
                                      {"quantity", l.quantity},
                                      {"price_cents", l.price_cents},
                                      {"seller_id", l.seller_id},
-                                     {"shipped_at", TimeOrNull(l.shipped_at)}});
+                                     {"shipped_at", TimeOrNull(l.shipped_at)},
+                                     {"discount_cents", l.discount_cents},
+                                     {"refunded_cents", l.refunded_cents},
+                                     {"refunded_quantity", l.refunded_quantity}});
+        discount += l.discount_cents;
+        refunded += l.refunded_cents;
     }
     const Address& a = o.shipping_address;
     json::object address = full ? http::AddressToJson(a)
@@ -59,7 +65,10 @@ json::object OrderJson(const Order& o, bool full) {
                      {"shipping_address", std::move(address)},
                      {"phone", full ? o.phone : MaskPhone(o.phone)},
                      {"created_at", FormatRfc3339(o.created_at)},
-                     {"updated_at", FormatRfc3339(o.updated_at)}};
+                     {"updated_at", FormatRfc3339(o.updated_at)},
+                     {"discount_cents", discount},
+                     {"refunded_cents", refunded},
+                     {"coupon_code", o.coupon_code}};
     if (o.seller_view) {
         // Shipped when every one of the seller's lines is.
         std::optional<std::int64_t> shipped_at;
@@ -82,6 +91,7 @@ CheckoutInput ReadCheckout(http::JsonReader& f, Need payment) {
     CheckoutInput in;
     in.shipping_address = http::ReadAddress(f, "shipping_address", Need::kRequired).value_or(Address{});
     in.phone = f.Text("phone", Need::kRequired).value_or("");
+    in.coupon_code = f.Text("coupon_code", Need::kOptional).value_or("");
     std::optional<http::JsonReader> p = f.Object("payment", payment);
     if (!p) return in;
     std::optional<std::string> method = p->Text("method", Need::kRequired);
@@ -163,9 +173,11 @@ public:
         if (!v.ok() && v.error().kind != ErrorKind::kValidation) return http::PrivateError(v.error());
         if (!v.ok()) f.Merge(v.error().fields);
         if (auto e = f.Finish()) return http::PrivateError(*e);
-        return http::PrivateJson(
-            200, json::object{
-                     {"valid", true}, {"total_cents", v->total_cents}, {"currency", v->currency}, {"items", v->items}});
+        return http::PrivateJson(200, json::object{{"valid", true},
+                                                   {"total_cents", v->total_cents},
+                                                   {"currency", v->currency},
+                                                   {"items", v->items},
+                                                   {"discount_cents", v->discount_cents}});
     }
 
     Response Checkout(const Request& request) {
@@ -227,7 +239,70 @@ public:
     Response Refund(const Request& r) { return MoveTo(r, OrderStatus::kRefunded); }
     Response MarkPaid(const Request& r) { return MoveTo(r, OrderStatus::kPaid); }
 
+    // Staff pay back part of an order: {items: [{product_id, quantity?, amount_cents?}]}.
+    Response RefundLines(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kOrdersWrite);
+        if (!who.ok()) return http::PrivateError(who.error());
+        auto id = http::ParseId(request.PathParam("id"));
+        if (!id) return http::PrivateError(Error::NotFound("There is no such order."));
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return http::PrivateError(body.error());
+        http::JsonReader f(body.value());
+        std::vector<RefundRequest> lines;
+        std::optional<std::vector<http::JsonReader>> items = f.Objects("items", Need::kRequired);
+        if (!items) items.emplace();
+        for (http::JsonReader& item : *items) {
+            RefundRequest r;
+            r.product_id = item.Integer("product_id", Need::kRequired).value_or(0);
+            r.quantity = item.Integer("quantity", Need::kOptional).value_or(0);
+            r.amount_cents = item.Integer("amount_cents", Need::kOptional);
+            lines.push_back(r);
+        }
+        if (auto e = f.Finish()) return http::PrivateError(*e);
+        Result<Order> order = service_.RefundLines(who.value(), *id, lines);
+        if (!order.ok()) return http::PrivateError(order.error());
+        return http::PrivateJson(201, OrderJson(order.value(), Full(who.value(), order.value())));
+    }
+
+    Response ListCoupons(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::PrivateError(who.error());
+        json::array items;
+        for (const Coupon& c : service_.ListCoupons(who.value())) items.push_back(CouponJson(c));
+        return http::PrivateJson(200, json::object{{"items", std::move(items)}});
+    }
+
+    Response CreateCoupon(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::PrivateError(who.error());
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return http::PrivateError(body.error());
+        http::JsonReader f(body.value());
+        std::optional<std::string> code = f.Text("code", Need::kRequired);
+        std::optional<std::int64_t> percent = f.Integer("percent_off", Need::kRequired);
+        if (auto e = f.Finish()) return http::PrivateError(*e);
+        Result<Coupon> coupon = service_.CreateCoupon(who.value(), *code, *percent);
+        if (!coupon.ok()) return http::PrivateError(coupon.error());
+        return http::PrivateJson(201, CouponJson(coupon.value()));
+    }
+
+    Response RetireCoupon(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::PrivateError(who.error());
+        Status done = service_.RetireCoupon(who.value(), std::string(request.PathParam("code")));
+        if (!done.ok()) return http::PrivateError(done.error());
+        return http::NoStore(Response::NoContent());
+    }
+
 private:
+    static json::object CouponJson(const Coupon& c) {
+        return json::object{{"code", c.code},
+                            {"seller_id", c.seller_id == 0 ? json::value(nullptr) : json::value(c.seller_id)},
+                            {"percent_off", c.percent_off},
+                            {"active", c.active},
+                            {"created_at", FormatRfc3339(c.created_at)}};
+    }
+
     // Personal fields in clear: for the owner and admins, never in a seller's view.
     static bool Full(const Principal& who, const Order& o) {
         return !o.seller_view && (who.ActsForEveryone() || (!who.staff_token && o.user_id == who.user_id));
@@ -280,6 +355,10 @@ void AddRoutes(http::Router& router, OrderService& service, http::Authenticator 
     router.Post("/api/orders/{id}/deliver", bind(&Handlers::Deliver));
     router.Post("/api/orders/{id}/refund", bind(&Handlers::Refund));
     router.Post("/api/orders/{id}/pay", bind(&Handlers::MarkPaid));
+    router.Post("/api/orders/{id}/refunds", bind(&Handlers::RefundLines));
+    router.Get("/api/seller/coupons", bind(&Handlers::ListCoupons));
+    router.Post("/api/seller/coupons", bind(&Handlers::CreateCoupon));
+    router.Delete("/api/seller/coupons/{code}", bind(&Handlers::RetireCoupon));
     router.Get("/api/seller/orders", bind(&Handlers::SellerOrders));
     router.Post("/api/seller/orders/{id}/ship", bind(&Handlers::Ship));
 }

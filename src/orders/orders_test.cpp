@@ -536,3 +536,105 @@ TEST(OrderStatus, TableOfMoves) {
 
 }  // namespace
 }  // namespace emporium::orders
+
+namespace emporium::orders {
+namespace {
+
+TEST_F(OrdersTest, ASellersCodeTakesItsPercentOffThatSellersLinesOnly) {
+    catalog::Product other = MakeProduct(*catalog_, "CODE-8", 8);  // 1,000 cents, seller 8
+    Principal seller7{7, Role::kSeller}, admin{1, Role::kAdmin};
+    ASSERT_TRUE(service_->CreateCoupon(seller7, "spring-15", 15).ok());
+    EXPECT_EQ(service_->CreateCoupon(admin, "SPRING-15", 5).error().code, "duplicate_code");
+    Result<Coupon> bad = service_->CreateCoupon(seller7, "x", 95);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().fields.size(), 2u);                  // code and percent_off
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 2).ok());  // 2 x 49,999 = 99,998
+    ASSERT_TRUE(service_->AddToCart(1, other.id, 3).ok());     // 3,000, not seller 7's
+    CheckoutInput in = Input();
+    in.coupon_code = "Spring-15";
+    Result<Validation> v = service_->Validate(1, in);
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->discount_cents, 15000);  // 14,999.7 rounded half up
+    EXPECT_EQ(v->total_cents, 99998 + 3000 - 15000);
+    Order o = service_->Checkout(1, in, "code-key", "fp")->first;
+    EXPECT_EQ(o.total_cents, 87998);
+    EXPECT_EQ(o.coupon_code, "SPRING-15");
+    EXPECT_EQ(o.items.at(0).discount_cents + o.items.at(1).discount_cents, 15000);
+    // The card was asked for the discounted total.
+    EXPECT_EQ(database_->Read([](db::Connection& c) { return c.QueryInt("SELECT amount_cents FROM payments"); }),
+              87998);
+    // A retired code is refused; someone else's code cannot be retired.
+    EXPECT_EQ(service_->RetireCoupon(Principal{8, Role::kSeller}, "SPRING-15").error().kind, ErrorKind::kNotFound);
+    ASSERT_TRUE(service_->RetireCoupon(seller7, "spring-15").ok());
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    Result<Validation> retired = service_->Validate(1, in);
+    ASSERT_FALSE(retired.ok());
+    EXPECT_EQ(retired.error().fields.at(0).code, "unknown_coupon");
+    EXPECT_EQ(LineDiscount(1000, 25), 250);
+    EXPECT_EQ(LineDiscount(999, 10), 100);  // 99.9
+    EXPECT_EQ(LineDiscount(994, 10), 99);   // 99.4
+}
+
+TEST_F(OrdersTest, PartialRefundsPayBackUnitsOrAmountsAndNeverMoreThanWasPaid) {
+    catalog::Product other = MakeProduct(*catalog_, "REFUND-8", 8);
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 3).ok());  // 3 x 49,999
+    ASSERT_TRUE(service_->AddToCart(1, other.id, 1).ok());
+    Order o = service_->Checkout(1, Input(), "refund-key", "fp")->first;
+    Principal seller7{7, Role::kSeller}, seller8{8, Role::kSeller}, owner{1, Role::kCustomer}, admin{2, Role::kAdmin};
+
+    // One unit of three: a third of the line, rounded down; the last unit takes the remainder.
+    Order after = service_->RefundLines(seller7, o.id, {{product_.id, 1, std::nullopt}}).value();
+    EXPECT_EQ(after.items.at(0).refunded_cents, 49999);
+    EXPECT_EQ(after.items.at(0).refunded_quantity, 1);
+    Result<Order> too_many = service_->RefundLines(seller7, o.id, {{product_.id, 3, std::nullopt}});
+    ASSERT_FALSE(too_many.ok());
+    EXPECT_EQ(too_many.error().fields.at(0).code, "too_many");
+    EXPECT_EQ(service_->RefundLines(seller7, o.id, {{product_.id, 0, 99999}}).error().fields.at(0).code, "too_much");
+    // A seller cannot refund another seller's line; the owner cannot refund at all.
+    EXPECT_EQ(service_->RefundLines(seller8, o.id, {{product_.id, 1, std::nullopt}}).error().fields.at(0).code,
+              "not_in_order");
+    EXPECT_EQ(service_->RefundLines(owner, o.id, {{product_.id, 1, std::nullopt}}).error().kind, ErrorKind::kNotFound);
+    EXPECT_EQ(service_->RefundLines(seller7, o.id, {{product_.id, 0, std::nullopt}}).error().fields.at(0).code,
+              "nothing_to_refund");
+    // An amount without units.
+    after = service_->RefundLines(admin, o.id, {{product_.id, 0, 1}}).value();
+    EXPECT_EQ(after.items.at(0).refunded_cents, 50000);
+    // Cancelling pays back what is left of every line: 149,997 - 50,000 on the first, 1,000 on the other.
+    ASSERT_TRUE(service_->Move(owner, o.id, OrderStatus::kCancelled).ok());
+    std::vector<RefundFact> refunds = database_->Read([](db::Connection& c) { return ReadRefundFacts(c, {}); });
+    ASSERT_EQ(refunds.size(), 4u);
+    EXPECT_EQ(refunds[2].kind, "cancel");
+    EXPECT_EQ(refunds[2].amount_cents + refunds[3].amount_cents, 99997 + 1000);
+    EXPECT_EQ(refunds[2].quantity + refunds[3].quantity, 2 + 1);
+    std::int64_t paid_back = 0;
+    for (const RefundFact& r : refunds) paid_back += r.amount_cents;
+    EXPECT_EQ(paid_back, o.total_cents);
+    EXPECT_EQ(service_->RefundLines(admin, o.id, {{other.id, 0, 1}}).error().code, "invalid_transition");
+    // The events carry the same facts as the tables.
+    std::vector<events::Event> all = database_->Read([](db::Connection& c) { return events::ReadAfter(c, 0, 100); });
+    std::vector<RefundFact> from_events;
+    for (const events::Event& e : all) {
+        for (RefundFact& r : RefundFactsOf(e.type, e.payload_json, e.created_at)) from_events.push_back(r);
+    }
+    ASSERT_EQ(from_events.size(), refunds.size());
+    for (std::size_t i = 0; i < refunds.size(); ++i) {
+        EXPECT_EQ(from_events[i].refund_id, refunds[i].refund_id);
+        EXPECT_EQ(from_events[i].amount_cents, refunds[i].amount_cents);
+        EXPECT_EQ(from_events[i].category_id, refunds[i].category_id);
+        EXPECT_EQ(from_events[i].at, refunds[i].at);
+    }
+    auto placed = std::find_if(all.begin(), all.end(), [](const events::Event& e) { return e.type == "order.placed"; });
+    ASSERT_NE(placed, all.end());
+    std::vector<SaleFact> sold = SaleFactsOf(placed->type, placed->payload_json, placed->created_at);
+    std::vector<SaleFact> stored = database_->Read([](db::Connection& c) { return ReadSaleFacts(c, {}); });
+    ASSERT_EQ(sold.size(), stored.size());
+    for (std::size_t i = 0; i < sold.size(); ++i) {
+        EXPECT_EQ(sold[i].gross_cents, stored[i].gross_cents);
+        EXPECT_EQ(sold[i].category_id, stored[i].category_id);
+        EXPECT_NE(sold[i].category_id, 0);
+        EXPECT_EQ(sold[i].name, stored[i].name);
+    }
+}
+
+}  // namespace
+}  // namespace emporium::orders

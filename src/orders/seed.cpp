@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
+#include <ctime>
 #include <map>
 #include <numeric>
 #include <random>
@@ -12,6 +13,7 @@
 
 #include "catalog/catalog.h"
 #include "http/json_body.h"
+#include "orders/orders.h"
 
 // Shopper profiles: why the generated history looks the way it does.
 //
@@ -369,6 +371,51 @@ std::vector<Basket> RandomBaskets(const std::vector<Product>& products, Dice& di
     return out;
 }
 
+// A moment of the year before now, drawn more often in November and December and at weekends,
+// as a shop's sales are (the sales reports' seasons).
+std::int64_t SeasonalTime(std::int64_t now, Dice& dice) {
+    for (;;) {
+        const std::int64_t at = now - dice.Between(0, std::int64_t{365} * 86400);
+        const std::int64_t day = at / 86400;
+        const std::int64_t weekday = ((day % 7) + 7 + 3) % 7;  // Monday = 0
+        const auto t = static_cast<std::time_t>(at);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        std::int64_t weight = tm.tm_mon == 11 ? 20 : tm.tm_mon == 10 ? 16 : tm.tm_mon == 0 ? 8 : 10;
+        if (weekday >= 5) weight = weight * 13 / 10;
+        if (dice.Between(1, 26) <= weight) return at;
+    }
+}
+
+// The money a cancelled or refunded order paid back, on its own later date (never after now), and
+// now and then a partial refund of one unit of a delivered order.
+void SeedRefunds(db::Connection& c, std::int64_t order_id, const std::string& status, std::int64_t created,
+                 std::int64_t now, const std::vector<Line>& lines, const std::vector<std::int64_t>& discounts,
+                 Dice& dice) {
+    const bool partial = status == "delivered" && dice.Between(1, 25) == 1;
+    if (status != "cancelled" && status != "refunded" && !partial) return;
+    const std::int64_t at =
+        std::min(now, created + (status == "cancelled" ? dice.Between(600, 2 * 86400) : dice.Between(5, 30) * 86400));
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+        const Line& l = lines[k];
+        const std::int64_t net = l.quantity * l.product->price_cents - discounts[k];
+        std::int64_t units = l.quantity, amount = net;
+        if (partial) {
+            if (k > 0) break;
+            units = 1;
+            amount = net / l.quantity;
+        }
+        c.Execute(
+            "INSERT INTO order_refunds (order_id, product_id, seller_id, quantity, amount_cents, kind, by_user,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+            {order_id, l.product->id, l.product->seller_id, units, amount,
+             std::string(partial                 ? "partial"
+                         : status == "cancelled" ? "cancel"
+                                                 : "refund"),
+             at});
+    }
+}
+
 struct Drawn {
     std::size_t customer;
     std::int64_t created;
@@ -387,7 +434,7 @@ std::vector<Drawn> DrawHistory(const std::vector<Product>& products, const SeedO
     for (std::int64_t n = 0; n < options.count; ++n) {
         auto it = std::upper_bound(cumulative.begin(), cumulative.end(), dice.Unit() * cumulative.back());
         std::size_t who = std::min(static_cast<std::size_t>(it - cumulative.begin()), customers - 1);
-        times[who].push_back(options.now - dice.Between(0, std::int64_t{365} * 86400));
+        times[who].push_back(SeasonalTime(options.now, dice));
     }
     const Households households(products);
     const Gamers gamers(products);
@@ -411,6 +458,8 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
                         const std::function<void(std::int64_t, std::int64_t)>& progress) {
     // A seed replaces the shop's history: no order, cart or remembered checkout survives it.
     database.Write([](db::Connection& c) {
+        c.Execute("DELETE FROM order_refunds");
+        c.Execute("DELETE FROM coupons");
         c.Execute("DELETE FROM order_lines");
         c.Execute("DELETE FROM orders");
         c.Execute("DELETE FROM cart_items");
@@ -434,9 +483,19 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
     }
     std::int64_t written = 0;
     database.Write([&](db::Connection& c) {
+        c.Execute(
+            "INSERT INTO coupons (code, seller_id, percent_off, active, created_at) VALUES ('WELCOME10', 0, 10, 1, ?)",
+            {options.now});
         std::vector<Product> products;
         catalog::ForEachProduct(c, false, [&](const Product& p) { products.push_back(p); });
         if (products.empty()) return;
+        // Each line keeps its product's category, as checkout records it.
+        std::map<std::int64_t, std::int64_t> category_of;
+        std::vector<std::int64_t> ids;
+        ids.reserve(products.size());
+        for (const Product& p : products) ids.push_back(p.id);
+        for (const catalog::StockLine& line : catalog::ReadStock(c, ids))
+            category_of[line.product_id] = line.category_id;
         for (const Drawn& d : DrawHistory(products, options, dice)) {
             int roll = static_cast<int>(dice.Between(1, 100));
             const char* status = "delivered";
@@ -455,20 +514,29 @@ std::int64_t SeedOrders(db::Database& database, accounts::PiiVault& vault, const
             for (const Line& l : d.basket) {
                 if (l.product->currency == currency) basket.push_back(l);
             }
-            for (const Line& l : basket) total += l.quantity * l.product->price_cents;
+            // One order in eight used the shop's 10% code; discounts are per line, as at checkout.
+            const bool coupon = dice.Between(1, 8) == 1;
+            std::vector<std::int64_t> discounts;
+            discounts.reserve(basket.size());
+            for (const Line& l : basket) {
+                discounts.push_back(coupon ? LineDiscount(l.quantity * l.product->price_cents, 10) : 0);
+                total += l.quantity * l.product->price_cents - discounts.back();
+            }
             std::int64_t order_id = c.QueryInt(
                 "INSERT INTO orders (user_id, status, total_cents, currency, shipping_address, phone, card_brand,"
-                " card_last4, payment_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'visa', '4242', "
-                "'seed', ?, ?) RETURNING id",
+                " card_last4, payment_ref, created_at, updated_at, coupon_code) VALUES (?, ?, ?, ?, ?, ?, 'visa',"
+                " '4242', 'seed', ?, ?, ?) RETURNING id",
                 {options.customer_ids[d.customer], std::string(status), total, currency, sealed[d.customer].first,
-                 sealed[d.customer].second, d.created, d.created});
-            for (const Line& l : basket) {
+                 sealed[d.customer].second, d.created, d.created, std::string(coupon ? "WELCOME10" : "")});
+            for (std::size_t k = 0; k < basket.size(); ++k) {
+                const Line& l = basket[k];
                 c.Execute(
-                    "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    {order_id, l.product->id, l.product->seller_id, l.product->name, l.quantity,
-                     l.product->price_cents});
+                    "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents,"
+                    " discount_cents, category_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    {order_id, l.product->id, l.product->seller_id, l.product->name, l.quantity, l.product->price_cents,
+                     discounts[k], category_of[l.product->id]});
             }
+            SeedRefunds(c, order_id, status, d.created, options.now, basket, discounts, dice);
             ++written;
             if (progress && written % 1000 == 0) progress(written, options.count);
         }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -95,6 +96,49 @@ TEST_F(SeedOrdersTest, HouseholdsBuyTheirStaplesAgain) {
     }
     ASSERT_GT(regulars, 10);
     EXPECT_GE(rebuying, regulars * 9 / 10);
+}
+
+// The history behind the demo Sales page: more orders in the year's last months, a shop discount
+// code on some orders, refunds (whole, partial, cancellations) on their own later dates, and every
+// order whole: its lines add up to its total and keep their category.
+TEST_F(SeedOrdersTest, TheHistoryHasSeasonsDiscountsAndRefunds) {
+    Seed("games", 300, 3000);
+    const std::int64_t now = 1767225600;  // the history's end, as Seed passes it
+    std::map<int, int> by_month;          // 0 = January (UTC)
+    std::int64_t coupon_orders = 0, incomplete = 0, uncategorised = 0;
+    std::map<std::string, std::int64_t> refunds;  // kind -> count
+    std::int64_t refunds_out_of_order = 0;
+    (*db_)->Read([&](db::Connection& c) {
+        c.Query("SELECT created_at, coupon_code FROM orders", {}, [&](const db::Row& r) {
+            const auto t = static_cast<std::time_t>(r.Int(0));
+            std::tm tm{};
+            gmtime_r(&t, &tm);
+            ++by_month[tm.tm_mon];
+            if (r.Text(1) == "WELCOME10") ++coupon_orders;
+        });
+        incomplete = c.QueryInt(
+            "SELECT COUNT(*) FROM orders o WHERE o.total_cents <> (SELECT COALESCE(SUM(l.quantity * l.price_cents -"
+            " l.discount_cents), -1) FROM order_lines l WHERE l.order_id = o.id)");
+        uncategorised = c.QueryInt("SELECT COUNT(*) FROM order_lines WHERE category_id IS NULL OR category_id = 0");
+        c.Query("SELECT kind, COUNT(*) FROM order_refunds GROUP BY kind", {},
+                [&](const db::Row& r) { refunds[std::string(r.Text(0))] = r.Int(1); });
+        refunds_out_of_order = c.QueryInt(
+            "SELECT COUNT(*) FROM order_refunds f JOIN orders o ON o.id = f.order_id"
+            " WHERE f.created_at < o.created_at OR f.created_at > ?",
+            {now});
+    });
+    double ordinary = 0;  // February to October, the months without a season
+    for (int m = 1; m <= 9; ++m) ordinary += by_month[m] / 9.0;
+    EXPECT_GT(by_month[11], 1.6 * ordinary) << "December";
+    EXPECT_GT(by_month[10], 1.3 * ordinary) << "November";
+    EXPECT_GT(coupon_orders, 3000 / 16);
+    EXPECT_LT(coupon_orders, 3000 / 4);
+    EXPECT_EQ(incomplete, 0);
+    EXPECT_EQ(uncategorised, 0);
+    EXPECT_GT(refunds["refund"], 0);
+    EXPECT_GT(refunds["partial"], 0);
+    EXPECT_GT(refunds["cancel"], 0);
+    EXPECT_EQ(refunds_out_of_order, 0);
 }
 
 }  // namespace

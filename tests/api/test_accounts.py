@@ -243,6 +243,12 @@ class MatrixTest(unittest.TestCase):
         self.assertEqual(r.status, 201, r.body)
         return r.json["id"]
 
+    def fresh_coupon(self):
+        code = f"MXC{random.randint(1, 10**12)}"
+        r = shop.request("POST", "/api/seller/coupons", {"code": code, "percent_off": 5}, token=people["seller"])
+        self.assertEqual(r.status, 201, r.body)
+        return code
+
     def fill_cart(self, caller):
         token = people.get(caller)
         if token and caller in ROLES:
@@ -362,6 +368,28 @@ class MatrixTest(unittest.TestCase):
                   {A: 401, C: 403, C2: 403, S: 409, S2: 404, AD: 409}, order_path("/refund")),
             Route("POST", "/api/orders/{id}/pay", "orders:write",
                   {A: 401, C: 403, C2: 403, S: 409, S2: 404, AD: 200}, order_path("/pay")),
+            # Staff pay back part of an order: the seller of the line, or an admin (orders:write).
+            Route("POST", "/api/orders/{id}/refunds", "orders:write",
+                  {A: 401, C: 403, C2: 403, S: 201, S2: 404, AD: 201},
+                  lambda caller: (f"/api/orders/{self.fresh_order(caller)}/refunds",
+                                  {"items": [{"product_id": pid, "quantity": 1}]}, {})),
+            Route("GET", "/api/seller/coupons", "catalog:write", dict(catalog_write, **{S2: 200}),
+                  fixed("/api/seller/coupons")),
+            Route("POST", "/api/seller/coupons", "catalog:write", {A: 401, C: 403, C2: 403, S: 201, S2: 201, AD: 201},
+                  lambda caller: ("/api/seller/coupons", {"code": f"MX{random.randint(1, 10**12)}", "percent_off": 5},
+                                  {})),
+            Route("DELETE", "/api/seller/coupons/{code}", "catalog:write", dict(catalog_write, **{S: 204, AD: 204}),
+                  lambda caller: (f"/api/seller/coupons/{self.fresh_coupon()}", None, {})),
+            *[Route("GET", f"/api/seller/analytics/{report}", "analytics:read",
+                    {A: 401, C: 403, C2: 403, S: 200, S2: 200, AD: 200}, fixed(f"/api/seller/analytics/{report}"))
+              for report in ("summary", "sales", "top-products", "categories", "refunds", "sell-through", "funnel",
+                             "export.csv", "settings")],
+            # A seller's time zone is set in person (never by a token); customers have no reports.
+            Route("PATCH", "/api/seller/analytics/settings", "profile",
+                  {A: 401, C: 403, C2: 403, S: 200, S2: 200, AD: 200},
+                  fixed("/api/seller/analytics/settings", {"time_zone": "Europe/Berlin"})),
+            Route("POST", "/api/analytics/product-views", None, {who: 204 for who in ROLES},
+                  fixed("/api/analytics/product-views", {"product_id": pid})),
             Route("GET", "/api/seller/orders", "orders:write", {A: 401, C: 403, C2: 403, S: 200, S2: 200, AD: 200},
                   fixed("/api/seller/orders")),
             Route("POST", "/api/seller/orders/{id}/ship", "orders:write",

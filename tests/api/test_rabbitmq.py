@@ -23,11 +23,11 @@ class Worker:
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN, "worker", "--data-dir", self.shop.data, "--only", "notify,webhooks",
+        self.proc = subprocess.Popen([BIN, "worker", "--data-dir", self.shop.data, "--only", "notify,webhooks,analytics",
                                       "--internal-port", str(self.internal_port), *FAST],
                                      env=self.env, stdout=self.log, stderr=self.log)
-        # Ready once both consumers are attached to their queues.
-        wait_until(self.text, lambda t: t.count("amqp consumer ready") >= 2 * self.starts() or self.proc.poll() is not None)
+        # Ready once the three consumers are attached to their queues.
+        wait_until(self.text, lambda t: t.count("amqp consumer ready") >= 3 * self.starts() or self.proc.poll() is not None)
         assert self.proc.poll() is None, self.text()[-2000:]
 
     def starts(self):
@@ -105,6 +105,7 @@ class RabbitTest(unittest.TestCase):
             # Every message was acknowledged: nothing waits in the broker or is held by a dead consumer.
             depths = wait_until(broker.queue_depths, lambda d: d.get("emporium.notify") == (0, 0), timeout=30)
             self.assertEqual(depths.get("emporium.webhooks"), (0, 0))
+            wait_until(broker.queue_depths, lambda d: d.get("emporium.analytics") == (0, 0), timeout=30)
             # The text Twilio took as the worker died was in doubt at restart, and was looked up, not resent.
             self.assertIn('"resolved":"already sent"', worker.text())
             self.assertEqual(worker.stop(), 0)
@@ -134,7 +135,7 @@ class RabbitTest(unittest.TestCase):
                               lambda b: {q["queue"]: q["ready"] for q in b["queues"]}.get("emporium.notify") == 3)
             self.assertEqual(seen["mode"], "rabbitmq")
             queues = {q["queue"]: q for q in seen["queues"]}
-            self.assertEqual(set(queues), {"emporium.notify", "emporium.webhooks"})
+            self.assertEqual(set(queues), {"emporium.notify", "emporium.webhooks", "emporium.analytics"})
             self.assertEqual(queues["emporium.notify"]["consumers"], 0)
             self.assertGreaterEqual(queues["emporium.webhooks"]["ready"], 3)
             self.assertEqual(broker.queue_depths().get("emporium.notify"), (3, 0))  # the broker's own count agrees
@@ -143,7 +144,7 @@ class RabbitTest(unittest.TestCase):
             worker.start()
             drained = wait_until(lambda: broker_view()["queues"],
                                  lambda qs: all(q["ready"] == 0 and q["consumers"] == 1 for q in qs))
-            self.assertEqual(len(drained), 2)
+            self.assertEqual(len(drained), 3)
             self.assertEqual(worker.stop(), 0)
 
             broker.close()
@@ -151,6 +152,35 @@ class RabbitTest(unittest.TestCase):
             self.assertEqual(down.status, 503)
             self.assertEqual(down.json["error"]["code"], "broker_unavailable")
             self.assertNotIn(broker.url, down.body.decode())  # the URL holds the broker's password
+        finally:
+            worker.stop()
+            shop.close()
+            broker.close()
+
+    def test_sales_reports_through_the_broker(self):
+        """The analytics consumer in a worker: an order placed on the web node shows in the shop's
+        sales report; the time it took is printed (the figure docs/PERFORMANCE.md states)."""
+        broker = Broker()
+        shop = Shop(products=20, extra_args=Shop.UNLIMITED + ("--events", "rabbitmq"),
+                    env={"EMPORIUM_AMQP_URL": broker.url})
+        worker = Worker(shop, dict(shop.env))
+        try:
+            worker.start()
+            product = first_product(shop)
+            def orders():
+                r = shop.admin("GET", "/api/seller/analytics/summary")
+                self.assertEqual(r.status, 200, r.body)
+                return r.json["orders"]
+            before = orders()
+            seconds = []
+            for i in range(3):
+                phone = f"+1555127{i:04d}"
+                place(shop, buyer(shop, phone, product), phone)
+                started = time.time()
+                wait_until(orders, lambda n: n == before + i + 1, timeout=30)
+                seconds.append(time.time() - started)
+            print(f"freshness through RabbitMQ: {', '.join(f'{s:.3f}' for s in seconds)} s")
+            self.assertEqual(worker.stop(), 0)
         finally:
             worker.stop()
             shop.close()

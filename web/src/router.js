@@ -24,6 +24,7 @@ const CheckoutPage = () => import('./pages/CheckoutPage.vue')
 const OrdersPage = () => import('./pages/OrdersPage.vue')
 const OrderPage = () => import('./pages/OrderPage.vue')
 const SellerOrdersPage = () => import('./pages/SellerOrdersPage.vue')
+const SalesPage = () => import('./pages/SalesPage.vue')
 
 // meta.auth: signed-in users only; meta.roles: and only these roles; meta.guest: signed-out users.
 // History mode: the server answers index.html for unknown non-API paths.
@@ -53,7 +54,14 @@ export const router = createRouter({
       component: SellerOrdersPage,
       meta: { auth: true, roles: ['seller', 'admin'], area: 'the seller area' },
     },
+    {
+      path: '/seller/sales',
+      name: 'seller-sales',
+      component: SalesPage,
+      meta: { auth: true, roles: ['seller', 'admin'], area: 'the seller area' },
+    },
     { path: '/admin', redirect: { name: 'admin-users' } },
+    { path: '/admin/sales', name: 'admin-sales', component: SalesPage, meta: { auth: true, roles: ['admin'], area: 'the admin area', admin: true } },
     { path: '/admin/users', name: 'admin-users', component: AdminUsersPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/tokens', name: 'admin-tokens', component: AdminTokensPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/notifications', name: 'admin-notifications', component: AdminNotificationsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
