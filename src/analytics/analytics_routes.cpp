@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 
+#include "db/database.h"
 #include "http/errors.h"
 #include "http/json_body.h"
 #include "http/reply.h"
@@ -449,7 +450,10 @@ std::function<bool(std::string&)> Handlers::CsvRows(const ReportQuery& q) {
     std::optional<Zone> zone = Zone::Find(zone_name);
     if (!zone) zone = Zone::Find("UTC");  // a name the system's tzdata no longer knows
     auto state = std::make_shared<State>(State{q, *zone, {}, {}, 0});
-    for (const catalog::Category& c : deps_.catalog->Categories()) state->categories[c.id] = c.slug;
+    Result<std::vector<catalog::Category>> listed = deps_.catalog->Categories();
+    // Fails only past the catalog's time budget: the database is too busy now (503, try again).
+    if (!listed.ok()) throw db::DbError(db::DbError::Kind::kBusy, listed.error().message);
+    for (const catalog::Category& c : *listed) state->categories[c.id] = c.slug;
     state->facts.seller_id = q.scope.seller_id == kShop ? std::nullopt : std::optional(q.scope.seller_id);
     state->facts.from = state->zone.DayStart(q.range.from);
     state->facts.to = state->zone.DayStart(q.range.to + 1);

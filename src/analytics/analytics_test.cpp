@@ -53,7 +53,7 @@ protected:
     void SetUp() override {
         catalog_ = std::make_unique<catalog::CatalogService>(*database_, clock_);
         ASSERT_TRUE(catalog::SeedCatalog(*database_, *catalog_, {"games", 3, 5, {99}}, nullptr).ok());
-        std::vector<catalog::Category> categories = catalog_->Categories();
+        std::vector<catalog::Category> categories = catalog_->Categories().value();
         ASSERT_GE(categories.size(), 3U);
         a1_ = Product("A1", "Arcade Cabinet", categories[0], 10000, kSellerA);
         a2_ = Product("A2", "=SUM(A1:A9) Joystick", categories[1], 2500, kSellerA);

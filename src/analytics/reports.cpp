@@ -6,6 +6,7 @@
 #include "analytics/analytics.h"
 #include "analytics/reports_sql.h"
 #include "analytics/rollup.h"
+#include "db/database.h"
 
 namespace emporium::analytics {
 
@@ -224,7 +225,10 @@ std::vector<CategoryFigures> AnalyticsService::Categories(const Scope& scope, Da
         k.figures += p.figures;
     }
     std::vector<CategoryFigures> out;
-    const std::vector<catalog::Category> known = catalog_.Categories();
+    Result<std::vector<catalog::Category>> listed = catalog_.Categories();
+    // Fails only past the catalog's time budget: the database is too busy now (503, try again).
+    if (!listed.ok()) throw db::DbError(db::DbError::Kind::kBusy, listed.error().message);
+    const std::vector<catalog::Category>& known = *listed;
     for (auto& [id, k] : by_category) {
         auto it = std::find_if(known.begin(), known.end(), [&](const catalog::Category& x) { return x.id == id; });
         k.slug = it != known.end() ? it->slug : "uncategorised";
