@@ -187,18 +187,24 @@ public:
         });
     }
 
+    // The picture at the address a product answer gives (with ?v=, its version) never changes, so
+    // browsers keep it for a year; any other address of it is checked again on every use.
     Response Image(const Request& request) {
         auto id = PathId(request);
         if (!id) return NotFoundProduct(request.PathParam("id"));
+        // Cached as "<version>\n<svg>", so a cached answer still knows its version.
         Response r = Cached("image\x1e" + std::to_string(*id), [&]() -> Result<std::string> {
             Result<Product> p = service_.Get(*id);
             if (!p.ok()) return p.error();
-            return RenderProductImage(p->name, p->category, p->category_name);
+            return ProductImageVersion(p->name, p->category, p->category_name) + "\n" +
+                   RenderProductImage(p->name, p->category, p->category_name);
         });
-        if (r.status == 200) {
-            r.content_type = "image/svg+xml";
-            r.headers.emplace_back("Cache-Control", "public, max-age=3600");
-        }
+        if (r.status != 200) return r;
+        std::size_t cut = r.body.find('\n');
+        bool current = request.QueryParam("v") == std::string_view(r.body).substr(0, cut);
+        r.body.erase(0, cut + 1);
+        r.content_type = "image/svg+xml";
+        r.headers.emplace_back("Cache-Control", current ? "public, max-age=31536000, immutable" : "no-cache");
         return r;
     }
 
