@@ -27,20 +27,37 @@ const STATUS_LIGHT = { error: '#c62828', info: '#1565c0', success: '#2e7d32', wa
 const STATUS_DARK = { error: '#ff6b81', info: '#64b5f6', success: '#69f0ae', warning: '#ffb74d' }
 const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i
 
-/** Applies the store's branding ({dark, primary, secondary, accent, background, surface}). */
+// Emphasis levels that keep secondary text (field labels, hints, subtitles) at 4.5:1 or better on
+// the shop's surfaces: Vuetify's own 0.60 falls under it once a label's 0.87 is applied on top.
+const VARIABLES_LIGHT = {
+  'border-color': '#000000',
+  'high-emphasis-opacity': 0.87,
+  'medium-emphasis-opacity': 0.72,
+  'idle-opacity': 0.04,
+  'pressed-opacity': 0.12,
+}
+const VARIABLES_DARK = {
+  'border-color': '#FFFFFF',
+  'high-emphasis-opacity': 1,
+  'medium-emphasis-opacity': 0.78,
+  'idle-opacity': 0.1,
+  'pressed-opacity': 0.16,
+}
+
+/** Applies the store's branding ({dark, primary, secondary, accent, background, surface}); null: the neutral look. */
 export function applyBranding(theme) {
-  if (!theme) return
   const colors = {}
   for (const key of ['primary', 'secondary', 'accent', 'background', 'surface']) {
-    if (typeof theme[key] === 'string' && HEX.test(theme[key])) colors[key] = theme[key]
+    if (theme && typeof theme[key] === 'string' && HEX.test(theme[key])) colors[key] = theme[key]
   }
-  const dark = Boolean(theme.dark)
+  const dark = Boolean(theme && theme.dark)
   const current = vuetify.theme.themes.value.shop
   vuetify.theme.themes.value.shop = {
     ...current,
     dark,
     // Status colours readable on the chosen mode's surfaces.
     colors: { ...current.colors, ...(dark ? STATUS_DARK : STATUS_LIGHT), ...colors },
+    variables: { ...current.variables, ...(dark ? VARIABLES_DARK : VARIABLES_LIGHT) },
   }
   vuetify.theme.global.name.value = 'shop'
 }
