@@ -10,7 +10,7 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-asan smoke bench lint format clean
+.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-quality test-asan smoke bench lint format clean
 
 all: build
 
@@ -49,6 +49,11 @@ test-api: build
 
 test-e2e: build
 	node --test tests/e2e/
+
+# Lighthouse (95+ in all four categories, phone and desktop, median of QUALITY_RUNS runs) and
+# axe-core (no violations on any route) on both demo shops; scores go to build/quality/.
+test-quality: build
+	node --test --test-concurrency=1 tests/quality/
 
 smoke: build
 	python3 ../shared/contract/smoke.py catalog accounts orders
