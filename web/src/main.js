@@ -5,7 +5,6 @@ import App from './App.vue'
 import { router } from './router'
 import { ensureVuetify } from './plugins/lazy-vuetify'
 import { installThemeSheet } from './plugins/theme-sheet'
-import { watchInvalidFields } from './plugins/aria-invalid'
 import { setRetryListener, setUnauthorizedHandler } from './api'
 import { useShopStore } from './stores/shop'
 import { useAuthStore } from './stores/auth'
@@ -46,7 +45,4 @@ setUnauthorizedHandler(() => {
 const busy = useBusyStore(pinia)
 setRetryListener((state) => busy.onRetry(state))
 
-ready.finally(() => {
-  app.mount('#app')
-  watchInvalidFields(document.getElementById('app'))
-})
+ready.finally(() => app.mount('#app'))

@@ -4,8 +4,19 @@
 // chosen to reach WCAG AA contrast (4.5:1) on both the page background and the card surface,
 // whatever colours a shop picks; Vuetify's own theme (plugins/vuetify.js) serves the other pages.
 
-export const NEUTRAL = { dark: false, primary: '#3949ab', secondary: '#00897b', accent: '#e91e63', background: '#f5f6fa', surface: '#ffffff' }
+/** The colours of a shop without branding (Vuetify's theme starts from them too). */
+export const NEUTRAL_COLORS = { primary: '#3949ab', secondary: '#00897b', accent: '#e91e63', background: '#f5f6fa', surface: '#ffffff' }
 const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i
+const BRAND_KEYS = Object.keys(NEUTRAL_COLORS)
+
+/** The branding's colours that are valid '#rgb' or '#rrggbb' values (others are left out). */
+export function brandColors(theme) {
+  const colors = {}
+  for (const key of BRAND_KEYS) {
+    if (theme && typeof theme[key] === 'string' && HEX.test(theme[key])) colors[key] = theme[key]
+  }
+  return colors
+}
 export const AA = 4.6 // a little above 4.5, so rounding in browsers and checkers never tips it under
 
 /** '#abc' or '#aabbcc' -> [r, g, b] (0-255). */
@@ -64,10 +75,7 @@ export function onColor(background) {
 
 /** The CSS custom properties of the storefront for a branding ({dark, primary, ..., surface}). */
 export function shopColors(theme) {
-  const t = { ...NEUTRAL }
-  for (const key of ['primary', 'secondary', 'accent', 'background', 'surface']) {
-    if (theme && typeof theme[key] === 'string' && HEX.test(theme[key])) t[key] = theme[key]
-  }
+  const t = { ...NEUTRAL_COLORS, ...brandColors(theme) }
   const dark = Boolean(theme && theme.dark)
   const grounds = [t.background, t.surface]
   const text = readable(dark ? '#f2f2f7' : '#1b1b21', grounds, 7)

@@ -2,6 +2,7 @@
 // download it; the first route without meta.light (sign-in, account, checkout, seller, admin, and
 // any page added later) waits for it to load and install before it renders.
 import { shallowRef } from 'vue'
+import { watchInvalidFields } from './aria-invalid'
 
 /** The component that gives Vuetify pages their Vuetify root (v-app); null until loaded. */
 export const vuetifyRoot = shallowRef(null)
@@ -16,6 +17,7 @@ export function ensureVuetify(app, theme) {
         app.use(vuetify)
         applyBranding(theme())
         vuetifyRoot.value = VuetifyRoot
+        watchInvalidFields(document.getElementById('app')) // Vuetify's fields only mark errors with a class
       })
       .catch((e) => {
         pending = null // a failed download is tried again on the next navigation

@@ -3,6 +3,7 @@
 import 'vuetify/styles'
 import { createVuetify } from 'vuetify'
 import { aliases, mdi } from 'vuetify/iconsets/mdi-svg'
+import { NEUTRAL_COLORS, brandColors } from '../theme'
 
 export const vuetify = createVuetify({
   icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
@@ -11,7 +12,7 @@ export const vuetify = createVuetify({
     themes: {
       shop: {
         dark: false,
-        colors: { primary: '#3949ab', secondary: '#00897b', accent: '#e91e63', background: '#f5f6fa', surface: '#ffffff' },
+        colors: { ...NEUTRAL_COLORS },
       },
     },
   },
@@ -25,7 +26,6 @@ export const vuetify = createVuetify({
 
 const STATUS_LIGHT = { error: '#c62828', info: '#1565c0', success: '#2e7d32', warning: '#e65100' }
 const STATUS_DARK = { error: '#ff6b81', info: '#64b5f6', success: '#69f0ae', warning: '#ffb74d' }
-const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i
 
 // Emphasis levels that keep secondary text (field labels, hints, subtitles) at 4.5:1 or better on
 // the shop's surfaces: Vuetify's own 0.60 falls under it once a label's 0.87 is applied on top.
@@ -46,10 +46,7 @@ const VARIABLES_DARK = {
 
 /** Applies the store's branding ({dark, primary, secondary, accent, background, surface}); null: the neutral look. */
 export function applyBranding(theme) {
-  const colors = {}
-  for (const key of ['primary', 'secondary', 'accent', 'background', 'surface']) {
-    if (theme && typeof theme[key] === 'string' && HEX.test(theme[key])) colors[key] = theme[key]
-  }
+  const colors = brandColors(theme)
   const dark = Boolean(theme && theme.dark)
   const current = vuetify.theme.themes.value.shop
   vuetify.theme.themes.value.shop = {
