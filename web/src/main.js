@@ -8,6 +8,7 @@ import { installThemeSheet } from './plugins/theme-sheet'
 import { setRetryListener, setUnauthorizedHandler } from './api'
 import { useShopStore } from './stores/shop'
 import { useAuthStore } from './stores/auth'
+import { useCategoriesStore } from './stores/categories'
 import { useNoticeStore } from './stores/notice'
 import { useBusyStore } from './stores/busy'
 
@@ -15,11 +16,12 @@ const app = createApp(App)
 const pinia = createPinia()
 installThemeSheet(app) // before Vuetify, which looks for it when installed
 
-// Load the branding and who is signed in before the first paint, so the page never
-// flashes the neutral theme or a "Sign in" button for a signed-in shopper.
+// Load the branding, the categories (both preloaded by index.html) and who is signed in before
+// the first paint, so the page never flashes the neutral theme, placeholder category tiles that
+// then change the layout, or a "Sign in" button for a signed-in shopper.
 const shop = useShopStore(pinia)
 const auth = useAuthStore(pinia)
-const ready = Promise.allSettled([shop.load(), auth.load()])
+const ready = Promise.allSettled([shop.load(), auth.load(), useCategoriesStore(pinia).load()])
 
 // Pages other than the shopper's (meta.light) need Vuetify, in the shop's colours.
 router.beforeEach(async (to) => {
