@@ -113,7 +113,14 @@ describe('Git Goods storefront (games preset)', () => {
       { message: 'all featured cards' },
     );
     await section.getByRole('img', { name: featured.items[0].name, exact: true }).first().waitFor();
-    await page.locator('[data-testid="newest"] [data-testid="product-card"]').first().waitFor();
+    // New arrivals load when they come near the screen.
+    const newest = page.locator('[data-testid="newest"]');
+    await newest.scrollIntoViewIfNeeded();
+    const newestApi = await apiJson(shop, '/api/products?sort=newest&per_page=8');
+    await eventually(async () => (await newest.locator('[data-testid="product-card"]').count()) === newestApi.items.length, {
+      message: 'all new arrivals',
+    });
+    await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, 'home-desktop.png');
     assertClean(watch);
   });

@@ -62,23 +62,37 @@ export async function contextApi(context, base, method, apiPath, data) {
 
 /**
  * Waits until the page has mounted, its first route has resolved, and nothing on it is loading any more
- * (no aria-busy region, no placeholder, no Vuetify loader), so axe sees the finished page.
+ * (no aria-busy region, no placeholder, no Vuetify loader), so axe sees the finished page, with the
+ * parts that load only near the screen loaded too.
  */
 export async function settled(page, message) {
-  await eventually(
-    () =>
-      page.evaluate(() => {
-        const app = document.querySelector('#app');
-        if (!app || !app.__vue_app__ || !document.querySelector('main')?.children.length) return false;
-        const router = app.__vue_app__.config.globalProperties.$router;
-        if (!router.currentRoute.value.matched.length) return false; // still on its way to the first page
-        const busy = document.querySelector(
-          '[aria-busy="true"], .skeleton, .v-skeleton-loader, .v-progress-linear--active, .v-progress-circular, .v-btn--loading, .v-data-table--loading',
-        );
-        return !busy;
-      }),
-    { timeout: 30000, message: `${message} to settle` },
-  );
+  const idle = () =>
+    eventually(
+      () =>
+        page.evaluate(() => {
+          const app = document.querySelector('#app');
+          if (!app || !app.__vue_app__ || !document.querySelector('main')?.children.length) return false;
+          const router = app.__vue_app__.config.globalProperties.$router;
+          if (!router.currentRoute.value.matched.length) return false; // still on its way to the first page
+          const busy = document.querySelector(
+            '[aria-busy="true"], .skeleton, .v-skeleton-loader, .v-progress-linear--active, .v-progress-circular, .v-btn--loading, .v-data-table--loading',
+          );
+          return !busy;
+        }),
+      { timeout: 30000, message: `${message} to settle` },
+    );
+  await idle();
+  // Parts far down a page load when they come near the screen: scroll past them once (and wait two
+  // frames, in which the browser tells the page what came into view), back to the top, and wait
+  // for what that asked for.
+  await page.evaluate(async () => {
+    const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    window.scrollTo(0, document.documentElement.scrollHeight);
+    await frames();
+    window.scrollTo(0, 0);
+    await frames();
+  });
+  await idle();
 }
 
 /** axe-core's violations on the page as shown now: [{ id, impact, help, nodes: [{ target, summary }] }]. */
