@@ -8,9 +8,10 @@ INTERNAL_PORT ?= 9090
 DATA_DIR ?= data/$(PRESET)
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+TSAN_DIR ?= build-tsan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-quality test-asan smoke bench lint format clean
+.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-quality test-asan test-tsan smoke bench lint format clean
 
 all: build
 
@@ -65,6 +66,13 @@ test-asan: deps
 	cd $(ASAN_DIR) && ctest --output-on-failure
 	EMPORIUM_BIN=$(CURDIR)/$(ASAN_DIR)/emporium python3 tests/api/run.py
 
+# The unit and API tests again, built with ThreadSanitizer (suppressions: tests/tsan.supp).
+test-tsan: deps
+	@test -f $(TSAN_DIR)/build.ninja || cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMPORIUM_SANITIZE=thread
+	cmake --build $(TSAN_DIR)
+	cd $(TSAN_DIR) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" ctest -LE postgresql --output-on-failure
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" EMPORIUM_BIN=$(CURDIR)/$(TSAN_DIR)/emporium python3 tests/api/run.py
+
 bench: build
 	bash bench/run.sh
 
@@ -75,4 +83,4 @@ format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) web/dist
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) web/dist

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 packages=(
     build-essential cmake ninja-build ccache pkg-config git
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
-    libsqlite3-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
-    libbrotli-dev zlib1g-dev libcurl4-openssl-dev prometheus-cpp-dev librabbitmq-dev rabbitmq-server prometheus prometheus-alertmanager
-    libgtest-dev libgmock-dev libbenchmark-dev
+    libsqlite3-dev libpq-dev postgresql libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
+    libbrotli-dev zlib1g-dev libcurl4-openssl-dev prometheus-cpp-dev libpugixml-dev librabbitmq-dev rabbitmq-server prometheus prometheus-alertmanager
+    libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
     clang-format clang-tidy
     nodejs npm chromium python3
     wrk nginx-light curl bc openssl
@@ -34,7 +34,7 @@ if ((${#missing[@]})); then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-for dir in web tests/e2e tests/quality; do
+for dir in web tests/e2e tests/quality tests/k8s; do
     # npm ci only when the lock file changed since the last install.
     [[ -f $dir/package-lock.json ]] || continue
     stamp=$dir/node_modules/.emporium-lock

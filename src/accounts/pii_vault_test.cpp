@@ -95,5 +95,62 @@ TEST_F(PiiVaultTest, EnvironmentKeys) {
     EXPECT_THROW(PiiVault::Open({"too short", "", KeyFile()}), std::runtime_error);
 }
 
+TEST_F(PiiVaultTest, RotationCoversEveryRegisteredTableAndEveryColumn) {
+    auto database = db::OpenSqlite({(dir_ / "shop.db").string(), 2, 1000, true, nullptr});
+    auto vault = PiiVault::Open({"", "", KeyFile()});
+    database->Write([&](db::Connection& c) {
+        c.ExecuteScript(
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT, y TEXT);"
+            "CREATE TABLE b (id INTEGER PRIMARY KEY, kind TEXT, z TEXT NOT NULL);");
+        for (int i = 0; i < 5; ++i) {
+            c.Execute("INSERT INTO a (x, y) VALUES (?, ?)",
+                      {vault->Encrypt("fx", "x" + std::to_string(i)),
+                       i % 2 ? db::Value(nullptr) : db::Value(vault->Encrypt("fy", "y"))});
+        }
+        c.Execute("INSERT INTO b (kind, z) VALUES ('sealed', ?)", {vault->Encrypt("fz", "secret")});
+        c.Execute("INSERT INTO b (kind, z) VALUES ('clear', 'https://example.org')");  // not ciphertext
+    });
+    // Two modules, two registrations; nothing in the vault names them.
+    vault->Register(*database, SealedTable{"a", "id", {{"x", "fx"}, {"y", "fy"}}});
+    SealedTable b{"b", "id", {{"z", "fz"}}};
+    b.only_where = "kind = 'sealed'";
+    vault->Register(*database, b);
+    auto rows = [](const std::vector<TableRotation>& report) {
+        std::vector<std::pair<std::string, std::int64_t>> out;
+        for (const TableRotation& t : report) out.emplace_back(t.table, t.rows);
+        return out;
+    };
+    using Rows = std::vector<std::pair<std::string, std::int64_t>>;
+    EXPECT_EQ(rows(vault->CountOnOldKeys()), (Rows{{"a", 0}, {"b", 0}}));
+    const std::string old_key = vault->ActiveKeyId();
+    ASSERT_TRUE(vault->AddKey().ok());
+    EXPECT_EQ(rows(vault->CountOnOldKeys()), (Rows{{"a", 5}, {"b", 1}}));
+    EXPECT_EQ(rows(vault->ReencryptBatch(3)), (Rows{{"a", 3}, {"b", 1}}));
+    EXPECT_EQ(rows(vault->ReencryptBatch(100)), (Rows{{"a", 2}, {"b", 0}}));
+    EXPECT_EQ(rows(vault->CountOnOldKeys()), (Rows{{"a", 0}, {"b", 0}}));
+
+    // One column left on the old key (a server that had not reloaded yet wrote it) is found even
+    // though the row's other columns are new.
+    std::string stale;
+    {
+        auto writer = PiiVault::Open({"", "", (dir_ / "old.keys").string()});  // a different, unknown key
+        stale = writer->Encrypt("fy", "y");
+    }
+    database->Write([&](db::Connection& c) { c.Execute("UPDATE a SET y = ? WHERE id = 2", {stale}); });
+    EXPECT_EQ(rows(vault->CountOnOldKeys()), (Rows{{"a", 1}, {"b", 0}}));
+    // Its key is not in the ring: rotation says so instead of skipping the row.
+    EXPECT_THROW(vault->ReencryptBatch(100), std::runtime_error);
+
+    // Every value still reads with the new key alone, and the clear row was left as it was.
+    database->Write([&](db::Connection& c) { c.Execute("UPDATE a SET y = NULL WHERE id = 2"); });
+    database->Read([&](db::Connection& c) {
+        c.Query("SELECT x FROM a", {}, [&](const db::Row& r) {
+            EXPECT_NE(PiiVault::KeyIdOf(r.Text(0)), old_key);
+            EXPECT_TRUE(vault->Decrypt("fx", r.Text(0)).ok());
+        });
+        EXPECT_EQ(c.QueryInt("SELECT COUNT(*) FROM b WHERE z = 'https://example.org'"), 1);
+    });
+}
+
 }  // namespace
 }  // namespace emporium::accounts

@@ -36,6 +36,12 @@ struct AlertSettings {
     std::string webhook;               // EMPORIUM_ALERT_WEBHOOK_URL: comma-separated
 };
 
+// Recommendations in the serving process (see recommend/recommend.h).
+struct RecsSettings {
+    std::string retrain_interval = "24h";  // scheduled retraining; "0" turns it off (on demand only)
+    std::string poll = "5s";               // how often versions trained or rolled back elsewhere are looked for
+};
+
 struct ServeOptions {
     std::string data_dir = "./data";
     std::string bind = "0.0.0.0";
@@ -44,11 +50,14 @@ struct ServeOptions {
     std::uint16_t internal_port = 9090;
     std::string web_dir;  // empty: web/dist beside the program's build directory
     std::string cache_ttl = "300s";
+    std::int64_t cache_bytes = std::int64_t{64} * 1024 * 1024;  // the catalog cache's memory bound
     std::int64_t cache_entries = 20000;
     std::int64_t body_limit = std::int64_t{1024} * 1024;
     std::int64_t max_connections = 10000;
-    int io_threads = 0;  // 0: one per core
-    int workers = 0;     // 0: four per core
+    std::int64_t max_connections_per_address = 256;  // per client address (IPv6: per /64)
+    std::string idle_timeout = "75s";                // keep-alive; longer than the proxy's
+    int io_threads = 0;                              // 0: one per core
+    int workers = 0;                                 // 0: four per core
     std::string log_level = "info";
     std::string program_path;  // argv[0], to find the web page beside the build
     double rate_limit = 50;    // requests a second per client address; 0 turns it off
@@ -72,6 +81,7 @@ struct ServeOptions {
     bool faults = false;          // drills: the fault switch on the internal listener
     std::string standby_primary;  // set by `emporium standby`: the primary's internal URL
     std::string standby_interval = "60s";
+    RecsSettings recs;
 };
 
 struct BackupCommandOptions {
@@ -92,6 +102,10 @@ struct WorkerOptions {
 struct UserCreateOptions {
     std::string data_dir = "./data";
     std::string email;
+    // The password comes from --password-file, else --password (with a warning: it shows in the
+    // process list), else EMPORIUM_USER_PASSWORD, else a prompt without echo on a terminal (or
+    // the first line of standard input when that is not a terminal).
+    std::string password_file;
     std::string password;
     std::string role = "customer";
     std::string name;
@@ -119,6 +133,15 @@ int UserCreate(const UserCreateOptions& options);
 int RotateKeys(const std::string& data_dir);
 int Migrate(const std::string& data_dir);
 int Seed(const SeedCommandOptions& options);
+
+// `emporium recs ...`: the training data as CSV, training a new model version (its manifest
+// printed as JSON), and going back to the version before the one being served.
+int RecsExport(const std::string& data_dir, const std::string& out);
+int RecsTrain(const std::string& data_dir, const std::string& from);
+int RecsRollback(const std::string& data_dir);
+
+// Where the recommendation model's versions live: DATA_DIR/recs.
+std::string RecsDir(const std::string& data_dir);
 
 // The database file inside a data directory (created when missing).
 std::string DatabasePath(const std::string& data_dir);

@@ -1,7 +1,11 @@
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
 #include <thread>
 
 #include "accounts/accounts.h"
@@ -11,6 +15,8 @@
 #include "catalog/catalog.h"
 #include "catalog/seed.h"
 #include "core/clock.h"
+#include "delivery/seed.h"
+#include "notify/notify.h"
 #include "orders/seed.h"
 
 namespace emporium::app {
@@ -34,6 +40,58 @@ void DrawProducts(std::int64_t done, std::int64_t total) {
 }
 void DrawOrders(std::int64_t done, std::int64_t total) {
     DrawBar("orders", done, total);
+}
+
+// One line from standard input; on a terminal after a prompt on stderr, without echo.
+std::optional<std::string> ReadLine(const char* prompt) {
+    const bool terminal = isatty(STDIN_FILENO) == 1;
+    termios saved{};
+    const bool hidden = terminal && tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (hidden) {
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        quiet.c_lflag |= ECHONL;  // the Enter key still moves to the next line
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    if (terminal) std::fprintf(stderr, "%s", prompt);
+    std::string line;
+    const bool read = static_cast<bool>(std::getline(std::cin, line));
+    if (hidden) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    if (!read) return std::nullopt;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+// The new account's password, from where UserCreateOptions says; nullopt after a line on stderr.
+std::optional<std::string> UserPassword(const UserCreateOptions& options) {
+    if (!options.password_file.empty()) {
+        std::ifstream in(options.password_file);
+        std::string line;
+        if (!in || !std::getline(in, line)) {
+            std::fprintf(stderr, "emporium user create: --password-file %s cannot be read\n",
+                         options.password_file.c_str());
+            return std::nullopt;
+        }
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return line;
+    }
+    if (!options.password.empty()) {
+        std::fprintf(stderr,
+                     "emporium user create: warning: --password shows the password in the process list and the "
+                     "shell's history; use --password-file, EMPORIUM_USER_PASSWORD or the prompt instead\n");
+        return options.password;
+    }
+    if (const char* env = std::getenv("EMPORIUM_USER_PASSWORD"); env && *env) return std::string(env);
+    std::optional<std::string> password = ReadLine("Password: ");
+    if (password && isatty(STDIN_FILENO) == 1) {
+        std::optional<std::string> again = ReadLine("Password again: ");
+        if (again != password) {
+            std::fprintf(stderr, "emporium user create: the passwords differ\n");
+            return std::nullopt;
+        }
+    }
+    if (!password) std::fprintf(stderr, "emporium user create: no password given\n");
+    return password;
 }
 
 }  // namespace
@@ -66,18 +124,26 @@ int Seed(const SeedCommandOptions& options) {
         return 2;
     }
     std::int64_t orders = orders::SeedOrders(
-        *database, *vault, {options.orders, options.seed, people.customer_ids, 1767225600}, DrawOrders);
+        *database, *vault, {options.orders, options.seed, people.customer_ids, 1767225600, options.preset}, DrawOrders);
+    delivery::DeliveryService delivery_service(*database, clock);
+    delivery::SeededHistory pipeline =
+        delivery::SeedHistory(delivery_service, {UnixSeconds(clock.Now()), 90, options.seed});
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),
                 people.customer_ids.size(), static_cast<long long>(orders), seconds,
                 DatabasePath(options.data_dir).c_str());
+    std::printf("delivery history: %lld CI runs, %lld deployments, %lld incidents over 90 days\n",
+                static_cast<long long>(pipeline.runs), static_cast<long long>(pipeline.deployments),
+                static_cast<long long>(pipeline.incidents));
     std::printf("demo sign-in: %s, seller1@%s and the customers all use the password \"%s\"\n",
                 people.admin_email.c_str(), people_options.shop_domain.c_str(), people_options.password.c_str());
     return 0;
 }
 
 int UserCreate(const UserCreateOptions& options) {
+    std::optional<std::string> password = UserPassword(options);
+    if (!password) return 2;
     std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, 1, nullptr);
     std::unique_ptr<accounts::PiiVault> vault = OpenVault(options.data_dir);
     SystemClock clock;
@@ -89,7 +155,7 @@ int UserCreate(const UserCreateOptions& options) {
         return 2;
     }
     std::string name = options.name.empty() ? options.email.substr(0, options.email.find('@')) : options.name;
-    Result<accounts::User> user = service.CreateUser({options.email, options.password, name, std::nullopt}, *role);
+    Result<accounts::User> user = service.CreateUser({options.email, *password, name, std::nullopt}, *role);
     if (!user.ok()) {
         std::fprintf(stderr, "emporium user create: %s\n", user.error().message.c_str());
         for (const auto& f : user.error().fields) std::fprintf(stderr, "  %s %s\n", f.field.c_str(), f.message.c_str());
@@ -100,27 +166,31 @@ int UserCreate(const UserCreateOptions& options) {
 }
 
 int RotateKeys(const std::string& data_dir) {
-    std::unique_ptr<db::Database> database = OpenDatabase(data_dir, 1, nullptr);
-    std::unique_ptr<accounts::PiiVault> vault = OpenVault(data_dir);
+    // The same services a server builds: each registers its own encrypted tables with the vault.
     SystemClock clock;
-    accounts::PasswordHasher hasher(accounts::HashCost::Minimal());  // no passwords are hashed here
-    accounts::AccountService service(*database, *vault, hasher, clock);
+    CoreServices core = OpenCoreServices(data_dir, 1, nullptr, clock);
+    notify::RegisterSealedTables(*core.vault, *core.database);
+    accounts::PiiVault& vault = *core.vault;
     // With keys in the environment the operator has already made the new one active: re-encrypt.
     // With the key file, add a new key first; a running server picks it up within a second.
-    if (std::getenv("EMPORIUM_PII_KEY") == nullptr || std::string(std::getenv("EMPORIUM_PII_KEY")).empty()) {
-        Result<std::string> added = vault->AddKey();
+    const char* env_key = std::getenv("EMPORIUM_PII_KEY");
+    if (env_key == nullptr || *env_key == '\0') {
+        Result<std::string> added = vault.AddKey();
         if (!added.ok()) {
             std::fprintf(stderr, "emporium keys rotate: %s\n", added.error().message.c_str());
             return 2;
         }
         std::printf("new active key %s\n", added->c_str());
     }
-    std::int64_t total = 0;
+    std::map<std::string, std::int64_t> done;
     // Small batches keep each write transaction short while the shop runs. Rows a running server
     // wrote with the old key before it reloaded are caught by the later passes.
     for (int quiet_passes = 0; quiet_passes < 3;) {
-        std::int64_t n = service.ReencryptBatch(500);
-        total += n;
+        std::int64_t n = 0;
+        for (const accounts::TableRotation& t : vault.ReencryptBatch(500)) {
+            done[t.table] += t.rows;
+            n += t.rows;
+        }
         if (n == 0) {
             ++quiet_passes;
             std::this_thread::sleep_for(std::chrono::milliseconds(700));  // outlast a server's key reload interval
@@ -128,9 +198,16 @@ int RotateKeys(const std::string& data_dir) {
             quiet_passes = 0;
         }
     }
-    std::printf("re-encrypted %lld users; %lld left on old keys\n", static_cast<long long>(total),
-                static_cast<long long>(service.CountUsersOnOldKeys()));
-    return 0;
+    std::int64_t total = 0, left = 0;
+    for (const accounts::TableRotation& t : vault.CountOnOldKeys()) {
+        std::printf("%s: re-encrypted %lld; %lld left on old keys\n", t.table.c_str(),
+                    static_cast<long long>(done[t.table]), static_cast<long long>(t.rows));
+        total += done[t.table];
+        left += t.rows;
+    }
+    std::printf("re-encrypted %lld rows in %zu tables; %lld left on old keys\n", static_cast<long long>(total),
+                done.size(), static_cast<long long>(left));
+    return left == 0 ? 0 : 3;
 }
 
 }  // namespace emporium::app

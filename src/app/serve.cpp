@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "accounts/accounts.h"
 #include "accounts/accounts_routes.h"
 #include "app/commands.h"
+#include "app/primary_duties.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_routes.h"
@@ -19,7 +21,10 @@
 #include "core/rate_limiter.h"
 #include "core/read_cache.h"
 #include "core/text.h"
+#include "delivery/delivery.h"
+#include "delivery/delivery_routes.h"
 #include "events/dispatcher.h"
+#include "events/queue_watch.h"
 #include "events/rabbitmq.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -48,26 +53,6 @@ std::filesystem::path DefaultWebDir(const std::string& program_path) {
     if (std::filesystem::is_directory(beside, ec)) return beside;
     return std::filesystem::path("web") / "dist";
 }
-
-// Each lane's backlog and the age of its oldest waiting event, read at scrape time.
-void AddEventMetrics(ops::Metrics& metrics, events::Dispatcher& dispatcher, const Clock& clock) {
-    for (const events::LaneProgress& lane : dispatcher.Progress()) {
-        const std::string labels = "subscriber=\"" + lane.name + "\"";
-        auto find = [&dispatcher, name = lane.name]() { return dispatcher.Progress(name); };
-        metrics.AddCallback("emporium_events_backlog", "gauge", "Outbox events a subscriber has not handled yet",
-                            labels, [find] { return static_cast<double>(find().backlog); });
-        metrics.AddCallback("emporium_events_oldest_pending_seconds", "gauge",
-                            "Age of the oldest outbox event a subscriber has not handled yet", labels, [find, &clock] {
-                                events::LaneProgress p = find();
-                                if (!p.oldest_pending) return 0.0;
-                                return static_cast<double>(UnixSeconds(clock.Now()) - *p.oldest_pending);
-                            });
-    }
-}
-
-}  // namespace
-
-namespace {
 
 std::string JsonString(std::string_view text) {
     std::string out = "\"";
@@ -127,312 +112,474 @@ ops::Alerter::Sink AlertSink(notify::SmsGateway& sms, std::vector<std::string> n
     };
 }
 
+// Every duration setting of serve, parsed and checked before anything opens.
+struct ServeDurations {
+    std::chrono::seconds cache_ttl, backup_interval, standby_interval, idle_timeout;
+    std::chrono::seconds alert_interval, alert_repeat, alert_window;
+    std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age;
+};
+
+std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const Logger& logger) {
+    const AlertSettings& a = options.alerts;
+    ServeDurations d{};
+    const std::tuple<const std::string&, const char*, std::chrono::seconds*> settings[] = {
+        {options.cache_ttl, "cache-ttl", &d.cache_ttl},
+        {options.backup_interval, "backup-interval", &d.backup_interval},
+        {options.standby_interval, "standby-interval", &d.standby_interval},
+        {options.idle_timeout, "idle-timeout", &d.idle_timeout},
+        {a.interval, "alert-interval", &d.alert_interval},
+        {a.repeat, "alert-repeat", &d.alert_repeat},
+        {a.window, "alert-window", &d.alert_window},
+        {a.error_hold, "alert-error-hold", &d.error_hold},
+        {a.latency_hold, "alert-latency-hold", &d.latency_hold},
+        {a.not_ready_hold, "alert-not-ready-hold", &d.not_ready_hold},
+        {a.backlog_age, "alert-backlog-age", &d.backlog_age},
+    };
+    bool all_parsed = true;
+    for (const auto& [value, setting, target] : settings) {
+        std::optional<std::chrono::seconds> parsed = Duration(value, setting, logger);
+        if (parsed) *target = *parsed;
+        all_parsed = all_parsed && parsed;
+    }
+    if (!all_parsed) return std::nullopt;
+    if (d.backup_interval < std::chrono::seconds(1) || d.alert_interval < std::chrono::seconds(1) ||
+        d.idle_timeout < std::chrono::seconds(1)) {
+        LogError(logger, LogFields("bad setting")
+                             .Add("setting", "backup-interval, alert-interval, idle-timeout")
+                             .Add("value", "at least 1s"));
+        return std::nullopt;
+    }
+    return d;
+}
+
+// The token buckets in front of the public routes. Sign-up and sign-in share one budget per
+// address (docs/SECURITY.md): both cost a password hash, and an attacker must not get twice the
+// guesses by alternating them.
+struct Limiters {
+    Limiters(const Clock& clock, const ServeOptions& o)
+        : per_address(clock, o.rate_limit, o.rate_burst, kMaxKeys, RateLimiter::Keys::kClientAddress),
+          signin_per_address(clock, o.signin_per_minute / 60.0, o.signin_per_minute, kMaxKeys,
+                             RateLimiter::Keys::kClientAddress),
+          signin_per_account(clock, o.signin_per_account_minute / 60.0, o.signin_per_account_minute) {}
+    static constexpr std::size_t kMaxKeys = 100000;
+    RateLimiter per_address;
+    RateLimiter signin_per_address;  // sign-ins and sign-ups
+    RateLimiter signin_per_account;
+};
+
+http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDurations& durations,
+                                      RateLimiter& per_address, ops::FaultSwitch& faults,
+                                      const std::atomic<bool>& read_only) {
+    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    http::ServerOptions o;
+    o.io_threads = options.io_threads > 0 ? options.io_threads : cores;
+    o.worker_threads = options.workers > 0 ? options.workers : 4 * cores;
+    o.heavy_threads = options.hash_threads > 0 ? options.hash_threads : cores;
+    // A short queue: an admitted sign-in waits a few hashes at most; the rest are told to retry.
+    o.heavy_queue_limit = options.hash_queue > 0 ? static_cast<std::size_t>(options.hash_queue)
+                                                 : static_cast<std::size_t>(4 * o.heavy_threads);
+    o.body_limit = static_cast<std::size_t>(options.body_limit);
+    o.max_connections = static_cast<std::size_t>(options.max_connections);
+    o.max_connections_per_address = static_cast<std::size_t>(options.max_connections_per_address);
+    o.idle_timeout = durations.idle_timeout;
+    o.max_in_flight = static_cast<std::size_t>(options.max_in_flight);
+    o.max_queue_wait = std::chrono::milliseconds(options.max_queue_wait_ms);
+    o.rate_limiter = &per_address;
+    o.trusted_proxies = SplitList(options.trusted_proxies);
+    if (options.faults) o.fault = [&faults] { return faults.Next(); };
+    o.read_only = [&read_only] { return read_only.load(); };
+    return o;
+}
+
+void AddCacheMetrics(ops::Metrics& metrics, const ReadCache& cache) {
+    metrics.AddCallback("emporium_cache_hits_total", "counter", "Read-through cache hits", "cache=\"catalog\"",
+                        [&cache] { return static_cast<double>(cache.hits()); });
+    metrics.AddCallback("emporium_cache_misses_total", "counter", "Read-through cache misses", "cache=\"catalog\"",
+                        [&cache] { return static_cast<double>(cache.misses()); });
+    metrics.AddCallback("emporium_cache_entries", "gauge", "Entries held by a read-through cache", "cache=\"catalog\"",
+                        [&cache] { return static_cast<double>(cache.size()); });
+    metrics.AddCallback("emporium_cache_bytes", "gauge",
+                        "Bytes held by a read-through cache (keys, values, bookkeeping); bounded by --cache-bytes",
+                        "cache=\"catalog\"", [&cache] { return static_cast<double>(cache.bytes()); });
+    metrics.AddCallback("emporium_cache_evictions_total", "counter",
+                        "Entries a read-through cache dropped to stay within its bounds", "cache=\"catalog\"",
+                        [&cache] { return static_cast<double>(cache.evictions()); });
+}
+
+std::unique_ptr<ops::Standby> MakeStandby(const ServeOptions& options, std::chrono::seconds interval,
+                                          db::Database& database, catalog::CatalogService& catalog, const Clock& clock,
+                                          const Logger& logger) {
+    if (options.standby_primary.empty()) return nullptr;
+    const char* token = std::getenv("EMPORIUM_REPLICATION_TOKEN");
+    return std::make_unique<ops::Standby>(
+        database,
+        ops::StandbyOptions{options.standby_primary, token ? token : "", interval,
+                            (std::filesystem::path(options.data_dir) / "standby").string()},
+        clock, logger, [&catalog](const ops::BackupManifest&) { catalog.NotifyChanged(0); });
+}
+
+std::string BackupDir(const ServeOptions& options) {
+    return options.backup_dir.empty() ? (std::filesystem::path(options.data_dir) / "backups").string()
+                                      : options.backup_dir;
+}
+
+// One running shop (`serve`, or `standby` until promoted): its parts as members in dependency
+// order, so that they are destroyed in reverse; each step of the start-up and the shutdown is a
+// method.
+class ServeProcess {
+public:
+    ServeProcess(const ServeOptions& options, const ServeDurations& durations, Logger logger,
+                 const notify::CourierOptions& courier);
+    ServeProcess(const ServeProcess&) = delete;
+    ServeProcess& operator=(const ServeProcess&) = delete;
+
+    // Listens, starts the primary's duties (or the standby's copying), serves until SIGINT or
+    // SIGTERM, then shuts down. Returns the exit code.
+    int Run();
+
+private:
+    struct Ports {
+        std::uint16_t port = 0;
+        long long tls_port = -1;
+        std::uint16_t internal_port = 0;
+    };
+
+    bool Ready();
+    void AddMetrics();
+    std::vector<ops::AlertRule> AlertRules();
+    std::vector<ops::AlertRule> TrafficRules();
+    void AddPublicRoutes();
+    void AddInternalRoutes();
+    http::Response Role();
+    http::Response Promote();
+    std::optional<Ports> Listen();
+    void LogListening(const Ports& ports);
+    void StartPrimary();
+    void Shutdown();
+
+    const ServeOptions& options_;
+    const ServeDurations durations_;
+    Logger logger_;
+    const bool standby_mode_;
+    const bool in_process_;
+    SystemClock clock_;
+    Limiters limiters_;
+    ops::FaultSwitch faults_;
+    std::atomic<bool> read_only_;
+    http::ServerOptions server_options_;
+    ops::Metrics metrics_;
+    CoreServices core_;
+    http::Authenticator authenticate_;
+    ReadCache catalog_cache_;
+    // Recommendations (src/recommend): the model in use, its versions and retraining; null when a
+    // setting is malformed (Run then refuses to start).
+    std::unique_ptr<RecsServing> recs_;
+    delivery::DeliveryService delivery_;  // CI/CD metrics; alerts open incidents
+    // What worker autoscaling reads (deploy/k8s): the broker's queue depths, polled off the scrape
+    // path; with --events rabbitmq only.
+    std::unique_ptr<events::QueueWatch> queue_watch_;
+    // Side effects. Declared before the dispatcher (in primary_), so the dispatcher (which calls
+    // into them) stops first.
+    std::unique_ptr<notify::SmsGateway> sms_;
+    notify::NotifyService notifier_;
+    events::DeadLetters dead_letters_;
+    ops::BackupStore backups_;
+    ops::BackupSchedule backup_schedule_;
+    PrimaryDuties primary_;
+    std::unique_ptr<ops::Standby> standby_;
+    ops::RequestWindow window_;  // what the alert rules read
+    http::Server server_;
+    ops::Alerter alerter_;
+    http::Router public_router_;
+    std::filesystem::path web_dir_;
+    std::unique_ptr<http::StaticFiles> web_;
+    http::Router internal_router_;
+    std::once_flag recs_started_;
+};
+
+ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& durations, Logger logger,
+                           const notify::CourierOptions& courier)
+    : options_(options),
+      durations_(durations),
+      logger_(std::move(logger)),
+      standby_mode_(!options.standby_primary.empty()),
+      in_process_(options.events == "inprocess"),
+      limiters_(clock_, options),
+      read_only_(standby_mode_),
+      server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_)),
+      core_(OpenCoreServices(
+          options.data_dir, server_options_.worker_threads + server_options_.heavy_threads,
+          [this](double seconds) { metrics_.ObserveQuery(seconds); }, clock_)),
+      authenticate_(accounts::MakeAuthenticator(*core_.accounts)),
+      catalog_cache_(clock_, durations.cache_ttl,
+                     {static_cast<std::size_t>(options.cache_bytes), static_cast<std::size_t>(options.cache_entries)}),
+      recs_(RecsServing::Open(*core_.database, options.data_dir, options.recs, clock_, logger_)),
+      delivery_(*core_.database, clock_),
+      sms_(OpenSmsGateway(options.notify, courier, logger_)),
+      notifier_(*core_.database, *core_.vault, *core_.accounts, *core_.orders, *core_.catalog, *sms_, clock_, logger_,
+                courier),
+      dead_letters_(*core_.database, clock_),
+      backups_(*core_.database, BackupDir(options), options.backup_retention, clock_, logger_),
+      backup_schedule_(backups_, durations.backup_interval, clock_),
+      primary_({*core_.database, clock_, logger_, *core_.catalog, *core_.orders, notifier_, metrics_, backup_schedule_,
+                read_only_, in_process_, in_process_ ? "" : AmqpUrl()}),
+      standby_(MakeStandby(options, durations.standby_interval, *core_.database, *core_.catalog, clock_, logger_)),
+      window_(clock_),
+      server_(server_options_, logger_,
+              [this](const http::RequestRecord& r) {
+                  metrics_.ObserveRequest(r.listener, r.route, r.method, r.status, r.seconds);
+                  if (r.listener == "public") window_.Record(r.route, r.status, r.seconds);
+              }),
+      alerter_(AlertRules(),
+               AlertSink(*sms_, SplitList(options.alerts.sms_to), SplitList(options.alerts.webhook),
+                         core_.catalog->Store().name, logger_),
+               clock_, logger_, ops::AlerterOptions{durations.alert_interval, durations.alert_repeat}) {
+    // Read-your-writes on this node; the "cache" subscriber covers changes made elsewhere.
+    catalog::CatalogService& catalog = *core_.catalog;
+    core_.orders->OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
+    if (!standby_mode_) core_.orders->PurgeIdempotencyKeys();
+    alerter_.Observe(IncidentLog(delivery_, read_only_));
+    AddMetrics();
+    AddPublicRoutes();
+    AddInternalRoutes();
+}
+
+bool ServeProcess::Ready() {
+    if (server_.draining()) return false;
+    try {
+        return core_.database->Read([](db::Connection& c) { return c.QueryInt("SELECT 1") == 1; });
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+void ServeProcess::AddMetrics() {
+    AddCacheMetrics(metrics_, catalog_cache_);
+    AddNotifyMetrics(metrics_, notifier_, clock_);
+    metrics_.AddCallback("emporium_backup_last_success_timestamp_seconds", "gauge",
+                         "When the newest complete backup was taken", "",
+                         [this] { return static_cast<double>(backups_.LastSuccessAt().value_or(0)); });
+    metrics_.AddCallback("emporium_http_requests_in_flight", "gauge", "Requests being handled", "",
+                         [this] { return static_cast<double>(server_.in_flight()); });
+    metrics_.AddCallback("emporium_http_connections_open", "gauge", "Connections open, across listeners", "",
+                         [this] { return static_cast<double>(server_.open_connections()); });
+    metrics_.AddCallback("emporium_http_worker_queue_wait_seconds", "gauge",
+                         "How long the oldest request waiting for a worker has waited; past --max-queue-wait-ms "
+                         "new ones are shed",
+                         "", [this] { return std::chrono::duration<double>(server_.worker_queue_wait()).count(); });
+    metrics_.AddCallback("emporium_ready", "gauge", "1 when the shop can serve", "",
+                         [this] { return Ready() ? 1.0 : 0.0; });
+    metrics_.AddCallback("emporium_data_dir_free_ratio", "gauge", "Share of the data directory's disk that is free", "",
+                         [this] { return FreeDiskShare(options_.data_dir).value_or(0); });
+    if (!in_process_) {
+        queue_watch_ =
+            std::make_unique<events::QueueWatch>(events::AmqpSettings{AmqpUrl()}, std::chrono::seconds(5), logger_);
+        AddBrokerMetrics(metrics_, *queue_watch_);
+        queue_watch_->Start();
+    }
+}
+
+// The error ratio and each route group's p99 over the alert window.
+std::vector<ops::AlertRule> ServeProcess::TrafficRules() {
+    const AlertSettings& a = options_.alerts;
+    std::vector<ops::AlertRule> rules;
+    rules.push_back({"high_error_ratio", "the 5xx share of requests over " + a.window,
+                     [this, w = durations_.alert_window, min = a.min_requests]() -> std::optional<double> {
+                         ops::RequestWindow::Figures f = window_.Totals(w);
+                         if (f.requests < min) return std::nullopt;
+                         return f.ErrorRatio();
+                     },
+                     a.error_ratio, false, durations_.error_hold, "%"});
+    for (const std::string& group : ops::RequestWindow::Groups()) {
+        if (group == "other") continue;
+        rules.push_back(
+            {"slow_" + group, "the p99 latency of " + group + " requests over " + a.window,
+             [this, group, w = durations_.alert_window, min = a.min_requests] { return window_.P99(group, w, min); },
+             static_cast<double>(a.latency_p99_ms) / 1000.0, false, durations_.latency_hold, "s"});
+    }
+    return rules;
+}
+
+// The shop's own alerts: the same rules as deploy/prometheus/emporium-rules.yml.
+std::vector<ops::AlertRule> ServeProcess::AlertRules() {
+    const AlertSettings& a = options_.alerts;
+    const auto backlog_age = static_cast<double>(durations_.backlog_age.count());
+    std::vector<ops::AlertRule> rules = TrafficRules();
+    rules.push_back({"not_ready", "readiness (1 ready, 0 not)",
+                     [this]() -> std::optional<double> { return Ready() ? 1 : 0; }, 0.5, true,
+                     durations_.not_ready_hold, ""});
+    rules.push_back({"event_backlog", "the age of the oldest undelivered event",
+                     [this] { return primary_.OldestPendingAge(); }, backlog_age, false, std::chrono::seconds(0), "s"});
+    rules.push_back({"message_backlog", "the age of the oldest unsent text or webhook post",
+                     [this]() -> std::optional<double> {
+                         if (!in_process_ || read_only_) return std::nullopt;
+                         auto q = notifier_.QueueDepth();
+                         return q.oldest_created_at
+                                    ? static_cast<double>(UnixSeconds(clock_.Now()) - *q.oldest_created_at)
+                                    : 0.0;
+                     },
+                     backlog_age, false, std::chrono::seconds(0), "s"});
+    rules.push_back({"backup_stale", "the age of the newest good backup",
+                     [this]() -> std::optional<double> {
+                         if (read_only_) return std::nullopt;
+                         std::optional<std::int64_t> last = backups_.LastSuccessAt();
+                         if (!last) return std::nullopt;  // the first one is being taken
+                         return static_cast<double>(UnixSeconds(clock_.Now()) - *last);
+                     },
+                     static_cast<double>(durations_.backup_interval.count()) * 1.5 + 300, false,
+                     std::chrono::seconds(0), "s"});
+    rules.push_back({"disk_low", "the free share of the data directory's disk",
+                     [this] { return FreeDiskShare(options_.data_dir); }, a.disk_free, true, std::chrono::seconds(60),
+                     "%"});
+    return rules;
+}
+
+void ServeProcess::AddPublicRoutes() {
+    catalog::AddRoutes(public_router_, *core_.catalog, catalog_cache_, authenticate_);
+    accounts::AddRoutes(public_router_, *core_.accounts, authenticate_,
+                        {&limiters_.signin_per_address, &limiters_.signin_per_account, &limiters_.signin_per_address});
+    orders::AddRoutes(public_router_, *core_.orders, authenticate_, *core_.vault);
+    notify::AdminRoutesDeps admin_deps{&notifier_, &dead_letters_, [this] { return primary_.Progress(); }, {}};
+    if (!in_process_) {
+        admin_deps.broker_queues = [] { return events::ReadQueueStats(events::AmqpSettings{AmqpUrl()}); };
+    }
+    notify::AddAdminRoutes(public_router_, std::move(admin_deps), authenticate_);
+    ops::AddAdminOpsRoutes(public_router_, backups_, &alerter_, authenticate_);
+    if (recs_) recs_->AddRoutes(public_router_, catalog_cache_, authenticate_);
+    delivery::AddRoutes(public_router_, delivery_, authenticate_, clock_);
+    web_dir_ =
+        options_.web_dir.empty() ? DefaultWebDir(options_.program_path) : std::filesystem::path(options_.web_dir);
+    web_ = http::StaticFiles::Load(web_dir_);
+    public_router_.SetFallback(
+        {"GET", "static", [this](const http::Request& r) { return web_->Serve(r); }, {}, /*inline_only=*/true});
+}
+
+void ServeProcess::AddInternalRoutes() {
+    ops::AddOpsRoutes(internal_router_, metrics_, [this] { return Ready(); });
+    // The public routes, for the test that checks every one against every scope and role.
+    internal_router_.Get("/internal/routes", [this](const http::Request&) {
+        boost::json::array items;
+        for (const auto& [method, pattern] : public_router_.List()) {
+            items.push_back(boost::json::object{{"method", method}, {"pattern", pattern}});
+        }
+        return http::Response::Json(200, boost::json::serialize(boost::json::object{{"items", std::move(items)}}));
+    });
+    const char* replication_token = std::getenv("EMPORIUM_REPLICATION_TOKEN");
+    ops::AddReplicationRoutes(internal_router_, backups_, replication_token ? replication_token : "");
+    if (options_.faults) ops::AddFaultRoutes(internal_router_, faults_);
+    internal_router_.Get("/internal/role", [this](const http::Request&) { return Role(); });
+    internal_router_.Post("/internal/promote", [this](const http::Request&) { return Promote(); });
+}
+
+http::Response ServeProcess::Role() {
+    std::string role = read_only_ ? "standby" : "primary";
+    std::string applied = standby_ && standby_->applied() ? standby_->applied()->name : "";
+    std::string body = "{\"role\":\"" + role + "\",\"applied_backup\":";
+    body += JsonString(applied);
+    return http::Response::Json(200, body + "}");
+}
+
+http::Response ServeProcess::Promote() {
+    if (!standby_) {
+        return http::Response::Json(
+            409, R"({"error":{"code":"not_a_standby","message":"This shop is already the primary.","details":{}}})");
+    }
+    const auto started = std::chrono::steady_clock::now();
+    standby_->Promote();
+    StartPrimary();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::string applied = standby_->applied() ? standby_->applied()->name : "";
+    LogInfo(logger_, LogFields("promoted").Add("applied_backup", applied).Add("seconds", seconds));
+    std::string body = "{\"role\":\"primary\",\"applied_backup\":";
+    body += JsonString(applied);
+    return http::Response::Json(200, body + ",\"seconds\":" + std::to_string(seconds) + "}");
+}
+
+std::optional<ServeProcess::Ports> ServeProcess::Listen() {
+    Ports ports;
+    ports.port = server_.Listen({"public", options_.bind, options_.port, &public_router_, true, "", ""});
+    if (options_.tls_port >= 0) {
+        if (options_.tls_cert.empty() || options_.tls_key.empty()) {
+            LogError(
+                logger_,
+                LogFields("bad setting").Add("setting", "tls-port").Add("value", "needs --tls-cert and --tls-key"));
+            return std::nullopt;
+        }
+        ports.tls_port = server_.Listen({"public", options_.bind, static_cast<std::uint16_t>(options_.tls_port),
+                                         &public_router_, true, options_.tls_cert, options_.tls_key});
+    }
+    ports.internal_port =
+        server_.Listen({"internal", options_.internal_bind, options_.internal_port, &internal_router_, false, "", ""});
+    return ports;
+}
+
+void ServeProcess::LogListening(const Ports& ports) {
+    LogInfo(logger_, LogFields("listening")
+                         .Add("port", static_cast<long long>(ports.port))
+                         .Add("internal_port", static_cast<long long>(ports.internal_port))
+                         .Add("tls_port", ports.tls_port)
+                         .Add("data_dir", options_.data_dir)
+                         .Add("web_dir", web_dir_.string())
+                         .Add("web_files", static_cast<long long>(web_->size()))
+                         .Add("io_threads", static_cast<long long>(server_options_.io_threads))
+                         .Add("workers", static_cast<long long>(server_options_.worker_threads))
+                         .Add("events", options_.events)
+                         .Add("sms", sms_->name())
+                         .Add("role", standby_mode_ ? "standby" : "primary")
+                         .Add("pii_key", core_.vault->ActiveKeyId()));
+}
+
+int ServeProcess::Run() {
+    if (!recs_) return 2;
+    std::optional<Ports> ports = Listen();
+    if (!ports) return 2;
+    if (!standby_mode_) core_.accounts->PurgeExpired();
+    LogListening(*ports);
+    if (standby_) {
+        standby_->Start();
+    } else {
+        StartPrimary();
+    }
+    alerter_.Start();
+    server_.Run();
+    Shutdown();
+    return 0;
+}
+
+// The primary's duties, and the recommendation model's retraining (a standby neither trains nor
+// counts). Later calls do nothing.
+void ServeProcess::StartPrimary() {
+    primary_.Start();
+    std::call_once(recs_started_, [this] { recs_->Start(); });
+}
+
+// The server has drained. Alerts stop first (their rules read everything below), then the
+// standby's copying, event delivery, the courier and the backup schedule.
+void ServeProcess::Shutdown() {
+    recs_->Stop();
+    alerter_.Stop();
+    if (standby_) standby_->Promote();  // stops copying
+    primary_.Stop();
+    core_.orders->StopReconciler();
+    notifier_.Stop();
+    backup_schedule_.Stop();
+}
+
 }  // namespace
 
 int Serve(const ServeOptions& options) {
     Logger logger = MakeLogger(options.log_level);
-    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    const bool standby_mode = !options.standby_primary.empty();
-    auto ttl = Duration(options.cache_ttl, "cache-ttl", logger);
-    auto backup_interval = Duration(options.backup_interval, "backup-interval", logger);
-    auto standby_interval = Duration(options.standby_interval, "standby-interval", logger);
-    const AlertSettings& a = options.alerts;
-    auto alert_interval = Duration(a.interval, "alert-interval", logger);
-    auto alert_repeat = Duration(a.repeat, "alert-repeat", logger);
-    auto alert_window = Duration(a.window, "alert-window", logger);
-    auto error_hold = Duration(a.error_hold, "alert-error-hold", logger);
-    auto latency_hold = Duration(a.latency_hold, "alert-latency-hold", logger);
-    auto not_ready_hold = Duration(a.not_ready_hold, "alert-not-ready-hold", logger);
-    auto backlog_age = Duration(a.backlog_age, "alert-backlog-age", logger);
-    if (!ttl || !backup_interval || !standby_interval || !alert_interval || !alert_repeat || !alert_window ||
-        !error_hold || !latency_hold || !not_ready_hold || !backlog_age) {
-        return 2;
-    }
-    if (*backup_interval < std::chrono::seconds(1) || *alert_interval < std::chrono::seconds(1)) {
-        LogError(
-            logger,
-            LogFields("bad setting").Add("setting", "backup-interval, alert-interval").Add("value", "at least 1s"));
-        return 2;
-    }
+    std::optional<ServeDurations> durations = ParseDurations(options, logger);
+    if (!durations) return 2;
     std::unique_ptr<DataDirLock> lock = DataDirLock::Acquire(options.data_dir);
     if (!lock) {
         LogError(logger, LogFields("data directory in use").Add("data_dir", options.data_dir));
         return 2;
     }
-    SystemClock clock;
-    RateLimiter per_address(clock, options.rate_limit, options.rate_burst);
-    RateLimiter signin_per_address(clock, options.signin_per_minute / 60.0, options.signin_per_minute);
-    RateLimiter signin_per_account(clock, options.signin_per_account_minute / 60.0, options.signin_per_account_minute);
-    RateLimiter signup_per_address(clock, options.signin_per_minute / 60.0, options.signin_per_minute);
-
-    ops::FaultSwitch faults;
-    std::atomic<bool> read_only{standby_mode};
-    http::ServerOptions server_options;
-    server_options.io_threads = options.io_threads > 0 ? options.io_threads : cores;
-    server_options.worker_threads = options.workers > 0 ? options.workers : 4 * cores;
-    server_options.heavy_threads = options.hash_threads > 0 ? options.hash_threads : cores;
-    // A short queue: an admitted sign-in waits a few hashes at most; the rest are told to retry.
-    server_options.heavy_queue_limit = options.hash_queue > 0
-                                           ? static_cast<std::size_t>(options.hash_queue)
-                                           : static_cast<std::size_t>(4 * server_options.heavy_threads);
-    server_options.body_limit = static_cast<std::size_t>(options.body_limit);
-    server_options.max_connections = static_cast<std::size_t>(options.max_connections);
-    server_options.max_in_flight = static_cast<std::size_t>(options.max_in_flight);
-    server_options.max_queue_wait = std::chrono::milliseconds(options.max_queue_wait_ms);
-    server_options.rate_limiter = &per_address;
-    server_options.trusted_proxies = SplitList(options.trusted_proxies);
-    if (options.faults) server_options.fault = [&faults] { return faults.Next(); };
-    server_options.read_only = [&read_only] { return read_only.load(); };
-
-    ops::Metrics metrics;
-    CoreServices core = OpenCoreServices(
-        options.data_dir, server_options.worker_threads + server_options.heavy_threads,
-        [&metrics](double seconds) { metrics.ObserveQuery(seconds); }, clock);
-    db::Database& database = *core.database;
-    accounts::PiiVault& vault = *core.vault;
-    accounts::AccountService& accounts_service = *core.accounts;
-    catalog::CatalogService& catalog = *core.catalog;
-    orders::OrderService& orders_service = *core.orders;
-    http::Authenticator authenticate = accounts::MakeAuthenticator(accounts_service);
-
-    ReadCache catalog_cache(clock, *ttl, static_cast<std::size_t>(options.cache_entries));
-    metrics.AddCallback("emporium_cache_hits_total", "counter", "Read-through cache hits", "cache=\"catalog\"",
-                        [&] { return static_cast<double>(catalog_cache.hits()); });
-    metrics.AddCallback("emporium_cache_misses_total", "counter", "Read-through cache misses", "cache=\"catalog\"",
-                        [&] { return static_cast<double>(catalog_cache.misses()); });
-    metrics.AddCallback("emporium_cache_entries", "gauge", "Entries held by a read-through cache", "cache=\"catalog\"",
-                        [&] { return static_cast<double>(catalog_cache.size()); });
-    // Read-your-writes on this node; the "cache" subscriber below covers changes made elsewhere.
-    orders_service.OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
-    if (!standby_mode) orders_service.PurgeIdempotencyKeys();
-
-    // Side effects. Declared before the dispatcher, so the dispatcher (which calls into them)
-    // stops first.
     std::optional<notify::CourierOptions> courier = CourierOptionsFrom(options.notify, logger);
     if (!courier) return 2;
-    std::unique_ptr<notify::SmsGateway> sms = OpenSmsGateway(options.notify, *courier, logger);
-    notify::NotifyService notifier(database, vault, accounts_service, orders_service, catalog, *sms, clock, logger,
-                                   *courier);
-    AddNotifyMetrics(metrics, notifier, clock);
-    events::DeadLetters dead_letters(database, clock);
-
-    const std::string backup_dir = options.backup_dir.empty()
-                                       ? (std::filesystem::path(options.data_dir) / "backups").string()
-                                       : options.backup_dir;
-    ops::BackupStore backups(database, backup_dir, options.backup_retention, clock, logger);
-    ops::BackupSchedule backup_schedule(backups, *backup_interval, clock);
-    metrics.AddCallback("emporium_backup_last_success_timestamp_seconds", "gauge",
-                        "When the newest complete backup was taken", "",
-                        [&backups] { return static_cast<double>(backups.LastSuccessAt().value_or(0)); });
-
-    // Everything a primary runs and a standby does not: event delivery, texts, backups. A standby
-    // starts them when it is promoted, after the last backup it loaded, so that the dispatcher
-    // reads the primary's progress from that backup.
-    std::unique_ptr<events::AmqpPublisher> publisher;
-    std::unique_ptr<events::Dispatcher> dispatcher;
-    std::mutex primary_mutex;  // guards dispatcher's creation (promotion runs on a request thread)
-    const bool in_process = options.events == "inprocess";
-    auto start_primary = [&] {
-        std::lock_guard guard(primary_mutex);
-        if (dispatcher) return;
-        auto d = std::make_unique<events::Dispatcher>(database, clock, logger, events::DispatcherOptions{});
-        d->Add({"cache", {"product.changed", "order.placed", "order.cancelled"}, [&catalog](const events::Event&) {
-                    catalog.NotifyChanged(0);
-                    return events::Outcome::Done();
-                }});
-        if (in_process) {
-            d->Add({"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
-            d->Add({"webhooks", {}, [&](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
-        } else {
-            publisher = std::make_unique<events::AmqpPublisher>(events::AmqpSettings{AmqpUrl()}, logger);
-            d->Add({"rabbitmq", {}, [&](const events::Event& e) { return publisher->Publish(e); }});
-        }
-        events::Dispatcher* raw = d.get();
-        orders_service.OnEventsCommitted([raw] { raw->Wake(); });
-        catalog.OnProductChanged([raw](std::int64_t) { raw->Wake(); });
-        AddEventMetrics(metrics, *raw, clock);
-        dispatcher = std::move(d);
-        dispatcher->Start();
-        if (in_process) notifier.Start();
-        backup_schedule.Start();
-        read_only = false;
-    };
-    auto progress = [&]() -> std::vector<events::LaneProgress> {
-        std::lock_guard guard(primary_mutex);
-        return dispatcher ? dispatcher->Progress() : std::vector<events::LaneProgress>{};
-    };
-
-    std::unique_ptr<ops::Standby> standby;
-    if (standby_mode) {
-        const char* token = std::getenv("EMPORIUM_REPLICATION_TOKEN");
-        standby = std::make_unique<ops::Standby>(
-            database,
-            ops::StandbyOptions{options.standby_primary, token ? token : "", *standby_interval,
-                                (std::filesystem::path(options.data_dir) / "standby").string()},
-            clock, logger, [&catalog](const ops::BackupManifest&) { catalog.NotifyChanged(0); });
-    }
-
-    ops::RequestWindow window(clock);  // what the alert rules read
-    http::Server server(server_options, logger, [&metrics, &window](const http::RequestRecord& r) {
-        metrics.ObserveRequest(r.listener, r.route, r.method, r.status, r.seconds);
-        if (r.listener == "public") window.Record(r.route, r.status, r.seconds);
-    });
-    metrics.AddCallback("emporium_http_requests_in_flight", "gauge", "Requests being handled", "",
-                        [&] { return static_cast<double>(server.in_flight()); });
-    metrics.AddCallback("emporium_http_worker_queue_wait_seconds", "gauge",
-                        "How long the oldest request waiting for a worker has waited; past --max-queue-wait-ms "
-                        "new ones are shed",
-                        "", [&] { return std::chrono::duration<double>(server.worker_queue_wait()).count(); });
-    auto ready = [&]() {
-        if (server.draining()) return false;
-        try {
-            return database.Read([](db::Connection& c) { return c.QueryInt("SELECT 1") == 1; });
-        } catch (const std::exception&) {
-            return false;
-        }
-    };
-    metrics.AddCallback("emporium_ready", "gauge", "1 when the shop can serve", "",
-                        [&] { return ready() ? 1.0 : 0.0; });
-    metrics.AddCallback("emporium_data_dir_free_ratio", "gauge", "Share of the data directory's disk that is free", "",
-                        [&] { return FreeDiskShare(options.data_dir).value_or(0); });
-
-    // The shop's own alerts: the same rules as deploy/prometheus/emporium-rules.yml.
-    std::vector<ops::AlertRule> rules;
-    rules.push_back({"high_error_ratio", "the 5xx share of requests over " + a.window,
-                     [&window, w = *alert_window, min = a.min_requests]() -> std::optional<double> {
-                         ops::RequestWindow::Figures f = window.Totals(w);
-                         if (f.requests < min) return std::nullopt;
-                         return f.ErrorRatio();
-                     },
-                     a.error_ratio, false, *error_hold, "%"});
-    for (const std::string& group : ops::RequestWindow::Groups()) {
-        if (group == "other") continue;
-        rules.push_back(
-            {"slow_" + group, "the p99 latency of " + group + " requests over " + a.window,
-             [&window, group, w = *alert_window, min = a.min_requests] { return window.P99(group, w, min); },
-             static_cast<double>(a.latency_p99_ms) / 1000.0, false, *latency_hold, "s"});
-    }
-    rules.push_back({"not_ready", "readiness (1 ready, 0 not)",
-                     [&]() -> std::optional<double> { return ready() ? 1 : 0; }, 0.5, true, *not_ready_hold, ""});
-    rules.push_back({"event_backlog", "the age of the oldest undelivered event",
-                     [&]() -> std::optional<double> {
-                         std::optional<double> oldest;
-                         for (const events::LaneProgress& p : progress()) {
-                             if (!p.oldest_pending) continue;
-                             double age = static_cast<double>(UnixSeconds(clock.Now()) - *p.oldest_pending);
-                             oldest = std::max(oldest.value_or(0), age);
-                         }
-                         return dispatcher ? std::optional<double>(oldest.value_or(0)) : std::nullopt;
-                     },
-                     static_cast<double>(backlog_age->count()), false, std::chrono::seconds(0), "s"});
-    rules.push_back({"message_backlog", "the age of the oldest unsent text or webhook post",
-                     [&]() -> std::optional<double> {
-                         if (!in_process || read_only) return std::nullopt;
-                         auto q = notifier.QueueDepth();
-                         return q.oldest_created_at
-                                    ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at)
-                                    : 0.0;
-                     },
-                     static_cast<double>(backlog_age->count()), false, std::chrono::seconds(0), "s"});
-    rules.push_back({"backup_stale", "the age of the newest good backup",
-                     [&]() -> std::optional<double> {
-                         if (read_only) return std::nullopt;
-                         std::optional<std::int64_t> last = backups.LastSuccessAt();
-                         if (!last) return std::nullopt;  // the first one is being taken
-                         return static_cast<double>(UnixSeconds(clock.Now()) - *last);
-                     },
-                     static_cast<double>(backup_interval->count()) * 1.5 + 300, false, std::chrono::seconds(0), "s"});
-    rules.push_back({"disk_low", "the free share of the data directory's disk",
-                     [&] { return FreeDiskShare(options.data_dir); }, a.disk_free, true, std::chrono::seconds(60),
-                     "%"});
-    ops::Alerter alerter(std::move(rules),
-                         AlertSink(*sms, SplitList(a.sms_to), SplitList(a.webhook), catalog.Store().name, logger),
-                         clock, logger, ops::AlerterOptions{*alert_interval, *alert_repeat});
-
-    http::Router public_router;
-    catalog::AddRoutes(public_router, catalog, catalog_cache, authenticate);
-    accounts::AddRoutes(public_router, accounts_service, authenticate,
-                        {&signin_per_address, &signin_per_account, &signup_per_address});
-    orders::AddRoutes(public_router, orders_service, authenticate, vault);
-    notify::AdminRoutesDeps admin_deps{&notifier, &dead_letters, progress, {}};
-    if (!in_process) admin_deps.broker_queues = [] { return events::ReadQueueStats(events::AmqpSettings{AmqpUrl()}); };
-    notify::AddAdminRoutes(public_router, std::move(admin_deps), authenticate);
-    ops::AddAdminOpsRoutes(public_router, backups, &alerter, authenticate);
-    std::filesystem::path web_dir =
-        options.web_dir.empty() ? DefaultWebDir(options.program_path) : std::filesystem::path(options.web_dir);
-    std::unique_ptr<http::StaticFiles> web = http::StaticFiles::Load(web_dir);
-    public_router.SetFallback(
-        {"GET", "static", [&web](const http::Request& r) { return web->Serve(r); }, {}, /*inline_only=*/true});
-
-    http::Router internal_router;
-    ops::AddOpsRoutes(internal_router, metrics, ready);
-    const char* replication_token = std::getenv("EMPORIUM_REPLICATION_TOKEN");
-    ops::AddReplicationRoutes(internal_router, backups, replication_token ? replication_token : "");
-    if (options.faults) ops::AddFaultRoutes(internal_router, faults);
-    internal_router.Get("/internal/role", [&](const http::Request&) {
-        std::string role = read_only ? "standby" : "primary";
-        std::string applied = standby && standby->applied() ? standby->applied()->name : "";
-        std::string body = "{\"role\":\"" + role + "\",\"applied_backup\":";
-        body += JsonString(applied);
-        return http::Response::Json(200, body + "}");
-    });
-    internal_router.Post("/internal/promote", [&](const http::Request&) {
-        if (!standby)
-            return http::Response::Json(
-                409,
-                R"({"error":{"code":"not_a_standby","message":"This shop is already the primary.","details":{}}})");
-        const auto started = std::chrono::steady_clock::now();
-        standby->Promote();
-        start_primary();
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        std::string applied = standby->applied() ? standby->applied()->name : "";
-        LogInfo(logger, LogFields("promoted").Add("applied_backup", applied).Add("seconds", seconds));
-        std::string body = "{\"role\":\"primary\",\"applied_backup\":";
-        body += JsonString(applied);
-        return http::Response::Json(200, body + ",\"seconds\":" + std::to_string(seconds) + "}");
-    });
-
-    std::uint16_t port = server.Listen({"public", options.bind, options.port, &public_router, true, "", ""});
-    long long tls_port = -1;
-    if (options.tls_port >= 0) {
-        if (options.tls_cert.empty() || options.tls_key.empty()) {
-            LogError(
-                logger,
-                LogFields("bad setting").Add("setting", "tls-port").Add("value", "needs --tls-cert and --tls-key"));
-            return 2;
-        }
-        tls_port = server.Listen({"public", options.bind, static_cast<std::uint16_t>(options.tls_port), &public_router,
-                                  true, options.tls_cert, options.tls_key});
-    }
-    std::uint16_t internal_port =
-        server.Listen({"internal", options.internal_bind, options.internal_port, &internal_router, false, "", ""});
-    if (!standby_mode) accounts_service.PurgeExpired();
-    LogInfo(logger, LogFields("listening")
-                        .Add("port", static_cast<long long>(port))
-                        .Add("internal_port", static_cast<long long>(internal_port))
-                        .Add("tls_port", tls_port)
-                        .Add("data_dir", options.data_dir)
-                        .Add("web_dir", web_dir.string())
-                        .Add("web_files", static_cast<long long>(web->size()))
-                        .Add("io_threads", static_cast<long long>(server_options.io_threads))
-                        .Add("workers", static_cast<long long>(server_options.worker_threads))
-                        .Add("events", options.events)
-                        .Add("sms", sms->name())
-                        .Add("role", standby_mode ? "standby" : "primary")
-                        .Add("pii_key", vault.ActiveKeyId()));
-    if (standby) {
-        standby->Start();
-    } else {
-        start_primary();
-    }
-    alerter.Start();
-    server.Run();
-    alerter.Stop();
-    if (standby) standby->Promote();  // stops copying
-    if (dispatcher) dispatcher->Stop();
-    notifier.Stop();
-    backup_schedule.Stop();
-    return 0;
+    ServeProcess shop(options, *durations, logger, *courier);
+    return shop.Run();
 }
 
 }  // namespace emporium::app

@@ -12,9 +12,11 @@
 #include "catalog/catalog.h"
 #include "core/text.h"
 #include "db/migrations.h"
+#include "delivery/delivery.h"
 #include "events/outbox.h"
 #include "notify/notify.h"
 #include "orders/orders.h"
+#include "recommend/recommend.h"
 
 namespace emporium::app {
 
@@ -35,6 +37,8 @@ std::unique_ptr<db::Database> OpenDatabase(const std::string& data_dir, int read
     for (auto& m : events::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : orders::Migrations(database->dialect())) migrations.push_back(std::move(m));
     for (auto& m : notify::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : recommend::Migrations(database->dialect())) migrations.push_back(std::move(m));
+    for (auto& m : delivery::Migrations(database->dialect())) migrations.push_back(std::move(m));
     db::ApplyMigrations(*database, migrations);
     return database;
 }
@@ -57,7 +61,10 @@ CoreServices OpenCoreServices(const std::string& data_dir, int readers, db::Quer
     s.hasher = std::make_unique<accounts::PasswordHasher>(accounts::HashCost{});
     s.accounts = std::make_unique<accounts::AccountService>(*s.database, *s.vault, *s.hasher, clock);
     s.catalog = std::make_unique<catalog::CatalogService>(*s.database, clock);
-    s.payments = std::make_unique<orders::TestPaymentProvider>(clock);
+    // A test hook, off unless set: how long the slow test card takes to authorize (docs/OPERATIONS.md).
+    const char* slow_ms = std::getenv("EMPORIUM_TEST_PAYMENT_SLOW_MS");
+    s.payments = std::make_unique<orders::TestPaymentProvider>(
+        clock, std::chrono::milliseconds(slow_ms ? std::strtoll(slow_ms, nullptr, 10) : 0));
     s.orders = std::make_unique<orders::OrderService>(*s.database, *s.vault, *s.payments, clock);
     return s;
 }
@@ -145,6 +152,31 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
             auto q = notifier.QueueDepth();
             return q.oldest_created_at ? static_cast<double>(UnixSeconds(clock.Now()) - *q.oldest_created_at) : 0.0;
         });
+}
+
+void AddBrokerMetrics(ops::Metrics& metrics, const events::QueueWatch& watch) {
+    metrics.AddCallback("emporium_broker_up", "gauge", "1 when the last reading of the broker's queues succeeded", "",
+                        [&watch] { return watch.Last().ok ? 1.0 : 0.0; });
+    const auto& queues = events::StandardQueues();
+    for (std::size_t i = 0; i < queues.size(); ++i) {
+        const std::string labels = "queue=\"emporium." + queues[i].subscriber + "\"";
+        auto read = [&watch, i](bool ready) {
+            events::QueueWatch::Reading r = watch.Last();
+            if (i >= r.queues.size()) return 0.0;
+            return static_cast<double>(ready ? r.queues[i].ready : r.queues[i].consumers);
+        };
+        metrics.AddCallback("emporium_broker_queue_ready", "gauge", "Messages waiting in a broker queue for a worker",
+                            labels, [read] { return read(true); });
+        metrics.AddCallback("emporium_broker_queue_consumers", "gauge", "Workers consuming a broker queue", labels,
+                            [read] { return read(false); });
+    }
+}
+
+ops::Alerter::Sink IncidentLog(delivery::DeliveryService& delivery, const std::atomic<bool>& read_only) {
+    return [&delivery, &read_only](const ops::AlertNotice& n) {
+        if (n.kind == ops::AlertNotice::Kind::kRepeat || read_only) return;
+        delivery.OnAlert({n.rule, n.summary, n.kind == ops::AlertNotice::Kind::kResolved, n.since, n.at});
+    };
 }
 
 std::unique_ptr<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {

@@ -2,6 +2,7 @@
 // the key ring, the services built on them, and the side-effect settings of serve and worker.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -13,12 +14,19 @@
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/read_cache.h"
 #include "db/database.h"
+#include "delivery/delivery.h"
+#include "events/queue_watch.h"
+#include "http/auth.h"
+#include "http/router.h"
 #include "notify/notify.h"
 #include "notify/sms_gateway.h"
+#include "ops/alerts.h"
 #include "ops/metrics.h"
 #include "orders/orders.h"
 #include "orders/payment.h"
+#include "recommend/recommend.h"
 
 namespace emporium::app {
 
@@ -57,6 +65,15 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
 // The courier's figures: messages by outcome, and the queue's depth and age.
 void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock);
 
+// The broker's queue depths as gauges (emporium_broker_queue_ready and _consumers per standard
+// queue, emporium_broker_up), read from watch's last reading: what worker autoscaling watches.
+void AddBrokerMetrics(ops::Metrics& metrics, const events::QueueWatch& watch);
+
+// The delivery module's incident log as an alert observer: a firing alert opens an incident, its
+// resolution closes it. Nothing is written while read_only (a standby's database is replaced by
+// each backup it loads).
+ops::Alerter::Sink IncidentLog(delivery::DeliveryService& delivery, const std::atomic<bool>& read_only);
+
 // An exclusive lock on a data directory (flock on DATA_DIR/serve.lock), held by serve for its
 // lifetime so that a restore cannot pull the database from under a running shop.
 class DataDirLock {
@@ -70,6 +87,28 @@ public:
 private:
     explicit DataDirLock(int fd) : fd_(fd) {}
     int fd_;
+};
+
+// Recommendations in the serving process: the model versions, the model in use and the
+// retraining thread, built and stopped together (recs_command.cpp).
+class RecsServing {
+public:
+    // nullptr (and a log line) when a setting is malformed. Loads the newest good version.
+    static std::unique_ptr<RecsServing> Open(db::Database& database, const std::string& data_dir,
+                                             const RecsSettings& settings, const Clock& clock, const Logger& logger);
+    // The public and admin routes; cache is the catalog's read-through cache.
+    void AddRoutes(http::Router& router, ReadCache& cache, const http::Authenticator& authenticate);
+    void Start() { schedule_.Start(); }  // a primary only: a standby neither trains nor counts
+    void Stop() { schedule_.Stop(); }
+
+private:
+    RecsServing(db::Database& database, const std::string& data_dir, const Clock& clock, const Logger& logger,
+                std::chrono::seconds interval, std::chrono::seconds poll, std::string interval_text);
+    db::Database& database_;
+    recommend::ModelStore store_;
+    recommend::Recommender recommender_;
+    recommend::RetrainSchedule schedule_;
+    std::string interval_text_;
 };
 
 // EMPORIUM_AMQP_URL (it holds a password, so it is never a flag), or the local broker's default.

@@ -17,20 +17,46 @@
 #include "ops/ops_routes.h"
 
 namespace emporium::app {
+namespace {
+
+// The subscribers named by --only; nullopt (and a log line) when it names none or an unknown one.
+std::optional<std::vector<std::string>> Subscribers(const std::string& only, const Logger& logger) {
+    std::vector<std::string> names = SplitList(only);
+    for (const std::string& name : names) {
+        if (name != "notify" && name != "webhooks") {
+            LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", name));
+            return std::nullopt;
+        }
+    }
+    if (names.empty()) {
+        LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", "names no subscriber"));
+        return std::nullopt;
+    }
+    return names;
+}
+
+std::vector<events::Subscriber> MakeSubscribers(const std::vector<std::string>& names,
+                                                notify::NotifyService& notifier) {
+    std::vector<events::Subscriber> subscribers;
+    for (const std::string& name : names) {
+        if (name == "notify") {
+            subscribers.push_back(
+                {"notify", {"order.*"}, [&notifier](const events::Event& e) { return notifier.OnOrderEvent(e); }});
+        } else {
+            subscribers.push_back(
+                {"webhooks", {}, [&notifier](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
+        }
+    }
+    return subscribers;
+}
+
+}  // namespace
+
 int Worker(const WorkerOptions& options) {
     Logger logger = MakeLogger(options.log_level);
     SystemClock clock;
-    std::vector<std::string> only = SplitList(options.only);
-    for (const std::string& name : only) {
-        if (name != "notify" && name != "webhooks") {
-            LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", name));
-            return 2;
-        }
-    }
-    if (only.empty()) {
-        LogError(logger, LogFields("bad setting").Add("setting", "only").Add("value", "names no subscriber"));
-        return 2;
-    }
+    std::optional<std::vector<std::string>> only = Subscribers(options.only, logger);
+    if (!only) return 2;
     std::optional<notify::CourierOptions> courier = CourierOptionsFrom(options.notify, logger);
     if (!courier) return 2;
 
@@ -42,16 +68,7 @@ int Worker(const WorkerOptions& options) {
                                    clock, logger, *courier);
     events::DeadLetters dead_letters(*core.database, clock);
     AddNotifyMetrics(metrics, notifier, clock);
-
-    std::vector<events::Subscriber> subscribers;
-    for (const std::string& name : only) {
-        if (name == "notify") {
-            subscribers.push_back(
-                {"notify", {"order.*"}, [&](const events::Event& e) { return notifier.OnOrderEvent(e); }});
-        } else {
-            subscribers.push_back({"webhooks", {}, [&](const events::Event& e) { return notifier.OnWebhookEvent(e); }});
-        }
-    }
+    std::vector<events::Subscriber> subscribers = MakeSubscribers(*only, notifier);
 
     http::ServerOptions server_options;
     server_options.io_threads = 1;

@@ -256,6 +256,20 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
                        " VALUES ('delete', old.id, old.name, old.description, old.tags);"
                        " INSERT INTO products_fts (rowid, name, description, tags)"
                        " VALUES (new.id, new.name, new.description, new.tags); END;"});
+    } else {
+        // A generated tsvector (name weighted A, tags B, description C) under a GIN index. The
+        // configuration splits words like PostgreSQL's "simple" one (no stemming, lower case) and
+        // drops accents from words with non-ASCII letters, as FTS5's remove_diacritics does.
+        out.push_back({"catalog", 2,
+                       "CREATE EXTENSION IF NOT EXISTS unaccent;"
+                       "CREATE TEXT SEARCH CONFIGURATION emporium_search (COPY = simple);"
+                       "ALTER TEXT SEARCH CONFIGURATION emporium_search"
+                       " ALTER MAPPING FOR word, hword, hword_part WITH unaccent, simple;"
+                       "ALTER TABLE products ADD COLUMN search tsvector GENERATED ALWAYS AS ("
+                       " setweight(to_tsvector('emporium_search', name), 'A') ||"
+                       " setweight(to_tsvector('emporium_search', tags), 'B') ||"
+                       " setweight(to_tsvector('emporium_search', description), 'C')) STORED;"
+                       "CREATE INDEX products_search ON products USING GIN (search);"});
     }
     return out;
 }
@@ -280,7 +294,7 @@ ProductPage CatalogService::List(const ProductQuery& query) {
     ProductPage page;
     page.page = query.page;
     page.per_page = query.per_page;
-    const std::optional<ListSql> sql = BuildListSql(query);
+    const std::optional<ListSql> sql = BuildListSql(query, database_.dialect());
     if (!sql) return page;  // only punctuation: nothing can match
     database_.Read([&](db::Connection& c) {
         page.total = c.QueryInt(sql->count, sql->params);
@@ -316,14 +330,12 @@ std::vector<FieldError> CatalogService::Validate(const ProductDraft& d, bool cre
         }
     }
     if (required(d.name.has_value(), "name")) {
-        std::size_t n = Utf8Length(*d.name);
-        if (n == 0 || n > 200 || HasControlChars(*d.name, false) ||
-            d.name->find_first_not_of(" ") == std::string::npos) {
-            errors.push_back({"name", "must be 1 to 200 characters of text"});
-        }
+        if (auto e = CheckPlainText("name", *d.name, 200)) errors.push_back(std::move(*e));
     }
-    if (d.description && (Utf8Length(*d.description) > 10000 || HasControlChars(*d.description, true))) {
-        errors.push_back({"description", "must be at most 10000 characters of text"});
+    if (d.description && !d.description->empty()) {
+        if (auto e = CheckPlainText("description", *d.description, 10000, /*multiline=*/true)) {
+            errors.push_back(std::move(*e));
+        }
     }
     if (required(d.category.has_value(), "category")) {
         std::int64_t id = c.QueryInt("SELECT id FROM categories WHERE slug = ?", {*d.category}, 0);
@@ -416,10 +428,10 @@ Result<Product> CatalogService::Update(std::int64_t id, const ProductDraft& draf
     Status updated = [&]() -> Status {
         try {
             return database_.Write([&](db::Connection& c) -> Status {
-                if (c.QueryInt(
-                        "SELECT COUNT(*) FROM products WHERE id = ? AND archived = 0 AND (? IS NULL OR seller_id = ?)",
-                        {id, only_seller ? db::Value(*only_seller) : db::Value(nullptr),
-                         only_seller ? db::Value(*only_seller) : db::Value(nullptr)}) == 0) {
+                if (c.QueryInt("SELECT COUNT(*) FROM products WHERE id = ? AND archived = 0 AND (CAST(? AS BIGINT) IS "
+                               "NULL OR seller_id = ?)",
+                               {id, only_seller ? db::Value(*only_seller) : db::Value(nullptr),
+                                only_seller ? db::Value(*only_seller) : db::Value(nullptr)}) == 0) {
                     return Error::NotFound("There is no product " + std::to_string(id) + ".");
                 }
                 std::int64_t category_id = 0;
@@ -463,7 +475,8 @@ Status CatalogService::Archive(std::int64_t id, std::optional<std::int64_t> only
     const db::Value seller = only_seller ? db::Value(*only_seller) : db::Value(nullptr);
     std::int64_t changed = database_.Write([&](db::Connection& c) {
         std::int64_t n = c.Execute(
-            "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (? IS NULL OR "
+            "UPDATE products SET archived = 1, updated_at = ? WHERE id = ? AND archived = 0 AND (CAST(? AS BIGINT) IS "
+            "NULL OR "
             "seller_id = ?)",
             {now, id, seller, seller});
         if (n > 0)
@@ -563,6 +576,57 @@ std::vector<StockLine> SampleProducts(db::Connection& c, std::int64_t limit) {
             out.push_back(
                 {r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5), false});
         });
+    return out;
+}
+
+}  // namespace emporium::catalog
+
+namespace emporium::catalog {
+
+void ForEachProduct(db::Connection& c, bool include_archived, const std::function<void(const Product&)>& fn) {
+    c.Query(std::string("SELECT ") + kProductColumns +
+                " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.archived = 0 OR ? = 1"
+                " ORDER BY p.id",
+            {std::int64_t{include_archived ? 1 : 0}}, [&](const db::Row& r) { fn(ReadProduct(r)); });
+}
+
+std::vector<Product> ReadProducts(db::Connection& c, const std::vector<std::int64_t>& product_ids) {
+    std::vector<Product> found;
+    if (product_ids.empty()) return found;
+    // One statement for the batch, then the caller's order. Archived rows are dropped here: with
+    // `archived = 0` in the statement SQLite walks an index on archived instead of the ids.
+    std::string sql = std::string("SELECT ") + kProductColumns +
+                      " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id IN (";
+    db::Params params;
+    for (std::size_t i = 0; i < product_ids.size(); ++i) {
+        sql += i ? ", ?" : "?";
+        params.emplace_back(product_ids[i]);
+    }
+    c.Query(sql + ")", params, [&](const db::Row& r) {
+        if (r.Int(14) == 0) found.push_back(ReadProduct(r));
+    });
+    std::vector<Product> out;
+    out.reserve(found.size());
+    for (std::int64_t id : product_ids) {
+        auto it = std::find_if(found.begin(), found.end(), [id](const Product& p) { return p.id == id; });
+        if (it != found.end()) out.push_back(*it);
+    }
+    return out;
+}
+
+std::vector<std::int64_t> PopularProductIds(db::Connection& c, const std::string& category, std::int64_t limit) {
+    std::vector<std::int64_t> out;
+    auto add = [&](const db::Row& r) { out.push_back(r.Int(0)); };
+    // Both walk an index by popularity and stop at limit.
+    if (category.empty()) {
+        c.Query("SELECT id FROM products WHERE archived = 0 AND stock > 0 ORDER BY popularity DESC, id LIMIT ?",
+                {limit}, add);
+    } else {
+        c.Query(
+            "SELECT p.id FROM products p WHERE p.archived = 0 AND p.stock > 0 AND p.category_id ="
+            " (SELECT id FROM categories WHERE slug = ?) ORDER BY p.popularity DESC, p.id LIMIT ?",
+            {category, limit}, add);
+    }
     return out;
 }
 

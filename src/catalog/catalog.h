@@ -187,3 +187,21 @@ namespace emporium::catalog {
 std::vector<StockLine> SampleProducts(db::Connection& c, std::int64_t limit);
 
 }  // namespace emporium::catalog
+
+namespace emporium::catalog {
+
+// Bulk reads for other modules (the recommendation model's training data and serving, generated
+// demo orders), on the caller's connection.
+
+// Calls fn for every product in id order; archived ones only when include_archived.
+void ForEachProduct(db::Connection& c, bool include_archived, const std::function<void(const Product&)>& fn);
+
+// The products with these ids that are not archived, in the order of ids; unknown or archived
+// ids are left out.
+std::vector<Product> ReadProducts(db::Connection& c, const std::vector<std::int64_t>& product_ids);
+
+// Ids of up to limit products in stock and not archived, most popular first; only those of one
+// category when category (a slug) is not empty.
+std::vector<std::int64_t> PopularProductIds(db::Connection& c, const std::string& category, std::int64_t limit);
+
+}  // namespace emporium::catalog

@@ -67,68 +67,33 @@ Response NotFoundProduct(std::string_view text) {
     return http::ErrorResponse(Error::NotFound("There is no product " + std::string(text) + "."));
 }
 
-// Reads a JSON body into a draft; every wrongly typed or unknown field is listed at once.
+// Reads a JSON body into a draft with the one body reader: every wrongly typed or unknown field
+// is listed at once.
 Result<ProductDraft> DraftFromJson(const json::object& body) {
+    http::JsonReader f(body);
     ProductDraft d;
-    std::vector<FieldError> errors;
-    auto text = [&](const json::value& v, const char* field, std::optional<std::string>& out) {
-        if (v.is_string())
-            out = std::string(v.as_string());
-        else
-            errors.push_back({field, "must be a string"});
-    };
-    auto integer = [&](const json::value& v, const char* field, std::optional<std::int64_t>& out) {
-        if (v.is_int64())
-            out = v.as_int64();
-        else if (v.is_uint64())
-            errors.push_back({field, "is too large"});
-        else
-            errors.push_back({field, "must be a whole number"});
-    };
-    for (const auto& [key, value] : body) {
-        if (key == "sku")
-            text(value, "sku", d.sku);
-        else if (key == "name")
-            text(value, "name", d.name);
-        else if (key == "description")
-            text(value, "description", d.description);
-        else if (key == "category")
-            text(value, "category", d.category);
-        else if (key == "currency")
-            text(value, "currency", d.currency);
-        else if (key == "image_url")
-            text(value, "image_url", d.image_url);
-        else if (key == "price_cents")
-            integer(value, "price_cents", d.price_cents);
-        else if (key == "stock")
-            integer(value, "stock", d.stock);
-        else if (key == "tags") {
-            if (!value.is_array()) {
-                errors.push_back({"tags", "must be an array of strings"});
-                continue;
-            }
-            std::vector<std::string> tags;
-            for (const auto& t : value.as_array()) {
-                if (!t.is_string()) {
-                    errors.push_back({"tags", "must be an array of strings"});
-                    break;
-                }
-                tags.emplace_back(t.as_string());
-            }
-            d.tags = std::move(tags);
-        } else if (key == "attributes") {
-            if (value.is_object())
-                d.attributes_json = json::serialize(value);
-            else
-                errors.push_back({"attributes", "must be an object"});
-        } else if (key == "id" || key == "seller_id" || key == "created_at" || key == "updated_at" ||
-                   key == "category_name") {
-            errors.push_back({std::string(key), "is set by the shop and cannot be written"});
+    d.sku = f.Text("sku");
+    d.name = f.Text("name");
+    d.description = f.Text("description");
+    d.category = f.Text("category");
+    d.currency = f.Text("currency");
+    d.image_url = f.Text("image_url");
+    d.price_cents = f.Integer("price_cents");
+    d.stock = f.Integer("stock");
+    d.tags = f.TextList("tags");
+    if (const json::value* a = f.Raw("attributes")) {
+        if (a->is_object()) {
+            d.attributes_json = json::serialize(*a);
         } else {
-            errors.push_back({std::string(key), "is not a product field"});
+            f.Fail(FieldError::Invalid("attributes", "must be an object"));
         }
     }
-    if (!errors.empty()) return Error::Validation(std::move(errors));
+    for (const char* key : {"id", "seller_id", "created_at", "updated_at", "category_name"}) {
+        if (!f.Has(key)) continue;
+        f.Raw(key);
+        f.Fail(FieldError::Coded(key, "read_only", "is set by the shop and cannot be written"));
+    }
+    if (auto e = f.Finish()) return *e;
     return d;
 }
 
@@ -304,6 +269,10 @@ private:
 };
 
 }  // namespace
+
+std::string ProductJsonText(const Product& product) {
+    return json::serialize(ProductJson(product));
+}
 
 void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate) {
     // The router's handlers share one Handlers object, which lives as long as the router's routes.

@@ -17,4 +17,7 @@ namespace emporium::catalog {
 // that empties the cache after every product change.
 void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, http::Authenticator authenticate);
 
+// A product as the API shows it (one JSON object), for other modules' answers that list products.
+std::string ProductJsonText(const Product& product);
+
 }  // namespace emporium::catalog

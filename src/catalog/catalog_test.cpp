@@ -15,8 +15,8 @@ namespace {
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 std::vector<db::Migration> AllMigrations() {
-    std::vector<db::Migration> all = Migrations(db::Dialect::kSqlite);
-    for (auto& m : events::Migrations(db::Dialect::kSqlite)) all.push_back(m);
+    std::vector<db::Migration> all = Migrations(db::TestDialect());
+    for (auto& m : events::Migrations(db::TestDialect())) all.push_back(m);
     return all;
 }
 
@@ -106,6 +106,17 @@ TEST_F(CatalogTest, SearchMatchesPrefixesOfEveryWordAndRanksNamesFirst) {
     EXPECT_EQ(page.items[0].sku, "BOX-1");
     auto none = service_->List(ProductQuery{.q = "zzzqqq", .sort = Sort::kRelevance});
     EXPECT_EQ(none.total, 0);
+}
+
+TEST_F(CatalogTest, SearchIgnoresAccentsAndCase) {
+    ProductDraft d = ValidDraft("ACCENT-1");
+    d.name = "Pokémon Crystal Édition";
+    ASSERT_TRUE(service_->Create(d, 1).ok());
+    for (const char* q : {"pokemon edition", "POKÉM", "pokem cryst", "édit pokémon"}) {
+        ProductPage page = service_->List(ProductQuery{.q = q, .sort = Sort::kRelevance});
+        ASSERT_GE(page.total, 1) << q;
+        EXPECT_EQ(page.items[0].sku, "ACCENT-1") << q;
+    }
 }
 
 TEST_F(CatalogTest, SearchTreatsOperatorsAsText) {

@@ -27,17 +27,37 @@ std::string FtsQuery(std::string_view q) {
     return out;
 }
 
-std::optional<ListSql> BuildListSql(const ProductQuery& query) {
+std::string TsQuery(std::string_view q) {
+    const std::string fts_query = FtsQuery(q);
+    const std::string_view fts = fts_query;
+    std::string out;
+    // FtsQuery gives "word"* terms separated by spaces; words hold no quotes or spaces.
+    for (std::size_t start = 0; start < fts.size();) {
+        std::size_t end = fts.find(' ', start);
+        if (end == std::string_view::npos) end = fts.size();
+        const std::string_view term = fts.substr(start, end - start);
+        if (!out.empty()) out += " & ";
+        out += '\'';
+        out += term.substr(1, term.size() - 3);
+        out += "':*";
+        start = end + 1;
+    }
+    return out;
+}
+
+std::optional<ListSql> BuildListSql(const ProductQuery& query, db::Dialect dialect) {
     ListSql sql;
+    const bool postgres = dialect == db::Dialect::kPostgres;
     const bool search = !query.q.empty();
-    std::string match = search ? FtsQuery(query.q) : std::string();
+    std::string match = search ? (postgres ? TsQuery(query.q) : FtsQuery(query.q)) : std::string();
     if (search && match.empty()) return std::nullopt;
     // CROSS JOIN keeps the full-text index as the outer loop: SQLite never reorders it.
-    const std::string from =
-        search ? " FROM products_fts f CROSS JOIN products p ON p.id = f.rowid" : " FROM products p";
+    std::string from = search ? " FROM products_fts f CROSS JOIN products p ON p.id = f.rowid" : " FROM products p";
+    // PostgreSQL parses the query once, in FROM, for both the filter and the rank.
+    if (postgres && search) from = " FROM products p CROSS JOIN to_tsquery('emporium_search', ?) AS tsq";
     std::string where = " WHERE p.archived = 0";
     if (search) {
-        where += " AND products_fts MATCH ?";
+        where += postgres ? " AND p.search @@ tsq" : " AND products_fts MATCH ?";
         sql.params.emplace_back(std::move(match));
     }
     if (!query.category.empty()) {
@@ -62,6 +82,10 @@ std::optional<ListSql> BuildListSql(const ProductQuery& query) {
         case Sort::kRelevance:
             order = search ? " ORDER BY bm25(products_fts, 10.0, 1.0, 4.0), p.popularity DESC, p.id"
                            : " ORDER BY p.popularity DESC, p.id";
+            // Weights for D, C (description), B (tags), A (name).
+            if (postgres && search) {
+                order = " ORDER BY ts_rank('{0.1, 0.1, 0.4, 1.0}', p.search, tsq) DESC, p.popularity DESC, p.id";
+            }
             break;
         case Sort::kPriceAsc:
             order = " ORDER BY p.price_cents, p.id";
@@ -79,8 +103,9 @@ std::optional<ListSql> BuildListSql(const ProductQuery& query) {
     sql.count = "SELECT COUNT(*)" + from + where;
     // Categories are looked up per product shown, never walked first (ten categories first would
     // mean ten passes over the products or the full-text index).
-    sql.page = std::string("SELECT ") + kProductColumns + from + " CROSS JOIN categories c ON c.id = p.category_id" +
-               where + order + " LIMIT ? OFFSET ?";
+    const char* categories =
+        postgres ? " JOIN categories c ON c.id = p.category_id" : " CROSS JOIN categories c ON c.id = p.category_id";
+    sql.page = std::string("SELECT ") + kProductColumns + from + categories + where + order + " LIMIT ? OFFSET ?";
     return sql;
 }
 

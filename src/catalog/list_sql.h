@@ -21,6 +21,10 @@ inline constexpr char kProductColumns[] =
 // Empty when the text has no letters or digits.
 std::string FtsQuery(std::string_view q);
 
+// The same search as a PostgreSQL tsquery for the emporium_search configuration: every word of
+// FtsQuery(q), quoted, as a prefix, all required ("'zel':* & 'bre':*"). Empty when FtsQuery is.
+std::string TsQuery(std::string_view q);
+
 struct ListSql {
     std::string count;  // SELECT COUNT(*): the total across pages
     std::string page;   // the page's rows in kProductColumns order; takes params, then LIMIT and OFFSET
@@ -33,6 +37,8 @@ struct ListSql {
 // - the count reads no categories and, for the public filters, no product rows, only an index;
 // - a category is turned into its id once, so the (category, archived, price) index applies.
 // nullopt when the search text has no letters or digits, so nothing can match.
-std::optional<ListSql> BuildListSql(const ProductQuery& query);
+// On PostgreSQL a search filters on the products_search GIN index and ranks with ts_rank (names
+// first, then tags, then descriptions, as bm25's weights do on SQLite).
+std::optional<ListSql> BuildListSql(const ProductQuery& query, db::Dialect dialect = db::Dialect::kSqlite);
 
 }  // namespace emporium::catalog

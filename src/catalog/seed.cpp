@@ -148,7 +148,19 @@ Generated MakeGame(Dice& dice, std::string_view slug) {
     return g;
 }
 
-Generated MakeGamesItem(Dice& dice, std::string_view slug) {
+// The platform a console model plays: accessories and gift cards name it so that shoppers (and
+// the recommendation model's content features) can tell which console they belong to.
+std::string_view PlatformOf(std::string_view console) {
+    if (console.starts_with("PlayStation")) return "PlayStation 5";
+    if (console.starts_with("Xbox")) return "Xbox Series X|S";
+    if (console.starts_with("Nintendo")) return "Nintendo Switch";
+    return "PC";
+}
+constexpr std::string_view kPlatforms[] = {"PlayStation 5", "Xbox Series X|S", "Nintendo Switch", "PC"};
+
+// platform_dice picks what an accessory is made for; it is a generator of its own so that
+// adding the platform left every other generated value as it was.
+Generated MakeGamesItem(Dice& dice, Dice& platform_dice, std::string_view slug) {
     if (slug == "playstation-5" || slug == "xbox-series" || slug == "nintendo-switch" || slug == "pc-games") {
         return MakeGame(dice, slug);
     }
@@ -162,28 +174,33 @@ Generated MakeGamesItem(Dice& dice, std::string_view slug) {
                         ", with one controller and everything you need to start playing tonight.";
         g.tags = {"console", "hardware"};
         g.price_cents = NinetyNine(dice, 199, 649);
-        g.attributes_json =
-            "{\"model\":" + JsonString(console) + ",\"color\":" + JsonString(color) + ",\"warranty_months\":24}";
+        g.attributes_json = "{\"model\":" + JsonString(console) + ",\"platform\":" + JsonString(PlatformOf(console)) +
+                            ",\"color\":" + JsonString(color) + ",\"warranty_months\":24}";
     } else if (slug == "controllers") {
         std::string_view brand = dice.Pick(kAccessoryBrands);
         std::string_view item = dice.Pick(kAccessories);
         std::string_view color = dice.Pick(kColors);
-        g.name = std::string(brand) + " " + std::string(item) + " – " + std::string(color);
-        g.description = "A " + std::string(item) + " by " + std::string(brand) +
-                        " built for long sessions: durable, comfortable and tested with every current console.";
+        std::string_view platform = platform_dice.Pick(kPlatforms);
+        g.name =
+            std::string(brand) + " " + std::string(item) + " for " + std::string(platform) + " – " + std::string(color);
+        g.description = "A " + std::string(item) + " by " + std::string(brand) + " for " + std::string(platform) +
+                        ", built for long sessions: durable, comfortable and officially licensed.";
         g.tags = {"accessory", std::string(item.find("Controller") != std::string_view::npos ? "controller" : "gear")};
         g.price_cents = NinetyNine(dice, 8, 180);
-        g.attributes_json = "{\"brand\":" + JsonString(brand) + ",\"color\":" + JsonString(color) + "}";
+        g.attributes_json = "{\"brand\":" + JsonString(brand) + ",\"platform\":" + JsonString(platform) +
+                            ",\"color\":" + JsonString(color) + "}";
     } else if (slug == "headsets") {
         std::string_view brand = dice.Pick(kAccessoryBrands);
         std::string_view item = dice.Pick(kHeadsets);
-        g.name = std::string(brand) + " " + std::string(item) + " " + std::to_string(dice.Between(1, 9)) + "00";
+        std::string_view platform = platform_dice.Pick(kPlatforms);
+        g.name = std::string(brand) + " " + std::string(item) + " " + std::to_string(dice.Between(1, 9)) + "00 for " +
+                 std::string(platform);
         g.description = "Hear every footstep: " + std::string(item) + " with " + std::to_string(dice.Between(20, 60)) +
                         " hours of battery and a detachable microphone.";
         g.tags = {"audio", "headset"};
         g.price_cents = NinetyNine(dice, 25, 300);
-        g.attributes_json =
-            "{\"brand\":" + JsonString(brand) + ",\"connection\":\"" + (dice.Chance(60) ? "wireless" : "wired") + "\"}";
+        g.attributes_json = "{\"brand\":" + JsonString(brand) + ",\"platform\":" + JsonString(platform) +
+                            ",\"connection\":\"" + (dice.Chance(60) ? "wireless" : "wired") + "\"}";
     } else if (slug == "merchandise") {
         std::string game = std::string(dice.Pick(kTitleA)) + " " + std::string(dice.Pick(kTitleB));
         std::string_view item = dice.Pick(kMerch);
@@ -214,7 +231,8 @@ Generated MakeGamesItem(Dice& dice, std::string_view slug) {
         g.description = "Delivered by email within minutes. Redeem for games, add-ons and subscriptions.";
         g.tags = {"gift-card", "digital"};
         g.price_cents = amount * 100;
-        g.attributes_json = "{\"digital\":true,\"value_cents\":" + std::to_string(amount * 100) + "}";
+        g.attributes_json = "{\"digital\":true,\"platform\":" + JsonString(PlatformOf(platform)) +
+                            ",\"value_cents\":" + std::to_string(amount * 100) + "}";
     }
     return g;
 }
@@ -336,10 +354,11 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
     // Fixed base time: the same seed gives the same catalog, whenever it runs.
     constexpr std::int64_t kBaseTime = 1767225600;  // 2026-01-01T00:00:00Z
     Dice dice(options.seed);
+    Dice platform_dice(options.seed ^ 0x9e3779b97f4a7c15ULL);
 
     database.Write([&](db::Connection& c) {
         // A large page cache keeps the indexes of a big catalog in memory until the commit.
-        c.ExecuteScript("PRAGMA cache_size = -262144");
+        if (database.dialect() == db::Dialect::kSqlite) c.ExecuteScript("PRAGMA cache_size = -262144");
         c.Execute("DELETE FROM products");
         c.Execute("DELETE FROM categories");
         std::vector<std::int64_t> category_ids;
@@ -358,7 +377,8 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
                 int roll = static_cast<int>(dice.Between(1, total_weight));
                 while (roll > categories[k].weight) roll -= categories[k++].weight;
             }
-            Generated g = games ? MakeGamesItem(dice, categories[k].slug) : MakeGroceryItem(dice, categories[k].slug);
+            Generated g = games ? MakeGamesItem(dice, platform_dice, categories[k].slug)
+                                : MakeGroceryItem(dice, categories[k].slug);
             std::string tags = "[";
             for (std::size_t t = 0; t < g.tags.size(); ++t) tags += (t ? "," : "") + JsonString(g.tags[t]);
             tags += "]";

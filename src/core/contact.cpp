@@ -33,6 +33,11 @@ bool IsE164(std::string_view phone) {
     return std::all_of(phone.begin() + 1, phone.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+std::optional<FieldError> CheckPhone(std::string field, std::string_view phone) {
+    if (IsE164(phone)) return std::nullopt;
+    return FieldError::Coded(std::move(field), "invalid_phone", "must be an international number such as +6591234567");
+}
+
 int CountryCodeLength(std::string_view d) {
     if (d.empty()) return 0;
     if (d[0] == '1' || d[0] == '7') return 1;
@@ -68,6 +73,57 @@ std::string MaskPhone(std::string_view phone) {
     int cc = CountryCodeLength(digits);
     return "+" + std::string(digits.substr(0, static_cast<size_t>(cc))) + " ****" +
            std::string(phone.substr(phone.size() - 4));
+}
+
+namespace {
+
+bool IsDigit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+bool IsPhoneSeparator(char c) {
+    return c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')';
+}
+
+}  // namespace
+
+std::string MaskPhonesIn(std::string_view text) {
+    constexpr std::size_t kMinDigits = 7;
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const bool plus = text[i] == '+' && i + 1 < text.size() && IsDigit(text[i + 1]);
+        if (!plus && !IsDigit(text[i])) {
+            out += text[i++];
+            continue;
+        }
+        // The run: digits, with single separators between them; it ends at its last digit.
+        std::size_t j = plus ? i + 1 : i;
+        std::size_t end = j;
+        std::string digits;
+        while (j < text.size()) {
+            if (IsDigit(text[j])) {
+                digits += text[j++];
+                end = j;
+            } else if (IsPhoneSeparator(text[j]) && j + 1 < text.size() &&
+                       (IsDigit(text[j + 1]) ||
+                        (IsPhoneSeparator(text[j + 1]) && j + 2 < text.size() && IsDigit(text[j + 2])))) {
+                j += 1;  // "(65) 9123" has two separators in a row at most
+            } else {
+                break;
+            }
+        }
+        if (digits.size() < kMinDigits) {
+            out.append(text.substr(i, end - i));
+        } else if (plus && IsE164("+" + digits)) {
+            out += MaskPhone("+" + digits);
+        } else {
+            out += "****" + digits.substr(digits.size() - 4);
+        }
+        i = end;
+    }
+    return out;
 }
 
 std::string MaskName(std::string_view name) {

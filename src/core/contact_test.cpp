@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "core/principal.h"
-#include "core/rate_limiter.h"
 
 namespace emporium {
 namespace {
@@ -40,6 +39,30 @@ TEST(Contact, MasksAsTheIssueShows) {
     EXPECT_EQ(MaskEmail("nonsense"), "***");
 }
 
+TEST(Contact, CheckPhoneNamesTheField) {
+    EXPECT_FALSE(CheckPhone("phone", "+6591234567").has_value());
+    std::optional<FieldError> bad = CheckPhone("shipping.phone", "6591234567");
+    ASSERT_TRUE(bad.has_value());
+    EXPECT_EQ(bad->field, "shipping.phone");
+    EXPECT_EQ(bad->code, "invalid_phone");
+}
+
+TEST(Contact, MasksEveryPhoneInOutsideText) {
+    // Twilio's 21211 quotes the number it refused.
+    EXPECT_EQ(MaskPhonesIn("HTTP 400 code 21211: The 'To' number +15005550001 is not a valid phone number."),
+              "HTTP 400 code 21211: The 'To' number +1 ****0001 is not a valid phone number.");
+    EXPECT_EQ(MaskPhonesIn("to +65 9123 4567, or (555) 123-4567 or 6591234567."),
+              "to +65 ****4567, or (****4567 or ****4567.");
+    const std::string once = MaskPhonesIn("+6591234567 and 0044 20 7946 0958");
+    EXPECT_EQ(once.find("91234567"), std::string::npos);
+    EXPECT_EQ(once.find("7946"), std::string::npos);
+    EXPECT_EQ(MaskPhonesIn(once), once);  // masking masked text changes nothing
+    // Short numbers (codes, order numbers, statuses) stay as they are.
+    EXPECT_EQ(MaskPhonesIn("order #123456 HTTP 503 code 20500"), "order #123456 HTTP 503 code 20500");
+    EXPECT_EQ(MaskPhonesIn(""), "");
+    EXPECT_EQ(MaskPhonesIn("+"), "+");
+}
+
 TEST(Principal, RolesGrantScopesAndTokensNarrowThem) {
     Principal customer{1, Role::kCustomer};
     EXPECT_TRUE(customer.Can(scope::kProfile));
@@ -54,42 +77,6 @@ TEST(Principal, RolesGrantScopesAndTokensNarrowThem) {
     EXPECT_TRUE(token.Can(scope::kAnalyticsRead));
     EXPECT_FALSE(token.Can(scope::kUsersRead));
     EXPECT_FALSE(token.Can(scope::kProfile));
-}
-
-TEST(RateLimiter, RefillsAtTheRateUpToTheBurst) {
-    ManualClock clock;
-    RateLimiter limiter(clock, /*rate=*/1.0, /*burst=*/3);
-    EXPECT_EQ(limiter.Take("a"), 0);
-    EXPECT_EQ(limiter.Take("a"), 0);
-    EXPECT_EQ(limiter.Take("a"), 0);
-    EXPECT_EQ(limiter.Take("a"), 1);  // empty: wait a second
-    EXPECT_EQ(limiter.Take("b"), 0);  // other keys have their own bucket
-    clock.Advance(std::chrono::seconds(1));
-    EXPECT_EQ(limiter.Take("a"), 0);
-    EXPECT_EQ(limiter.Take("a"), 1);
-    clock.Advance(std::chrono::hours(1));
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Take("a"), 0);  // never more than the burst
-    EXPECT_GT(limiter.Take("a"), 0);
-}
-
-TEST(RateLimiter, SlowRatesGiveLongerWaits) {
-    ManualClock clock;
-    RateLimiter limiter(clock, 5.0 / 60, 5);
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(limiter.Take("x"), 0);
-    EXPECT_EQ(limiter.Take("x"), 12);
-}
-
-TEST(RateLimiter, ZeroRateIsOff) {
-    ManualClock clock;
-    RateLimiter limiter(clock, 0, 1);
-    for (int i = 0; i < 100; ++i) EXPECT_EQ(limiter.Take("x"), 0);
-}
-
-TEST(RateLimiter, StaysBoundedUnderManyKeys) {
-    ManualClock clock;
-    RateLimiter limiter(clock, 1, 2, /*max_keys=*/100);
-    for (int i = 0; i < 1000; ++i) limiter.Take("k" + std::to_string(i));
-    EXPECT_EQ(limiter.Take("k999"), 0);  // still answers; memory stays bounded
 }
 
 }  // namespace

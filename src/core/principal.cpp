@@ -26,7 +26,7 @@ std::optional<Role> ParseRole(std::string_view name) {
 const std::vector<std::string_view>& StaffScopes() {
     static const std::vector<std::string_view> kScopes = {
         scope::kCatalogRead, scope::kCatalogWrite, scope::kOrdersRead, scope::kOrdersWrite, scope::kAnalyticsRead,
-        scope::kUsersRead,   scope::kUsersWrite,   scope::kOpsRead,    scope::kOpsWrite};
+        scope::kUsersRead,   scope::kUsersWrite,   scope::kOpsRead,    scope::kOpsWrite,    scope::kDeliveryWrite};
     return kScopes;
 }
 

@@ -24,9 +24,10 @@ inline constexpr std::string_view kOrdersWrite = "orders:write";
 inline constexpr std::string_view kAnalyticsRead = "analytics:read";
 inline constexpr std::string_view kUsersRead = "users:read";
 inline constexpr std::string_view kUsersWrite = "users:write";
-inline constexpr std::string_view kOpsRead = "ops:read";    // send log, events, webhooks
-inline constexpr std::string_view kOpsWrite = "ops:write";  // retry, replay, webhooks
-inline constexpr std::string_view kProfile = "profile";     // one's own account; never in staff tokens
+inline constexpr std::string_view kOpsRead = "ops:read";              // send log, events, webhooks
+inline constexpr std::string_view kOpsWrite = "ops:write";            // retry, replay, webhooks
+inline constexpr std::string_view kDeliveryWrite = "delivery:write";  // CI tools recording pipeline events
+inline constexpr std::string_view kProfile = "profile";               // one's own account; never in staff tokens
 }  // namespace scope
 
 // Every scope a staff token may carry.

@@ -2,8 +2,12 @@
 
 namespace emporium {
 
-ReadCache::ReadCache(const Clock& clock, std::chrono::seconds ttl, std::size_t max_entries)
-    : clock_(clock), ttl_(ttl), max_entries_(max_entries) {}
+ReadCache::ReadCache(const Clock& clock, std::chrono::seconds ttl, ReadCacheLimits limits)
+    : clock_(clock), ttl_(ttl), limits_(limits) {}
+
+std::size_t ReadCache::Cost(std::string_view key, std::string_view value) {
+    return kEntryOverhead + 2 * key.size() + value.size();  // the key sits in the map and the LRU list
+}
 
 ReadCache::Lookup ReadCache::Get(std::string_view key, bool count_miss) {
     std::lock_guard lock(mutex_);
@@ -14,37 +18,39 @@ ReadCache::Lookup ReadCache::Get(std::string_view key, bool count_miss) {
             ++hits_;
             return Lookup{it->second.value, generation_};
         }
-        lru_.erase(it->second.lru);
-        entries_.erase(it);
+        Erase(it);
     }
     if (count_miss) ++misses_;
     return Lookup{std::nullopt, generation_};
 }
 
 void ReadCache::Put(std::string key, std::string value, std::uint64_t ticket) {
-    if (max_entries_ == 0 || ttl_.count() <= 0) return;
+    if (limits_.max_entries == 0 || limits_.max_bytes == 0 || ttl_.count() <= 0) return;
+    const std::size_t cost = Cost(key, value);
     std::lock_guard lock(mutex_);
     if (ticket != generation_) return;  // computed from data older than an invalidation
-    auto expires = clock_.Now() + ttl_;
-    auto it = entries_.find(key);
-    if (it != entries_.end()) {
-        it->second.value = std::move(value);
-        it->second.expires = expires;
-        lru_.splice(lru_.begin(), lru_, it->second.lru);
-        return;
-    }
-    while (entries_.size() >= max_entries_ && !lru_.empty()) {
-        entries_.erase(lru_.back());
-        lru_.pop_back();
+    if (auto it = entries_.find(key); it != entries_.end()) Erase(it);
+    if (cost > limits_.max_bytes) return;
+    while (!lru_.empty() && (entries_.size() >= limits_.max_entries || bytes_ + cost > limits_.max_bytes)) {
+        Erase(entries_.find(lru_.back()));
+        ++evictions_;
     }
     lru_.push_front(key);
-    entries_.emplace(std::move(key), Entry{std::move(value), expires, lru_.begin()});
+    bytes_ += cost;
+    entries_.emplace(std::move(key), Entry{std::move(value), clock_.Now() + ttl_, lru_.begin()});
+}
+
+void ReadCache::Erase(Map::iterator it) {
+    bytes_ -= Cost(it->first, it->second.value);
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
 }
 
 void ReadCache::InvalidateAll() {
     std::lock_guard lock(mutex_);
     entries_.clear();
     lru_.clear();
+    bytes_ = 0;
     ++generation_;
 }
 
@@ -58,9 +64,19 @@ std::uint64_t ReadCache::misses() const {
     return misses_;
 }
 
+std::uint64_t ReadCache::evictions() const {
+    std::lock_guard lock(mutex_);
+    return evictions_;
+}
+
 std::size_t ReadCache::size() const {
     std::lock_guard lock(mutex_);
     return entries_.size();
+}
+
+std::size_t ReadCache::bytes() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
 }
 
 }  // namespace emporium

@@ -1,4 +1,5 @@
 // A bounded read-through cache of strings (serialised responses) with a TTL and LRU eviction.
+// Bounded by bytes (what a cache costs in memory) and by entries, whichever is reached first.
 // Invalidation is race-free: a value computed from data read before an invalidation is refused
 // by Put, so a change is visible to the next read right after the write commits.
 #pragma once
@@ -16,29 +17,47 @@
 
 namespace emporium {
 
+struct ReadCacheLimits {
+    // Keys, values and the bookkeeping of each entry (kEntryOverhead). 0 turns the cache off.
+    std::size_t max_bytes = std::size_t{64} * 1024 * 1024;
+    std::size_t max_entries = 20000;  // 0 turns the cache off
+};
+
 class ReadCache {
 public:
+    // What one entry costs beyond its key and value: the hash node, the LRU node and the key's
+    // second copy's header, rounded up.
+    static constexpr std::size_t kEntryOverhead = 160;
+
     // A lookup's outcome: the value on a hit; on a miss, the ticket to pass to Put.
     struct Lookup {
         std::optional<std::string> value;
         std::uint64_t ticket = 0;
     };
 
-    ReadCache(const Clock& clock, std::chrono::seconds ttl, std::size_t max_entries);
+    ReadCache(const Clock& clock, std::chrono::seconds ttl, ReadCacheLimits limits);
 
     // The live value for key, or a miss with a ticket. Expired entries count as misses; a probe
-    // that will be followed by a counted Get (a fast path, say) passes count_miss = false.
+    // that will be followed by a counted Get (a fast path, say) passes count_miss = false. A hit
+    // makes the entry the most recently used.
     Lookup Get(std::string_view key, bool count_miss = true);
 
-    // Stores value under key unless an invalidation happened since the Get that gave ticket.
+    // Stores value under key unless an invalidation happened since the Get that gave ticket,
+    // evicting the least recently used entries until both bounds hold. A value that alone costs
+    // more than max_bytes is not stored (and drops what key held).
     void Put(std::string key, std::string value, std::uint64_t ticket);
 
     // Drops every entry and refuses values computed before this call.
     void InvalidateAll();
 
+    // What one entry of key and value costs against max_bytes.
+    static std::size_t Cost(std::string_view key, std::string_view value);
+
     std::uint64_t hits() const;
     std::uint64_t misses() const;
-    std::size_t size() const;
+    std::uint64_t evictions() const;  // entries dropped to make room (not expiries or invalidations)
+    std::size_t size() const;         // entries
+    std::size_t bytes() const;        // the sum of the entries' Cost
 
 private:
     struct Entry {
@@ -50,16 +69,20 @@ private:
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
+    using Map = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
+    void Erase(Map::iterator it);  // needs mutex_
 
     const Clock& clock_;
     const std::chrono::seconds ttl_;
-    const std::size_t max_entries_;
+    const ReadCacheLimits limits_;
     mutable std::mutex mutex_;  // guards everything below
-    std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+    Map entries_;
     std::list<std::string> lru_;  // most recently used first
+    std::size_t bytes_ = 0;
     std::uint64_t generation_ = 1;
     std::uint64_t hits_ = 0;
     std::uint64_t misses_ = 0;
+    std::uint64_t evictions_ = 0;
 };
 
 }  // namespace emporium

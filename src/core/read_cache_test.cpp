@@ -9,7 +9,7 @@ using std::chrono::seconds;
 
 TEST(ReadCache, MissThenHit) {
     ManualClock clock;
-    ReadCache cache(clock, seconds(300), 10);
+    ReadCache cache(clock, seconds(300), {.max_entries = 10});
     auto miss = cache.Get("k");
     EXPECT_FALSE(miss.value);
     cache.Put("k", "v", miss.ticket);
@@ -22,7 +22,7 @@ TEST(ReadCache, MissThenHit) {
 
 TEST(ReadCache, ExpiresAfterTtl) {
     ManualClock clock;
-    ReadCache cache(clock, seconds(300), 10);
+    ReadCache cache(clock, seconds(300), {.max_entries = 10});
     cache.Put("k", "v", cache.Get("k").ticket);
     clock.Advance(seconds(299));
     EXPECT_TRUE(cache.Get("k").value);
@@ -32,7 +32,7 @@ TEST(ReadCache, ExpiresAfterTtl) {
 
 TEST(ReadCache, EvictsLeastRecentlyUsed) {
     ManualClock clock;
-    ReadCache cache(clock, seconds(300), 2);
+    ReadCache cache(clock, seconds(300), {.max_entries = 2});
     cache.Put("a", "1", cache.Get("a").ticket);
     cache.Put("b", "2", cache.Get("b").ticket);
     EXPECT_TRUE(cache.Get("a").value);  // a is now the most recent
@@ -45,7 +45,7 @@ TEST(ReadCache, EvictsLeastRecentlyUsed) {
 
 TEST(ReadCache, RefusesValuesComputedBeforeAnInvalidation) {
     ManualClock clock;
-    ReadCache cache(clock, seconds(300), 10);
+    ReadCache cache(clock, seconds(300), {.max_entries = 10});
     auto miss = cache.Get("k");            // a reader starts computing from old data...
     cache.InvalidateAll();                 // ...a writer commits a change...
     cache.Put("k", "stale", miss.ticket);  // ...the reader's stale answer must not be kept.
@@ -57,16 +57,76 @@ TEST(ReadCache, RefusesValuesComputedBeforeAnInvalidation) {
 
 TEST(ReadCache, ProbeDoesNotCountMisses) {
     ManualClock clock;
-    ReadCache cache(clock, seconds(300), 10);
+    ReadCache cache(clock, seconds(300), {.max_entries = 10});
     cache.Get("k", /*count_miss=*/false);
     EXPECT_EQ(cache.misses(), 0u);
 }
 
 TEST(ReadCache, ZeroTtlDisablesCaching) {
     ManualClock clock;
-    ReadCache cache(clock, seconds(0), 10);
+    ReadCache cache(clock, seconds(0), {.max_entries = 10});
     cache.Put("k", "v", cache.Get("k").ticket);
     EXPECT_FALSE(cache.Get("k").value);
+}
+
+TEST(ReadCache, StaysWithinItsByteBoundEvictingLeastRecentlyUsed) {
+    ManualClock clock;
+    const std::string value(1000, 'v');
+    const std::size_t one = ReadCache::Cost("k00", value);
+    ReadCache cache(clock, seconds(300), {.max_bytes = 5 * one, .max_entries = 1000});
+    auto put = [&](const std::string& key) { cache.Put(key, value, cache.Get(key).ticket); };
+    for (int i = 0; i < 5; ++i) put("k0" + std::to_string(i));
+    EXPECT_EQ(cache.size(), 5u);
+    EXPECT_EQ(cache.bytes(), 5 * one);
+    EXPECT_TRUE(cache.Get("k00").value);  // k00 becomes the most recent; k01 is now the oldest
+    put("k05");
+    EXPECT_EQ(cache.bytes(), 5 * one);
+    EXPECT_EQ(cache.evictions(), 1u);
+    EXPECT_FALSE(cache.Get("k01").value);
+    EXPECT_TRUE(cache.Get("k00").value);
+    EXPECT_TRUE(cache.Get("k05").value);
+    // A value twice the size makes room for itself by dropping the two least recently used.
+    cache.Put("k06", std::string(2 * 1000 + ReadCache::kEntryOverhead + 6, 'w'), cache.Get("k06").ticket);
+    EXPECT_LE(cache.bytes(), 5 * one);
+    EXPECT_EQ(cache.evictions(), 3u);
+    EXPECT_FALSE(cache.Get("k02").value);
+    EXPECT_FALSE(cache.Get("k03").value);
+    EXPECT_TRUE(cache.Get("k04").value);
+    EXPECT_TRUE(cache.Get("k06").value);
+}
+
+TEST(ReadCache, NeverHoldsMoreBytesThanItsBoundUnderManyPuts) {
+    ManualClock clock;
+    const std::size_t bound = 64 * 1024;
+    ReadCache cache(clock, seconds(300), {.max_bytes = bound, .max_entries = 100000});
+    for (int i = 0; i < 5000; ++i) {
+        const std::string key = "page?" + std::to_string(i);
+        cache.Put(key, std::string(static_cast<std::size_t>(i % 3000), 'x'), cache.Get(key).ticket);
+        ASSERT_LE(cache.bytes(), bound);
+    }
+    EXPECT_GT(cache.bytes(), bound / 2);  // it does fill up
+    EXPECT_GT(cache.evictions(), 0u);
+}
+
+TEST(ReadCache, ReplacingAValueKeepsTheByteCountExact) {
+    ManualClock clock;
+    ReadCache cache(clock, seconds(300), {});
+    cache.Put("k", "short", cache.Get("k").ticket);
+    cache.Put("k", std::string(500, 'x'), cache.Get("k").ticket);
+    EXPECT_EQ(cache.size(), 1u);
+    EXPECT_EQ(cache.bytes(), ReadCache::Cost("k", std::string(500, 'x')));
+    cache.InvalidateAll();
+    EXPECT_EQ(cache.bytes(), 0u);
+}
+
+TEST(ReadCache, AValueLargerThanTheBoundIsNotKept) {
+    ManualClock clock;
+    ReadCache cache(clock, seconds(300), {.max_bytes = 1000, .max_entries = 10});
+    cache.Put("small", "v", cache.Get("small").ticket);
+    cache.Put("big", std::string(1000, 'x'), cache.Get("big").ticket);
+    EXPECT_FALSE(cache.Get("big").value);
+    EXPECT_TRUE(cache.Get("small").value);  // nothing was evicted for a value that cannot fit
+    EXPECT_EQ(cache.evictions(), 0u);
 }
 
 }  // namespace

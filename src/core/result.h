@@ -2,6 +2,8 @@
 // invalid field) returns Result<T>. Exceptions are kept for the unexpected (a broken disk, a bug).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -27,9 +29,41 @@ enum class ErrorKind {
     kInternal,          // never shown with details
 };
 
+// One bad field: where ("items.42.price_cents"), why as a stable snake_case code that clients
+// branch on ("required", "too_long", "insufficient_stock"...; docs/ERRORS.md lists them per
+// route), a sentence for people, and the few numbers the reason has ("available": 3). The web
+// page reads code, field and params, never the sentence.
 struct FieldError {
+    // Named numbers that go with a code. Names are constants from the code, never client input,
+    // and there are at most kMaxParams of them.
+    struct Param {
+        std::string name;
+        std::int64_t value = 0;
+    };
+    static constexpr std::size_t kMaxParams = 4;
+
     std::string field;
     std::string message;
+    std::string code = "invalid";
+    std::vector<Param> params;
+
+    // Adds a parameter; past kMaxParams it is dropped (a programming error, never input-driven).
+    FieldError& With(std::string name, std::int64_t value) {
+        if (params.size() < kMaxParams) params.push_back({std::move(name), value});
+        return *this;
+    }
+
+    // The usual reasons, with their sentences.
+    static FieldError Required(std::string field) { return {std::move(field), "is required", "required", {}}; }
+    static FieldError Invalid(std::string field, std::string message) {
+        return {std::move(field), std::move(message), "invalid", {}};
+    }
+    static FieldError Unknown(std::string field) {
+        return {std::move(field), "is not a known field", "unknown_field", {}};
+    }
+    static FieldError Coded(std::string field, std::string code, std::string message) {
+        return {std::move(field), std::move(message), std::move(code), {}};
+    }
 };
 
 struct Error {

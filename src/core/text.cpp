@@ -110,6 +110,27 @@ bool IsValidUtf8(std::string_view text) {
     return true;
 }
 
+std::optional<FieldError> CheckPlainText(std::string field, std::string_view value, std::size_t max_chars,
+                                         bool multiline) {
+    if (value.find_first_not_of(" \t\r\n") == std::string_view::npos) return FieldError::Required(std::move(field));
+    if (!IsValidUtf8(value)) return FieldError::Invalid(std::move(field), "must be valid text");
+    std::size_t chars = 0;
+    for (char ch : value) {
+        const auto u = static_cast<unsigned char>(ch);
+        const bool control = u < 0x20 || u == 0x7f;
+        if (control && !(multiline && (ch == '\n' || ch == '\r' || ch == '\t'))) {
+            return FieldError::Invalid(std::move(field), "must not hold control characters");
+        }
+        chars += (u & 0xc0) != 0x80 ? 1 : 0;
+    }
+    if (chars > max_chars) {
+        return FieldError::Coded(std::move(field), "too_long",
+                                 "must be at most " + std::to_string(max_chars) + " characters")
+            .With("max", static_cast<std::int64_t>(max_chars));
+    }
+    return std::nullopt;
+}
+
 std::string ToLowerAscii(std::string_view text) {
     std::string out(text);
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -1,8 +1,14 @@
 // The storage interface every module uses. SQL is written once, portable between SQLite and
 // PostgreSQL: `?` placeholders (a backend rewrites them as it needs), `RETURNING` for generated
 // ids, integers for money and times. Backend-specific features (full-text search) ask dialect().
+//
+// Threads: every call blocks the calling thread until the database answers (SQLite runs in the
+// process; PostgreSQL's libpq waits on its socket, and connecting may wait for DNS when the host
+// is a name). Call it from the server's blocking-work pool or a worker thread, never from a
+// network thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -25,9 +31,14 @@ using Params = std::vector<Value>;
 
 // A database failure the caller did not expect, except kConstraint, which services turn into
 // a conflict (a duplicate SKU, say). Thrown, never returned: see core/result.h.
+// kConstraint: a UNIQUE, FOREIGN KEY, CHECK or NOT NULL constraint refused a change.
+// kBusy: try again later: locks (SQLite busy; PostgreSQL lock timeout, deadlock, serialization
+//   failure), a statement cancelled by its timeout, or no pooled connection free in time.
+// kConnection: the database cannot be reached, or the connection broke mid-statement (then
+//   whether an in-flight COMMIT took effect is unknown).
 class DbError : public std::runtime_error {
 public:
-    enum class Kind { kConstraint, kBusy, kOther };
+    enum class Kind { kConstraint, kBusy, kConnection, kOther };
     DbError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     Kind kind() const { return kind_; }
 
@@ -67,10 +78,24 @@ enum class Dialect { kSqlite, kPostgres };
 // Observes every statement's duration; the ops module turns this into a histogram.
 using QueryObserver = std::function<void(double seconds)>;
 
+// A connection pool's figures at one moment, for metrics. Counters count since Open.
+struct PoolStats {
+    std::int64_t in_use = 0;             // connections running a transaction now
+    std::int64_t idle = 0;               // open connections waiting in the pool
+    std::int64_t size = 0;               // most connections the pool keeps (readers, for SQLite)
+    std::int64_t waits = 0;              // transactions that had to wait for a free connection
+    std::int64_t wait_timeouts = 0;      // ... and gave up (kBusy)
+    std::int64_t connects = 0;           // connections opened (PostgreSQL)
+    std::int64_t connection_errors = 0;  // failed connects and connections lost (PostgreSQL)
+};
+
 class Database {
 public:
     virtual ~Database() = default;
     virtual Dialect dialect() const = 0;
+
+    // The connection pool's figures now. Safe from any thread.
+    virtual PoolStats Pool() const = 0;
 
     // Writes a consistent copy of the whole database to a new file at path (one snapshot) while
     // readers and writers go on. Throws DbError.
@@ -82,7 +107,8 @@ public:
     virtual void RestoreFrom(const std::string& path) = 0;
 
     // Runs fn(Connection&) on a reader connection inside a read transaction (one consistent
-    // snapshot) and returns what fn returns. Many readers run at once.
+    // snapshot: REPEATABLE READ, read only, on PostgreSQL) and returns what fn returns. Many
+    // readers run at once.
     template <typename F>
     auto Read(F&& fn) -> std::invoke_result_t<F, Connection&> {
         using R = std::invoke_result_t<F, Connection&>;
@@ -95,9 +121,13 @@ public:
         }
     }
 
-    // Runs fn(Connection&) inside a write transaction; writers take turns. The transaction
-    // commits when fn returns normally, unless fn returns a Result that is an error; it rolls
-    // back on an error Result or an exception (which is rethrown). Returns what fn returns.
+    // Runs fn(Connection&) inside a write transaction: writers take turns on SQLite and run side
+    // by side at READ COMMITTED on PostgreSQL (a conditional UPDATE re-checks its WHERE after
+    // waiting for a concurrent writer). The transaction commits when fn returns normally, unless
+    // fn returns a Result that is an error; it rolls back on an error Result or an exception
+    // (which is rethrown). Returns what fn returns. Let a DbError leave fn: PostgreSQL cannot go
+    // on after a failed statement, so there a fn that catches one and returns normally has
+    // nothing committed and Write throws a DbError of the same kind.
     template <typename F>
     auto Write(F&& fn) -> std::invoke_result_t<F, Connection&> {
         using R = std::invoke_result_t<F, Connection&>;
@@ -140,5 +170,35 @@ struct SqliteOptions {
 
 // Opens (creating when missing) an SQLite database in WAL mode. Throws DbError on failure.
 std::unique_ptr<Database> OpenSqlite(const SqliteOptions& options);
+
+// Which database and how to use it; what `--database URL` and its companions set.
+struct DatabaseOptions {
+    // sqlite:PATH (or sqlite://PATH, or a plain file path) for SQLite, created when missing;
+    // postgresql://[user[:password]@]host[:port]/dbname[?param=value&...] (or postgres://) for
+    // PostgreSQL, with libpq's URI parameters (sslmode, connect_timeout, ...). The URL may hold a
+    // password: log Redacted(url), never the URL.
+    std::string url;
+    // SQLite: reader connections (one writer besides). PostgreSQL: most connections open at once,
+    // shared by reads and writes.
+    int pool_size = 8;
+    // PostgreSQL: connections kept open while idle; lost ones are reopened in the background,
+    // with backoff while the server cannot be reached.
+    int pool_min = 2;
+    // PostgreSQL: how long a transaction waits for a free connection before failing kBusy.
+    std::chrono::milliseconds pool_wait{5000};
+    // PostgreSQL: statement_timeout on every connection (0: none); a statement running longer is
+    // cancelled and fails kBusy. Migrations run without it. SQLite has no statement timeout.
+    std::chrono::milliseconds statement_timeout{10000};
+    QueryObserver observer;  // optional
+};
+
+// Opens the database options.url names: SQLite (see OpenSqlite) or PostgreSQL. For PostgreSQL it
+// connects once before returning, so a wrong URL or an unreachable server fails here. Applies no
+// migrations. Throws DbError (kConnection when the server cannot be reached, kOther for a URL
+// that names no known database).
+std::unique_ptr<Database> Open(const DatabaseOptions& options);
+
+// The URL with any password replaced by "***", for logs and error messages.
+std::string Redacted(std::string_view url);
 
 }  // namespace emporium::db

@@ -164,14 +164,24 @@ private:
 class SqliteDatabase final : public Database {
 public:
     explicit SqliteDatabase(const SqliteOptions& options)
-        : path_(options.path), busy_timeout_ms_(options.busy_timeout_ms) {
+        : path_(options.path), busy_timeout_ms_(options.busy_timeout_ms), readers_(std::max(1, options.readers)) {
         writer_ = std::make_unique<SqliteConnection>(options, /*writer=*/true);
-        for (int i = 0; i < std::max(1, options.readers); ++i) {
+        for (int i = 0; i < readers_; ++i) {
             idle_readers_.push_back(std::make_unique<SqliteConnection>(options, /*writer=*/false));
         }
     }
 
     Dialect dialect() const override { return Dialect::kSqlite; }
+
+    PoolStats Pool() const override {
+        std::lock_guard lock(readers_mutex_);
+        PoolStats stats;
+        stats.idle = static_cast<std::int64_t>(idle_readers_.size());
+        stats.in_use = readers_ - stats.idle;
+        stats.size = readers_;
+        stats.waits = reader_waits_;
+        return stats;
+    }
 
     void BackupTo(const std::string& path) override {
         Handle source = Open(path_, SQLITE_OPEN_READONLY);
@@ -206,6 +216,7 @@ protected:
         std::unique_ptr<SqliteConnection> connection;
         {
             std::unique_lock lock(readers_mutex_);
+            if (idle_readers_.empty()) ++reader_waits_;
             readers_available_.wait(lock, [&] { return !idle_readers_.empty(); });
             connection = std::move(idle_readers_.back());
             idle_readers_.pop_back();
@@ -337,9 +348,11 @@ private:
     std::string path_;
     int busy_timeout_ms_ = 5000;
     std::unique_ptr<SqliteConnection> writer_;  // used by the current leader only
-    std::mutex readers_mutex_;                  // guards idle_readers_
+    const int readers_;
+    mutable std::mutex readers_mutex_;  // guards idle_readers_ and reader_waits_
     std::condition_variable readers_available_;
     std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;
+    std::int64_t reader_waits_ = 0;
 };
 
 }  // namespace

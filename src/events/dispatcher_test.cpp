@@ -14,7 +14,7 @@ namespace {
 
 class DispatcherTest : public ::testing::Test {
 protected:
-    DispatcherTest() : database_(Migrations(db::Dialect::kSqlite)) {}
+    DispatcherTest() : database_(Migrations(db::TestDialect())) {}
 
     std::int64_t Emit(std::string_view type, std::string_view aggregate = "1") {
         return database_->Write([&](db::Connection& c) { return Append(c, type, aggregate, "{}", 1'800'000'000); });

@@ -41,7 +41,10 @@ Response ErrorResponse(const Error& error) {
     if (!error.fields.empty()) {
         boost::json::array fields;
         for (const FieldError& f : error.fields) {
-            fields.push_back(boost::json::object{{"field", f.field}, {"message", f.message}});
+            boost::json::object entry{
+                {"field", f.field}, {"code", f.code.empty() ? "invalid" : f.code}, {"message", f.message}};
+            for (const FieldError::Param& p : f.params) entry[p.name] = p.value;
+            fields.push_back(std::move(entry));
         }
         details["fields"] = std::move(fields);
     }

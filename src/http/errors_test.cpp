@@ -19,6 +19,23 @@ TEST(ErrorResponse, HasTheContractShape) {
     EXPECT_EQ(fields[0].as_object().at("field").as_string(), "price_cents");
 }
 
+TEST(ErrorResponse, FieldsCarryCodeAndParameters) {
+    FieldError stock = FieldError::Coded("items.7", "insufficient_stock", "only 3 left").With("available", 3);
+    Response r = ErrorResponse(Error::Validation({stock, {"name", "is odd"}}));
+    const boost::json::value body = boost::json::parse(r.body);
+    const auto& fields = body.at("error").at("details").at("fields").as_array();
+    ASSERT_EQ(fields.size(), 2u);
+    EXPECT_EQ(boost::json::serialize(fields[0]),
+              R"({"field":"items.7","code":"insufficient_stock","message":"only 3 left","available":3})");
+    EXPECT_EQ(fields[1].as_object().at("code").as_string(), "invalid");  // the default reason
+}
+
+TEST(FieldError, ParametersAreBounded) {
+    FieldError e = FieldError::Invalid("x", "is odd");
+    for (int i = 0; i < 10; ++i) e.With("p" + std::to_string(i), i);
+    EXPECT_EQ(e.params.size(), FieldError::kMaxParams);
+}
+
 TEST(ErrorResponse, InternalErrorsHideTheirMessage) {
     Response r = ErrorResponse(Error{ErrorKind::kInternal, "db", "SQLITE_CORRUPT at /var/lib/secret.db", {}});
     EXPECT_EQ(r.status, 500);

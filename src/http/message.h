@@ -19,7 +19,7 @@ struct Request {
     std::string body;
     std::string request_id;
     std::string client_address;  // the peer, or the forwarded address from a trusted proxy
-    bool secure = false;         // arrived over TLS
+    bool secure = false;         // arrived over TLS, here or at a trusted proxy (X-Forwarded-Proto)
 
     // The first value of a query parameter, or nullopt.
     std::optional<std::string_view> QueryParam(std::string_view name) const;

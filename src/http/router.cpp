@@ -39,6 +39,13 @@ void Router::Add(Route route) {
     routes_.push_back(std::move(compiled));
 }
 
+std::vector<std::pair<std::string, std::string>> Router::List() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(routes_.size());
+    for (const Compiled& c : routes_) out.emplace_back(c.route.method, c.route.pattern);
+    return out;
+}
+
 void Router::SetFallback(Route route) {
     fallback_ = std::move(route);
 }

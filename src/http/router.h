@@ -49,6 +49,10 @@ public:
         Add({"DELETE", std::move(pattern), std::move(handler), {}, false});
     }
 
+    // Every route's method and pattern, in the order added (the fallback is not one): what the
+    // authorization test walks, so that a route added without a matrix entry fails it.
+    std::vector<std::pair<std::string, std::string>> List() const;
+
     // Routes used when nothing matched (static files, say): nullptr when none.
     void SetFallback(Route route);
 

@@ -57,5 +57,13 @@ TEST(Router, RejectsDuplicates) {
     EXPECT_THROW(router.Get("/x", Answer("y")), std::invalid_argument);
 }
 
+TEST(Router, ListsEveryRouteInOrder) {
+    Router router;
+    router.Get("/a", [](const Request&) { return Response::NoContent(); });
+    router.Post("/a/{id}", [](const Request&) { return Response::NoContent(); });
+    using Pairs = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(router.List(), (Pairs{{"GET", "/a"}, {"POST", "/a/{id}"}}));
+}
+
 }  // namespace
 }  // namespace emporium::http

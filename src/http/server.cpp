@@ -16,6 +16,8 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unordered_map>
+#include <variant>
 
 #include "core/text.h"
 #include "http/errors.h"
@@ -111,6 +113,34 @@ Response MakeError(ErrorKind kind, std::string code, std::string message) {
     return ErrorResponse(Error{kind, std::move(code), std::move(message), {}});
 }
 
+// The answer to a request that failed while it was read (too large, malformed); nullopt when
+// nobody waits for one (closed, reset, timed out).
+std::optional<Response> AnswerToReadError(const beast::error_code& ec, std::size_t body_limit) {
+    if (ec == bhttp::error::body_limit) {
+        return MakeError(ErrorKind::kPayloadTooLarge, "payload_too_large",
+                         "The request body is larger than " + std::to_string(body_limit) + " bytes.");
+    }
+    if (ec == bhttp::error::header_limit) {
+        Response r = MakeError(ErrorKind::kBadRequest, "headers_too_large", "The request headers are too large.");
+        r.status = 431;
+        return r;
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        return MakeError(ErrorKind::kBadRequest, "malformed_request", "The request is not valid HTTP/1.1.");
+    }
+    return std::nullopt;
+}
+
+// X-Forwarded-Proto says https: its last value (what the nearest proxy set) names https.
+bool ForwardedHttps(std::string_view value) {
+    const std::size_t comma = value.rfind(',');
+    std::string_view last = comma == std::string_view::npos ? value : value.substr(comma + 1);
+    while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+    while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
+    return ToLowerAscii(last) == "https";
+}
+
 // 503 overloaded with Retry-After: the one answer for every kind of shedding.
 Response Busy() {
     Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "The shop is busy; try again shortly.");
@@ -143,6 +173,8 @@ struct Server::Impl {
     std::atomic<bool> draining{false};
     std::atomic<std::size_t> in_flight_requests{0};
     std::atomic<std::size_t> connections{0};
+    std::mutex per_address_mutex;
+    std::unordered_map<std::string, std::size_t> per_address_connections;  // guarded by per_address_mutex
     std::atomic<std::uint64_t> next_request{0};
     std::string id_prefix;
     std::vector<std::unique_ptr<Listener>> listeners;
@@ -185,16 +217,72 @@ struct Server::Impl {
         return buffer;
     }
 
+    // A connection's place in the open-connection counts (the total, and its address's on a
+    // public listener), taken at accept and given back when its coroutine ends.
+    struct ConnectionLease {
+        explicit ConnectionLease(Impl& owner) : impl(&owner) {}
+        ConnectionLease(ConnectionLease&& other) noexcept
+            : impl(std::exchange(other.impl, nullptr)), address_key(std::move(other.address_key)) {}
+        ConnectionLease& operator=(ConnectionLease&&) = delete;
+        ~ConnectionLease();
+        Impl* impl;
+        std::string address_key;  // empty: not counted per address
+    };
+
     awaitable<void> Accept(Listener& listener);
-    awaitable<void> Reject(tcp::socket socket);
-    awaitable<void> Session(Listener& listener, tcp::socket socket);
+    // A lease, or why the connection is refused: the total cap, or its address's cap on a public
+    // listener (IPv6 by /64; trusted proxies are bounded by the total only).
+    std::variant<ConnectionLease, const char*> AdmitConnection(const Listener& listener, const asio::ip::address& peer);
+    awaitable<void> Reject(tcp::socket socket, const char* message);
+    awaitable<void> Session(Listener& listener, tcp::socket socket, asio::ip::address peer, ConnectionLease lease);
+
+    // One request and what became of it, from its first byte to its log line.
+    struct Exchange {
+        Request request;
+        Response response;
+        std::string route_name = "unmatched";           // the route's pattern once one matched
+        std::chrono::steady_clock::time_point started;  // once the request is read: latency counts from here
+        unsigned version = 11;
+        bool head = false;
+        bool keep_alive = false;
+        // Answered without reading the whole request (unreadable, or refused before its body):
+        // the connection closes after the answer.
+        bool close_after = false;
+    };
+
+    // A connection's requests, one after another: read, admit, dispatch, write, record.
     template <typename Stream>
     awaitable<void> Serve(Listener& listener, Stream& stream, const asio::ip::address& peer);
+    // Reads the body of a request whose header was read (after a 100 Continue when asked for).
+    template <typename Stream>
+    awaitable<beast::error_code> ReadBody(Stream& stream, beast::flat_buffer& buffer,
+                                          bhttp::request_parser<bhttp::string_body>& parser);
+    Exchange BeginExchange(const Listener& listener, const asio::ip::address& peer, const std::string& peer_text,
+                           const bhttp::request<bhttp::string_body>& message);
+    // Fills the request from the header, admits it, then reads its body and answers it. False
+    // when the client went away while sending its body (nobody waits for an answer).
+    template <typename Stream>
+    awaitable<bool> Handle(Listener& listener, Stream& stream, beast::flat_buffer& buffer,
+                           bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange);
+    // The answer for a public request refused before its body is read: overload, rate limit, a
+    // standby's read-only mode; nullopt admits it.
+    std::optional<Response> Admit(const Listener& listener, const Request& request);
+    // The handler's answer, or the drill's fault.
+    awaitable<Response> Answer(const Listener& listener, Request& request, std::string& route_name);
+    // Writes the answer; returns the write's error and the body's size.
+    template <typename Stream>
+    awaitable<std::pair<beast::error_code, std::size_t>> WriteResponse(Stream& stream, const Listener& listener,
+                                                                       Exchange& exchange);
+    // The metrics observer and the log line.
+    void Record(const Listener& listener, const Exchange& exchange, std::size_t body_size);
+    template <typename Stream>
+    awaitable<void> LingeringClose(Stream& stream);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
     // Queues a request for a worker unless may_shed and the oldest request already waiting has
     // waited longer than options.max_queue_wait; false means shed it.
     bool EnterWorkerQueue(bool may_shed);
     void LeaveWorkerQueue();
+    bool IsTrusted(const asio::ip::address& address) const;
     std::string ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const;
     Response CallHandler(const Route& route, const Request& request);
     void BeginDrain();
@@ -206,10 +294,16 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         auto executor = socket.get_executor();
-        if (connections.load() >= options.max_connections) {
-            asio::co_spawn(executor, Reject(std::move(socket)), asio::detached);
+        beast::error_code ec;
+        const asio::ip::address peer = socket.remote_endpoint(ec).address();
+        if (ec) return;  // already gone
+        std::variant<ConnectionLease, const char*> admitted = AdmitConnection(listener, peer);
+        if (const char** refusal = std::get_if<const char*>(&admitted)) {
+            asio::co_spawn(executor, Reject(std::move(socket), *refusal), asio::detached);
         } else {
-            asio::co_spawn(executor, Session(listener, std::move(socket)), asio::detached);
+            asio::co_spawn(executor,
+                           Session(listener, std::move(socket), peer, std::move(std::get<ConnectionLease>(admitted))),
+                           asio::detached);
         }
     };
     while (listener.acceptor.is_open()) {
@@ -235,8 +329,36 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
     }
 }
 
-awaitable<void> Server::Impl::Reject(tcp::socket socket) {
-    Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", "Too many connections; try again shortly.");
+std::variant<Server::Impl::ConnectionLease, const char*> Server::Impl::AdmitConnection(const Listener& listener,
+                                                                                       const asio::ip::address& peer) {
+    if (connections.fetch_add(1) >= options.max_connections) {
+        --connections;
+        return "Too many connections; try again shortly.";
+    }
+    ConnectionLease lease(*this);
+    // Behind a proxy every shopper arrives from its address: the proxy is bounded by the total only.
+    if (!listener.public_facing || IsTrusted(peer)) return lease;
+    std::string key = AddressKey(peer.to_string());
+    std::lock_guard lock(per_address_mutex);
+    std::size_t& open = per_address_connections[key];
+    if (open >= options.max_connections_per_address) return "Too many connections from your address; close some.";
+    ++open;
+    lease.address_key = std::move(key);
+    return lease;
+}
+
+Server::Impl::ConnectionLease::~ConnectionLease() {
+    if (!impl) return;
+    if (!address_key.empty()) {
+        std::lock_guard lock(impl->per_address_mutex);
+        auto it = impl->per_address_connections.find(address_key);
+        if (--it->second == 0) impl->per_address_connections.erase(it);
+    }
+    --impl->connections;
+}
+
+awaitable<void> Server::Impl::Reject(tcp::socket socket, const char* message) {
+    Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", message);
     bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
     out.set(bhttp::field::content_type, busy.content_type);
     out.set(bhttp::field::retry_after, "1");
@@ -333,10 +455,9 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
         use_awaitable);
 }
 
-awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
-    ConnectionSlot slot(connections);
+awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket, asio::ip::address peer,
+                                      ConnectionLease lease) {
     beast::error_code ec;
-    const asio::ip::address peer = socket.remote_endpoint(ec).address();
     if (!listener.tls) {
         beast::tcp_stream stream(std::move(socket));
         co_await Serve(listener, stream, peer);
@@ -354,188 +475,244 @@ awaitable<void> Server::Impl::Session(Listener& listener, tcp::socket socket) {
 
 template <typename Stream>
 awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const asio::ip::address& peer) {
-    beast::error_code ec;
     const std::string peer_text = peer.to_string();
-    const bool secure = listener.tls != nullptr;
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     bool keep_alive = true;
-
     while (keep_alive && !draining.load()) {
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         parser.body_limit(options.body_limit);
-
         // Waiting for a next request is the idle timeout; once bytes arrived, the read timeout.
         tcp_layer.expires_after(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
         auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-        std::optional<Response> early;  // an answer decided before any handler runs
         // From here the request counts as in flight: a drain waits for it, body and all.
         std::optional<ConnectionSlot> in_flight_slot;
         if (!read_ec) in_flight_slot.emplace(in_flight_requests);
-        if (!read_ec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
-            // Clients that wait for permission to send a body (curl does) get it here.
-            bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
-            co_await bhttp::async_write(stream, go_on, kTuple);
-        }
-        if (!read_ec && !parser.is_done()) {
-            tcp_layer.expires_after(options.read_timeout);
-            auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-            read_ec = body_ec;
-        }
+        std::optional<Response> read_error;  // the answer to an unreadable request
         if (read_ec) {
-            if (read_ec == bhttp::error::body_limit) {
-                early = MakeError(ErrorKind::kPayloadTooLarge, "payload_too_large",
-                                  "The request body is larger than " + std::to_string(options.body_limit) + " bytes.");
-            } else if (read_ec == bhttp::error::header_limit) {
-                early = MakeError(ErrorKind::kBadRequest, "headers_too_large", "The request headers are too large.");
-                early->status = 431;
-            } else if (read_ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-                       read_ec != bhttp::error::end_of_stream && read_ec != bhttp::error::partial_message) {
-                early = MakeError(ErrorKind::kBadRequest, "malformed_request", "The request is not valid HTTP/1.1.");
-            } else {
-                break;  // closed, reset or timed out: nobody is waiting for an answer
-            }
+            read_error = AnswerToReadError(read_ec, options.body_limit);
+            if (!read_error) break;  // closed, reset or timed out: nobody is waiting for an answer
         }
-
-        auto started = std::chrono::steady_clock::now();
-        Request request;
-        request.request_id = NextRequestId();
-        request.secure = secure;
-        request.client_address = trusted.empty() ? peer_text : ClientAddress(peer, parser.get()["X-Forwarded-For"]);
-        std::string route_name = "unmatched";
-        const auto& message = parser.get();
-        unsigned version = message.version() ? message.version() : 11;
-        bool head = false;
-        Response response;
-        if (early) {
-            response = std::move(*early);
-            keep_alive = false;
-            request.method = std::string(message.method_string());
-        } else {
-            keep_alive = message.keep_alive();
-            request.method = std::string(message.method_string());
-            head = message.method() == bhttp::verb::head;
-            auto target = boost::urls::parse_origin_form(message.target());
-            if (!target) {
-                response = MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path.");
-            } else {
-                request.path = target->path();
-                for (auto param : target->params()) request.query.emplace_back(param.key, param.value);
-                for (const auto& field : message) {
-                    request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
-                }
-                request.body = std::move(parser.get().body());
-                int retry_after = 0;
-                if (listener.public_facing && in_flight_requests.load() > options.max_in_flight) {
-                    // Shedding: answering some requests at once with 503 keeps the admitted ones fast.
-                    response = Busy();
-                } else if (listener.public_facing && options.rate_limiter &&
-                           (retry_after = options.rate_limiter->Take(request.client_address)) > 0) {
-                    response = MakeError(ErrorKind::kRateLimited, "rate_limited",
-                                         "Too many requests from your address; slow down.");
-                    response.headers.emplace_back("Retry-After", std::to_string(retry_after));
-                } else if (listener.public_facing && options.read_only && request.method != "GET" &&
-                           request.method != "HEAD" && options.read_only()) {
-                    response = MakeError(ErrorKind::kUnavailable, "read_only",
-                                         "This is a standby copy of the shop: it shows the catalog but takes no "
-                                         "changes until it is promoted.");
-                    response.headers.emplace_back("Retry-After", "30");
-                } else {
-                    const Fault fault = listener.public_facing && options.fault ? options.fault() : Fault{};
-                    if (fault.delay.count() > 0) {
-                        asio::steady_timer pause(co_await asio::this_coro::executor, fault.delay);
-                        co_await pause.async_wait(kTuple);
-                    }
-                    if (fault.fail) {
-                        route_name = "fault";
-                        response = MakeError(ErrorKind::kInternal, "fault_injected", "A drill failed this request.");
-                    } else {
-                        response = co_await Dispatch(*listener.router, request, route_name, listener.public_facing);
-                    }
-                }
-            }
+        Exchange exchange = BeginExchange(listener, peer, peer_text, parser.get());
+        if (read_error) {
+            exchange.response = std::move(*read_error);
+            exchange.close_after = true;
+        } else if (!co_await Handle(listener, stream, buffer, parser, exchange)) {
+            break;  // the client went away in the middle of its body
         }
-        if (draining.load()) keep_alive = false;
-
-        bhttp::file_body::value_type file;
-        if (!response.file.empty()) {
-            beast::error_code open_ec;
-            file.open(response.file.c_str(), beast::file_mode::scan, open_ec);
-            if (open_ec) {
-                logger->error(
-                    LogFields("file body unreadable").Add("path", response.file).Add("error", open_ec.message()).str());
-                response = MakeError(ErrorKind::kInternal, "internal_error", "The file could not be read.");
-            }
-        }
-        beast::error_code write_ec;
-        std::size_t body_size = 0;
-        if (file.is_open()) {
-            // Sent piece by piece, each with its own write timeout, so a large file on a slow link
-            // is not cut off while it is still moving.
-            bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(response.status), version};
-            Decorate(listener.public_facing, secure, request.request_id, response, out);
-            out.keep_alive(keep_alive);
-            body_size = static_cast<std::size_t>(file.size());
-            out.body() = std::move(file);
-            out.prepare_payload();
-            bhttp::response_serializer<bhttp::file_body> serializer(out);
-            if (head) {
-                tcp_layer.expires_after(options.write_timeout);
-                std::tie(write_ec, std::ignore) = co_await bhttp::async_write_header(stream, serializer, kTuple);
-            }
-            while (!head && !write_ec && !serializer.is_done()) {
-                tcp_layer.expires_after(options.write_timeout);
-                std::tie(write_ec, std::ignore) = co_await bhttp::async_write_some(stream, serializer, kTuple);
-            }
-        } else {
-            bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
-            Decorate(listener.public_facing, secure, request.request_id, response, out);
-            out.keep_alive(keep_alive);
-            body_size = response.body.size();
-            out.body() = std::move(response.body);
-            out.prepare_payload();
-            if (head) out.body().clear();
-            tcp_layer.expires_after(options.write_timeout);
-            std::tie(write_ec, std::ignore) = co_await bhttp::async_write(stream, out, kTuple);
-        }
+        if (draining.load()) exchange.keep_alive = false;
+        auto [write_ec, body_size] = co_await WriteResponse(stream, listener, exchange);
         in_flight_slot.reset();
-        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        if (observer) observer(RequestRecord{listener.name, route_name, request.method, response.status, seconds});
-        logger->info(LogFields("request")
-                         .Add("listener", listener.name)
-                         .Add("request_id", request.request_id)
-                         .Add("method", request.method)
-                         .Add("path", request.path)
-                         .Add("route", route_name)
-                         .Add("status", static_cast<long long>(response.status))
-                         .Add("bytes", static_cast<long long>(body_size))
-                         .Add("ms", seconds * 1000.0)
-                         .Add("client", request.client_address)
-                         .str());
+        Record(listener, exchange, body_size);
         if (write_ec) break;
-        if (early) {
-            // Lingering close: read and drop what the client is still sending for a moment, so
-            // that it gets to read our answer instead of a reset.
-            tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
-            tcp_layer.expires_after(std::chrono::seconds(2));
-            std::array<char, 16384> sink;
-            std::size_t dropped = 0;
-            while (dropped < 8 * options.body_limit) {
-                auto [drain_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
-                if (drain_ec) break;
-                dropped += n;
-            }
+        if (exchange.close_after) {
+            co_await LingeringClose(stream);
             co_return;
         }
+        keep_alive = exchange.keep_alive;
     }
 }
 
-std::string Server::Impl::ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const {
-    auto is_trusted = [&](const asio::ip::address& a) {
-        return std::any_of(trusted.begin(), trusted.end(), [&](const TrustedNetwork& n) { return InNetwork(a, n); });
+template <typename Stream>
+awaitable<beast::error_code> Server::Impl::ReadBody(Stream& stream, beast::flat_buffer& buffer,
+                                                    bhttp::request_parser<bhttp::string_body>& parser) {
+    if (parser.is_done()) co_return beast::error_code{};
+    if (parser.get()[bhttp::field::expect] == "100-continue") {
+        // Clients that wait for permission to send a body (curl does) get it here.
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
+        co_await bhttp::async_write(stream, go_on, kTuple);
+    }
+    beast::get_lowest_layer(stream).expires_after(options.read_timeout);
+    auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+    co_return body_ec;
+}
+
+Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, const asio::ip::address& peer,
+                                                   const std::string& peer_text,
+                                                   const bhttp::request<bhttp::string_body>& message) {
+    Exchange exchange;
+    exchange.started = std::chrono::steady_clock::now();
+    exchange.request.request_id = NextRequestId();
+    const bool via_trusted_proxy = !trusted.empty() && IsTrusted(peer);
+    // Behind a TLS-terminating proxy the proxy says how the client came; nobody else is believed.
+    exchange.request.secure =
+        listener.tls != nullptr || (via_trusted_proxy && ForwardedHttps(message["X-Forwarded-Proto"]));
+    exchange.request.client_address = via_trusted_proxy ? ClientAddress(peer, message["X-Forwarded-For"]) : peer_text;
+    exchange.request.method = std::string(message.method_string());
+    exchange.version = message.version() ? message.version() : 11;
+    return exchange;
+}
+
+template <typename Stream>
+awaitable<bool> Server::Impl::Handle(Listener& listener, Stream& stream, beast::flat_buffer& buffer,
+                                     bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange) {
+    const auto& message = parser.get();
+    exchange.keep_alive = message.keep_alive();
+    exchange.head = message.method() == bhttp::verb::head;
+    Request& request = exchange.request;
+    // Refused before its body is read: a refused client's body costs neither time nor memory, and
+    // the connection closes after the answer (the body left unread).
+    auto refuse = [&exchange, &parser](Response answer) {
+        exchange.response = std::move(answer);
+        if (!parser.is_done()) exchange.close_after = true;
+        if (exchange.close_after) exchange.keep_alive = false;
     };
-    if (!is_trusted(peer)) return peer.to_string();
+    auto target = boost::urls::parse_origin_form(message.target());
+    if (!target) {
+        refuse(MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path."));
+        co_return true;
+    }
+    request.path = target->path();
+    for (auto param : target->params()) request.query.emplace_back(param.key, param.value);
+    for (const auto& field : message) {
+        request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
+    }
+    if (std::optional<Response> refused = Admit(listener, request)) {
+        refuse(std::move(*refused));
+        co_return true;
+    }
+    if (beast::error_code body_ec = co_await ReadBody(stream, buffer, parser)) {
+        std::optional<Response> answer = AnswerToReadError(body_ec, options.body_limit);
+        if (!answer) co_return false;
+        exchange.response = std::move(*answer);
+        exchange.close_after = true;
+        exchange.keep_alive = false;
+        co_return true;
+    }
+    request.body = std::move(parser.get().body());
+    exchange.started = std::chrono::steady_clock::now();
+    exchange.response = co_await Answer(listener, request, exchange.route_name);
+    co_return true;
+}
+
+std::optional<Response> Server::Impl::Admit(const Listener& listener, const Request& request) {
+    if (!listener.public_facing) return std::nullopt;
+    if (in_flight_requests.load() > options.max_in_flight) {
+        // Shedding: answering some requests at once with 503 keeps the admitted ones fast.
+        return Busy();
+    }
+    if (options.rate_limiter) {
+        if (int retry_after = options.rate_limiter->Take(request.client_address); retry_after > 0) {
+            Response limited =
+                MakeError(ErrorKind::kRateLimited, "rate_limited", "Too many requests from your address; slow down.");
+            limited.headers.emplace_back("Retry-After", std::to_string(retry_after));
+            return limited;
+        }
+    }
+    if (options.read_only && request.method != "GET" && request.method != "HEAD" && options.read_only()) {
+        Response refused = MakeError(ErrorKind::kUnavailable, "read_only",
+                                     "This is a standby copy of the shop: it shows the catalog but takes no "
+                                     "changes until it is promoted.");
+        refused.headers.emplace_back("Retry-After", "30");
+        return refused;
+    }
+    return std::nullopt;
+}
+
+awaitable<Response> Server::Impl::Answer(const Listener& listener, Request& request, std::string& route_name) {
+    const Fault fault = listener.public_facing && options.fault ? options.fault() : Fault{};
+    if (fault.delay.count() > 0) {
+        asio::steady_timer pause(co_await asio::this_coro::executor, fault.delay);
+        co_await pause.async_wait(kTuple);
+    }
+    if (fault.fail) {
+        route_name = "fault";
+        co_return MakeError(ErrorKind::kInternal, "fault_injected", "A drill failed this request.");
+    }
+    co_return co_await Dispatch(*listener.router, request, route_name, listener.public_facing);
+}
+
+template <typename Stream>
+awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteResponse(Stream& stream,
+                                                                                 const Listener& listener,
+                                                                                 Exchange& exchange) {
+    Response& response = exchange.response;
+    bhttp::file_body::value_type file;
+    if (!response.file.empty()) {
+        beast::error_code open_ec;
+        file.open(response.file.c_str(), beast::file_mode::scan, open_ec);
+        if (open_ec) {
+            logger->error(
+                LogFields("file body unreadable").Add("path", response.file).Add("error", open_ec.message()).str());
+            response = MakeError(ErrorKind::kInternal, "internal_error", "The file could not be read.");
+        }
+    }
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    beast::error_code write_ec;
+    if (!file.is_open()) {
+        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), exchange.version};
+        Decorate(listener.public_facing, exchange.request.secure, exchange.request.request_id, response, out);
+        out.keep_alive(exchange.keep_alive);
+        const std::size_t body_size = response.body.size();
+        out.body() = std::move(response.body);
+        out.prepare_payload();
+        if (exchange.head) out.body().clear();
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(write_ec, std::ignore) = co_await bhttp::async_write(stream, out, kTuple);
+        co_return std::pair{write_ec, body_size};
+    }
+    // Sent piece by piece, each with its own write timeout, so a large file on a slow link is not
+    // cut off while it is still moving.
+    bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(response.status), exchange.version};
+    Decorate(listener.public_facing, exchange.request.secure, exchange.request.request_id, response, out);
+    out.keep_alive(exchange.keep_alive);
+    const auto body_size = static_cast<std::size_t>(file.size());
+    out.body() = std::move(file);
+    out.prepare_payload();
+    bhttp::response_serializer<bhttp::file_body> serializer(out);
+    if (exchange.head) {
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(write_ec, std::ignore) = co_await bhttp::async_write_header(stream, serializer, kTuple);
+    }
+    while (!exchange.head && !write_ec && !serializer.is_done()) {
+        tcp_layer.expires_after(options.write_timeout);
+        std::tie(write_ec, std::ignore) = co_await bhttp::async_write_some(stream, serializer, kTuple);
+    }
+    co_return std::pair{write_ec, body_size};
+}
+
+void Server::Impl::Record(const Listener& listener, const Exchange& exchange, std::size_t body_size) {
+    const Request& request = exchange.request;
+    const int status = exchange.response.status;
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started).count();
+    if (observer) observer(RequestRecord{listener.name, exchange.route_name, request.method, status, seconds});
+    logger->info(LogFields("request")
+                     .Add("listener", listener.name)
+                     .Add("request_id", request.request_id)
+                     .Add("method", request.method)
+                     .Add("path", request.path)
+                     .Add("route", exchange.route_name)
+                     .Add("status", static_cast<long long>(status))
+                     .Add("bytes", static_cast<long long>(body_size))
+                     .Add("ms", seconds * 1000.0)
+                     .Add("client", request.client_address)
+                     .str());
+}
+
+template <typename Stream>
+awaitable<void> Server::Impl::LingeringClose(Stream& stream) {
+    // Read and drop what the client is still sending for a moment, so that it gets to read our
+    // answer instead of a reset.
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    beast::error_code ec;
+    tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> sink;
+    std::size_t dropped = 0;
+    while (dropped < 8 * options.body_limit) {
+        auto [drain_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+        if (drain_ec) break;
+        dropped += n;
+    }
+}
+
+bool Server::Impl::IsTrusted(const asio::ip::address& address) const {
+    return std::any_of(trusted.begin(), trusted.end(), [&](const TrustedNetwork& n) { return InNetwork(address, n); });
+}
+
+std::string Server::Impl::ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const {
+    if (!IsTrusted(peer)) return peer.to_string();
     // Walk X-Forwarded-For from the right: the first hop not ours is the client.
     std::string_view rest = forwarded_for;
     while (!rest.empty()) {
@@ -547,7 +724,7 @@ std::string Server::Impl::ClientAddress(const asio::ip::address& peer, std::stri
         beast::error_code ec;
         auto address = asio::ip::make_address(hop, ec);
         if (ec) break;  // garbage: trust nothing further left
-        if (!is_trusted(address)) return address.to_string();
+        if (!IsTrusted(address)) return address.to_string();
     }
     return peer.to_string();
 }
@@ -637,6 +814,10 @@ std::chrono::milliseconds Server::worker_queue_wait() const {
     if (impl_->worker_queue.empty()) return std::chrono::milliseconds(0);
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  impl_->worker_queue.front());
+}
+
+std::int64_t Server::open_connections() const {
+    return static_cast<std::int64_t>(impl_->connections.load());
 }
 
 std::int64_t Server::in_flight() const {

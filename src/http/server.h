@@ -28,9 +28,15 @@ struct ServerOptions {
     std::size_t body_limit = std::size_t{1024} * 1024;  // larger bodies get 413
     std::size_t header_limit = std::size_t{16} * 1024;  // larger headers get 431
     std::chrono::seconds read_timeout{15};              // to receive one whole request
-    std::chrono::seconds idle_timeout{75};              // keep-alive wait for the next request
+    // Keep-alive wait for the next request. Keep it longer than a proxy's keep-alive towards
+    // the shop (nginx's upstream keepalive_timeout, 60 s), so that the proxy always closes an
+    // idle connection first and never sends a request on one the shop is closing.
+    std::chrono::seconds idle_timeout{75};
     std::chrono::seconds write_timeout{30};
     std::size_t max_connections = 10000;  // connections past this get 503 and are closed
+    // Open connections from one client address (IPv6: one /64) on a public listener; past this
+    // its new ones get 503 and are closed. Trusted proxies are bounded by max_connections only.
+    std::size_t max_connections_per_address = 256;
     int io_threads = 2;
     int worker_threads = 4;              // the blocking-work pool
     int heavy_threads = 2;               // the pool for routes marked heavy (password hashing)
@@ -41,7 +47,9 @@ struct ServerOptions {
     std::size_t max_in_flight = 4096;        // a hard cap: public requests in flight past this get 503
     std::chrono::seconds drain_timeout{20};  // how long shutdown waits for requests in flight
     RateLimiter* rate_limiter = nullptr;     // per client address on public listeners; optional
-    // Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges ("10.0.0.0/8").
+    // Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses or CIDR ranges
+    // ("10.0.0.0/8"). A request such a proxy marks `X-Forwarded-Proto: https` counts as secure:
+    // Secure cookies and HSTS.
     std::vector<std::string> trusted_proxies;
     // Drills only (`serve --faults`): asked once per public request; empty in production.
     std::function<Fault()> fault;
@@ -97,6 +105,9 @@ public:
 
     // Requests being handled right now, across listeners.
     std::int64_t in_flight() const;
+
+    // Connections open right now, across listeners.
+    std::int64_t open_connections() const;
 
     // How long the oldest request waiting for a worker has waited (zero when none waits): what
     // shedding compares with max_queue_wait.

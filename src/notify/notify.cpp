@@ -136,6 +136,15 @@ NotifyService::NotifyService(db::Database& database, accounts::PiiVault& vault, 
       logger_(std::move(logger)),
       options_(options) {
     http::InitHttpClient();
+    RegisterSealedTables(vault_, database_);
+}
+
+void RegisterSealedTables(accounts::PiiVault& vault, db::Database& database) {
+    // Texts' numbers (webhook rows hold a URL in the same column, in clear) and webhook secrets.
+    accounts::SealedTable messages{"messages", "id", {{"recipient", std::string(kPhoneField)}}};
+    messages.only_where = "channel = 'sms'";
+    vault.Register(database, std::move(messages));
+    vault.Register(database, accounts::SealedTable{"webhooks", "id", {{"secret", std::string(kSecretField)}}});
 }
 
 NotifyService::~NotifyService() {
@@ -207,25 +216,29 @@ events::Outcome NotifyService::OnWebhookEvent(const events::Event& event) {
 
 std::optional<NotifyService::Claimed> NotifyService::Claim() {
     const std::int64_t now = Now();
+    // On PostgreSQL senders claim side by side (READ COMMITTED): each skips the rows another one
+    // has locked, and the outer status check keeps a row from being claimed twice.
+    const std::string claim =
+        std::string(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_at = ?, updated_at = ?"
+            " WHERE status = 'pending' AND id = (SELECT id FROM messages WHERE status = 'pending'"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1") +
+        (database_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "") +
+        ") RETURNING id, channel, recipient, recipient_masked, body, attempts, event_id, event_type,"
+        " COALESCE(webhook_id, 0)";
     return database_.Write([&](db::Connection& c) {
         std::optional<Claimed> out;
-        c.Query(
-            "UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_at = ?, updated_at = ?"
-            " WHERE id = (SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at, id LIMIT 1)"
-            " RETURNING id, channel, recipient, recipient_masked, body, attempts, event_id, event_type,"
-            " COALESCE(webhook_id, 0)",
-            {now, now, now}, [&](const db::Row& r) {
-                out = Claimed{r.Int(0),
-                              std::string(r.Text(1)),
-                              std::string(r.Text(2)),
-                              std::string(r.Text(3)),
-                              std::string(r.Text(4)),
-                              static_cast<int>(r.Int(5)),
-                              r.Int(6),
-                              std::string(r.Text(7)),
-                              r.Int(8)};
-            });
+        c.Query(claim, {now, now, now}, [&](const db::Row& r) {
+            out = Claimed{r.Int(0),
+                          std::string(r.Text(1)),
+                          std::string(r.Text(2)),
+                          std::string(r.Text(3)),
+                          std::string(r.Text(4)),
+                          static_cast<int>(r.Int(5)),
+                          r.Int(6),
+                          std::string(r.Text(7)),
+                          r.Int(8)};
+        });
         return out;
     });
 }
@@ -285,6 +298,9 @@ void NotifyService::Send(const Claimed& m) {
         }
     }
 
+    // Whatever the provider or the network said is outside text: no phone number in it reaches
+    // the send log, the admin JSON or the log lines below.
+    outcome.error = MaskPhonesIn(outcome.error);
     LogFields line("message");
     line.Add("id", static_cast<long long>(m.id))
         .Add("channel", m.channel)
@@ -535,9 +551,9 @@ Result<Message> NotifyService::Retry(std::int64_t id) {
 }
 
 const std::vector<std::string>& NotifyService::WebhookEventTypes() {
-    static const std::vector<std::string> kTypes = {"order.placed",    "order.paid",      "order.shipped",
-                                                    "order.delivered", "order.cancelled", "order.refunded",
-                                                    "product.changed"};
+    static const std::vector<std::string> kTypes = {"order.placed",   "order.paid",      "order.seller_shipped",
+                                                    "order.shipped",  "order.delivered", "order.cancelled",
+                                                    "order.refunded", "product.changed"};
     return kTypes;
 }
 
@@ -545,16 +561,17 @@ Result<Webhook> NotifyService::AddWebhook(const std::string& url, const std::vec
     std::vector<FieldError> errors;
     auto parsed = boost::urls::parse_absolute_uri(url);
     if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->encoded_host().empty()) {
-        errors.push_back({"url", "must be an absolute http or https URL"});
+        errors.push_back(FieldError::Invalid("url", "must be an absolute http or https URL"));
     } else if (url.size() > 2000) {
-        errors.push_back({"url", "must be at most 2000 characters"});
+        errors.push_back(FieldError::Coded("url", "too_long", "must be at most 2000 characters").With("max", 2000));
     } else if (!options_.webhook_private_targets && NamesPrivateHost(*parsed)) {
-        errors.push_back({"url", "must point at a public address, not loopback or a private network"});
+        errors.push_back(FieldError::Coded("url", "private_target",
+                                           "must point at a public address, not loopback or a private network"));
     }
     for (const std::string& e : events) {
         const auto& known = WebhookEventTypes();
         if (std::find(known.begin(), known.end(), e) == known.end()) {
-            errors.push_back({"events", "has an unknown event type: " + e.substr(0, 64)});
+            errors.push_back(FieldError::Invalid("events", "has an unknown event type: " + e.substr(0, 64)));
             break;
         }
     }

@@ -100,6 +100,10 @@ struct CourierOptions {
     bool webhook_private_targets = false;
 };
 
+// The notify module's share of a key rotation: texts' numbers and webhook secrets. NotifyService
+// registers them itself; a process that rotates keys without a courier calls this.
+void RegisterSealedTables(accounts::PiiVault& vault, db::Database& database);
+
 class NotifyService {
 public:
     NotifyService(db::Database& database, accounts::PiiVault& vault, accounts::AccountService& accounts,

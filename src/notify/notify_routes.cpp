@@ -77,11 +77,12 @@ public:
         q.status = std::string(request.QueryParam("status").value_or(""));
         std::vector<FieldError> errors;
         if (!q.channel.empty() && q.channel != "sms" && q.channel != "webhook") {
-            errors.push_back({"channel", "must be sms or webhook"});
+            errors.push_back(FieldError::Invalid("channel", "must be sms or webhook"));
         }
         static const std::vector<std::string> kStatuses = {"pending", "sending", "sent", "local", "failed", "dead"};
         if (!q.status.empty() && std::find(kStatuses.begin(), kStatuses.end(), q.status) == kStatuses.end()) {
-            errors.push_back({"status", "must be one of pending, sending, sent, local, failed, dead"});
+            errors.push_back(
+                FieldError::Invalid("status", "must be one of pending, sending, sent, local, failed, dead"));
         }
         if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
         MessagePage page = deps_.notify->List(q);
@@ -157,28 +158,10 @@ public:
         if (auto denied = Deny(request, scope::kOpsWrite)) return *denied;
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        std::vector<FieldError> errors;
-        std::string url;
-        if (const json::value* u = body->if_contains("url"); u && u->is_string()) {
-            url = std::string(u->as_string());
-        } else {
-            errors.push_back({"url", u ? "must be a string" : "is required"});
-        }
-        std::vector<std::string> events;
-        if (const json::value* e = body->if_contains("events"); e && !e->is_null()) {
-            if (!e->is_array()) {
-                errors.push_back({"events", "must be a list of event types"});
-            } else {
-                for (const json::value& t : e->as_array()) {
-                    if (!t.is_string()) {
-                        errors.push_back({"events", "must be a list of event types"});
-                        break;
-                    }
-                    events.emplace_back(t.as_string());
-                }
-            }
-        }
-        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
+        http::JsonReader f(body.value());
+        std::string url = f.Text("url", http::Need::kRequired).value_or("");
+        std::vector<std::string> events = f.TextList("events").value_or(std::vector<std::string>{});
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<Webhook> hook = deps_.notify->AddWebhook(url, events);
         if (!hook.ok()) return http::PrivateError(hook.error());
         Response r = http::PrivateJson(201, WebhookJson(*hook));

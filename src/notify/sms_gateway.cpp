@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/contact.h"
 #include "http/client.h"
 
 namespace emporium::notify {
@@ -19,7 +20,9 @@ std::string DescribeError(const http::HttpAnswer& answer) {
         if (auto* code = o.if_contains("code"); code && code->is_int64())
             out += " code " + std::to_string(code->as_int64());
         if (auto* message = o.if_contains("message"); message && message->is_string()) {
-            out += ": " + std::string(message->as_string()).substr(0, 200);
+            // Twilio quotes the number in some messages (21211): masked at this boundary, before
+            // anything stores or logs it.
+            out += ": " + MaskPhonesIn(std::string(message->as_string()).substr(0, 200));
         }
     }
     return out;
@@ -48,7 +51,7 @@ public:
         SendOutcome out;
         if (answer.status == 0) {
             out.kind = SendOutcome::Kind::kRetry;
-            out.error = "network: " + answer.error;
+            out.error = "network: " + MaskPhonesIn(answer.error);
         } else if (answer.status >= 200 && answer.status < 300) {
             out.kind = SendOutcome::Kind::kSent;
             boost::system::error_code ec;

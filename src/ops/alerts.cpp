@@ -140,6 +140,12 @@ Alerter::~Alerter() {
 
 void Alerter::Evaluate() {
     // Rules read outside the lock (a read may query the database); notices go out after it.
+    std::vector<std::optional<double>> values = ReadRules();
+    std::vector<AlertNotice> notices = Advance(values, UnixSeconds(clock_.Now()));
+    Send(notices);
+}
+
+std::vector<std::optional<double>> Alerter::ReadRules() {
     std::vector<std::optional<double>> values;
     {
         std::lock_guard lock(mutex_);
@@ -153,37 +159,42 @@ void Alerter::Evaluate() {
                     LogFields("alert rule cannot be read").Add("rule", tracked_[i].rule.name).Add("error", e.what()));
         }
     }
-    const std::int64_t now = UnixSeconds(clock_.Now());
+    return values;
+}
+
+std::vector<AlertNotice> Alerter::Advance(const std::vector<std::optional<double>>& values, std::int64_t now) {
     std::vector<AlertNotice> notices;
-    {
-        std::lock_guard lock(mutex_);
-        for (std::size_t i = 0; i < tracked_.size(); ++i) {
-            Tracked& t = tracked_[i];
-            t.value = values[i];
-            if (!t.value) continue;  // no data: keep the state, neither fire nor resolve
-            const bool breached = t.rule.below ? *t.value < t.rule.threshold : *t.value > t.rule.threshold;
-            auto notice = [&](AlertNotice::Kind kind) {
-                notices.push_back({kind, t.rule.name, t.rule.summary, *t.value, t.rule.threshold, t.rule.unit,
-                                   t.breached_since, now});
-                t.last_sent = now;
-            };
-            if (!breached) {
-                if (t.state == AlertState::kFiring) notice(AlertNotice::Kind::kResolved);
-                t.state = AlertState::kOk;
-                continue;
-            }
-            if (t.state == AlertState::kOk) {
-                t.state = AlertState::kPending;
-                t.breached_since = now;
-            }
-            if (t.state == AlertState::kPending && now - t.breached_since >= t.rule.hold.count()) {
-                t.state = AlertState::kFiring;
-                notice(AlertNotice::Kind::kFiring);
-            } else if (t.state == AlertState::kFiring && now - t.last_sent >= options_.repeat.count()) {
-                notice(AlertNotice::Kind::kRepeat);
-            }
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < tracked_.size(); ++i) {
+        Tracked& t = tracked_[i];
+        t.value = values[i];
+        if (!t.value) continue;  // no data: keep the state, neither fire nor resolve
+        const bool breached = t.rule.below ? *t.value < t.rule.threshold : *t.value > t.rule.threshold;
+        auto notice = [&](AlertNotice::Kind kind) {
+            notices.push_back(
+                {kind, t.rule.name, t.rule.summary, *t.value, t.rule.threshold, t.rule.unit, t.breached_since, now});
+            t.last_sent = now;
+        };
+        if (!breached) {
+            if (t.state == AlertState::kFiring) notice(AlertNotice::Kind::kResolved);
+            t.state = AlertState::kOk;
+            continue;
+        }
+        if (t.state == AlertState::kOk) {
+            t.state = AlertState::kPending;
+            t.breached_since = now;
+        }
+        if (t.state == AlertState::kPending && now - t.breached_since >= t.rule.hold.count()) {
+            t.state = AlertState::kFiring;
+            notice(AlertNotice::Kind::kFiring);
+        } else if (t.state == AlertState::kFiring && now - t.last_sent >= options_.repeat.count()) {
+            notice(AlertNotice::Kind::kRepeat);
         }
     }
+    return notices;
+}
+
+void Alerter::Send(const std::vector<AlertNotice>& notices) {
     for (const AlertNotice& n : notices) {
         LogFields line(n.kind == AlertNotice::Kind::kResolved ? "alert resolved" : "alert firing");
         line.Add("rule", n.rule)
@@ -200,7 +211,18 @@ void Alerter::Evaluate() {
         } catch (const std::exception& e) {
             LogError(logger_, LogFields("alert notice failed").Add("rule", n.rule).Add("error", e.what()));
         }
+        for (const Sink& observer : observers_) {
+            try {
+                observer(n);
+            } catch (const std::exception& e) {
+                LogError(logger_, LogFields("alert observer failed").Add("rule", n.rule).Add("error", e.what()));
+            }
+        }
     }
+}
+
+void Alerter::Observe(Sink observer) {
+    observers_.push_back(std::move(observer));
 }
 
 void Alerter::Start() {

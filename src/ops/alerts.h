@@ -119,6 +119,10 @@ public:
     // Reads every rule once and sends the notices due now. The thread calls it every interval.
     void Evaluate();
 
+    // Adds a function told of every notice after the sink (the delivery module's incident log,
+    // say). Call before Start(); one that throws is logged and the others are still told.
+    void Observe(Sink observer);
+
     void Start();
     void Stop();
 
@@ -133,7 +137,15 @@ private:
         std::int64_t last_sent = 0;
     };
 
+    // Each rule's figure now (nullopt where a rule has no data or its read threw).
+    std::vector<std::optional<double>> ReadRules();
+    // Moves each rule's state on with its new figure; returns the notices due.
+    std::vector<AlertNotice> Advance(const std::vector<std::optional<double>>& values, std::int64_t now);
+    // Logs each notice and hands it to the sink.
+    void Send(const std::vector<AlertNotice>& notices);
+
     Sink sink_;
+    std::vector<Sink> observers_;  // set before Start, read by the thread only
     const Clock& clock_;
     Logger logger_;
     AlerterOptions options_;

@@ -109,5 +109,23 @@ TEST_F(AlerterTest, ZeroHoldFiresAtTheFirstBreach) {
     EXPECT_EQ(notices_[0].kind, AlertNotice::Kind::kFiring);
 }
 
+TEST_F(AlerterTest, ObserversHearEveryNoticeAfterTheSinkEvenWhenOneThrows) {
+    Alerter alerter = Make(seconds(0));
+    std::vector<std::string> heard;
+    alerter.Observe([](const AlertNotice&) { throw std::runtime_error("the incident log is down"); });
+    alerter.Observe([&](const AlertNotice& n) {
+        heard.push_back(std::to_string(notices_.size()) +
+                        (n.kind == AlertNotice::Kind::kResolved ? " resolved" : " firing") + " since " +
+                        std::to_string(n.since));
+    });
+    value_ = 1.0;
+    alerter.Evaluate();
+    clock_.Advance(seconds(5));
+    value_ = 0.0;
+    alerter.Evaluate();
+    // The sink had already taken each notice when the observer heard it; both carry the breach's start.
+    EXPECT_EQ(heard, (std::vector<std::string>{"1 firing since 1800000000", "2 resolved since 1800000000"}));
+}
+
 }  // namespace
 }  // namespace emporium::ops

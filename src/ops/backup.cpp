@@ -93,6 +93,21 @@ std::string BackupManifest::ToJson() const {
                                         {"seconds", seconds}});
 }
 
+bool IsBackupName(std::string_view name) {
+    constexpr std::string_view kPrefix = "emporium-";
+    auto digits = [](std::string_view s) {
+        return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (!name.starts_with(kPrefix)) return false;
+    std::string_view stamp = name.substr(kPrefix.size());  // 20270115T080000Z[-N]
+    if (stamp.size() < 16 || !digits(stamp.substr(0, 8)) || stamp[8] != 'T' || !digits(stamp.substr(9, 6)) ||
+        stamp[15] != 'Z') {
+        return false;
+    }
+    std::string_view rest = stamp.substr(16);
+    return rest.empty() || (rest.size() <= 7 && rest[0] == '-' && digits(rest.substr(1)));
+}
+
 std::optional<BackupManifest> BackupManifest::FromJson(std::string_view text) {
     boost::system::error_code ec;
     json::value v = json::parse(text, ec);
@@ -110,6 +125,7 @@ std::optional<BackupManifest> BackupManifest::FromJson(std::string_view text) {
     BackupManifest m;
     std::optional<std::string> name = str("name"), file = str("file"), sha = str("sha256");
     if (!name || !file || !sha) return std::nullopt;
+    if (!IsBackupName(*name) || *file != *name + ".db.gz") return std::nullopt;
     m.name = *name;
     m.file = *file;
     m.sha256 = *sha;

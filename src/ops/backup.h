@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,12 @@
 #include "db/database.h"
 
 namespace emporium::ops {
+
+// True for a plain backup name as BackupStore makes them: "emporium-YYYYMMDDTHHMMSSZ", with an
+// optional "-N" (N up to six digits) when two are taken in one second. Nothing else: no '/', no
+// "..", no NUL, no leading dot, nothing longer. A manifest names files by it, so a manifest that
+// came over the network is believed only when its name passes.
+bool IsBackupName(std::string_view name);
 
 struct BackupManifest {
     std::string name;
@@ -36,6 +43,8 @@ struct BackupManifest {
     double seconds = 0;       // how long taking it took
 
     std::string ToJson() const;
+    // nullopt when text is not a manifest, or when its name is not IsBackupName or its file is not
+    // NAME.db.gz: a manifest's names become paths, so hostile ones are refused here, once.
     static std::optional<BackupManifest> FromJson(std::string_view text);
 };
 

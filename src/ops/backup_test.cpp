@@ -23,7 +23,7 @@ protected:
     }
     std::string Dir() const { return (database_.dir() / "backups").string(); }
 
-    db::TempDatabase database_;
+    db::TempDatabase database_{{}, db::TestBackend::kSqlite};  // backups copy the SQLite file
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'800'000'000)};
 };
 
@@ -83,6 +83,30 @@ TEST_F(BackupTest, RestoreFromReplacesTheWholeLiveDatabase) {
     EXPECT_EQ(database_->Read([](db::Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM orders"); }), 500);
     database_->Write([](db::Connection& c) { c.Execute("INSERT INTO orders (total) VALUES (1)"); });
     EXPECT_EQ(database_->Read([](db::Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM orders"); }), 501);
+}
+
+TEST(BackupName, OnlyPlainBackupNamesPass) {
+    EXPECT_TRUE(IsBackupName("emporium-20270115T080000Z"));
+    EXPECT_TRUE(IsBackupName("emporium-20270115T080000Z-2"));
+    for (std::string_view hostile :
+         {"", "emporium-", "../emporium-20270115T080000Z", "emporium-20270115T080000Z/../../etc/passwd",
+          "emporium-20270115T080000Z/x", ".emporium-20270115T080000Z", "emporium-20270115T080000Z.json",
+          "emporium-2027O115T080000Z", "emporium-20270115T080000Z-", "emporium-20270115T080000Z-1234567", "/etc/passwd",
+          "..", "emporium-20270115T080000Z\\x", "other-20270115T080000Z"}) {
+        EXPECT_FALSE(IsBackupName(hostile)) << hostile;
+    }
+    EXPECT_FALSE(IsBackupName(std::string_view("emporium-20270115T080000Z\0-2", 27)));
+}
+
+TEST(BackupName, ManifestsWithHostileNamesAreRefused) {
+    auto manifest = [](std::string name, std::string file) {
+        return R"({"name":")" + name + R"(","file":")" + file + R"(","sha256":"00"})";
+    };
+    EXPECT_TRUE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "emporium-20270115T080000Z.db.gz")));
+    EXPECT_FALSE(BackupManifest::FromJson(manifest("../../x", "emporium-20270115T080000Z.db.gz")));
+    EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "../../etc/cron.d/x")));
+    EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "emporium-20270115T080000Z.db")));
+    EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z\u0000", "x.db.gz")));
 }
 
 }  // namespace

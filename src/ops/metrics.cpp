@@ -58,6 +58,15 @@ ProcessFigures ReadProcess() {
 
 }  // namespace
 
+std::string_view MethodLabel(std::string_view method) {
+    static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST",  "PUT",    "PATCH",
+                                                  "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+    for (std::string_view known : kKnown) {
+        if (method == known) return known;
+    }
+    return "other";
+}
+
 struct Metrics::Impl {
     std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
     prometheus::Family<prometheus::Counter>& requests = prometheus::BuildCounter()
@@ -92,7 +101,7 @@ void Metrics::ObserveRequest(std::string_view listener, std::string_view route, 
     impl_->requests
         .Add({{"listener", std::string(listener)},
               {"route", std::string(route)},
-              {"method", std::string(method)},
+              {"method", std::string(MethodLabel(method))},
               {"status", code}})
         .Increment();
     impl_->latency.Add({{"listener", std::string(listener)}, {"route", std::string(route)}}, LatencyBuckets())

@@ -10,6 +10,9 @@
 
 namespace emporium::ops {
 
+// The method's label: the standard HTTP methods as they are, anything else "other".
+std::string_view MethodLabel(std::string_view method);
+
 class Metrics {
 public:
     Metrics();
@@ -17,7 +20,9 @@ public:
     Metrics(const Metrics&) = delete;
     Metrics& operator=(const Metrics&) = delete;
 
-    // One finished HTTP request.
+    // One finished HTTP request. Every label is bounded whatever clients send: the listener and
+    // route are the program's own names (a route's pattern, "static", "unmatched"), the status
+    // its own answer, and a method outside the standard ones is counted as "other".
     void ObserveRequest(std::string_view listener, std::string_view route, std::string_view method, int status,
                         double seconds);
     // One database statement.

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 namespace emporium::ops {
 namespace {
 
@@ -26,6 +29,37 @@ TEST(Metrics, RendersRequestsQueriesCallbacksAndProcess) {
     EXPECT_NE(text.find("process_resident_memory_bytes"), std::string::npos);
     EXPECT_NE(text.find("process_cpu_seconds_total"), std::string::npos);
     EXPECT_NE(text.find("emporium_uptime_seconds"), std::string::npos);
+}
+
+// Series of emporium_http_requests_total in the rendered text.
+int RequestSeries(const std::string& text) {
+    int series = 0;
+    for (std::size_t at = text.find("\nemporium_http_requests_total{"); at != std::string::npos;
+         at = text.find("\nemporium_http_requests_total{", at + 1)) {
+        ++series;
+    }
+    return series;
+}
+
+TEST(Metrics, UnknownMethodsShareOneSeries) {
+    Metrics metrics;
+    std::mt19937 random(7);
+    for (int i = 0; i < 2000; ++i) {
+        std::string method(1 + random() % 40, 'A');
+        for (char& c : method) c = static_cast<char>('A' + random() % 26);
+        metrics.ObserveRequest("public", "unmatched", method, 405, 0.001);
+    }
+    metrics.ObserveRequest("public", "unmatched", "GET", 404, 0.001);
+    metrics.ObserveRequest("public", "unmatched", "get", 405, 0.001);  // methods are case-sensitive
+    const std::string text = metrics.Render();
+    EXPECT_EQ(RequestSeries(text), 2) << text;
+    EXPECT_NE(text.find("emporium_http_requests_total{listener=\"public\",method=\"other\",route=\"unmatched\","
+                        "status=\"405\"} 2001"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(MethodLabel("PATCH"), "PATCH");
+    EXPECT_EQ(MethodLabel("OPTIONS"), "OPTIONS");
+    EXPECT_EQ(MethodLabel(std::string(8000, 'X')), "other");
 }
 
 }  // namespace

@@ -58,8 +58,9 @@ Result<std::optional<BackupManifest>> Standby::SyncOnce() {
         return fail(latest.status == 0 ? "primary unreachable: " + latest.error
                                        : "primary answered " + std::to_string(latest.status));
     }
+    // FromJson believes only plain backup names: the name and file become paths below.
     std::optional<BackupManifest> m = BackupManifest::FromJson(latest.body);
-    if (!m || m->file.find('/') != std::string::npos) return fail("the primary's manifest cannot be read");
+    if (!m) return fail("the primary's manifest cannot be read, or names a file that is not a backup");
     {
         std::lock_guard lock(mutex_);
         if (applied_ && applied_->name == m->name) {

@@ -1,11 +1,14 @@
 #include "orders/orders.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
 
 #include "catalog/catalog.h"
 #include "core/contact.h"
 #include "events/outbox.h"
+#include "http/json_body.h"
 
 namespace emporium::orders {
 namespace {
@@ -32,30 +35,29 @@ constexpr Move kMoves[] = {
     {OrderStatus::kDelivered, OrderStatus::kRefunded, false, false, true},
 };
 
-std::string AddressJson(const Address& a) {
-    return json::serialize(json::object{{"name", a.name},
-                                        {"line1", a.line1},
-                                        {"line2", a.line2},
-                                        {"city", a.city},
-                                        {"postal_code", a.postal_code},
-                                        {"country", a.country}});
-}
-
-Address AddressFrom(std::string_view text) {
-    json::error_code ec;
-    json::value v = json::parse(text, ec);
-    Address a;
-    if (ec || !v.is_object()) return a;
-    auto get = [&](const char* k) {
-        auto it = v.as_object().find(k);
-        return it != v.as_object().end() && it->value().is_string() ? std::string(it->value().as_string()) : "";
-    };
-    return Address{get("name"), get("line1"), get("line2"), get("city"), get("postal_code"), get("country")};
-}
-
-Error OutOfStock(const std::vector<FieldError>& lines) {
+Error OutOfStock(std::vector<FieldError> lines) {
     return Error{ErrorKind::kConflict, "out_of_stock", "Some items are no longer available in the quantity asked for.",
-                 lines};
+                 std::move(lines)};
+}
+
+Error CurrencyMismatch(std::string_view cart, std::string_view product) {
+    return Error::Conflict("currency_mismatch", "Your cart is in " + std::string(cart) + " and this is priced in " +
+                                                    std::string(product) +
+                                                    "; a cart holds one currency. Check out or empty the cart first.");
+}
+
+Error MixedCart() {
+    return Error::Conflict("currency_mismatch",
+                           "Your cart holds items priced in different currencies; remove the ones not in the cart's "
+                           "currency, then check out.");
+}
+
+std::string NewPaymentReference() {
+    unsigned char id[12];
+    randombytes_buf(id, sizeof id);
+    char hex[sizeof id * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, id, sizeof id);
+    return std::string("pay_") + hex;
 }
 
 }  // namespace
@@ -115,12 +117,25 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
                  "CREATE TABLE idempotency_keys (user_id BIGINT NOT NULL, idem_key TEXT NOT NULL,"
                  " fingerprint TEXT NOT NULL, order_id BIGINT NOT NULL, created_at BIGINT NOT NULL,"
                  " PRIMARY KEY (user_id, idem_key));"
-                 "CREATE INDEX idempotency_created ON idempotency_keys (created_at);"}};
+                 "CREATE INDEX idempotency_created ON idempotency_keys (created_at);"},
+            // Shipping is per seller; payments are recorded before the provider is asked, so that a
+            // crash cannot leave an authorization nobody knows about.
+            {"orders", 2,
+             "ALTER TABLE order_lines ADD COLUMN shipped_at BIGINT;"
+             "CREATE TABLE payments (reference TEXT PRIMARY KEY, user_id BIGINT NOT NULL,"
+             " amount_cents BIGINT NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN"
+             " ('authorizing', 'authorized', 'captured', 'voided', 'declined')), order_id BIGINT,"
+             " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+             "CREATE INDEX payments_open ON payments (status, created_at);"}};
 }
 
 OrderService::OrderService(db::Database& database, accounts::PiiVault& vault, PaymentProvider& payments,
                            const Clock& clock)
-    : database_(database), vault_(vault), payments_(payments), clock_(clock) {}
+    : database_(database), vault_(vault), payments_(payments), clock_(clock) {
+    // The orders' share of a key rotation.
+    vault_.Register(database_, accounts::SealedTable{
+                                   "orders", "id", {{"shipping_address", "shipping_address"}, {"phone", "phone"}}});
+}
 
 void OrderService::OnStockChanged(std::function<void(std::int64_t)> listener) {
     listeners_.push_back(std::move(listener));
@@ -137,24 +152,54 @@ void OrderService::Changed(const std::vector<std::int64_t>& ids) {
     for (auto& l : committed_listeners_) l();
 }
 
+namespace {
+
+// PostgreSQL runs writers side by side (READ COMMITTED), SQLite one after another. A user's cart
+// changes and checkouts take turns on a transaction-scoped advisory lock there too, so that two
+// checkouts of one cart cannot both read it before either empties it, and two adds of one product
+// cannot both insert its line.
+void LockCart(db::Database& database, db::Connection& c, std::int64_t user_id) {
+    constexpr std::int64_t kCartLocks = std::int64_t{0x4341} << 48;  // user ids stay below 2^48
+    if (database.dialect() == db::Dialect::kPostgres) {
+        c.Execute("SELECT pg_advisory_xact_lock(?)", {kCartLocks | user_id});
+    }
+}
+
+}  // namespace
+
 Cart OrderService::ReadCart(db::Connection& c, std::int64_t user_id) {
-    Cart cart;
-    std::vector<std::pair<std::int64_t, std::pair<std::int64_t, std::int64_t>>> rows;
+    struct Row {
+        std::int64_t product_id, quantity, price_cents;
+    };
+    std::vector<Row> rows;
     c.Query("SELECT product_id, quantity, price_cents FROM cart_items WHERE user_id = ? ORDER BY added_at, product_id",
             {user_id}, [&](const db::Row& r) {
-                rows.push_back({r.Int(0), {r.Int(1), r.Int(2)}});
+                rows.push_back({r.Int(0), r.Int(1), r.Int(2)});
             });
     std::vector<std::int64_t> ids;
     ids.reserve(rows.size());
-    for (auto& row : rows) ids.push_back(row.first);
+    for (const Row& row : rows) ids.push_back(row.product_id);
     std::vector<catalog::StockLine> lines = catalog::ReadStock(c, ids);
-    for (const auto& row : rows) {
-        const std::int64_t id = row.first;
-        auto it = std::find_if(lines.begin(), lines.end(), [id](const auto& l) { return l.product_id == id; });
-        CartLine line{id, it != lines.end() ? it->name : "Unavailable product", row.second.first, row.second.second};
-        if (it != lines.end()) cart.currency = it->currency;
-        cart.total_cents += line.quantity * line.price_cents;
+    Cart cart;
+    bool priced = false;
+    for (const Row& row : rows) {
+        auto it =
+            std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return l.product_id == row.product_id; });
+        CartLine line{row.product_id, it != lines.end() ? it->name : "Unavailable product", row.quantity,
+                      row.price_cents, it != lines.end() ? it->currency : ""};
+        if (!priced && !line.currency.empty()) {
+            cart.currency = line.currency;
+            priced = true;
+        }
         cart.items.push_back(std::move(line));
+    }
+    // The cart's currency is its first priced line's; amounts in another one are never added in.
+    for (const CartLine& line : cart.items) {
+        if (!line.currency.empty() && line.currency != cart.currency) {
+            cart.mixed_currencies = true;
+            continue;
+        }
+        cart.total_cents += line.quantity * line.price_cents;
     }
     return cart;
 }
@@ -165,20 +210,33 @@ Cart OrderService::GetCart(std::int64_t user_id) {
 
 Result<Cart> OrderService::AddToCart(std::int64_t user_id, std::int64_t product_id, std::int64_t quantity) {
     if (quantity < 1 || quantity > kMaxQuantity) {
-        return Error::Validation({{"quantity", "must be between 1 and " + std::to_string(kMaxQuantity)}});
+        return Error::Validation(
+            {FieldError::Invalid("quantity", "must be between 1 and " + std::to_string(kMaxQuantity))
+                 .With("min", 1)
+                 .With("max", kMaxQuantity)});
     }
     const std::int64_t now = UnixSeconds(clock_.Now());
     return database_.Write([&](db::Connection& c) -> Result<Cart> {
+        LockCart(database_, c, user_id);
         std::vector<catalog::StockLine> line = catalog::ReadStock(c, {product_id});
         if (line.empty() || line[0].archived)
             return Error::NotFound("There is no product " + std::to_string(product_id) + ".");
+        Cart cart = ReadCart(c, user_id);
+        const bool others = std::any_of(cart.items.begin(), cart.items.end(),
+                                        [&](const CartLine& l) { return l.product_id != product_id; });
+        if (others && line[0].currency != cart.currency) return CurrencyMismatch(cart.currency, line[0].currency);
         std::int64_t have = c.QueryInt("SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?",
                                        {user_id, product_id}, 0);
         if (have + quantity > kMaxQuantity) {
-            return Error::Validation({{"quantity", "at most " + std::to_string(kMaxQuantity) + " of one product"}});
+            return Error::Validation(
+                {FieldError::Invalid("quantity", "at most " + std::to_string(kMaxQuantity) + " of one product")
+                     .With("max", kMaxQuantity - have)});
         }
-        if (have == 0 && c.QueryInt("SELECT COUNT(*) FROM cart_items WHERE user_id = ?", {user_id}) >= kMaxCartLines) {
-            return Error::Validation({{"product_id", "a cart holds at most 50 different products"}});
+        if (have == 0 && static_cast<std::int64_t>(cart.items.size()) >= kMaxCartLines) {
+            return Error::Validation(
+                {FieldError::Coded("product_id", "cart_full",
+                                   "a cart holds at most " + std::to_string(kMaxCartLines) + " different products")
+                     .With("max", kMaxCartLines)});
         }
         if (have) {
             c.Execute("UPDATE cart_items SET quantity = ?, price_cents = ? WHERE user_id = ? AND product_id = ?",
@@ -194,9 +252,13 @@ Result<Cart> OrderService::AddToCart(std::int64_t user_id, std::int64_t product_
 
 Result<Cart> OrderService::SetCartQuantity(std::int64_t user_id, std::int64_t product_id, std::int64_t quantity) {
     if (quantity < 0 || quantity > kMaxQuantity) {
-        return Error::Validation({{"quantity", "must be between 0 and " + std::to_string(kMaxQuantity)}});
+        return Error::Validation(
+            {FieldError::Invalid("quantity", "must be between 0 and " + std::to_string(kMaxQuantity))
+                 .With("min", 0)
+                 .With("max", kMaxQuantity)});
     }
     return database_.Write([&](db::Connection& c) -> Result<Cart> {
+        LockCart(database_, c, user_id);
         if (c.QueryInt("SELECT COUNT(*) FROM cart_items WHERE user_id = ? AND product_id = ?", {user_id, product_id}) ==
             0) {
             return Error::NotFound("Product " + std::to_string(product_id) + " is not in the cart.");
@@ -219,7 +281,11 @@ Result<Cart> OrderService::RemoveFromCart(std::int64_t user_id, std::int64_t pro
 
 std::vector<FieldError> OrderService::CheckInput(const CheckoutInput& input) {
     std::vector<FieldError> errors = ValidateAddress(input.shipping_address, "shipping_address");
-    if (!IsE164(input.phone)) errors.push_back({"phone", "must be an international number such as +6591234567"});
+    if (input.phone.empty()) {
+        errors.push_back(FieldError::Required("phone"));
+    } else if (auto e = CheckPhone("phone", input.phone)) {
+        errors.push_back(std::move(*e));
+    }
     if (input.card) {
         for (FieldError& e : ValidateCard(*input.card, clock_)) errors.push_back(std::move(e));
     }
@@ -245,16 +311,54 @@ CartCheck CheckCart(db::Connection& c, const Cart& cart) {
                                [&](const auto& s) { return s.product_id == l.product_id; });
         std::string field = "items." + std::to_string(l.product_id);
         if (it == check.lines.end() || it->archived) {
-            check.stock.push_back({field, "is no longer sold"});
+            check.stock.push_back(FieldError::Coded(field, "not_sold", "is no longer sold"));
+        } else if (it->stock <= 0) {
+            check.stock.push_back(FieldError::Coded(field, "out_of_stock", "is out of stock"));
         } else if (it->stock < l.quantity) {
             check.stock.push_back(
-                {field, it->stock == 0 ? "is out of stock" : "only " + std::to_string(it->stock) + " left"});
+                FieldError::Coded(field, "insufficient_stock", "only " + std::to_string(it->stock) + " left")
+                    .With("available", it->stock));
         } else if (it->price_cents != l.price_cents) {
-            check.prices.push_back({field + ".price_cents", "the price changed from " + std::to_string(l.price_cents) +
-                                                                " to " + std::to_string(it->price_cents) + " cents"});
+            check.prices.push_back(FieldError::Coded(field + ".price_cents", "price_changed",
+                                                     "the price changed from " + std::to_string(l.price_cents) +
+                                                         " to " + std::to_string(it->price_cents) + " cents")
+                                       .With("old_price_cents", l.price_cents)
+                                       .With("price_cents", it->price_cents));
         }
     }
     return check;
+}
+
+FieldError EmptyCart() {
+    return FieldError::Coded("cart", "empty", "is empty");
+}
+
+// The same cart: lines, quantities and prices (a checkout authorizes what it read).
+bool SameCart(const Cart& a, const Cart& b) {
+    if (a.items.size() != b.items.size() || a.total_cents != b.total_cents || a.currency != b.currency) return false;
+    for (std::size_t i = 0; i < a.items.size(); ++i) {
+        const CartLine &x = a.items[i], &y = b.items[i];
+        if (x.product_id != y.product_id || x.quantity != y.quantity || x.price_cents != y.price_cents) return false;
+    }
+    return true;
+}
+
+// An earlier checkout with this key: its order, or 409 when the key came with another request.
+std::optional<Result<std::int64_t>> Remembered(db::Connection& c, std::int64_t user_id, const std::string& key,
+                                               const std::string& fingerprint, std::int64_t since) {
+    std::optional<std::string> stored;
+    std::int64_t order_id = 0;
+    c.Query("SELECT fingerprint, order_id FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND created_at > ?",
+            {user_id, key, since}, [&](const db::Row& r) {
+                stored = std::string(r.Text(0));
+                order_id = r.Int(1);
+            });
+    if (!stored) return std::nullopt;
+    if (*stored != fingerprint) {
+        return Result<std::int64_t>(Error::Conflict("idempotency_key_reused",
+                                                    "This Idempotency-Key was used for a different checkout request."));
+    }
+    return Result<std::int64_t>(order_id);
 }
 
 }  // namespace
@@ -263,7 +367,8 @@ Result<Validation> OrderService::Validate(std::int64_t user_id, const CheckoutIn
     std::vector<FieldError> errors = CheckInput(input);
     return database_.Read([&](db::Connection& c) -> Result<Validation> {
         Cart cart = ReadCart(c, user_id);
-        if (cart.items.empty()) errors.push_back({"cart", "is empty"});
+        if (cart.mixed_currencies) return MixedCart();
+        if (cart.items.empty()) errors.push_back(EmptyCart());
         CartCheck check = CheckCart(c, cart);
         errors.insert(errors.end(), check.stock.begin(), check.stock.end());
         errors.insert(errors.end(), check.prices.begin(), check.prices.end());
@@ -274,90 +379,220 @@ Result<Validation> OrderService::Validate(std::int64_t user_id, const CheckoutIn
     });
 }
 
+void OrderService::SetPaymentStatus(const std::string& reference, std::string_view status) {
+    const std::int64_t now = UnixSeconds(clock_.Now());
+    database_.Write([&](db::Connection& c) {
+        c.Execute("UPDATE payments SET status = ?, updated_at = ? WHERE reference = ?",
+                  {std::string(status), now, reference});
+    });
+}
+
+void OrderService::VoidPayment(const std::string& reference) {
+    // A failed void stays `authorizing`/`authorized` without an order: the reconciler tries again.
+    if (payments_.Void(reference).ok()) SetPaymentStatus(reference, "voided");
+}
+
 Result<std::pair<Order, bool>> OrderService::Checkout(std::int64_t user_id, const CheckoutInput& input,
                                                       const std::string& idempotency_key,
                                                       const std::string& request_fingerprint) {
     std::vector<FieldError> errors = CheckInput(input);
+    if (!input.card) errors.push_back(FieldError::Required("payment"));
     const std::int64_t now = UnixSeconds(clock_.Now());
-    // Sealed before the transaction: encryption needs no lock.
-    const std::string sealed_address = vault_.Encrypt("shipping_address", AddressJson(input.shipping_address));
-    const std::string sealed_phone = vault_.Encrypt("phone", input.phone);
-    std::vector<std::int64_t> touched;
-    Result<std::pair<std::int64_t, bool>> placed = database_.Write([&](db::Connection& c)
-                                                                       -> Result<std::pair<std::int64_t, bool>> {
-        std::optional<std::string> fingerprint;
+    const std::int64_t remembered_since = now - kIdempotencyWindowSeconds;
+    auto replay = [&](std::int64_t order_id) -> Result<std::pair<Order, bool>> {
+        Result<Order> order = Find(order_id);
+        if (!order.ok()) return order.error();
+        return std::make_pair(std::move(order.value()), true);
+    };
+
+    // 1. What is to be bought, read without the write lock (or the order an earlier identical
+    // request made).
+    struct Plan {
+        std::optional<Cart> cart;
         std::int64_t earlier = 0;
-        c.Query(
-            "SELECT fingerprint, order_id FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND created_at > ?",
-            {user_id, idempotency_key, now - kIdempotencyWindowSeconds}, [&](const db::Row& r) {
-                fingerprint = std::string(r.Text(0));
-                earlier = r.Int(1);
-            });
-        // A key remembered longer than the window is forgotten: it may start a new checkout.
-        c.Execute("DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND created_at <= ?",
-                  {user_id, idempotency_key, now - kIdempotencyWindowSeconds});
-        if (fingerprint) {
-            if (*fingerprint != request_fingerprint) {
-                return Error::Conflict("idempotency_key_reused",
-                                       "This Idempotency-Key was used for a different checkout request.");
-            }
-            return std::make_pair(earlier, true);
+    };
+    Result<Plan> plan = database_.Read([&](db::Connection& c) -> Result<Plan> {
+        if (auto earlier = Remembered(c, user_id, idempotency_key, request_fingerprint, remembered_since)) {
+            if (!earlier->ok()) return earlier->error();
+            return Plan{std::nullopt, earlier->value()};
         }
         Cart cart = ReadCart(c, user_id);
-        if (cart.items.empty()) errors.push_back({"cart", "is empty"});
+        if (cart.mixed_currencies) return MixedCart();
+        if (cart.items.empty()) errors.push_back(EmptyCart());
         CartCheck check = CheckCart(c, cart);
         errors.insert(errors.end(), check.prices.begin(), check.prices.end());
         if (!errors.empty()) return Error::Validation(std::move(errors));
-        if (!check.stock.empty()) return OutOfStock(check.stock);
-
-        Result<Authorization> auth = payments_.Authorize(*input.card, cart.total_cents, cart.currency);
-        if (!auth.ok()) return auth.error();
-        for (const CartLine& l : cart.items) {
-            // The condition sits in the UPDATE: never below zero, whoever else is buying.
-            if (!catalog::TakeStock(c, l.product_id, l.quantity)) {
-                payments_.Void(auth->id);
-                return OutOfStock({{"items." + std::to_string(l.product_id), "is out of stock"}});
-            }
-            touched.push_back(l.product_id);
-        }
-        std::int64_t order_id = c.QueryInt(
-            "INSERT INTO orders (user_id, status, total_cents, currency, shipping_address, phone, card_brand,"
-            " card_last4, payment_ref, created_at, updated_at) VALUES (?, 'placed', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
-            {user_id, cart.total_cents, cart.currency, sealed_address, sealed_phone, auth->brand, auth->last4, auth->id,
-             now, now});
-        json::array items;
-        for (const CartLine& l : cart.items) {
-            auto s = std::find_if(check.lines.begin(), check.lines.end(),
-                                  [&](const auto& x) { return x.product_id == l.product_id; });
-            c.Execute(
-                "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                {order_id, l.product_id, s->seller_id, s->name, l.quantity, l.price_cents});
-            items.push_back(json::object{{"product_id", l.product_id},
-                                         {"quantity", l.quantity},
-                                         {"price_cents", l.price_cents},
-                                         {"seller_id", s->seller_id}});
-        }
-        c.Execute("DELETE FROM cart_items WHERE user_id = ?", {user_id});
-        events::Append(c, "order.placed", std::to_string(order_id),
-                       json::serialize(json::object{{"order_id", order_id},
-                                                    {"user_id", user_id},
-                                                    {"total_cents", cart.total_cents},
-                                                    {"currency", cart.currency},
-                                                    {"items", std::move(items)}}),
-                       now);
-        c.Execute(
-            "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, order_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            {user_id, idempotency_key, request_fingerprint, order_id, now});
-        return std::make_pair(order_id, false);
+        if (!check.stock.empty()) return OutOfStock(std::move(check.stock));
+        return Plan{std::move(cart), 0};
     });
-    if (!placed.ok()) return placed.error();
+    if (!plan.ok()) return plan.error();
+    if (!plan->cart) return replay(plan->earlier);
+    const Cart& cart = *plan->cart;
+
+    // 2. The payment, recorded first and authorized outside any transaction: a slow provider
+    // holds up this shopper only.
+    const std::string reference = NewPaymentReference();
+    database_.Write([&](db::Connection& c) {
+        c.Execute(
+            "INSERT INTO payments (reference, user_id, amount_cents, currency, status, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, 'authorizing', ?, ?)",
+            {reference, user_id, cart.total_cents, cart.currency, now, now});
+    });
+    Result<Authorization> auth = payments_.Authorize(*input.card, cart.total_cents, cart.currency, reference);
+    if (!auth.ok()) {
+        SetPaymentStatus(reference, "declined");  // nothing was reserved
+        return auth.error();
+    }
+
+    // 3. The order, in one short write; the authorization is voided unless it commits.
+    const std::string sealed_address = vault_.Encrypt("shipping_address", http::EncodeAddress(input.shipping_address));
+    const std::string sealed_phone = vault_.Encrypt("phone", input.phone);
+    std::vector<std::int64_t> touched;
+    Result<std::pair<std::int64_t, bool>> placed = Error{ErrorKind::kInternal, "not_run", "", {}};
+    try {
+        placed = database_.Write([&](db::Connection& c) -> Result<std::pair<std::int64_t, bool>> {
+            LockCart(database_, c, user_id);
+            // A twin request with the same key may have committed while this one was paying.
+            if (auto earlier = Remembered(c, user_id, idempotency_key, request_fingerprint, remembered_since)) {
+                if (!earlier->ok()) return earlier->error();
+                return std::make_pair(earlier->value(), true);
+            }
+            c.Execute("DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND created_at <= ?",
+                      {user_id, idempotency_key, remembered_since});
+            if (!SameCart(ReadCart(c, user_id), cart)) {
+                return Error::Conflict("cart_changed",
+                                       "Your cart changed while the payment was being approved; review it and check "
+                                       "out again. Nothing was charged.");
+            }
+            CartCheck check = CheckCart(c, cart);
+            if (!check.prices.empty()) return Error::Validation(std::move(check.prices));
+            if (!check.stock.empty()) return OutOfStock(std::move(check.stock));
+            touched.clear();
+            for (const CartLine& l : cart.items) {
+                // The condition sits in the UPDATE: never below zero, whoever else is buying.
+                if (!catalog::TakeStock(c, l.product_id, l.quantity)) {
+                    return OutOfStock({FieldError::Coded("items." + std::to_string(l.product_id), "out_of_stock",
+                                                         "is out of stock")});
+                }
+                touched.push_back(l.product_id);
+            }
+            std::int64_t order_id = c.QueryInt(
+                "INSERT INTO orders (user_id, status, total_cents, currency, shipping_address, phone, card_brand,"
+                " card_last4, payment_ref, created_at, updated_at) VALUES (?, 'placed', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
+                {user_id, cart.total_cents, cart.currency, sealed_address, sealed_phone, auth->brand, auth->last4,
+                 reference, now, now});
+            json::array items;
+            for (const CartLine& l : cart.items) {
+                auto s = std::find_if(check.lines.begin(), check.lines.end(),
+                                      [&](const auto& x) { return x.product_id == l.product_id; });
+                c.Execute(
+                    "INSERT INTO order_lines (order_id, product_id, seller_id, name, quantity, price_cents)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    {order_id, l.product_id, s->seller_id, s->name, l.quantity, l.price_cents});
+                items.push_back(json::object{{"product_id", l.product_id},
+                                             {"quantity", l.quantity},
+                                             {"price_cents", l.price_cents},
+                                             {"seller_id", s->seller_id}});
+            }
+            c.Execute("DELETE FROM cart_items WHERE user_id = ?", {user_id});
+            events::Append(c, "order.placed", std::to_string(order_id),
+                           json::serialize(json::object{{"order_id", order_id},
+                                                        {"user_id", user_id},
+                                                        {"total_cents", cart.total_cents},
+                                                        {"currency", cart.currency},
+                                                        {"items", std::move(items)}}),
+                           now);
+            c.Execute(
+                "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, order_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                {user_id, idempotency_key, request_fingerprint, order_id, now});
+            c.Execute("UPDATE payments SET status = 'authorized', order_id = ?, updated_at = ? WHERE reference = ?",
+                      {order_id, now, reference});
+            return std::make_pair(order_id, false);
+        });
+    } catch (...) {
+        VoidPayment(reference);
+        throw;
+    }
+    if (!placed.ok() || placed->second) {
+        VoidPayment(reference);  // no order of this request's committed
+        if (!placed.ok()) return placed.error();
+        return replay(placed->first);
+    }
     Changed(touched);
-    Result<Order> order = database_.Read([&](db::Connection& c) { return Load(c, placed->first); });
+    // 4. The money, now that the order is safe. A failed capture is the reconciler's to retry.
+    if (payments_.Capture(reference).ok()) SetPaymentStatus(reference, "captured");
+    Result<Order> order = Find(placed->first);
     if (!order.ok()) return order.error();
-    return std::make_pair(std::move(order.value()), placed->second);
+    return std::make_pair(std::move(order.value()), false);
+}
+
+OrderService::~OrderService() {
+    StopReconciler();
+}
+
+void OrderService::StartReconciler(std::chrono::seconds interval, std::chrono::seconds grace,
+                                   std::function<void(const ReconcileReport&)> on_pass) {
+    if (reconciler_.joinable()) return;
+    reconciler_ = std::thread([this, interval, grace, on_pass = std::move(on_pass)] {
+        for (;;) {
+            try {
+                ReconcileReport report = ReconcilePayments(grace);
+                if (on_pass) on_pass(report);
+            } catch (const std::exception&) {
+                ReconcileReport failed;
+                failed.failed = 1;
+                if (on_pass) on_pass(failed);  // the database is away: next time
+            }
+            std::unique_lock lock(reconciler_mutex_);
+            if (reconciler_wake_.wait_for(lock, interval, [&] { return reconciler_stopping_; })) return;
+        }
+    });
+}
+
+void OrderService::StopReconciler() {
+    {
+        std::lock_guard lock(reconciler_mutex_);
+        reconciler_stopping_ = true;
+    }
+    reconciler_wake_.notify_all();
+    if (reconciler_.joinable()) reconciler_.join();
+}
+
+ReconcileReport OrderService::ReconcilePayments(std::chrono::seconds grace) {
+    const std::int64_t cutoff = UnixSeconds(clock_.Now()) - grace.count();
+    struct Open {
+        std::string reference;
+        bool has_order;
+    };
+    std::vector<Open> open = database_.Read([&](db::Connection& c) {
+        std::vector<Open> out;
+        c.Query(
+            "SELECT reference, COALESCE(order_id, 0) FROM payments"
+            " WHERE status IN ('authorizing', 'authorized') AND updated_at <= ? ORDER BY created_at LIMIT 500",
+            {cutoff}, [&](const db::Row& r) {
+                out.push_back({std::string(r.Text(0)), r.Int(1) != 0});
+            });
+        return out;
+    });
+    ReconcileReport report;
+    for (const Open& p : open) {
+        if (p.has_order) {
+            if (payments_.Capture(p.reference).ok()) {
+                SetPaymentStatus(p.reference, "captured");
+                ++report.captured;
+            } else {
+                ++report.failed;
+            }
+        } else if (payments_.Void(p.reference).ok()) {
+            SetPaymentStatus(p.reference, "voided");
+            ++report.voided;
+        } else {
+            ++report.failed;
+        }
+    }
+    return report;
 }
 
 Result<Order> OrderService::Load(db::Connection& c, std::int64_t order_id) {
@@ -386,16 +621,58 @@ Result<Order> OrderService::Load(db::Connection& c, std::int64_t order_id) {
     Result<std::string> phone = vault_.Decrypt("phone", sealed_phone);
     if (!address.ok()) return address.error();
     if (!phone.ok()) return phone.error();
-    order->shipping_address = AddressFrom(address.value());
+    order->shipping_address = http::DecodeAddress(address.value()).value_or(Address{});
     order->phone = phone.value();
     c.Query(
-        "SELECT product_id, name, quantity, price_cents, seller_id FROM order_lines WHERE order_id = ? ORDER BY "
-        "product_id",
+        "SELECT product_id, name, quantity, price_cents, seller_id, shipped_at FROM order_lines WHERE order_id = ?"
+        " ORDER BY product_id",
         {order_id}, [&](const db::Row& r) {
-            order->items.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), r.Int(3), r.Int(4)});
+            order->items.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), r.Int(3), r.Int(4),
+                                    r.IsNull(5) ? std::nullopt : std::optional<std::int64_t>(r.Int(5))});
         });
     return std::move(*order);
 }
+
+namespace {
+
+// One seller's view of an order: their lines and their subtotal only (in the order's one
+// currency), and no card.
+Order SellerView(Order order, std::int64_t seller_id) {
+    std::erase_if(order.items, [&](const OrderLine& l) { return l.seller_id != seller_id; });
+    order.total_cents = 0;
+    for (const OrderLine& l : order.items) order.total_cents += l.quantity * l.price_cents;
+    order.card_brand.clear();
+    order.card_last4.clear();
+    order.seller_view = seller_id;
+    return order;
+}
+
+enum class Access { kRead, kWrite };
+
+// Who the principal is to this order. Staff act with the orders scope the access needs; an owner
+// acts on their own order only in person, never through a staff token.
+std::optional<Actor> ActorFor(const Principal& p, const Order& o, Access access) {
+    const std::string_view staff_scope = access == Access::kWrite ? scope::kOrdersWrite : scope::kOrdersRead;
+    if (p.ActsForEveryone() && p.Can(staff_scope)) return Actor::kAdmin;
+    if (!p.staff_token && o.user_id == p.user_id) return Actor::kOwner;
+    if (p.role == Role::kSeller && p.Can(staff_scope) &&
+        std::any_of(o.items.begin(), o.items.end(), [&](const OrderLine& l) { return l.seller_id == p.user_id; })) {
+        return Actor::kSeller;
+    }
+    return std::nullopt;
+}
+
+Error NoSuchOrder(std::int64_t order_id) {
+    return Error::NotFound("There is no order " + std::to_string(order_id) + ".");
+}
+
+Error InvalidTransition(OrderStatus from, OrderStatus to) {
+    return Error::Conflict("invalid_transition", "An order that is " + std::string(StatusName(from)) +
+                                                     " cannot become " + std::string(StatusName(to)) +
+                                                     (from == to ? " again." : " by you now."));
+}
+
+}  // namespace
 
 OrderPage OrderService::ListForUser(std::int64_t user_id, std::int64_t page, std::int64_t per_page) {
     return database_.Read([&](db::Connection& c) {
@@ -414,57 +691,52 @@ OrderPage OrderService::ListForUser(std::int64_t user_id, std::int64_t page, std
 OrderPage OrderService::ListForSeller(std::optional<std::int64_t> seller_id, std::int64_t page, std::int64_t per_page) {
     return database_.Read([&](db::Connection& c) {
         db::Value seller = seller_id ? db::Value(*seller_id) : db::Value(nullptr);
-        OrderPage out{{},
-                      c.QueryInt("SELECT COUNT(DISTINCT order_id) FROM order_lines WHERE (? IS NULL OR seller_id = ?)",
-                                 {seller, seller}),
-                      page,
-                      per_page};
+        OrderPage out{
+            {},
+            c.QueryInt(
+                "SELECT COUNT(DISTINCT order_id) FROM order_lines WHERE (CAST(? AS BIGINT) IS NULL OR seller_id = ?)",
+                {seller, seller}),
+            page,
+            per_page};
         std::vector<std::int64_t> ids;
         c.Query(
-            "SELECT DISTINCT order_id FROM order_lines WHERE (? IS NULL OR seller_id = ?) ORDER BY order_id DESC"
+            "SELECT DISTINCT order_id FROM order_lines WHERE (CAST(? AS BIGINT) IS NULL OR seller_id = ?) ORDER BY "
+            "order_id DESC"
             " LIMIT ? OFFSET ?",
             {seller, seller, per_page, (page - 1) * per_page}, [&](const db::Row& r) { ids.push_back(r.Int(0)); });
         for (std::int64_t id : ids) {
             Result<Order> o = Load(c, id);
-            if (o.ok()) out.items.push_back(std::move(o.value()));
+            if (!o.ok()) continue;
+            out.items.push_back(seller_id ? SellerView(std::move(o.value()), *seller_id) : std::move(o.value()));
         }
         return out;
     });
 }
 
-namespace {
-
-std::optional<Actor> ActorFor(const Principal& p, const Order& o) {
-    if (p.ActsForEveryone()) return Actor::kAdmin;
-    if (!p.staff_token && o.user_id == p.user_id) return Actor::kOwner;
-    if (p.role == Role::kSeller &&
-        std::any_of(o.items.begin(), o.items.end(), [&](const OrderLine& l) { return l.seller_id == p.user_id; })) {
-        return Actor::kSeller;
-    }
-    return std::nullopt;
-}
-
-}  // namespace
-
 Result<Order> OrderService::Get(const Principal& principal, std::int64_t order_id) {
     Result<Order> order = database_.Read([&](db::Connection& c) { return Load(c, order_id); });
-    if (!order.ok() || !ActorFor(principal, order.value())) {
-        return Error::NotFound("There is no order " + std::to_string(order_id) + ".");
-    }
+    if (!order.ok()) return NoSuchOrder(order_id);
+    std::optional<Actor> actor = ActorFor(principal, order.value(), Access::kRead);
+    if (!actor) return NoSuchOrder(order_id);
+    if (*actor == Actor::kSeller) return SellerView(std::move(order.value()), principal.user_id);
     return order;
 }
 
 Result<Order> OrderService::Move(const Principal& principal, std::int64_t order_id, OrderStatus to) {
+    if (to == OrderStatus::kShipped) return Ship(principal, order_id);
     const std::int64_t now = UnixSeconds(clock_.Now());
     std::vector<std::int64_t> touched;
+    std::optional<Actor> actor;
     Result<bool> moved = database_.Write([&](db::Connection& c) -> Result<bool> {
         Result<Order> order = Load(c, order_id);
-        std::optional<Actor> actor = order.ok() ? ActorFor(principal, order.value()) : std::nullopt;
-        if (!actor) return Error::NotFound("There is no order " + std::to_string(order_id) + ".");
-        if (!MayMove(order->status, to, *actor)) {
-            return Error::Conflict("invalid_transition", "An order that is " + std::string(StatusName(order->status)) +
-                                                             " cannot become " + std::string(StatusName(to)) +
-                                                             (order->status == to ? " again." : " by you now."));
+        actor = order.ok() ? ActorFor(principal, order.value(), Access::kWrite) : std::nullopt;
+        if (!actor) return NoSuchOrder(order_id);
+        if (!MayMove(order->status, to, *actor)) return InvalidTransition(order->status, to);
+        const bool part_shipped =
+            std::any_of(order->items.begin(), order->items.end(), [](const OrderLine& l) { return l.shipped_at; });
+        if (to == OrderStatus::kCancelled && part_shipped) {
+            return Error::Conflict("invalid_transition",
+                                   "Part of this order has shipped; it can no longer be cancelled.");
         }
         // Compare-and-set on the status: two moves at once cannot both win.
         if (c.Execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
@@ -488,7 +760,53 @@ Result<Order> OrderService::Move(const Principal& principal, std::int64_t order_
     });
     if (!moved.ok()) return moved.error();
     Changed(touched);
-    return database_.Read([&](db::Connection& c) { return Load(c, order_id); });
+    Result<Order> order = Find(order_id);
+    if (order.ok() && actor == Actor::kSeller) return SellerView(std::move(order.value()), principal.user_id);
+    return order;
+}
+
+Result<Order> OrderService::Ship(const Principal& principal, std::int64_t order_id) {
+    const std::int64_t now = UnixSeconds(clock_.Now());
+    std::optional<Actor> actor;
+    Result<bool> shipped = database_.Write([&](db::Connection& c) -> Result<bool> {
+        Result<Order> order = Load(c, order_id);
+        actor = order.ok() ? ActorFor(principal, order.value(), Access::kWrite) : std::nullopt;
+        if (!actor) return NoSuchOrder(order_id);
+        if (!MayMove(order->status, OrderStatus::kShipped, *actor)) {
+            return InvalidTransition(order->status, OrderStatus::kShipped);
+        }
+        const bool whole = *actor == Actor::kAdmin;
+        std::int64_t mine = c.Execute(
+            "UPDATE order_lines SET shipped_at = ? WHERE order_id = ? AND shipped_at IS NULL AND (? = 1 OR seller_id = "
+            "?)",
+            {now, order_id, std::int64_t{whole ? 1 : 0}, principal.user_id});
+        if (mine == 0) {
+            return Error::Conflict("invalid_transition", "Your part of this order has shipped already.");
+        }
+        const std::int64_t left =
+            c.QueryInt("SELECT COUNT(*) FROM order_lines WHERE order_id = ? AND shipped_at IS NULL", {order_id});
+        json::object payload{{"order_id", order_id}, {"user_id", order->user_id}, {"by", principal.user_id}};
+        if (left > 0) {
+            payload["seller_id"] = principal.user_id;
+            events::Append(c, "order.seller_shipped", std::to_string(order_id), json::serialize(payload), now);
+            c.Execute("UPDATE orders SET updated_at = ? WHERE id = ?", {now, order_id});
+            return true;
+        }
+        // The last seller shipped: the order as a whole is on its way.
+        if (c.Execute("UPDATE orders SET status = 'shipped', updated_at = ? WHERE id = ? AND status = ?",
+                      {now, order_id, std::string(StatusName(order->status))}) != 1) {
+            return Error::Conflict("invalid_transition", "The order changed meanwhile; look at it again.");
+        }
+        payload["from"] = StatusName(order->status);
+        payload["to"] = "shipped";
+        events::Append(c, "order.shipped", std::to_string(order_id), json::serialize(payload), now);
+        return true;
+    });
+    if (!shipped.ok()) return shipped.error();
+    Changed({});
+    Result<Order> order = Find(order_id);
+    if (order.ok() && actor == Actor::kSeller) return SellerView(std::move(order.value()), principal.user_id);
+    return order;
 }
 
 Result<Order> OrderService::Find(std::int64_t order_id) {

@@ -1,15 +1,31 @@
-// Carts, order validation, checkout and the life of an order. Checkout is one write
-// transaction: it validates again, takes the stock with conditional updates that cannot go below
-// zero, writes the order with the prices of the moment, authorizes the payment, writes the
-// `order.placed` event to the outbox and remembers the Idempotency-Key, so a retried checkout
-// returns the same order and never makes a second one.
+// Carts, order validation, checkout and the life of an order.
+//
+// Checkout never waits on the payment provider while it holds the write lock: it checks the cart
+// in a read, records the payment it is about to ask for (table `payments`, status
+// `authorizing`), authorizes outside any transaction, then in one short write transaction checks
+// again, takes the stock with conditional updates that cannot go below zero, writes the order with
+// the prices of the moment, the `order.placed` event and the Idempotency-Key (so a retried
+// checkout returns the same order and never makes a second one). After the commit it captures.
+// When the order does not commit (stock gone, the cart changed, a constraint, an exception) it
+// voids the authorization; ReconcilePayments voids what a crash left behind and captures what a
+// crash left uncaptured.
+//
+// A cart holds one currency, and no total anywhere adds up amounts of different currencies.
+//
+// An order may hold several sellers' lines. Each seller sees only their own lines (and their own
+// subtotal, never the card), and ships only them; the order becomes `shipped`, with its
+// `order.shipped` event and the customer's text, when the last seller ships. A seller's partial
+// shipment emits `order.seller_shipped` (for webhooks), which sends no text.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "accounts/pii_vault.h"
@@ -36,12 +52,16 @@ struct CartLine {
     std::string name;
     std::int64_t quantity = 0;
     std::int64_t price_cents = 0;  // the price when it went into the cart
+    std::string currency;          // the product's
 };
 
 struct Cart {
     std::vector<CartLine> items;
-    std::int64_t total_cents = 0;
-    std::string currency = "USD";
+    std::int64_t total_cents = 0;  // of the lines in `currency` only
+    std::string currency = "USD";  // the first line's
+    // True when a line is in another currency (a seller changed a product's currency after it
+    // went into the cart): checkout refuses such a cart with 409 `currency_mismatch`.
+    bool mixed_currencies = false;
 };
 
 struct OrderLine {
@@ -50,6 +70,7 @@ struct OrderLine {
     std::int64_t quantity = 0;
     std::int64_t price_cents = 0;
     std::int64_t seller_id = 0;
+    std::optional<std::int64_t> shipped_at;  // when its seller shipped it
 };
 
 struct Order {
@@ -65,6 +86,16 @@ struct Order {
     std::string card_last4;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    // Set when this is one seller's view: items and total_cents are that seller's lines only, and
+    // the card is not shown (OrderService fills it for sellers; routes mask the personal fields).
+    std::optional<std::int64_t> seller_view;
+};
+
+// What one ReconcilePayments pass did.
+struct ReconcileReport {
+    std::int64_t voided = 0;    // authorizations without an order, released
+    std::int64_t captured = 0;  // committed orders whose capture a crash interrupted
+    std::int64_t failed = 0;    // the provider said no or could not be reached: tried again next time
 };
 
 struct CheckoutInput {
@@ -93,36 +124,64 @@ std::vector<db::Migration> Migrations(db::Dialect dialect);
 
 class OrderService {
 public:
+    // Registers the orders table with the vault, for key rotation (PiiVault::ReencryptBatch).
     OrderService(db::Database& database, accounts::PiiVault& vault, PaymentProvider& payments, const Clock& clock);
+    ~OrderService();
+    OrderService(const OrderService&) = delete;
+    OrderService& operator=(const OrderService&) = delete;
 
     Cart GetCart(std::int64_t user_id);
-    // Adds quantity (1 to 100 in all) of a product at its current price. 404 unknown product.
+    // Adds quantity (1 to 100 in all) of a product at its current price. 404 unknown product;
+    // 409 `currency_mismatch` when the product's currency is not the cart's.
     Result<Cart> AddToCart(std::int64_t user_id, std::int64_t product_id, std::int64_t quantity);
     // Sets the quantity (0 removes) and takes the current price. 404 when not in the cart.
     Result<Cart> SetCartQuantity(std::int64_t user_id, std::int64_t product_id, std::int64_t quantity);
     Result<Cart> RemoveFromCart(std::int64_t user_id, std::int64_t product_id);
 
     // Checks the cart and the input as checkout will: 422 lists every problem at once (stock,
-    // changed prices, address fields, phone, card).
+    // changed prices, address fields, phone, card; codes in docs/ERRORS.md); 409
+    // `currency_mismatch` for a cart of two currencies.
     Result<Validation> Validate(std::int64_t user_id, const CheckoutInput& input);
 
     // Buys the cart. idempotency_key is required; the same key and request give the same order,
     // another request with the same key gives 409 `idempotency_key_reused`. 409 `out_of_stock`
-    // takes nothing; 402 `payment_declined` changes nothing. The bool says whether the order was
-    // replayed from an earlier identical request.
+    // takes nothing; 402 `payment_declined` changes nothing; 409 `cart_changed` when the cart
+    // changed while the payment was being authorized (the authorization is voided). The bool says
+    // whether the order was replayed from an earlier identical request.
     Result<std::pair<Order, bool>> Checkout(std::int64_t user_id, const CheckoutInput& input,
                                             const std::string& idempotency_key, const std::string& request_fingerprint);
 
     OrderPage ListForUser(std::int64_t user_id, std::int64_t page, std::int64_t per_page);
+    // Orders holding the seller's lines, each as that seller's view; every order for nullopt.
     OrderPage ListForSeller(std::optional<std::int64_t> seller_id, std::int64_t page, std::int64_t per_page);
 
-    // The order if principal may see it (owner, admin, a seller with items in it); 404 otherwise.
+    // The order if principal may see it (owner, admin, a seller with items in it: the seller's
+    // view); 404 otherwise.
     Result<Order> Get(const Principal& principal, std::int64_t order_id);
 
     // Moves an order to status if the table allows it for this principal: 404 when they may not
-    // see it, 409 `invalid_transition` when the move is not allowed from its status. Cancelling
-    // returns the stock; every move writes an `order.<status>` event.
+    // see it, 409 `invalid_transition` when the move is not allowed from its status (also a
+    // cancel once any line has shipped). Cancelling returns the stock; every move writes an
+    // `order.<status>` event. A seller or admin acts only with orders:write; an owner only in
+    // person (not through a staff token).
     Result<Order> Move(const Principal& principal, std::int64_t order_id, OrderStatus to);
+
+    // Ships the principal's lines: a seller's own, or every line not shipped yet for an admin.
+    // The order becomes `shipped` (event `order.shipped`) when no line is left unshipped; until
+    // then each seller's shipment writes `order.seller_shipped`. 409 `invalid_transition` when the
+    // order cannot ship (cancelled, already shipped) or this seller has shipped already.
+    Result<Order> Ship(const Principal& principal, std::int64_t order_id);
+
+    // Voids authorizations that have had no order for longer than grace (a crash between
+    // authorizing and committing, a void that failed) and captures committed orders' payments
+    // that are still only authorized. Safe to run at any time, from any process.
+    ReconcileReport ReconcilePayments(std::chrono::seconds grace);
+
+    // Runs ReconcilePayments(grace) at once and then every interval on a thread of its own, until
+    // StopReconciler or destruction; on_pass hears each pass's report (for the log).
+    void StartReconciler(std::chrono::seconds interval, std::chrono::seconds grace,
+                         std::function<void(const ReconcileReport&)> on_pass);
+    void StopReconciler();
 
     // An order for background work (notifications) that acts for the shop itself: no principal
     // check. 404 when unknown.
@@ -141,6 +200,8 @@ public:
 
 private:
     Result<Order> Load(db::Connection& c, std::int64_t order_id);
+    void VoidPayment(const std::string& reference);
+    void SetPaymentStatus(const std::string& reference, std::string_view status);
     Cart ReadCart(db::Connection& c, std::int64_t user_id);
     std::vector<FieldError> CheckInput(const CheckoutInput& input);
     void Changed(const std::vector<std::int64_t>& product_ids);
@@ -151,6 +212,11 @@ private:
     const Clock& clock_;
     std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time
     std::vector<std::function<void()>> committed_listeners_;    // set at wiring time
+
+    std::mutex reconciler_mutex_;  // guards reconciler_stopping_
+    std::condition_variable reconciler_wake_;
+    bool reconciler_stopping_ = false;
+    std::thread reconciler_;
 };
 
 }  // namespace emporium::orders

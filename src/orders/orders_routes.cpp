@@ -1,5 +1,6 @@
 #include "orders/orders_routes.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "core/contact.h"
@@ -11,6 +12,7 @@ namespace emporium::orders {
 namespace {
 
 namespace json = boost::json;
+using http::Need;
 using http::Request;
 using http::Response;
 
@@ -21,13 +23,21 @@ json::object CartJson(const Cart& cart) {
                                      {"name", l.name},
                                      {"quantity", l.quantity},
                                      {"price_cents", l.price_cents},
+                                     {"currency", l.currency},
                                      {"image_url", "/api/products/" + std::to_string(l.product_id) + "/image.svg"}});
     }
-    return json::object{{"items", std::move(items)}, {"total_cents", cart.total_cents}, {"currency", cart.currency}};
+    return json::object{{"items", std::move(items)},
+                        {"total_cents", cart.total_cents},
+                        {"currency", cart.currency},
+                        {"mixed_currencies", cart.mixed_currencies}};
 }
 
-// Owners and admins see the whole order; sellers see what they need to ship, with personal data
-// masked.
+json::value TimeOrNull(const std::optional<std::int64_t>& t) {
+    return t ? json::value(FormatRfc3339(*t)) : json::value(nullptr);
+}
+
+// Owners and admins see the whole order; a seller sees their own lines, their subtotal and their
+// own shipping state, with personal data masked and no card.
 json::object OrderJson(const Order& o, bool full) {
     json::array items;
     for (const OrderLine& l : o.items) {
@@ -35,100 +45,60 @@ json::object OrderJson(const Order& o, bool full) {
                                      {"name", l.name},
                                      {"quantity", l.quantity},
                                      {"price_cents", l.price_cents},
-                                     {"seller_id", l.seller_id}});
+                                     {"seller_id", l.seller_id},
+                                     {"shipped_at", TimeOrNull(l.shipped_at)}});
     }
     const Address& a = o.shipping_address;
-    json::object address = full ? json::object{{"name", a.name},
-                                               {"line1", a.line1},
-                                               {"line2", a.line2},
-                                               {"city", a.city},
-                                               {"postal_code", a.postal_code},
-                                               {"country", a.country}}
+    json::object address = full ? http::AddressToJson(a)
                                 : json::object{{"name", MaskName(a.name)}, {"city", a.city}, {"country", a.country}};
-    return json::object{{"id", o.id},
-                        {"status", StatusName(o.status)},
-                        {"items", std::move(items)},
-                        {"total_cents", o.total_cents},
-                        {"currency", o.currency},
-                        {"shipping_address", std::move(address)},
-                        {"phone", full ? o.phone : MaskPhone(o.phone)},
-                        {"payment", json::object{{"brand", o.card_brand}, {"last4", o.card_last4}}},
-                        {"created_at", FormatRfc3339(o.created_at)},
-                        {"updated_at", FormatRfc3339(o.updated_at)}};
-}
-
-// Reads {field: integer} members; every problem is listed.
-std::optional<std::int64_t> Integer(const json::object& o, const char* key, std::vector<FieldError>& errors,
-                                    bool required = true) {
-    auto it = o.find(key);
-    if (it == o.end() || it->value().is_null()) {
-        if (required) errors.push_back({key, "is required"});
-        return std::nullopt;
-    }
-    if (it->value().is_int64()) return it->value().as_int64();
-    errors.push_back({key, "must be a whole number"});
-    return std::nullopt;
-}
-
-std::string Text(const json::object& o, const char* key, const std::string& prefix, std::vector<FieldError>& errors) {
-    auto it = o.find(key);
-    if (it == o.end() || it->value().is_null()) return "";
-    if (it->value().is_string()) return std::string(it->value().as_string());
-    errors.push_back({prefix + key, "must be a string"});
-    return "";
-}
-
-// The checkout body: {shipping_address, phone, payment?}. Unknown fields are refused.
-CheckoutInput ReadCheckout(const json::object& body, bool want_payment, std::vector<FieldError>& errors) {
-    CheckoutInput in;
-    for (const auto& [key, value] : body) {
-        if (key != "shipping_address" && key != "phone" && !(key == "payment" && want_payment)) {
-            errors.push_back({std::string(key), "is not a known field"});
+    json::object out{{"id", o.id},
+                     {"status", StatusName(o.status)},
+                     {"items", std::move(items)},
+                     {"total_cents", o.total_cents},
+                     {"currency", o.currency},
+                     {"shipping_address", std::move(address)},
+                     {"phone", full ? o.phone : MaskPhone(o.phone)},
+                     {"created_at", FormatRfc3339(o.created_at)},
+                     {"updated_at", FormatRfc3339(o.updated_at)}};
+    if (o.seller_view) {
+        // Shipped when every one of the seller's lines is.
+        std::optional<std::int64_t> shipped_at;
+        for (const OrderLine& l : o.items) {
+            if (!l.shipped_at) {
+                shipped_at.reset();
+                break;
+            }
+            shipped_at = std::max(shipped_at.value_or(0), *l.shipped_at);
         }
-    }
-    auto addr = body.find("shipping_address");
-    if (addr == body.end() || !addr->value().is_object()) {
-        errors.push_back({"shipping_address", "must be an object with name, line1, city, postal_code, country"});
+        out["seller_shipped_at"] = TimeOrNull(shipped_at);
     } else {
-        const auto& a = addr->value().as_object();
-        for (const auto& [key, value] : a) {
-            if (key != "name" && key != "line1" && key != "line2" && key != "city" && key != "postal_code" &&
-                key != "country") {
-                errors.push_back({"shipping_address." + std::string(key), "is not a known field"});
-            }
-        }
-        in.shipping_address = Address{
-            Text(a, "name", "shipping_address.", errors),        Text(a, "line1", "shipping_address.", errors),
-            Text(a, "line2", "shipping_address.", errors),       Text(a, "city", "shipping_address.", errors),
-            Text(a, "postal_code", "shipping_address.", errors), Text(a, "country", "shipping_address.", errors)};
+        out["payment"] = json::object{{"brand", o.card_brand}, {"last4", o.card_last4}};
     }
-    in.phone = Text(body, "phone", "", errors);
-    if (want_payment) {
-        auto pay = body.find("payment");
-        if (pay == body.end() || !pay->value().is_object()) {
-            errors.push_back({"payment", "must be an object with method, card_number, exp_month, exp_year, cvc"});
-        } else {
-            const auto& p = pay->value().as_object();
-            std::string method = Text(p, "method", "payment.", errors);
-            if (method != "card") errors.push_back({"payment.method", "must be \"card\""});
-            Card card;
-            std::string number = Text(p, "card_number", "payment.", errors);
-            for (char ch : number) {
-                if (ch >= '0' && ch <= '9')
-                    card.number += ch;
-                else if (ch != ' ' && ch != '-') {
-                    card.number = "x";  // fails Luhn: reported as an invalid number
-                    break;
-                }
-            }
-            std::vector<FieldError> ints;
-            card.exp_month = static_cast<int>(Integer(p, "exp_month", ints).value_or(0) % 1000);
-            card.exp_year = static_cast<int>(Integer(p, "exp_year", ints).value_or(0) % 100000);
-            for (auto& e : ints) errors.push_back({"payment." + e.field, e.message});
-            card.cvc = Text(p, "cvc", "payment.", errors);
-            in.card = std::move(card);
+    return out;
+}
+
+// The checkout body: {shipping_address, phone, payment?}.
+CheckoutInput ReadCheckout(http::JsonReader& f, Need payment) {
+    CheckoutInput in;
+    in.shipping_address = http::ReadAddress(f, "shipping_address", Need::kRequired).value_or(Address{});
+    in.phone = f.Text("phone", Need::kRequired).value_or("");
+    std::optional<http::JsonReader> p = f.Object("payment", payment);
+    if (!p) return in;
+    std::optional<std::string> method = p->Text("method", Need::kRequired);
+    if (method && *method != "card") p->Fail(FieldError::Invalid("method", "must be \"card\""));
+    Card card;
+    for (char ch : p->Text("card_number", Need::kRequired).value_or("")) {
+        if (ch >= '0' && ch <= '9') {
+            card.number += ch;
+        } else if (ch != ' ' && ch != '-') {
+            card.number = "x";  // fails Luhn: reported as an invalid number
+            break;
         }
     }
+    card.exp_month = static_cast<int>(p->Integer("exp_month", Need::kRequired).value_or(0) % 1000);
+    card.exp_year = static_cast<int>(p->Integer("exp_year", Need::kRequired).value_or(0) % 100000);
+    card.cvc = p->Text("cvc", Need::kRequired).value_or("");
+    in.card = std::move(card);
     return in;
 }
 
@@ -148,13 +118,10 @@ public:
         if (!who.ok()) return http::PrivateError(who.error());
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        std::vector<FieldError> errors;
-        auto product_id = Integer(body.value(), "product_id", errors);
-        auto quantity = Integer(body.value(), "quantity", errors);
-        for (const auto& [key, value] : body.value()) {
-            if (key != "product_id" && key != "quantity") errors.push_back({std::string(key), "is not a known field"});
-        }
-        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
+        http::JsonReader f(body.value());
+        std::optional<std::int64_t> product_id = f.Integer("product_id", Need::kRequired);
+        std::optional<std::int64_t> quantity = f.Integer("quantity", Need::kRequired);
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<Cart> cart = service_.AddToCart(who->user_id, *product_id, *quantity);
         if (!cart.ok()) return http::PrivateError(cart.error());
         return http::PrivateJson(200, CartJson(cart.value()));
@@ -167,12 +134,9 @@ public:
         if (!product_id) return http::PrivateError(Error::NotFound("That product is not in the cart."));
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        std::vector<FieldError> errors;
-        auto quantity = Integer(body.value(), "quantity", errors);
-        for (const auto& [key, value] : body.value()) {
-            if (key != "quantity") errors.push_back({std::string(key), "is not a known field"});
-        }
-        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
+        http::JsonReader f(body.value());
+        std::optional<std::int64_t> quantity = f.Integer("quantity", Need::kRequired);
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         Result<Cart> cart = service_.SetCartQuantity(who->user_id, *product_id, *quantity);
         if (!cart.ok()) return http::PrivateError(cart.error());
         return http::PrivateJson(200, CartJson(cart.value()));
@@ -193,14 +157,12 @@ public:
         if (!who.ok()) return http::PrivateError(who.error());
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        std::vector<FieldError> errors;
-        CheckoutInput input = ReadCheckout(body.value(), /*want_payment=*/body.value().contains("payment"), errors);
+        http::JsonReader f(body.value());
+        CheckoutInput input = ReadCheckout(f, Need::kOptional);
         Result<Validation> v = service_.Validate(who->user_id, input);
-        if (!v.ok()) {
-            errors.insert(errors.end(), v.error().fields.begin(), v.error().fields.end());
-            return http::PrivateError(Error::Validation(std::move(errors)));
-        }
-        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
+        if (!v.ok() && v.error().kind != ErrorKind::kValidation) return http::PrivateError(v.error());
+        if (!v.ok()) f.Merge(v.error().fields);
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         return http::PrivateJson(
             200, json::object{
                      {"valid", true}, {"total_cents", v->total_cents}, {"currency", v->currency}, {"items", v->items}});
@@ -218,9 +180,9 @@ public:
         }
         Result<json::object> body = http::ParseJsonObject(request);
         if (!body.ok()) return http::PrivateError(body.error());
-        std::vector<FieldError> errors;
-        CheckoutInput input = ReadCheckout(body.value(), /*want_payment=*/true, errors);
-        if (!errors.empty()) return http::PrivateError(Error::Validation(std::move(errors)));
+        http::JsonReader f(body.value());
+        CheckoutInput input = ReadCheckout(f, Need::kRequired);
+        if (auto e = f.Finish()) return http::PrivateError(*e);
         // Keyed, so that the stored fingerprint says nothing about the card number in the body.
         std::string fingerprint = vault_.BlindIndexes("checkout:" + request.body).back();
         Result<std::pair<Order, bool>> placed = service_.Checkout(who->user_id, input, std::string(key), fingerprint);
@@ -258,27 +220,34 @@ public:
         return http::PrivateJson(200, OrderJson(order.value(), Full(who.value(), order.value())));
     }
 
-    Response Cancel(const Request& r) { return MoveTo(r, OrderStatus::kCancelled, scope::kOrdersRead); }
-    Response Ship(const Request& r) { return MoveTo(r, OrderStatus::kShipped, scope::kOrdersWrite); }
-    Response Deliver(const Request& r) { return MoveTo(r, OrderStatus::kDelivered, scope::kOrdersWrite); }
-    Response Refund(const Request& r) { return MoveTo(r, OrderStatus::kRefunded, scope::kOrdersWrite); }
-    Response MarkPaid(const Request& r) { return MoveTo(r, OrderStatus::kPaid, scope::kOrdersWrite); }
+    // The owner cancels in person (profile); staff need orders:write. A read-only token cannot.
+    Response Cancel(const Request& r) { return MoveTo(r, OrderStatus::kCancelled, scope::kProfile); }
+    Response Ship(const Request& r) { return MoveTo(r, OrderStatus::kShipped); }
+    Response Deliver(const Request& r) { return MoveTo(r, OrderStatus::kDelivered); }
+    Response Refund(const Request& r) { return MoveTo(r, OrderStatus::kRefunded); }
+    Response MarkPaid(const Request& r) { return MoveTo(r, OrderStatus::kPaid); }
 
 private:
+    // Personal fields in clear: for the owner and admins, never in a seller's view.
     static bool Full(const Principal& who, const Order& o) {
-        return who.ActsForEveryone() || (!who.staff_token && o.user_id == who.user_id);
+        return !o.seller_view && (who.ActsForEveryone() || (!who.staff_token && o.user_id == who.user_id));
     }
 
     static json::object PageJson(const OrderPage& page, bool full) {
         json::array items;
-        for (const Order& o : page.items) items.push_back(OrderJson(o, full));
+        for (const Order& o : page.items) items.push_back(OrderJson(o, full && !o.seller_view));
         return json::object{
             {"items", std::move(items)}, {"total", page.total}, {"page", page.page}, {"per_page", page.per_page}};
     }
 
-    Response MoveTo(const Request& request, OrderStatus to, std::string_view needed) {
-        Result<Principal> who = http::Require(authenticate_, request, needed);
+    // Every move changes state: it needs orders:write, or `also` (the owner's own scope) when set.
+    Response MoveTo(const Request& request, OrderStatus to, std::string_view also = {}) {
+        Result<Principal> who = authenticate_(request);
         if (!who.ok()) return http::PrivateError(who.error());
+        if (!who->Can(scope::kOrdersWrite) && (also.empty() || !who->Can(also))) {
+            return http::PrivateError(Error::Forbidden(who->staff_token ? "This token does not carry orders:write."
+                                                                        : "Your account may not do this."));
+        }
         auto id = http::ParseId(request.PathParam("id"));
         if (!id) return http::PrivateError(Error::NotFound("There is no such order."));
         Result<Order> order = service_.Move(who.value(), *id, to);

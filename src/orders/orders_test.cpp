@@ -3,29 +3,30 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 #include <set>
 #include <thread>
 
 #include "catalog/catalog.h"
 #include "catalog/seed.h"
+#include "db/testing.h"
 #include "events/outbox.h"
 
 namespace emporium::orders {
 namespace {
 
+std::vector<db::Migration> AllMigrations() {
+    const db::Dialect dialect = db::TestDialect();
+    std::vector<db::Migration> all = catalog::Migrations(dialect);
+    for (auto& m : events::Migrations(dialect)) all.push_back(m);
+    for (auto& m : Migrations(dialect)) all.push_back(m);
+    return all;
+}
+
 class OrdersTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("emporium-orders-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-        std::filesystem::remove_all(dir_);
-        std::filesystem::create_directories(dir_);
-        database_ = db::OpenSqlite({(dir_ / "shop.db").string(), 4, 5000, true, nullptr});
-        std::vector<db::Migration> all = catalog::Migrations(database_->dialect());
-        for (auto& m : events::Migrations(database_->dialect())) all.push_back(m);
-        for (auto& m : Migrations(database_->dialect())) all.push_back(m);
-        db::ApplyMigrations(*database_, all);
-        vault_ = accounts::PiiVault::Open({"", "", (dir_ / "pii.keys").string()});
+        vault_ = accounts::PiiVault::Open({"", "", (database_.dir() / "pii.keys").string()});
         catalog_ = std::make_unique<catalog::CatalogService>(*database_, clock_);
         ASSERT_TRUE(catalog::SeedCatalog(*database_, *catalog_, {"games", 20, 3, {7, 8}}, nullptr).ok());
         catalog::ProductDraft d;
@@ -37,12 +38,6 @@ protected:
         product_ = catalog_->Create(d, 7).value();
         service_ = std::make_unique<OrderService>(*database_, *vault_, payments_, clock_);
     }
-    void TearDown() override {
-        service_.reset();
-        catalog_.reset();
-        database_.reset();
-        std::filesystem::remove_all(dir_);
-    }
     CheckoutInput Input(std::string card = "4242424242424242") {
         return CheckoutInput{Address{"Ada", "1 Main Street", "", "Singapore", "123456", "SG"}, "+6591234567",
                              Card{card, 12, 2031, "123"}};
@@ -51,8 +46,7 @@ protected:
 
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'800'000'000)};
     TestPaymentProvider payments_{clock_};
-    std::filesystem::path dir_;
-    std::unique_ptr<db::Database> database_;
+    db::TempDatabase database_{AllMigrations()};
     std::unique_ptr<accounts::PiiVault> vault_;
     std::unique_ptr<catalog::CatalogService> catalog_;
     std::unique_ptr<OrderService> service_;
@@ -174,6 +168,84 @@ TEST_F(OrdersTest, ConcurrentBuyersNeverOversell) {
     EXPECT_EQ(Stock(), 0);
 }
 
+TEST_F(OrdersTest, ConcurrentRetriesWithOneKeyPlaceOneOrder) {
+    // Several rounds: each is a race that a missing guard loses only now and then.
+    for (int round = 0; round < 5; ++round) {
+        ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+        const std::string key = "one-key-" + std::to_string(round);
+        std::vector<Result<std::pair<Order, bool>>> results(8, Error::Conflict("unset", ""));
+        std::vector<std::thread> retries;
+        retries.reserve(results.size());
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            retries.emplace_back([&, i] {
+                try {
+                    results[i] = service_->Checkout(1, Input(), key, "fp");
+                } catch (const db::DbError& e) {
+                    results[i] = Error::Conflict("database_error", e.what());
+                }
+            });
+        }
+        for (auto& t : retries) t.join();
+        std::set<std::int64_t> orders;
+        int first_answers = 0;
+        for (const auto& r : results) {
+            ASSERT_TRUE(r.ok()) << r.error().message;
+            orders.insert(r->first.id);
+            first_answers += r->second ? 0 : 1;
+        }
+        EXPECT_EQ(orders.size(), 1U);
+        EXPECT_EQ(first_answers, 1);
+        EXPECT_EQ(Stock(), 10 - round - 1);
+    }
+}
+
+TEST_F(OrdersTest, ConcurrentCheckoutsOfOneCartPlaceOneOrder) {
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 2).ok());
+    // A loser either reads the cart after the winner emptied it (empty cart) or read it before and
+    // finds it changed when it comes to write (cart_changed); either way it places nothing.
+    std::atomic<int> placed{0}, refused{0};
+    std::vector<std::thread> checkouts;
+    checkouts.reserve(8);
+    for (int i = 0; i < 8; ++i) {
+        checkouts.emplace_back([&, i] {
+            try {
+                auto r = service_->Checkout(1, Input(), "key-" + std::to_string(i), "fp-" + std::to_string(i));
+                if (r.ok())
+                    ++placed;
+                else if ((r.error().code == "validation_failed" && r.error().fields[0].field == "cart") ||
+                         r.error().code == "cart_changed")
+                    ++refused;
+            } catch (const db::DbError& e) {
+                ADD_FAILURE() << e.what();
+            }
+        });
+    }
+    for (auto& t : checkouts) t.join();
+    EXPECT_EQ(placed.load(), 1);
+    EXPECT_EQ(refused.load(), 7);
+    EXPECT_EQ(Stock(), 8);
+}
+
+TEST_F(OrdersTest, ConcurrentAddsOfOneProductSumInOneLine) {
+    std::vector<std::thread> adds;
+    adds.reserve(8);
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 8; ++i) {
+        adds.emplace_back([&] {
+            try {
+                ok += service_->AddToCart(1, product_.id, 1).ok() ? 1 : 0;
+            } catch (const db::DbError& e) {
+                ADD_FAILURE() << e.what();
+            }
+        });
+    }
+    for (auto& t : adds) t.join();
+    EXPECT_EQ(ok.load(), 8);
+    Cart cart = service_->GetCart(1);
+    ASSERT_EQ(cart.items.size(), 1U);
+    EXPECT_EQ(cart.items[0].quantity, 8);
+}
+
 TEST_F(OrdersTest, MovesFollowTheTable) {
     ASSERT_TRUE(service_->AddToCart(1, product_.id, 2).ok());
     Order o = service_->Checkout(1, Input(), "k", "fp")->first;
@@ -201,6 +273,243 @@ TEST_F(OrdersTest, CancellingReturnsTheStock) {
     EXPECT_EQ(service_->Move(Principal{1, Role::kCustomer}, o.id, OrderStatus::kCancelled).error().code,
               "invalid_transition");  // not twice
     EXPECT_EQ(Stock(), 10);
+}
+
+catalog::Product MakeProduct(catalog::CatalogService& catalog, std::string sku, std::int64_t seller,
+                             std::string currency = "USD") {
+    catalog::ProductDraft d;
+    d.sku = std::move(sku);
+    d.name = "Product " + *d.sku;
+    d.category = "consoles";
+    d.price_cents = 1000;
+    d.stock = 10;
+    d.currency = std::move(currency);
+    return catalog.Create(d, seller).value();
+}
+
+std::vector<std::string> EventTypes(db::Database& database) {
+    auto events = database.Read([](db::Connection& c) { return events::ReadAfter(c, 0, 1000); });
+    std::vector<std::string> out;
+    for (const auto& e : events) {
+        if (e.type.starts_with("order.")) out.push_back(e.type);
+    }
+    return out;
+}
+
+TEST_F(OrdersTest, CartHoldsOneCurrency) {
+    catalog::Product euro = MakeProduct(*catalog_, "EURO-1", 7, "EUR");
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    Result<Cart> mixed = service_->AddToCart(1, euro.id, 1);
+    ASSERT_FALSE(mixed.ok());
+    EXPECT_EQ(mixed.error().kind, ErrorKind::kConflict);
+    EXPECT_EQ(mixed.error().code, "currency_mismatch");
+    EXPECT_NE(mixed.error().message.find("EUR"), std::string::npos);
+    EXPECT_EQ(service_->GetCart(1).items.size(), 1u);  // nothing added
+    EXPECT_EQ(service_->AddToCart(2, euro.id, 2)->currency, "EUR");
+
+    // A seller changing a product's currency afterwards cannot make a mixed checkout either.
+    ASSERT_TRUE(service_->AddToCart(1, MakeProduct(*catalog_, "USD-2", 7).id, 1).ok());
+    catalog::ProductDraft change;
+    change.currency = "EUR";
+    ASSERT_TRUE(catalog_->Update(product_.id, change, std::nullopt).ok());
+    Cart cart = service_->GetCart(1);
+    EXPECT_TRUE(cart.mixed_currencies);
+    EXPECT_EQ(cart.total_cents, 49999);  // the EUR line alone: never a sum across currencies
+    EXPECT_EQ(service_->Validate(1, Input()).error().code, "currency_mismatch");
+    EXPECT_EQ(service_->Checkout(1, Input(), "k", "fp").error().code, "currency_mismatch");
+    EXPECT_EQ(Stock(), 10);
+}
+
+TEST_F(OrdersTest, CartProblemsCarryCodesAndNumbers) {
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 11).ok());
+    Result<Validation> v = service_->Validate(1, Input());
+    ASSERT_FALSE(v.ok());
+    ASSERT_EQ(v.error().fields.size(), 1u);
+    const FieldError& stock = v.error().fields[0];
+    EXPECT_EQ(stock.code, "insufficient_stock");
+    ASSERT_EQ(stock.params.size(), 1u);
+    EXPECT_EQ((std::pair(stock.params[0].name, stock.params[0].value)),
+              (std::pair(std::string("available"), std::int64_t{10})));
+    ASSERT_TRUE(service_->SetCartQuantity(1, product_.id, 1).ok());
+    catalog::ProductDraft change;
+    change.price_cents = 45000;
+    ASSERT_TRUE(catalog_->Update(product_.id, change, std::nullopt).ok());
+    const FieldError price = service_->Validate(1, Input()).error().fields.at(0);
+    EXPECT_EQ(price.code, "price_changed");
+    ASSERT_EQ(price.params.size(), 2u);
+    EXPECT_EQ(price.params[0].value, 49999);
+    EXPECT_EQ(price.params[1].value, 45000);
+    EXPECT_EQ(service_->Validate(2, Input()).error().fields.at(0).code, "empty");
+}
+
+TEST_F(OrdersTest, SellersSeeAndShipOnlyTheirOwnLines) {
+    catalog::Product other = MakeProduct(*catalog_, "SELLER-8", 8);
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    ASSERT_TRUE(service_->AddToCart(1, other.id, 2).ok());
+    Order o = service_->Checkout(1, Input(), "k", "fp")->first;
+    Principal owner{1, Role::kCustomer}, seller7{7, Role::kSeller}, seller8{8, Role::kSeller};
+
+    Order mine = service_->Get(seller7, o.id).value();
+    ASSERT_EQ(mine.items.size(), 1u);
+    EXPECT_EQ(mine.items[0].product_id, product_.id);
+    EXPECT_EQ(mine.total_cents, 49999);
+    EXPECT_EQ(mine.card_last4, "");
+    EXPECT_EQ(mine.seller_view, 7);
+    EXPECT_EQ(service_->ListForSeller(8, 1, 10).items.at(0).items.size(), 1u);
+    EXPECT_EQ(service_->Get(owner, o.id)->items.size(), 2u);
+
+    Order half = service_->Ship(seller7, o.id).value();
+    EXPECT_EQ(half.status, OrderStatus::kPlaced);  // seller 8 has not shipped yet
+    EXPECT_TRUE(half.items.at(0).shipped_at.has_value());
+    EXPECT_EQ(service_->Ship(seller7, o.id).error().code, "invalid_transition");  // not twice
+    EXPECT_EQ(service_->Move(owner, o.id, OrderStatus::kCancelled).error().code, "invalid_transition");
+    EXPECT_EQ(EventTypes(*database_), (std::vector<std::string>{"order.placed", "order.seller_shipped"}));
+
+    EXPECT_EQ(service_->Move(seller8, o.id, OrderStatus::kShipped)->status, OrderStatus::kShipped);
+    EXPECT_EQ(EventTypes(*database_),
+              (std::vector<std::string>{"order.placed", "order.seller_shipped", "order.shipped"}));
+    Order whole = service_->Get(owner, o.id).value();
+    for (const OrderLine& l : whole.items) EXPECT_TRUE(l.shipped_at.has_value());
+}
+
+TEST_F(OrdersTest, ReadOnlyStaffCannotMoveOrders) {
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    Order o = service_->Checkout(1, Input(), "k", "fp")->first;
+    Principal read_only{99, Role::kAdmin, 5, {"orders:read"}, true};
+    EXPECT_TRUE(service_->Get(read_only, o.id).ok());
+    EXPECT_EQ(service_->Move(read_only, o.id, OrderStatus::kCancelled).error().kind, ErrorKind::kNotFound);
+    EXPECT_EQ(service_->Ship(read_only, o.id).error().kind, ErrorKind::kNotFound);
+    Principal writer{99, Role::kAdmin, 6, {"orders:write"}, true};
+    EXPECT_EQ(service_->Move(writer, o.id, OrderStatus::kCancelled)->status, OrderStatus::kCancelled);
+}
+
+// The test provider, with a hook that runs inside Authorize (another buyer, a crash, a stall).
+class HookedProvider final : public PaymentProvider {
+public:
+    explicit HookedProvider(const Clock& clock) : inner_(clock) {}
+    Result<Authorization> Authorize(const Card& card, std::int64_t amount, const std::string& currency,
+                                    const std::string& reference) override {
+        last_reference = reference;
+        Result<Authorization> auth = inner_.Authorize(card, amount, currency, reference);
+        if (hook && card.number == "5555555555554444") hook();
+        return auth;
+    }
+    Status Capture(const std::string& reference) override { return inner_.Capture(reference); }
+    Status Void(const std::string& reference) override { return inner_.Void(reference); }
+    std::optional<TestPaymentProvider::State> StateOf(const std::string& r) const { return inner_.StateOf(r); }
+
+    std::function<void()> hook;
+    std::string last_reference;
+
+private:
+    TestPaymentProvider inner_;
+};
+
+class PaymentFlowTest : public OrdersTest {
+protected:
+    void SetUp() override {
+        OrdersTest::SetUp();
+        service_ = std::make_unique<OrderService>(*database_, *vault_, hooked_, clock_);
+    }
+    std::string PaymentStatus(const std::string& reference) {
+        return database_->Read([&](db::Connection& c) {
+            std::string status;
+            c.Query("SELECT status FROM payments WHERE reference = ?", {reference},
+                    [&](const db::Row& r) { status = r.Text(0); });
+            return status;
+        });
+    }
+    HookedProvider hooked_{clock_};
+};
+
+TEST_F(PaymentFlowTest, CapturedAfterTheOrderCommits) {
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    ASSERT_TRUE(service_->Checkout(1, Input(), "k", "fp").ok());
+    EXPECT_EQ(hooked_.StateOf(hooked_.last_reference), TestPaymentProvider::State::kCaptured);
+    EXPECT_EQ(PaymentStatus(hooked_.last_reference), "captured");
+}
+
+TEST_F(PaymentFlowTest, StockGoneWhilePayingVoidsTheAuthorization) {
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 10).ok());
+    // While this buyer's card is being authorized, someone else buys the last units.
+    hooked_.hook = [&] {
+        database_->Write([&](db::Connection& c) { ASSERT_TRUE(catalog::TakeStock(c, product_.id, 5)); });
+    };
+    auto r = service_->Checkout(1, Input("5555555555554444"), "k", "fp");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "out_of_stock");
+    EXPECT_EQ(hooked_.StateOf(hooked_.last_reference), TestPaymentProvider::State::kVoided);
+    EXPECT_EQ(PaymentStatus(hooked_.last_reference), "voided");
+    EXPECT_EQ(Stock(), 5);  // only the other buyer's take
+}
+
+TEST_F(PaymentFlowTest, AFailedCommitVoidsTheAuthorization) {
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    // The order cannot be written (a broken table: the transaction throws and rolls back).
+    hooked_.hook = [&] { database_->Write([](db::Connection& c) { c.Execute("DROP TABLE order_lines"); }); };
+    EXPECT_THROW((void)service_->Checkout(1, Input("5555555555554444"), "k", "fp"), db::DbError);
+    EXPECT_EQ(hooked_.StateOf(hooked_.last_reference), TestPaymentProvider::State::kVoided);
+    EXPECT_EQ(Stock(), 10);
+}
+
+TEST_F(PaymentFlowTest, TheCartChangingWhilePayingVoidsTheAuthorization) {
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    hooked_.hook = [&] { ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok()); };
+    auto r = service_->Checkout(1, Input("5555555555554444"), "k", "fp");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "cart_changed");
+    EXPECT_EQ(hooked_.StateOf(hooked_.last_reference), TestPaymentProvider::State::kVoided);
+    EXPECT_EQ(Stock(), 10);
+}
+
+TEST_F(PaymentFlowTest, ASlowProviderHoldsUpOnlyItsOwnBuyer) {
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    ASSERT_TRUE(service_->AddToCart(2, product_.id, 1).ok());
+    std::promise<void> entered, release;
+    std::shared_future<void> released = release.get_future().share();
+    hooked_.hook = [&] {
+        entered.set_value();
+        released.wait();  // the issuer takes its time
+    };
+    auto slow =
+        std::async(std::launch::async, [&] { return service_->Checkout(1, Input("5555555555554444"), "a", "fa"); });
+    entered.get_future().wait();
+    // Buyer 1's authorization is in flight: buyer 2 checks out meanwhile, start to finish.
+    auto fast = service_->Checkout(2, Input(), "b", "fb");
+    ASSERT_TRUE(fast.ok()) << fast.error().message;
+    EXPECT_EQ(slow.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+    release.set_value();
+    ASSERT_TRUE(slow.get().ok());
+    EXPECT_EQ(Stock(), 8);
+}
+
+TEST_F(PaymentFlowTest, ReconcilerVoidsOrphansAndFinishesCaptures) {
+    // A crash between authorizing and committing: an authorization with no order.
+    const std::string orphan = "pay_orphan";
+    database_->Write([&](db::Connection& c) {
+        c.Execute(
+            "INSERT INTO payments (reference, user_id, amount_cents, currency, status, created_at, updated_at)"
+            " VALUES (?, 1, 100, 'USD', 'authorizing', ?, ?)",
+            {orphan, UnixSeconds(clock_.Now()), UnixSeconds(clock_.Now())});
+    });
+    ASSERT_TRUE(hooked_.Authorize(Input().card.value(), 100, "USD", orphan).ok());
+    // A crash between committing and capturing: an order whose payment is only authorized.
+    ASSERT_TRUE(service_->AddToCart(1, product_.id, 1).ok());
+    ASSERT_TRUE(service_->Checkout(1, Input(), "k", "fp").ok());
+    const std::string committed = hooked_.last_reference;
+    database_->Write([&](db::Connection& c) {
+        c.Execute("UPDATE payments SET status = 'authorized' WHERE reference = ?", {committed});
+    });
+    ReconcileReport early = service_->ReconcilePayments(std::chrono::minutes(10));
+    EXPECT_EQ(early.voided + early.captured, 0);  // within the grace period: maybe still in flight
+    clock_.Advance(std::chrono::minutes(11));
+    ReconcileReport report = service_->ReconcilePayments(std::chrono::minutes(10));
+    EXPECT_EQ(report.voided, 1);
+    EXPECT_EQ(report.captured, 1);
+    EXPECT_EQ(hooked_.StateOf(orphan), TestPaymentProvider::State::kVoided);
+    EXPECT_EQ(PaymentStatus(orphan), "voided");
+    EXPECT_EQ(PaymentStatus(committed), "captured");
+    EXPECT_EQ(service_->ReconcilePayments(std::chrono::minutes(10)).voided, 0);
 }
 
 TEST(Payment, LuhnBrandsAndExpiry) {

@@ -13,6 +13,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.abspath(os.environ.get("EMPORIUM_BIN", os.path.join(ROOT, "build", "emporium")))
+# How ThreadSanitizer, AddressSanitizer and UndefinedBehaviorSanitizer start a report.
+SANITIZER_MARKS = ("WARNING: ThreadSanitizer:", "ERROR: AddressSanitizer:", "runtime error:")
 DEMO_PASSWORD = "demo password 123"  # what `emporium seed` gives every demo account
 PII_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # tests only
 
@@ -79,7 +81,7 @@ class Shop:
             [BIN, self.command, "--data-dir", self.data, "--port", str(self.port), "--internal-port",
              str(self.internal_port), *self.extra_args],
             env=self.env, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 30
+        deadline = time.time() + 60  # sanitizer builds on a busy machine start slowly
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited: " + self.server_log()[-1000:])
@@ -88,7 +90,9 @@ class Shop:
                     return
             except OSError:
                 time.sleep(0.05)  # polling for readiness, not synchronising a test
-        raise RuntimeError("server did not become ready")
+        self.proc.kill()  # never leave a server behind a failed start
+        self.proc.wait()
+        raise RuntimeError("server did not become ready: " + self.server_log()[-1000:])
 
     def stop(self, timeout=20):
         if self.proc and self.proc.poll() is None:
@@ -105,7 +109,16 @@ class Shop:
 
     def close(self):
         self.stop()
+        report = self.sanitizer_report()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if report:
+            raise AssertionError("the server's sanitizer reported:\n" + report)
+
+    def sanitizer_report(self):
+        """What a sanitizer build (make test-asan, make test-tsan) said in the server's log, or ''."""
+        text = self.server_log() if os.path.exists(self.log_path) else ""
+        at = min((text.find(m) for m in SANITIZER_MARKS if m in text), default=-1)
+        return text[at:at + 6000] if at >= 0 else ""
 
     def wait_for_log(self, needle, timeout=10):
         """The log after it says needle: lines are written by a background thread."""

@@ -1,8 +1,9 @@
 """Accounts over real HTTP: sign-up, sign-in, cookies with CSRF, roles, staff tokens, the
-authorization matrix of every route, and hostile input."""
+authorization matrix of every route against every role and scope, and hostile input."""
 import http.cookies
 import json
 import random
+import time
 import unittest
 
 from shop import DEMO_PASSWORD, Shop
@@ -19,10 +20,6 @@ def setUpModule():
     people["seller2"] = shop.login("seller2@gitgoods.example")
     people["customer"], _ = shop.signup(unique_email(), phone="+6581234567")
     people["customer2"], _ = shop.signup(unique_email())
-    r = shop.request("POST", "/api/admin/tokens", {"scopes": ["analytics:read"], "ttl_seconds": 3600, "note": "matrix"},
-                     token=people["admin"])
-    assert r.status == 201, r.body
-    people["scoped"] = r.json["token"]
 
 
 def tearDownModule():
@@ -171,53 +168,308 @@ class RoleTest(unittest.TestCase):
             self.assertEqual(shop.request("POST", "/api/admin/tokens", body, token=people["admin"]).status, 422, body)
 
 
-class MatrixTest(unittest.TestCase):
-    """Every route against every kind of caller. 404 for another person's things."""
+STAFF_SCOPES = ["catalog:read", "catalog:write", "orders:read", "orders:write", "analytics:read", "users:read",
+                "users:write", "ops:read", "ops:write", "delivery:write"]
+ROLES = ["anonymous", "customer", "customer2", "seller", "seller2", "admin"]
+CARD = {"method": "card", "card_number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+ADDR = {"name": "Matrix Buyer", "line1": "1 Main Street", "city": "Singapore", "postal_code": "123456", "country": "SG"}
 
-    def test_matrix(self):
-        own = shop.request("POST", "/api/products", {"sku": f"MX-{random.randint(1, 10**9)}", "name": "Seller One Thing",
-                                                     "category": "consoles", "price_cents": 1000, "stock": 3},
-                           token=people["seller"]).json
-        pid = own["id"]
-        _, victim = shop.signup(unique_email())  # whose role the admin row changes
-        patch = {"stock": 4}
-        A, C, C2, S, S2, AD, T = "anonymous", "customer", "customer2", "seller", "seller2", "admin", "scoped"
-        routes = [
-            ("GET", "/api/products", None, {A: 200, C: 200, C2: 200, S: 200, S2: 200, AD: 200, T: 200}),
-            ("GET", f"/api/products/{pid}", None, {A: 200, C: 200, C2: 200, S: 200, S2: 200, AD: 200, T: 200}),
-            ("GET", "/api/categories", None, {A: 200, C: 200, C2: 200, S: 200, S2: 200, AD: 200, T: 200}),
-            ("GET", "/api/store", None, {A: 200, C: 200, C2: 200, S: 200, S2: 200, AD: 200, T: 200}),
-            ("PATCH", f"/api/products/{pid}", patch, {A: 401, C: 403, C2: 403, S: 200, S2: 404, AD: 200, T: 403}),
-            ("POST", "/api/products", "new", {A: 401, C: 403, C2: 403, S: 201, S2: 201, AD: 201, T: 403}),
-            ("GET", "/api/seller/products", None, {A: 401, C: 403, C2: 403, S: 200, S2: 200, AD: 200, T: 403}),
-            ("GET", "/api/me", None, {A: 401, C: 200, C2: 200, S: 200, S2: 200, AD: 200, T: 403}),
-            ("PATCH", "/api/me", {"sms_notifications": True}, {A: 401, C: 200, C2: 200, S: 200, S2: 200, AD: 200, T: 403}),
-            ("GET", "/api/admin/users", None, {A: 401, C: 403, C2: 403, S: 403, S2: 403, AD: 200, T: 403}),
-            ("PATCH", f"/api/admin/users/{victim['id']}", {"role": "customer"},
-             {A: 401, C: 403, C2: 403, S: 403, S2: 403, AD: 200, T: 403}),
-            ("GET", "/api/admin/tokens", None, {A: 401, C: 403, C2: 403, S: 403, S2: 403, AD: 200, T: 403}),
-            ("POST", "/api/admin/tokens", {"scopes": ["orders:read"], "ttl_seconds": 60},
-             {A: 401, C: 403, C2: 403, S: 403, S2: 403, AD: 201, T: 403}),
-            ("DELETE", "/api/admin/tokens/999999", None, {A: 401, C: 403, C2: 403, S: 403, S2: 403, AD: 404, T: 403}),
-            ("DELETE", f"/api/products/{pid}", None, {A: 401, C: 403, C2: 403, S2: 404, T: 403, S: 204, AD: 404}),
+
+def staff_token(scopes):
+    r = shop.request("POST", "/api/admin/tokens", {"scopes": scopes, "ttl_seconds": 3600, "note": "matrix"},
+                     token=people["admin"])
+    assert r.status == 201, r.body
+    return r.json["token"]
+
+
+class Route:
+    """What a route may do for whom. `scope` is what it needs: None (anyone), "profile" (one's own
+    account: never a staff token), "signed_in" (any principal), or a staff scope, in which case a
+    token carrying that scope acts as its issuer, an admin, and every other token gets 403.
+    `roles` maps role callers to statuses; `token` overrides what the right token gets; `setup`
+    makes fresh things for each call (a route that changes state must not see the last call's
+    change) and returns (path, body, headers)."""
+
+    def __init__(self, method, pattern, scope, roles, setup, token=None, also=()):
+        self.method, self.pattern, self.scope, self.roles, self.setup = method, pattern, scope, roles, setup
+        self.token = token
+        self.also = also  # scopes that, besides `scope`, admit a token
+
+    def expected(self, caller):
+        if caller in self.roles:
+            return self.roles[caller]
+        scope = caller[len("token:"):]
+        if self.scope is None:
+            return self.roles["anonymous"]
+        if self.scope == "signed_in":
+            return self.token
+        if scope == self.scope or scope in self.also:
+            return self.token if self.token is not None else self.roles["admin"]
+        return 403
+
+
+class MatrixTest(unittest.TestCase):
+    """Every public route, as the server lists it, against every role and every single-scope staff
+    token. A route the server has and this table lacks fails the test, so a new route cannot ship
+    without deciding who may call it. 404 for another person's things."""
+
+    @classmethod
+    def setUpClass(cls):
+        for scope in STAFF_SCOPES:
+            people["token:" + scope] = staff_token([scope])
+        cls.product = shop.request("POST", "/api/products", cls.product_body(), token=people["seller"]).json["id"]
+
+    @staticmethod
+    def product_body():
+        return {"sku": f"MX-{random.randint(1, 10**12)}", "name": "Matrix Thing", "category": "consoles",
+                "price_cents": 1000, "stock": 1000}
+
+    def fresh_product(self, caller):
+        r = shop.request("POST", "/api/products", self.product_body(), token=people["seller"])
+        self.assertEqual(r.status, 201, r.body)
+        return r.json["id"]
+
+    def fill_cart(self, caller):
+        token = people.get(caller)
+        if token and caller in ROLES:
+            r = shop.request("POST", "/api/cart/items", {"product_id": self.product, "quantity": 1}, token=token)
+            self.assertEqual(r.status, 200, r.body)
+
+    def fresh_order(self, caller):
+        """An order of `customer`'s holding a line of `seller`'s."""
+        token = people["customer"]
+        self.assertEqual(shop.request("POST", "/api/cart/items", {"product_id": self.product, "quantity": 1},
+                                      token=token).status, 200)
+        r = shop.request("POST", "/api/checkout", {"shipping_address": ADDR, "phone": "+6581234567", "payment": CARD},
+                         token=token, headers={"Idempotency-Key": f"mx-{random.randint(1, 10**12)}"})
+        self.assertEqual(r.status, 201, r.body)
+        return r.json["id"]
+
+    def routes(self):
+        A, C, C2, S, S2, AD = ROLES
+        public = {who: 200 for who in ROLES}
+        profile = {A: 401, C: 200, C2: 200, S: 200, S2: 200, AD: 200}
+        admin_only = lambda ok: {A: 401, C: 403, C2: 403, S: 403, S2: 403, AD: ok}
+        fixed = lambda path, body=None: (lambda caller: (path, body, {}))
+        pid = self.product
+
+        def order_path(suffix):
+            return lambda caller: (f"/api/orders/{self.fresh_order(caller)}{suffix}", None, {})
+
+        def cart_item(caller):
+            self.fill_cart(caller)
+            return (f"/api/cart/items/{pid}", {"quantity": 1}, {})
+
+        def cart_item_delete(caller):
+            self.fill_cart(caller)
+            return (f"/api/cart/items/{pid}", None, {})
+
+        def validate(caller):
+            self.fill_cart(caller)
+            return ("/api/orders/validate", {"shipping_address": ADDR, "phone": "+6581234567"}, {})
+
+        def checkout(caller):
+            self.fill_cart(caller)
+            return ("/api/checkout", {"shipping_address": ADDR, "phone": "+6581234567", "payment": CARD},
+                    {"Idempotency-Key": f"mx-{random.randint(1, 10**12)}"})
+
+        def victim(caller):
+            _, user = shop.signup(unique_email())
+            return (f"/api/admin/users/{user['id']}", {"role": "customer"}, {})
+
+        def signup(caller):
+            return ("/api/auth/signup", {"email": unique_email(), "password": "correct horse battery", "name": "M"}, {})
+
+        def train(caller):
+            # One training at a time (409 `training_running`): wait for the last call's to end.
+            deadline = time.time() + 120
+            while shop.get("/api/admin/recommendations", token=people["admin"]).json["training"]:
+                self.assertLess(time.time(), deadline, "a training never ended")
+                time.sleep(0.1)  # polling the training's state
+            return ("/api/admin/recommendations/train", None, {})
+
+        def rollback(caller):
+            # A version to go back to: a fresh one trained by the admin, so a rollback can succeed.
+            train(caller)
+            self.assertEqual(shop.request("POST", "/api/admin/recommendations/train", token=people["admin"]).status, 202)
+            train(caller)
+            return ("/api/admin/recommendations/rollback", None, {})
+
+        login_email = unique_email()
+        shop.signup(login_email)
+        catalog_write = {A: 401, C: 403, C2: 403, S: 200, S2: 404, AD: 200}
+        return [
+            Route("GET", "/api/store", None, public, fixed("/api/store")),
+            Route("GET", "/api/categories", None, public, fixed("/api/categories")),
+            Route("GET", "/api/products", None, public, fixed("/api/products")),
+            Route("GET", "/api/products/{id}", None, public, fixed(f"/api/products/{pid}")),
+            Route("GET", "/api/products/{id}/image.svg", None, public, fixed(f"/api/products/{pid}/image.svg")),
+            Route("POST", "/api/products", "catalog:write", {A: 401, C: 403, C2: 403, S: 201, S2: 201, AD: 201},
+                  lambda caller: ("/api/products", self.product_body(), {})),
+            Route("PATCH", "/api/products/{id}", "catalog:write", catalog_write,
+                  fixed(f"/api/products/{pid}", {"stock": 1000})),
+            Route("DELETE", "/api/products/{id}", "catalog:write", dict(catalog_write, **{S: 204, AD: 204}),
+                  lambda caller: (f"/api/products/{self.fresh_product(caller)}", None, {})),
+            Route("GET", "/api/seller/products", "catalog:write", dict(catalog_write, **{S2: 200}),
+                  fixed("/api/seller/products")),
+            Route("POST", "/api/auth/signup", None, {who: 201 for who in ROLES}, signup),
+            Route("POST", "/api/auth/login", None, public,
+                  fixed("/api/auth/login", {"email": login_email, "password": "correct horse battery"})),
+            # Every principal may end its own session or token; each call gets a fresh one (below).
+            Route("POST", "/api/auth/logout", "signed_in", {A: 401, C: 204, C2: 204, S: 204, S2: 204, AD: 204},
+                  fixed("/api/auth/logout"), token=204),
+            Route("GET", "/api/me", "profile", profile, fixed("/api/me")),
+            Route("PATCH", "/api/me", "profile", profile, fixed("/api/me", {"sms_notifications": False})),
+            Route("GET", "/api/admin/users", "users:read", admin_only(200), fixed("/api/admin/users")),
+            # A users:write token alone cannot even make a customer: the role grants catalog:read
+            # and orders:read, which the token lacks (nobody grants more than they hold).
+            Route("PATCH", "/api/admin/users/{id}", "users:write", admin_only(200), victim, token=403),
+            Route("GET", "/api/admin/tokens", "users:read", admin_only(200), fixed("/api/admin/tokens")),
+            Route("POST", "/api/admin/tokens", "users:write", admin_only(201),
+                  fixed("/api/admin/tokens", {"scopes": ["orders:read"], "ttl_seconds": 60}), token=403),
+            Route("DELETE", "/api/admin/tokens/{id}", "users:write", admin_only(404), fixed("/api/admin/tokens/999999")),
+            Route("GET", "/api/cart", "profile", profile, fixed("/api/cart")),
+            Route("POST", "/api/cart/items", "profile", profile,
+                  fixed("/api/cart/items", {"product_id": pid, "quantity": 1})),
+            Route("PATCH", "/api/cart/items/{product_id}", "profile", profile, cart_item),
+            Route("DELETE", "/api/cart/items/{product_id}", "profile", profile, cart_item_delete),
+            Route("POST", "/api/orders/validate", "profile", profile, validate),
+            Route("POST", "/api/checkout", "profile", dict(profile, **{C: 201, C2: 201, S: 201, S2: 201, AD: 201}),
+                  checkout),
+            Route("GET", "/api/orders", "profile", profile, fixed("/api/orders")),
+            Route("GET", "/api/orders/{id}", "orders:read", {A: 401, C: 200, C2: 404, S: 200, S2: 404, AD: 200},
+                  order_path("")),
+            # Cancelling changes state: the owner in person, or orders:write. Never orders:read.
+            Route("POST", "/api/orders/{id}/cancel", "orders:write",
+                  {A: 401, C: 200, C2: 404, S: 409, S2: 404, AD: 200}, order_path("/cancel")),
+            Route("POST", "/api/orders/{id}/deliver", "orders:write",
+                  {A: 401, C: 403, C2: 403, S: 409, S2: 404, AD: 409}, order_path("/deliver")),
+            Route("POST", "/api/orders/{id}/refund", "orders:write",
+                  {A: 401, C: 403, C2: 403, S: 409, S2: 404, AD: 409}, order_path("/refund")),
+            Route("POST", "/api/orders/{id}/pay", "orders:write",
+                  {A: 401, C: 403, C2: 403, S: 409, S2: 404, AD: 200}, order_path("/pay")),
+            Route("GET", "/api/seller/orders", "orders:write", {A: 401, C: 403, C2: 403, S: 200, S2: 200, AD: 200},
+                  fixed("/api/seller/orders")),
+            Route("POST", "/api/seller/orders/{id}/ship", "orders:write",
+                  {A: 401, C: 403, C2: 403, S: 200, S2: 404, AD: 200},
+                  lambda caller: (f"/api/seller/orders/{self.fresh_order(caller)}/ship", None, {})),
+            Route("GET", "/api/admin/notifications", "ops:read", admin_only(200), fixed("/api/admin/notifications")),
+            Route("POST", "/api/admin/notifications/{id}/retry", "ops:write", admin_only(404),
+                  fixed("/api/admin/notifications/999999/retry")),
+            Route("GET", "/api/admin/events/subscribers", "ops:read", admin_only(200),
+                  fixed("/api/admin/events/subscribers")),
+            Route("GET", "/api/admin/events/broker", "ops:read", admin_only(200), fixed("/api/admin/events/broker")),
+            Route("GET", "/api/admin/events/dead-letters", "ops:read", admin_only(200),
+                  fixed("/api/admin/events/dead-letters")),
+            Route("POST", "/api/admin/events/dead-letters/{id}/replay", "ops:write", admin_only(404),
+                  fixed("/api/admin/events/dead-letters/999999/replay")),
+            Route("GET", "/api/admin/webhooks", "ops:read", admin_only(200), fixed("/api/admin/webhooks")),
+            Route("POST", "/api/admin/webhooks", "ops:write", admin_only(201),
+                  fixed("/api/admin/webhooks", {"url": "https://hooks.example.com/emporium"})),
+            Route("DELETE", "/api/admin/webhooks/{id}", "ops:write", admin_only(404),
+                  fixed("/api/admin/webhooks/999999")),
+            Route("GET", "/api/admin/backups", "ops:read", admin_only(200), fixed("/api/admin/backups")),
+            Route("POST", "/api/admin/backups", "ops:write", admin_only(201), fixed("/api/admin/backups")),
+            Route("GET", "/api/admin/alerts", "ops:read", admin_only(200), fixed("/api/admin/alerts")),
+            # Recommendations (src/recommend/recommend_routes.h): shelves for shoppers, the model for admins.
+            Route("GET", "/api/products/{id}/recommendations", None, public,
+                  fixed(f"/api/products/{pid}/recommendations")),
+            Route("GET", "/api/recommendations", "profile", profile, fixed("/api/recommendations")),
+            Route("POST", "/api/recommendations/feedback", None, {who: 204 for who in ROLES},
+                  fixed("/api/recommendations/feedback", {"model_version": 0, "event": "click"})),
+            Route("GET", "/api/admin/recommendations", "ops:read", admin_only(200), fixed("/api/admin/recommendations")),
+            Route("POST", "/api/admin/recommendations/train", "ops:write", admin_only(202), train),
+            Route("POST", "/api/admin/recommendations/rollback", "ops:write", admin_only(200), rollback),
+            # Delivery metrics (src/delivery): CI writes with its own scope, admins read.
+            Route("POST", "/api/admin/delivery/events", "delivery:write", admin_only(200),
+                  lambda caller: ("/api/admin/delivery/events",
+                                  {"type": "run", "id": f"matrix-{random.randint(1, 10**12)}", "commit": "abcd1234",
+                                   "started_at": "2026-11-01T10:00:00Z"}, {})),
+            Route("GET", "/api/admin/delivery/summary", "ops:read", admin_only(200), fixed("/api/admin/delivery/summary")),
+            Route("GET", "/api/admin/delivery/deployments", "ops:read", admin_only(200),
+                  fixed("/api/admin/delivery/deployments")),
+            Route("GET", "/api/admin/delivery/incidents", "ops:read", admin_only(200),
+                  fixed("/api/admin/delivery/incidents")),
+            Route("PATCH", "/api/admin/delivery/incidents/{id}", "ops:write", admin_only(404),
+                  fixed("/api/admin/delivery/incidents/999999", {"link": "auto"})),
+            Route("GET", "/api/admin/delivery/export.csv", "ops:read", admin_only(200),
+                  fixed("/api/admin/delivery/export.csv")),
         ]
-        checked = 0
-        failures = []
-        for method, path, body, expected in routes:
-            for who, status in expected.items():
-                if body == "new":
-                    payload = {"sku": f"MX-{random.randint(1, 10**12)}", "name": "New", "category": "consoles",
-                               "price_cents": 1, "stock": 1}
-                else:
-                    payload = body
-                r = shop.request(method, path, payload, token=people.get(who))
+
+    def caller_token(self, route, caller):
+        if route.pattern != "/api/auth/logout" or caller == "anonymous":
+            return people.get(caller)
+        # Logging out ends the token: each call ends a fresh one of the same kind.
+        if caller.startswith("token:"):
+            return staff_token([caller[len("token:"):]])
+        emails = {"customer": None, "customer2": None, "seller": "seller1@gitgoods.example",
+                  "seller2": "seller2@gitgoods.example", "admin": "admin@gitgoods.example"}
+        if emails[caller]:
+            return shop.login(emails[caller])
+        return shop.signup(unique_email())[0]
+
+    def test_every_route_against_every_role_and_scope(self):
+        listed = shop.get("/internal/routes", internal=True)
+        self.assertEqual(listed.status, 200)
+        served = {(r["method"], r["pattern"]) for r in listed.json["items"]}
+        routes = self.routes()
+        table = {(r.method, r.pattern) for r in routes}
+        self.assertEqual(served - table, set(), "routes without a matrix entry: decide who may call them")
+        self.assertEqual(table - served, set(), "matrix entries for routes the server does not have")
+        callers = ROLES + ["token:" + s for s in STAFF_SCOPES]
+        failures, checked = [], 0
+        for route in routes:
+            for caller in callers:
+                path, body, headers = route.setup(caller)
+                r = shop.request(route.method, path, body, headers=headers, token=self.caller_token(route, caller))
                 checked += 1
-                if r.status != status:
-                    failures.append(f"{who} {method} {path}: {r.status} != {status}")
-                if r.status >= 400:
-                    self.assertIn("error", r.json)
+                want = route.expected(caller)
+                if r.status != want:
+                    failures.append(f"{caller} {route.method} {path}: {r.status} != {want} {r.body[:120]!r}")
+                if r.status >= 400 and route.method != "HEAD":
+                    self.assertIn("error", r.json, f"{caller} {route.method} {path}")
         self.assertEqual(failures, [])
-        print(f"authorization matrix: {checked} checks over {len(routes)} routes and {len(routes[0][3])} callers")
+        print(f"authorization matrix: {checked} checks over {len(routes)} routes and {len(callers)} callers "
+              f"({len(ROLES)} roles, {len(STAFF_SCOPES)} single-scope tokens)")
+
+
+class GrantTest(unittest.TestCase):
+    """Nobody hands out more than they hold."""
+
+    def test_a_users_write_token_cannot_make_an_admin_or_more_than_it_holds(self):
+        _, target = shop.signup(unique_email())
+        path = f"/api/admin/users/{target['id']}"
+        users_write = staff_token(["users:write"])
+        made = shop.request("PATCH", path, {"role": "admin"}, token=users_write)
+        self.assertEqual((made.status, made.json["error"]["code"]), (403, "admin_session_required"))
+        seller = shop.request("PATCH", path, {"role": "seller"}, token=users_write)
+        self.assertEqual((seller.status, seller.json["error"]["code"]), (403, "scope_not_held"))
+        self.assertIn("catalog:write", seller.json["error"]["message"])
+        # A token holding every scope still cannot make an admin: that needs an admin in person.
+        everything = staff_token(STAFF_SCOPES)
+        made = shop.request("PATCH", path, {"role": "admin"}, token=everything)
+        self.assertEqual((made.status, made.json["error"]["code"]), (403, "admin_session_required"))
+        # With the seller role's scopes it may make a seller.
+        ok = shop.request("PATCH", path, {"role": "seller"}, token=everything)
+        self.assertEqual((ok.status, ok.json["role"]), (200, "seller"))
+        # ... but not touch an admin's role.
+        admin_id = me(people["admin"])["id"]
+        other_admin = shop.request("PATCH", f"/api/admin/users/{target['id']}", {"role": "admin"},
+                                   token=people["admin"])
+        self.assertEqual(other_admin.status, 200)  # an admin in person may
+        demote = shop.request("PATCH", path, {"role": "customer"}, token=everything)
+        self.assertEqual((demote.status, demote.json["error"]["code"]), (403, "admin_session_required"))
+        self.assertEqual(shop.get(f"/api/admin/users?per_page=100", token=people["admin"]).status, 200)
+        roles = {u["id"]: u["role"] for u in shop.get("/api/admin/users?per_page=100", token=people["admin"]).json["items"]}
+        self.assertEqual(roles[target["id"]], "admin")
+        self.assertEqual(roles[admin_id], "admin")
+
+    def test_tokens_never_issue_tokens(self):
+        everything = staff_token(STAFF_SCOPES)
+        r = shop.request("POST", "/api/admin/tokens", {"scopes": ["orders:read"], "ttl_seconds": 60}, token=everything)
+        self.assertEqual((r.status, r.json["error"]["code"]), (403, "admin_session_required"))
+        self.assertEqual(shop.request("POST", "/api/admin/tokens", {"scopes": ["orders:read"], "ttl_seconds": 60},
+                                      token=people["admin"]).status, 201)
 
 
 class HostileInputTest(unittest.TestCase):

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import random
 import signal
 import threading
@@ -126,6 +127,29 @@ class TwilioTest(unittest.TestCase):
                    lambda rows: rows[0]["status"] == "failed")
         sent = self.shop.admin("POST", f"/api/admin/notifications/{row['id']}/retry")
         self.assertEqual(sent.status, 200)
+
+    def test_a_refused_number_quoted_by_twilio_is_masked_everywhere(self):
+        """Twilio's 21211 answer quotes the number; the send log, the admin JSON, the log lines
+        and the database file must not."""
+        token = buyer(self.shop, INVALID_NUMBER, self.product)
+        order = place(self.shop, token, INVALID_NUMBER)
+        row = wait_until(lambda: [m for m in messages(self.shop, channel="sms") if f"#{order['id']} " in m["body"]],
+                         lambda rows: rows and rows[0]["status"] == "failed")[0]
+        self.assertIn("21211", row["last_error"])
+        self.assertIn("+1 ****0001", row["last_error"])  # what is left of the number
+        self.shop.wait_for_log("21211")
+        digits = INVALID_NUMBER[1:]
+        admin_json = self.shop.admin("GET", "/api/admin/notifications?channel=sms&per_page=100").body
+        data = self.shop.data
+        places = {"admin JSON": admin_json, "server log": self.shop.server_log().encode()}
+        for name in os.listdir(data):
+            if name.startswith("emporium.db"):
+                places[name] = open(os.path.join(data, name), "rb").read()
+        self.assertIn("emporium.db-wal", places)
+        found = [where for where, text in places.items() for needle in (INVALID_NUMBER, digits, digits[1:])
+                 if needle.encode() in text]
+        self.assertEqual(found, [])
+        print(f"PII scan (Twilio 21211): {len(places)} places ({', '.join(sorted(places))}), number found in none")
 
     def test_503_is_retried_with_backoff_then_succeeds(self):
         phone = "+15551230003"

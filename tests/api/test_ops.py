@@ -6,6 +6,7 @@ the primary's backups and, promoted after the primary stops, serves within 10 s 
 up to its last backup."""
 import base64
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -18,7 +19,7 @@ import time
 import unittest
 
 from fake_twilio import FakeTwilio
-from shop import BIN, Shop
+from shop import BIN, Shop, free_port
 from test_notify import Receiver, buyer, first_product, place, wait_until
 from test_orders import BODY, checkout, new_buyers
 
@@ -207,6 +208,78 @@ class AlertTest(unittest.TestCase):
             self.assertEqual(shop.get("/api/products").status, 200)
         finally:
             shop.close()
+
+
+class KeyRotationTest(unittest.TestCase):
+    def test_old_key_dropped_after_rotation_every_order_message_and_webhook_reads(self):
+        """Rotation re-encrypts every module's sealed columns: after it reports 0 left and the old
+        key is deleted from the key file, old orders, queued texts and webhook secrets still work."""
+        twilio = FakeTwilio()
+        receiver = Receiver()
+        env = dict(twilio.env(), EMPORIUM_TWILIO_BASE_URL=f"http://127.0.0.1:{free_port()}")  # Twilio down at first
+        shop = Shop(products=20, env=env,
+                    extra_args=Shop.UNLIMITED + ("--notify-backoff", "1s", "--notify-lease", "2s",
+                                                 "--webhook-private-targets"))
+        try:
+            hook = shop.admin("POST", "/api/admin/webhooks", {"url": receiver.url, "events": ["order.placed"]})
+            self.assertEqual(hook.status, 201, hook.body)
+            secret = hook.json["secret"]
+            product = first_product(shop)
+            placed = []
+            for i in range(3):
+                phone = f"+1555777{1000 + i}"
+                token = buyer(shop, phone, product)
+                address = dict(BODY["shipping_address"], line1=f"{i} Rotation Road")
+                order = checkout(shop, token, f"rot-{i}-{random.randint(1, 10**9)}",
+                                 dict(BODY, phone=phone, shipping_address=address))
+                self.assertEqual(order.status, 201, order.body)
+                placed.append((token, order.json["id"], phone, address))
+            # Every text is queued (Twilio unreachable, so they wait and retry) before the rotation.
+            wait_until(lambda: shop.admin("GET", "/api/admin/notifications?channel=sms").json["items"],
+                       lambda rows: len(rows) == 3 and all(r["attempts"] >= 1 for r in rows))
+
+            rotated = shop.cli("keys", "rotate").stdout.decode()
+            for table in ("users", "orders", "messages", "webhooks"):
+                self.assertRegex(rotated, table + r": re-encrypted [1-9]\d*; 0 left on old keys")
+            self.assertRegex(rotated, r"; 0 left on old keys\n$")
+            shop.stop()
+
+            keys_path = os.path.join(shop.data, "pii.keys")
+            lines = open(keys_path).read().splitlines()
+            keys = [l for l in lines if l.strip() and not l.startswith("#")]
+            self.assertEqual(len(keys), 2)
+            with open(keys_path, "w") as f:
+                f.write("\n".join([l for l in lines if l.startswith("#")] + [keys[-1]]) + "\n")  # the old key is gone
+            shop.env["EMPORIUM_TWILIO_BASE_URL"] = twilio.url  # Twilio is back
+            shop.start()
+
+            for token, order_id, phone, address in placed:
+                got = shop.get(f"/api/orders/{order_id}", token=token)
+                self.assertEqual(got.status, 200, got.body)
+                self.assertEqual((got.json["phone"], got.json["shipping_address"]["line1"]), (phone, address["line1"]))
+                self.assertTrue(twilio.wait_for(lambda t, p=phone: t.posts_to(p)), phone)
+            sms = shop.admin("GET", "/api/admin/notifications?channel=sms").json["items"]
+            self.assertEqual({r["status"] for r in sms}, {"sent"}, sms)
+            # A new order's webhook post is signed with the secret sealed before the rotation.
+            with receiver.lock:
+                before = len(receiver.received)
+            token, _, phone, _ = placed[0]
+            self.assertEqual(shop.request("POST", "/api/cart/items", {"product_id": product, "quantity": 1},
+                                          token=token).status, 200)
+            self.assertEqual(checkout(shop, token, f"rot-after-{random.randint(1, 10**9)}",
+                                      dict(BODY, phone=phone)).status, 201)
+            with receiver.lock:
+                self.assertTrue(receiver.lock.wait_for(
+                    lambda: any(r["status"] == 200 for r in receiver.received[before:]), 30))
+                post = [r for r in receiver.received[before:] if r["status"] == 200][-1]
+            parts = dict(p.split("=", 1) for p in post["headers"]["x-emporium-signature"].split(","))
+            expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + post["body"], hashlib.sha256).hexdigest()
+            self.assertEqual(parts["v1"], expected)
+            self.assertNotIn("pii_unknown_key", shop.server_log())
+        finally:
+            shop.close()
+            receiver.close()
+            twilio.close()
 
 
 class StandbyTest(unittest.TestCase):

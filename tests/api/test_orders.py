@@ -2,9 +2,12 @@
 units race, retried checkouts, a kill -9 in the middle of a checkout storm, declined payments,
 and who may see and move an order."""
 import concurrent.futures
+import json
 import random
 import signal
+import sqlite3
 import threading
+import time
 import unittest
 
 from shop import Shop
@@ -175,6 +178,154 @@ class OrdersTest(unittest.TestCase):
         self.assertEqual(shop.request("POST", f"/api/orders/{second}/refund", token=shop.admin_token).json["status"], "refunded")
         history = shop.get("/api/orders", token=owner).json
         self.assertEqual([o["id"] for o in history["items"]], [second, oid])  # newest first
+
+
+    def test_a_cart_holds_one_currency(self):
+        shop = self.shop
+        usd = new_product(shop, stock=5)
+        r = shop.request("POST", "/api/products", {"sku": f"EUR-{random.randint(1, 10**12)}", "name": "Euro Item",
+                                                   "category": "consoles", "price_cents": 900, "currency": "EUR",
+                                                   "stock": 5}, token=shop.seller_token)
+        self.assertEqual(r.status, 201, r.body)
+        eur = r.json
+        token = new_buyers(shop, 1)[0]
+        self.assertEqual(shop.request("POST", "/api/cart/items", {"product_id": usd["id"], "quantity": 1},
+                                      token=token).status, 200)
+        mixed = shop.request("POST", "/api/cart/items", {"product_id": eur["id"], "quantity": 1}, token=token)
+        self.assertEqual((mixed.status, mixed.json["error"]["code"]), (409, "currency_mismatch"))
+        self.assertIn("EUR", mixed.json["error"]["message"])
+        self.assertIn("USD", mixed.json["error"]["message"])
+        cart = shop.get("/api/cart", token=token).json
+        self.assertEqual(([i["product_id"] for i in cart["items"]], cart["total_cents"], cart["currency"]),
+                         ([usd["id"]], 2500, "USD"))
+        placed = checkout(shop, token, f"cur-{random.randint(1, 10**9)}")
+        self.assertEqual((placed.status, placed.json["currency"], placed.json["total_cents"]), (201, "USD", 2500))
+        # The emptied cart takes the other currency now.
+        again = shop.request("POST", "/api/cart/items", {"product_id": eur["id"], "quantity": 2}, token=token)
+        self.assertEqual((again.status, again.json["currency"], again.json["total_cents"]), (200, "EUR", 1800))
+
+    def test_error_details_name_code_field_and_numbers(self):
+        shop = self.shop
+        product = new_product(shop, stock=2)
+        token = new_buyers(shop, 1)[0]
+        shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": 3}, token=token)
+        r = shop.request("POST", "/api/orders/validate",
+                         {"shipping_address": dict(ADDR, country="Singapore", planet="Mars"), "phone": "12345",
+                          "coupon": "FREE"}, token=token)
+        self.assertEqual(r.status, 422)
+        by_field = {f["field"]: f for f in r.json["error"]["details"]["fields"]}
+        self.assertEqual(by_field[f"items.{product['id']}"],
+                         {"field": f"items.{product['id']}", "code": "insufficient_stock", "available": 2,
+                          "message": "only 2 left"})
+        self.assertEqual(by_field["phone"]["code"], "invalid_phone")
+        self.assertEqual(by_field["shipping_address.country"]["code"], "invalid_country")
+        self.assertEqual(by_field["shipping_address.planet"]["code"], "unknown_field")
+        self.assertEqual(by_field["coupon"]["code"], "unknown_field")
+        shop.request("PATCH", f"/api/cart/items/{product['id']}", {"quantity": 1}, token=token)
+        shop.request("PATCH", f"/api/products/{product['id']}", {"price_cents": 2600}, token=shop.seller_token)
+        price = shop.request("POST", "/api/orders/validate", {"shipping_address": ADDR, "phone": "+6581234567"},
+                             token=token).json["error"]["details"]["fields"][0]
+        self.assertEqual((price["field"], price["code"], price["old_price_cents"], price["price_cents"]),
+                         (f"items.{product['id']}.price_cents", "price_changed", 2500, 2600))
+        empty = shop.request("POST", "/api/orders/validate", {"shipping_address": ADDR, "phone": "+6581234567"},
+                             token=new_buyers(shop, 1)[0]).json["error"]["details"]["fields"]
+        self.assertEqual([(f["field"], f["code"]) for f in empty], [("cart", "empty")])
+        card = checkout(shop, token, f"codes-{random.randint(1, 10**9)}",
+                        dict(BODY, payment=dict(CARD, card_number="4242424242424241", exp_year=2020)))
+        codes = {f["field"]: f["code"] for f in card.json["error"]["details"]["fields"]}
+        self.assertEqual((codes["payment.card_number"], codes["payment.exp_year"]), ("invalid_card", "card_expired"))
+
+    def test_sellers_see_and_ship_only_their_lines_of_a_shared_order(self):
+        shop = self.shop
+        seller2 = shop.login("seller2@gitgoods.example")
+        mine = new_product(shop, stock=5, price=1000)
+        theirs = new_product(shop, stock=5, price=3000, token=seller2)
+        token, _ = shop.signup(f"shared.{random.randint(1, 10**12)}@example.org", phone="+6581234567")
+        for product, qty in ((mine, 1), (theirs, 2)):
+            shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": qty}, token=token)
+        order = checkout(shop, token, f"shared-{random.randint(1, 10**9)}").json
+        oid = order["id"]
+        self.assertEqual(order["total_cents"], 7000)
+
+        seen = shop.get(f"/api/orders/{oid}", token=shop.seller_token).json
+        self.assertEqual([i["product_id"] for i in seen["items"]], [mine["id"]])
+        self.assertEqual(seen["total_cents"], 1000)  # their own lines only
+        self.assertNotIn("payment", seen)  # no card digits for sellers
+        self.assertNotIn("4242", json.dumps(seen))
+        self.assertIsNone(seen["seller_shipped_at"])
+        listed = next(o for o in shop.get("/api/seller/orders", token=seller2).json["items"] if o["id"] == oid)
+        self.assertEqual([i["product_id"] for i in listed["items"]], [theirs["id"]])
+        self.assertNotIn("payment", listed)
+
+        first = shop.request("POST", f"/api/seller/orders/{oid}/ship", token=shop.seller_token)
+        self.assertEqual(first.status, 200, first.body)
+        self.assertEqual(first.json["status"], "placed")  # seller 2 has not shipped yet
+        self.assertIsNotNone(first.json["seller_shipped_at"])
+        self.assertEqual([i["product_id"] for i in first.json["items"]], [mine["id"]])
+        twice = shop.request("POST", f"/api/seller/orders/{oid}/ship", token=shop.seller_token)
+        self.assertEqual((twice.status, twice.json["error"]["code"]), (409, "invalid_transition"))
+        owner_view = shop.get(f"/api/orders/{oid}", token=token).json
+        self.assertEqual(owner_view["status"], "placed")
+        self.assertEqual({i["product_id"]: i["shipped_at"] is not None for i in owner_view["items"]},
+                         {mine["id"]: True, theirs["id"]: False})
+        self.assertEqual(shop.request("POST", f"/api/orders/{oid}/cancel", token=token).status, 409)  # part shipped
+
+        last = shop.request("POST", f"/api/seller/orders/{oid}/ship", token=seller2)
+        self.assertEqual((last.status, last.json["status"]), (200, "shipped"))
+        self.assertEqual(shop.get(f"/api/orders/{oid}", token=token).json["status"], "shipped")
+        # One shipped text, when the last seller shipped.
+        deadline = time.time() + 30
+        while True:
+            texts = [m for m in shop.admin("GET", "/api/admin/notifications?channel=sms&per_page=100").json["items"]
+                     if f"#{oid} " in m["body"]]
+            if any(m["template"] == "order_shipped" for m in texts) or time.time() > deadline:
+                break
+            time.sleep(0.05)  # the courier works in the background: poll its send log
+        self.assertEqual(sorted(m["template"] for m in texts), ["order_placed", "order_shipped"])
+
+
+class SlowPaymentTest(unittest.TestCase):
+    """The payment provider is asked outside the write transaction: a slow issuer holds up its own
+    buyer only. EMPORIUM_TEST_PAYMENT_SLOW_MS is a test hook (off by default) that makes the test
+    provider take that long for the card 4000000000000259."""
+
+    def test_other_buyers_check_out_while_a_slow_authorization_is_in_flight(self):
+        shop = Shop(products=20, env={"EMPORIUM_TEST_PAYMENT_SLOW_MS": "2000"})
+        try:
+            shop.seller_token = shop.login("seller1@gitgoods.example")
+            product = new_product(shop, stock=50)
+            slow_buyer, *others = new_buyers(shop, 4)
+            for token in [slow_buyer, *others]:
+                shop.request("POST", "/api/cart/items", {"product_id": product["id"], "quantity": 1}, token=token)
+            slow_body = dict(BODY, payment=dict(CARD, card_number="4000000000000259"))
+            result = {}
+
+            def slow():
+                result["slow"] = checkout(shop, slow_buyer, "slow-1", slow_body)
+            thread = threading.Thread(target=slow)
+            thread.start()
+            # Wait until the slow checkout is with the provider: its payment is recorded, not settled.
+            db = sqlite3.connect(f"file:{shop.data}/emporium.db?mode=ro", uri=True)
+            deadline = time.time() + 30
+            while db.execute("SELECT COUNT(*) FROM payments WHERE status = 'authorizing'").fetchone()[0] == 0:
+                self.assertLess(time.time(), deadline, "the slow checkout never reached the provider")
+                time.sleep(0.01)  # polling the database for the payment record
+            started = time.time()
+            with concurrent.futures.ThreadPoolExecutor(len(others)) as pool:
+                fast = list(pool.map(lambda t: checkout(shop, t, f"fast-{random.randint(1, 10**9)}"), others))
+            took = time.time() - started
+            in_flight = thread.is_alive()
+            self.assertEqual([r.status for r in fast], [201] * len(others))
+            self.assertTrue(in_flight, "the other checkouts waited for the slow authorization")
+            thread.join()
+            self.assertEqual(result["slow"].status, 201, result["slow"].body)
+            statuses = dict(db.execute("SELECT status, COUNT(*) FROM payments GROUP BY status").fetchall())
+            self.assertEqual(statuses, {"captured": 4})
+            db.close()
+            print(f"slow payment: {len(others)} other checkouts done in {took * 1000:.0f} ms while one "
+                  f"authorization took 2 s (busy shared machine)")
+        finally:
+            shop.close()
 
 
 class CrashTest(unittest.TestCase):

@@ -137,7 +137,8 @@ class PersonalDataTest(unittest.TestCase):
                 for w in workers:
                     w.join()
             self.assertEqual(errors, [])
-            self.assertRegex(rotated.stdout.decode(), r"re-encrypted \d+ users; 0 left on old keys")
+            self.assertRegex(rotated.stdout.decode(), r"users: re-encrypted \d+; 0 left on old keys")
+            self.assertRegex(rotated.stdout.decode(), r"re-encrypted \d+ rows in \d+ tables; 0 left on old keys")
             keys = [l for l in open(os.path.join(shop.data, "pii.keys")) if l.strip() and not l.startswith("#")]
             self.assertEqual(len(keys), 2)
             for token, email, phone in tokens:

@@ -1,5 +1,6 @@
 """The optional TLS listener: HTTPS with a certificate from files, HSTS and Secure cookies there
-only, and plain HTTP alongside."""
+only, and plain HTTP alongside; behind a TLS-terminating proxy, the same for requests a trusted
+proxy marks X-Forwarded-Proto: https, and for nobody else."""
 import http.client
 import json
 import os
@@ -47,6 +48,47 @@ class TlsTest(unittest.TestCase):
                 raw.request("GET", "/api/store")
                 raw.getresponse().read()
             self.assertEqual(shop.get("/readyz", internal=True).status, 200)
+        finally:
+            shop.close()
+
+
+class ForwardedProtoTest(unittest.TestCase):
+    """127.0.0.1 is the trusted proxy; 127.0.0.2, another loopback address, is anyone else."""
+
+    def signup(self, shop, email, proto, source="127.0.0.1"):
+        conn = http.client.HTTPConnection("127.0.0.1", shop.port, timeout=10, source_address=(source, 0))
+        r = shop.request("POST", "/api/auth/signup", {"email": email, "password": "correct horse battery", "name": "P"},
+                         headers={"X-Forwarded-Proto": proto} if proto else {}, conn=conn)
+        conn.close()
+        self.assertEqual(r.status, 201, r.body[:200])
+        cookies = [v for k, v in r.raw_headers if k.lower() == "set-cookie"]
+        self.assertEqual(len(cookies), 2, cookies)
+        return cookies, r.header("strict-transport-security")
+
+    def test_https_from_a_trusted_proxy_gets_secure_cookies_and_hsts(self):
+        shop = Shop(products=10, extra_args=[*Shop.UNLIMITED, "--trusted-proxies", "127.0.0.1/32"])
+        try:
+            cookies, hsts = self.signup(shop, "proxied@example.org", "https")
+            self.assertTrue(all("; Secure" in c for c in cookies), cookies)
+            self.assertIn("max-age=", hsts or "")
+            page = shop.get("/api/store", headers={"X-Forwarded-Proto": "http, https"})  # the nearest proxy's word
+            self.assertIn("max-age=", page.header("strict-transport-security") or "")
+
+            for email, proto, source in (("plain@example.org", "http", "127.0.0.1"),
+                                         ("unmarked@example.org", None, "127.0.0.1"),
+                                         ("spoofed@example.org", "https", "127.0.0.2")):
+                cookies, hsts = self.signup(shop, email, proto, source)
+                self.assertFalse(any("Secure" in c for c in cookies), (email, cookies))
+                self.assertIsNone(hsts, email)
+        finally:
+            shop.close()
+
+    def test_without_trusted_proxies_the_header_is_ignored(self):
+        shop = Shop(products=10)
+        try:
+            cookies, hsts = self.signup(shop, "direct@example.org", "https")
+            self.assertFalse(any("Secure" in c for c in cookies), cookies)
+            self.assertIsNone(hsts)
         finally:
             shop.close()
 

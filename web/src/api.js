@@ -217,6 +217,14 @@ export const api = {
   alerts: (opts) => apiRequest('GET', '/api/admin/alerts', { ...opts }),
   backups: (opts) => apiRequest('GET', '/api/admin/backups', { ...opts }),
   takeBackup: () => apiRequest('POST', '/api/admin/backups'),
+
+  // Recommendations
+  productRecommendations: (productId, limit, opts) => apiGet(`/api/products/${id(productId)}/recommendations`, { limit }, opts),
+  myRecommendations: (limit, opts) => apiRequest('GET', '/api/recommendations', { params: { limit }, ...opts }),
+  recommendationFeedback: (body) => apiRequest('POST', '/api/recommendations/feedback', { body }),
+  adminRecommendations: (opts) => apiRequest('GET', '/api/admin/recommendations', { ...opts }),
+  retrainRecommendations: () => apiRequest('POST', '/api/admin/recommendations/train'),
+  rollbackRecommendations: () => apiRequest('POST', '/api/admin/recommendations/rollback'),
 }
 
 /** A sentence for people from an error: rate limits and a busy shop say when to try again. */

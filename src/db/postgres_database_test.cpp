@@ -1,0 +1,243 @@
+// What only the PostgreSQL backend promises: the pool, statement timeouts, connections killed
+// under it, transaction isolation. Built as its own program (emporium_postgres_tests) and run
+// against a throwaway server: scripts/services/postgres.sh run build/tests/unit/emporium_postgres_tests
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "db/database.h"
+#include "db/migrations.h"
+#include "db/testing.h"
+
+namespace emporium::db {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+
+// Waits for a condition with a deadline, never for a fixed time.
+bool Eventually(const std::function<bool()>& condition, milliseconds deadline = milliseconds(10000)) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+        if (condition()) return true;
+        std::this_thread::yield();
+    }
+    return condition();
+}
+
+class PostgresTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_EQ(TestDialect(), Dialect::kPostgres)
+            << "run under scripts/services/postgres.sh run, which sets EMPORIUM_TEST_DATABASE_URL";
+        admin_ = std::make_unique<TempDatabase>(std::vector<Migration>{
+            {"test", 1, "CREATE TABLE items (" + IdColumn(Dialect::kPostgres) + ", name TEXT NOT NULL UNIQUE)"}});
+    }
+    // A second pool on the same database, with its own settings.
+    std::unique_ptr<Database> OpenPool(int size, milliseconds wait = milliseconds(5000),
+                                       milliseconds timeout = milliseconds(10000), QueryObserver observer = nullptr) {
+        return Open({.url = admin_->url(),
+                     .pool_size = size,
+                     .pool_min = 1,
+                     .pool_wait = wait,
+                     .statement_timeout = timeout,
+                     .observer = std::move(observer)});
+    }
+    std::int64_t BackendPid(Database& database) {
+        return database.Read([](Connection& c) { return c.QueryInt("SELECT pg_backend_pid()"); });
+    }
+    // Whether backend pid is running a statement that starts with query.
+    bool Running(std::int64_t pid, const std::string& query) {
+        return (*admin_)->Read([&](Connection& c) {
+            return c.QueryInt(
+                       "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ? AND state = 'active'"
+                       " AND starts_with(query, ?)",
+                       {pid, query}) == 1;
+        });
+    }
+    bool Gone(std::int64_t pid) {
+        return (*admin_)->Read([&](Connection& c) {
+            return c.QueryInt("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", {pid});
+        }) == 0;
+    }
+    void Terminate(std::int64_t pid) {
+        (*admin_)->Read([&](Connection& c) { c.QueryInt("SELECT pg_terminate_backend(CAST(? AS INTEGER))", {pid}); });
+    }
+
+    std::unique_ptr<TempDatabase> admin_;
+};
+
+TEST_F(PostgresTest, WritesRunAtReadCommittedAndReadsInAReadOnlySnapshot) {
+    Database& database = **admin_;
+    std::string isolation;
+    database.Write([&](Connection& c) {
+        c.Query("SHOW transaction_isolation", {}, [&](const Row& r) { isolation = r.Text(0); });
+    });
+    EXPECT_EQ(isolation, "read committed");
+    database.Read([&](Connection& c) {
+        c.Query("SHOW transaction_isolation", {}, [&](const Row& r) { isolation = r.Text(0); });
+    });
+    EXPECT_EQ(isolation, "repeatable read");
+    try {
+        database.Read([](Connection& c) { c.Execute("INSERT INTO items (name) VALUES ('x')"); });
+        FAIL() << "a read wrote";
+    } catch (const DbError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("read-only"));
+    }
+}
+
+TEST_F(PostgresTest, AFailedStatementCaughtInsideWriteCommitsNothing) {
+    Database& database = **admin_;
+    database.Write([](Connection& c) { c.Execute("INSERT INTO items (name) VALUES ('taken')"); });
+    try {
+        database.Write([](Connection& c) {
+            c.Execute("INSERT INTO items (name) VALUES ('kept?')");
+            try {
+                c.Execute("INSERT INTO items (name) VALUES ('taken')");
+            } catch (const DbError&) {
+                // Going on here cannot work on PostgreSQL: the transaction is aborted.
+            }
+        });
+        FAIL() << "the write reported success";
+    } catch (const DbError& e) {
+        EXPECT_EQ(e.kind(), DbError::Kind::kConstraint);
+    }
+    EXPECT_EQ(database.Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM items"); }), 1);
+}
+
+TEST_F(PostgresTest, StatementTimeoutCancelsTheStatementAndKeepsTheConnection) {
+    std::unique_ptr<Database> database = OpenPool(1, milliseconds(5000), milliseconds(200));
+    try {
+        database->Read([](Connection& c) { c.QueryInt("SELECT COUNT(*) FROM pg_sleep(30)"); });
+        FAIL() << "the statement outlived its timeout";
+    } catch (const DbError& e) {
+        EXPECT_EQ(e.kind(), DbError::Kind::kBusy);
+        EXPECT_THAT(e.what(), HasSubstr("57014"));
+    }
+    EXPECT_EQ(database->Read([](Connection& c) { return c.QueryInt("SELECT 7"); }), 7);
+    EXPECT_EQ(database->Pool().connects, 1);
+    EXPECT_EQ(database->Pool().connection_errors, 0);
+}
+
+TEST_F(PostgresTest, ATerminatedConnectionFailsOnlyItsStatementAndThePoolRefills) {
+    std::unique_ptr<Database> database = OpenPool(3);
+    std::promise<std::int64_t> victim_pid;
+    std::atomic<bool> bystander_done{false};
+    std::promise<void> bystander_began;
+    std::promise<void> victim_failed;
+    std::shared_future<void> victim_failed_future = victim_failed.get_future().share();
+    // A transaction on another connection, open across the kill, commits untouched.
+    std::thread bystander([&] {
+        database->Write([&](Connection& c) {
+            c.Execute("INSERT INTO items (name) VALUES ('bystander')");
+            bystander_began.set_value();
+            victim_failed_future.wait();
+        });
+        bystander_done = true;
+    });
+    bystander_began.get_future().wait();
+    std::thread victim([&] {
+        try {
+            database->Read([&](Connection& c) {
+                victim_pid.set_value(c.QueryInt("SELECT pg_backend_pid()"));
+                c.QueryInt("SELECT COUNT(*) FROM pg_sleep(60)");
+            });
+            ADD_FAILURE() << "the killed statement succeeded";
+        } catch (const DbError& e) {
+            EXPECT_EQ(e.kind(), DbError::Kind::kConnection) << e.what();
+        }
+        victim_failed.set_value();
+    });
+    const std::int64_t pid = victim_pid.get_future().get();
+    ASSERT_TRUE(Eventually([&] { return Running(pid, "SELECT COUNT(*) FROM pg_sleep"); }));
+    Terminate(pid);
+    victim.join();
+    bystander.join();
+    EXPECT_TRUE(bystander_done);
+    EXPECT_EQ((*admin_)->Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM items"); }), 1);
+    // The dead connection was dropped, not pooled: the next transactions succeed.
+    for (int i = 0; i < 5; ++i) EXPECT_NE(BackendPid(*database), pid);
+    EXPECT_GE(database->Pool().connection_errors, 1);
+    EXPECT_TRUE(Eventually([&] { return database->Pool().idle >= 1; }));
+}
+
+TEST_F(PostgresTest, AConnectionKilledWhileIdleIsReplacedWithoutAnError) {
+    std::unique_ptr<Database> database = OpenPool(1);
+    const std::int64_t pid = BackendPid(*database);
+    Terminate(pid);
+    ASSERT_TRUE(Eventually([&] { return Gone(pid); }));
+    // Its BEGIN fails before anything of the caller ran, so a fresh connection takes over.
+    const std::int64_t next = BackendPid(*database);
+    EXPECT_NE(next, pid);
+    EXPECT_EQ(database->Pool().connects, 2);
+}
+
+TEST_F(PostgresTest, AnExhaustedPoolMakesCallersWaitThenFailsBusy) {
+    std::unique_ptr<Database> database = OpenPool(2, milliseconds(300));
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::vector<std::thread> holders;
+    holders.reserve(2);
+    for (int i = 0; i < 2; ++i) {
+        holders.emplace_back([&] { database->Read([&](Connection&) { released.wait(); }); });
+    }
+    ASSERT_TRUE(Eventually([&] { return database->Pool().in_use == 2; }));
+    try {
+        database->Read([](Connection& c) { c.QueryInt("SELECT 1"); });
+        FAIL() << "a third transaction ran on a pool of two";
+    } catch (const DbError& e) {
+        EXPECT_EQ(e.kind(), DbError::Kind::kBusy);
+    }
+    EXPECT_EQ(database->Pool().wait_timeouts, 1);
+    EXPECT_GE(database->Pool().waits, 1);
+    release.set_value();
+    for (auto& t : holders) t.join();
+    EXPECT_EQ(database->Read([](Connection& c) { return c.QueryInt("SELECT 1"); }), 1);
+    EXPECT_EQ(database->Pool().in_use, 0);
+    EXPECT_EQ(database->Pool().idle, 2);
+}
+
+TEST_F(PostgresTest, AWaitingCallerGetsTheFirstConnectionReleased) {
+    std::unique_ptr<Database> database = OpenPool(1, milliseconds(30000));
+    std::promise<void> release;
+    std::thread holder([&] { database->Read([&](Connection&) { release.get_future().wait(); }); });
+    ASSERT_TRUE(Eventually([&] { return database->Pool().in_use == 1; }));
+    std::future<std::int64_t> waiter = std::async(
+        std::launch::async, [&] { return database->Read([](Connection& c) { return c.QueryInt("SELECT 5"); }); });
+    ASSERT_TRUE(Eventually([&] { return database->Pool().waits == 1; }));
+    release.set_value();
+    holder.join();
+    EXPECT_EQ(waiter.get(), 5);
+    EXPECT_EQ(database->Pool().wait_timeouts, 0);
+}
+
+TEST_F(PostgresTest, ParametersAreCheckedBeforeTheyAreSent) {
+    Database& database = **admin_;
+    EXPECT_THROW(database.Read([](Connection& c) { c.QueryInt("SELECT ?", {}); }), DbError);
+    EXPECT_THROW(database.Read([](Connection& c) { c.QueryInt("SELECT 1", {std::int64_t{1}}); }), DbError);
+    // A NUL would cut the text short on the wire: refused instead of stored truncated.
+    EXPECT_THROW(database.Write([](Connection& c) {
+        c.Execute("INSERT INTO items (name) VALUES (?)", {std::string("before\0after", 12)});
+    }),
+                 DbError);
+    EXPECT_EQ(database.Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM items"); }), 0);
+}
+
+TEST_F(PostgresTest, TheObserverTimesEveryStatement) {
+    std::atomic<int> observed{0};
+    std::unique_ptr<Database> database = OpenPool(1, milliseconds(5000), milliseconds(10000), [&](double seconds) {
+        EXPECT_GE(seconds, 0.0);
+        ++observed;
+    });
+    database->Write([](Connection& c) {
+        c.Execute("INSERT INTO items (name) VALUES ('a')");
+        c.QueryInt("SELECT COUNT(*) FROM items");
+    });
+    EXPECT_EQ(observed.load(), 2);
+}
+
+}  // namespace
+}  // namespace emporium::db
