@@ -3,7 +3,7 @@
 import 'vuetify/styles'
 import { createVuetify } from 'vuetify'
 import { aliases, mdi } from 'vuetify/iconsets/mdi-svg'
-import { NEUTRAL_COLORS, brandColors } from '../theme'
+import { NEUTRAL_COLORS, brandColors, onColor } from '../theme'
 
 export const vuetify = createVuetify({
   icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
@@ -48,12 +48,16 @@ const VARIABLES_DARK = {
 export function applyBranding(theme) {
   const colors = brandColors(theme)
   const dark = Boolean(theme && theme.dark)
+  const status = dark ? STATUS_DARK : STATUS_LIGHT
+  // Text on a status fill (a flat chip, an alert) picked by WCAG contrast: Vuetify's own pick (APCA)
+  // puts white on the dark mode's light red, 2.7:1.
+  const onStatus = Object.fromEntries(Object.entries(status).map(([name, fill]) => [`on-${name}`, onColor(fill)]))
   const current = vuetify.theme.themes.value.shop
   vuetify.theme.themes.value.shop = {
     ...current,
     dark,
     // Status colours readable on the chosen mode's surfaces.
-    colors: { ...current.colors, ...(dark ? STATUS_DARK : STATUS_LIGHT), ...colors },
+    colors: { ...current.colors, ...status, ...onStatus, ...colors },
     variables: { ...current.variables, ...(dark ? VARIABLES_DARK : VARIABLES_LIGHT) },
   }
   vuetify.theme.global.name.value = 'shop'
