@@ -111,11 +111,13 @@ export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp second_deadlock_stack=1 h
 
 start "sanitizer builds" bash -c "$(declare -f sanitizer_build); sanitizer_build build-asan ON Debug && \
     sanitizer_build build-tsan thread RelWithDebInfo"
+start "web quality" node --test --test-concurrency=1 tests/quality/
 run "unit tests" bash -c "cd build && ctest --output-on-failure"
 run "web unit tests" bash -c "cd web && npm test --silent"
 run "API tests" api_tests "$PWD/build/emporium"
 run "contract smoke" python3 ../shared/contract/smoke.py catalog accounts orders
 run "browser tests" node --test tests/e2e/
+finish "web quality"
 finish "sanitizer builds"
 if [[ " ${suite_failures[*]} " != *" sanitizer builds "* ]]; then
     start "ASan unit tests" bash -c "cd build-asan && ctest -LE postgresql --output-on-failure"
