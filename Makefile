@@ -51,8 +51,9 @@ test-api: build
 test-e2e: build
 	node --test tests/e2e/
 
-# Lighthouse (95+ in all four categories, phone and desktop, median of QUALITY_RUNS runs) and
-# axe-core (no violations on any route) on both demo shops; scores go to build/quality/.
+# Lighthouse (95+ in all four categories, phone and desktop, median of QUALITY_RUNS runs; the
+# phone's CPU slowdown follows the host's benchmark) and axe-core (no violations on any route) on
+# both demo shops; scores go to build/quality/. Part of `make test`.
 test-quality: build
 	node --test --test-concurrency=1 tests/quality/
 
