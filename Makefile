@@ -12,7 +12,7 @@ ASAN_DIR ?= build-asan
 TSAN_DIR ?= build-tsan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-asan test-tsan smoke bench fuzz lint format clean
+.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-quality test-asan test-tsan smoke bench fuzz lint format clean
 
 all: build
 
@@ -51,6 +51,12 @@ test-api: build
 
 test-e2e: build
 	node --test tests/e2e/
+
+# Lighthouse (95+ in all four categories, phone and desktop, median of QUALITY_RUNS runs; the
+# phone's CPU slowdown follows the host's benchmark) and axe-core (no violations on any route) on
+# both demo shops; scores go to build/quality/. Part of `make test`.
+test-quality: build
+	node --test --test-concurrency=1 tests/quality/
 
 smoke: build
 	python3 ../shared/contract/smoke.py catalog accounts orders

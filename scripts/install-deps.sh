@@ -34,7 +34,7 @@ if ((${#missing[@]})); then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-for dir in web tests/e2e tests/k8s; do
+for dir in web tests/e2e tests/quality tests/k8s; do
     # npm ci only when the lock file changed since the last install.
     [[ -f $dir/package-lock.json ]] || continue
     stamp=$dir/node_modules/.emporium-lock

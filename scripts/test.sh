@@ -5,10 +5,13 @@
 # The sanitizer builds run the unit tests on SQLite only (-LE postgresql): the PostgreSQL run of
 # the same tests belongs to the plain build.
 #
-# Two cores: the sanitizer builds (ASan+UBSan, then TSan) run at the lowest priority beside the
-# plain suites (unit, web unit, API, contract smoke, browser), which mostly wait on servers and
-# browsers; then the sanitizer suites run, ASan and TSan side by side. API modules run as
-# separate processes, API_JOBS (2) at once, SANITIZER_API_JOBS (1) per sanitizer suite.
+# Two cores, one pipeline: the ASan+UBSan build and the fuzzers' clang build run at the lowest
+# priority beside the plain suites (unit, web unit, web quality, API and contract smoke on SQLite
+# and PostgreSQL, browser), which mostly wait on servers and browsers; then the TSan build runs
+# (also at the lowest priority) beside the ASan suites, and the TSan suites last. API modules run
+# as separate processes, API_JOBS (2) at once, SANITIZER_API_JOBS (1) per sanitizer suite. In CI
+# (EMPORIUM_CI_RUN_ID set) each suite is recorded as a CI stage for the admin Delivery page
+# (scripts/ci-stage.sh).
 # Each suite writes its own log under $TEST_LOGS (default: a temp dir); a failed suite's log is
 # printed whole, a passed one's closing line only. Every suite's wall time is listed at the end.
 set -uo pipefail
@@ -39,13 +42,24 @@ count() {
     echo "$p $f"
 }
 
-# start NAME COMMAND...: runs a suite in the background, its output in $LOGS/NAME.log.
+# start NAME [--junit FILE] COMMAND...: runs a suite in the background, its output in
+# $LOGS/NAME.log. In CI (.ci/run sets EMPORIUM_CI_RUN_ID) the suite runs as a CI stage of that
+# name through scripts/ci-stage.sh, which records its time, outcome and the JUnit file's test
+# results for the admin Delivery page and passes the exit code through.
 start() {
-    local name=$1
+    local name=$1 junit=()
     shift
+    if [[ $1 == --junit ]]; then
+        junit=(--junit "$2")
+        shift 2
+    fi
     echo "==== start $name: $*"
     started[$name]=$SECONDS
-    "$@" >"$LOGS/$name.log" 2>&1 &
+    if [[ -n ${EMPORIUM_CI_RUN_ID:-} ]]; then
+        scripts/ci-stage.sh "$name" "${junit[@]}" -- bash -c '"$@"' _ "$@" >"$LOGS/$name.log" 2>&1 &
+    else
+        "$@" >"$LOGS/$name.log" 2>&1 &
+    fi
     pids[$name]=$!
 }
 
@@ -119,12 +133,19 @@ PG_API_MODULES=${PG_API_MODULES:-test_orders test_accounts test_catalog}
 smoke_on_postgresql='EMPORIUM_DATABASE_URL=$(scripts/services/postgres.sh createdb "$EMPORIUM_TEST_DATABASE_URL" smoke) \
     python3 ../shared/contract/smoke.py catalog accounts orders'
 
-start "sanitizer builds" bash -c "$(declare -f sanitizer_build); sanitizer_build build-asan ON Debug && \
-    sanitizer_build build-tsan thread RelWithDebInfo"
+# The suites run as CI stages in child processes (scripts/ci-stage.sh): they need these functions.
+export -f api_tests sanitizer_build
+
+# The ASan+UBSan build starts now, the TSan build once it is done (while the ASan suites run).
+start "ASan build" sanitizer_build build-asan ON Debug
 # Every libFuzzer target for 5 s on its committed corpus: its clang build and its runs at the
 # lowest priority, beside the plain suites, like the sanitizer builds.
 start "fuzzers" nice -n 19 bash tests/fuzz/run.sh 5
-run "unit tests" bash -c "cd build && ctest --output-on-failure"
+# Lighthouse once per page here (make test-quality takes the median of three), its performance
+# score held to QUALITY_PERFORMANCE_MIN: compilers share the cores meanwhile.
+QUALITY_RUNS=${QUALITY_RUNS:-1} QUALITY_PERFORMANCE_MIN=${QUALITY_PERFORMANCE_MIN:-80} \
+    start "web quality" node --test --test-concurrency=1 tests/quality/
+run "unit tests" --junit "$LOGS/unit.xml" bash -c "cd build && ctest --output-on-failure --output-junit '$LOGS/unit.xml'"
 LOGS=$LOGS API_JOBS=1 API_MODULES=$PG_API_MODULES start "API tests on PostgreSQL" scripts/services/postgres.sh run \
     bash -c "$(declare -f api_tests); api_tests $PWD/build/emporium"
 start "contract smoke on PostgreSQL" scripts/services/postgres.sh run bash -c "$smoke_on_postgresql"
@@ -132,20 +153,24 @@ run "web unit tests" bash -c "cd web && npm test --silent"
 run "API tests" api_tests "$PWD/build/emporium"
 run "contract smoke" python3 ../shared/contract/smoke.py catalog accounts orders
 run "browser tests" node --test tests/e2e/
+finish "ASan build"
+start "TSan build" sanitizer_build build-tsan thread RelWithDebInfo
+if [[ " ${suite_failures[*]} " != *" ASan build "* ]]; then
+    start "ASan unit tests" bash -c "cd build-asan && ctest -LE postgresql --output-on-failure"
+    API_JOBS=${SANITIZER_API_JOBS:-1} start "ASan API tests" api_tests "$PWD/build-asan/emporium"
+fi
 finish "fuzzers"
 finish "API tests on PostgreSQL"
 finish "contract smoke on PostgreSQL"
-finish "sanitizer builds"
-if [[ " ${suite_failures[*]} " != *" sanitizer builds "* ]]; then
-    start "ASan unit tests" bash -c "cd build-asan && ctest -LE postgresql --output-on-failure"
+finish "web quality"
+finish "TSan build"
+if [[ " ${suite_failures[*]} " != *" TSan build "* ]]; then
     start "TSan unit tests" bash -c "cd build-tsan && ctest -LE postgresql --output-on-failure"
-    finish "ASan unit tests"
-    finish "TSan unit tests"
-    API_JOBS=${SANITIZER_API_JOBS:-1} start "ASan API tests" api_tests "$PWD/build-asan/emporium"
     API_JOBS=${SANITIZER_API_JOBS:-1} start "TSan API tests" api_tests "$PWD/build-tsan/emporium"
-    finish "ASan API tests"
-    finish "TSan API tests"
 fi
+for suite in "ASan unit tests" "ASan API tests" "TSan unit tests" "TSan API tests"; do
+    [[ -n ${pids[$suite]:-} ]] && finish "$suite"
+done
 
 echo
 echo "suite wall times (logs in $LOGS):"

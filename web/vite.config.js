@@ -3,14 +3,45 @@
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import vuetify from 'vite-plugin-vuetify'
+import * as mdi from '@mdi/js'
+
+/**
+ * Turns `import { mdiX } from '@mdi/js'` in our own files into the icon's path data, so each
+ * chunk carries only the icons its pages draw. Left as an import, @mdi/js is one module shared by
+ * every chunk, and the bundler puts all icons used anywhere (seller and admin pages too) into the
+ * first download of every page.
+ */
+function inlineMdiIcons() {
+  const IMPORT = /import\s*\{([^}]*)\}\s*from\s*['"]@mdi\/js['"];?/g
+  return {
+    name: 'emporium-inline-mdi-icons',
+    enforce: 'pre',
+    transform(code, id) {
+      if (id.includes('/node_modules/') || !/\.(vue|js)$/.test(id.split('?')[0]) || !code.includes('@mdi/js')) return null
+      const out = code.replace(IMPORT, (_, names) =>
+        names
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean)
+          .map((spec) => {
+            const [name, alias = name] = spec.split(/\s+as\s+/).map((s) => s.trim())
+            if (typeof mdi[name] !== 'string') this.error(`@mdi/js has no icon ${name}`)
+            return `const ${alias} = ${JSON.stringify(mdi[name])};`
+          })
+          .join('\n'),
+      )
+      return { code: out, map: null }
+    },
+  }
+}
 
 export default defineConfig({
-  plugins: [vue(), vuetify({ autoImport: true })],
+  plugins: [inlineMdiIcons(), vue(), vuetify({ autoImport: true })],
   build: {
     outDir: 'dist',
     assetsDir: 'assets',
     emptyOutDir: true,
-    // One CSS file and a few JS chunks: nothing is inlined into index.html (CSP-friendly).
+    // Nothing is inlined into index.html (CSP-friendly).
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 1200,
   },

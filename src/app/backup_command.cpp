@@ -56,6 +56,7 @@ void PrintReport(const std::string& manifest, const ops::VerifyReport& r) {
 
 int Backup(const BackupCommandOptions& options) {
     Logger logger = MakeLogger("warn");
+    LogThreadJoin log_thread_join;
     SystemClock clock;
     std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 2, nullptr);
     ops::BackupStore store(*database, options.out.empty() ? BackupDir(options.data_dir) : options.out,

@@ -761,6 +761,7 @@ void ServeProcess::Shutdown() {
 
 int Serve(const ServeOptions& options) {
     Logger logger = MakeLogger(options.log_level);
+    LogThreadJoin log_thread_join;
     std::optional<ServeDurations> durations = ParseDurations(options, logger);
     if (!durations || !CheckRedisSetting(options.redis_url, logger)) return 2;
     if (!options.standby_primary.empty() && !options.redis_url.empty()) {

@@ -59,6 +59,7 @@ std::vector<events::Subscriber> MakeSubscribers(const std::vector<std::string>& 
 
 int Worker(const WorkerOptions& options) {
     Logger logger = MakeLogger(options.log_level);
+    LogThreadJoin log_thread_join;
     SystemClock clock;
     std::optional<std::vector<std::string>> only = Subscribers(options.only, logger);
     if (!only) return 2;

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "catalog/list_sql.h"
+#include "catalog/product_image.h"
 #include "core/text.h"
 #include "events/outbox.h"
 
@@ -51,7 +52,10 @@ Product ReadProduct(const db::Row& r) {
     p.archived = r.Int(14) != 0;
     p.created_at = r.Int(15);
     p.updated_at = r.Int(16);
-    if (p.image_url.empty()) p.image_url = "/api/products/" + std::to_string(p.id) + "/image.svg";
+    if (p.image_url.empty()) {
+        p.image_url = "/api/products/" + std::to_string(p.id) +
+                      "/image.svg?v=" + ProductImageVersion(p.name, p.category, p.category_name);
+    }
     return p;
 }
 

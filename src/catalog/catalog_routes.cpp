@@ -173,18 +173,38 @@ public:
         });
     }
 
+    // The picture at the address a product answer gives (with ?v=, its version) never changes, so
+    // browsers keep it for a year; any other address of it is checked again on every use.
     Response Image(const Request& request) {
         auto id = PathId(request);
         if (!id) return NotFoundProduct(request.PathParam("id"));
-        Response r = Cached("image\x1e" + std::to_string(*id), [&]() -> Result<std::string> {
-            Result<Product> p = service_.Get(*id);
-            if (!p.ok()) return p.error();
-            return RenderProductImage(p->name, p->category, p->category_name);
-        });
-        if (r.status == 200) {
-            r.content_type = "image/svg+xml";
-            r.headers.emplace_back("Cache-Control", "public, max-age=3600");
-        }
+        // Cached as "<version>\n<svg>", so a cached answer still knows its version.
+        return PictureAnswer(request, Cached(ImageKey(*id), [&]() -> Result<std::string> {
+                                 Result<Product> p = service_.Get(*id);
+                                 if (!p.ok()) return p.error();
+                                 return ProductImageVersion(p->name, p->category, p->category_name) + "\n" +
+                                        RenderProductImage(p->name, p->category, p->category_name);
+                             }));
+    }
+
+    std::optional<Response> FastImage(const Request& request) {
+        auto id = PathId(request);
+        if (!id) return std::nullopt;
+        std::optional<Response> hit = FromCache(ImageKey(*id));
+        if (!hit) return std::nullopt;
+        return PictureAnswer(request, std::move(*hit));
+    }
+
+    static std::string ImageKey(std::int64_t id) { return "image\x1e" + std::to_string(id); }
+
+    // A cached "<version>\n<svg>" answer as the picture, cached for a year at its current address.
+    static Response PictureAnswer(const Request& request, Response r) {
+        if (r.status != 200) return r;
+        std::size_t cut = r.body.find('\n');
+        bool current = request.QueryParam("v") == std::string_view(r.body).substr(0, cut);
+        r.body.erase(0, cut + 1);
+        r.content_type = "image/svg+xml";
+        r.headers.emplace_back("Cache-Control", current ? "public, max-age=31536000, immutable" : "no-cache");
         return r;
     }
 
@@ -300,7 +320,7 @@ void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, 
     router.Add({"GET", "/api/categories", bind(&Handlers::Categories), {}, false});
     router.Add({"GET", "/api/products", bind(&Handlers::List), fast(&Handlers::FastList), false});
     router.Add({"GET", "/api/products/{id}", bind(&Handlers::GetProduct), fast(&Handlers::FastProduct), false});
-    router.Add({"GET", "/api/products/{id}/image.svg", bind(&Handlers::Image), {}, false});
+    router.Add({"GET", "/api/products/{id}/image.svg", bind(&Handlers::Image), fast(&Handlers::FastImage), false});
     router.Add({"POST", "/api/products", bind(&Handlers::Create), {}, false});
     router.Add({"PATCH", "/api/products/{id}", bind(&Handlers::Update), {}, false});
     router.Add({"DELETE", "/api/products/{id}", bind(&Handlers::Archive), {}, false});

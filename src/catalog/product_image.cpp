@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 
 namespace emporium::catalog {
 namespace {
@@ -57,6 +58,21 @@ std::string Initials(std::string_view name) {
 }
 
 }  // namespace
+
+// Bump when RenderProductImage draws differently, so every picture gets a new address.
+constexpr std::string_view kDrawing = "1";
+
+std::string ProductImageVersion(std::string_view name, std::string_view category_slug, std::string_view category_name) {
+    std::string input;
+    input.reserve(kDrawing.size() + name.size() + category_slug.size() + category_name.size() + 3);
+    for (std::string_view part : {kDrawing, name, category_slug, category_name}) {
+        input += part;
+        input += '\x1f';  // a separator no name holds, so ("ab", "c") and ("a", "bc") differ
+    }
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(Hash(input)));
+    return hex;
+}
 
 std::string RenderProductImage(std::string_view name, std::string_view category_slug, std::string_view category_name) {
     // Pairs of gradient colours that read well behind white text.

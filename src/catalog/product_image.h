@@ -10,4 +10,9 @@ namespace emporium::catalog {
 // An SVG document, 600x600, with every text XML-escaped.
 std::string RenderProductImage(std::string_view name, std::string_view category_slug, std::string_view category_name);
 
+// Eight hex digits that change whenever RenderProductImage would draw something else for this
+// input (a new name, category, or drawing). Product answers put it in the picture's address
+// (?v=), so browsers may keep a picture for a year: a changed one comes under a new address.
+std::string ProductImageVersion(std::string_view name, std::string_view category_slug, std::string_view category_name);
+
 }  // namespace emporium::catalog

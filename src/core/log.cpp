@@ -22,6 +22,12 @@ Logger MakeLogger(std::string_view level) {
     return logger;
 }
 
+LogThreadJoin::~LogThreadJoin() {
+    // Drops the registry's thread pool, whose destructor queues a stop behind every pending line
+    // and joins its thread; a later MakeLogger starts a new one.
+    spdlog::shutdown();
+}
+
 LogFields::LogFields(std::string_view msg) {
     text_ = "\"msg\":\"";
     AppendJsonEscaped(text_, msg);

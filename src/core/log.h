@@ -19,6 +19,19 @@ using Logger = std::shared_ptr<spdlog::logger>;
 // on the terminal or a slow disk, in UTC. level is "debug", "info", "warn" or "error".
 Logger MakeLogger(std::string_view level);
 
+// Owns the end of logging for a process: when it goes, every queued line is written and
+// spdlog's background log thread is joined. Declare one right after the process's Logger, before
+// anything that logs, so that it goes after them and before the Logger: the sink is then freed
+// after the thread that wrote to it has ended (ThreadSanitizer sees the join; it cannot see the
+// reference count released inside Debian's uninstrumented libspdlog).
+class LogThreadJoin {
+public:
+    LogThreadJoin() = default;
+    LogThreadJoin(const LogThreadJoin&) = delete;
+    LogThreadJoin& operator=(const LogThreadJoin&) = delete;
+    ~LogThreadJoin();
+};
+
 // Builds the members of one log line. Values are escaped; keys are trusted literals.
 class LogFields {
 public:

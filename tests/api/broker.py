@@ -39,23 +39,28 @@ class Broker:
         self.log = open(os.path.join(self.dir, "server.out"), "wb")
         self.proc = subprocess.Popen([os.path.join(RABBIT_BIN, "rabbitmq-server")], env=self.env,
                                      stdout=self.log, stderr=self.log, start_new_session=True, cwd=self.dir)
-        deadline = time.time() + 60
+        # Generous: the broker and each ping start an Erlang VM, slow on a busy machine. A ping
+        # that does not answer in time counts as "not yet", like one that fails.
+        deadline = time.time() + 180
         while True:
             if self.proc.poll() is not None:
                 self.close()
                 raise RuntimeError("rabbitmq-server exited at start")
-            ping = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmq-diagnostics"), "-q", "ping"], env=self.env,
-                                  capture_output=True, timeout=30)
-            if ping.returncode == 0:
-                break
+            try:
+                ping = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmq-diagnostics"), "-q", "ping"],
+                                      env=self.env, capture_output=True, timeout=60)
+                if ping.returncode == 0:
+                    break
+            except subprocess.TimeoutExpired:
+                pass
             if time.time() > deadline:
                 self.close()
-                raise RuntimeError("rabbitmq-server did not answer ping within 60 s")
+                raise RuntimeError("rabbitmq-server did not answer ping within 180 s")
             time.sleep(0.2)  # polling the broker's readiness
         # A node answers ping before the rabbit application has booted and opened its AMQP
         # listener: wait for the boot, then for the port itself.
-        started = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "-q", "await_startup", "--timeout", "60"],
-                                 env=self.env, capture_output=True, timeout=90)
+        started = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "-q", "await_startup", "--timeout", "120"],
+                                 env=self.env, capture_output=True, timeout=180)
         if started.returncode != 0:
             self.close()
             raise RuntimeError("rabbitmq-server did not finish booting: " + started.stderr.decode()[-400:])

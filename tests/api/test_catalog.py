@@ -183,6 +183,37 @@ class ProductTest(unittest.TestCase, ErrorShape):
         self.assertNotIn(b"<script>", r.body)
         self.assertIn(b"&lt;script&gt;", r.body)
 
+    def test_image_address_carries_its_version_and_is_cached_for_a_year(self):
+        created = shop.admin("POST", "/api/products", new_product(name="Cache Me")).json
+        url = created["image_url"]
+        self.assertRegex(url, rf"^/api/products/{created['id']}/image\.svg\?v=[0-9a-f]{{8}}$")
+        r = shop.get(url)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("cache-control"), "public, max-age=31536000, immutable")
+        # The same picture under another address (no version, or an old one) is checked every time.
+        bare = url.split("?")[0]
+        self.assertEqual(shop.get(bare).header("cache-control"), "no-cache")
+        self.assertEqual(shop.get(bare + "?v=00000000").header("cache-control"), "no-cache")
+        self.assertEqual(shop.get(bare).body, r.body)
+
+    def test_renaming_a_product_gives_its_picture_a_new_address(self):
+        created = shop.admin("POST", "/api/products", new_product(name="Old Name")).json
+        old = created["image_url"]
+        self.assertEqual(shop.get(old).header("cache-control"), "public, max-age=31536000, immutable")
+        renamed = shop.admin("PATCH", f"/api/products/{created['id']}", {"name": "New Name"}).json
+        self.assertNotEqual(renamed["image_url"], old)
+        self.assertEqual(shop.get(f"/api/products/{created['id']}").json["image_url"], renamed["image_url"])
+        fresh = shop.get(renamed["image_url"])
+        self.assertEqual(fresh.header("cache-control"), "public, max-age=31536000, immutable")
+        self.assertIn(b"NN", fresh.body)  # the new initials
+        # The old address now answers the new picture, and tells browsers to check again.
+        stale = shop.get(old)
+        self.assertEqual(stale.header("cache-control"), "no-cache")
+        self.assertEqual(stale.body, fresh.body)
+        # A price change leaves the picture, and so its address, alone.
+        repriced = shop.admin("PATCH", f"/api/products/{created['id']}", {"price_cents": 1234}).json
+        self.assertEqual(repriced["image_url"], renamed["image_url"])
+
 
 class WriteTest(unittest.TestCase, ErrorShape):
     def test_writes_need_a_signed_in_seller_or_admin(self):

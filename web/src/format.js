@@ -16,11 +16,13 @@ function formatter(currency) {
   return formatters.get(code)
 }
 
+const digitsOf = new WeakMap() // formatter -> its minor digits (resolvedOptions() builds an object per call)
+
 /** 349, "USD" -> "$3.49" (JPY has no minor unit: 349 -> "¥349"). */
 export function formatMoney(cents, currency) {
   const f = formatter(currency)
-  const digits = f.resolvedOptions().maximumFractionDigits
-  return f.format(Number(cents || 0) / 10 ** digits)
+  if (!digitsOf.has(f)) digitsOf.set(f, f.resolvedOptions().maximumFractionDigits)
+  return f.format(Number(cents || 0) / 10 ** digitsOf.get(f))
 }
 
 /** Suffix for products sold by weight: attributes.unit == "kg" -> " / kg". */

@@ -1,25 +1,38 @@
+import './styles.css' // first: the components' own styles come after it and refine it
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import App from './App.vue'
 import { router } from './router'
-import { vuetify } from './plugins/vuetify'
+import { ensureVuetify } from './plugins/lazy-vuetify'
 import { installThemeSheet } from './plugins/theme-sheet'
-import { watchInvalidFields } from './plugins/aria-invalid'
 import { setRetryListener, setUnauthorizedHandler } from './api'
 import { useShopStore } from './stores/shop'
 import { useAuthStore } from './stores/auth'
+import { useCategoriesStore } from './stores/categories'
 import { useNoticeStore } from './stores/notice'
 import { useBusyStore } from './stores/busy'
-import './styles.css'
 
 const app = createApp(App)
 const pinia = createPinia()
 installThemeSheet(app) // before Vuetify, which looks for it when installed
-app.use(pinia).use(router).use(vuetify)
+
+// Load the branding, the categories (both preloaded by index.html) and who is signed in before
+// the first paint, so the page never flashes the neutral theme, placeholder category tiles that
+// then change the layout, or a "Sign in" button for a signed-in shopper.
+const shop = useShopStore(pinia)
+const auth = useAuthStore(pinia)
+const ready = Promise.allSettled([shop.load(), auth.load(), useCategoriesStore(pinia).load()])
+
+// Pages other than the shopper's (meta.light) need Vuetify, in the shop's colours.
+router.beforeEach(async (to) => {
+  if (to.meta.light) return
+  await ready
+  await ensureVuetify(app, () => shop.theme)
+})
+app.use(pinia).use(router)
 
 // A request answered 401 while we thought we were signed in: the session ended
 // (signed out elsewhere, role changed, expired). Forget it and ask to sign in again.
-const auth = useAuthStore(pinia)
 setUnauthorizedHandler(() => {
   const wasSignedIn = auth.signedIn
   auth.forget()
@@ -34,10 +47,4 @@ setUnauthorizedHandler(() => {
 const busy = useBusyStore(pinia)
 setRetryListener((state) => busy.onRetry(state))
 
-// Load the branding and who is signed in before the first paint, so the page never
-// flashes the neutral theme or a "Sign in" button for a signed-in shopper.
-const shop = useShopStore(pinia)
-Promise.allSettled([shop.load(), auth.load()]).finally(() => {
-  app.mount('#app')
-  watchInvalidFields(document.getElementById('app'))
-})
+ready.finally(() => app.mount('#app'))

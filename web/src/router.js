@@ -2,10 +2,14 @@ import { createRouter, createWebHistory } from 'vue-router'
 import HomePage from './pages/HomePage.vue'
 import CatalogPage from './pages/CatalogPage.vue'
 import ProductPage from './pages/ProductPage.vue'
+import CartPage from './pages/CartPage.vue'
+import ForbiddenPage from './pages/ForbiddenPage.vue'
 import NotFoundPage from './pages/NotFoundPage.vue'
 import { useAuthStore } from './stores/auth'
 
-// Account, seller and admin pages load on demand: shoppers never download them.
+// The shopper's pages (meta.light: home, catalog, product, cart, not found, no access) are plain Vue and come with the
+// first download; every other page loads on demand together with Vuetify (see main.js), so
+// shoppers download neither. A new route needs no flag: without meta.light it gets Vuetify.
 const SignInPage = () => import('./pages/SignInPage.vue')
 const SignUpPage = () => import('./pages/SignUpPage.vue')
 const AccountPage = () => import('./pages/AccountPage.vue')
@@ -18,8 +22,6 @@ const AdminEventsPage = () => import('./pages/AdminEventsPage.vue')
 const AdminOperationsPage = () => import('./pages/AdminOperationsPage.vue')
 const AdminRecommendationsPage = () => import('./pages/AdminRecommendationsPage.vue')
 const AdminDeliveryPage = () => import('./pages/AdminDeliveryPage.vue')
-const ForbiddenPage = () => import('./pages/ForbiddenPage.vue')
-const CartPage = () => import('./pages/CartPage.vue')
 const CheckoutPage = () => import('./pages/CheckoutPage.vue')
 const OrdersPage = () => import('./pages/OrdersPage.vue')
 const OrderPage = () => import('./pages/OrderPage.vue')
@@ -31,9 +33,9 @@ const SalesPage = () => import('./pages/SalesPage.vue')
 export const router = createRouter({
   history: createWebHistory(),
   routes: [
-    { path: '/', name: 'home', component: HomePage },
-    { path: '/catalog', name: 'catalog', component: CatalogPage },
-    { path: '/products/:id(\\d+)', name: 'product', component: ProductPage, props: true },
+    { path: '/', name: 'home', component: HomePage, meta: { light: true } },
+    { path: '/catalog', name: 'catalog', component: CatalogPage, meta: { light: true } },
+    { path: '/products/:id(\\d+)', name: 'product', component: ProductPage, props: true, meta: { light: true } },
     { path: '/signin', name: 'signin', component: SignInPage, meta: { guest: true } },
     { path: '/signup', name: 'signup', component: SignUpPage, meta: { guest: true } },
     { path: '/account', name: 'account', component: AccountPage, meta: { auth: true } },
@@ -44,7 +46,7 @@ export const router = createRouter({
       component: SellerProductsPage,
       meta: { auth: true, roles: ['seller', 'admin'], area: 'the seller area' },
     },
-    { path: '/cart', name: 'cart', component: CartPage },
+    { path: '/cart', name: 'cart', component: CartPage, meta: { light: true } },
     { path: '/checkout', name: 'checkout', component: CheckoutPage, meta: { auth: true } },
     { path: '/orders', name: 'orders', component: OrdersPage, meta: { auth: true } },
     { path: '/orders/:id(\\d+)', name: 'order', component: OrderPage, props: true, meta: { auth: true } },
@@ -70,9 +72,9 @@ export const router = createRouter({
     { path: '/admin/operations', name: 'admin-operations', component: AdminOperationsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/recommendations', name: 'admin-recommendations', component: AdminRecommendationsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/delivery', name: 'admin-delivery', component: AdminDeliveryPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
-    { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundPage },
+    { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundPage, meta: { light: true } },
     // Shown in place (the address stays) when a signed-in user lacks the role for a page.
-    { path: '/:pathMatch(.*)*', name: 'forbidden', component: ForbiddenPage },
+    { path: '/:pathMatch(.*)*', name: 'forbidden', component: ForbiddenPage, meta: { light: true } },
   ],
   scrollBehavior: (to, from, saved) => saved || { top: 0 },
 })

@@ -3,6 +3,7 @@
 import 'vuetify/styles'
 import { createVuetify } from 'vuetify'
 import { aliases, mdi } from 'vuetify/iconsets/mdi-svg'
+import { NEUTRAL_COLORS, brandColors, onColor } from '../theme'
 
 export const vuetify = createVuetify({
   icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
@@ -11,7 +12,7 @@ export const vuetify = createVuetify({
     themes: {
       shop: {
         dark: false,
-        colors: { primary: '#3949ab', secondary: '#00897b', accent: '#e91e63', background: '#f5f6fa', surface: '#ffffff' },
+        colors: { ...NEUTRAL_COLORS },
       },
     },
   },
@@ -25,22 +26,39 @@ export const vuetify = createVuetify({
 
 const STATUS_LIGHT = { error: '#c62828', info: '#1565c0', success: '#2e7d32', warning: '#e65100' }
 const STATUS_DARK = { error: '#ff6b81', info: '#64b5f6', success: '#69f0ae', warning: '#ffb74d' }
-const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i
 
-/** Applies the store's branding ({dark, primary, secondary, accent, background, surface}). */
+// Emphasis levels that keep secondary text (field labels, hints, subtitles) at 4.5:1 or better on
+// the shop's surfaces: Vuetify's own 0.60 falls under it once a label's 0.87 is applied on top.
+const VARIABLES_LIGHT = {
+  'border-color': '#000000',
+  'high-emphasis-opacity': 0.87,
+  'medium-emphasis-opacity': 0.72,
+  'idle-opacity': 0.04,
+  'pressed-opacity': 0.12,
+}
+const VARIABLES_DARK = {
+  'border-color': '#FFFFFF',
+  'high-emphasis-opacity': 1,
+  'medium-emphasis-opacity': 0.78,
+  'idle-opacity': 0.1,
+  'pressed-opacity': 0.16,
+}
+
+/** Applies the store's branding ({dark, primary, secondary, accent, background, surface}); null: the neutral look. */
 export function applyBranding(theme) {
-  if (!theme) return
-  const colors = {}
-  for (const key of ['primary', 'secondary', 'accent', 'background', 'surface']) {
-    if (typeof theme[key] === 'string' && HEX.test(theme[key])) colors[key] = theme[key]
-  }
-  const dark = Boolean(theme.dark)
+  const colors = brandColors(theme)
+  const dark = Boolean(theme && theme.dark)
+  const status = dark ? STATUS_DARK : STATUS_LIGHT
+  // Text on a status fill (a flat chip, an alert) picked by WCAG contrast: Vuetify's own pick (APCA)
+  // puts white on the dark mode's light red, 2.7:1.
+  const onStatus = Object.fromEntries(Object.entries(status).map(([name, fill]) => [`on-${name}`, onColor(fill)]))
   const current = vuetify.theme.themes.value.shop
   vuetify.theme.themes.value.shop = {
     ...current,
     dark,
     // Status colours readable on the chosen mode's surfaces.
-    colors: { ...current.colors, ...(dark ? STATUS_DARK : STATUS_LIGHT), ...colors },
+    colors: { ...current.colors, ...status, ...onStatus, ...colors },
+    variables: { ...current.variables, ...(dark ? VARIABLES_DARK : VARIABLES_LIGHT) },
   }
   vuetify.theme.global.name.value = 'shop'
 }

@@ -1,7 +1,7 @@
 // Shop branding from GET /api/store: name, tagline, logo text, currency and theme.
 import { defineStore } from 'pinia'
 import { api } from '../api'
-import { applyBranding } from '../plugins/vuetify'
+import { applyShopTheme } from '../theme'
 
 const FALLBACK = { preset: '', name: 'Emporium', tagline: '', logo_text: 'EMPORIUM', currency: 'USD', theme: null }
 
@@ -12,10 +12,11 @@ export const useShopStore = defineStore('shop', {
       try {
         const store = await api.store()
         this.$patch({ ...FALLBACK, ...store, loaded: true, error: null })
-        applyBranding(store.theme)
+        applyShopTheme(store.theme)
       } catch (e) {
         this.error = e
         this.loaded = true
+        applyShopTheme(null)
       }
       document.title = this.name
     },
