@@ -19,6 +19,7 @@ cd "$(dirname "$0")/.."
 
 LOGS=${TEST_LOGS:-$(mktemp -d -t emporium-test-XXXXXX)}
 API_JOBS=${API_JOBS:-2}
+export LOGS API_JOBS  # read by api_tests, which CI runs in a child shell
 mkdir -p "$LOGS"
 passed=0
 failed=0
