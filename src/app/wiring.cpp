@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
 
 #include "accounts/accounts.h"
 #include "analytics/analytics.h"
@@ -200,10 +204,28 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
 void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& analytics,
                          const std::vector<std::string>& currencies) {
     // Currencies are labels only from the shop's own list (never from a request); each figure is
-    // read from the shop's lifetime totals at scrape time, so it survives restarts.
-    auto figure = [&analytics](std::string currency, auto pick) {
-        return [&analytics, currency = std::move(currency), pick] {
-            for (const analytics::CurrencyTotals& t : analytics.ShopTotals()) {
+    // read from the shop's lifetime totals at scrape time, so it survives restarts. One scrape
+    // reads them once for all its figures (kept a second): a busy database pool then costs the
+    // scrape one wait, not one per figure.
+    struct Totals {
+        std::mutex mutex;
+        std::chrono::steady_clock::time_point read_at;  // guarded by mutex
+        std::vector<analytics::CurrencyTotals> totals;  // guarded by mutex
+        bool failed = false;                            // guarded by mutex: the last read threw
+    };
+    auto shared = std::make_shared<Totals>();
+    auto figure = [&analytics, shared](std::string currency, auto pick) {
+        return [&analytics, shared, currency = std::move(currency), pick] {
+            std::lock_guard lock(shared->mutex);
+            const auto now = std::chrono::steady_clock::now();
+            if (now - shared->read_at > std::chrono::seconds(1)) {
+                shared->read_at = now;
+                shared->failed = true;
+                shared->totals = analytics.ShopTotals();  // a throw leaves the figure out
+                shared->failed = false;
+            }
+            if (shared->failed) throw std::runtime_error("the shop's sales totals could not be read");
+            for (const analytics::CurrencyTotals& t : shared->totals) {
                 if (t.currency == currency) return static_cast<double>(pick(t.figures));
             }
             return 0.0;

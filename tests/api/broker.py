@@ -14,7 +14,28 @@ RABBIT_BIN = "/usr/lib/rabbitmq/bin"
 
 
 class Broker:
-    def __init__(self):
+    def __init__(self, attempts=3):
+        """A booted broker. A boot that fails (a port taken between choosing and binding it, a VM
+        that gives up on a crowded machine) is retried on new ports, up to `attempts` times; the
+        last failure is raised with the broker's own output."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._boot()
+                return
+            except RuntimeError:
+                if attempt == attempts:
+                    raise
+
+    def _fail(self, reason):
+        try:
+            with open(os.path.join(self.dir, "server.out"), "rb") as f:
+                output = f.read()[-1500:].decode("utf-8", "replace")
+        except OSError:
+            output = ""
+        self.close()
+        raise RuntimeError(f"{reason}\n--- rabbitmq-server's output:\n{output}")
+
+    def _boot(self):
         self.dir = tempfile.mkdtemp(prefix="emporium-rabbit-")
         self.port, self.dist_port, self.epmd_port = free_port(), free_port(), free_port()
         self.node = f"emporium{self.port}@localhost"
@@ -44,8 +65,7 @@ class Broker:
         deadline = time.time() + 180
         while True:
             if self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError("rabbitmq-server exited at start")
+                self._fail("rabbitmq-server exited at start")
             try:
                 ping = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmq-diagnostics"), "-q", "ping"],
                                       env=self.env, capture_output=True, timeout=60)
@@ -54,24 +74,21 @@ class Broker:
             except subprocess.TimeoutExpired:
                 pass
             if time.time() > deadline:
-                self.close()
-                raise RuntimeError("rabbitmq-server did not answer ping within 180 s")
+                self._fail("rabbitmq-server did not answer ping within 180 s")
             time.sleep(0.2)  # polling the broker's readiness
         # A node answers ping before the rabbit application has booted and opened its AMQP
         # listener: wait for the boot, then for the port itself.
         started = subprocess.run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "-q", "await_startup", "--timeout", "120"],
                                  env=self.env, capture_output=True, timeout=180)
         if started.returncode != 0:
-            self.close()
-            raise RuntimeError("rabbitmq-server did not finish booting: " + started.stderr.decode()[-400:])
+            self._fail("rabbitmq-server did not finish booting: " + started.stderr.decode()[-400:])
         while True:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
                 break
             except OSError:
                 if time.time() > deadline:
-                    self.close()
-                    raise RuntimeError(f"rabbitmq-server is not listening on {self.port}")
+                    self._fail(f"rabbitmq-server is not listening on {self.port}")
                 time.sleep(0.1)  # polling the listener
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
 

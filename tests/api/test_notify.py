@@ -184,7 +184,7 @@ class TwilioTest(unittest.TestCase):
         self.assertEqual(self.shop.admin("POST", "/api/admin/notifications/999999/retry").status, 404)
         self.assertEqual(self.shop.admin("POST", "/api/admin/events/dead-letters/999999/replay").status, 404)
         subscribers = self.shop.admin("GET", "/api/admin/events/subscribers").json["items"]
-        self.assertEqual({s["name"] for s in subscribers}, {"cache", "notify", "webhooks"})
+        self.assertEqual({s["name"] for s in subscribers}, {"cache", "analytics", "notify", "webhooks"})
 
 
 class TwilioDownTest(unittest.TestCase):
