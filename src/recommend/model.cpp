@@ -521,7 +521,8 @@ public:
         if (count > max) throw std::runtime_error("the model file holds too many entries");
         Need(count * sizeof(T));
         std::vector<T> values(count);
-        std::memcpy(values.data(), bytes_.data() + at_, count * sizeof(T));
+        // An empty vector's data() may be null, which memcpy must never be given.
+        if (count > 0) std::memcpy(values.data(), bytes_.data() + at_, count * sizeof(T));
         at_ += count * sizeof(T);
         return values;
     }

@@ -42,7 +42,8 @@ public:
 
     // Subscribes to the announcements through client: construct it before client.Start(). Until
     // the subscription is established, first_level keeps entries for kUnsubscribedTtl only.
-    // client and first_level must outlive this object and ttl must be positive.
+    // client and first_level must outlive this object, client must be stopped before it goes (the
+    // client's thread calls into it), and ttl must be positive.
     SharedCache(Client& client, ReadCache& first_level, std::chrono::seconds ttl);
 
     Lookup Get(std::string_view key) override;

@@ -45,6 +45,10 @@ struct Node {
         client.Start();
         EXPECT_TRUE(WaitFor([this] { return shared.subscribed(); }));
     }
+    // The client's thread calls into shared: it stops before shared goes.
+    ~Node() { client.Stop(); }
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
 
     // A read through both levels, as the catalog's routes do; compute stands for the database.
     std::string Read(const std::string& key, const std::string& computed) {
