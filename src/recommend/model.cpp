@@ -12,7 +12,6 @@
 #include <map>
 #include <random>
 #include <stdexcept>
-#include <thread>
 
 namespace emporium::recommend {
 
@@ -125,22 +124,13 @@ void Model::Reindex() {
     for (std::size_t i = 0; i < ids.size(); ++i) row.emplace(ids[i], static_cast<std::uint32_t>(i));
 }
 
-void Model::BuildIndex(const std::vector<std::vector<float>>& vectors, int m, int ef_construction, std::uint64_t seed,
-                       unsigned threads) {
+void Model::BuildIndex(const std::vector<std::vector<float>>& vectors, int m, int ef_construction, std::uint64_t seed) {
     const std::size_t n = vectors.size();
     index.reset(new ContentIndex(static_cast<std::size_t>(features.dims())));
     index->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(&index->space, std::max<std::size_t>(n, 1),
                                                                     static_cast<std::size_t>(m),
                                                                     static_cast<std::size_t>(ef_construction), seed);
-    // hnswlib takes points from several threads at once.
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> workers;
-    for (unsigned t = 0; t < std::max(1U, threads); ++t) {
-        workers.emplace_back([&] {
-            for (std::size_t i = next++; i < n; i = next++) index->hnsw->addPoint(vectors[i].data(), i);
-        });
-    }
-    for (auto& w : workers) w.join();
+    for (std::size_t i = 0; i < n; ++i) index->hnsw->addPoint(vectors[i].data(), i);
     SetEf(ef);
 }
 

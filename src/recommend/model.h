@@ -74,10 +74,11 @@ public:
     std::vector<float> VectorOf(std::uint32_t item) const;
     std::int64_t MemoryBytes() const;
 
-    // Builds the index from one vector per item (on `threads` threads), with HNSW's M and
-    // ef_construction; search breadth ef.
-    void BuildIndex(const std::vector<std::vector<float>>& vectors, int m, int ef_construction, std::uint64_t seed,
-                    unsigned threads);
+    // Builds the index from one vector per item, with HNSW's M and ef_construction; search
+    // breadth ef. One thread: Debian's hnswlib read past a node's link lists under AddressSanitizer
+    // when points went in from several threads at once, and one thread also makes the same
+    // data give the same index.
+    void BuildIndex(const std::vector<std::vector<float>>& vectors, int m, int ef_construction, std::uint64_t seed);
     void SetEf(int value);
     void SaveIndex(const std::string& path) const;
     // Throws std::runtime_error when the file is not an index of features.dims() dimensions.

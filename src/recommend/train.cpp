@@ -14,7 +14,6 @@
 #include <map>
 #include <random>
 #include <set>
-#include <thread>
 #include <unordered_set>
 
 #include "recommend/model.h"
@@ -97,8 +96,7 @@ Result<std::unique_ptr<Model>> BuildContent(const std::vector<Item>& all, const 
     vectors.reserve(live.size());
     for (const Item& item : live) vectors.push_back(model->features.Vector(item));
     model->ef = std::max(o.ef, 10);
-    model->BuildIndex(vectors, o.m, o.ef_construction, o.seed,
-                      std::max(1U, std::min(4U, std::thread::hardware_concurrency())));
+    model->BuildIndex(vectors, o.m, o.ef_construction, o.seed);
     for (;;) {
         model->SetEf(model->ef);
         *recall = AnnRecall(*model, o.recall_queries, o.seed);
