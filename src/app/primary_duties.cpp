@@ -24,14 +24,20 @@ void AddEventMetrics(ops::Metrics& metrics, events::Dispatcher& dispatcher, cons
 PrimaryDuties::PrimaryDuties(Deps deps) : deps_(std::move(deps)) {}
 
 void PrimaryDuties::Start() {
-    std::lock_guard guard(mutex_);
-    if (dispatcher_) return;
-    std::unique_ptr<events::Dispatcher> d = MakeDispatcher();
-    events::Dispatcher* raw = d.get();
-    deps_.orders.OnEventsCommitted([raw] { raw->Wake(); });
-    deps_.catalog.OnProductChanged([raw](std::int64_t) { raw->Wake(); });
+    events::Dispatcher* raw = nullptr;
+    {
+        std::lock_guard guard(mutex_);
+        if (dispatcher_) return;
+        std::unique_ptr<events::Dispatcher> d = MakeDispatcher();
+        raw = d.get();
+        deps_.orders.OnEventsCommitted([raw] { raw->Wake(); });
+        deps_.catalog.OnProductChanged([raw](std::int64_t) { raw->Wake(); });
+        dispatcher_ = std::move(d);
+    }
+    // Outside mutex_: a scrape holds the metrics' lock while its callbacks (OldestPending, the
+    // analytics lag) take mutex_, so taking the metrics' lock under mutex_ could deadlock. The
+    // dispatcher lives as long as this object.
     AddEventMetrics(deps_.metrics, *raw, deps_.clock);
-    dispatcher_ = std::move(d);
     // Product views are counted on every node and flushed by each.
     deps_.analytics.StartFlusher(std::chrono::seconds(2));
     if (deps_.in_process) deps_.notifier.Start();

@@ -57,7 +57,9 @@ def live_version():
 
 
 def wait_live(version):
-    wait_until(lambda: live_version() == version, f"version {version} live")
+    # Generous: the shop validates a new model (checksums, a recall smoke test) before the swap,
+    # which takes a while under the sanitizers.
+    wait_until(lambda: live_version() == version, f"version {version} live", timeout=120)
 
 
 def some_products(n=5):
