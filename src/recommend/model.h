@@ -75,9 +75,9 @@ public:
     std::int64_t MemoryBytes() const;
 
     // Builds the index from one vector per item, with HNSW's M and ef_construction; search
-    // breadth ef. One thread: Debian's hnswlib read past a node's link lists under AddressSanitizer
-    // when points went in from several threads at once, and one thread also makes the same
-    // data give the same index.
+    // breadth ef. One thread: Debian's hnswlib races on its shared level generator and link
+    // lists when points go in from several threads at once (ThreadSanitizer), and one thread
+    // also makes the same data give the same index.
     void BuildIndex(const std::vector<std::vector<float>>& vectors, int m, int ef_construction, std::uint64_t seed);
     void SetEf(int value);
     void SaveIndex(const std::string& path) const;
