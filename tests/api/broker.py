@@ -45,7 +45,12 @@ class Broker:
         plugins = os.path.join(self.dir, "enabled_plugins")
         with open(plugins, "w") as f:
             f.write("[].\n")
-        self.env = dict(os.environ, HOME=self.dir, RABBITMQ_NODENAME=self.node,
+        # RabbitMQ also reads unprefixed settings from the environment (LOGS, NODENAME, ...):
+        # scripts/test.sh exports LOGS for its own log directory, which must not become the
+        # broker's log file.
+        inherited = {k: v for k, v in os.environ.items() if k not in ("LOGS", "NODENAME", "NODE_PORT", "MNESIA_BASE")}
+        self.env = dict(inherited, HOME=self.dir, RABBITMQ_NODENAME=self.node,
+                        RABBITMQ_LOGS=os.path.join(self.dir, "log", "rabbit.log"),
                         RABBITMQ_NODE_IP_ADDRESS="127.0.0.1", RABBITMQ_NODE_PORT=str(self.port),
                         RABBITMQ_DIST_PORT=str(self.dist_port), ERL_EPMD_PORT=str(self.epmd_port),
                         ERL_EPMD_ADDRESS="127.0.0.1",
