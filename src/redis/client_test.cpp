@@ -15,29 +15,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Polls cond until it holds or the deadline passes: waiting for a condition, never a fixed sleep.
-template <typename F>
-bool WaitFor(F&& cond, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (cond()) return true;
-        std::this_thread::sleep_for(milliseconds(5));
-    }
-    return cond();
-}
-
-// Timeouts generous enough for a sanitizer build on a busy machine, short enough for a test.
-ClientOptions TestOptions() {
-    ClientOptions o;
-    o.connect_timeout = milliseconds(500);
-    o.command_timeout = milliseconds(500);
-    o.pool_size = 2;
-    o.backoff_min = milliseconds(20);
-    o.backoff_max = milliseconds(200);
-    o.ping_interval = milliseconds(200);
-    return o;
-}
-
 struct CapturedLog {
     std::ostringstream text;
     Logger logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(text));

@@ -14,27 +14,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-template <typename F>
-bool WaitFor(F&& cond, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (cond()) return true;
-        std::this_thread::sleep_for(milliseconds(2));
-    }
-    return cond();
-}
-
-ClientOptions TestOptions() {
-    ClientOptions o;
-    o.connect_timeout = milliseconds(500);
-    o.command_timeout = milliseconds(500);
-    o.pool_size = 2;
-    o.backoff_min = milliseconds(20);
-    o.backoff_max = milliseconds(200);
-    o.ping_interval = milliseconds(200);
-    return o;
-}
-
 // One node of the shop as far as caching goes: its first level in front of the shared one.
 struct Node {
     explicit Node(const TestServer& server, const Clock& clock)

@@ -14,28 +14,8 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-template <typename F>
-bool WaitFor(F&& cond, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (cond()) return true;
-        std::this_thread::sleep_for(milliseconds(5));
-    }
-    return cond();
-}
-
 Logger Quiet() {
     return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-}
-
-ClientOptions TestOptions() {
-    ClientOptions o;
-    o.connect_timeout = milliseconds(500);
-    o.command_timeout = milliseconds(500);
-    o.pool_size = 2;
-    o.backoff_min = milliseconds(20);
-    o.backoff_max = milliseconds(200);
-    return o;
 }
 
 // A node's Redis client, up.

@@ -63,4 +63,16 @@ void TestServer::Resume() {
     Run("resume");
 }
 
+ClientOptions TestOptions() {
+    using std::chrono::milliseconds;
+    ClientOptions o;
+    o.connect_timeout = milliseconds(500);
+    o.command_timeout = milliseconds(500);
+    o.pool_size = 2;
+    o.backoff_min = milliseconds(20);
+    o.backoff_max = milliseconds(200);
+    o.ping_interval = milliseconds(200);
+    return o;
+}
+
 }  // namespace emporium::redis

@@ -2,7 +2,9 @@
 // port below 32768, that a test can kill, restart, pause and resume.
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "redis/client.h"
 
@@ -30,5 +32,19 @@ private:
     std::string dir_;
     std::string url_;
 };
+
+// Client timeouts generous enough for a sanitizer build on a busy machine, short enough for a test.
+ClientOptions TestOptions();
+
+// Polls cond until it holds or the deadline passes: waiting for a condition, never a fixed sleep.
+template <typename F>
+bool WaitFor(F&& cond, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return cond();
+}
 
 }  // namespace emporium::redis
