@@ -170,6 +170,9 @@ struct Server::Impl {
     RequestObserver observer;
     std::atomic<bool> draining{false};
     std::atomic<std::size_t> in_flight_requests{0};
+    // The public listeners' share of in_flight_requests: what admission (max_in_flight) counts, so
+    // that scrapes and probes on the internal listener never get a shopper shed.
+    std::atomic<std::size_t> public_in_flight_requests{0};
     std::atomic<std::size_t> connections{0};
     std::mutex per_address_mutex;
     std::unordered_map<std::string, std::size_t> per_address_connections;  // guarded by per_address_mutex
@@ -501,7 +504,11 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
         auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
         // From here the request counts as in flight: a drain waits for it, body and all.
         std::optional<ConnectionSlot> in_flight_slot;
-        if (!read_ec) in_flight_slot.emplace(in_flight_requests);
+        std::optional<ConnectionSlot> public_slot;
+        if (!read_ec) {
+            in_flight_slot.emplace(in_flight_requests);
+            if (listener.public_facing) public_slot.emplace(public_in_flight_requests);
+        }
         std::optional<Response> read_error;  // the answer to an unreadable request
         if (read_ec) {
             read_error = AnswerToReadError(read_ec, options.body_limit);
@@ -517,6 +524,7 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
         if (draining.load()) exchange.keep_alive = false;
         auto [write_ec, body_size] = co_await WriteResponse(stream, listener, exchange);
         in_flight_slot.reset();
+        public_slot.reset();
         Record(listener, exchange, body_size);
         if (write_ec) break;
         if (exchange.close_after) {
@@ -598,7 +606,7 @@ awaitable<bool> Server::Impl::Handle(Listener& listener, Stream& stream, beast::
 
 std::optional<Response> Server::Impl::Admit(const Listener& listener, const Request& request) {
     if (!listener.public_facing) return std::nullopt;
-    if (in_flight_requests.load() > options.max_in_flight) {
+    if (public_in_flight_requests.load() > options.max_in_flight) {
         // Shedding: answering some requests at once with 503 keeps the admitted ones fast.
         return Busy();
     }

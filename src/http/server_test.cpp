@@ -57,6 +57,38 @@ protected:
     std::thread runner_;
 };
 
+// max_in_flight counts the public listeners' requests only: a scrape or probe held on the internal
+// listener never gets a shopper shed.
+TEST_F(ServerTest, InternalRequestsDoNotCountTowardsPublicShedding) {
+    std::shared_future<void> release = release_.get_future().share();
+    Router internal;
+    internal.Get("/internal/hold", [this, release](const Request&) {
+        held_.set_value();
+        release.wait();
+        return Response::Json(200, "{}");
+    });
+    router_.Get("/work", [](const Request&) { return Response::Json(200, "{}"); });
+    ServerOptions options;
+    options.worker_threads = 2;
+    options.max_in_flight = 1;
+    server_ = std::make_unique<Server>(std::move(options), MakeLogger("off"), nullptr);
+    port_ = server_->Listen({"public", "127.0.0.1", 0, &router_, true, "", ""});
+    const std::uint16_t internal_port = server_->Listen({"internal", "127.0.0.1", 0, &internal, false, "", ""});
+    runner_ = std::thread([this] { server_->Run(); });
+
+    std::future<HttpAnswer> holder = std::async(std::launch::async, [internal_port] {
+        HttpCall call;
+        call.method = "GET";
+        call.url = "http://127.0.0.1:" + std::to_string(internal_port) + "/internal/hold";
+        return Perform(call);
+    });
+    held_.get_future().wait();
+    EXPECT_EQ(Get("/work").status, 200);  // one public request in flight: within max_in_flight
+    release_.set_value();
+    release_ = std::promise<void>();
+    EXPECT_EQ(holder.get().status, 200);
+}
+
 TEST_F(ServerTest, ShedsWorkWhileTheWorkersAreBehindButNeverInlineAnswers) {
     std::shared_future<void> release = release_.get_future().share();
     router_.Get("/hold", [this, release](const Request&) {
