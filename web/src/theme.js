@@ -73,15 +73,24 @@ export function onColor(background) {
   return contrast('#ffffff', background) >= contrast('#111111', background) ? '#ffffff' : '#111111'
 }
 
+// The status colours of both the storefront's own styles and Vuetify's (text-warning, chips, alerts).
+const STATUS_COLORS = {
+  light: { error: '#c62828', info: '#1565c0', success: '#2e7d32', warning: '#b45309' },
+  dark: { error: '#ff6b81', info: '#64b5f6', success: '#69f0ae', warning: '#ffb74d' },
+}
+
+/** The status colours for a light or dark look, each moved just enough to read as text on every one of `grounds`. */
+export function statusColors(dark, grounds) {
+  return Object.fromEntries(Object.entries(STATUS_COLORS[dark ? 'dark' : 'light']).map(([name, c]) => [name, readable(c, grounds)]))
+}
+
 /** The CSS custom properties of the storefront for a branding ({dark, primary, ..., surface}). */
 export function shopColors(theme) {
   const t = { ...NEUTRAL_COLORS, ...brandColors(theme) }
   const dark = Boolean(theme && theme.dark)
   const grounds = [t.background, t.surface]
   const text = readable(dark ? '#f2f2f7' : '#1b1b21', grounds, 7)
-  const status = dark
-    ? { error: '#ff6b81', success: '#69f0ae', warning: '#ffb74d' }
-    : { error: '#c62828', success: '#2e7d32', warning: '#b45309' }
+  const status = statusColors(dark, grounds)
   const mutedStart = mix(text, t.surface, 0.45)
   const onPrimary = onColor(t.primary)
   const heroEnd = mix(t.primary, onPrimary === '#ffffff' ? '#000000' : '#ffffff', 0.3)
@@ -105,9 +114,9 @@ export function shopColors(theme) {
       '--shop-link': readable(t.primary, grounds),
       '--shop-primary-tint': mix(t.surface, t.primary, dark ? 0.22 : 0.1),
       '--shop-secondary': t.secondary,
-      '--shop-error': readable(status.error, grounds),
-      '--shop-success': readable(status.success, grounds),
-      '--shop-warning': readable(status.warning, grounds),
+      '--shop-error': status.error,
+      '--shop-success': status.success,
+      '--shop-warning': status.warning,
       '--shop-focus': readable(t.primary, grounds, 3),
     },
   }

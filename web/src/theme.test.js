@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { AA, applyShopTheme, contrast, readable, shopColors } from './theme'
+import { AA, NEUTRAL_COLORS, applyShopTheme, contrast, readable, shopColors, statusColors } from './theme'
 
 // The two demo shops, the neutral look, and brandings that are hard to read on: a light brand
 // on white, a mid-grey page, a dark brand on a dark page.
@@ -26,6 +26,19 @@ describe('shopColors', () => {
       expect(contrast(v['--shop-hero-text'], v['--shop-primary']), 'hero text, left').toBeGreaterThanOrEqual(4.5)
       expect(contrast(v['--shop-hero-text'], v['--shop-hero-end']), 'hero text, right').toBeGreaterThanOrEqual(4.5)
       expect(contrast(v['--shop-hero-button-text'], v['--shop-hero-text']), 'hero button').toBeGreaterThanOrEqual(4.5)
+    })
+  }
+
+  for (const [name, theme] of Object.entries(THEMES)) {
+    test(`${name}: Vuetify's status colours (text-warning, ...) read at 4.5:1 on the page and on cards`, () => {
+      const t = { ...NEUTRAL_COLORS, ...(theme || {}) }
+      const status = statusColors(Boolean(theme?.dark), [t.background, t.surface])
+      expect(Object.keys(status).sort()).toEqual(['error', 'info', 'success', 'warning'])
+      for (const ground of [t.background, t.surface]) {
+        for (const [which, color] of Object.entries(status)) {
+          expect(contrast(color, ground), `${which} ${color} on ${ground}`).toBeGreaterThanOrEqual(4.5)
+        }
+      }
     })
   }
 

@@ -3,7 +3,7 @@
 import 'vuetify/styles'
 import { createVuetify } from 'vuetify'
 import { aliases, mdi } from 'vuetify/iconsets/mdi-svg'
-import { NEUTRAL_COLORS, brandColors, onColor } from '../theme'
+import { NEUTRAL_COLORS, brandColors, onColor, statusColors } from '../theme'
 
 export const vuetify = createVuetify({
   icons: { defaultSet: 'mdi', aliases, sets: { mdi } },
@@ -23,9 +23,6 @@ export const vuetify = createVuetify({
     VSelect: { variant: 'outlined', density: 'comfortable' },
   },
 })
-
-const STATUS_LIGHT = { error: '#c62828', info: '#1565c0', success: '#2e7d32', warning: '#e65100' }
-const STATUS_DARK = { error: '#ff6b81', info: '#64b5f6', success: '#69f0ae', warning: '#ffb74d' }
 
 // Emphasis levels that keep secondary text (field labels, hints, subtitles) at 4.5:1 or better on
 // the shop's surfaces: Vuetify's own 0.60 falls under it once a label's 0.87 is applied on top.
@@ -48,7 +45,8 @@ const VARIABLES_DARK = {
 export function applyBranding(theme) {
   const colors = brandColors(theme)
   const dark = Boolean(theme && theme.dark)
-  const status = dark ? STATUS_DARK : STATUS_LIGHT
+  const grounds = [colors.background || NEUTRAL_COLORS.background, colors.surface || NEUTRAL_COLORS.surface]
+  const status = statusColors(dark, grounds)
   // Text on a status fill (a flat chip, an alert) picked by WCAG contrast: Vuetify's own pick (APCA)
   // puts white on the dark mode's light red, 2.7:1.
   const onStatus = Object.fromEntries(Object.entries(status).map(([name, fill]) => [`on-${name}`, onColor(fill)]))
