@@ -63,14 +63,14 @@ smoke: build
 
 # The unit and API tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan: deps
-	@test -f $(ASAN_DIR)/build.ninja || cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMPORIUM_SANITIZE=ON
+	@test -f $(ASAN_DIR)/build.ninja || cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEMPORIUM_SANITIZE=ON -DCMAKE_UNITY_BUILD=ON
 	cmake --build $(ASAN_DIR)
 	cd $(ASAN_DIR) && ctest --output-on-failure
 	EMPORIUM_BIN=$(CURDIR)/$(ASAN_DIR)/emporium python3 tests/api/run.py
 
 # The unit and API tests again, built with ThreadSanitizer (suppressions: tests/tsan.supp).
 test-tsan: deps
-	@test -f $(TSAN_DIR)/build.ninja || cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMPORIUM_SANITIZE=thread
+	@test -f $(TSAN_DIR)/build.ninja || cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMPORIUM_SANITIZE=thread -DCMAKE_UNITY_BUILD=ON
 	cmake --build $(TSAN_DIR)
 	cd $(TSAN_DIR) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" ctest -LE postgresql --output-on-failure
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" EMPORIUM_BIN=$(CURDIR)/$(TSAN_DIR)/emporium python3 tests/api/run.py

@@ -153,7 +153,7 @@ private:
     http::Authenticator authenticate_;
 };
 
-json::object ScoresJson(const Scores& s) {
+json::object EvaluationJson(const Scores& s) {
     return {{"recall_at_10", s.recall_at_10}, {"ndcg_at_10", s.ndcg_at_10}, {"hit_rate_at_10", s.hit_rate_at_10}};
 }
 
@@ -179,11 +179,11 @@ json::object VersionJson(const VersionInfo& v) {
                                     {"size_bytes", v.manifest->size_bytes},
                                     {"memory_bytes", v.manifest->memory_bytes},
                                     {"ann_recall_at_10", v.manifest->ann_recall_at_10},
-                                    {"blend", ScoresJson(e.blend.all)},
-                                    {"blend_new", ScoresJson(e.blend.fresh)},
-                                    {"popularity", ScoresJson(e.popularity.all)},
-                                    {"popularity_new", ScoresJson(e.popularity.fresh)},
-                                    {"buy_again", ScoresJson(e.buy_again.all)}};
+                                    {"blend", EvaluationJson(e.blend.all)},
+                                    {"blend_new", EvaluationJson(e.blend.fresh)},
+                                    {"popularity", EvaluationJson(e.popularity.all)},
+                                    {"popularity_new", EvaluationJson(e.popularity.fresh)},
+                                    {"buy_again", EvaluationJson(e.buy_again.all)}};
     } else {
         o["manifest"] = nullptr;
     }

@@ -16,7 +16,7 @@
 namespace emporium::redis {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 timeval Timeval(std::chrono::milliseconds d) {
     timeval tv{};
@@ -94,7 +94,7 @@ std::string RunId(const Reply& info) {
 // Wait before the next attempt: the backoff with up to a fifth taken off at random, so that many
 // nodes do not all reconnect in the same instant; the backoff itself doubles up to max.
 std::chrono::milliseconds NextBackoff(std::chrono::milliseconds& backoff, std::chrono::milliseconds max) {
-    thread_local std::minstd_rand random(static_cast<unsigned>(Clock::now().time_since_epoch().count()));
+    thread_local std::minstd_rand random(static_cast<unsigned>(SteadyClock::now().time_since_epoch().count()));
     const auto wait = backoff - std::chrono::milliseconds(random() % (backoff.count() / 5 + 1));
     backoff = std::min(max, backoff * 2);
     return wait;
@@ -374,7 +374,7 @@ void Client::KeepPool() {
         Context c = Connect();
         if (!c) {
             DropPool();
-            next_pool_attempt_ = Clock::now() + NextBackoff(pool_backoff_, options_.backoff_max);
+            next_pool_attempt_ = SteadyClock::now() + NextBackoff(pool_backoff_, options_.backoff_max);
             return;
         }
         std::lock_guard lock(pool_mutex_);
@@ -413,7 +413,7 @@ void Client::Resubscribe() {
         if (!ok) CountFailure(confirmed.failure == Failure::kNone ? Failure::kIo : confirmed.failure);
     }
     if (!ok) {
-        next_subscribe_attempt_ = Clock::now() + NextBackoff(subscribe_backoff_, options_.backoff_max);
+        next_subscribe_attempt_ = SteadyClock::now() + NextBackoff(subscribe_backoff_, options_.backoff_max);
         return;
     }
     subscription_ = std::move(c);
@@ -421,7 +421,7 @@ void Client::Resubscribe() {
     for (const Subscription& s : subscriptions_) {
         if (s.on_subscribed) s.on_subscribed(true, run_id);
     }
-    last_heard_ = last_ping_ = Clock::now();
+    last_heard_ = last_ping_ = SteadyClock::now();
     subscribed_ = true;
 }
 
@@ -436,7 +436,7 @@ void Client::DropSubscription(const char* why) {
     }
     // The server probably went away: the pooled connections are as suspect as this one.
     MarkDown(Failure::kIo);
-    next_subscribe_attempt_ = Clock::now() + NextBackoff(subscribe_backoff_, options_.backoff_max);
+    next_subscribe_attempt_ = SteadyClock::now() + NextBackoff(subscribe_backoff_, options_.backoff_max);
 }
 
 void Client::ReadSubscription() {
@@ -444,7 +444,7 @@ void Client::ReadSubscription() {
         DropSubscription("connection closed");
         return;
     }
-    last_heard_ = Clock::now();
+    last_heard_ = SteadyClock::now();
     while (true) {
         void* raw = nullptr;
         if (redisGetReplyFromReader(subscription_.get(), &raw) != REDIS_OK) {
@@ -463,16 +463,16 @@ void Client::ReadSubscription() {
 }
 
 void Client::Run() {
-    next_pool_attempt_ = next_subscribe_attempt_ = Clock::now();
+    next_pool_attempt_ = next_subscribe_attempt_ = SteadyClock::now();
     while (!stopping_) {
-        auto now = Clock::now();
+        auto now = SteadyClock::now();
         if (!commands_up_ && now >= next_pool_attempt_) KeepPool();
         // Subscribing waits for the pool, so that what a subscriber does on (re)subscription
         // (announce a change it owes, say) finds commands up.
         if (!subscriptions_.empty() && !subscription_ && commands_up_ && now >= next_subscribe_attempt_) {
             Resubscribe();
         }
-        now = Clock::now();
+        now = SteadyClock::now();
         if (subscription_ && now - last_heard_ > 3 * options_.ping_interval) DropSubscription("no answer to pings");
         if (subscription_ && now - last_ping_ >= options_.ping_interval) {
             last_ping_ = now;

@@ -15,8 +15,8 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // One node of the shop as far as caching goes: its first level in front of the shared one.
-struct Node {
-    explicit Node(const TestServer& server, const Clock& clock)
+struct CacheNode {
+    explicit CacheNode(const TestServer& server, const Clock& clock)
         : client(server.parsed(), TestOptions(),
                  std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>())),
           first(clock, seconds(300), {}),
@@ -25,9 +25,9 @@ struct Node {
         EXPECT_TRUE(WaitFor([this] { return shared.subscribed(); }));
     }
     // The client's thread calls into shared: it stops before shared goes.
-    ~Node() { client.Stop(); }
-    Node(const Node&) = delete;
-    Node& operator=(const Node&) = delete;
+    ~CacheNode() { client.Stop(); }
+    CacheNode(const CacheNode&) = delete;
+    CacheNode& operator=(const CacheNode&) = delete;
 
     // A read through both levels, as the catalog's routes do; compute stands for the database.
     std::string Read(const std::string& key, const std::string& computed) {
@@ -57,7 +57,7 @@ struct Node {
 TEST(SharedCache, NodesShareEntriesAndAChangeThroughOneReachesTheOtherWithinASecond) {
     TestServer server;
     SystemClock clock;
-    Node a(server, clock), b(server, clock);
+    CacheNode a(server, clock), b(server, clock);
     EXPECT_EQ(b.Read("product\x1e"
                      "1",
                      "v1"),
@@ -103,7 +103,7 @@ TEST(SharedCache, NodesShareEntriesAndAChangeThroughOneReachesTheOtherWithinASec
 TEST(SharedCache, AValueComputedBeforeAChangeIsNotStored) {
     TestServer server;
     SystemClock clock;
-    Node a(server, clock), b(server, clock);
+    CacheNode a(server, clock), b(server, clock);
     SharedCacheLevel::Lookup before = b.shared.Get(
         "list\x1e"
         "page=1");  // b starts reading...
@@ -126,7 +126,7 @@ TEST(SharedCache, AValueComputedBeforeAChangeIsNotStored) {
 TEST(SharedCache, ANodeThatLostItsSubscriptionKeepsEntriesOneSecondAndDropsThemWhenBack) {
     TestServer server;
     ManualClock clock;
-    Node node(server, clock);
+    CacheNode node(server, clock);
     EXPECT_EQ(node.Read("k", "v"), "v");
     server.Kill();
     ASSERT_TRUE(WaitFor([&] { return !node.shared.subscribed(); }));
@@ -148,7 +148,7 @@ TEST(SharedCache, ANodeThatLostItsSubscriptionKeepsEntriesOneSecondAndDropsThemW
 TEST(SharedCache, AChangeMadeWhileRedisWasDownIsAnnouncedWhenItIsBack) {
     TestServer server;
     SystemClock clock;
-    Node node(server, clock);
+    CacheNode node(server, clock);
     server.Kill();
     node.Change();
     EXPECT_EQ(node.shared.unannounced(), 1u);
@@ -160,7 +160,7 @@ TEST(SharedCache, AChangeMadeWhileRedisWasDownIsAnnouncedWhenItIsBack) {
 TEST(SharedCache, EntriesOfARestoredSnapshotAreNotServed) {
     TestServer server;
     SystemClock clock;
-    Node a(server, clock), b(server, clock);
+    CacheNode a(server, clock), b(server, clock);
     EXPECT_EQ(b.Read("product\x1e"
                      "7",
                      "old"),

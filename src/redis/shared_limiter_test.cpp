@@ -19,8 +19,8 @@ Logger Quiet() {
 }
 
 // A node's Redis client, up.
-struct Node {
-    explicit Node(const TestServer& server) : client(server.parsed(), TestOptions(), Quiet()) {
+struct LimiterNode {
+    explicit LimiterNode(const TestServer& server) : client(server.parsed(), TestOptions(), Quiet()) {
         client.Start();
         EXPECT_TRUE(WaitFor([this] { return client.commands_up(); }));
     }
@@ -29,7 +29,7 @@ struct Node {
 
 TEST(RedisBuckets, RefillDebtFloorAndExpiryFollowTheTokenBucket) {
     TestServer server;
-    Node node(server);
+    LimiterNode node(server);
     const std::vector<std::string> key = {"bucket"};
     auto debit = [&](std::int64_t now_ms, int count) {
         std::optional<std::vector<double>> left = DebitBuckets(node.client, 2.0, 3.0, now_ms, key, {count});
@@ -54,7 +54,7 @@ TEST(RedisBuckets, RefillDebtFloorAndExpiryFollowTheTokenBucket) {
 
 TEST(RedisBuckets, ManyBucketsInOneCall) {
     TestServer server;
-    Node node(server);
+    LimiterNode node(server);
     std::optional<std::vector<double>> left =
         DebitBuckets(node.client, 1.0, 10.0, 1'800'000'000'000, {"a", "b", "c"}, {1, 4, 10});
     ASSERT_TRUE(left);
@@ -64,7 +64,7 @@ TEST(RedisBuckets, ManyBucketsInOneCall) {
 TEST(SharedRateLimiter, TwoNodesShareOneBudget) {
     TestServer server;
     ManualClock clock(std::chrono::system_clock::time_point(seconds(1'800'000'000)));
-    Node a_node(server), b_node(server);
+    LimiterNode a_node(server), b_node(server);
     const SharedRateLimiter::Settings settings{"requests", 1.0, 5.0, RateLimiter::Keys::kClientAddress};
     SharedRateLimiter a(a_node.client, clock, settings), b(b_node.client, clock, settings);
     int admitted = 0;
@@ -91,7 +91,7 @@ TEST(SharedRateLimiter, TwoNodesShareOneBudget) {
 TEST(SharedRateLimiter, TakesFromManyThreadsAreAllReported) {
     TestServer server;
     ManualClock clock(std::chrono::system_clock::time_point(seconds(1'800'000'000)));
-    Node node(server);
+    LimiterNode node(server);
     SharedRateLimiter limiter(node.client, clock, {"signin_account", 0.001, 1000.0, RateLimiter::Keys::kText});
     std::vector<std::thread> threads;
     threads.reserve(4);
@@ -113,7 +113,7 @@ TEST(SharedRateLimiter, TakesFromManyThreadsAreAllReported) {
 TEST(SharedRateLimiter, FallsBackToTheNodesOwnBucketWhileRedisIsDownAndRecovers) {
     TestServer server;
     ManualClock clock(std::chrono::system_clock::time_point(seconds(1'800'000'000)));
-    Node node(server);
+    LimiterNode node(server);
     SharedRateLimiter limiter(node.client, clock, {"requests", 0.001, 3.0, RateLimiter::Keys::kClientAddress});
     server.Kill();
     int admitted = 0;
@@ -137,7 +137,7 @@ TEST(SharedRateLimiter, FallsBackToTheNodesOwnBucketWhileRedisIsDownAndRecovers)
 TEST(SharedRateLimiter, KeysAreFixedLengthHashesThatHideTheClient) {
     TestServer server;
     ManualClock clock;
-    Node node(server);
+    LimiterNode node(server);
     SharedRateLimiter by_email(node.client, clock, {"signin_account", 1, 5, RateLimiter::Keys::kText});
     SharedRateLimiter by_address(node.client, clock, {"requests", 1, 5, RateLimiter::Keys::kClientAddress});
     const std::string key = by_email.BucketKey("alice@example.com");
@@ -152,7 +152,7 @@ TEST(SharedRateLimiter, KeysAreFixedLengthHashesThatHideTheClient) {
 TEST(SharedRateLimiter, OffWhenTheRateIsZero) {
     TestServer server;
     ManualClock clock;
-    Node node(server);
+    LimiterNode node(server);
     SharedRateLimiter limiter(node.client, clock, {"requests", 0, 1, RateLimiter::Keys::kClientAddress});
     for (int i = 0; i < 10; ++i) EXPECT_EQ(limiter.Take("192.0.2.1"), 0);
     limiter.Flush();

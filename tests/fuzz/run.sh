@@ -12,7 +12,7 @@ seconds=${1:-${FUZZ_SECONDS:-60}}
 dir=${FUZZ_DIR:-build-fuzz}
 
 if [[ ! -f $dir/build.ninja ]]; then
-    CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMPORIUM_FUZZ=ON \
+    CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMPORIUM_FUZZ=ON -DCMAKE_UNITY_BUILD=ON \
         -DEMPORIUM_TESTS=OFF > /dev/null || exit 1
 fi
 cmake --build "$dir" --target fuzzers -- -j "${FUZZ_BUILD_JOBS:-2}" || { echo "0 passed, 1 failed"; exit 1; }
