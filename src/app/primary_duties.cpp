@@ -3,19 +3,20 @@
 namespace emporium::app {
 namespace {
 
-// Each lane's backlog and the age of its oldest waiting event, read at scrape time.
+// Each lane's backlog and the age of its oldest waiting event, sampled off the scrape (database reads).
 void AddEventMetrics(ops::Metrics& metrics, events::Dispatcher& dispatcher, const Clock& clock) {
     for (const events::LaneProgress& lane : dispatcher.Progress()) {
         const std::string labels = "subscriber=\"" + lane.name + "\"";
         auto find = [&dispatcher, name = lane.name]() { return dispatcher.Progress(name); };
-        metrics.AddCallback("emporium_events_backlog", "gauge", "Outbox events a subscriber has not handled yet",
-                            labels, [find] { return static_cast<double>(find().backlog); });
-        metrics.AddCallback("emporium_events_oldest_pending_seconds", "gauge",
-                            "Age of the oldest outbox event a subscriber has not handled yet", labels, [find, &clock] {
-                                events::LaneProgress p = find();
-                                if (!p.oldest_pending) return 0.0;
-                                return static_cast<double>(UnixSeconds(clock.Now()) - *p.oldest_pending);
-                            });
+        metrics.AddSampledCallback("emporium_events_backlog", "gauge", "Outbox events a subscriber has not handled yet",
+                                   labels, [find] { return static_cast<double>(find().backlog); });
+        metrics.AddSampledCallback("emporium_events_oldest_pending_seconds", "gauge",
+                                   "Age of the oldest outbox event a subscriber has not handled yet", labels,
+                                   [find, &clock] {
+                                       events::LaneProgress p = find();
+                                       if (!p.oldest_pending) return 0.0;
+                                       return static_cast<double>(UnixSeconds(clock.Now()) - *p.oldest_pending);
+                                   });
     }
 }
 

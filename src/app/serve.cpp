@@ -183,6 +183,10 @@ int Cores() {
     return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
 }
 
+// How often the figures read from the database (backlogs, queued texts, sales totals, readiness)
+// are read for /metrics: a scrape (Prometheus' default is every 15 s) sees them at most this old.
+constexpr std::chrono::seconds kFigureSampleEvery{2};
+
 int WorkerThreads(const ServeOptions& options) {
     return options.workers > 0 ? options.workers : 4 * Cores();
 }
@@ -455,9 +459,10 @@ void ServeProcess::AddMetrics() {
     node_limiters_.AddMetrics(metrics_);
     AddPoolMetrics(metrics_, *core_.database);
     AddNotifyMetrics(metrics_, notifier_, clock_);
-    metrics_.AddCallback("emporium_backup_last_success_timestamp_seconds", "gauge",
-                         "When the newest complete backup was taken", "",
-                         [this] { return static_cast<double>(backups_.LastSuccessAt().value_or(0)); });
+    // Figures read from the database are sampled off the scrape (ops::Metrics::AddSampledCallback).
+    metrics_.AddSampledCallback("emporium_backup_last_success_timestamp_seconds", "gauge",
+                                "When the newest complete backup was taken", "",
+                                [this] { return static_cast<double>(backups_.LastSuccessAt().value_or(0)); });
     metrics_.AddCallback("emporium_http_requests_in_flight", "gauge", "Requests being handled", "",
                          [this] { return static_cast<double>(server_.in_flight()); });
     metrics_.AddCallback("emporium_http_connections_open", "gauge", "Connections open, across listeners", "",
@@ -475,8 +480,8 @@ void ServeProcess::AddMetrics() {
     metrics_.AddCallback("emporium_hash_shed_total", "counter",
                          "Sign-ups and sign-ins answered 503 because the hashing queue was too far behind", "",
                          [this] { return static_cast<double>(hashing_.shed()); });
-    metrics_.AddCallback("emporium_ready", "gauge", "1 when the shop can serve", "",
-                         [this] { return Ready() ? 1.0 : 0.0; });
+    metrics_.AddSampledCallback("emporium_ready", "gauge", "1 when the shop can serve", "",
+                                [this] { return Ready() ? 1.0 : 0.0; });
     metrics_.AddCallback("emporium_data_dir_free_ratio", "gauge", "Share of the data directory's disk that is free", "",
                          [this] { return FreeDiskShare(options_.data_dir).value_or(0); });
     AddSalesMetrics();
@@ -496,11 +501,11 @@ void ServeProcess::AddSalesMetrics() {
         if (currencies.size() < 20 && t.currency != currencies.front()) currencies.push_back(t.currency);
     }
     AddAnalyticsMetrics(metrics_, analytics_, currencies);
-    metrics_.AddCallback("emporium_analytics_lag_seconds", "gauge",
-                         "Age of the oldest order event the sales reports do not show yet", "", [this] {
-                             std::optional<std::int64_t> oldest = primary_.OldestPending("analytics");
-                             return oldest ? static_cast<double>(UnixSeconds(clock_.Now()) - *oldest) : 0.0;
-                         });
+    metrics_.AddSampledCallback("emporium_analytics_lag_seconds", "gauge",
+                                "Age of the oldest order event the sales reports do not show yet", "", [this] {
+                                    std::optional<std::int64_t> oldest = primary_.OldestPending("analytics");
+                                    return oldest ? static_cast<double>(UnixSeconds(clock_.Now()) - *oldest) : 0.0;
+                                });
 }
 
 // The error ratio and each route group's p99 over the alert window.
@@ -723,6 +728,7 @@ int ServeProcess::Run() {
         StartPrimary();
     }
     if (redis_) redis_->Start();
+    metrics_.StartSampling(kFigureSampleEvery);
     server_.Run();
     Shutdown();
     return 0;
@@ -747,6 +753,7 @@ void ServeProcess::StartPrimary() {
 // node takes them over at once (alerts, whose rules read everything below, among them); then the
 // standby's copying, the courier and, last (event delivery invalidates the shared cache), Redis.
 void ServeProcess::Shutdown() {
+    metrics_.StopSampling();  // its readings call into everything below
     hashing_.Stop();
     keeper_.Stop();
     recs_->Stop();

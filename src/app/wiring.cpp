@@ -191,9 +191,9 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
                             std::string("outcome=\"") + outcome.first + "\"",
                             [counter] { return static_cast<double>(counter->load()); });
     }
-    metrics.AddCallback("emporium_messages_waiting", "gauge", "Texts and webhook posts queued or being sent", "",
-                        [&notifier] { return static_cast<double>(notifier.QueueDepth().waiting); });
-    metrics.AddCallback(
+    metrics.AddSampledCallback("emporium_messages_waiting", "gauge", "Texts and webhook posts queued or being sent", "",
+                               [&notifier] { return static_cast<double>(notifier.QueueDepth().waiting); });
+    metrics.AddSampledCallback(
         "emporium_messages_oldest_waiting_seconds", "gauge", "Age of the oldest queued message", "",
         [&notifier, &clock] {
             auto q = notifier.QueueDepth();
@@ -204,14 +204,12 @@ void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, co
 void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& analytics,
                          const std::vector<std::string>& currencies) {
     // Currencies are labels only from the shop's own list (never from a request); each figure is
-    // read from the shop's lifetime totals at scrape time, so it survives restarts. One scrape
-    // reads them once for all its figures (kept a second): a busy database pool then costs the
-    // scrape one wait, not one per figure.
+    // the shop's lifetime totals, sampled off the scrape, so it survives restarts. One sampling
+    // round reads the totals once for all its figures (kept a second).
     struct Totals {
         std::mutex mutex;
         std::chrono::steady_clock::time_point read_at;  // guarded by mutex
         std::vector<analytics::CurrencyTotals> totals;  // guarded by mutex
-        bool failed = false;                            // guarded by mutex: the last read threw
     };
     auto shared = std::make_shared<Totals>();
     auto figure = [&analytics, shared](std::string currency, auto pick) {
@@ -219,12 +217,9 @@ void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& ana
             std::lock_guard lock(shared->mutex);
             const auto now = std::chrono::steady_clock::now();
             if (now - shared->read_at > std::chrono::seconds(1)) {
+                shared->totals = analytics.ShopTotals();  // a throw leaves the figures out until a read succeeds
                 shared->read_at = now;
-                shared->failed = true;
-                shared->totals = analytics.ShopTotals();  // a throw leaves the figure out
-                shared->failed = false;
             }
-            if (shared->failed) throw std::runtime_error("the shop's sales totals could not be read");
             for (const analytics::CurrencyTotals& t : shared->totals) {
                 if (t.currency == currency) return static_cast<double>(pick(t.figures));
             }
@@ -234,22 +229,23 @@ void AddAnalyticsMetrics(ops::Metrics& metrics, analytics::AnalyticsService& ana
     using F = analytics::Figures;
     for (const std::string& c : currencies) {
         const std::string label = "currency=\"" + c + "\"";
-        metrics.AddCallback("emporium_sales_orders_total", "counter", "Orders placed, whole shop", label,
-                            figure(c, [](const F& f) { return f.orders; }));
-        metrics.AddCallback("emporium_sales_units_total", "counter", "Units sold, whole shop", label,
-                            figure(c, [](const F& f) { return f.units_sold; }));
-        metrics.AddCallback("emporium_sales_gross_cents_total", "counter",
-                            "Gross sales in minor units (list price x quantity), whole shop", label,
-                            figure(c, [](const F& f) { return f.gross_cents; }));
-        metrics.AddCallback("emporium_sales_discounts_cents_total", "counter", "Discounts given in minor units", label,
-                            figure(c, [](const F& f) { return f.discounts_cents; }));
-        metrics.AddCallback("emporium_sales_refunds_cents_total", "counter", "Money paid back in minor units", label,
-                            figure(c, [](const F& f) { return f.refunds_cents; }));
-        metrics.AddCallback("emporium_sales_refunds_total", "counter", "Refund entries (lines paid back)", label,
-                            figure(c, [](const F& f) { return f.refunds; }));
-        metrics.AddCallback("emporium_sales_net_cents", "gauge",
-                            "Net sales in minor units (gross - discounts - refunds), whole shop; falls with refunds",
-                            label, figure(c, [](const F& f) { return f.net_cents(); }));
+        metrics.AddSampledCallback("emporium_sales_orders_total", "counter", "Orders placed, whole shop", label,
+                                   figure(c, [](const F& f) { return f.orders; }));
+        metrics.AddSampledCallback("emporium_sales_units_total", "counter", "Units sold, whole shop", label,
+                                   figure(c, [](const F& f) { return f.units_sold; }));
+        metrics.AddSampledCallback("emporium_sales_gross_cents_total", "counter",
+                                   "Gross sales in minor units (list price x quantity), whole shop", label,
+                                   figure(c, [](const F& f) { return f.gross_cents; }));
+        metrics.AddSampledCallback("emporium_sales_discounts_cents_total", "counter", "Discounts given in minor units",
+                                   label, figure(c, [](const F& f) { return f.discounts_cents; }));
+        metrics.AddSampledCallback("emporium_sales_refunds_cents_total", "counter", "Money paid back in minor units",
+                                   label, figure(c, [](const F& f) { return f.refunds_cents; }));
+        metrics.AddSampledCallback("emporium_sales_refunds_total", "counter", "Refund entries (lines paid back)", label,
+                                   figure(c, [](const F& f) { return f.refunds; }));
+        metrics.AddSampledCallback(
+            "emporium_sales_net_cents", "gauge",
+            "Net sales in minor units (gross - discounts - refunds), whole shop; falls with refunds", label,
+            figure(c, [](const F& f) { return f.net_cents(); }));
     }
 }
 

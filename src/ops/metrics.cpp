@@ -9,10 +9,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 namespace emporium::ops {
 namespace {
@@ -85,15 +89,35 @@ struct Metrics::Impl {
     struct Callback {
         std::string name, type, help, labels;
         std::function<double()> read;
+        bool sampled = false;          // read by SampleFigures, rendered from `sample`
+        std::optional<double> sample;  // guarded by samples_mutex
     };
-    std::mutex callbacks_mutex;  // guards callbacks
-    std::vector<Callback> callbacks;
+    std::mutex callbacks_mutex;  // guards callbacks (a deque: a callback stays where it is as more are added)
+    std::deque<Callback> callbacks;
+    mutable std::mutex samples_mutex;  // guards each Callback's sample
+
+    std::mutex sampler_mutex;  // guards stopping
+    std::condition_variable sampler_wake;
+    bool stopping = false;
+    std::thread sampler;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::chrono::system_clock::time_point started_wall = std::chrono::system_clock::now();
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
-Metrics::~Metrics() = default;
+
+Metrics::~Metrics() {
+    StopSampling();
+}
+
+void Metrics::StopSampling() {
+    {
+        std::lock_guard lock(impl_->sampler_mutex);
+        impl_->stopping = true;
+    }
+    impl_->sampler_wake.notify_all();
+    if (impl_->sampler.joinable()) impl_->sampler.join();
+}
 
 void Metrics::ObserveRequest(std::string_view listener, std::string_view route, std::string_view method, int status,
                              double seconds) {
@@ -116,6 +140,46 @@ void Metrics::AddCallback(std::string name, std::string type, std::string help, 
                           std::function<double()> read) {
     std::lock_guard lock(impl_->callbacks_mutex);
     impl_->callbacks.push_back({std::move(name), std::move(type), std::move(help), std::move(labels), std::move(read)});
+}
+
+void Metrics::AddSampledCallback(std::string name, std::string type, std::string help, std::string labels,
+                                 std::function<double()> read) {
+    std::lock_guard lock(impl_->callbacks_mutex);
+    impl_->callbacks.push_back(
+        {std::move(name), std::move(type), std::move(help), std::move(labels), std::move(read), true, std::nullopt});
+}
+
+void Metrics::SampleFigures() {
+    std::vector<Impl::Callback*> sampled;
+    {
+        std::lock_guard lock(impl_->callbacks_mutex);
+        for (Impl::Callback& c : impl_->callbacks) {
+            if (c.sampled) sampled.push_back(&c);
+        }
+    }
+    // Read without any lock a scrape takes: a read may wait on the database for a while.
+    for (Impl::Callback* c : sampled) {
+        std::optional<double> value;
+        try {
+            value = c->read();
+        } catch (const std::exception&) {
+            // Left out of the scrapes until a reading succeeds: a stale figure would look current.
+        }
+        std::lock_guard lock(impl_->samples_mutex);
+        c->sample = value;
+    }
+}
+
+void Metrics::StartSampling(std::chrono::milliseconds every) {
+    impl_->sampler = std::thread([this, every] {
+        std::unique_lock lock(impl_->sampler_mutex);
+        while (!impl_->stopping) {
+            lock.unlock();
+            SampleFigures();
+            lock.lock();
+            impl_->sampler_wake.wait_for(lock, every, [this] { return impl_->stopping; });
+        }
+    });
 }
 
 std::string Metrics::Render() const {
@@ -143,12 +207,17 @@ std::string Metrics::Render() const {
     for (const Impl::Callback* cp : ordered) {
         const Impl::Callback& c = *cp;
         double read = 0;
-        try {
-            read = c.read();
-        } catch (const std::exception&) {
-            // A figure that cannot be read now (its database out of connections, say) is left out
-            // of this scrape; the others, the pool's own figures among them, still answer.
-            continue;
+        if (c.sampled) {
+            std::lock_guard samples_lock(impl_->samples_mutex);
+            if (!c.sample) continue;
+            read = *c.sample;
+        } else {
+            try {
+                read = c.read();
+            } catch (const std::exception&) {
+                // A figure that cannot be read now is left out of this scrape; the others still answer.
+                continue;
+            }
         }
         if (c.name != last_name) out += "# HELP " + c.name + " " + c.help + "\n# TYPE " + c.name + " " + c.type + "\n";
         last_name = c.name;

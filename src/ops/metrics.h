@@ -3,6 +3,7 @@
 // memory, CPU and uptime. Built on prometheus-cpp; every method is safe from any thread.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +33,20 @@ public:
     // throws leaves that figure out of the scrape; the rest still render.
     void AddCallback(std::string name, std::string type, std::string help, std::string labels,
                      std::function<double()> read);
+    // A figure that costs a database read (an outbox backlog, the shop's sales totals): read by
+    // SampleFigures, off the scrape, and rendered from its last reading, so a scrape answers at
+    // once however busy the database is. Until its first reading, and while its last one threw,
+    // it is left out of the scrape.
+    void AddSampledCallback(std::string name, std::string type, std::string help, std::string labels,
+                            std::function<double()> read);
+    // Reads every sampled figure now (each one's read may block on the database), one after the other.
+    void SampleFigures();
+    // Calls SampleFigures at once and then every `every` on a thread of its own, until
+    // StopSampling or destruction. Once only.
+    void StartSampling(std::chrono::milliseconds every);
+    // Ends the sampling thread, waiting for a reading under way: call it before anything a sampled
+    // figure reads is destroyed. Idempotent.
+    void StopSampling();
     // Everything above plus process figures, as Prometheus text exposition.
     std::string Render() const;
 

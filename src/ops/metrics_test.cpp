@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <random>
 #include <string>
 
@@ -53,6 +56,47 @@ TEST(Metrics, AFigureThatCannotBeReadIsLeftOutAndTheRestRender) {
     ASSERT_NO_THROW(text = metrics.Render());
     EXPECT_NE(text.find("emporium_db_pool_waiting 3\n"), std::string::npos) << text;
     EXPECT_EQ(text.find("emporium_events_backlog"), std::string::npos) << text;
+}
+
+// Figures read from the database are read by SampleFigures, never by a scrape.
+TEST(Metrics, SampledFiguresAreReadOffTheScrape) {
+    Metrics metrics;
+    std::atomic<int> reads{0};
+    std::atomic<bool> fail{false};
+    metrics.AddSampledCallback("emporium_events_backlog", "gauge", "backlog", "subscriber=\"notify\"", [&] {
+        ++reads;
+        if (fail) throw db::DbError(db::DbError::Kind::kBusy, "all database connections stayed busy");
+        return 7.0;
+    });
+    EXPECT_EQ(metrics.Render().find("emporium_events_backlog"), std::string::npos);  // not read yet
+    metrics.SampleFigures();
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_NE(metrics.Render().find("emporium_events_backlog{subscriber=\"notify\"} 7\n"), std::string::npos);
+    }
+    EXPECT_EQ(reads.load(), 1);
+    fail = true;
+    metrics.SampleFigures();  // a failed reading is not shown as if current
+    EXPECT_EQ(metrics.Render().find("emporium_events_backlog"), std::string::npos);
+}
+
+// A reading stuck on a busy database holds up no scrape.
+TEST(Metrics, AScrapeAnswersWhileASamplingReadIsStuck) {
+    Metrics metrics;
+    std::promise<void> reading, release;
+    std::shared_future<void> released = release.get_future().share();
+    metrics.AddSampledCallback("emporium_messages_waiting", "gauge", "waiting", "", [&reading, released] {
+        reading.set_value();
+        released.wait();
+        return 1.0;
+    });
+    metrics.AddCallback("emporium_db_pool_waiting", "gauge", "waiting", "", [] { return 3.0; });
+    metrics.StartSampling(std::chrono::hours(1));
+    reading.get_future().wait();
+    const std::string text = metrics.Render();
+    EXPECT_NE(text.find("emporium_db_pool_waiting 3\n"), std::string::npos) << text;
+    release.set_value();
+    metrics.StopSampling();
+    EXPECT_NE(metrics.Render().find("emporium_messages_waiting 1\n"), std::string::npos);
 }
 
 TEST(Metrics, UnknownMethodsShareOneSeries) {

@@ -39,7 +39,9 @@ class AnalyticsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.shop = shop = Shop(products=30)
-        cls.orders_before = metric(shop, 'emporium_sales_orders_total{currency="USD"}')
+        # Sales figures are sampled off the scrape every 2 s: present once the first sampling is done.
+        cls.orders_before, _ = wait_until(lambda: metric(shop, 'emporium_sales_orders_total{currency="USD"}'),
+                                          lambda v: v is not None, 10)
         cls.x, cls.x_id = cls.new_seller()
         cls.y, cls.y_id = cls.new_seller()
         r = shop.request("PATCH", BASE + "settings", {"time_zone": "America/New_York"}, token=cls.x)
@@ -222,7 +224,8 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual((f["views"], f["add_to_carts"], f["orders"]), (3, 2, 2))
 
     def test_operators_counters_move_with_the_orders(self):
-        after = metric(self.shop, 'emporium_sales_orders_total{currency="USD"}')
+        after, _ = wait_until(lambda: metric(self.shop, 'emporium_sales_orders_total{currency="USD"}'),
+                              lambda v: v - self.orders_before >= 3, 10)
         self.assertEqual(after - self.orders_before, 3)
         self.assertIsNotNone(metric(self.shop, 'emporium_sales_net_cents{currency="USD"}'))
         self.assertIsNotNone(metric(self.shop, "emporium_analytics_lag_seconds"))
