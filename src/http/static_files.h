@@ -21,8 +21,6 @@ public:
     // Cache-Control and Vary: Accept-Encoding; a bodiless 304 when If-None-Match names the ETag.
     Response Answer(const Request& request) const;
 
-    const std::string& etag() const { return etag_; }
-
 private:
     std::string content_type_;
     std::string cache_control_;
