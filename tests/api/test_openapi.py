@@ -140,6 +140,31 @@ class ErrorShapeTest(unittest.TestCase):
                         validate(r.json, documented[media_type]["schema"])
 
 
+class ResponseShapeTest(unittest.TestCase):
+    def test_reads_answer_the_documented_shape(self):
+        """Every documented read, as the admin (who may call them all) on a seeded shop, with the
+        ids of real things: a documented status, and JSON that fits the documented schema."""
+        token = shop.admin_token
+        product = shop.get("/api/products?per_page=1").json["items"][0]["id"]
+        order = shop.get("/api/seller/orders?per_page=1", token=token).json["items"][0]["id"]
+        checked = 0
+        for method, path, op in operations():
+            if method != "GET":
+                continue
+            with self.subTest(route=path):
+                target = path.replace("/api/products/{id}", f"/api/products/{product}")
+                target = target.replace("/api/orders/{id}", f"/api/orders/{order}")
+                r = shop.get(target, token=token)
+                self.assertEqual(r.status, 200, r.body[:300])
+                media_type = r.header("content-type").split(";")[0]
+                documented = resolve(op["responses"]["200"])["content"]
+                self.assertIn(media_type, documented)
+                if media_type == "application/json":
+                    validate(r.json, documented[media_type]["schema"])
+                    checked += 1
+        self.assertGreater(checked, 30)
+
+
 class ServedDocumentTest(unittest.TestCase):
     def test_the_served_document_is_the_source_file(self):
         r = shop.get("/api/openapi.json")
