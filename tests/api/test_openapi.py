@@ -3,8 +3,8 @@ server: every route the router serves on the public listener is documented and e
 route is served; every documented error answer uses the contract's error schema; anonymous calls
 to every route answer a status the document lists, in the documented shape; the served copy is
 the source file's, compressed and revalidated; and /api/docs serves the reference page."""
+import copy
 import gzip
-import json
 import os
 import re
 import unittest
@@ -163,6 +163,33 @@ class ResponseShapeTest(unittest.TestCase):
                     validate(r.json, documented[media_type]["schema"])
                     checked += 1
         self.assertGreater(checked, 30)
+
+
+    def test_a_purchase_made_from_the_documented_examples_answers_the_documented_shapes(self):
+        """Sign-up, cart, validation and checkout with the document's own request examples: the
+        server takes them, and each answer fits the documented schema of its status."""
+        def call(method, path, body, token=None, headers=None):
+            op = document["paths"][path][method.lower()]
+            r = shop.request(method, path, body, token=token, headers=headers)
+            self.assertIn(str(r.status), op["responses"], r.body[:300])
+            self.assertLess(r.status, 300, r.body[:300])
+            validate(r.json, resolve(op["responses"][str(r.status)])["content"]["application/json"]["schema"])
+            return r.json
+
+        def example(path):
+            media = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+            return copy.deepcopy(media.get("example", resolve(media["schema"]).get("example")))
+
+        signup = example("/api/auth/signup")
+        signup["email"] = f"openapi-{os.getpid()}@example.com"
+        token = call("POST", "/api/auth/signup", signup)["token"]
+        item = example("/api/cart/items")
+        item["product_id"] = shop.get("/api/products?per_page=1").json["items"][0]["id"]
+        call("POST", "/api/cart/items", dict(item, quantity=1), token=token)
+        call("POST", "/api/orders/validate", example("/api/orders/validate"), token=token)
+        order = call("POST", "/api/checkout", example("/api/checkout"), token=token,
+                     headers={"Idempotency-Key": f"openapi-{os.getpid()}"})
+        self.assertEqual(order["status"], "placed")
 
 
 class ServedDocumentTest(unittest.TestCase):
