@@ -11,7 +11,7 @@ packages=(
     libbrotli-dev zlib1g-dev libhowardhinnant-date-dev tzdata libcurl4-openssl-dev prometheus-cpp-dev libpugixml-dev librabbitmq-dev rabbitmq-server prometheus prometheus-alertmanager
     libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
     clang-format clang-tidy clang libclang-rt-14-dev
-    nodejs npm chromium python3
+    nodejs npm chromium python3 python3-yaml python3-jsonschema
     wrk nginx-light curl bc openssl
 )
 
@@ -34,7 +34,7 @@ if ((${#missing[@]})); then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-for dir in web tests/e2e tests/quality tests/k8s; do
+for dir in web tests/e2e tests/quality tests/k8s tests/openapi; do
     # npm ci only when the lock file changed since the last install.
     [[ -f $dir/package-lock.json ]] || continue
     stamp=$dir/node_modules/.emporium-lock

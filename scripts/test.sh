@@ -161,6 +161,8 @@ LOGS=$LOGS API_JOBS=1 API_MODULES=$PG_API_MODULES start "API tests on PostgreSQL
     bash -c "$(declare -f api_tests); api_tests $PWD/build/emporium"
 start "contract smoke on PostgreSQL" scripts/services/postgres.sh run bash -c "$smoke_on_postgresql"
 run "web unit tests" bash -c "cd web && npm test --silent"
+# Redocly CLI's recommended rules, warnings as errors (tests/openapi/redocly.yaml), on docs/openapi.yaml.
+run "API description lint" bash -c "cd tests/openapi && npm run --silent lint"
 run "API tests" api_tests "$PWD/build/emporium"
 run "contract smoke" python3 ../shared/contract/smoke.py catalog accounts orders
 run "browser tests" node --test tests/e2e/

@@ -13,6 +13,7 @@
 #include "accounts/password_hasher.h"
 #include "analytics/analytics.h"
 #include "analytics/analytics_routes.h"
+#include "apidoc/apidoc.h"
 #include "app/commands.h"
 #include "app/primary_duties.h"
 #include "app/redis_wiring.h"
@@ -591,6 +592,7 @@ void ServeProcess::AddPublicRoutes() {
     web_dir_ =
         options_.web_dir.empty() ? DefaultWebDir(options_.program_path) : std::filesystem::path(options_.web_dir);
     web_ = http::StaticFiles::Load(web_dir_);
+    apidoc::AddRoutes(public_router_, *web_);
     public_router_.SetFallback(
         {"GET", "static", [this](const http::Request& r) { return web_->Serve(r); }, {}, /*inline_only=*/true});
 }

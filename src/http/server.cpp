@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -147,7 +148,7 @@ Response Busy() {
 }
 
 // The headers every answer carries: content type, request id, the public listener's security
-// headers (HSTS on TLS) and the handler's own.
+// headers (HSTS on TLS) and the handler's own, which replace security headers of the same name.
 template <typename Body>
 void Decorate(bool public_facing, bool secure, const std::string& request_id, const Response& response,
               bhttp::response<Body>& out) {
@@ -159,7 +160,18 @@ void Decorate(bool public_facing, bool secure, const std::string& request_id, co
     } else {
         out.set("X-Content-Type-Options", "nosniff");
     }
-    for (const auto& [name, value] : response.headers) out.insert(name, value);
+    for (const auto& [name, value] : response.headers) {
+        // A handler's own security header (a page's own Content-Security-Policy) replaces the
+        // default rather than adding a second one, which browsers would enforce as well.
+        const bool replaces =
+            public_facing && std::any_of(std::begin(kSecurityHeaders), std::end(kSecurityHeaders),
+                                         [&](const auto& h) { return beast::iequals(h.first, name); });
+        if (replaces) {
+            out.set(name, value);
+        } else {
+            out.insert(name, value);
+        }
+    }
 }
 
 }  // namespace

@@ -99,6 +99,43 @@ bool Accepts(std::string_view accept_encoding, std::string_view coding) {
 
 }  // namespace
 
+PreparedBody::PreparedBody(std::string content_type, std::string cache_control, std::string identity)
+    : content_type_(std::move(content_type)),
+      cache_control_(std::move(cache_control)),
+      etag_(Fingerprint(identity)),
+      identity_(std::move(identity)) {
+    if (Compressible(content_type_) && identity_.size() > 256) {
+        gzip_ = Gzip(identity_);
+        brotli_ = Brotli(identity_);
+        if (gzip_.size() >= identity_.size()) gzip_.clear();
+        if (brotli_.size() >= identity_.size()) brotli_.clear();
+    }
+}
+
+Response PreparedBody::Answer(const Request& request) const {
+    Response r;
+    r.content_type = content_type_;
+    r.headers.emplace_back("ETag", etag_);
+    r.headers.emplace_back("Cache-Control", cache_control_);
+    r.headers.emplace_back("Vary", "Accept-Encoding");
+    if (request.Header("if-none-match") == etag_) {
+        r.status = 304;
+        r.content_type.clear();
+        return r;
+    }
+    std::string_view accept = request.Header("accept-encoding");
+    if (!brotli_.empty() && Accepts(accept, "br")) {
+        r.body = brotli_;
+        r.headers.emplace_back("Content-Encoding", "br");
+    } else if (!gzip_.empty() && Accepts(accept, "gzip")) {
+        r.body = gzip_;
+        r.headers.emplace_back("Content-Encoding", "gzip");
+    } else {
+        r.body = identity_;
+    }
+    return r;
+}
+
 std::unique_ptr<StaticFiles> StaticFiles::Load(const std::filesystem::path& dir) {
     auto files = std::unique_ptr<StaticFiles>(new StaticFiles());
     std::error_code ec;
@@ -108,46 +145,14 @@ std::unique_ptr<StaticFiles> StaticFiles::Load(const std::filesystem::path& dir)
         std::ifstream in(entry.path(), std::ios::binary);
         std::ostringstream data;
         data << in.rdbuf();
-        File file;
-        file.identity = data.str();
-        file.content_type = ContentTypeFor(entry.path());
-        file.etag = Fingerprint(file.identity);
-        std::string key = "/" + std::filesystem::relative(entry.path(), dir).generic_string();
+        std::string key = "/";  // appended, not "/" + ...: GCC 12 warns falsely (-Wrestrict) on that
+        key += std::filesystem::relative(entry.path(), dir).generic_string();
         // Vite puts content-hashed names under /assets/: they never change, so cache them for a year.
-        file.cache_control = key.starts_with("/assets/") ? "public, max-age=31536000, immutable" : "no-cache";
-        if (Compressible(file.content_type) && file.identity.size() > 256) {
-            file.gzip = Gzip(file.identity);
-            file.brotli = Brotli(file.identity);
-            if (file.gzip.size() >= file.identity.size()) file.gzip.clear();
-            if (file.brotli.size() >= file.identity.size()) file.brotli.clear();
-        }
-        files->files_.emplace(std::move(key), std::move(file));
+        std::string cache_control = key.starts_with("/assets/") ? "public, max-age=31536000, immutable" : "no-cache";
+        files->files_.emplace(std::move(key), PreparedBody(ContentTypeFor(entry.path()), std::move(cache_control),
+                                                           std::move(data).str()));
     }
     return files;
-}
-
-Response StaticFiles::Answer(const File& file, const Request& request) const {
-    Response r;
-    r.content_type = file.content_type;
-    r.headers.emplace_back("ETag", file.etag);
-    r.headers.emplace_back("Cache-Control", file.cache_control);
-    r.headers.emplace_back("Vary", "Accept-Encoding");
-    if (request.Header("if-none-match") == file.etag) {
-        r.status = 304;
-        r.content_type.clear();
-        return r;
-    }
-    std::string_view accept = request.Header("accept-encoding");
-    if (!file.brotli.empty() && Accepts(accept, "br")) {
-        r.body = file.brotli;
-        r.headers.emplace_back("Content-Encoding", "br");
-    } else if (!file.gzip.empty() && Accepts(accept, "gzip")) {
-        r.body = file.gzip;
-        r.headers.emplace_back("Content-Encoding", "gzip");
-    } else {
-        r.body = file.identity;
-    }
-    return r;
 }
 
 Response StaticFiles::Serve(const Request& request) const {
@@ -163,14 +168,14 @@ Response StaticFiles::Serve(const Request& request) const {
     const std::string& path = request.path.empty() ? std::string("/") : request.path;
     if (path != "/") {
         auto it = files_.find(path);
-        if (it != files_.end()) return Answer(it->second, request);
+        if (it != files_.end()) return it->second.Answer(request);
     }
     // Paths with an extension name files: a missing one is a 404, not the page.
     std::string_view last = std::string_view(path).substr(path.rfind('/') + 1);
     bool looks_like_page = last.find('.') == std::string_view::npos;
     if (looks_like_page) {
         auto index = files_.find("/index.html");
-        if (index != files_.end()) return Answer(index->second, request);
+        if (index != files_.end()) return index->second.Answer(request);
         Response r;
         r.status = 503;
         r.content_type = "text/plain; charset=utf-8";

@@ -11,6 +11,25 @@
 
 namespace emporium::http {
 
+// A body made once and answered many times: its strong ETag, and gzip and brotli variants when
+// they pay (text, JSON and SVG over 256 bytes).
+class PreparedBody {
+public:
+    PreparedBody(std::string content_type, std::string cache_control, std::string identity);
+
+    // The body in the best coding the request accepts (br, then gzip, then none), with ETag,
+    // Cache-Control and Vary: Accept-Encoding; a bodiless 304 when If-None-Match names the ETag.
+    Response Answer(const Request& request) const;
+
+private:
+    std::string content_type_;
+    std::string cache_control_;
+    std::string etag_;
+    std::string identity_;
+    std::string gzip_;    // empty when compression does not pay
+    std::string brotli_;  // empty when compression does not pay
+};
+
 class StaticFiles {
 public:
     // Loads every regular file under dir (recursively). An absent dir gives an empty set, which
@@ -25,17 +44,7 @@ public:
     std::size_t size() const { return files_.size(); }
 
 private:
-    struct File {
-        std::string content_type;
-        std::string etag;
-        std::string cache_control;
-        std::string identity;
-        std::string gzip;    // empty when compression does not pay
-        std::string brotli;  // empty when compression does not pay
-    };
-    Response Answer(const File& file, const Request& request) const;
-
-    std::unordered_map<std::string, File> files_;  // key: "/path/from/root"
+    std::unordered_map<std::string, PreparedBody> files_;  // key: "/path/from/root"
 };
 
 }  // namespace emporium::http

@@ -415,6 +415,9 @@ class MatrixTest(unittest.TestCase):
             Route("POST", "/api/admin/backups", "ops:write", admin_only(409 if shop.database else 201),
                   fixed("/api/admin/backups")),
             Route("GET", "/api/admin/alerts", "ops:read", admin_only(200), fixed("/api/admin/alerts")),
+            # The API description and its reference page (tests/api/test_openapi.py): anyone.
+            Route("GET", "/api/openapi.json", None, public, fixed("/api/openapi.json")),
+            Route("GET", "/api/docs", None, public, fixed("/api/docs")),
             # Recommendations (src/recommend/recommend_routes.h): shelves for shoppers, the model for admins.
             Route("GET", "/api/products/{id}/recommendations", None, public,
                   fixed(f"/api/products/{pid}/recommendations")),
