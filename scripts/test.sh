@@ -9,12 +9,12 @@
 # priority beside the plain suites (unit, web unit, web quality, API and contract smoke on SQLite
 # and PostgreSQL, browser), which mostly wait on servers and browsers; then the TSan build runs
 # (also at the lowest priority) beside the ASan suites, and the TSan suites last. API modules run
-# as separate processes, API_JOBS (2) at once, SANITIZER_API_JOBS (1) for the ASan suite (beside
-# the TSan build) and TSAN_API_JOBS (2) for the TSan suite (last, alone). In CI
+# as separate processes, two at once in each API suite (API_JOBS, ASAN_API_JOBS, TSAN_API_JOBS):
+# their tests mostly wait on servers, brokers and clocks, so a second one costs little CPU. In CI
 # (EMPORIUM_CI_RUN_ID set) each suite is recorded as a CI stage for the admin Delivery page
 # (scripts/ci-stage.sh).
 # Each suite writes its own log under $TEST_LOGS (default: a temp dir); a failed suite's log is
-# printed whole, a passed one's closing line only. Every suite's wall time is listed at the end.
+# printed whole, a passed one's closing line only. Every suite's wall and CPU time is listed at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +44,12 @@ count() {
     echo "$p $f"
 }
 
+# cpu_seconds USER SYSTEM: whole seconds from two of bash's `times` figures (1m2.500s).
+cpu_seconds() {
+    awk -v u="$1" -v s="$2" 'function sec(t, p) { split(t, p, "m"); return p[1] * 60 + p[2] }
+        BEGIN { printf "%d", sec(u) + sec(s) }'
+}
+
 # start NAME [--junit FILE] COMMAND...: runs a suite in the background, its output in
 # $LOGS/NAME.log. In CI (.ci/run sets EMPORIUM_CI_RUN_ID) the suite runs as a CI stage of that
 # name through scripts/ci-stage.sh, which records its time, outcome and the JUnit file's test
@@ -57,15 +63,15 @@ start() {
     fi
     echo "==== start $name: $*"
     started[$name]=$SECONDS
-    # The suite's own end time, written as it ends: its wall time is not the time it waited for the
-    # suites finished before it.
+    # The suite's own end time and CPU time (its processes', from `times`), written as it ends: its
+    # wall time is not the time it waited for the suites finished before it.
     local ended="$LOGS/$name.ended"
-    rm -f "$ended"
+    rm -f "$ended" "$ended.cpu"
     if [[ -n ${EMPORIUM_CI_RUN_ID:-} ]]; then
         { scripts/ci-stage.sh "$name" "${junit[@]}" -- bash -c '"$@"' _ "$@" >"$LOGS/$name.log" 2>&1
-          rc=$?; echo "$SECONDS" >"$ended"; exit $rc; } &
+          rc=$?; times >"$ended.cpu"; echo "$SECONDS" >"$ended"; exit $rc; } &
     else
-        { "$@" >"$LOGS/$name.log" 2>&1; rc=$?; echo "$SECONDS" >"$ended"; exit $rc; } &
+        { "$@" >"$LOGS/$name.log" 2>&1; rc=$?; times >"$ended.cpu"; echo "$SECONDS" >"$ended"; exit $rc; } &
     fi
     pids[$name]=$!
 }
@@ -79,8 +85,12 @@ finish() {
     if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi  # a suite that crashed counts as a failure
     passed=$((passed + p))
     failed=$((failed + f))
-    local took=$(($(cat "$LOGS/$name.ended" 2>/dev/null || echo "$SECONDS") - started[$name]))
-    timings+=("$(printf '%-28s %5d s  %s passed, %s failed' "$name" "$took" "$p" "$f")")
+    local end user system
+    end=$(cat "$LOGS/$name.ended" 2>/dev/null || echo "$SECONDS")
+    read -r user system < <(tail -1 "$LOGS/$name.ended.cpu" 2>/dev/null || echo "0m0s 0m0s")
+    local took=$((end - started[$name]))
+    timings+=("$(printf '%-28s %5d s  %5d s CPU  %s passed, %s failed' "$name" "$took" \
+        "$(cpu_seconds "$user" "$system")" "$p" "$f")")
     if [[ $rc -ne 0 ]]; then
         suite_failures+=("$name")
         echo
@@ -133,6 +143,14 @@ sanitizer_build() {
 
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp second_deadlock_stack=1 history_size=4 ${TSAN_OPTIONS:-}"
 
+# Under ThreadSanitizer, the API modules whose tests drive threads against each other: races for
+# stock, sign-ups and idempotency keys (orders, accounts), the shared cache and limits (redis),
+# leases, the courier and the broker (notify, rabbitmq), shedding and limits under load
+# (protection, limits), the database pool (database) and drain and shutdown (lifecycle). Every
+# module runs under ASan, and every unit test under both; `make test-tsan` runs every module.
+TSAN_API_MODULES=${TSAN_API_MODULES:-test_orders test_accounts test_redis test_leases test_notify test_rabbitmq \
+    test_protection test_limits test_database test_lifecycle}
+
 # The same API tests and contract smoke on PostgreSQL (scripts/services/postgres.sh starts a
 # throwaway server; tests/api/shop.py gives each shop a fresh database on it), beside the plain
 # suites. A representative subset of the modules, to keep the time: accounts (sign-up races, the
@@ -170,7 +188,7 @@ finish "ASan build"
 start "TSan build" sanitizer_build build-tsan thread RelWithDebInfo
 if [[ " ${suite_failures[*]} " != *" ASan build "* ]]; then
     start "ASan unit tests" bash -c "cd build-asan && ctest -LE postgresql --output-on-failure"
-    API_JOBS=${SANITIZER_API_JOBS:-1} start "ASan API tests" api_tests "$PWD/build-asan/emporium"
+    API_JOBS=${ASAN_API_JOBS:-2} start "ASan API tests" api_tests "$PWD/build-asan/emporium"
 fi
 finish "fuzzers"
 finish "API tests on PostgreSQL"
@@ -180,15 +198,18 @@ finish "TSan build"
 if [[ " ${suite_failures[*]} " != *" TSan build "* ]]; then
     start "TSan unit tests" bash -c "cd build-tsan && ctest -LE postgresql --output-on-failure"
     # Only these suites are left by now: two modules at once.
-    API_JOBS=${TSAN_API_JOBS:-2} start "TSan API tests" api_tests "$PWD/build-tsan/emporium"
+    API_JOBS=${TSAN_API_JOBS:-2} API_MODULES=$TSAN_API_MODULES start "TSan API tests" api_tests "$PWD/build-tsan/emporium"
 fi
 for suite in "ASan unit tests" "ASan API tests" "TSan unit tests" "TSan API tests"; do
     [[ -n ${pids[$suite]:-} ]] && finish "$suite"
 done
 
 echo
-echo "suite wall times (logs in $LOGS):"
+echo "suite wall and CPU times (logs in $LOGS):"
 printf '  %s\n' "${timings[@]}"
+times >"$LOGS/all.cpu"
+read -r user system < <(tail -1 "$LOGS/all.cpu")
+echo "all suites: $SECONDS s, $(cpu_seconds "$user" "$system") s CPU"
 if ((${#suite_failures[@]})); then
     echo "failed suites: ${suite_failures[*]}"
 fi
