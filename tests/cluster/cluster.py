@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
 
-from shop import BIN, DEMO_PASSWORD, Reply  # noqa: E402
+from shop import BIN, DEMO_PASSWORD, PII_KEY, Reply, free_port  # noqa: E402
 
 SERVICES = os.path.join(ROOT, "scripts", "services")
 # Tests make many requests from one address: limits are lifted unless a test sets its own.
@@ -66,8 +66,11 @@ class Cluster:
         self.log_path = os.path.join(self.tmp, "cluster.out")
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("EMPORIUM_") or k == "EMPORIUM_BIN"}
         child_env.update(UNLIMITED)
-        child_env.update({"EMPORIUM_NOTIFY_BACKOFF": "1s", "EMPORIUM_NOTIFY_LEASE": "2s", "EMPORIUM_BIN": BIN})
+        child_env.update({"EMPORIUM_NOTIFY_BACKOFF": "1s", "EMPORIUM_NOTIFY_LEASE": "2s", "EMPORIUM_BIN": BIN,
+                          "EMPORIUM_PII_KEY": PII_KEY})  # known here, so that a test can add a node
         child_env.update(env or {})
+        self.env = child_env
+        self.added = []  # nodes a test added: (Node, Popen)
         child_env["CLUSTER_STATE"] = self.state_path
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "cluster.sh"), "--nodes", str(nodes),
@@ -95,8 +98,44 @@ class Cluster:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def add_node(self):
+        """A web node more, started as scripts/cluster.sh starts one (same database, Redis, broker and
+        PII key), and nginx reloaded with it among its upstreams (docs/OPERATIONS.md, "Add a node")."""
+        index = len(self.nodes) + 1
+        port, internal = free_port(), free_port()
+        data = os.path.join(self.tmp, f"node{index}")
+        os.makedirs(data)
+        env = dict(self.env, EMPORIUM_DATABASE_URL=self.state["DATABASE_URL"],
+                   EMPORIUM_REDIS_URL=self.state["REDIS_URL"], EMPORIUM_AMQP_URL=self.state["AMQP_URL"])
+        log = os.path.join(self.tmp, f"node{index}.log")
+        with open(log, "ab") as out:
+            proc = subprocess.Popen([BIN, "serve", "--data-dir", data, "--bind", "127.0.0.1", "--port", str(port),
+                                     "--internal-port", str(internal), "--trusted-proxies", "127.0.0.1",
+                                     "--events", "rabbitmq", "--analytics", "off"],
+                                    env=env, stdout=out, stderr=out)
+        node = Node(index, port, internal, proc.pid, log)
+        self.added.append((node, proc))
+        wait_until(lambda: proc.poll() is not None or self._ready(node), bool, timeout=60)
+        assert proc.poll() is None, open(log).read()[-2000:]
+        self.nodes.append(node)
+        self.service("nginx.sh", "reload", self.state["NGINX_DIR"], *[str(n.port) for n in self.nodes if n.alive()])
+        return node
+
+    def _ready(self, node):
+        try:
+            return self.get("/readyz", port=node.internal, timeout=2).status == 200
+        except OSError:
+            return False
+
     def close(self):
         """Stops the cluster as Ctrl-C does, and checks that the script removed what it made."""
+        for _, proc in self.added:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
