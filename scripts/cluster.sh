@@ -46,11 +46,18 @@ free_port() {
     done
 }
 
+# Running, not a zombie waiting for this script to reap it.
+running() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ $state != Z* ]]
+}
+
 # Polls URL until it answers 200, for at most 60 s, while process PID lives.
 wait_ready() {
     local url=$1 pid=$2 log=$3 deadline=$((SECONDS + 60))
     until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
-        if ! kill -0 "$pid" 2>/dev/null; then
+        if ! running "$pid"; then
             echo "cluster.sh: process $pid exited at start; its log:" >&2
             tail -20 "$log" >&2
             return 1
@@ -68,7 +75,14 @@ cleanup() {
     local pid
     # Web nodes and worker first (they drain and let go of their leases), then what they used.
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    local deadline=$((SECONDS + 30))
+    for pid in "${PIDS[@]}"; do
+        while running "$pid" && ((SECONDS < deadline)); do
+            sleep 0.1  # polling for a graceful stop
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     [[ -n $NGINX_DIR ]] && "$SERVICES/nginx.sh" stop "$NGINX_DIR" || true
     [[ -n $RABBIT_DIR ]] && "$SERVICES/rabbitmq.sh" stop "$RABBIT_DIR" || true
     [[ -n $REDIS_DIR ]] && "$SERVICES/redis.sh" stop "$REDIS_DIR" || true
@@ -107,20 +121,36 @@ echo "seeding the $PRESET demo shop ($PRODUCTS products, $ORDERS orders)..."
 NODE_PORTS=()
 NODE_INTERNALS=()
 STATE_LINES=()
-for i in $(seq 1 "$NODES"); do
-    port=$(free_port)
-    internal=$(free_port)
+# start_node I: web node I on two free ports, tried again on new ones if another process took a
+# port between the check and the bind.
+start_node() {
+    local i=$1 attempt port internal pid
     mkdir -p "$WORK/node$i"
-    # nginx (127.0.0.1) is the trusted proxy: the nodes take the client's address from its
-    # X-Forwarded-For. Sales reports are kept by the worker (--analytics off here).
-    "$BIN" serve --data-dir "$WORK/node$i" --bind 127.0.0.1 --port "$port" --internal-port "$internal" \
-        --trusted-proxies 127.0.0.1 --events rabbitmq --analytics off \
-        >>"$WORK/node$i.log" 2>&1 &
-    PIDS+=($!)
-    wait_ready "http://127.0.0.1:$internal/readyz" "$!" "$WORK/node$i.log"
-    NODE_PORTS+=("$port")
-    NODE_INTERNALS+=("$internal")
-    STATE_LINES+=("NODE${i}_PORT=$port" "NODE${i}_INTERNAL=$internal" "NODE${i}_PID=$!" "NODE${i}_LOG=$WORK/node$i.log")
+    for attempt in 1 2 3; do
+        port=$(free_port)
+        internal=$(free_port)
+        # nginx (127.0.0.1) is the trusted proxy: the nodes take the client's address from its
+        # X-Forwarded-For. Sales reports are kept by the worker (--analytics off here).
+        "$BIN" serve --data-dir "$WORK/node$i" --bind 127.0.0.1 --port "$port" --internal-port "$internal" \
+            --trusted-proxies 127.0.0.1 --events rabbitmq --analytics off \
+            >>"$WORK/node$i.log" 2>&1 &
+        pid=$!
+        PIDS+=("$pid")  # stopped by cleanup even if a signal comes while it starts
+        if wait_ready "http://127.0.0.1:$internal/readyz" "$pid" "$WORK/node$i.log"; then
+            NODE_PORTS+=("$port")
+            NODE_INTERNALS+=("$internal")
+            STATE_LINES+=("NODE${i}_PORT=$port" "NODE${i}_INTERNAL=$internal" "NODE${i}_PID=$pid"
+                "NODE${i}_LOG=$WORK/node$i.log")
+            return 0
+        fi
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    return 1
+}
+
+for i in $(seq 1 "$NODES"); do
+    start_node "$i"
 done
 
 worker_internal=$(free_port)
