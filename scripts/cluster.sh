@@ -83,10 +83,10 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    [[ -n $NGINX_DIR ]] && "$SERVICES/nginx.sh" stop "$NGINX_DIR" || true
-    [[ -n $RABBIT_DIR ]] && "$SERVICES/rabbitmq.sh" stop "$RABBIT_DIR" || true
-    [[ -n $REDIS_DIR ]] && "$SERVICES/redis.sh" stop "$REDIS_DIR" || true
-    [[ -n $PG_DIR ]] && "$SERVICES/postgres.sh" stop "$PG_DIR" || true
+    if [[ -n $NGINX_DIR ]]; then "$SERVICES/nginx.sh" stop "$NGINX_DIR" || true; fi
+    if [[ -n $RABBIT_DIR ]]; then "$SERVICES/rabbitmq.sh" stop "$RABBIT_DIR" || true; fi
+    if [[ -n $REDIS_DIR ]]; then "$SERVICES/redis.sh" stop "$REDIS_DIR" || true; fi
+    if [[ -n $PG_DIR ]]; then "$SERVICES/postgres.sh" stop "$PG_DIR" || true; fi
     rm -rf "$WORK"
     [[ -n ${CLUSTER_STATE:-} ]] && rm -f "$CLUSTER_STATE"
     echo "cluster stopped"
@@ -124,9 +124,9 @@ STATE_LINES=()
 # start_node I: web node I on two free ports, tried again on new ones if another process took a
 # port between the check and the bind.
 start_node() {
-    local i=$1 attempt port internal pid
+    local i=$1 port internal pid
     mkdir -p "$WORK/node$i"
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         port=$(free_port)
         internal=$(free_port)
         # nginx (127.0.0.1) is the trusted proxy: the nodes take the client's address from its

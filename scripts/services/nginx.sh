@@ -29,6 +29,7 @@ render() {
         [[ $port =~ ^[0-9]+$ ]] || { echo "nginx.sh: not a port: $port" >&2; return 2; }
         upstreams+="        server 127.0.0.1:$port max_fails=1 fail_timeout=5s;"$'\n'
     done
+    # shellcheck disable=SC2016 # the names envsubst may replace, not expansions
     NGINX_DIR=$dir NGINX_LISTEN=$listen NGINX_WORKERS=${NGINX_WORKERS:-1} NGINX_UPSTREAMS=$upstreams \
         envsubst '${NGINX_DIR} ${NGINX_LISTEN} ${NGINX_WORKERS} ${NGINX_UPSTREAMS}' <"$TEMPLATE" >"$dir/nginx.conf.new"
     "$NGINX" -t -q -p "$dir" -c "$dir/nginx.conf.new" -e "$dir/error.log" || return 1
@@ -54,11 +55,11 @@ wait_ready() {
 
 start() {
     [[ $# -gt 0 ]] || { echo "usage: nginx.sh start PORT..." >&2; return 2; }
-    local dir port attempt
+    local dir port
     dir=$(mktemp -d "${TMPDIR:-/tmp}/emporium-nginx.XXXXXX")
     # Workers run as nobody when nginx starts as root: they must reach their temp paths.
     chmod 0755 "$dir"
-    for attempt in 1 2 3 4 5 6 7 8; do
+    for _ in 1 2 3 4 5 6 7 8; do
         port=${NGINX_PORT:-$((20000 + RANDOM % 12000))}
         port_free "$port" || { [[ -n ${NGINX_PORT:-} ]] && break; continue; }
         render "$dir" "127.0.0.1:$port" "$@" || break

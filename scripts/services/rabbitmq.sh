@@ -10,6 +10,7 @@
 #                                durable queues and persistent messages survive, connections do not
 #   rabbitmq.sh run CMD ARGS...  starts one, runs CMD with EMPORIUM_AMQP_URL set to its URL, stops
 #                                it whatever CMD did, and exits with CMD's status
+# shellcheck disable=SC1091 # DIR/env, written by write_env
 set -euo pipefail
 
 RABBIT_BIN=${RABBIT_BIN:-/usr/lib/rabbitmq/bin}
@@ -57,7 +58,6 @@ ENV
 launch() {
     local dir=$1
     (
-        # shellcheck disable=SC1091
         source "$dir/env"
         cd "$dir"
         setsid "$RABBIT_BIN/rabbitmq-server" >>"$dir/server.out" 2>&1 </dev/null &
@@ -93,9 +93,9 @@ halt() {
 }
 
 start() {
-    local dir attempt
+    local dir
     dir=$(mktemp -d "${TMPDIR:-/tmp}/emporium-rabbit.XXXXXX")
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         write_env "$dir" "$(free_port)" "$(free_port)" "$(free_port)"
         if launch "$dir"; then
             echo "amqp://guest:guest@127.0.0.1:$(cat "$dir/port")/"

@@ -244,7 +244,8 @@ class Cluster:
 
 class Load:
     """Background traffic: each worker thread calls `step(i)` in a loop until stopped, and every
-    outcome it returns is kept (a status, or a tuple). Exceptions are kept too, as outcomes."""
+    outcome it returns is kept (a tuple whose second item is the status). An exception is kept too,
+    as ("error", its text, False): a refused or reset connection is an outcome to judge."""
 
     def __init__(self, threads, step):
         self.stop_flag = threading.Event()
@@ -258,8 +259,8 @@ class Load:
         while not self.stop_flag.is_set():
             try:
                 outcome = step(i)
-            except Exception as e:  # a refused or reset connection is an outcome to judge
-                outcome = ("error", repr(e))
+            except Exception as e:  # noqa: BLE001 (judged by the test)
+                outcome = ("error", repr(e), False)
             with self.lock:
                 self.outcomes.append(outcome)
 

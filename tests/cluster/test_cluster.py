@@ -147,7 +147,7 @@ class SharedClusterTest(unittest.TestCase):
         def read(i):
             path = f"/api/products/{pid}" if i % 2 else "/api/products?per_page=20&sort=price_asc"
             r = c.get(path)
-            return (r.status, shed(r))
+            return ("read", r.status, shed(r))
 
         load = Load(4, read)
         try:
@@ -164,7 +164,7 @@ class SharedClusterTest(unittest.TestCase):
             self.change_price_and_see_it_everywhere(pid, 1700, c.nodes[1])
         finally:
             outcomes = load.stop()
-        bad = [o for o in outcomes if o[0] != 200 and not (o[0] == 503 and o[1])]
+        bad = [o for o in outcomes if o[1] != 200 and not o[2]]
         self.assertEqual(bad, [], f"{len(bad)} of {len(outcomes)} reads failed")
         # The shared level works again: node 3 reads what node 1 stored in Redis.
         before = self.metric(c.nodes[2], 'emporium_cache_hits_total{cache="shared"}')
@@ -173,7 +173,7 @@ class SharedClusterTest(unittest.TestCase):
         self.assertEqual(self.product_on(c.nodes[2], fresh["id"])["price_cents"], 999)
         self.assertGreater(self.metric(c.nodes[2], 'emporium_cache_hits_total{cache="shared"}'), before)
         print(f"redis kill and restart: {len(outcomes)} reads, "
-              f"{sum(1 for o in outcomes if o[0] == 503)} shed, none failed")
+              f"{sum(1 for o in outcomes if o[2])} shed, none failed")
 
     def change_price_and_see_it_everywhere(self, pid, price, via):
         c = self.cluster
@@ -230,7 +230,7 @@ class SharedClusterTest(unittest.TestCase):
                     counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
             return counts
 
-        counts = wait_until(texted, lambda t: all(t.get(oid) for oid in placed), timeout=120, interval=0.2)
+        counts = wait_until(texted, lambda t: all(t.get(oid) for oid in placed), timeout=300, interval=0.2)
         doubled = {oid: n for oid, n in counts.items() if n != 1}
         self.assertEqual(doubled, {}, "orders texted more than once")
         self.assertEqual(sorted(counts), sorted(placed), "texts for orders nobody placed here")
