@@ -242,9 +242,15 @@ class SharedClusterTest(unittest.TestCase):
         product = c.new_product(stock=3, price=4200)
         node = c.add_node()
         self.assertEqual(self.product_on(node, product["id"])["price_cents"], 4200)
-        before = c.access_log().count(f"upstream=127.0.0.1:{node.port} ")
-        wait_until(lambda: [c.get("/api/products?per_page=1").status for _ in range(8)]
-                   and c.access_log().count(f"upstream=127.0.0.1:{node.port} "), lambda n: n > before, timeout=30)
+        mark = f"upstream=127.0.0.1:{node.port} "
+        before = c.access_log().count(mark)
+
+        def answered_by_new_node():
+            for _ in range(8):
+                self.assertEqual(c.get("/api/products?per_page=1").status, 200)
+            return c.access_log().count(mark)
+
+        wait_until(answered_by_new_node, lambda n: n > before, timeout=30)
 
 
 class NodeKilledTest(unittest.TestCase):
