@@ -12,7 +12,7 @@ ASAN_DIR ?= build-asan
 TSAN_DIR ?= build-tsan
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-quality test-asan test-tsan smoke bench fuzz lint format clean
+.PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-quality test-asan test-tsan test-cluster cluster smoke bench fuzz lint format clean
 
 all: build
 
@@ -36,6 +36,12 @@ run: seed
 	@echo "Storefront: http://127.0.0.1:$(PORT)   internal (health, metrics): http://127.0.0.1:$(INTERNAL_PORT)"
 	$(BUILD_DIR)/emporium serve --data-dir $(DATA_DIR) --bind 127.0.0.1 --port $(PORT) --internal-port $(INTERNAL_PORT)
 
+# The shop as a cluster on loopback: PostgreSQL, Redis, RabbitMQ, NODES web nodes and a worker over
+# them, nginx in front (scripts/cluster.sh; docs/OPERATIONS.md). Ctrl-C stops it all.
+NODES ?= 3
+cluster: build
+	bash scripts/cluster.sh --nodes $(NODES) --preset $(PRESET) --products 500 --orders 1000
+
 test: build
 	bash scripts/test.sh
 
@@ -48,6 +54,11 @@ test-web: deps
 
 test-api: build
 	python3 tests/api/run.py
+
+# Whole clusters started by scripts/cluster.sh: oversell across nodes, cache invalidation, a node,
+# Redis or RabbitMQ lost under load, rate limits over nodes.
+test-cluster: build
+	python3 tests/cluster/run.py
 
 test-e2e: build
 	node --test tests/e2e/

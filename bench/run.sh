@@ -8,7 +8,7 @@
 # Writes docs/PERFORMANCE.md.
 #
 # BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, flood, surge,
-# checkout, notify, recs, analytics) runs only those sections.
+# checkout, notify, recs, analytics, cluster) runs only those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,7 +27,9 @@ ulimit -n 20000
 
 server_pid=
 nginx_pid=
+cluster_pid=
 cleanup() {
+    if [[ -n $cluster_pid ]]; then kill -TERM "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null; fi
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
     rm -rf "$WORK"
@@ -358,5 +360,58 @@ cp "$WORK/recs-manifest.json" "$RESULTS/recs-manifest.json"
 python3 bench/recs_report.py --wrk "$RESULTS/recs-wrk.json" --big "$RESULTS/recs-manifest.json" \
     --rate "20 connections each sending one request every 100 ms (about 200 requests/s) for ${BENCH_RECS_SECONDS:-30} s" \
     "${demo_args[@]}" --demo-shop "2,000 products, 500 customers and 4,000 orders each" --out "$ROOT/docs/PERFORMANCE.md"
+fi
+# A cluster through nginx: the catalog list (wrk) and checkout (bench/checkout_bench.py) with one
+# node on SQLite, then one and three nodes on PostgreSQL started by scripts/cluster.sh, each setup
+# behind deploy/nginx's config (scripts/services/nginx.sh).
+if want cluster; then
+echo "== cluster"
+stop_server
+CLUSTER_PRODUCTS=${BENCH_CLUSTER_PRODUCTS:-2000}
+CLUSTER_BUYERS=${BENCH_CLUSTER_BUYERS:-50}
+CLUSTER_SECONDS=${BENCH_CLUSTER_SECONDS:-15}
+CLUSTER_RATE=${BENCH_CLUSTER_RATE:-50}  # checkouts a second, paced: latency at a set load, not a queue
+unlimited=(EMPORIUM_RATE_LIMIT=0 EMPORIUM_SIGNIN_PER_MINUTE=1000000 EMPORIUM_SIGNIN_PER_ACCOUNT_MINUTE=1000000
+           EMPORIUM_RECS_RETRAIN_INTERVAL=0)
+cluster_measure() {  # DIR URL: the catalog with wrk, then checkout, through the nginx at URL
+    wrk -t2 -c100 -d2s "$2$list_path" > /dev/null 2>&1 || true
+    wrk -t2 -c100 -d"$DURATION" --timeout 5s --latency "$2$list_path" > "$1/wrk.txt" 2>&1
+    echo "   $(basename "$1"): $(grep 'Requests/sec' "$1/wrk.txt")"
+    python3 bench/checkout_bench.py --port "${2##*:}" --buyers "$CLUSTER_BUYERS" --seconds "$CLUSTER_SECONDS" \
+        --products "$CLUSTER_PRODUCTS" --rate "$CLUSTER_RATE" --json "$1/checkout.json" > /dev/null
+}
+mkdir -p "$WORK/cluster-sqlite"
+"$BIN" seed --preset games --products "$CLUSTER_PRODUCTS" --customers 10 --orders 0 \
+    --data-dir "$WORK/cluster-sqlite/data" > /dev/null
+env "${unlimited[@]}" "$BIN" serve --data-dir "$WORK/cluster-sqlite/data" --bind 127.0.0.1 --port "$PORT" \
+    --internal-port "$INTERNAL_PORT" --trusted-proxies 127.0.0.1 2> "$WORK/server-cluster-sqlite.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+nginx_out=$(scripts/services/nginx.sh start "$PORT")
+cluster_measure "$WORK/cluster-sqlite" "$(sed -n 1p <<<"$nginx_out")"
+scripts/services/nginx.sh stop "$(sed -n 2p <<<"$nginx_out")"
+stop_server
+for nodes in 1 3; do
+    dir=$WORK/cluster-pg$nodes
+    mkdir -p "$dir"
+    env "${unlimited[@]}" CLUSTER_STATE="$dir/state" scripts/cluster.sh --nodes "$nodes" \
+        --products "$CLUSTER_PRODUCTS" --orders 0 > "$dir/cluster.out" 2>&1 &
+    cluster_pid=$!
+    for _ in $(seq 600); do
+        [[ -f $dir/state ]] && break
+        kill -0 "$cluster_pid" 2>/dev/null || { cat "$dir/cluster.out" >&2; exit 1; }
+        sleep 0.5  # polling for the cluster to be up
+    done
+    [[ -f $dir/state ]] || { echo "the cluster did not start in 300 s" >&2; exit 1; }
+    cluster_measure "$dir" "$(sed -n 's/^URL=//p' "$dir/state")"
+    kill -TERM "$cluster_pid"
+    wait "$cluster_pid" || true
+    cluster_pid=
+done
+python3 bench/cluster_report.py --run "1 node, SQLite" "$WORK/cluster-sqlite" \
+    --run "1 node, PostgreSQL" "$WORK/cluster-pg1" --run "3 nodes, PostgreSQL" "$WORK/cluster-pg3" \
+    --connections 100 --duration "$DURATION" --buyers "$CLUSTER_BUYERS" --rate "$CLUSTER_RATE" \
+    --products "$CLUSTER_PRODUCTS" \
+    --out "$ROOT/docs/PERFORMANCE.md"
 fi
 echo "== wrote docs/PERFORMANCE.md"

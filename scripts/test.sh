@@ -178,6 +178,7 @@ run "unit tests" --junit "$LOGS/unit.xml" bash -c "cd build && ctest --output-on
 LOGS=$LOGS API_JOBS=1 API_MODULES=$PG_API_MODULES start "API tests on PostgreSQL" scripts/services/postgres.sh run \
     bash -c "$(declare -f api_tests); api_tests $PWD/build/emporium"
 start "contract smoke on PostgreSQL" scripts/services/postgres.sh run bash -c "$smoke_on_postgresql"
+start "cluster tests" python3 tests/cluster/run.py
 run "web unit tests" bash -c "cd web && npm test --silent"
 # Redocly CLI's recommended rules, warnings as errors (tests/openapi/redocly.yaml), on docs/openapi.yaml.
 run "API description lint" bash -c "cd tests/openapi && npm run --silent lint"
@@ -193,6 +194,7 @@ fi
 finish "fuzzers"
 finish "API tests on PostgreSQL"
 finish "contract smoke on PostgreSQL"
+finish "cluster tests"
 finish "web quality"
 finish "TSan build"
 if [[ " ${suite_failures[*]} " != *" TSan build "* ]]; then
