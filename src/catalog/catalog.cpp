@@ -46,16 +46,12 @@ Product ReadProduct(const db::Row& r) {
     p.currency = r.Text(8);
     p.stock = r.Int(9);
     p.seller_id = r.Int(10);
-    p.image_url = r.Text(11);
+    p.image_url = ProductImageAddress(p.id, r.Text(11), p.name, p.category, p.category_name);
     p.attributes_json = r.Text(12);
     p.popularity = r.Int(13);
     p.archived = r.Int(14) != 0;
     p.created_at = r.Int(15);
     p.updated_at = r.Int(16);
-    if (p.image_url.empty()) {
-        p.image_url = "/api/products/" + std::to_string(p.id) +
-                      "/image.svg?v=" + ProductImageVersion(p.name, p.category, p.category_name);
-    }
     return p;
 }
 
@@ -572,11 +568,12 @@ std::vector<StockLine> ReadStock(db::Connection& c, const std::vector<std::int64
     std::vector<StockLine> out;
     for (std::int64_t id : product_ids) {
         c.Query(
-            "SELECT id, name, price_cents, currency, stock, seller_id, archived, category_id FROM products WHERE id = "
-            "?",
+            "SELECT p.id, p.name, p.price_cents, p.currency, p.stock, p.seller_id, p.archived, p.category_id,"
+            " p.image_url, c.slug, c.name FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = ?",
             {id}, [&](const db::Row& r) {
                 out.push_back({r.Int(0), std::string(r.Text(1)), r.Int(2), std::string(r.Text(3)), r.Int(4), r.Int(5),
-                               r.Int(6) != 0, r.Int(7)});
+                               r.Int(6) != 0, r.Int(7),
+                               ProductImageAddress(r.Int(0), r.Text(8), r.Text(1), r.Text(9), r.Text(10))});
             });
     }
     return out;

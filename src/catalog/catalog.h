@@ -183,6 +183,7 @@ struct StockLine {
     std::int64_t seller_id = 0;
     bool archived = false;
     std::int64_t category_id = 0;  // kept on order lines, for sales by category
+    std::string image_url;         // the picture's address, as product answers give it
 };
 
 // The products' current lines, in the order of ids; unknown ids are left out.

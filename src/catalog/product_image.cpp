@@ -114,4 +114,11 @@ std::string RenderProductImage(std::string_view name, std::string_view category_
     return svg;
 }
 
+std::string ProductImageAddress(std::int64_t product_id, std::string_view image_url, std::string_view name,
+                                std::string_view category_slug, std::string_view category_name) {
+    if (!image_url.empty()) return std::string(image_url);
+    return "/api/products/" + std::to_string(product_id) +
+           "/image.svg?v=" + ProductImageVersion(name, category_slug, category_name);
+}
+
 }  // namespace emporium::catalog

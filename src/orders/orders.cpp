@@ -215,8 +215,12 @@ Cart OrderService::ReadCart(db::Connection& c, std::int64_t user_id) {
     for (const Row& row : rows) {
         auto it =
             std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return l.product_id == row.product_id; });
-        CartLine line{row.product_id, it != lines.end() ? it->name : "Unavailable product", row.quantity,
-                      row.price_cents, it != lines.end() ? it->currency : ""};
+        CartLine line{row.product_id,
+                      it != lines.end() ? it->name : "Unavailable product",
+                      row.quantity,
+                      row.price_cents,
+                      it != lines.end() ? it->currency : "",
+                      it != lines.end() ? it->image_url : ""};
         if (!priced && !line.currency.empty()) {
             cart.currency = line.currency;
             priced = true;

@@ -64,6 +64,7 @@ struct CartLine {
     std::int64_t quantity = 0;
     std::int64_t price_cents = 0;  // the price when it went into the cart
     std::string currency;          // the product's
+    std::string image_url;         // the product's picture, as product answers give it
 };
 
 struct Cart {

@@ -24,7 +24,7 @@ json::object CartJson(const Cart& cart) {
                                      {"quantity", l.quantity},
                                      {"price_cents", l.price_cents},
                                      {"currency", l.currency},
-                                     {"image_url", "/api/products/" + std::to_string(l.product_id) + "/image.svg"}});
+                                     {"image_url", l.image_url}});
     }
     return json::object{{"items", std::move(items)},
                         {"total_cents", cart.total_cents},

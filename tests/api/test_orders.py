@@ -223,6 +223,31 @@ class OrdersTest(unittest.TestCase):
         again = shop.request("POST", "/api/cart/items", {"product_id": eur["id"], "quantity": 2}, token=token)
         self.assertEqual((again.status, again.json["currency"], again.json["total_cents"]), (200, "EUR", 1800))
 
+    def test_cart_lines_carry_the_products_picture_address(self):
+        """The cart shows the picture under the address product answers give (versioned, so cached
+        for a year), the seller's own address when it gave one, and a renamed product's new one."""
+        shop = self.shop
+        drawn = new_product(shop, stock=5)
+        r = shop.request("POST", "/api/products", {"sku": f"PIC-{random.randint(1, 10**12)}", "name": "Own Picture",
+                                                   "category": "consoles", "price_cents": 900, "stock": 5,
+                                                   "image_url": "https://img.example.com/p.png"},
+                         token=shop.seller_token)
+        self.assertEqual(r.status, 201, r.body)
+        own = r.json
+        token = new_buyers(shop, 1)[0]
+        for p in (drawn, own):
+            self.assertEqual(shop.request("POST", "/api/cart/items", {"product_id": p["id"], "quantity": 1},
+                                          token=token).status, 200)
+        pictures = {i["product_id"]: i["image_url"] for i in shop.get("/api/cart", token=token).json["items"]}
+        self.assertEqual(pictures[own["id"]], "https://img.example.com/p.png")
+        self.assertEqual(pictures[drawn["id"]], shop.get(f"/api/products/{drawn['id']}").json["image_url"])
+        self.assertRegex(pictures[drawn["id"]], r"^/api/products/\d+/image\.svg\?v=[0-9a-f]{8}$")
+        renamed = shop.request("PATCH", f"/api/products/{drawn['id']}", {"name": "A New Name"}, token=shop.seller_token)
+        self.assertEqual(renamed.status, 200, renamed.body)
+        after = {i["product_id"]: i["image_url"] for i in shop.get("/api/cart", token=token).json["items"]}
+        self.assertEqual(after[drawn["id"]], renamed.json["image_url"])
+        self.assertNotEqual(after[drawn["id"]], pictures[drawn["id"]])
+
     def test_error_details_name_code_field_and_numbers(self):
         shop = self.shop
         product = new_product(shop, stock=2)
