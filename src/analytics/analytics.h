@@ -2,9 +2,10 @@
 //
 // The `analytics` subscriber turns each order event into facts (orders::SaleFactsOf,
 // RefundFactsOf) and adds them, in one write transaction per event, to rollup tables keyed by
-// seller, currency and local day (or local hour, or local month) and by product and category.
-// Every fact goes to its seller's rows, in the seller's time zone, and to the shop's rows
-// (seller 0), in the shop's. An event is applied once: its id is recorded in the same
+// seller, currency and local day (or local hour) and, for products, by product and category and
+// local day, ISO week, month and lifetime. Every fact goes to its seller's rows, in the seller's
+// time zone, and to the shop's own rows (seller 0), in the shop's: a whole-shop report reads
+// those, never the sellers' rows added up. An event is applied once: its id is recorded in the same
 // transaction, so a replay changes nothing. Rebuild computes the same tables from the orders'
 // own tables and yields exactly what the events did.
 //
@@ -18,8 +19,10 @@
 //   same seller (or the shop) before (WooCommerce's per-order customer type).
 //
 // Report queries read only the rollup tables, by primary-key ranges (rollup_sql_test pins the
-// plans). Product views and add-to-carts are counted in memory and flushed every few seconds:
-// counts per product and day only, nothing about who looked.
+// plans); a product report over a long range reads each product's lifetime row less the weeks
+// and days outside the range, when that is fewer rows than the range's months, weeks and days.
+// Product views and add-to-carts are counted in memory and flushed every few seconds: counts per
+// product and day only, nothing about who looked.
 #pragma once
 
 #include <atomic>

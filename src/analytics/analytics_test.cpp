@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "catalog/seed.h"
 #include "db/testing.h"
@@ -178,7 +179,9 @@ protected:
             {"SELECT * FROM analytics_days ORDER BY 1, 2, 3", 11},
             {"SELECT * FROM analytics_hours ORDER BY 1, 2, 3", 11},
             {"SELECT * FROM analytics_products ORDER BY 1, 2, 3, 4, 5", 13},
+            {"SELECT * FROM analytics_product_weeks ORDER BY 1, 2, 3, 4, 5", 13},
             {"SELECT * FROM analytics_product_months ORDER BY 1, 2, 3, 4, 5", 13},
+            {"SELECT * FROM analytics_product_totals ORDER BY 1, 2, 3, 4", 12},
             {"SELECT * FROM analytics_totals ORDER BY 1", 9},
             {"SELECT * FROM analytics_customers ORDER BY 1, 2", 3}};
         database_->Read([&](db::Connection& c) {
@@ -356,8 +359,8 @@ TEST_F(ProofFixtureTest, ProductsSellThroughFunnelAndThePreviousPeriod) {
     EXPECT_EQ(top[1].product_id, a2_);
     EXPECT_EQ(top[1].figures.net_cents(), 99375);
     EXPECT_EQ(top[1].figures.units(), 42);
-    // Ranges that take most of a month read the month's row less the days outside: Mar 5 to
-    // Apr 30 is March less Mar 1-4 (the two early orders, 20,000), and April (empty).
+    // Ranges past the days with figures: Mar 5 to Apr 30 is the products' lifetime less Mar 4
+    // (the two early orders, 20,000).
     std::vector<ProductFigures> spring =
         analytics_->Products({kSellerA, "USD"}, {Day("2026-03-05"), Day("2026-04-30")}, 10, ProductOrder::kNet);
     ASSERT_EQ(spring.size(), 2U);
@@ -398,6 +401,43 @@ TEST_F(ProofFixtureTest, ProductsSellThroughFunnelAndThePreviousPeriod) {
     EXPECT_EQ(before.orders, 2);
     EXPECT_EQ(before.net_cents(), 20000);
     EXPECT_EQ(before.returning_orders, 0);
+}
+
+// The whole shop's product reports are read from the shop's own rows, not added up from the
+// sellers': over a range holding every figure (so that the sellers' time zones and the shop's
+// bucket the same facts), they are the sum of the sellers' reports.
+TEST_F(ProofFixtureTest, TheWholeShopsProductReportsAreTheSumOfTheSellers) {
+    const DayRange all{Day("2026-02-01"), Day("2026-04-30")};
+    std::map<std::int64_t, Figures> sellers;
+    std::map<std::int64_t, Figures> seller_categories;
+    std::map<std::int64_t, std::int64_t> seller_sold;
+    for (std::int64_t seller : {kSellerA, kSellerB}) {
+        for (const ProductFigures& p : analytics_->Products({seller, "USD"}, all, 100, ProductOrder::kNet)) {
+            EXPECT_TRUE(sellers.emplace(p.product_id, p.figures).second) << "a product of two sellers";
+        }
+        for (const CategoryFigures& k : analytics_->Categories({seller, "USD"}, all)) {
+            seller_categories[k.category_id] += k.figures;
+        }
+        for (const SellThrough& s : analytics_->SellThroughOf({seller, "USD"}, all, 100))
+            seller_sold[s.product_id] = s.units;
+    }
+    ASSERT_EQ(sellers.size(), 3U);
+    std::map<std::int64_t, Figures> shop;
+    for (const ProductFigures& p : analytics_->Products({kShop, "USD"}, all, 100, ProductOrder::kNet)) {
+        shop[p.product_id] = p.figures;
+    }
+    EXPECT_EQ(shop, sellers);
+    std::map<std::int64_t, Figures> shop_categories;
+    for (const CategoryFigures& k : analytics_->Categories({kShop, "USD"}, all))
+        shop_categories[k.category_id] = k.figures;
+    EXPECT_EQ(shop_categories, seller_categories);
+    std::map<std::int64_t, std::int64_t> shop_sold;
+    for (const SellThrough& s : analytics_->SellThroughOf({kShop, "USD"}, all, 100)) shop_sold[s.product_id] = s.units;
+    EXPECT_EQ(shop_sold, seller_sold);
+    // And the sum is the hand count: A1 62 units sold less 5 back, A2 45 less 3, B1 60 less 4.
+    EXPECT_EQ(shop[a1_].units(), 57 + 2);
+    EXPECT_EQ(shop[a2_].units(), 42);
+    EXPECT_EQ(shop[b1_].units(), 56);
 }
 
 TEST_F(ProofFixtureTest, ReplayingEveryEventChangesNothing) {

@@ -32,6 +32,17 @@ protected:
                               {seller, day, day % 7});
                     c.Execute("INSERT INTO analytics_funnel VALUES (?, ?, ?, 5, 1)", {seller, day, day % 7});
                 }
+                for (std::int64_t week = 20000; week < 20100; week += 7) {
+                    for (std::int64_t product = 0; product < 7; ++product) {
+                        c.Execute(
+                            "INSERT INTO analytics_product_weeks VALUES (?, 'USD', ?, ?, 3, 1, 0, 100, 0, 0, 1, 0, 0)",
+                            {seller, week, product});
+                    }
+                }
+                for (std::int64_t product = 0; product < 7; ++product) {
+                    c.Execute("INSERT INTO analytics_product_totals VALUES (?, 'USD', ?, 3, 1, 0, 100, 0, 0, 1, 0, 0)",
+                              {seller, product});
+                }
                 c.Execute(
                     "INSERT INTO analytics_product_months VALUES (?, 'USD', 24300, 1, 3, 1, 0, 100, 0, 0, 1, 0, 0)",
                     {seller});
@@ -63,6 +74,8 @@ TEST_F(RollupSqlTest, EveryReportWalksOneRollupTableByItsPrimaryKey) {
          "SEARCH analytics_hours USING PRIMARY KEY (seller_id=? AND currency=? AND hour_start>? AND hour_start<?)"},
         {sql::kProductDays,
          "SEARCH analytics_products USING PRIMARY KEY (seller_id=? AND currency=? AND day>? AND day<?)"},
+        {sql::kProductWeeks,
+         "SEARCH analytics_product_weeks USING PRIMARY KEY (seller_id=? AND currency=? AND week>? AND week<?)"},
         {sql::kProductMonths,
          "SEARCH analytics_product_months USING PRIMARY KEY (seller_id=? AND currency=? AND month>? AND month<?)"},
     };
@@ -76,9 +89,17 @@ TEST_F(RollupSqlTest, EveryReportWalksOneRollupTableByItsPrimaryKey) {
     }
     // Days and hours come in key order, and products' rows are added up by the caller (a whole
     // shop's year is too many rows to sort for each report): no sort at all.
-    for (const char* statement : {sql::kDays, sql::kHours, sql::kProductDays, sql::kProductMonths}) {
+    for (const char* statement :
+         {sql::kDays, sql::kHours, sql::kProductDays, sql::kProductWeeks, sql::kProductMonths}) {
         EXPECT_EQ(Plan(statement, seller_currency_range).size(), 1U) << statement;
     }
+    // A scope's lifetime rows of its products, and the first and last days it has figures on.
+    const db::Params seller_currency{std::int64_t{3}, std::string("USD")};
+    EXPECT_EQ(
+        Plan(sql::kProductLifetimes, seller_currency),
+        std::vector<std::string>{"SEARCH analytics_product_totals USING PRIMARY KEY (seller_id=? AND currency=?)"});
+    EXPECT_EQ(Plan(sql::kDataDays, seller_currency),
+              std::vector<std::string>{"SEARCH analytics_days USING PRIMARY KEY (seller_id=? AND currency=?)"});
 
     const db::Params seller_range{std::int64_t{3}, std::int64_t{20010}, std::int64_t{20050}};
     EXPECT_EQ(Plan(sql::kFunnel, seller_range),
