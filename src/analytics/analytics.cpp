@@ -162,6 +162,17 @@ void NoteApplied(db::Connection& c, std::int64_t event_at, std::int64_t now) {
         {now, event_at, now});
 }
 
+// The order events the subscriber reads facts from (orders::SaleFactsOf, RefundFactsOf): each is
+// recorded as applied, with facts or without (a cancellation before payment), so that the lag
+// read from the database sees every one of them either applied or not.
+constexpr const char* kFactTypesSql =
+    "('order.placed', 'order.cancelled', 'order.refunded', 'order.partially_refunded')";
+
+bool MayCarryFacts(std::string_view type) {
+    return type == "order.placed" || type == "order.cancelled" || type == "order.refunded" ||
+           type == "order.partially_refunded";
+}
+
 }  // namespace
 
 std::optional<Zone> AnalyticsService::ZoneOf(db::Connection& c, std::int64_t seller_id) {
@@ -171,7 +182,7 @@ std::optional<Zone> AnalyticsService::ZoneOf(db::Connection& c, std::int64_t sel
 events::Outcome AnalyticsService::OnEvent(const events::Event& event) {
     std::vector<orders::SaleFact> sold = orders::SaleFactsOf(event.type, event.payload_json, event.created_at);
     std::vector<orders::RefundFact> refunds = orders::RefundFactsOf(event.type, event.payload_json, event.created_at);
-    if (sold.empty() && refunds.empty()) return events::Outcome::Done();
+    if (sold.empty() && refunds.empty() && !MayCarryFacts(event.type)) return events::Outcome::Done();
     const std::int64_t now = UnixSeconds(clock_.Now());
     return database_.Write([&](db::Connection& c) -> events::Outcome {
         // Once per event: a replay (a redelivery after a crash, a second worker) finds its id.
@@ -360,6 +371,20 @@ std::vector<CurrencyTotals> AnalyticsService::ShopTotals() {
                                {r.Int(3), r.Int(4), r.Int(5), r.Int(1), r.Int(2), r.Int(6), r.Int(7), r.Int(8)}});
             });
         return out;
+    });
+}
+
+std::optional<std::int64_t> AnalyticsService::OldestUnapplied() {
+    return database_.Read([](db::Connection& c) -> std::optional<std::int64_t> {
+        const std::int64_t through =
+            std::max(c.QueryInt("SELECT COALESCE(MAX(event_id), 0) FROM analytics_applied"),
+                     c.QueryInt("SELECT rebuilt_through FROM analytics_state WHERE id = 1", {}, 0));
+        // Events come in id order: the first one past the newest applied is the oldest waiting.
+        std::optional<std::int64_t> at;
+        c.Query(std::string("SELECT created_at FROM outbox WHERE id > ? AND type IN ") + kFactTypesSql +
+                    " ORDER BY id LIMIT 1",
+                {through}, [&](const db::Row& r) { at = r.Int(0); });
+        return at;
     });
 }
 

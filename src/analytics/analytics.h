@@ -186,6 +186,13 @@ public:
     std::vector<orders::RefundFact> ReadRefunds(const orders::FactQuery& query);
 
     std::vector<CurrencyTotals> ShopTotals();
+    // When the oldest order event the rollups do not count yet was written (Unix seconds); nullopt
+    // when they count every one. Read from the database (the outbox past the newest applied
+    // event), so it holds on a node whose events another process applies (a web node publishing
+    // to RabbitMQ, its worker applying them) and grows on one where nobody applies them. An
+    // event below the newest applied one that its subscriber gave up on shows as a dead letter,
+    // not here; events purged from the outbox before they were applied are not seen.
+    std::optional<std::int64_t> OldestUnapplied();
     // When the newest applied event was written (Unix seconds), and when it was applied.
     std::optional<std::pair<std::int64_t, std::int64_t>> LastApplied();
 

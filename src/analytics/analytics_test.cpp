@@ -440,6 +440,38 @@ TEST_F(ProofFixtureTest, TheWholeShopsProductReportsAreTheSumOfTheSellers) {
     EXPECT_EQ(shop[b1_].units(), 56);
 }
 
+// The lag as the database tells it (what a web node reports when a worker applies the events):
+// the oldest order event past the newest applied one.
+TEST_F(ProofFixtureTest, TheOldestUnappliedEventIsReadFromTheDatabase) {
+    EXPECT_EQ(analytics_->OldestUnapplied(), std::nullopt);  // the fixture's events are all applied
+    const std::int64_t placed_at = kT0 + 80 * kHour;         // Mar 10 in UTC
+    At(placed_at);
+    const std::int64_t before = Sum(kShop, "2026-03-10", "2026-03-10").gross_cents;
+    ASSERT_TRUE(orders_->AddToCart(3000, a1_, 1).ok());
+    orders::CheckoutInput in{Address{"Ada", "1 Main Street", "", "Singapore", "123456", "SG"}, "+6591234567",
+                             orders::Card{"4242424242424242", 12, 2031, "123"}, ""};
+    ASSERT_TRUE(orders_->Checkout(3000, in, "key-lag", "fp-lag").ok());  // not delivered yet
+    At(placed_at + 30);
+    // An event without figures (as a cancellation before payment would be) waits as well, and a
+    // type the reports never read does not.
+    const std::int64_t empty_id = database_->Write([&](db::Connection& c) {
+        events::Append(c, "order.shipped", "1", "{}", placed_at + 30);
+        return events::Append(c, "order.cancelled", "1", "{}", placed_at + 30);
+    });
+    EXPECT_EQ(analytics_->OldestUnapplied(), placed_at);
+    dispatcher_->Pump();
+    EXPECT_EQ(analytics_->OldestUnapplied(), std::nullopt);
+    EXPECT_EQ(Sum(kShop, "2026-03-10", "2026-03-10").gross_cents, before + 10000);
+    std::vector<events::Event> empty =
+        database_->Read([&](db::Connection& c) { return events::ReadAfter(c, empty_id - 1, 1); });
+    ASSERT_EQ(empty.size(), 1U);
+    EXPECT_EQ(empty[0].type, "order.cancelled");
+    EXPECT_EQ(database_->Read([&](db::Connection& c) {
+        return c.QueryInt("SELECT COUNT(*) FROM analytics_applied WHERE event_id = ?", {empty_id});
+    }),
+              1);
+}
+
 TEST_F(ProofFixtureTest, ReplayingEveryEventChangesNothing) {
     const std::vector<std::string> once = Rows();
     ASSERT_FALSE(once.empty());
