@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <set>
+#include <tuple>
 
 #include "analytics/rollup.h"
 #include "events/outbox.h"
@@ -455,6 +457,52 @@ void AnalyticsService::Flush() {
                     " excluded.views, carts = analytics_funnel.carts + excluded.carts",
                     {s, day, p.product_id, v, k});
             }
+        }
+    });
+}
+
+void AnalyticsService::SeedFunnel(std::uint64_t seed) {
+    database_.Write([&](db::Connection& c) {
+        // The shop's product days with orders (every currency: the funnel counts actions, not money).
+        std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> lines;  // (day, product) -> order lines
+        c.Query("SELECT day, product_id, orders FROM analytics_products WHERE seller_id = ? AND orders > 0", {kShop},
+                [&](const db::Row& r) {
+                    lines[{r.Int(0), r.Int(1)}] += r.Int(2);
+                });
+        std::set<std::int64_t> ids;
+        for (const auto& [key, n] : lines) ids.insert(key.second);
+        std::map<std::int64_t, std::int64_t> seller_of;
+        for (const catalog::StockLine& p : catalog::ReadStock(c, {ids.begin(), ids.end()})) {
+            seller_of[p.product_id] = p.seller_id;
+        }
+        const Zone shop_zone = ZoneOf(c, kShop).value_or(*Zone::Find("UTC"));
+        std::map<std::int64_t, std::optional<Zone>> zones;
+        // Raw draws of a fixed generator in a fixed order: the same seed gives the same counts on
+        // every platform (the standard distributions may differ between libraries).
+        std::mt19937_64 random(seed);
+        std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::pair<std::int64_t, std::int64_t>> rows;
+        for (const auto& [key, n] : lines) {
+            const auto [day, product] = key;
+            auto seller = seller_of.find(product);
+            if (seller == seller_of.end()) continue;  // a product deleted since: nobody can view it
+            // One to three adds to cart for each order line, four to twelve views for each add.
+            const std::int64_t carts = n * static_cast<std::int64_t>(1 + random() % 3);
+            const std::int64_t views = carts * static_cast<std::int64_t>(4 + random() % 9);
+            auto zone = zones.find(seller->second);
+            if (zone == zones.end()) zone = zones.emplace(seller->second, ZoneOf(c, seller->second)).first;
+            // Counted for the shop on its day, and for the seller on the seller's day at the shop's noon.
+            const std::int64_t noon = shop_zone.DayStart(day) + 12 * 3600;
+            const std::int64_t seller_day = zone->second ? zone->second->LocalDay(noon) : noon / 86400;
+            for (const auto& [who, when] : {std::pair{kShop, day}, std::pair{seller->second, seller_day}}) {
+                auto& [v, k] = rows[{who, when, product}];
+                v += views;
+                k += carts;
+            }
+        }
+        c.Execute("DELETE FROM analytics_funnel");
+        for (const auto& [key, counts] : rows) {
+            c.Execute("INSERT INTO analytics_funnel (seller_id, day, product_id, views, carts) VALUES (?, ?, ?, ?, ?)",
+                      {std::get<0>(key), std::get<1>(key), std::get<2>(key), counts.first, counts.second});
         }
     });
 }

@@ -201,6 +201,12 @@ public:
     void CountCart(std::int64_t product_id);
     void Flush();
     void StartFlusher(std::chrono::milliseconds interval);
+    // Demo views and add-to-carts for a seeded history (`emporium seed`, after Rebuild), replacing
+    // the funnel's rows: for each product's day with orders, one to three adds to cart per order
+    // line and four to twelve views per add, so views >= adds >= orders on every day. Each is
+    // counted for the shop on its day and for the product's seller on the seller's day, as
+    // CountView and CountCart would have. The same seed and history give the same counts.
+    void SeedFunnel(std::uint64_t seed);
     void StopFlusher();
 
 private:

@@ -472,6 +472,50 @@ TEST_F(ProofFixtureTest, TheOldestUnappliedEventIsReadFromTheDatabase) {
               1);
 }
 
+// The demo seed's funnel: views >= adds to cart >= orders on each day, for the shop and for each
+// seller; the sellers' counts add up to the shop's; the same seed gives the same rows.
+TEST_F(ProofFixtureTest, TheSeededFunnelNarrowsFromViewsToOrders) {
+    auto funnel_rows = [&] {
+        std::vector<std::string> out;
+        database_->Read([&](db::Connection& c) {
+            c.Query("SELECT seller_id, day, product_id, views, carts FROM analytics_funnel ORDER BY 1, 2, 3", {},
+                    [&](const db::Row& r) {
+                        std::string line;
+                        for (int i = 0; i < 5; ++i) line += std::string(r.Text(i)) + " ";
+                        out.push_back(line);
+                    });
+        });
+        return out;
+    };
+    analytics_->SeedFunnel(5);
+    const std::vector<std::string> seeded = funnel_rows();
+    ASSERT_FALSE(seeded.empty());
+    std::int64_t days_with_orders = 0;
+    for (std::int64_t seller : {kShop, kSellerA, kSellerB}) {
+        for (std::int64_t day = Day("2026-03-03"); day <= Day("2026-03-11"); ++day) {
+            const Funnel f = analytics_->FunnelOf(seller, {day, day});
+            EXPECT_GE(f.views, f.carts) << seller << " " << FormatDay(day);
+            EXPECT_GE(f.carts, f.orders) << seller << " " << FormatDay(day);
+            if (f.orders > 0) {
+                ++days_with_orders;
+                EXPECT_GT(f.views, f.carts);
+            }
+        }
+    }
+    // Days with orders: the shop (UTC) and A (New York) Mar 4, 7, 8, 9; B (Berlin, B1 only in
+    // even k, the last at 23:00 Mar 9) Mar 7, 8, 9.
+    EXPECT_EQ(days_with_orders, 4 + 4 + 3);
+    const DayRange all{Day("2026-03-01"), Day("2026-03-31")};
+    const Funnel shop = analytics_->FunnelOf(kShop, all);
+    EXPECT_EQ(shop.orders, 62);
+    EXPECT_EQ(shop.views, analytics_->FunnelOf(kSellerA, all).views + analytics_->FunnelOf(kSellerB, all).views);
+    EXPECT_EQ(shop.carts, analytics_->FunnelOf(kSellerA, all).carts + analytics_->FunnelOf(kSellerB, all).carts);
+    analytics_->SeedFunnel(5);
+    EXPECT_EQ(funnel_rows(), seeded);
+    analytics_->SeedFunnel(6);
+    EXPECT_NE(funnel_rows(), seeded);
+}
+
 TEST_F(ProofFixtureTest, ReplayingEveryEventChangesNothing) {
     const std::vector<std::string> once = Rows();
     ASSERT_FALSE(once.empty());
