@@ -1,6 +1,7 @@
 #include "analytics/analytics.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 #include <set>
@@ -167,12 +168,18 @@ void NoteApplied(db::Connection& c, std::int64_t event_at, std::int64_t now) {
 // The order events the subscriber reads facts from (orders::SaleFactsOf, RefundFactsOf): each is
 // recorded as applied, with facts or without (a cancellation before payment), so that the lag
 // read from the database sees every one of them either applied or not.
-constexpr const char* kFactTypesSql =
-    "('order.placed', 'order.cancelled', 'order.refunded', 'order.partially_refunded')";
+constexpr std::array<std::string_view, 4> kFactTypes = {"order.placed", "order.cancelled", "order.refunded",
+                                                        "order.partially_refunded"};
 
 bool MayCarryFacts(std::string_view type) {
-    return type == "order.placed" || type == "order.cancelled" || type == "order.refunded" ||
-           type == "order.partially_refunded";
+    return std::find(kFactTypes.begin(), kFactTypes.end(), type) != kFactTypes.end();
+}
+
+// "('order.placed', ...)": the types as an SQL list (constants, not input).
+std::string FactTypesSql() {
+    std::string out = "(";
+    for (std::string_view t : kFactTypes) out += (out.size() > 1 ? ", '" : "'") + std::string(t) + "'";
+    return out + ")";
 }
 
 }  // namespace
@@ -383,7 +390,7 @@ std::optional<std::int64_t> AnalyticsService::OldestUnapplied() {
                      c.QueryInt("SELECT rebuilt_through FROM analytics_state WHERE id = 1", {}, 0));
         // Events come in id order: the first one past the newest applied is the oldest waiting.
         std::optional<std::int64_t> at;
-        c.Query(std::string("SELECT created_at FROM outbox WHERE id > ? AND type IN ") + kFactTypesSql +
+        c.Query(std::string("SELECT created_at FROM outbox WHERE id > ? AND type IN ") + FactTypesSql() +
                     " ORDER BY id LIMIT 1",
                 {through}, [&](const db::Row& r) { at = r.Int(0); });
         return at;
