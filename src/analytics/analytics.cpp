@@ -498,7 +498,7 @@ void AnalyticsService::SeedFunnel(std::uint64_t seed) {
             auto zone = zones.find(seller->second);
             if (zone == zones.end()) zone = zones.emplace(seller->second, ZoneOf(c, seller->second)).first;
             // Counted for the shop on its day, and for the seller on the seller's day at the shop's noon.
-            const std::int64_t noon = shop_zone.DayStart(day) + 12 * 3600;
+            const std::int64_t noon = shop_zone.DayStart(day) + std::int64_t{12} * 3600;
             const std::int64_t seller_day = zone->second ? zone->second->LocalDay(noon) : noon / 86400;
             for (const auto& [who, when] : {std::pair{kShop, day}, std::pair{seller->second, seller_day}}) {
                 auto& [v, k] = rows[{who, when, product}];

@@ -98,7 +98,7 @@ protected:
         clock_.Advance(std::chrono::seconds(unix_seconds - now));
     }
 
-    std::int64_t Place(std::int64_t user, std::vector<std::pair<std::int64_t, std::int64_t>> lines,
+    std::int64_t Place(std::int64_t user, const std::vector<std::pair<std::int64_t, std::int64_t>>& lines,
                        std::string coupon) {
         for (auto [product, quantity] : lines) EXPECT_TRUE(orders_->AddToCart(user, product, quantity).ok());
         orders::CheckoutInput in{Address{"Ada", "1 Main Street", "", "Singapore", "123456", "SG"}, "+6591234567",
@@ -111,9 +111,9 @@ protected:
     }
 
     void Play() {
-        At(kT0 - 3 * 24 * kHour);  // 2026-03-04T12:00Z
+        At(kT0 - 72 * kHour);  // 2026-03-04T12:00Z
         Place(2000, {{a1_, 1}}, "");
-        At(kT0 - 3 * 24 * kHour + kHour);
+        At(kT0 - 72 * kHour + kHour);
         Place(2001, {{a1_, 1}}, "");
         struct Later {
             std::int64_t at;

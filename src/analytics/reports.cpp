@@ -121,7 +121,8 @@ double CoverByWeeks(std::int64_t a, std::int64_t b, bool add, std::vector<Produc
         out.push_back({sql::kProductDays, a, b, add});
         return static_cast<double>(b - a + 1) * kDayCost;
     }
-    double cost = static_cast<double>((last_week - first_week) / 7 + 1) * kWeekCost;
+    const std::int64_t weeks = (last_week - first_week) / 7 + 1;  // both are Mondays
+    const double cost = static_cast<double>(weeks) * kWeekCost;
     out.push_back({sql::kProductWeeks, first_week, last_week, add});
     if (a < first_week) out.push_back({sql::kProductDays, a, first_week - 1, add});
     if (last_week + 6 < b) out.push_back({sql::kProductDays, last_week + 7, b, add});
@@ -182,6 +183,7 @@ std::map<std::int64_t, ProductFigures> ReadProductTotals(db::Connection& c, cons
 
 void Name(db::Connection& c, std::vector<ProductFigures>& products) {
     std::vector<std::int64_t> ids;
+    ids.reserve(products.size());
     for (const auto& p : products) ids.push_back(p.product_id);
     for (const catalog::StockLine& s : catalog::ReadStock(c, ids)) {
         for (auto& p : products) {
@@ -269,7 +271,8 @@ std::vector<CategoryFigures> AnalyticsService::Categories(const Scope& scope, Da
     if (!listed.ok()) throw db::DbError(db::DbError::Kind::kBusy, listed.error().message);
     const std::vector<catalog::Category>& known = *listed;
     for (auto& [id, k] : by_category) {
-        auto it = std::find_if(known.begin(), known.end(), [&](const catalog::Category& x) { return x.id == id; });
+        auto it = std::find_if(known.begin(), known.end(),
+                               [category_id = id](const catalog::Category& x) { return x.id == category_id; });
         k.slug = it != known.end() ? it->slug : "uncategorised";
         k.name = it != known.end() ? it->name : "Uncategorised";
         k.figures.orders = 0;  // lines add up per product; an order holding two is not two orders
@@ -284,6 +287,7 @@ std::vector<CategoryFigures> AnalyticsService::Categories(const Scope& scope, Da
 std::vector<SellThrough> AnalyticsService::SellThroughOf(const Scope& scope, DayRange range, std::int64_t limit) {
     std::vector<ProductFigures> sold = Products(scope, range, limit, ProductOrder::kUnits);
     std::vector<std::int64_t> ids;
+    ids.reserve(sold.size());
     for (const auto& p : sold) ids.push_back(p.product_id);
     std::vector<catalog::StockLine> stock =
         database_.Read([&](db::Connection& c) { return catalog::ReadStock(c, ids); });
