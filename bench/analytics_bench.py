@@ -230,8 +230,10 @@ before (one page load computes the products' figures once for its four product r
 
 Aim: p95 under 100 ms for each report: **{verdict}** on this machine (worst p95 {worst:.1f} ms); the last column is
 the server's own CPU time per request (user + system, from /proc), which the machine's other work does not
-inflate. Reports read only the rollup tables by primary-key ranges (`rollup_sql_test` pins the plans); products
-over a year read twelve monthly rows a product and the days at either end, not 365.
+inflate. Reports read only the rollup tables by primary-key ranges (`rollup_sql_test` pins the plans); the whole
+shop's figures are the shop's own rollup rows (seller 0), never the sellers' added up. Products over a year read each
+product's lifetime row less the weeks and days with figures outside the range, when that is fewer rows than the
+range's own months, weeks and days (before: twelve monthly rows a product and the days at either end).
 
 CSV export of a year (streamed in pages of 500 orders; the server's heap, RssAnon, before and after, and its
 peak resident memory, which also counts the database pages it maps to read):

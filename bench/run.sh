@@ -296,6 +296,9 @@ rm -rf "$WORK/analytics"
 "$BIN" seed --preset games --products 5000 --sellers 50 --customers 2000 --orders "$A_ORDERS" \
     --data-dir "$WORK/analytics" > /dev/null
 "$BIN" analytics rebuild --data-dir "$WORK/analytics" > "$WORK/analytics-rebuild.json"
+# A backup now, so that the server's schedule does not take its first one (compressing the whole
+# database) while the reports and their CPU time are measured.
+"$BIN" backup --data-dir "$WORK/analytics" > /dev/null
 python3 - "$WORK/analytics-rebuild.json" "$A_ORDERS" > "$WORK/analytics-facts.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -1,8 +1,11 @@
 #include "analytics/analytics.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <random>
 #include <set>
+#include <tuple>
 
 #include "analytics/rollup.h"
 #include "events/outbox.h"
@@ -20,6 +23,9 @@ constexpr const char* kFigures =
     "orders BIGINT NOT NULL, returning_orders BIGINT NOT NULL, gross_cents BIGINT NOT NULL,"
     " discounts_cents BIGINT NOT NULL, refunds_cents BIGINT NOT NULL, units_sold BIGINT NOT NULL,"
     " units_refunded BIGINT NOT NULL, refunds BIGINT NOT NULL";
+constexpr const char* kSums =
+    "SUM(orders), SUM(returning_orders), SUM(gross_cents), SUM(discounts_cents), SUM(refunds_cents),"
+    " SUM(units_sold), SUM(units_refunded), SUM(refunds)";
 
 }  // namespace
 
@@ -55,7 +61,25 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
                  "CREATE TABLE analytics_applied (event_id BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);"
                  // One row: when the rollups were built, and the newest applied event.
                  "CREATE TABLE analytics_state (id INTEGER PRIMARY KEY CHECK (id = 1), built_at BIGINT NOT NULL,"
-                 " rebuilt_through BIGINT NOT NULL, last_event_at BIGINT NOT NULL, last_applied_at BIGINT NOT NULL);"}};
+                 " rebuilt_through BIGINT NOT NULL, last_event_at BIGINT NOT NULL, last_applied_at BIGINT NOT NULL);"},
+            // Products by ISO week (the Monday's day number) and over their lifetime: a year of a
+            // whole shop's products reads each product's lifetime row less the few weeks and days
+            // outside the range, not twelve months and the days at either end. Filled from the
+            // daily rows already there, so an upgraded shop's reports stay exact.
+            {"analytics", 2,
+             "CREATE TABLE analytics_product_weeks (seller_id BIGINT NOT NULL, currency TEXT NOT NULL,"
+             " week BIGINT NOT NULL, product_id BIGINT NOT NULL, category_id BIGINT NOT NULL, " +
+                 f + ", PRIMARY KEY (seller_id, currency, week, product_id, category_id)" + clustered +
+                 "CREATE TABLE analytics_product_totals (seller_id BIGINT NOT NULL, currency TEXT NOT NULL,"
+                 " product_id BIGINT NOT NULL, category_id BIGINT NOT NULL, " +
+                 f + ", PRIMARY KEY (seller_id, currency, product_id, category_id)" + clustered +
+                 // Weekday(day) = (day + 3) % 7 with Monday 0 (1970-01-01 was a Thursday; days are >= 0).
+                 "INSERT INTO analytics_product_weeks SELECT seller_id, currency, day - (day + 3) % 7, product_id,"
+                 " category_id, " +
+                 kSums +
+                 " FROM analytics_products GROUP BY seller_id, currency, day - (day + 3) % 7, product_id, category_id;"
+                 "INSERT INTO analytics_product_totals SELECT seller_id, currency, product_id, category_id, " +
+                 kSums + " FROM analytics_products GROUP BY seller_id, currency, product_id, category_id;"}};
 }
 
 std::optional<Granularity> ParseGranularity(std::string_view name) {
@@ -141,6 +165,23 @@ void NoteApplied(db::Connection& c, std::int64_t event_at, std::int64_t now) {
         {now, event_at, now});
 }
 
+// The order events the subscriber reads facts from (orders::SaleFactsOf, RefundFactsOf): each is
+// recorded as applied, with facts or without (a cancellation before payment), so that the lag
+// read from the database sees every one of them either applied or not.
+constexpr std::array<std::string_view, 4> kFactTypes = {"order.placed", "order.cancelled", "order.refunded",
+                                                        "order.partially_refunded"};
+
+bool MayCarryFacts(std::string_view type) {
+    return std::find(kFactTypes.begin(), kFactTypes.end(), type) != kFactTypes.end();
+}
+
+// "('order.placed', ...)": the types as an SQL list (constants, not input).
+std::string FactTypesSql() {
+    std::string out = "(";
+    for (std::string_view t : kFactTypes) out += (out.size() > 1 ? ", '" : "'") + std::string(t) + "'";
+    return out + ")";
+}
+
 }  // namespace
 
 std::optional<Zone> AnalyticsService::ZoneOf(db::Connection& c, std::int64_t seller_id) {
@@ -150,7 +191,7 @@ std::optional<Zone> AnalyticsService::ZoneOf(db::Connection& c, std::int64_t sel
 events::Outcome AnalyticsService::OnEvent(const events::Event& event) {
     std::vector<orders::SaleFact> sold = orders::SaleFactsOf(event.type, event.payload_json, event.created_at);
     std::vector<orders::RefundFact> refunds = orders::RefundFactsOf(event.type, event.payload_json, event.created_at);
-    if (sold.empty() && refunds.empty()) return events::Outcome::Done();
+    if (sold.empty() && refunds.empty() && !MayCarryFacts(event.type)) return events::Outcome::Done();
     const std::int64_t now = UnixSeconds(clock_.Now());
     return database_.Write([&](db::Connection& c) -> events::Outcome {
         // Once per event: a replay (a redelivery after a crash, a second worker) finds its id.
@@ -181,8 +222,8 @@ events::Outcome AnalyticsService::OnEvent(const events::Event& event) {
 namespace {
 
 void DeleteRows(db::Connection& c, std::optional<std::int64_t> seller_id) {
-    for (const char* table : {"analytics_days", "analytics_hours", "analytics_products", "analytics_product_months",
-                              "analytics_customers"}) {
+    for (const char* table : {"analytics_days", "analytics_hours", "analytics_products", "analytics_product_weeks",
+                              "analytics_product_months", "analytics_product_totals", "analytics_customers"}) {
         if (seller_id) {
             c.Execute(std::string("DELETE FROM ") + table + " WHERE seller_id = ?", {*seller_id});
         } else {
@@ -342,6 +383,20 @@ std::vector<CurrencyTotals> AnalyticsService::ShopTotals() {
     });
 }
 
+std::optional<std::int64_t> AnalyticsService::OldestUnapplied() {
+    return database_.Read([](db::Connection& c) -> std::optional<std::int64_t> {
+        const std::int64_t through =
+            std::max(c.QueryInt("SELECT COALESCE(MAX(event_id), 0) FROM analytics_applied"),
+                     c.QueryInt("SELECT rebuilt_through FROM analytics_state WHERE id = 1", {}, 0));
+        // Events come in id order: the first one past the newest applied is the oldest waiting.
+        std::optional<std::int64_t> at;
+        c.Query(std::string("SELECT created_at FROM outbox WHERE id > ? AND type IN ") + FactTypesSql() +
+                    " ORDER BY id LIMIT 1",
+                {through}, [&](const db::Row& r) { at = r.Int(0); });
+        return at;
+    });
+}
+
 std::optional<std::pair<std::int64_t, std::int64_t>> AnalyticsService::LastApplied() {
     return database_.Read([](db::Connection& c) {
         std::optional<std::pair<std::int64_t, std::int64_t>> out;
@@ -409,6 +464,52 @@ void AnalyticsService::Flush() {
                     " excluded.views, carts = analytics_funnel.carts + excluded.carts",
                     {s, day, p.product_id, v, k});
             }
+        }
+    });
+}
+
+void AnalyticsService::SeedFunnel(std::uint64_t seed) {
+    database_.Write([&](db::Connection& c) {
+        // The shop's product days with orders (every currency: the funnel counts actions, not money).
+        std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> lines;  // (day, product) -> order lines
+        c.Query("SELECT day, product_id, orders FROM analytics_products WHERE seller_id = ? AND orders > 0", {kShop},
+                [&](const db::Row& r) {
+                    lines[{r.Int(0), r.Int(1)}] += r.Int(2);
+                });
+        std::set<std::int64_t> ids;
+        for (const auto& [key, n] : lines) ids.insert(key.second);
+        std::map<std::int64_t, std::int64_t> seller_of;
+        for (const catalog::StockLine& p : catalog::ReadStock(c, {ids.begin(), ids.end()})) {
+            seller_of[p.product_id] = p.seller_id;
+        }
+        const Zone shop_zone = ZoneOf(c, kShop).value_or(*Zone::Find("UTC"));
+        std::map<std::int64_t, std::optional<Zone>> zones;
+        // Raw draws of a fixed generator in a fixed order: the same seed gives the same counts on
+        // every platform (the standard distributions may differ between libraries).
+        std::mt19937_64 random(seed);
+        std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::pair<std::int64_t, std::int64_t>> rows;
+        for (const auto& [key, n] : lines) {
+            const auto [day, product] = key;
+            auto seller = seller_of.find(product);
+            if (seller == seller_of.end()) continue;  // a product deleted since: nobody can view it
+            // One to three adds to cart for each order line, four to twelve views for each add.
+            const std::int64_t carts = n * static_cast<std::int64_t>(1 + random() % 3);
+            const std::int64_t views = carts * static_cast<std::int64_t>(4 + random() % 9);
+            auto zone = zones.find(seller->second);
+            if (zone == zones.end()) zone = zones.emplace(seller->second, ZoneOf(c, seller->second)).first;
+            // Counted for the shop on its day, and for the seller on the seller's day at the shop's noon.
+            const std::int64_t noon = shop_zone.DayStart(day) + std::int64_t{12} * 3600;
+            const std::int64_t seller_day = zone->second ? zone->second->LocalDay(noon) : noon / 86400;
+            for (const auto& [who, when] : {std::pair{kShop, day}, std::pair{seller->second, seller_day}}) {
+                auto& [v, k] = rows[{who, when, product}];
+                v += views;
+                k += carts;
+            }
+        }
+        c.Execute("DELETE FROM analytics_funnel");
+        for (const auto& [key, counts] : rows) {
+            c.Execute("INSERT INTO analytics_funnel (seller_id, day, product_id, views, carts) VALUES (?, ?, ?, ?, ?)",
+                      {std::get<0>(key), std::get<1>(key), std::get<2>(key), counts.first, counts.second});
         }
     });
 }

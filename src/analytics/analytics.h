@@ -2,9 +2,10 @@
 //
 // The `analytics` subscriber turns each order event into facts (orders::SaleFactsOf,
 // RefundFactsOf) and adds them, in one write transaction per event, to rollup tables keyed by
-// seller, currency and local day (or local hour, or local month) and by product and category.
-// Every fact goes to its seller's rows, in the seller's time zone, and to the shop's rows
-// (seller 0), in the shop's. An event is applied once: its id is recorded in the same
+// seller, currency and local day (or local hour) and, for products, by product and category and
+// local day, ISO week, month and lifetime. Every fact goes to its seller's rows, in the seller's
+// time zone, and to the shop's own rows (seller 0), in the shop's: a whole-shop report reads
+// those, never the sellers' rows added up. An event is applied once: its id is recorded in the same
 // transaction, so a replay changes nothing. Rebuild computes the same tables from the orders'
 // own tables and yields exactly what the events did.
 //
@@ -18,8 +19,10 @@
 //   same seller (or the shop) before (WooCommerce's per-order customer type).
 //
 // Report queries read only the rollup tables, by primary-key ranges (rollup_sql_test pins the
-// plans). Product views and add-to-carts are counted in memory and flushed every few seconds:
-// counts per product and day only, nothing about who looked.
+// plans); a product report over a long range reads each product's lifetime row less the weeks
+// and days outside the range, when that is fewer rows than the range's months, weeks and days.
+// Product views and add-to-carts are counted in memory and flushed every few seconds: counts per
+// product and day only, nothing about who looked.
 #pragma once
 
 #include <atomic>
@@ -183,6 +186,13 @@ public:
     std::vector<orders::RefundFact> ReadRefunds(const orders::FactQuery& query);
 
     std::vector<CurrencyTotals> ShopTotals();
+    // When the oldest order event the rollups do not count yet was written (Unix seconds); nullopt
+    // when they count every one. Read from the database (the outbox past the newest applied
+    // event), so it holds on a node whose events another process applies (a web node publishing
+    // to RabbitMQ, its worker applying them) and grows on one where nobody applies them. An
+    // event below the newest applied one that its subscriber gave up on shows as a dead letter,
+    // not here; events purged from the outbox before they were applied are not seen.
+    std::optional<std::int64_t> OldestUnapplied();
     // When the newest applied event was written (Unix seconds), and when it was applied.
     std::optional<std::pair<std::int64_t, std::int64_t>> LastApplied();
 
@@ -191,6 +201,12 @@ public:
     void CountCart(std::int64_t product_id);
     void Flush();
     void StartFlusher(std::chrono::milliseconds interval);
+    // Demo views and add-to-carts for a seeded history (`emporium seed`, after Rebuild), replacing
+    // the funnel's rows: for each product's day with orders, one to three adds to cart per order
+    // line and four to twelve views per add, so views >= adds >= orders on every day. Each is
+    // counted for the shop on its day and for the product's seller on the seller's day, as
+    // CountView and CountCart would have. The same seed and history give the same counts.
+    void SeedFunnel(std::uint64_t seed);
     void StopFlusher();
 
 private:

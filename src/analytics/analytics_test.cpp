@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "catalog/seed.h"
 #include "db/testing.h"
@@ -97,7 +98,7 @@ protected:
         clock_.Advance(std::chrono::seconds(unix_seconds - now));
     }
 
-    std::int64_t Place(std::int64_t user, std::vector<std::pair<std::int64_t, std::int64_t>> lines,
+    std::int64_t Place(std::int64_t user, const std::vector<std::pair<std::int64_t, std::int64_t>>& lines,
                        std::string coupon) {
         for (auto [product, quantity] : lines) EXPECT_TRUE(orders_->AddToCart(user, product, quantity).ok());
         orders::CheckoutInput in{Address{"Ada", "1 Main Street", "", "Singapore", "123456", "SG"}, "+6591234567",
@@ -110,9 +111,9 @@ protected:
     }
 
     void Play() {
-        At(kT0 - 3 * 24 * kHour);  // 2026-03-04T12:00Z
+        At(kT0 - 72 * kHour);  // 2026-03-04T12:00Z
         Place(2000, {{a1_, 1}}, "");
-        At(kT0 - 3 * 24 * kHour + kHour);
+        At(kT0 - 72 * kHour + kHour);
         Place(2001, {{a1_, 1}}, "");
         struct Later {
             std::int64_t at;
@@ -178,7 +179,9 @@ protected:
             {"SELECT * FROM analytics_days ORDER BY 1, 2, 3", 11},
             {"SELECT * FROM analytics_hours ORDER BY 1, 2, 3", 11},
             {"SELECT * FROM analytics_products ORDER BY 1, 2, 3, 4, 5", 13},
+            {"SELECT * FROM analytics_product_weeks ORDER BY 1, 2, 3, 4, 5", 13},
             {"SELECT * FROM analytics_product_months ORDER BY 1, 2, 3, 4, 5", 13},
+            {"SELECT * FROM analytics_product_totals ORDER BY 1, 2, 3, 4", 12},
             {"SELECT * FROM analytics_totals ORDER BY 1", 9},
             {"SELECT * FROM analytics_customers ORDER BY 1, 2", 3}};
         database_->Read([&](db::Connection& c) {
@@ -356,8 +359,8 @@ TEST_F(ProofFixtureTest, ProductsSellThroughFunnelAndThePreviousPeriod) {
     EXPECT_EQ(top[1].product_id, a2_);
     EXPECT_EQ(top[1].figures.net_cents(), 99375);
     EXPECT_EQ(top[1].figures.units(), 42);
-    // Ranges that take most of a month read the month's row less the days outside: Mar 5 to
-    // Apr 30 is March less Mar 1-4 (the two early orders, 20,000), and April (empty).
+    // Ranges past the days with figures: Mar 5 to Apr 30 is the products' lifetime less Mar 4
+    // (the two early orders, 20,000).
     std::vector<ProductFigures> spring =
         analytics_->Products({kSellerA, "USD"}, {Day("2026-03-05"), Day("2026-04-30")}, 10, ProductOrder::kNet);
     ASSERT_EQ(spring.size(), 2U);
@@ -398,6 +401,119 @@ TEST_F(ProofFixtureTest, ProductsSellThroughFunnelAndThePreviousPeriod) {
     EXPECT_EQ(before.orders, 2);
     EXPECT_EQ(before.net_cents(), 20000);
     EXPECT_EQ(before.returning_orders, 0);
+}
+
+// The whole shop's product reports are read from the shop's own rows, not added up from the
+// sellers': over a range holding every figure (so that the sellers' time zones and the shop's
+// bucket the same facts), they are the sum of the sellers' reports.
+TEST_F(ProofFixtureTest, TheWholeShopsProductReportsAreTheSumOfTheSellers) {
+    const DayRange all{Day("2026-02-01"), Day("2026-04-30")};
+    std::map<std::int64_t, Figures> sellers;
+    std::map<std::int64_t, Figures> seller_categories;
+    std::map<std::int64_t, std::int64_t> seller_sold;
+    for (std::int64_t seller : {kSellerA, kSellerB}) {
+        for (const ProductFigures& p : analytics_->Products({seller, "USD"}, all, 100, ProductOrder::kNet)) {
+            EXPECT_TRUE(sellers.emplace(p.product_id, p.figures).second) << "a product of two sellers";
+        }
+        for (const CategoryFigures& k : analytics_->Categories({seller, "USD"}, all)) {
+            seller_categories[k.category_id] += k.figures;
+        }
+        for (const SellThrough& s : analytics_->SellThroughOf({seller, "USD"}, all, 100))
+            seller_sold[s.product_id] = s.units;
+    }
+    ASSERT_EQ(sellers.size(), 3U);
+    std::map<std::int64_t, Figures> shop;
+    for (const ProductFigures& p : analytics_->Products({kShop, "USD"}, all, 100, ProductOrder::kNet)) {
+        shop[p.product_id] = p.figures;
+    }
+    EXPECT_EQ(shop, sellers);
+    std::map<std::int64_t, Figures> shop_categories;
+    for (const CategoryFigures& k : analytics_->Categories({kShop, "USD"}, all))
+        shop_categories[k.category_id] = k.figures;
+    EXPECT_EQ(shop_categories, seller_categories);
+    std::map<std::int64_t, std::int64_t> shop_sold;
+    for (const SellThrough& s : analytics_->SellThroughOf({kShop, "USD"}, all, 100)) shop_sold[s.product_id] = s.units;
+    EXPECT_EQ(shop_sold, seller_sold);
+    // And the sum is the hand count: A1 62 units sold less 5 back, A2 45 less 3, B1 60 less 4.
+    EXPECT_EQ(shop[a1_].units(), 57 + 2);
+    EXPECT_EQ(shop[a2_].units(), 42);
+    EXPECT_EQ(shop[b1_].units(), 56);
+}
+
+// The lag as the database tells it (what a web node reports when a worker applies the events):
+// the oldest order event past the newest applied one.
+TEST_F(ProofFixtureTest, TheOldestUnappliedEventIsReadFromTheDatabase) {
+    EXPECT_EQ(analytics_->OldestUnapplied(), std::nullopt);  // the fixture's events are all applied
+    const std::int64_t placed_at = kT0 + 80 * kHour;         // Mar 10 in UTC
+    At(placed_at);
+    const std::int64_t before = Sum(kShop, "2026-03-10", "2026-03-10").gross_cents;
+    ASSERT_TRUE(orders_->AddToCart(3000, a1_, 1).ok());
+    orders::CheckoutInput in{Address{"Ada", "1 Main Street", "", "Singapore", "123456", "SG"}, "+6591234567",
+                             orders::Card{"4242424242424242", 12, 2031, "123"}, ""};
+    ASSERT_TRUE(orders_->Checkout(3000, in, "key-lag", "fp-lag").ok());  // not delivered yet
+    At(placed_at + 30);
+    // An event without figures (as a cancellation before payment would be) waits as well, and a
+    // type the reports never read does not.
+    const std::int64_t empty_id = database_->Write([&](db::Connection& c) {
+        events::Append(c, "order.shipped", "1", "{}", placed_at + 30);
+        return events::Append(c, "order.cancelled", "1", "{}", placed_at + 30);
+    });
+    EXPECT_EQ(analytics_->OldestUnapplied(), placed_at);
+    dispatcher_->Pump();
+    EXPECT_EQ(analytics_->OldestUnapplied(), std::nullopt);
+    EXPECT_EQ(Sum(kShop, "2026-03-10", "2026-03-10").gross_cents, before + 10000);
+    std::vector<events::Event> empty =
+        database_->Read([&](db::Connection& c) { return events::ReadAfter(c, empty_id - 1, 1); });
+    ASSERT_EQ(empty.size(), 1U);
+    EXPECT_EQ(empty[0].type, "order.cancelled");
+    EXPECT_EQ(database_->Read([&](db::Connection& c) {
+        return c.QueryInt("SELECT COUNT(*) FROM analytics_applied WHERE event_id = ?", {empty_id});
+    }),
+              1);
+}
+
+// The demo seed's funnel: views >= adds to cart >= orders on each day, for the shop and for each
+// seller; the sellers' counts add up to the shop's; the same seed gives the same rows.
+TEST_F(ProofFixtureTest, TheSeededFunnelNarrowsFromViewsToOrders) {
+    auto funnel_rows = [&] {
+        std::vector<std::string> out;
+        database_->Read([&](db::Connection& c) {
+            c.Query("SELECT seller_id, day, product_id, views, carts FROM analytics_funnel ORDER BY 1, 2, 3", {},
+                    [&](const db::Row& r) {
+                        std::string line;
+                        for (int i = 0; i < 5; ++i) line += std::string(r.Text(i)) + " ";
+                        out.push_back(line);
+                    });
+        });
+        return out;
+    };
+    analytics_->SeedFunnel(5);
+    const std::vector<std::string> seeded = funnel_rows();
+    ASSERT_FALSE(seeded.empty());
+    std::int64_t days_with_orders = 0;
+    for (std::int64_t seller : {kShop, kSellerA, kSellerB}) {
+        for (std::int64_t day = Day("2026-03-03"); day <= Day("2026-03-11"); ++day) {
+            const Funnel f = analytics_->FunnelOf(seller, {day, day});
+            EXPECT_GE(f.views, f.carts) << seller << " " << FormatDay(day);
+            EXPECT_GE(f.carts, f.orders) << seller << " " << FormatDay(day);
+            if (f.orders > 0) {
+                ++days_with_orders;
+                EXPECT_GT(f.views, f.carts);
+            }
+        }
+    }
+    // Days with orders: the shop (UTC) and A (New York) Mar 4, 7, 8, 9; B (Berlin, B1 only in
+    // even k, the last at 23:00 Mar 9) Mar 7, 8, 9.
+    EXPECT_EQ(days_with_orders, 4 + 4 + 3);
+    const DayRange all{Day("2026-03-01"), Day("2026-03-31")};
+    const Funnel shop = analytics_->FunnelOf(kShop, all);
+    EXPECT_EQ(shop.orders, 62);
+    EXPECT_EQ(shop.views, analytics_->FunnelOf(kSellerA, all).views + analytics_->FunnelOf(kSellerB, all).views);
+    EXPECT_EQ(shop.carts, analytics_->FunnelOf(kSellerA, all).carts + analytics_->FunnelOf(kSellerB, all).carts);
+    analytics_->SeedFunnel(5);
+    EXPECT_EQ(funnel_rows(), seeded);
+    analytics_->SeedFunnel(6);
+    EXPECT_NE(funnel_rows(), seeded);
 }
 
 TEST_F(ProofFixtureTest, ReplayingEveryEventChangesNothing) {

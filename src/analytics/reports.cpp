@@ -100,42 +100,82 @@ std::vector<Period> AnalyticsService::Sales(const Scope& scope, DayRange range, 
 
 namespace {
 
-// Each product's figures over a range: whole months from the monthly rows, the days at either
-// end from the daily rows, or, when a month is mostly inside the range, its monthly row less the
-// days outside (integers: exact either way). A year is then about twelve rows a product, not 365.
+// One read of a product table over a range of its buckets, added or taken away.
+struct ProductRead {
+    const char* sql;
+    std::int64_t from;
+    std::int64_t to;
+    bool add;
+};
+
+// Rows read per product, roughly: a product sells on fewer days than in a week or a month.
+constexpr double kWeekCost = 1.0, kMonthCost = 1.0, kDayCost = 0.5, kLifetimeCost = 1.0;
+
+// Reads that add up (or take away) the product rows of local days [a, b]: whole ISO weeks from
+// the weekly rows, the days at either end from the daily rows. Returns their cost.
+double CoverByWeeks(std::int64_t a, std::int64_t b, bool add, std::vector<ProductRead>& out) {
+    if (a > b) return 0;
+    const std::int64_t first_week = internal::WeekOf(a) == a ? a : internal::WeekOf(a) + 7;
+    const std::int64_t last_week = internal::WeekOf(b) + 6 == b ? internal::WeekOf(b) : internal::WeekOf(b) - 7;
+    if (first_week > last_week) {
+        out.push_back({sql::kProductDays, a, b, add});
+        return static_cast<double>(b - a + 1) * kDayCost;
+    }
+    const std::int64_t weeks = (last_week - first_week) / 7 + 1;  // both are Mondays
+    const double cost = static_cast<double>(weeks) * kWeekCost;
+    out.push_back({sql::kProductWeeks, first_week, last_week, add});
+    if (a < first_week) out.push_back({sql::kProductDays, a, first_week - 1, add});
+    if (last_week + 6 < b) out.push_back({sql::kProductDays, last_week + 7, b, add});
+    return cost + static_cast<double>((first_week - a) + (b - last_week - 6)) * kDayCost;
+}
+
+// The same with whole months first, then weeks and days for what is left at either end.
+double Cover(std::int64_t a, std::int64_t b, bool add, std::vector<ProductRead>& out) {
+    if (a > b) return 0;
+    const std::int64_t first_month =
+        internal::FirstDayOfMonth(internal::MonthOf(a)) == a ? internal::MonthOf(a) : internal::MonthOf(a) + 1;
+    const std::int64_t last_month =
+        internal::FirstDayOfMonth(internal::MonthOf(b) + 1) == b + 1 ? internal::MonthOf(b) : internal::MonthOf(b) - 1;
+    if (first_month > last_month) return CoverByWeeks(a, b, add, out);
+    out.push_back({sql::kProductMonths, first_month, last_month, add});
+    return static_cast<double>(last_month - first_month + 1) * kMonthCost +
+           CoverByWeeks(a, internal::FirstDayOfMonth(first_month) - 1, add, out) +
+           CoverByWeeks(internal::FirstDayOfMonth(last_month + 1), b, add, out);
+}
+
+// Each product's figures over a range, read the cheaper of two exact ways: the range itself
+// (whole months, whole weeks, days), or each product's lifetime less the days before and after
+// the range that have figures. A year of a whole shop is then about one row a product plus the
+// few weeks outside it, not twelve months and the days at either end.
 std::map<std::int64_t, ProductFigures> ReadProductTotals(db::Connection& c, const Scope& scope, DayRange range) {
     std::map<std::int64_t, ProductFigures> out;
-    auto rows = [&](const char* sql, std::int64_t from, std::int64_t to, bool add) {
-        if (from > to) return;
-        c.Query(sql, {scope.seller_id, scope.currency, from, to}, [&](const db::Row& r) {
+    std::optional<std::pair<std::int64_t, std::int64_t>> data;
+    c.Query(sql::kDataDays, {scope.seller_id, scope.currency}, [&](const db::Row& r) {
+        if (!r.IsNull(0)) data = {r.Int(0), r.Int(1)};
+    });
+    if (!data) return out;
+    const std::int64_t from = std::max(range.from, data->first), to = std::min(range.to, data->second);
+    if (from > to) return out;
+    std::vector<ProductRead> direct, outside;
+    const double direct_cost = Cover(from, to, true, direct);
+    const double outside_cost =
+        kLifetimeCost + Cover(data->first, from - 1, false, outside) + Cover(to + 1, data->second, false, outside);
+    const bool whole_life = outside_cost < direct_cost;
+    auto read = [&](const char* statement, const db::Params& params, bool add) {
+        c.Query(statement, params, [&](const db::Row& r) {
             ProductFigures& p = out[r.Int(0)];
             p.product_id = r.Int(0);
-            p.category_id = r.Int(1);
             if (add) {
+                p.category_id = r.Int(1);  // a product moved to another category: the last one read
                 p.figures += ReadFigures(r, 2);
             } else {
                 p.figures -= ReadFigures(r, 2);
             }
         });
     };
-    // The part [from, to] of one month.
-    auto part = [&](std::int64_t month, std::int64_t from, std::int64_t to) {
-        const std::int64_t first = internal::FirstDayOfMonth(month), last = internal::FirstDayOfMonth(month + 1) - 1;
-        if (to - from + 1 <= (from - first) + (last - to)) {
-            rows(sql::kProductDays, from, to, true);
-            return;
-        }
-        rows(sql::kProductMonths, month, month, true);
-        rows(sql::kProductDays, first, from - 1, false);
-        rows(sql::kProductDays, to + 1, last, false);
-    };
-    const std::int64_t first_month = internal::MonthOf(range.from), last_month = internal::MonthOf(range.to);
-    if (first_month == last_month) {
-        part(first_month, range.from, range.to);
-    } else {
-        part(first_month, range.from, internal::FirstDayOfMonth(first_month + 1) - 1);
-        rows(sql::kProductMonths, first_month + 1, last_month - 1, true);
-        part(last_month, internal::FirstDayOfMonth(last_month), range.to);
+    if (whole_life) read(sql::kProductLifetimes, {scope.seller_id, scope.currency}, true);
+    for (const ProductRead& p : whole_life ? outside : direct) {
+        read(p.sql, {scope.seller_id, scope.currency, p.from, p.to}, p.add);
     }
     std::erase_if(out, [](const auto& entry) { return entry.second.figures == Figures{}; });
     return out;
@@ -143,6 +183,7 @@ std::map<std::int64_t, ProductFigures> ReadProductTotals(db::Connection& c, cons
 
 void Name(db::Connection& c, std::vector<ProductFigures>& products) {
     std::vector<std::int64_t> ids;
+    ids.reserve(products.size());
     for (const auto& p : products) ids.push_back(p.product_id);
     for (const catalog::StockLine& s : catalog::ReadStock(c, ids)) {
         for (auto& p : products) {
@@ -230,7 +271,8 @@ std::vector<CategoryFigures> AnalyticsService::Categories(const Scope& scope, Da
     if (!listed.ok()) throw db::DbError(db::DbError::Kind::kBusy, listed.error().message);
     const std::vector<catalog::Category>& known = *listed;
     for (auto& [id, k] : by_category) {
-        auto it = std::find_if(known.begin(), known.end(), [&](const catalog::Category& x) { return x.id == id; });
+        auto it = std::find_if(known.begin(), known.end(),
+                               [category_id = id](const catalog::Category& x) { return x.id == category_id; });
         k.slug = it != known.end() ? it->slug : "uncategorised";
         k.name = it != known.end() ? it->name : "Uncategorised";
         k.figures.orders = 0;  // lines add up per product; an order holding two is not two orders
@@ -245,6 +287,7 @@ std::vector<CategoryFigures> AnalyticsService::Categories(const Scope& scope, Da
 std::vector<SellThrough> AnalyticsService::SellThroughOf(const Scope& scope, DayRange range, std::int64_t limit) {
     std::vector<ProductFigures> sold = Products(scope, range, limit, ProductOrder::kUnits);
     std::vector<std::int64_t> ids;
+    ids.reserve(sold.size());
     for (const auto& p : sold) ids.push_back(p.product_id);
     std::vector<catalog::StockLine> stock =
         database_.Read([&](db::Connection& c) { return catalog::ReadStock(c, ids); });

@@ -34,6 +34,16 @@ inline constexpr const char* kProductDays = "SELECT product_id, category_id, " E
 inline constexpr const char* kProductMonths = "SELECT product_id, category_id, " EMPORIUM_ANALYTICS_COLUMNS
                                               " FROM analytics_product_months WHERE seller_id = ? AND currency = ?"
                                               " AND month >= ? AND month <= ?";
+// seller, currency, first week's Monday, last week's Monday
+inline constexpr const char* kProductWeeks = "SELECT product_id, category_id, " EMPORIUM_ANALYTICS_COLUMNS
+                                             " FROM analytics_product_weeks WHERE seller_id = ? AND currency = ?"
+                                             " AND week >= ? AND week <= ?";
+// seller, currency: each product's lifetime
+inline constexpr const char* kProductLifetimes = "SELECT product_id, category_id, " EMPORIUM_ANALYTICS_COLUMNS
+                                                 " FROM analytics_product_totals WHERE seller_id = ? AND currency = ?";
+// seller, currency: the first and last local day with figures (NULLs without any)
+inline constexpr const char* kDataDays =
+    "SELECT MIN(day), MAX(day) FROM analytics_days WHERE seller_id = ? AND currency = ?";
 // seller, first day, last day
 inline constexpr const char* kFunnel =
     "SELECT COALESCE(SUM(views), 0), COALESCE(SUM(carts), 0) FROM analytics_funnel WHERE seller_id = ?"

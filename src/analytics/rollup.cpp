@@ -27,6 +27,10 @@ TableShape Shape(Table table) {
             return {"analytics_product_months", "seller_id, currency, month, product_id, category_id", 5};
         case Table::kTotals:
             return {"analytics_totals", "currency", 1};
+        case Table::kProductWeeks:
+            return {"analytics_product_weeks", "seller_id, currency, week, product_id, category_id", 5};
+        case Table::kProductTotals:
+            return {"analytics_product_totals", "seller_id, currency, product_id, category_id", 4};
     }
     return {"analytics_days", "seller_id, currency, day", 3};
 }
@@ -50,8 +54,9 @@ db::Params Bind(const Key& key, const Figures& f) {
     db::Params p;
     if (key.table != Table::kTotals) p.emplace_back(key.seller_id);
     p.emplace_back(key.currency);
-    if (key.table != Table::kTotals) p.emplace_back(key.bucket);
-    if (key.table == Table::kProducts || key.table == Table::kProductMonths) {
+    if (key.table != Table::kTotals && key.table != Table::kProductTotals) p.emplace_back(key.bucket);
+    if (key.table == Table::kProducts || key.table == Table::kProductMonths || key.table == Table::kProductWeeks ||
+        key.table == Table::kProductTotals) {
         p.emplace_back(key.product_id);
         p.emplace_back(key.category_id);
     }
@@ -63,8 +68,10 @@ db::Params Bind(const Key& key, const Figures& f) {
 }
 
 const std::string& CachedUpsert(Table table) {
-    static const std::string kSql[] = {UpsertSql(Table::kDays), UpsertSql(Table::kHours), UpsertSql(Table::kProducts),
-                                       UpsertSql(Table::kProductMonths), UpsertSql(Table::kTotals)};
+    static const std::string kSql[] = {UpsertSql(Table::kDays),         UpsertSql(Table::kHours),
+                                       UpsertSql(Table::kProducts),     UpsertSql(Table::kProductMonths),
+                                       UpsertSql(Table::kTotals),       UpsertSql(Table::kProductWeeks),
+                                       UpsertSql(Table::kProductTotals)};
     return kSql[static_cast<int>(table)];
 }
 
@@ -73,6 +80,10 @@ const std::string& CachedUpsert(Table table) {
 std::int64_t MonthOf(std::int64_t day) {
     Ymd d = CivilDate(day);
     return std::int64_t{d.year} * 12 + d.month - 1;
+}
+
+std::int64_t WeekOf(std::int64_t day) {
+    return day - Weekday(day);
 }
 
 std::int64_t FirstDayOfMonth(std::int64_t month) {
@@ -113,7 +124,7 @@ void MemorySink::Write(db::Connection& c) {
 
 namespace {
 
-// The four rows every fact of a target adds to, plus the shop's lifetime totals.
+// The rows every fact of a target adds to, plus the shop's lifetime totals.
 void AddEverywhere(Sink& sink, const Target& t, const std::string& currency, std::int64_t at,
                    const std::vector<std::pair<std::pair<std::int64_t, std::int64_t>, Figures>>& products,
                    const Figures& whole) {
@@ -123,7 +134,9 @@ void AddEverywhere(Sink& sink, const Target& t, const std::string& currency, std
     sink.Add({Table::kHours, t.seller_id, currency, t.zone.HourStart(at), 0, 0}, whole);
     for (const auto& [product, figures] : products) {
         sink.Add({Table::kProducts, t.seller_id, currency, day, product.first, product.second}, figures);
+        sink.Add({Table::kProductWeeks, t.seller_id, currency, WeekOf(day), product.first, product.second}, figures);
         sink.Add({Table::kProductMonths, t.seller_id, currency, month, product.first, product.second}, figures);
+        sink.Add({Table::kProductTotals, t.seller_id, currency, 0, product.first, product.second}, figures);
     }
     if (t.seller_id == kShop) sink.Add({Table::kTotals, kShop, currency, 0, 0, 0}, whole);
 }

@@ -17,13 +17,15 @@
 
 namespace emporium::analytics::internal {
 
-enum class Table { kDays, kHours, kProducts, kProductMonths, kTotals };
+// kProductWeeks: ISO weeks (bucket: the Monday's day number); kProductTotals: each product's
+// lifetime (bucket 0), so that a long range can be read as the lifetime less what lies outside it.
+enum class Table { kDays, kHours, kProducts, kProductMonths, kTotals, kProductWeeks, kProductTotals };
 
 struct Key {
     Table table = Table::kDays;
     std::int64_t seller_id = 0;
     std::string currency;
-    std::int64_t bucket = 0;  // day, hour start, or month (year * 12 + month - 1); 0 for totals
+    std::int64_t bucket = 0;  // day, hour start, week's Monday, or month (year * 12 + month - 1); 0 for totals
     std::int64_t product_id = 0;
     std::int64_t category_id = 0;
     auto Tie() const { return std::tie(table, seller_id, currency, bucket, product_id, category_id); }
@@ -33,6 +35,8 @@ struct Key {
 // The month of a local day.
 std::int64_t MonthOf(std::int64_t day);
 std::int64_t FirstDayOfMonth(std::int64_t month);
+// The Monday of a local day's ISO week.
+std::int64_t WeekOf(std::int64_t day);
 
 // Where figures go.
 class Sink {

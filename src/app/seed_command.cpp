@@ -145,6 +145,7 @@ int Seed(const SeedCommandOptions& options) {
     (void)analytics.SetTimeZone(analytics::kShop, "Asia/Singapore");
     if (people.seller_ids.size() > 1) (void)analytics.SetTimeZone(people.seller_ids[1], "Europe/London");
     analytics.Rebuild();
+    analytics.SeedFunnel(options.seed);  // views and adds to cart, so that the demo's funnel starts above 0
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),

@@ -316,6 +316,7 @@ private:
     bool Ready();
     void AddMetrics();
     void AddSalesMetrics();
+    std::optional<std::int64_t> AnalyticsOldestPending();
     std::vector<ops::AlertRule> AlertRules();
     std::vector<ops::AlertRule> TrafficRules();
     void AddPublicRoutes();
@@ -502,11 +503,20 @@ void ServeProcess::AddSalesMetrics() {
         if (currencies.size() < 20 && t.currency != currencies.front()) currencies.push_back(t.currency);
     }
     AddAnalyticsMetrics(metrics_, analytics_, currencies);
-    metrics_.AddSampledCallback("emporium_analytics_lag_seconds", "gauge",
-                                "Age of the oldest order event the sales reports do not show yet", "", [this] {
-                                    std::optional<std::int64_t> oldest = primary_.OldestPending("analytics");
-                                    return oldest ? static_cast<double>(UnixSeconds(clock_.Now()) - *oldest) : 0.0;
-                                });
+    metrics_.AddSampledCallback(
+        "emporium_analytics_lag_seconds", "gauge", "Age of the oldest order event the sales reports do not show yet",
+        "", [this] {
+            std::optional<std::int64_t> oldest = AnalyticsOldestPending();
+            return oldest ? std::max(0.0, static_cast<double>(UnixSeconds(clock_.Now()) - *oldest)) : 0.0;
+        });
+}
+
+// Where the analytics lag is known: this process's dispatcher when it runs the subscriber; else
+// the database, where another process (`emporium worker --only analytics` behind RabbitMQ)
+// records what it applied, or nobody does (`--analytics off`) and the lag grows.
+std::optional<std::int64_t> ServeProcess::AnalyticsOldestPending() {
+    if (in_process_ && options_.analytics == "inprocess") return primary_.OldestPending("analytics");
+    return analytics_.OldestUnapplied();
 }
 
 // The error ratio and each route group's p99 over the alert window.
@@ -587,7 +597,7 @@ void ServeProcess::AddPublicRoutes() {
                               Result<accounts::User> user = core_.accounts->Profile(id);
                               return user.ok() && user->role == Role::kSeller;
                           },
-                          [this] { return primary_.OldestPending("analytics"); }},
+                          [this] { return AnalyticsOldestPending(); }},
                          authenticate_);
     web_dir_ =
         options_.web_dir.empty() ? DefaultWebDir(options_.program_path) : std::filesystem::path(options_.web_dir);

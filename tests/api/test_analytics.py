@@ -223,6 +223,19 @@ class AnalyticsTest(unittest.TestCase):
                           lambda f: f["views"] >= 3, 10)
         self.assertEqual((f["views"], f["add_to_carts"], f["orders"]), (3, 2, 2))
 
+    def test_the_seeded_history_has_a_funnel(self):
+        """`emporium seed` writes product views and adds to cart for its year of orders, so that the
+        demo's funnel does not start at 0: views >= adds to cart >= orders."""
+        today = datetime.date.fromisoformat(self.shop.admin("GET", BASE + "settings").json["today"])
+        # Up to yesterday: today's views and adds are this test class's own.
+        r = self.shop.admin("GET", BASE + f"funnel?from={today - datetime.timedelta(days=365)}"
+                                          f"&to={today - datetime.timedelta(days=1)}")
+        self.assertEqual(r.status, 200, r.body)
+        f = r.json
+        self.assertGreater(f["orders"], 0)
+        self.assertGreaterEqual(f["add_to_carts"], f["orders"])
+        self.assertGreater(f["views"], f["add_to_carts"])
+
     def test_operators_counters_move_with_the_orders(self):
         after, _ = wait_until(lambda: metric(self.shop, 'emporium_sales_orders_total{currency="USD"}'),
                               lambda v: v - self.orders_before >= 3, 10)

@@ -2,6 +2,7 @@
 the web node becomes a text sent by the worker through (fake) Twilio. Killing the worker with -9 in
 the middle of the stream and starting it again loses no text and sends none twice."""
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -180,6 +181,47 @@ class RabbitTest(unittest.TestCase):
                 wait_until(orders, lambda n: n == before + i + 1, timeout=30)
                 seconds.append(time.time() - started)
             print(f"freshness through RabbitMQ: {', '.join(f'{s:.3f}' for s in seconds)} s")
+            self.assertEqual(worker.stop(), 0)
+        finally:
+            worker.stop()
+            shop.close()
+            broker.close()
+
+    def test_the_web_nodes_analytics_lag_is_read_from_the_database(self):
+        """A web node publishing to RabbitMQ does not apply the order events itself: its analytics
+        lag (the gauge and the Sales page's lag_seconds) comes from the database, so it grows
+        while no worker applies the events and falls back to 0 once one has."""
+        broker = Broker()
+        shop = Shop(products=20, extra_args=Shop.UNLIMITED + ("--events", "rabbitmq"),
+                    env={"EMPORIUM_AMQP_URL": broker.url})
+        worker = Worker(shop, dict(shop.env))
+        try:
+            def lag():
+                r = shop.get("/metrics", internal=True)
+                self.assertEqual(r.status, 200)
+                found = re.search(r"\nemporium_analytics_lag_seconds (\S+)\n", r.body.decode())
+                self.assertIsNotNone(found)
+                return float(found.group(1))
+
+            def page_lag():
+                r = shop.admin("GET", "/api/seller/analytics/settings")
+                self.assertEqual(r.status, 200, r.body)
+                return r.json["lag_seconds"]
+
+            def orders():
+                return shop.admin("GET", "/api/seller/analytics/summary").json["orders"]
+
+            self.assertEqual(lag(), 0)
+            before = orders()
+            phone = "+15551270099"
+            place(shop, buyer(shop, phone, first_product(shop)), phone)
+            # No worker yet: the order's event waits, and the web node's lag says so as it ages.
+            wait_until(lag, lambda v: v >= 1, timeout=30)
+            self.assertGreaterEqual(page_lag(), 1)
+            worker.start()
+            wait_until(lag, lambda v: v == 0, timeout=30)
+            self.assertEqual(page_lag(), 0)
+            self.assertEqual(orders(), before + 1)
             self.assertEqual(worker.stop(), 0)
         finally:
             worker.stop()
