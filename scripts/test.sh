@@ -174,7 +174,7 @@ start "fuzzers" nice -n 19 bash tests/fuzz/run.sh 5
 # measured 78-100 here against 94-100 alone; the other categories stay at 95.
 QUALITY_RUNS=${QUALITY_RUNS:-1} QUALITY_PERFORMANCE_MIN=${QUALITY_PERFORMANCE_MIN:-60} \
     start "web quality" node --test --test-concurrency=1 tests/quality/
-run "unit tests" --junit "$LOGS/unit.xml" bash -c "cd build && ctest --output-on-failure --output-junit '$LOGS/unit.xml'"
+run "unit tests" --junit "$LOGS/unit.xml" bash -c "cd build && ctest -j2 --output-on-failure --output-junit '$LOGS/unit.xml'"
 LOGS=$LOGS API_JOBS=1 API_MODULES=$PG_API_MODULES start "API tests on PostgreSQL" scripts/services/postgres.sh run \
     bash -c "$(declare -f api_tests); api_tests $PWD/build/emporium"
 start "contract smoke on PostgreSQL" scripts/services/postgres.sh run bash -c "$smoke_on_postgresql"
@@ -188,7 +188,7 @@ run "browser tests" node --test tests/e2e/
 finish "ASan build"
 start "TSan build" sanitizer_build build-tsan thread RelWithDebInfo
 if [[ " ${suite_failures[*]} " != *" ASan build "* ]]; then
-    start "ASan unit tests" bash -c "cd build-asan && ctest -LE postgresql --output-on-failure"
+    start "ASan unit tests" bash -c "cd build-asan && ctest -j2 -LE postgresql --output-on-failure"
     API_JOBS=${ASAN_API_JOBS:-2} start "ASan API tests" api_tests "$PWD/build-asan/emporium"
 fi
 finish "fuzzers"
@@ -198,7 +198,7 @@ finish "cluster tests"
 finish "web quality"
 finish "TSan build"
 if [[ " ${suite_failures[*]} " != *" TSan build "* ]]; then
-    start "TSan unit tests" bash -c "cd build-tsan && ctest -LE postgresql --output-on-failure"
+    start "TSan unit tests" bash -c "cd build-tsan && ctest -j2 -LE postgresql --output-on-failure"
     # Only these suites are left by now: two modules at once.
     API_JOBS=${TSAN_API_JOBS:-2} API_MODULES=$TSAN_API_MODULES start "TSan API tests" api_tests "$PWD/build-tsan/emporium"
 fi
