@@ -66,6 +66,10 @@ class DatabasePoolTest(unittest.TestCase):
                 fresh = wait_until(lambda: self.saturation_lines(shop.server_log())[quiet:], bool, timeout=60)
                 self.assertEqual(fresh[0], "alert firing")
                 self.assertEqual(metric(shop, "emporium_db_pool_in_use"), 2)
+                # While the lock holds, only a request that found no connection within the pool
+                # wait can be answered: wait for one such answer (the sampled /metrics figures wait
+                # for connections too, so the alert alone does not say a request waited).
+                wait_until(lambda: [f for f in searches if f.done()], bool, timeout=60)
                 # The lock goes with psql's backend (pg_sleep would outlive psql itself).
                 self.assertEqual(shop.query_int("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_locks WHERE "
                                                 "mode = 'AccessExclusiveLock' AND relation = 'products'::regclass"), 1)

@@ -13,6 +13,7 @@ import time
 import unittest
 
 from shop import BIN, Shop
+from test_notify import wait_until
 
 # Resident memory may move this much between two measurements without a leak: the allocator's
 # arenas and the kernel's accounting wander by a few MiB on a busy server. Under a sanitizer
@@ -79,6 +80,11 @@ class MetricSeriesTest(unittest.TestCase):
 
         try:
             self.assertLessEqual(burst(1000), {404, 405})  # warm-up: every kind of answer once
+            # The figures read from the database join the scrape with their first sampling (off the
+            # scrape, every 2 s): count from then on.
+            wait_until(lambda: series(shop),
+                       lambda lines: {"emporium_ready", "emporium_messages_waiting"} <= set(lines)
+                       and any(line.startswith("emporium_events_backlog{") for line in lines))
             series(shop)  # and the scrape itself, which is counted once it is answered
             before, rss_before = series(shop), resident_kib(shop.proc.pid)
             burst(5000)

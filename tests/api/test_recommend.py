@@ -217,10 +217,14 @@ class DeployTest(unittest.TestCase):
         wait_live(start)
         r = shop.admin("POST", "/api/admin/recommendations/train")
         self.assertEqual(r.status, 202, r.body)
-        new = wait_until(lambda: live_version() > start and live_version(), "the retrained version live")
-        view = shop.admin("GET", "/api/admin/recommendations").json
-        row = next(v for v in view["versions"] if v["version"] == new)
-        self.assertEqual(row["state"], "live")
+        def retrained_live():
+            # The shop serves the new version a moment before its row says so: wait for both.
+            view = shop.admin("GET", "/api/admin/recommendations").json
+            rows = [v for v in view["versions"] if v["version"] == view["live_version"] and v["state"] == "live"]
+            return view["live_version"] > start and rows and rows[0]
+
+        row = wait_until(retrained_live, "the retrained version live")
+        new = row["version"]
         self.assertGreater(row["summary"]["training_seconds"], 0)
         self.assertIn("recall_at_10", row["summary"]["popularity"])
         back = shop.admin("POST", "/api/admin/recommendations/rollback")
