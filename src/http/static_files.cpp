@@ -97,16 +97,32 @@ bool Accepts(std::string_view accept_encoding, std::string_view coding) {
     return false;
 }
 
+std::string ReadWhole(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream data;
+    data << in.rdbuf();
+    return std::move(data).str();
+}
+
+// FILE.br or FILE.gz beside FILE, as the page's build writes them; nullopt when there is none.
+std::optional<std::string> ReadVariant(const std::filesystem::path& path, const char* suffix) {
+    std::filesystem::path variant = path;
+    variant += suffix;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(variant, ec)) return std::nullopt;
+    return ReadWhole(variant);
+}
+
 }  // namespace
 
-PreparedBody::PreparedBody(std::string content_type, std::string cache_control, std::string identity)
+PreparedBody::PreparedBody(std::string content_type, std::string cache_control, std::string identity, Made made)
     : content_type_(std::move(content_type)),
       cache_control_(std::move(cache_control)),
       etag_(Fingerprint(identity)),
       identity_(std::move(identity)) {
     if (Compressible(content_type_) && identity_.size() > 256) {
-        gzip_ = Gzip(identity_);
-        brotli_ = Brotli(identity_);
+        gzip_ = made.gzip ? std::move(*made.gzip) : Gzip(identity_);
+        brotli_ = made.brotli ? std::move(*made.brotli) : Brotli(identity_);
         if (gzip_.size() >= identity_.size()) gzip_.clear();
         if (brotli_.size() >= identity_.size()) brotli_.clear();
     }
@@ -142,15 +158,22 @@ std::unique_ptr<StaticFiles> StaticFiles::Load(const std::filesystem::path& dir)
     if (!std::filesystem::is_directory(dir, ec)) return files;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
         if (!entry.is_regular_file()) continue;
-        std::ifstream in(entry.path(), std::ios::binary);
-        std::ostringstream data;
-        data << in.rdbuf();
+        const std::filesystem::path& path = entry.path();
+        // A variant the build made is part of its file's answer, never a file of its own.
+        const std::string extension = path.extension().string();
+        if ((extension == ".br" || extension == ".gz") &&
+            std::filesystem::is_regular_file(std::filesystem::path(path).replace_extension(), ec)) {
+            continue;
+        }
+        PreparedBody::Made made;
+        made.brotli = ReadVariant(path, ".br");
+        made.gzip = ReadVariant(path, ".gz");
         std::string key = "/";  // appended, not "/" + ...: GCC 12 warns falsely (-Wrestrict) on that
         key += std::filesystem::relative(entry.path(), dir).generic_string();
         // Vite puts content-hashed names under /assets/: they never change, so cache them for a year.
         std::string cache_control = key.starts_with("/assets/") ? "public, max-age=31536000, immutable" : "no-cache";
-        files->files_.emplace(std::move(key), PreparedBody(ContentTypeFor(entry.path()), std::move(cache_control),
-                                                           std::move(data).str()));
+        files->files_.emplace(std::move(key), PreparedBody(ContentTypeFor(path), std::move(cache_control),
+                                                           ReadWhole(path), std::move(made)));
     }
     return files;
 }

@@ -1,9 +1,11 @@
-// The built web page, held in memory with gzip and brotli variants made once at start-up.
+// The built web page, held in memory with gzip and brotli variants: those the page's build made
+// (FILE.br and FILE.gz beside FILE, web/scripts/precompress.mjs), else made once at start-up.
 // Only files found under the directory at load time are ever served.
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -15,7 +17,13 @@ namespace emporium::http {
 // they pay (text, JSON and SVG over 256 bytes).
 class PreparedBody {
 public:
-    PreparedBody(std::string content_type, std::string cache_control, std::string identity);
+    // Variants made ahead of time; one not given is made here (brotli at its best quality, which
+    // takes seconds for a large script: the page's build makes them instead).
+    struct Made {
+        std::optional<std::string> gzip;
+        std::optional<std::string> brotli;
+    };
+    PreparedBody(std::string content_type, std::string cache_control, std::string identity, Made made = {});
 
     // The body in the best coding the request accepts (br, then gzip, then none), with ETag,
     // Cache-Control and Vary: Accept-Encoding; a bodiless 304 when If-None-Match names the ETag.

@@ -70,6 +70,20 @@ TEST_F(StaticFilesTest, PrefersBrotliThenGzip) {
     EXPECT_EQ(Header(Get("/assets/app-1234.js", "identity"), "Content-Encoding"), "");
 }
 
+// Variants the page's build wrote beside a file are its answers, and never files of their own.
+TEST_F(StaticFilesTest, AnswersWithTheVariantsTheBuildMade) {
+    Write("assets/big-99.js", "let x = 1;" + std::string(4000, ' '));
+    Write("assets/big-99.js.br", "made by the build: brotli");
+    Write("assets/big-99.js.gz", "made by the build: gzip");
+    files_ = StaticFiles::Load(dir_);
+    EXPECT_EQ(Get("/assets/big-99.js", "br").body, "made by the build: brotli");
+    EXPECT_EQ(Get("/assets/big-99.js", "gzip").body, "made by the build: gzip");
+    EXPECT_EQ(Get("/assets/big-99.js").body, "let x = 1;" + std::string(4000, ' '));
+    EXPECT_EQ(Get("/assets/big-99.js.br").status, 404);
+    EXPECT_EQ(Get("/assets/big-99.js.gz").status, 404);
+    EXPECT_EQ(files_->size(), 3U);  // index.html, app-1234.js, big-99.js
+}
+
 TEST_F(StaticFilesTest, AnswersNotModifiedForMatchingEtag) {
     std::string etag = Header(Get("/assets/app-1234.js"), "ETag");
     Request r;
