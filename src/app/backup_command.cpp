@@ -39,6 +39,7 @@ std::optional<std::string> ManifestFor(const std::string& data_dir, const std::s
     }
     if (file.ends_with(".json")) return file;
     if (file.ends_with(".db.gz")) return file.substr(0, file.size() - 6) + ".json";
+    if (file.ends_with(".pgdump")) return file.substr(0, file.size() - 7) + ".json";
     return std::nullopt;
 }
 
@@ -52,6 +53,55 @@ void PrintReport(const std::string& manifest, const ops::VerifyReport& r) {
     std::cout << boost::json::serialize(out) << "\n";
 }
 
+bool IsPostgresUrl(const std::string& url) {
+    return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+// The PostgreSQL half of Restore, after the backup passed its check: refused while anything else
+// is connected to the database; what the database held is first kept as a backup of its own in
+// DATA_DIR/before-restore (a restore can be undone), then the dump goes in as one transaction.
+int RestorePostgres(const RestoreOptions& options, const std::string& manifest, const ops::BackupManifest& m,
+                    const ops::VerifyReport& report, std::chrono::steady_clock::time_point started) {
+    Logger logger = MakeLogger("warn");
+    LogThreadJoin log_thread_join;
+    SystemClock clock;
+    const std::string url = DatabaseUrl(options.data_dir, options.database);
+    db::DatabaseOptions settings = DatabaseOptionsFrom(options.data_dir, options.database, 1);
+    settings.pool_size = 1;  // one session of ours: every other one is someone else's
+    settings.pool_min = 1;
+    std::unique_ptr<db::Database> database = db::Open(settings);
+    if (const std::int64_t others = ops::OtherSessions(*database); others > 0) {
+        std::cerr << "emporium restore: " << others
+                  << " other session(s) are connected to the database (a shop running on it?); stop them first\n";
+        return 1;
+    }
+    std::string kept;
+    const bool holds_a_shop = database->Read([](db::Connection& c) {
+        return c.QueryInt("SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE 1 END") > 0;
+    });
+    if (holds_a_shop) {
+        ops::BackupStore aside(*database, (fs::path(options.data_dir) / "before-restore").string(), 1000, clock, logger,
+                               url);
+        Result<ops::BackupManifest> taken = aside.Take();
+        if (!taken.ok()) {
+            std::cerr << "emporium restore: the current database cannot be kept aside (" << taken.error().message
+                      << "); nothing changed\n";
+            return 1;
+        }
+        kept = (fs::path(aside.directory()) / taken->file).string();
+    }
+    Status restored = ops::RestorePgDump(manifest, url);
+    if (!restored.ok()) {
+        std::cerr << "emporium restore: " << restored.error().message << "\n";
+        return 1;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cout << boost::json::serialize(boost::json::object{
+                     {"restored", m.name}, {"orders", report.orders}, {"kept", kept}, {"seconds", seconds}})
+              << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int Backup(const BackupCommandOptions& options) {
@@ -60,7 +110,7 @@ int Backup(const BackupCommandOptions& options) {
     SystemClock clock;
     std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 2, nullptr);
     ops::BackupStore store(*database, options.out.empty() ? BackupDir(options.data_dir) : options.out,
-                           options.retention, clock, logger);
+                           options.retention, clock, logger, DatabaseUrl(options.data_dir, options.database));
     Result<ops::BackupManifest> taken = store.Take();
     if (!taken.ok()) {
         std::cerr << "emporium backup: " << taken.error().message << "\n";
@@ -107,6 +157,12 @@ int Restore(const RestoreOptions& options) {
     std::ifstream in(*manifest);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::optional<ops::BackupManifest> m = ops::BackupManifest::FromJson(text);
+    if (IsPostgresUrl(DatabaseUrl(data_dir, options.database)) != (m->format == "pg_dump")) {
+        std::cerr << "emporium restore: " << m->name << " is a " << (m->format == "pg_dump" ? "PostgreSQL" : "SQLite")
+                  << " backup and the database is not; nothing changed\n";
+        return 1;
+    }
+    if (m->format == "pg_dump") return RestorePostgres(options, *manifest, *m, report, started);
     const std::string gz = (fs::path(*manifest).parent_path() / m->file).string();
     const std::string db_path = DatabasePath(data_dir);
     const std::string incoming = db_path + ".restoring";

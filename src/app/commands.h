@@ -155,7 +155,7 @@ struct DataDirOptions {
 
 struct BackupVerifyOptions {
     std::string data_dir = "./data";
-    DatabaseSettings database;  // PostgreSQL: the server a scratch copy is restored into
+    DatabaseSettings database;  // not needed: every backup is checked without a database server
     std::string file;           // empty: the newest backup
 };
 
