@@ -136,6 +136,11 @@ ToolRun RunTool(const std::string& program, const std::vector<std::string>& args
     }
     const pid_t pid = ::fork();
     if (pid == 0) {
+        // Only async-signal-safe calls here: the shop has threads. SIGPIPE back to its default
+        // (the shop ignores it, and an ignored signal survives exec).
+        struct sigaction default_action {};
+        default_action.sa_handler = SIG_DFL;
+        ::sigaction(SIGPIPE, &default_action, nullptr);
         const int null_fd = ::open("/dev/null", O_RDONLY);
         ::dup2(null_fd, STDIN_FILENO);
         ::dup2(out_pipe[1], STDOUT_FILENO);
