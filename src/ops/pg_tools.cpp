@@ -84,9 +84,10 @@ bool Drain(int out_fd, int err_fd, std::chrono::steady_clock::time_point deadlin
                 if (err.size() < 65536) err.append(buffer, static_cast<std::size_t>(n));
             } else if (on_line) {
                 pending.append(buffer, static_cast<std::size_t>(n));
+                const std::string_view text = pending;
                 std::size_t start = 0;
-                for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-                    on_line(std::string_view(pending).substr(start, nl - start));
+                for (std::size_t nl; (nl = text.find('\n', start)) != std::string_view::npos; start = nl + 1) {
+                    on_line(text.substr(start, nl - start));
                 }
                 pending.erase(0, start);
             }
@@ -124,6 +125,7 @@ ToolRun RunTool(const std::string& program, const std::vector<std::string>& args
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
     for (std::string& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
 
