@@ -79,7 +79,7 @@ class PostgresBackupTest(unittest.TestCase):
             self.assertNotIn(database, taken.stdout + taken.stderr)
 
             # The admin page's list reads the same manifests; the schedule took one at start too.
-            listed = backups(shop)
+            listed = wait_until(lambda: backups(shop), lambda b: len(b) >= 2)
             self.assertIn(manifest["name"], [b["name"] for b in listed])
             self.assertEqual({b["format"] for b in listed}, {"pg_dump"})
 
