@@ -44,8 +44,12 @@ std::optional<std::string> ManifestFor(const std::string& data_dir, const std::s
 }
 
 void PrintReport(const std::string& manifest, const ops::VerifyReport& r) {
-    boost::json::object out{
-        {"manifest", manifest}, {"ok", r.ok}, {"integrity", r.integrity}, {"orders", r.orders}, {"seconds", r.seconds}};
+    boost::json::object out{{"manifest", manifest},
+                            {"ok", r.ok},
+                            {"integrity", r.integrity},
+                            {"orders", r.orders},
+                            {"restored_copy", r.restored_copy},
+                            {"seconds", r.seconds}};
     boost::system::error_code ec;
     boost::json::value schema = boost::json::parse(r.schema, ec);
     out["schema"] = ec ? boost::json::value(boost::json::object{}) : schema;
@@ -129,7 +133,9 @@ int BackupVerify(const BackupVerifyOptions& options) {
                   << (file.empty() ? " in " + BackupDir(data_dir) : " for " + file) << "\n";
         return 1;
     }
-    ops::VerifyReport report = ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string());
+    const std::string url = DatabaseUrl(data_dir, options.database);
+    ops::VerifyReport report =
+        ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string(), IsPostgresUrl(url) ? url : "");
     PrintReport(*manifest, report);
     return report.ok ? 0 : 1;
 }
@@ -148,7 +154,9 @@ int Restore(const RestoreOptions& options) {
         return 1;
     }
     const auto started = std::chrono::steady_clock::now();
-    ops::VerifyReport report = ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string());
+    const std::string url = DatabaseUrl(data_dir, options.database);
+    ops::VerifyReport report =
+        ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string(), IsPostgresUrl(url) ? url : "");
     if (!report.ok) {
         PrintReport(*manifest, report);
         std::cerr << "emporium restore: the backup failed its check; nothing changed\n";
@@ -157,7 +165,7 @@ int Restore(const RestoreOptions& options) {
     std::ifstream in(*manifest);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::optional<ops::BackupManifest> m = ops::BackupManifest::FromJson(text);
-    if (IsPostgresUrl(DatabaseUrl(data_dir, options.database)) != (m->format == "pg_dump")) {
+    if (IsPostgresUrl(url) != (m->format == "pg_dump")) {
         std::cerr << "emporium restore: " << m->name << " is a " << (m->format == "pg_dump" ? "PostgreSQL" : "SQLite")
                   << " backup and the database is not; nothing changed\n";
         return 1;

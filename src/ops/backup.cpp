@@ -166,8 +166,61 @@ private:
     std::map<std::string, std::int64_t> versions_;
 };
 
+// The first line psql prints for sql on database name of url's server, or the error.
+Result<std::string> PsqlLine(const std::string& url, const std::string& name, const std::string& sql) {
+    std::string first;
+    pg::ToolRun run =
+        pg::RunTool("psql", {"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "--dbname=" + name, "-c", sql}, url,
+                    std::chrono::minutes(10), [&](std::string_view line) {
+                        if (first.empty()) first = std::string(line);
+                    });
+    if (!run.ok) return Error{ErrorKind::kInternal, "verify_failed", run.error, {}};
+    return first;
+}
+
+// Restores dump into a scratch database on url's server and compares what the server then holds
+// with what reading the archive found; the scratch database is dropped whatever happened.
+void RestoreIntoScratch(const std::string& dump, const std::string& url, VerifyReport& report) {
+    const std::string maintenance = "--maintenance-db=" + pg::DatabaseNameOf(url);
+    const std::string scratch =
+        "emporium_verify_" + std::to_string(::getpid()) + "_" + std::to_string(randombytes_uniform(1'000'000'000));
+    pg::ToolRun made = pg::RunTool("createdb", {maintenance, scratch}, url, std::chrono::minutes(5));
+    if (!made.ok) {
+        report.problem = "cannot make a scratch database: " + made.error;
+        return;
+    }
+    pg::ToolRun restored = pg::RunTool(
+        "pg_restore",
+        {"--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges", "--dbname=" + scratch, dump}, url,
+        kPgToolTimeout);
+    Result<std::string> orders = restored.ok ? PsqlLine(url, scratch, "SELECT COUNT(*) FROM orders")
+                                             : Result<std::string>(Error{ErrorKind::kInternal, "", restored.error, {}});
+    Result<std::string> schema =
+        orders.ok() ? PsqlLine(url, scratch,
+                               "SELECT COALESCE(json_object_agg(module, v ORDER BY module), '{}') FROM (SELECT module, "
+                               "MAX(version) AS v FROM schema_migrations GROUP BY module) m")
+                    : orders;
+    pg::RunTool("dropdb", {maintenance, "--if-exists", "--force", scratch}, url, std::chrono::minutes(5));
+    if (!schema.ok()) {
+        report.problem = "restoring into a scratch database failed: " + schema.error().message;
+        return;
+    }
+    if (*orders != std::to_string(report.orders)) {
+        report.problem = "the restored copy holds " + *orders + " orders, the archive " + std::to_string(report.orders);
+        return;
+    }
+    boost::system::error_code ec;
+    json::value held = json::parse(*schema, ec);
+    if (ec || !held.is_object() || json::serialize(held) != report.schema) {
+        report.problem = "the restored copy's schema versions " + schema->substr(0, 200) + " differ from the archive's";
+        return;
+    }
+    report.restored_copy = true;
+}
+
 // The pg_dump half of VerifyBackup, after the checksum.
-void VerifyPgDump(const std::string& dump, const BackupManifest& m, VerifyReport& report) {
+void VerifyPgDump(const std::string& dump, const BackupManifest& m, const std::string& scratch_server_url,
+                  VerifyReport& report) {
     DumpContent content;
     pg::ToolRun run = pg::RunTool("pg_restore", {"--file=-", dump}, "", kPgToolTimeout,
                                   [&](std::string_view line) { content.Line(line); });
@@ -186,6 +239,10 @@ void VerifyPgDump(const std::string& dump, const BackupManifest& m, VerifyReport
         report.problem = "the dump holds " + std::to_string(report.orders) + " orders, its manifest says " +
                          std::to_string(m.orders);
         return;
+    }
+    if (!scratch_server_url.empty()) {
+        RestoreIntoScratch(dump, scratch_server_url, report);
+        if (!report.problem.empty()) return;
     }
     report.ok = true;
 }
@@ -300,7 +357,8 @@ void Decompress(const std::string& gz_path, const std::string& path) {
     SyncFile(path);
 }
 
-VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& scratch_dir) {
+VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& scratch_dir,
+                          const std::string& scratch_server_url) {
     const auto started = std::chrono::steady_clock::now();
     VerifyReport report;
     std::ifstream in(manifest_path);
@@ -317,7 +375,7 @@ VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& s
             return report;
         }
         if (m->format == kPgDumpFormat) {
-            VerifyPgDump(gz, *m, report);
+            VerifyPgDump(gz, *m, scratch_server_url, report);
             report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             return report;
         }

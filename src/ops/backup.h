@@ -59,6 +59,7 @@ struct VerifyReport {
     std::string integrity;  // PRAGMA integrity_check's answer; "ok" for a pg_dump read back whole
     std::string schema;
     std::int64_t orders = 0;
+    bool restored_copy = false;  // pg_dump: restored into a scratch database and compared
     double seconds = 0;
 };
 
@@ -66,9 +67,12 @@ struct VerifyReport {
 //   sqlite: decompresses it into scratch_dir and runs PRAGMA integrity_check on the copy (removed
 //   afterwards);
 //   pg_dump: has pg_restore turn the whole archive into SQL (every table's data decompressed and
-//   read, nothing written) and counts the orders in it, which must match the manifest.
-// Needs no database server.
-VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& scratch_dir);
+//   read, nothing written) and counts the orders in it, which must match the manifest; then, when
+//   scratch_server_url names a PostgreSQL server, restores it into a new database there
+//   (emporium_verify_PID_N, dropped afterwards; needs CREATEDB) and counts the orders and schema
+//   versions the server holds, which must match too.
+VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& scratch_dir,
+                          const std::string& scratch_server_url = {});
 
 // Decompresses NAME.db.gz into path (replacing it). Throws std::runtime_error.
 void Decompress(const std::string& gz_path, const std::string& path);

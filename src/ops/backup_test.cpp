@@ -130,6 +130,13 @@ TEST_F(ConfiguredBackupTest, TakeWritesAVerifiableBackupOfTheConfiguredDatabase)
     EXPECT_EQ(report.integrity, "ok");
     EXPECT_EQ(report.orders, 300);
     EXPECT_EQ(report.schema, R"({"catalog":2,"orders":3})");
+    EXPECT_FALSE(report.restored_copy);
+
+    // With a server to restore into (PostgreSQL), the dump is also restored aside and compared.
+    VerifyReport restored = VerifyBackup(Dir() + "/" + m->name + ".json", Scratch(), database_.url());
+    EXPECT_TRUE(restored.ok) << restored.problem;
+    EXPECT_EQ(restored.restored_copy, OnPostgres());
+    EXPECT_EQ(restored.orders, 300);
 }
 
 TEST_F(ConfiguredBackupTest, VerifyCatchesADamagedFileEvenWithAMatchingChecksum) {

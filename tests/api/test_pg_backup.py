@@ -1,8 +1,9 @@
 """Backups of a shop whose database is PostgreSQL (pg_dump): one taken by a second process while
-orders are being placed holds every order answered before it began, passes `backup verify`, restores
-into a fresh database, and a shop started on that database finds those orders; a damaged dump fails
-verify and restore; restore refuses a database a shop is connected to. Runs on PostgreSQL whatever
-the run's backend (postgres_server starts one when none is given)."""
+orders are being placed holds every order answered before it began, passes `backup verify` (a
+scratch restore included), restores into a fresh database, and a shop started on that database
+finds those orders; a damaged dump fails verify and restore; restore refuses a database a shop is
+connected to. Runs on PostgreSQL whatever the run's backend (postgres_server starts one when none
+is given)."""
 import datetime
 import hashlib
 import json
@@ -83,12 +84,16 @@ class PostgresBackupTest(unittest.TestCase):
             self.assertIn(manifest["name"], [b["name"] for b in listed])
             self.assertEqual({b["format"] for b in listed}, {"pg_dump"})
 
-            verified = run("backup", "verify", "--data-dir", shop.data)
+            # With the database's server at hand, verify also restores the dump into a scratch database
+            # there, compares, and drops it.
+            verified = run("backup", "verify", "--data-dir", shop.data, env=shop.env)
             self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
             report = json.loads(verified.stdout)
             self.assertTrue(report["ok"], report)
+            self.assertTrue(report["restored_copy"], report)
             self.assertEqual(report["orders"], manifest["orders"])
             self.assertEqual(report["schema"], manifest["schema"])
+            self.assertEqual(shop.query_int("SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'emporium_verify_%'"), 0)
 
             # Into a fresh database, then a shop on it: every order answered before the backup is there.
             restored_db = fresh_database(postgres_server())
