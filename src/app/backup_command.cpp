@@ -155,8 +155,9 @@ int Restore(const RestoreOptions& options) {
     }
     const auto started = std::chrono::steady_clock::now();
     const std::string url = DatabaseUrl(data_dir, options.database);
-    ops::VerifyReport report =
-        ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string(), IsPostgresUrl(url) ? url : "");
+    // No scratch restore here: pg_restore --single-transaction into the target is all or nothing
+    // itself, and a role without CREATEDB can still restore.
+    ops::VerifyReport report = ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string());
     if (!report.ok) {
         PrintReport(*manifest, report);
         std::cerr << "emporium restore: the backup failed its check; nothing changed\n";

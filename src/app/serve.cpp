@@ -415,7 +415,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       dead_letters_(*core_.database, clock_),
       analytics_(*core_.database, *core_.catalog, clock_),
       backups_(*core_.database, BackupDir(options), options.backup_retention, clock_, logger_,
-               DatabaseOptionsFrom(options.data_dir, options.database, 1).url),
+               DatabaseUrl(options.data_dir, options.database)),
       backup_schedule_(backups_, durations.backup_interval, clock_),
       primary_({*core_.database, clock_, logger_, *core_.catalog, *core_.orders, notifier_, metrics_, backup_schedule_,
                 read_only_, in_process_, in_process_ ? "" : AmqpUrl(), analytics_,
