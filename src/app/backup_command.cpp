@@ -39,17 +39,71 @@ std::optional<std::string> ManifestFor(const std::string& data_dir, const std::s
     }
     if (file.ends_with(".json")) return file;
     if (file.ends_with(".db.gz")) return file.substr(0, file.size() - 6) + ".json";
+    if (file.ends_with(".pgdump")) return file.substr(0, file.size() - 7) + ".json";
     return std::nullopt;
 }
 
 void PrintReport(const std::string& manifest, const ops::VerifyReport& r) {
-    boost::json::object out{
-        {"manifest", manifest}, {"ok", r.ok}, {"integrity", r.integrity}, {"orders", r.orders}, {"seconds", r.seconds}};
+    boost::json::object out{{"manifest", manifest},
+                            {"ok", r.ok},
+                            {"integrity", r.integrity},
+                            {"orders", r.orders},
+                            {"restored_copy", r.restored_copy},
+                            {"seconds", r.seconds}};
     boost::system::error_code ec;
     boost::json::value schema = boost::json::parse(r.schema, ec);
     out["schema"] = ec ? boost::json::value(boost::json::object{}) : schema;
     if (!r.ok) out["problem"] = r.problem;
     std::cout << boost::json::serialize(out) << "\n";
+}
+
+bool IsPostgresUrl(const std::string& url) {
+    return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+// The PostgreSQL half of Restore, after the backup passed its check: refused while anything else
+// is connected to the database; what the database held is first kept as a backup of its own in
+// DATA_DIR/before-restore (a restore can be undone), then the dump goes in as one transaction.
+int RestorePostgres(const RestoreOptions& options, const std::string& manifest, const ops::BackupManifest& m,
+                    const ops::VerifyReport& report, std::chrono::steady_clock::time_point started) {
+    Logger logger = MakeLogger("warn");
+    LogThreadJoin log_thread_join;
+    SystemClock clock;
+    const std::string url = DatabaseUrl(options.data_dir, options.database);
+    db::DatabaseOptions settings = DatabaseOptionsFrom(options.data_dir, options.database, 1);
+    settings.pool_size = 1;  // one session of ours: every other one is someone else's
+    settings.pool_min = 1;
+    std::unique_ptr<db::Database> database = db::Open(settings);
+    if (const std::int64_t others = ops::OtherSessions(*database); others > 0) {
+        std::cerr << "emporium restore: " << others
+                  << " other session(s) are connected to the database (a shop running on it?); stop them first\n";
+        return 1;
+    }
+    std::string kept;
+    const bool holds_a_shop = database->Read([](db::Connection& c) {
+        return c.QueryInt("SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE 1 END") > 0;
+    });
+    if (holds_a_shop) {
+        ops::BackupStore aside(*database, (fs::path(options.data_dir) / "before-restore").string(), 1000, clock, logger,
+                               url);
+        Result<ops::BackupManifest> taken = aside.Take();
+        if (!taken.ok()) {
+            std::cerr << "emporium restore: the current database cannot be kept aside (" << taken.error().message
+                      << "); nothing changed\n";
+            return 1;
+        }
+        kept = (fs::path(aside.directory()) / taken->file).string();
+    }
+    Status restored = ops::RestorePgDump(manifest, url);
+    if (!restored.ok()) {
+        std::cerr << "emporium restore: " << restored.error().message << "\n";
+        return 1;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cout << boost::json::serialize(boost::json::object{
+                     {"restored", m.name}, {"orders", report.orders}, {"kept", kept}, {"seconds", seconds}})
+              << "\n";
+    return 0;
 }
 
 }  // namespace
@@ -60,7 +114,7 @@ int Backup(const BackupCommandOptions& options) {
     SystemClock clock;
     std::unique_ptr<db::Database> database = OpenDatabase(options.data_dir, options.database, 2, nullptr);
     ops::BackupStore store(*database, options.out.empty() ? BackupDir(options.data_dir) : options.out,
-                           options.retention, clock, logger);
+                           options.retention, clock, logger, DatabaseUrl(options.data_dir, options.database));
     Result<ops::BackupManifest> taken = store.Take();
     if (!taken.ok()) {
         std::cerr << "emporium backup: " << taken.error().message << "\n";
@@ -79,7 +133,9 @@ int BackupVerify(const BackupVerifyOptions& options) {
                   << (file.empty() ? " in " + BackupDir(data_dir) : " for " + file) << "\n";
         return 1;
     }
-    ops::VerifyReport report = ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string());
+    const std::string url = DatabaseUrl(data_dir, options.database);
+    ops::VerifyReport report =
+        ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string(), IsPostgresUrl(url) ? url : "");
     PrintReport(*manifest, report);
     return report.ok ? 0 : 1;
 }
@@ -98,6 +154,9 @@ int Restore(const RestoreOptions& options) {
         return 1;
     }
     const auto started = std::chrono::steady_clock::now();
+    const std::string url = DatabaseUrl(data_dir, options.database);
+    // No scratch restore here: pg_restore --single-transaction into the target is all or nothing
+    // itself, and a role without CREATEDB can still restore.
     ops::VerifyReport report = ops::VerifyBackup(*manifest, (fs::path(data_dir) / "verify").string());
     if (!report.ok) {
         PrintReport(*manifest, report);
@@ -107,6 +166,12 @@ int Restore(const RestoreOptions& options) {
     std::ifstream in(*manifest);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::optional<ops::BackupManifest> m = ops::BackupManifest::FromJson(text);
+    if (IsPostgresUrl(url) != (m->format == "pg_dump")) {
+        std::cerr << "emporium restore: " << m->name << " is a " << (m->format == "pg_dump" ? "PostgreSQL" : "SQLite")
+                  << " backup and the database is not; nothing changed\n";
+        return 1;
+    }
+    if (m->format == "pg_dump") return RestorePostgres(options, *manifest, *m, report, started);
     const std::string gz = (fs::path(*manifest).parent_path() / m->file).string();
     const std::string db_path = DatabasePath(data_dir);
     const std::string incoming = db_path + ".restoring";

@@ -418,11 +418,11 @@ void AddCommands(CLI::App& app, CommandLine& line, std::vector<std::pair<CLI::Ap
     CLI::App& verify =
         add(backup, "verify", "Check a backup: checksum, then integrity of a restored copy", Command::kBackupVerify);
     AddStorage(verify, line.verify.data_dir, line.verify.database);
-    verify.add_option("file", line.verify.file, "A backup's manifest or .db.gz (default: the newest)");
+    verify.add_option("file", line.verify.file, "A backup's manifest, .db.gz or .pgdump (default: the newest)");
     CLI::App& restore =
         add(app, "restore", "Replace the database with a verified backup (stop the shop first)", Command::kRestore);
     AddStorage(restore, line.restore.data_dir, line.restore.database);
-    restore.add_option("--from", line.restore.from, "A backup's manifest or .db.gz")->required();
+    restore.add_option("--from", line.restore.from, "A backup's manifest, .db.gz or .pgdump")->required();
     AddWorkerOptions(add(app, "worker", "Consume events from RabbitMQ (EMPORIUM_AMQP_URL) and send texts and webhooks",
                          Command::kWorker),
                      line.worker);

@@ -155,7 +155,7 @@ struct DataDirOptions {
 
 struct BackupVerifyOptions {
     std::string data_dir = "./data";
-    DatabaseSettings database;  // PostgreSQL: the server a scratch copy is restored into
+    DatabaseSettings database;  // PostgreSQL: the server a pg_dump backup is also restored into, aside
     std::string file;           // empty: the newest backup
 };
 

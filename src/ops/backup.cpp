@@ -12,7 +12,10 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <stdexcept>
+
+#include "ops/pg_tools.h"
 
 namespace emporium::ops {
 namespace {
@@ -21,6 +24,14 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 constexpr std::size_t kChunk = std::size_t{1} << 20;
+// pg_dump and pg_restore are stopped when they run longer: a hung server must not hold the
+// backups lease, or an operator's terminal, forever.
+constexpr std::chrono::seconds kPgToolTimeout = std::chrono::hours(2);
+constexpr std::string_view kPgDumpFormat = "pg_dump";
+
+std::string FileSuffix(std::string_view format) {
+    return format == kPgDumpFormat ? ".pgdump" : ".db.gz";
+}
 
 std::string CompactTime(std::int64_t unix_seconds) {
     std::time_t t = unix_seconds;
@@ -64,18 +75,176 @@ void RemoveDatabaseFiles(const std::string& path) {
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path + suffix, ec);
 }
 
-// Schema versions and order count of a database file, read through the normal interface.
+// Schema versions and order count, read in c's transaction.
+void DescribeOn(db::Connection& c, db::Dialect dialect, std::string& schema, std::int64_t& orders) {
+    json::object versions;
+    c.Query("SELECT module, MAX(version) FROM schema_migrations GROUP BY module ORDER BY module", {},
+            [&](const db::Row& r) { versions[r.Text(0)] = r.Int(1); });
+    schema = json::serialize(versions);
+    const bool has_orders =
+        dialect == db::Dialect::kPostgres
+            ? c.QueryInt("SELECT CASE WHEN to_regclass('orders') IS NULL THEN 0 ELSE 1 END") > 0
+            : c.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'orders'") > 0;
+    orders = has_orders ? c.QueryInt("SELECT COUNT(*) FROM orders") : 0;
+}
+
+// Schema versions and order count of a database file.
 void Describe(const std::string& path, std::string& schema, std::int64_t& orders) {
     std::unique_ptr<db::Database> copy = db::OpenSqlite({path, 1, 5000, false, nullptr});
-    copy->Read([&](db::Connection& c) {
-        json::object versions;
-        c.Query("SELECT module, MAX(version) FROM schema_migrations GROUP BY module ORDER BY module", {},
-                [&](const db::Row& r) { versions[r.Text(0)] = r.Int(1); });
-        schema = json::serialize(versions);
-        orders = c.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'orders'") > 0
-                     ? c.QueryInt("SELECT COUNT(*) FROM orders")
-                     : 0;
-    });
+    copy->Read([&](db::Connection& c) { DescribeOn(c, db::Dialect::kSqlite, schema, orders); });
+}
+
+// What pg_restore's SQL says about the data of a dump: rows per table, and the schema versions.
+class DumpContent {
+public:
+    void Line(std::string_view line) {
+        if (table_.empty()) {
+            if (line.starts_with("COPY ") && line.ends_with(" FROM stdin;")) Begin(line);
+            return;
+        }
+        if (line == "\\.") {
+            table_.clear();
+            return;
+        }
+        if (table_ == "orders") ++orders_;
+        if (table_ == "schema_migrations") Migration(line);
+    }
+    // True when every COPY block the script opened was closed: the archive was read to its end.
+    bool Complete() const { return table_.empty(); }
+    std::int64_t orders() const { return orders_; }
+    std::string Schema() const {
+        json::object out;
+        for (const auto& [module, version] : versions_) out[module] = version;
+        return json::serialize(out);
+    }
+
+private:
+    // "COPY schema.table (a, b) FROM stdin;"
+    void Begin(std::string_view line) {
+        std::string_view rest = line.substr(5);
+        const std::size_t open = rest.find(" (");
+        std::string_view name = rest.substr(0, open);
+        if (const std::size_t dot = name.rfind('.'); dot != std::string_view::npos) name = name.substr(dot + 1);
+        table_ = std::string(name);
+        if (!table_.empty() && table_.front() == '"') table_ = table_.substr(1, table_.size() - 2);
+        columns_.clear();
+        if (open == std::string_view::npos) return;
+        std::string_view list = rest.substr(open + 2, rest.find(')') - open - 2);
+        for (std::size_t at = 0; at <= list.size();) {
+            std::size_t comma = list.find(", ", at);
+            columns_.emplace_back(
+                list.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
+            if (comma == std::string_view::npos) break;
+            at = comma + 2;
+        }
+    }
+    void Migration(std::string_view line) {
+        std::vector<std::string_view> fields;
+        for (std::size_t at = 0;;) {
+            std::size_t tab = line.find('\t', at);
+            fields.push_back(line.substr(at, tab == std::string_view::npos ? std::string_view::npos : tab - at));
+            if (tab == std::string_view::npos) break;
+            at = tab + 1;
+        }
+        auto field = [&](std::string_view column) -> std::optional<std::string_view> {
+            for (std::size_t i = 0; i < columns_.size() && i < fields.size(); ++i) {
+                if (columns_[i] == column) return fields[i];
+            }
+            return std::nullopt;
+        };
+        std::optional<std::string_view> module = field("module"), version = field("version");
+        if (!module || !version) return;
+        std::int64_t v = 0;
+        for (char c : *version) v = c >= '0' && c <= '9' ? v * 10 + (c - '0') : v;
+        std::int64_t& known = versions_[std::string(*module)];
+        known = std::max(known, v);
+    }
+
+    std::string table_;  // the table whose COPY data is being read; empty outside a COPY block
+    std::vector<std::string> columns_;
+    std::int64_t orders_ = 0;
+    std::map<std::string, std::int64_t> versions_;
+};
+
+// The first line psql prints for sql on database name of url's server, or the error.
+Result<std::string> PsqlLine(const std::string& url, const std::string& name, const std::string& sql) {
+    std::string first;
+    pg::ToolRun run =
+        pg::RunTool("psql", {"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "--dbname=" + name, "-c", sql}, url,
+                    std::chrono::minutes(10), [&](std::string_view line) {
+                        if (first.empty()) first = std::string(line);
+                    });
+    if (!run.ok) return Error{ErrorKind::kInternal, "verify_failed", run.error, {}};
+    return first;
+}
+
+// Restores dump into a scratch database on url's server and compares what the server then holds
+// with what reading the archive found; the scratch database is dropped whatever happened.
+void RestoreIntoScratch(const std::string& dump, const std::string& url, VerifyReport& report) {
+    const std::string maintenance = "--maintenance-db=" + pg::DatabaseNameOf(url);
+    const std::string scratch =
+        "emporium_verify_" + std::to_string(::getpid()) + "_" + std::to_string(randombytes_uniform(1'000'000'000));
+    pg::ToolRun made = pg::RunTool("createdb", {maintenance, scratch}, url, std::chrono::minutes(5));
+    if (!made.ok) {
+        report.problem = "cannot make a scratch database: " + made.error;
+        return;
+    }
+    pg::ToolRun restored = pg::RunTool(
+        "pg_restore",
+        {"--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges", "--dbname=" + scratch, dump}, url,
+        kPgToolTimeout);
+    Result<std::string> orders = restored.ok ? PsqlLine(url, scratch, "SELECT COUNT(*) FROM orders")
+                                             : Result<std::string>(Error{ErrorKind::kInternal, "", restored.error, {}});
+    Result<std::string> schema =
+        orders.ok() ? PsqlLine(url, scratch,
+                               "SELECT COALESCE(json_object_agg(module, v ORDER BY module), '{}') FROM (SELECT module, "
+                               "MAX(version) AS v FROM schema_migrations GROUP BY module) m")
+                    : orders;
+    pg::RunTool("dropdb", {maintenance, "--if-exists", "--force", scratch}, url, std::chrono::minutes(5));
+    if (!schema.ok()) {
+        report.problem = "restoring into a scratch database failed: " + schema.error().message;
+        return;
+    }
+    if (*orders != std::to_string(report.orders)) {
+        report.problem = "the restored copy holds " + *orders + " orders, the archive " + std::to_string(report.orders);
+        return;
+    }
+    boost::system::error_code ec;
+    json::value held = json::parse(*schema, ec);
+    if (ec || !held.is_object() || json::serialize(held) != report.schema) {
+        report.problem = "the restored copy's schema versions " + schema->substr(0, 200) + " differ from the archive's";
+        return;
+    }
+    report.restored_copy = true;
+}
+
+// The pg_dump half of VerifyBackup, after the checksum.
+void VerifyPgDump(const std::string& dump, const BackupManifest& m, const std::string& scratch_server_url,
+                  VerifyReport& report) {
+    DumpContent content;
+    pg::ToolRun run = pg::RunTool("pg_restore", {"--file=-", dump}, "", kPgToolTimeout,
+                                  [&](std::string_view line) { content.Line(line); });
+    if (!run.ok) {
+        report.problem = run.error;
+        return;
+    }
+    if (!content.Complete()) {
+        report.problem = "the dump ends inside a table's data";
+        return;
+    }
+    report.integrity = "ok";
+    report.schema = content.Schema();
+    report.orders = content.orders();
+    if (report.orders != m.orders) {
+        report.problem = "the dump holds " + std::to_string(report.orders) + " orders, its manifest says " +
+                         std::to_string(m.orders);
+        return;
+    }
+    if (!scratch_server_url.empty()) {
+        RestoreIntoScratch(dump, scratch_server_url, report);
+        if (!report.problem.empty()) return;
+    }
+    report.ok = true;
 }
 
 }  // namespace
@@ -84,6 +253,7 @@ std::string BackupManifest::ToJson() const {
     boost::system::error_code ec;
     json::value parsed_schema = json::parse(schema, ec);
     return json::serialize(json::object{{"name", name},
+                                        {"format", format},
                                         {"file", file},
                                         {"created_at", created_at},
                                         {"bytes", bytes},
@@ -125,9 +295,11 @@ std::optional<BackupManifest> BackupManifest::FromJson(std::string_view text) {
     };
     BackupManifest m;
     std::optional<std::string> name = str("name"), file = str("file"), sha = str("sha256");
-    if (!name || !file || !sha) return std::nullopt;
-    if (!IsBackupName(*name) || *file != *name + ".db.gz") return std::nullopt;
+    std::optional<std::string> format = o.contains("format") ? str("format") : std::string("sqlite");
+    if (!name || !file || !sha || !format || (*format != "sqlite" && *format != kPgDumpFormat)) return std::nullopt;
+    if (!IsBackupName(*name) || *file != *name + FileSuffix(*format)) return std::nullopt;
     m.name = *name;
+    m.format = *format;
     m.file = *file;
     m.sha256 = *sha;
     m.created_at = num("created_at");
@@ -185,7 +357,8 @@ void Decompress(const std::string& gz_path, const std::string& path) {
     SyncFile(path);
 }
 
-VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& scratch_dir) {
+VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& scratch_dir,
+                          const std::string& scratch_server_url) {
     const auto started = std::chrono::steady_clock::now();
     VerifyReport report;
     std::ifstream in(manifest_path);
@@ -199,6 +372,11 @@ VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& s
     try {
         if (FileSha256(gz) != m->sha256) {
             report.problem = "the file's SHA-256 does not match its manifest";
+            return report;
+        }
+        if (m->format == kPgDumpFormat) {
+            VerifyPgDump(gz, *m, scratch_server_url, report);
+            report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             return report;
         }
         fs::create_directories(scratch_dir);
@@ -224,21 +402,51 @@ VerifyReport VerifyBackup(const std::string& manifest_path, const std::string& s
     return report;
 }
 
+std::int64_t OtherSessions(db::Database& database) {
+    if (database.dialect() != db::Dialect::kPostgres) return 0;
+    return database.Read([](db::Connection& c) {
+        return c.QueryInt(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'");
+    });
+}
+
+Status RestorePgDump(const std::string& manifest_path, const std::string& url) {
+    std::ifstream in(manifest_path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::optional<BackupManifest> m = BackupManifest::FromJson(text);
+    if (!m || m->format != kPgDumpFormat) {
+        return Error::Conflict("not_a_pg_dump", "This backup is not a PostgreSQL dump: restore it into a SQLite shop.");
+    }
+    auto failed = [](const std::string& why) {
+        return Error{ErrorKind::kInternal, "restore_failed", "The restore failed, nothing changed: " + why, {}};
+    };
+    try {
+        const std::string name = pg::DatabaseNameOf(url);
+        if (name.empty()) return failed("the database URL names no database");
+        const std::string dump = (fs::path(manifest_path).parent_path() / m->file).string();
+        // --dbname is the name alone; host, user and password reach pg_restore through its environment.
+        pg::ToolRun run = pg::RunTool("pg_restore",
+                                      {"--clean", "--if-exists", "--single-transaction", "--exit-on-error",
+                                       "--no-owner", "--no-privileges", "--dbname=" + name, dump},
+                                      url, kPgToolTimeout);
+        if (!run.ok) return failed(run.error);
+    } catch (const std::exception& e) {
+        return failed(e.what());
+    }
+    return Ok{};
+}
+
 BackupStore::BackupStore(db::Database& database, std::string directory, int retention, const Clock& clock,
-                         Logger logger)
+                         Logger logger, std::string database_url)
     : database_(database),
+      database_url_(std::move(database_url)),
       directory_(std::move(directory)),
       retention_(std::max(1, retention)),
       clock_(clock),
       logger_(std::move(logger)) {}
 
 Result<BackupManifest> BackupStore::Take() {
-    if (database_.dialect() == db::Dialect::kPostgres) {
-        // Not yet: a clear answer, not a failed backup in the log every minute.
-        return Error::Conflict("backups_not_supported",
-                               "This shop's database is PostgreSQL: back it up with pg_dump for now (see "
-                               "docs/OPERATIONS.md); emporium's own backups work on SQLite.");
-    }
     std::lock_guard lock(take_mutex_);
     const auto started = std::chrono::steady_clock::now();
     BackupManifest m;
@@ -247,17 +455,22 @@ Result<BackupManifest> BackupStore::Take() {
     for (int n = 2; fs::exists(fs::path(directory_) / (m.name + ".json")); ++n) {
         m.name = "emporium-" + CompactTime(m.created_at) + "-" + std::to_string(n);
     }
-    m.file = m.name + ".db.gz";
-    const std::string raw = (fs::path(directory_) / ("." + m.name + ".db")).string();
+    if (database_.dialect() == db::Dialect::kPostgres) m.format = kPgDumpFormat;
+    m.file = m.name + FileSuffix(m.format);
+    const std::string raw =
+        (fs::path(directory_) / ("." + m.name + (m.format == kPgDumpFormat ? ".pgdump" : ".db"))).string();
     const std::string gz = (fs::path(directory_) / m.file).string();
     const std::string manifest = (fs::path(directory_) / (m.name + ".json")).string();
     try {
         fs::create_directories(directory_);
         RemoveDatabaseFiles(raw);
-        database_.BackupTo(raw);
-        m.database_bytes = static_cast<std::int64_t>(fs::file_size(raw));
-        Describe(raw, m.schema, m.orders);
-        Compress(raw, gz);
+        Snapshot(raw, m);
+        if (m.format == kPgDumpFormat) {
+            SyncFile(raw);
+            fs::rename(raw, gz);  // pg_dump's custom format is compressed already
+        } else {
+            Compress(raw, gz);
+        }
         RemoveDatabaseFiles(raw);
         m.bytes = static_cast<std::int64_t>(fs::file_size(gz));
         m.sha256 = FileSha256(gz);
@@ -294,6 +507,26 @@ Result<BackupManifest> BackupStore::Take() {
         LogInfo(logger_, LogFields("backup dropped").Add("name", all[i].name).Add("reason", "retention"));
     }
     return m;
+}
+
+void BackupStore::Snapshot(const std::string& path, BackupManifest& m) {
+    if (database_.dialect() != db::Dialect::kPostgres) {
+        database_.BackupTo(path);
+        m.database_bytes = static_cast<std::int64_t>(fs::file_size(path));
+        Describe(path, m.schema, m.orders);
+        return;
+    }
+    // One snapshot for the dump and the manifest's figures: pg_dump takes this transaction's,
+    // exported, instead of its own, and the transaction stays open until the dump is done.
+    database_.Read([&](db::Connection& c) {
+        std::string snapshot;
+        c.Query("SELECT pg_export_snapshot()", {}, [&](const db::Row& r) { snapshot = r.Text(0); });
+        DescribeOn(c, db::Dialect::kPostgres, m.schema, m.orders);
+        m.database_bytes = c.QueryInt("SELECT pg_database_size(current_database())");
+        pg::ToolRun run = pg::RunTool("pg_dump", {"--format=custom", "--snapshot=" + snapshot, "--file=" + path},
+                                      database_url_, kPgToolTimeout);
+        if (!run.ok) throw std::runtime_error(run.error);
+    });
 }
 
 std::vector<BackupManifest> BackupStore::List() const {

@@ -50,6 +50,7 @@ json::object ManifestJson(const BackupManifest& m) {
     boost::system::error_code ec;
     json::value schema = json::parse(m.schema, ec);
     return json::object{{"name", m.name},
+                        {"format", m.format},
                         {"file", m.file},
                         {"created_at", FormatRfc3339(m.created_at)},
                         {"bytes", m.bytes},

@@ -61,6 +61,7 @@ Result<std::optional<BackupManifest>> Standby::SyncOnce() {
     // FromJson believes only plain backup names: the name and file become paths below.
     std::optional<BackupManifest> m = BackupManifest::FromJson(latest.body);
     if (!m) return fail("the primary's manifest cannot be read, or names a file that is not a backup");
+    if (m->format != "sqlite") return fail("the primary's backups are PostgreSQL dumps: a standby loads SQLite ones");
     {
         std::lock_guard lock(mutex_);
         if (applied_ && applied_->name == m->name) {

@@ -80,6 +80,12 @@ TEST(Standby, RefusesManifestsWhoseNamesAreNotPlainBackupNames) {
         EXPECT_EQ(synced.error().code, "sync_failed");
         EXPECT_NE(synced.error().message.find("not a backup"), std::string::npos) << synced.error().message;
     }
+    // A primary on PostgreSQL: its pg_dump backups are refused before download, never loaded as SQLite.
+    primary.Serve(R"({"name":")" + good + R"(","format":"pg_dump","file":")" + good +
+                  R"(.pgdump","sha256":"00","created_at":1})");
+    Result<std::optional<BackupManifest>> dump = standby.SyncOnce();
+    ASSERT_FALSE(dump.ok());
+    EXPECT_NE(dump.error().message.find("PostgreSQL"), std::string::npos) << dump.error().message;
     EXPECT_EQ(primary.downloads(), 0);  // refused before anything was fetched or written
     EXPECT_FALSE(standby.applied().has_value());
     EXPECT_FALSE(fs::exists(database.dir() / "escaped.db.gz"));
