@@ -21,7 +21,7 @@ std::vector<db::Migration> CatalogAndAnalytics() {
     return all;
 }
 
-std::int64_t Day(const char* text) {
+std::int64_t ParsedDay(const char* text) {
     return *ParseDay(text);
 }
 
@@ -40,7 +40,7 @@ protected:
         // Six products selling on some days over five months (Jan 2 to Jun 3 2026), in the shop's
         // time zone (UTC), with refunds now and then.
         std::mt19937 random(12);
-        const std::int64_t first = Day("2026-01-02"), last = Day("2026-06-03");
+        const std::int64_t first = ParsedDay("2026-01-02"), last = ParsedDay("2026-06-03");
         std::int64_t order_id = 0;
         for (std::int64_t day = first; day <= last; ++day) {
             for (std::int64_t product = 1; product <= 6; ++product) {
@@ -118,10 +118,10 @@ TEST_F(ProductTotalsTest, EveryRangeGivesExactlyTheFactsOfItsDays) {
     for (const char* d : {"2025-12-20", "2026-01-01", "2026-01-02", "2026-01-04", "2026-01-05", "2026-01-31",
                           "2026-02-01", "2026-02-28", "2026-03-01", "2026-03-15", "2026-03-31", "2026-04-06",
                           "2026-04-12", "2026-05-31", "2026-06-01", "2026-06-03", "2026-06-04", "2026-07-30"}) {
-        days.push_back(Day(d));
+        days.push_back(ParsedDay(d));
     }
     std::mt19937 random(7);
-    for (int i = 0; i < 12; ++i) days.push_back(Day("2025-12-25") + static_cast<std::int64_t>(random() % 190));
+    for (int i = 0; i < 12; ++i) days.push_back(ParsedDay("2025-12-25") + static_cast<std::int64_t>(random() % 190));
     int ranges = 0;
     for (std::int64_t from : days) {
         for (std::int64_t to : days) {
@@ -132,8 +132,8 @@ TEST_F(ProductTotalsTest, EveryRangeGivesExactlyTheFactsOfItsDays) {
     }
     EXPECT_GT(ranges, 400);
     // Nothing at all outside the data.
-    EXPECT_TRUE(Read(Day("2026-07-01"), Day("2026-12-31")).empty());
-    EXPECT_TRUE(Read(Day("2025-01-01"), Day("2026-01-01")).empty());
+    EXPECT_TRUE(Read(ParsedDay("2026-07-01"), ParsedDay("2026-12-31")).empty());
+    EXPECT_TRUE(Read(ParsedDay("2025-01-01"), ParsedDay("2026-01-01")).empty());
 }
 
 // A shop upgraded from the first analytics schema gets its weekly and lifetime rows from the
@@ -146,10 +146,10 @@ TEST(ProductTotalsMigrationTest, TheNewTablesAreFilledFromTheDailyRows) {
         // Sunday Mar 8 and Monday Mar 9 2026 are in two ISO weeks; Mar 10 in the second.
         for (const char* day : {"2026-03-08", "2026-03-09", "2026-03-10"}) {
             c.Execute("INSERT INTO analytics_products VALUES (0, 'USD', ?, 4, 2, 1, 0, 100, 5, 0, 1, 0, 0)",
-                      {Day(day)});
+                      {ParsedDay(day)});
         }
         c.Execute("INSERT INTO analytics_products VALUES (3, 'EUR', ?, 9, 1, 2, 1, 700, 0, 50, 3, 1, 1)",
-                  {Day("2026-03-10")});
+                  {ParsedDay("2026-03-10")});
     });
     db::ApplyMigrations(*database, all);
     std::vector<std::string> weeks, totals;

@@ -111,7 +111,8 @@ void AddCapacityOptions(CLI::App& cmd, ServeOptions& o) {
         ->envname("EMPORIUM_BODY_LIMIT")
         ->check(CLI::Range(1024, 64 * 1024 * 1024))
         ->capture_default_str();
-    cmd.add_option("--max-connections", o.max_connections, "Open connections before new ones get 503")
+    cmd.add_option("--max-connections", o.max_connections,
+                   "Open public connections before new ones get 503 (the internal listener's are not counted)")
         ->envname("EMPORIUM_MAX_CONNECTIONS")
         ->check(CLI::Range(1, 1'000'000))
         ->capture_default_str();

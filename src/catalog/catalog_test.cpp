@@ -8,19 +8,13 @@
 
 #include "catalog/list_sql.h"
 #include "catalog/seed.h"
+#include "catalog/testing.h"
 #include "db/testing.h"
-#include "events/outbox.h"
 
 namespace emporium::catalog {
 namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
-
-std::vector<db::Migration> AllMigrations() {
-    std::vector<db::Migration> all = Migrations(db::TestDialect());
-    for (auto& m : events::Migrations(db::TestDialect())) all.push_back(m);
-    return all;
-}
 
 class CatalogTest : public ::testing::Test {
 protected:
@@ -66,7 +60,7 @@ protected:
     }
 
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'790'000'000)};
-    db::TempDatabase database_{AllMigrations()};
+    db::TempDatabase database_{TestMigrations()};
     std::unique_ptr<CatalogService> service_;
 };
 

@@ -6,9 +6,9 @@
 #include <algorithm>
 
 #include "catalog/seed.h"
+#include "catalog/testing.h"
 #include "core/clock.h"
 #include "db/testing.h"
-#include "events/outbox.h"
 
 namespace emporium::catalog {
 namespace {
@@ -19,12 +19,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-std::vector<db::Migration> AllMigrations() {
-    std::vector<db::Migration> all = Migrations(db::TestDialect());
-    for (auto& m : events::Migrations(db::TestDialect())) all.push_back(m);
-    return all;
-}
 
 // The plans SQLite picks for the statements List runs, checked on a seeded catalog: which index
 // is walked first decides whether a search takes a millisecond or a minute at 100,000 products.
@@ -71,7 +65,7 @@ protected:
     }
 
     ManualClock clock_{std::chrono::system_clock::from_time_t(1'790'000'000)};
-    db::TempDatabase database_{AllMigrations()};
+    db::TempDatabase database_{TestMigrations()};
 };
 
 TEST_F(ListSqlTest, SearchWalksTheFullTextIndexOnceAndLooksProductsUpById) {

@@ -186,6 +186,9 @@ struct Server::Impl {
     // that scrapes and probes on the internal listener never get a shopper shed.
     std::atomic<std::size_t> public_in_flight_requests{0};
     std::atomic<std::size_t> connections{0};
+    // The public listeners' share of connections: what max_connections bounds, so that scrapes and
+    // probes on the internal listener still get in when the shop is full.
+    std::atomic<std::size_t> public_connections{0};
     std::mutex per_address_mutex;
     std::unordered_map<std::string, std::size_t> per_address_connections;  // guarded by per_address_mutex
     std::atomic<std::uint64_t> next_request{0};
@@ -232,11 +235,14 @@ struct Server::Impl {
     struct ConnectionLease {
         explicit ConnectionLease(Impl& owner) : impl(&owner) {}
         ConnectionLease(ConnectionLease&& other) noexcept
-            : impl(std::exchange(other.impl, nullptr)), address_key(std::move(other.address_key)) {}
+            : impl(std::exchange(other.impl, nullptr)),
+              address_key(std::move(other.address_key)),
+              is_public(other.is_public) {}
         ConnectionLease& operator=(ConnectionLease&&) = delete;
         ~ConnectionLease();
         Impl* impl;
         std::string address_key;  // empty: not counted per address
+        bool is_public = false;   // counted in public_connections
     };
 
     awaitable<void> Accept(Listener& listener);
@@ -348,11 +354,13 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
 
 std::variant<Server::Impl::ConnectionLease, const char*> Server::Impl::AdmitConnection(const Listener& listener,
                                                                                        const asio::ip::address& peer) {
-    if (connections.fetch_add(1) >= options.max_connections) {
-        --connections;
+    if (listener.public_facing && public_connections.fetch_add(1) >= options.max_connections) {
+        --public_connections;
         return "Too many connections; try again shortly.";
     }
+    ++connections;
     ConnectionLease lease(*this);
+    lease.is_public = listener.public_facing;
     // Behind a proxy every shopper arrives from its address: the proxy is bounded by the total only.
     if (!listener.public_facing || IsTrusted(peer)) return lease;
     std::string key = AddressKey(peer.to_string());
@@ -371,6 +379,7 @@ Server::Impl::ConnectionLease::~ConnectionLease() {
         auto it = impl->per_address_connections.find(address_key);
         if (--it->second == 0) impl->per_address_connections.erase(it);
     }
+    if (is_public) --impl->public_connections;
     --impl->connections;
 }
 

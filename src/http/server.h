@@ -33,7 +33,7 @@ struct ServerOptions {
     // idle connection first and never sends a request on one the shop is closing.
     std::chrono::seconds idle_timeout{75};
     std::chrono::seconds write_timeout{30};
-    std::size_t max_connections = 10000;  // connections past this get 503 and are closed
+    std::size_t max_connections = 10000;  // public connections past this get 503 and are closed
     // Open connections from one client address (IPv6: one /64) on a public listener; past this
     // its new ones get 503 and are closed. Trusted proxies are bounded by max_connections only.
     std::size_t max_connections_per_address = 256;

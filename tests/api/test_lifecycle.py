@@ -69,6 +69,15 @@ class LifecycleTest(unittest.TestCase):
     def test_connection_cap_answers_503(self):
         shop = Shop(products=10, extra_args=["--max-connections", "3", *Shop.UNLIMITED])
         try:
+            # The harness's own connections from start-up are closed; wait until the server has
+            # seen them go (only this scrape's, on the internal listener, stays open).
+            def open_connections():
+                text = shop.get("/metrics", internal=True).body.decode()
+                return float(re.search(r"^emporium_http_connections_open (\S+)$", text, re.M).group(1))
+
+            deadline = time.time() + 10
+            while time.time() < deadline and open_connections() > 1:
+                time.sleep(0.02)  # waiting for the server to notice the closed sockets
             held = [shop.connect() for _ in range(3)]
             for c in held:
                 self.assertEqual(shop.request("GET", "/api/store", conn=c).status, 200)
@@ -76,6 +85,9 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(r.status, 503)
             self.assertEqual(r.header("retry-after"), "1")
             self.assertEqual(r.json["error"]["code"], "overloaded")
+            # The cap is the public listeners': probes and scrapes still get in.
+            self.assertEqual(shop.get("/readyz", internal=True).status, 200)
+            self.assertEqual(shop.get("/metrics", internal=True).status, 200)
             for c in held:
                 c.close()
             deadline = time.time() + 10
