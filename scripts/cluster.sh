@@ -34,17 +34,8 @@ done
 [[ $NODES =~ ^[1-9][0-9]?$ ]] || { echo "cluster.sh: --nodes is 1 to 99" >&2; exit 2; }
 [[ -x $BIN ]] || { echo "cluster.sh: $BIN is missing: run make build" >&2; exit 1; }
 
-port_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 12000))
-        port_free "$port" && { echo "$port"; return; }
-    done
-}
+# shellcheck source=scripts/services/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/services/ports.sh"
 
 # Running, not a zombie waiting for this script to reap it.
 running() {

@@ -17,9 +17,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TEMPLATE=${NGINX_TEMPLATE:-$ROOT/deploy/nginx/emporium.conf.template}
 NGINX=${NGINX:-/usr/sbin/nginx}
 
-port_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+# shellcheck source=scripts/services/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 render() {
     local dir=$1 listen=$2

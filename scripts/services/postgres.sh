@@ -24,9 +24,8 @@ as_owner() {
     fi
 }
 
-port_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+# shellcheck source=scripts/services/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 start() {
     local dir

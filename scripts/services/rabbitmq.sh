@@ -15,17 +15,8 @@ set -euo pipefail
 
 RABBIT_BIN=${RABBIT_BIN:-/usr/lib/rabbitmq/bin}
 
-port_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 12000))
-        port_free "$port" && { echo "$port"; return; }
-    done
-}
+# shellcheck source=scripts/services/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 # The broker's environment, kept in DIR/env so that restart and stop talk to the same node.
 # RabbitMQ also reads unprefixed LOGS, NODENAME, ... from the environment: they are cleared.

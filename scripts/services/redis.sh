@@ -17,9 +17,8 @@ set -euo pipefail
 
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
 
-port_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+# shellcheck source=scripts/services/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 pid_of() {
     [[ -s $1/redis.pid ]] && cat "$1/redis.pid"
