@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Loopback ports for the service scripts (sourced, not run): the tests' servers take ports in
 # 20000-31999, below Linux's ephemeral range, so a client's outgoing port never takes one.
 
