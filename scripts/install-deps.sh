@@ -13,6 +13,7 @@ packages=(
     clang-format clang-tidy clang libclang-rt-14-dev
     nodejs npm chromium python3 python3-yaml python3-jsonschema
     wrk nginx-light gettext-base curl bc openssl
+    libsystemd-dev systemd
 )
 
 missing=()

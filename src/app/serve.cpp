@@ -41,6 +41,8 @@
 #include "ops/backup.h"
 #include "ops/faults.h"
 #include "ops/metrics.h"
+#include "app/reload.h"
+#include "handoff/handoff.h"
 #include "ops/ops_routes.h"
 #include "ops/standby.h"
 #include "orders/orders.h"
@@ -49,6 +51,12 @@
 
 namespace emporium::app {
 namespace {
+
+// The names of the listening sockets handed to a successor (and given by systemd's .socket units:
+// FileDescriptorName=).
+constexpr const char* kPublicSocket = "public";
+constexpr const char* kTlsSocket = "public-tls";
+constexpr const char* kInternalSocket = "internal";
 
 std::filesystem::path DefaultWebDir(const std::string& program_path) {
     // build/emporium -> web/dist of the same checkout; falls back to ./web/dist.
@@ -201,7 +209,8 @@ accounts::HashingQueue::Options HashingOptions(const ServeOptions& options) {
 
 http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDurations& durations,
                                       Limiter& per_address, ops::FaultSwitch& faults,
-                                      const std::atomic<bool>& read_only, accounts::HashingQueue& hashing) {
+                                      const std::atomic<bool>& read_only, accounts::HashingQueue& hashing,
+                                      std::function<void()> on_hangup) {
     const int cores = Cores();
     http::ServerOptions o;
     o.io_threads = options.io_threads > 0 ? options.io_threads : cores;
@@ -217,6 +226,7 @@ http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDu
     o.trusted_proxies = SplitList(options.trusted_proxies);
     if (options.faults) o.fault = [&faults] { return faults.Next(); };
     o.read_only = [&read_only] { return read_only.load(); };
+    o.on_hangup = std::move(on_hangup);
     return o;
 }
 
@@ -297,13 +307,16 @@ std::string BackupDir(const ServeOptions& options) {
 // method.
 class ServeProcess {
 public:
+    // inheritance: the sockets and lock handed over by a predecessor or systemd; lock_fd: the data
+    // directory's lock, passed on to a successor.
     ServeProcess(const ServeOptions& options, const ServeDurations& durations, Logger logger,
-                 const notify::CourierOptions& courier);
+                 const notify::CourierOptions& courier, handoff::Inheritance& inheritance, int lock_fd);
     ServeProcess(const ServeProcess&) = delete;
     ServeProcess& operator=(const ServeProcess&) = delete;
 
     // Listens, starts the primary's duties (or the standby's copying), serves until SIGINT or
-    // SIGTERM, then shuts down. Returns the exit code.
+    // SIGTERM (or until a successor started on SIGHUP took over), then shuts down. Returns the
+    // exit code.
     int Run();
 
 private:
@@ -333,6 +346,8 @@ private:
     const ServeOptions& options_;
     const ServeDurations durations_;
     Logger logger_;
+    handoff::Inheritance& inheritance_;
+    const int lock_fd_;
     const bool standby_mode_;
     const bool in_process_;
     SystemClock clock_;
@@ -371,6 +386,9 @@ private:
     std::unique_ptr<ops::Standby> standby_;
     ops::RequestWindow window_;  // what the alert rules read
     http::Server server_;
+    // SIGHUP's successor; made once the listeners are open, and destroyed (after a successor still
+    // starting) before the server.
+    std::unique_ptr<Reloader> reloader_;
     ops::Alerter alerter_;
     // The jobs that run on one node of all those sharing the database (PrimaryDuties::Jobs, alerts,
     // retention, scheduled retraining). Declared after what they drive, so that it stops first.
@@ -383,10 +401,12 @@ private:
 };
 
 ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& durations, Logger logger,
-                           const notify::CourierOptions& courier)
+                           const notify::CourierOptions& courier, handoff::Inheritance& inheritance, int lock_fd)
     : options_(options),
       durations_(durations),
       logger_(std::move(logger)),
+      inheritance_(inheritance),
+      lock_fd_(lock_fd),
       standby_mode_(!options.standby_primary.empty()),
       in_process_(options.events == "inprocess"),
       // A standby's copy lags the primary: its answers must not reach the primary's shared cache.
@@ -398,7 +418,8 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       read_only_(standby_mode_),
       hashing_options_(HashingOptions(options)),
       hashing_(hashing_options_),
-      server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_, hashing_)),
+      server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_, hashing_,
+                                        [this] { reloader_->Begin(); })),
       core_(OpenCoreServices(
           options.data_dir, options.database, DefaultPool(server_options_, hashing_options_),
           [this](double seconds) { metrics_.ObserveQuery(seconds); }, clock_)),
@@ -609,7 +630,7 @@ void ServeProcess::AddPublicRoutes() {
 }
 
 void ServeProcess::AddInternalRoutes() {
-    ops::AddOpsRoutes(internal_router_, metrics_, [this] { return Ready(); });
+    ops::AddOpsRoutes(internal_router_, metrics_, [this] { return Ready(); }, BinaryDigest());
     // The public routes, for the test that checks every one against every scope and role.
     internal_router_.Get("/internal/routes", [this](const http::Request&) {
         boost::json::array items;
@@ -693,7 +714,9 @@ http::Response ServeProcess::Promote() {
 
 std::optional<ServeProcess::Ports> ServeProcess::Listen() {
     Ports ports;
-    ports.port = server_.Listen({"public", options_.bind, options_.port, &public_router_, true, "", ""});
+    std::vector<handoff::InheritedSocket>& inherited = inheritance_.sockets;
+    ports.port = server_.Listen({"public", options_.bind, options_.port, &public_router_, true, "", "",
+                                 handoff::TakeSocket(inherited, kPublicSocket)});
     if (options_.tls_port >= 0) {
         if (options_.tls_cert.empty() || options_.tls_key.empty()) {
             LogError(
@@ -702,10 +725,17 @@ std::optional<ServeProcess::Ports> ServeProcess::Listen() {
             return std::nullopt;
         }
         ports.tls_port = server_.Listen({"public", options_.bind, static_cast<std::uint16_t>(options_.tls_port),
-                                         &public_router_, true, options_.tls_cert, options_.tls_key});
+                                         &public_router_, true, options_.tls_cert, options_.tls_key,
+                                         handoff::TakeSocket(inherited, kTlsSocket)});
     }
-    ports.internal_port =
-        server_.Listen({"internal", options_.internal_bind, options_.internal_port, &internal_router_, false, "", ""});
+    ports.internal_port = server_.Listen({"internal", options_.internal_bind, options_.internal_port, &internal_router_,
+                                          false, "", "", handoff::TakeSocket(inherited, kInternalSocket)});
+    // Sockets this process has no listener for (a setting changed between the two): closed.
+    for (const handoff::InheritedSocket& unused : inherited) {
+        LogWarn(logger_, LogFields("inherited socket unused").Add("name", unused.name));
+        ::close(unused.fd);
+    }
+    inherited.clear();
     return ports;
 }
 
@@ -742,6 +772,11 @@ int ServeProcess::Run() {
     }
     if (redis_) redis_->Start();
     metrics_.StartSampling(kFigureSampleEvery);
+    std::vector<std::string> names{kPublicSocket};
+    if (ports->tls_port >= 0) names.emplace_back(kTlsSocket);
+    names.emplace_back(kInternalSocket);
+    reloader_ = std::make_unique<Reloader>(server_, std::move(names), lock_fd_, logger_);
+    handoff::NotifyReady(inheritance_);
     server_.Run();
     Shutdown();
     return 0;
@@ -752,10 +787,11 @@ int ServeProcess::Run() {
 void ServeProcess::StartPrimary() {
     primary_.Start();
     std::call_once(recs_started_, [this] { recs_->Start(); });
-    if (core_.database->dialect() == db::Dialect::kSqlite) {
+    if (core_.database->dialect() == db::Dialect::kSqlite && !inheritance_.predecessor) {
         // A SQLite database has one process (the data directory's lock): the leases in it are a
         // killed predecessor's, or the old primary's copied by a standby. Its jobs start at once
-        // instead of waiting for those to expire.
+        // instead of waiting for those to expire. A predecessor that handed over still runs its
+        // jobs until it drains, and releases their leases then.
         core_.database->Write([](db::Connection& c) { c.Execute("DELETE FROM leases"); });
     }
     keeper_.Start();
@@ -766,6 +802,7 @@ void ServeProcess::StartPrimary() {
 // node takes them over at once (alerts, whose rules read everything below, among them); then the
 // standby's copying, the courier and, last (event delivery invalidates the shared cache), Redis.
 void ServeProcess::Shutdown() {
+    reloader_.reset();        // a successor still starting: it is ready or gone by now
     metrics_.StopSampling();  // its readings call into everything below
     hashing_.Stop();
     keeper_.Stop();
@@ -780,6 +817,8 @@ void ServeProcess::Shutdown() {
 }  // namespace
 
 int Serve(const ServeOptions& options) {
+    // Before any thread starts: it edits the environment.
+    handoff::Inheritance inheritance = handoff::TakeInheritance();
     Logger logger = MakeLogger(options.log_level);
     LogThreadJoin log_thread_join;
     std::optional<ServeDurations> durations = ParseDurations(options, logger);
@@ -787,14 +826,15 @@ int Serve(const ServeOptions& options) {
     if (!options.standby_primary.empty() && !options.redis_url.empty()) {
         LogWarn(logger, LogFields("redis ignored").Add("reason", "a standby's copy lags the primary"));
     }
-    std::unique_ptr<DataDirLock> lock = DataDirLock::Acquire(options.data_dir);
+    std::unique_ptr<DataDirLock> lock = inheritance.lock_fd >= 0 ? DataDirLock::Adopt(inheritance.lock_fd)
+                                                                  : DataDirLock::Acquire(options.data_dir);
     if (!lock) {
         LogError(logger, LogFields("data directory in use").Add("data_dir", options.data_dir));
         return 2;
     }
     std::optional<notify::CourierOptions> courier = CourierOptionsFrom(options.notify, logger);
     if (!courier) return 2;
-    ServeProcess shop(options, *durations, logger, *courier);
+    ServeProcess shop(options, *durations, logger, *courier, inheritance, lock->fd());
     return shop.Run();
 }
 

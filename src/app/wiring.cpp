@@ -286,6 +286,14 @@ std::unique_ptr<DataDirLock> DataDirLock::Acquire(const std::string& data_dir) {
     return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
 }
 
+std::unique_ptr<DataDirLock> DataDirLock::Adopt(int fd) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return nullptr;
+    }
+    return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+}
+
 DataDirLock::~DataDirLock() {
     ::close(fd_);
 }

@@ -101,6 +101,10 @@ class DataDirLock {
 public:
     // nullopt when another process holds it.
     static std::unique_ptr<DataDirLock> Acquire(const std::string& data_dir);
+    // The lock a predecessor passed on (its descriptor, already locked by the same open file);
+    // nullopt when fd holds no lock that this process can take.
+    static std::unique_ptr<DataDirLock> Adopt(int fd);
+    int fd() const { return fd_; }
     ~DataDirLock();
     DataDirLock(const DataDirLock&) = delete;
     DataDirLock& operator=(const DataDirLock&) = delete;

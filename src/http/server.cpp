@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <variant>
@@ -308,8 +310,10 @@ struct Server::Impl {
     bool IsTrusted(const asio::ip::address& address) const;
     std::string ClientAddress(const asio::ip::address& peer, std::string_view forwarded_for) const;
     Response CallHandler(const Route& route, const Request& request);
-    void BeginDrain();
-    awaitable<void> WaitAndStop();
+    // Stops accepting and stops once the requests in flight are done (and, with linger, once the
+    // clients closed their connections too), or at drain_timeout.
+    void BeginDrain(bool linger);
+    awaitable<void> WaitAndStop(bool linger);
 };
 
 awaitable<void> Server::Impl::Accept(Listener& listener) {
@@ -817,9 +821,12 @@ std::string Server::Impl::ClientAddress(const asio::ip::address& peer, std::stri
     return peer.to_string();
 }
 
-void Server::Impl::BeginDrain() {
+void Server::Impl::BeginDrain(bool linger) {
     if (draining.exchange(true)) return;
-    LogInfo(logger, LogFields("draining").Add("in_flight", static_cast<long long>(in_flight_requests.load())));
+    LogInfo(logger, LogFields("draining")
+                        .Add("in_flight", static_cast<long long>(in_flight_requests.load()))
+                        .Add("connections", static_cast<long long>(connections.load()))
+                        .Add("handed_over", linger ? "yes" : "no"));
     for (auto& listener : listeners) {
         // On the acceptor's own strand, where its accept loop runs.
         asio::post(listener->acceptor.get_executor(), [&acceptor = listener->acceptor] {
@@ -827,17 +834,20 @@ void Server::Impl::BeginDrain() {
             acceptor.close(ignored);
         });
     }
-    asio::co_spawn(ioc, WaitAndStop(), asio::detached);
+    asio::co_spawn(ioc, WaitAndStop(linger), asio::detached);
 }
 
-awaitable<void> Server::Impl::WaitAndStop() {
+awaitable<void> Server::Impl::WaitAndStop(bool linger) {
     auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
     asio::steady_timer timer(ioc);
-    while (in_flight_requests.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    auto busy = [&] { return in_flight_requests.load() > 0 || (linger && connections.load() > 0); };
+    while (busy() && std::chrono::steady_clock::now() < deadline) {
         timer.expires_after(std::chrono::milliseconds(10));
         co_await timer.async_wait(kTuple);
     }
-    LogInfo(logger, LogFields("stopped").Add("unfinished", static_cast<long long>(in_flight_requests.load())));
+    LogInfo(logger, LogFields("stopped")
+                        .Add("unfinished", static_cast<long long>(in_flight_requests.load()))
+                        .Add("connections_closed", static_cast<long long>(connections.load())));
     ioc.stop();
 }
 
@@ -859,10 +869,19 @@ std::uint16_t Server::Listen(const ListenerOptions& options) {
         tls->use_private_key_file(options.tls_private_key, asio::ssl::context::pem);
         listener->tls = std::move(tls);
     }
-    listener->acceptor.open(endpoint.protocol());
-    listener->acceptor.set_option(asio::socket_base::reuse_address(true));
-    listener->acceptor.bind(endpoint);
-    listener->acceptor.listen(asio::socket_base::max_listen_connections);
+    if (options.fd >= 0) {
+        sockaddr_storage local{};
+        socklen_t size = sizeof local;
+        if (::getsockname(options.fd, reinterpret_cast<sockaddr*>(&local), &size) != 0) {
+            throw std::system_error(errno, std::generic_category(), "inherited socket");
+        }
+        listener->acceptor.assign(local.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), options.fd);
+    } else {
+        listener->acceptor.open(endpoint.protocol());
+        listener->acceptor.set_option(asio::socket_base::reuse_address(true));
+        listener->acceptor.bind(endpoint);
+        listener->acceptor.listen(asio::socket_base::max_listen_connections);
+    }
     listener->acceptor.non_blocking(true);  // so that Accept can drain the backlog without blocking
     std::uint16_t bound = listener->acceptor.local_endpoint().port();
     impl_->listeners.push_back(std::move(listener));
@@ -871,9 +890,18 @@ std::uint16_t Server::Listen(const ListenerOptions& options) {
 
 void Server::Run() {
     asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
-    signals.async_wait([this](const beast::error_code& ec, int) {
-        if (!ec) impl_->BeginDrain();
-    });
+    if (impl_->options.on_hangup) signals.add(SIGHUP);
+    std::function<void(const beast::error_code&, int)> on_signal = [this, &signals, &on_signal](
+                                                                       const beast::error_code& ec, int number) {
+        if (ec) return;
+        if (number != SIGHUP) {
+            impl_->BeginDrain(false);
+            return;
+        }
+        impl_->options.on_hangup();
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
     // One accept loop per listener, on a strand of its own: an acceptor is not safe to share
     // between threads.
     for (auto& listener : impl_->listeners) {
@@ -889,7 +917,17 @@ void Server::Run() {
 }
 
 void Server::Stop() {
-    asio::post(impl_->ioc, [this] { impl_->BeginDrain(); });
+    asio::post(impl_->ioc, [this] { impl_->BeginDrain(false); });
+}
+
+void Server::HandOver() {
+    asio::post(impl_->ioc, [this] { impl_->BeginDrain(true); });
+}
+
+std::vector<int> Server::ListeningSockets() const {
+    std::vector<int> fds;
+    for (const auto& listener : impl_->listeners) fds.push_back(listener->acceptor.native_handle());
+    return fds;
 }
 
 bool Server::draining() const {

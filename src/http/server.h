@@ -56,6 +56,9 @@ struct ServerOptions {
     std::vector<std::string> trusted_proxies;
     // Drills only (`serve --faults`): asked once per public request; empty in production.
     std::function<Fault()> fault;
+    // Called (on an I/O thread: return at once) when the process gets SIGHUP: the shop hands its
+    // sockets to a new process there. Unset: SIGHUP is not handled here.
+    std::function<void()> on_hangup;
     // A warm standby: while this says true, public writes (anything but GET and HEAD) get 503
     // `read_only`. Optional.
     std::function<bool()> read_only;
@@ -72,6 +75,9 @@ struct ListenerOptions {
     // PEM files: when set, the listener speaks HTTPS (TLS 1.2 and newer) and sends HSTS.
     std::string tls_certificate;
     std::string tls_private_key;
+    // A listening socket to serve instead of binding address:port (one handed over by a
+    // predecessor or by systemd); the server owns it from here. -1: bind.
+    int fd = -1;
 };
 
 // What one request did, for metrics.
@@ -102,6 +108,15 @@ public:
 
     // Begins the graceful shutdown from any thread.
     void Stop();
+
+    // Begins the graceful shutdown after another process took over the listening sockets: stops
+    // accepting, answers each request still arriving on an open connection with `Connection:
+    // close`, and waits (up to drain_timeout) for the clients to close their idle connections
+    // rather than closing one under a request in flight to it.
+    void HandOver();
+
+    // The listening sockets' descriptors, in the order Listen was called: what a successor gets.
+    std::vector<int> ListeningSockets() const;
 
     // True once shutdown began: readiness probes answer 503.
     bool draining() const;

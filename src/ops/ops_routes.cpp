@@ -1,6 +1,7 @@
 #include "ops/ops_routes.h"
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 
@@ -11,10 +12,12 @@
 
 namespace emporium::ops {
 
-void AddOpsRoutes(http::Router& router, Metrics& metrics, std::function<bool()> ready) {
+void AddOpsRoutes(http::Router& router, Metrics& metrics, std::function<bool()> ready, const std::string& binary) {
+    const std::string alive = boost::json::serialize(boost::json::object{
+        {"status", "ok"}, {"pid", static_cast<std::int64_t>(::getpid())}, {"binary", binary}});
     router.Add({"GET",
                 "/healthz",
-                [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); },
+                [alive](const http::Request&) { return http::Response::Json(200, alive); },
                 {},
                 /*inline_only=*/true});
     router.Get("/readyz", [ready = std::move(ready)](const http::Request&) {

@@ -13,8 +13,9 @@
 
 namespace emporium::ops {
 
-// ready is asked on every /readyz; it must be cheap and must not throw.
-void AddOpsRoutes(http::Router& router, Metrics& metrics, std::function<bool()> ready);
+// /healthz, /readyz and /metrics. ready is asked on every /readyz; it must be cheap and must not
+// throw. /healthz names this process and its binary (a digest): which build a node runs now.
+void AddOpsRoutes(http::Router& router, Metrics& metrics, std::function<bool()> ready, const std::string& binary);
 
 // Internal listener: a standby's view of the backups (`GET /internal/backups/latest` gives the
 // newest manifest, `GET /internal/backups/files/{file}` its file), for `Authorization: Bearer
