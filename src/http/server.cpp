@@ -520,7 +520,10 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     bool keep_alive = true;
-    while (keep_alive && !draining.load()) {
+    // A drain does not end the loop here: a response sent as keep-alive just before the drain
+    // began lets the client send one more request on this connection, which must be answered (with
+    // Connection: close), not met by a closed socket. The drain's own deadline ends idle ones.
+    while (keep_alive) {
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         parser.body_limit(options.body_limit);

@@ -91,10 +91,12 @@ class Shop:
     UNLIMITED = ("--rate-limit", "0", "--signin-per-minute", "100000", "--signin-per-account-minute", "100000")
 
     def __init__(self, preset="games", products=300, extra_args=UNLIMITED, env=None, customers=5,
-                 pii_key=None, command="serve", seed=True, database=None):
+                 pii_key=None, command="serve", seed=True, database=None, binary=None):
         """database: a PostgreSQL database URL this shop shares with others (several nodes); by
         default a fresh one on EMPORIUM_TEST_DATABASE_URL's server when that is set (dropped at
-        close), else SQLite in the data directory."""
+        close), else SQLite in the data directory. binary: the program to run (a copy that a test
+        replaces, say), BIN by default."""
+        self.bin = binary or BIN
         self.dir = tempfile.mkdtemp(prefix="emporium-api-")
         self.data = os.path.join(self.dir, "data")
         self.env = dict(os.environ, **(env or {}))
@@ -119,7 +121,7 @@ class Shop:
         self.start()
 
     def cli(self, *args):
-        r = subprocess.run([BIN, *args, "--data-dir", self.data], env=self.env, capture_output=True, timeout=120)
+        r = subprocess.run([self.bin, *args, "--data-dir", self.data], env=self.env, capture_output=True, timeout=120)
         if r.returncode != 0:
             raise RuntimeError(f"emporium {' '.join(args)} failed: {r.stderr.decode()[-400:]}")
         return r
@@ -127,7 +129,7 @@ class Shop:
     def start(self):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [BIN, self.command, "--data-dir", self.data, "--port", str(self.port), "--internal-port",
+            [self.bin, self.command, "--data-dir", self.data, "--port", str(self.port), "--internal-port",
              str(self.internal_port), *self.extra_args],
             env=self.env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 60  # sanitizer builds on a busy machine start slowly
