@@ -61,9 +61,16 @@ wait_ready() {
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/emporium-cluster.XXXXXX")
 PG_DIR="" REDIS_DIR="" RABBIT_DIR="" NGINX_DIR=""
 PIDS=()
+NODE_INTERNALS=()
 cleanup() {
     trap - EXIT INT TERM
-    local pid
+    local pid internal
+    # A node restarted or upgraded in place (SIGHUP) runs as another process now: the one that
+    # answers on its internal port.
+    for internal in "${NODE_INTERNALS[@]}"; do
+        pid=$(curl -s -m 2 "http://127.0.0.1:$internal/healthz" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p' || true)
+        if [[ -n $pid ]]; then PIDS+=("$pid"); fi
+    done
     # Web nodes and worker first (they drain and let go of their leases), then what they used.
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     local deadline=$((SECONDS + 30))
@@ -110,7 +117,6 @@ echo "seeding the $PRESET demo shop ($PRODUCTS products, $ORDERS orders)..."
     >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; exit 1; }
 
 NODE_PORTS=()
-NODE_INTERNALS=()
 STATE_LINES=()
 # start_node I: web node I on two free ports, tried again on new ones if another process took a
 # port between the check and the bind.
