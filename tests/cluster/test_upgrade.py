@@ -39,15 +39,15 @@ class RollingUpgradeTest(unittest.TestCase):
             def step(i):
                 if i >= order_threads:
                     r = c.get(random.choice(["/api/products?per_page=10&sort=price_asc", f"/api/products/{product['id']}"]))
-                    return ("read", r.status, r.status == 200)
+                    return ("read", r.status, r.status == 200, r.body[:200])
                 r = c.add_to_cart(buyers[i], product["id"])
                 if r.status != 200:
-                    return ("cart", r.status, False)
+                    return ("cart", r.status, False, r.body[:200])
                 r = c.checkout(buyers[i], f"upgrade-{i}-{random.randrange(10**12)}")
                 if r.status == 201:
                     with lock:
                         acked.append(r.json["id"])
-                return ("checkout", r.status, r.status == 201)
+                return ("checkout", r.status, r.status == 201, r.body[:200])
 
             def replace_binary(tail):
                 fresh = binary + ".new"
@@ -111,7 +111,7 @@ class RollingUpgradeTest(unittest.TestCase):
             print(f"rolling upgrade then restart of 3 nodes (6 hand-overs): {upgrade_requests} requests "
                   f"({checkouts} checkouts), 0 failed; control with "
                   f"kill-and-restart: {len(control)} requests, {len(control_failed)} failed "
-                  f"({sorted(set(o[1] for o in control_failed))})")
+                  f"({sorted(set(o[1] for o in control_failed))}; first: {control_failed[0]})")
         finally:
             c.close()
             shutil.rmtree(work, ignore_errors=True)
