@@ -206,6 +206,10 @@ void AddBackgroundOptions(CLI::App& cmd, ServeOptions& o) {
         ->capture_default_str();
     cmd.add_option("--backup-dir", o.backup_dir, "Where backups go (default: DATA_DIR/backups)")
         ->envname("EMPORIUM_BACKUP_DIR");
+    cmd.add_option("--peer", o.peers,
+                   "Other nodes' internal listeners (comma-separated URLs), e.g. the standby's: a primary "
+                   "that finds one of them promoted past it takes no more writes (fencing)")
+        ->envname("EMPORIUM_PEERS");
     cmd.add_option("--lease-ttl", o.lease_ttl,
                    "How long a dead node keeps the jobs that run on one node (events, backups, alerts, "
                    "reconciler, retention, recs) before another node takes them over (at least 3s)")
@@ -301,6 +305,11 @@ void AddStandbyOptions(CLI::App& cmd, ServeOptions& o) {
         ->required();
     cmd.add_option("--sync-interval", o.standby_interval, "How often to look for a newer backup")
         ->envname("EMPORIUM_STANDBY_INTERVAL")
+        ->capture_default_str();
+    cmd.add_option("--promote-after", o.promote_after,
+                   "Promote this standby by itself once the primary has failed every health check for this "
+                   "long (e.g. 30s); 0: only `emporium promote` does")
+        ->envname("EMPORIUM_PROMOTE_AFTER")
         ->capture_default_str();
 }
 

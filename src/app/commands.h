@@ -102,6 +102,8 @@ struct ServeOptions {
     bool faults = false;          // drills: the fault switch on the internal listener
     std::string standby_primary;  // set by `emporium standby`: the primary's internal URL
     std::string standby_interval = "60s";
+    std::string promote_after = "0s";  // a standby: promote by itself after this long without its primary
+    std::string peers;                 // other nodes' internal URLs, comma-separated: fencing
     RecsSettings recs;
 };
 

@@ -41,6 +41,7 @@
 #include "ops/backup.h"
 #include "ops/faults.h"
 #include "ops/metrics.h"
+#include "app/failover.h"
 #include "app/reload.h"
 #include "handoff/handoff.h"
 #include "ops/ops_routes.h"
@@ -131,7 +132,7 @@ struct ServeDurations {
     std::chrono::seconds cache_ttl, backup_interval, standby_interval, idle_timeout;
     std::chrono::seconds alert_interval, alert_repeat, alert_window;
     std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age, db_pool_hold;
-    std::chrono::seconds lease_ttl;
+    std::chrono::seconds lease_ttl, promote_after;
 };
 
 std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const Logger& logger) {
@@ -151,6 +152,7 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
         {a.backlog_age, "alert-backlog-age", &d.backlog_age},
         {a.db_pool_hold, "alert-db-pool-hold", &d.db_pool_hold},
         {options.lease_ttl, "lease-ttl", &d.lease_ttl},
+        {options.promote_after, "promote-after", &d.promote_after},
     };
     bool all_parsed = true;
     for (const auto& [value, setting, target] : settings) {
@@ -336,6 +338,7 @@ private:
     void AddInternalRoutes();
     http::Response Role();
     http::Response Promote();
+    void Fence();
     std::optional<Ports> Listen();
     void LogListening(const Ports& ports);
     void AddLeasedJobs();
@@ -393,6 +396,12 @@ private:
     // The jobs that run on one node of all those sharing the database (PrimaryDuties::Jobs, alerts,
     // retention, scheduled retraining). Declared after what they drive, so that it stops first.
     lease::LeaseKeeper keeper_;
+    // The primary's term (lease::PrimaryTerm): read at start, the next one at promotion.
+    std::atomic<std::int64_t> term_{1};
+    std::atomic<bool> promoted_{false};  // a standby promoted (once)
+    std::atomic<bool> fenced_{false};    // a primary replaced by a peer: no writes, no jobs, not ready
+    // Automatic promotion (a standby) and fencing (a primary); stopped first in Shutdown.
+    FailoverDuties failover_;
     http::Router public_router_;
     std::filesystem::path web_dir_;
     std::unique_ptr<http::StaticFiles> web_;
@@ -454,7 +463,11 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
                          core_.catalog->Store().name, logger_),
                clock_, logger_, ops::AlerterOptions{durations.alert_interval, durations.alert_repeat}),
       keeper_(*core_.database, lease::LeaseKeeper::MakeOwner(), clock_, logger_,
-              lease::KeeperOptions{std::chrono::duration_cast<std::chrono::milliseconds>(durations.lease_ttl)}) {
+              lease::KeeperOptions{std::chrono::duration_cast<std::chrono::milliseconds>(durations.lease_ttl)}),
+      failover_({options.standby_primary, durations.promote_after, SplitList(options.peers)},
+                {[this] { Promote(); }, [this] { return term_.load(); },
+                 [this](const std::string&, std::int64_t) { Fence(); }},
+                logger_) {
     // Read-your-writes on this node; the "cache" subscriber covers changes made elsewhere.
     catalog::CatalogService& catalog = *core_.catalog;
     core_.orders->OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
@@ -469,7 +482,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
 }
 
 bool ServeProcess::Ready() {
-    if (server_.draining()) return false;
+    if (server_.draining() || fenced_) return false;
     try {
         return core_.database->Read([](db::Connection& c) { return c.QueryInt("SELECT 1") == 1; });
     } catch (const std::exception&) {
@@ -689,24 +702,40 @@ http::Response ServeProcess::Leases() {
 }
 
 http::Response ServeProcess::Role() {
-    std::string role = read_only_ ? "standby" : "primary";
+    const std::string role = fenced_ ? "fenced" : read_only_ ? "standby" : "primary";
+    // A standby's term is its copy's: the primary's it copies from.
+    const std::int64_t term = role == "standby" ? lease::PrimaryTerm(*core_.database) : term_.load();
     std::string applied = standby_ && standby_->applied() ? standby_->applied()->name : "";
-    std::string body = "{\"role\":\"" + role + "\",\"applied_backup\":";
+    std::string body = "{\"role\":\"" + role + "\",\"term\":" + std::to_string(term) + ",\"applied_backup\":";
     body += JsonString(applied);
     return http::Response::Json(200, body + "}");
 }
 
+// Replaced while it was away: this node takes no more writes and gives up its jobs (events,
+// texts, backups), so that only the new primary acts; readiness says so to the load balancer.
+void ServeProcess::Fence() {
+    if (fenced_.exchange(true)) return;
+    read_only_ = true;
+    keeper_.Stop();
+}
+
 http::Response ServeProcess::Promote() {
-    if (!standby_) {
+    if (!standby_ || promoted_.exchange(true)) {
         return http::Response::Json(
             409, R"({"error":{"code":"not_a_standby","message":"This shop is already the primary.","details":{}}})");
     }
     const auto started = std::chrono::steady_clock::now();
     standby_->Promote();
+    // The next term, written before the first write is taken: the old primary, if it comes back,
+    // finds this node in a later term and fences itself.
+    term_ = lease::BeginNextTerm(*core_.database, lease::UnixMillis(clock_.Now()));
     StartPrimary();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::string applied = standby_->applied() ? standby_->applied()->name : "";
-    LogInfo(logger_, LogFields("promoted").Add("applied_backup", applied).Add("seconds", seconds));
+    LogInfo(logger_, LogFields("promoted")
+                         .Add("applied_backup", applied)
+                         .Add("term", static_cast<long long>(term_.load()))
+                         .Add("seconds", seconds));
     std::string body = "{\"role\":\"primary\",\"applied_backup\":";
     body += JsonString(applied);
     return http::Response::Json(200, body + ",\"seconds\":" + std::to_string(seconds) + "}");
@@ -768,8 +797,11 @@ int ServeProcess::Run() {
         standby_->Start();
         alerter_.Start();
     } else {
-        StartPrimary();
+        term_ = lease::PrimaryTerm(*core_.database);
+        // Asked before the first write: a primary that was replaced while it was down never takes one.
+        if (!failover_.CheckPeers()) StartPrimary();
     }
+    failover_.Start(standby_mode_);
     if (redis_) redis_->Start();
     metrics_.StartSampling(kFigureSampleEvery);
     std::vector<std::string> names{kPublicSocket};
@@ -803,6 +835,7 @@ void ServeProcess::StartPrimary() {
 // standby's copying, the courier and, last (event delivery invalidates the shared cache), Redis.
 void ServeProcess::Shutdown() {
     reloader_.reset();        // a successor still starting: it is ready or gone by now
+    failover_.Stop();         // it may promote or fence: before what those start or stop
     metrics_.StopSampling();  // its readings call into everything below
     hashing_.Stop();
     keeper_.Stop();

@@ -50,6 +50,15 @@ struct Holding {
 // Unix milliseconds of a clock reading.
 std::int64_t UnixMillis(std::chrono::system_clock::time_point t);
 
+// The primary's term, stored with the data (and so copied to a standby with every backup): 1 for
+// a shop's first primary; a standby that is promoted begins the next one. An old primary that
+// comes back and finds a peer in a later term has been replaced and must take no more writes.
+// Both throw db::DbError.
+std::int64_t PrimaryTerm(db::Database& database);
+// Begins the term after the one recorded (the first one is 1) at `now` (Unix milliseconds);
+// returns its number.
+std::int64_t BeginNextTerm(db::Database& database, std::int64_t now);
+
 // Takes lease `name` for owner until now + ttl when nobody holds it, its holder let it expire or
 // released it, or owner holds it already (then it is renewed and keeps its generation). Returns
 // the holding, or nullopt while another owner holds it unexpired. Throws db::DbError.

@@ -78,6 +78,14 @@ TEST_F(LeaseTest, AnExpiredLeaseIsTakenOverWithTheNextGenerationAndFencesTheOldO
     EXPECT_EQ(all[0].generation, 2);
 }
 
+TEST_F(LeaseTest, TheFirstPrimaryIsInTermOneAndEachPromotionBeginsTheNext) {
+    EXPECT_EQ(PrimaryTerm(*database_), 1);
+    EXPECT_EQ(BeginNextTerm(*database_, kT0), 2);
+    EXPECT_EQ(PrimaryTerm(*database_), 2);
+    EXPECT_EQ(BeginNextTerm(*database_, kT0 + 1), 3);
+    EXPECT_EQ(PrimaryTerm(*database_), 3);
+}
+
 TEST_F(LeaseTest, AReleasedLeaseIsFreeAtOnce) {
     std::optional<Holding> a = TryAcquire(*database_, "backups", "a", kTtl, kT0);
     ASSERT_TRUE(a);

@@ -126,7 +126,9 @@ class Shop:
             raise RuntimeError(f"emporium {' '.join(args)} failed: {r.stderr.decode()[-400:]}")
         return r
 
-    def start(self):
+    def start(self, probe="/readyz"):
+        """Starts the server and waits until `probe` on its internal listener answers 200 (/healthz
+        for a server that is up but must not be ready, such as a fenced old primary)."""
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [self.bin, self.command, "--data-dir", self.data, "--port", str(self.port), "--internal-port",
@@ -137,7 +139,7 @@ class Shop:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited: " + self.server_log()[-1000:])
             try:
-                if self.request("GET", "/readyz", internal=True).status == 200:
+                if self.request("GET", probe, internal=True).status == 200:
                     return
             except OSError:
                 time.sleep(0.05)  # polling for readiness, not synchronising a test

@@ -360,6 +360,57 @@ class StandbyTest(unittest.TestCase):
                 standby.close()
             primary.close()
 
+    def test_standby_promotes_itself_when_the_primary_dies_and_the_old_primary_fences_itself(self):
+        token = base64.b64encode(os.urandom(24)).decode()
+        key = base64.b64encode(os.urandom(32)).decode()
+        env = {"EMPORIUM_REPLICATION_TOKEN": token}
+        primary = Shop(products=20, extra_args=Shop.UNLIMITED + ("--backup-interval", "24h"), env=env, pii_key=key)
+        standby = None
+        try:
+            product = first_product(primary)
+            self.assertEqual(primary.get("/internal/role", internal=True).json["term"], 1)
+            taken = primary.admin("POST", "/api/admin/backups")
+            self.assertEqual(taken.status, 201)
+            standby = Shop(seed=False, command="standby", env=env, pii_key=key,
+                           extra_args=Shop.UNLIMITED + ("--primary", f"http://127.0.0.1:{primary.internal_port}",
+                                                        "--sync-interval", "1s", "--promote-after", "2s"))
+            role = wait_until(lambda: standby.get("/internal/role", internal=True).json,
+                              lambda r: r["applied_backup"] == taken.json["name"])
+            self.assertEqual((role["role"], role["term"]), ("standby", 1))
+
+            # The primary's machine dies: no stop, no word.
+            primary.proc.kill()
+            primary.proc.wait()
+            died = time.time()
+            role = wait_until(lambda: standby.get("/internal/role", internal=True).json,
+                              lambda r: r["role"] == "primary", timeout=60)
+            took = time.time() - died
+            self.assertEqual(role["term"], 2)
+            self.assertIn('"msg":"promoting"', standby.server_log())
+            customer = standby.login("seller1@gitgoods.example")  # a write: sessions are stored
+            self.assertEqual(standby.request("POST", "/api/cart/items", {"product_id": product, "quantity": 1},
+                                             token=customer).status, 200)
+            print(f"\n    automatic promotion: primary killed, standby took writes {took:.2f} s later "
+                  f"(--promote-after 2s)", flush=True)
+
+            # The old primary comes back, told of its peer: it finds a primary of a later term and
+            # takes no writes, runs no jobs and says it is not ready; reads still answer.
+            primary.extra_args = list(primary.extra_args) + ["--peer", f"http://127.0.0.1:{standby.internal_port}"]
+            primary.start(probe="/healthz")
+            self.assertEqual(primary.get("/internal/role", internal=True).json, {"role": "fenced", "term": 1,
+                                                                               "applied_backup": ""})
+            self.assertEqual(primary.get("/readyz", internal=True).status, 503)
+            refused = primary.request("POST", "/api/auth/login", {"email": "seller1@gitgoods.example",
+                                                                  "password": "demo password 123"})
+            self.assertEqual((refused.status, refused.json["error"]["code"]), (503, "read_only"))
+            self.assertEqual(primary.get(f"/api/products/{product}").status, 200)
+            self.assertIn('"msg":"fenced"', primary.server_log())
+            self.assertNotIn('"msg":"lease acquired"', primary.server_log().split('"msg":"fenced"')[1])
+        finally:
+            if standby:
+                standby.close()
+            primary.close()
+
 
 if __name__ == "__main__":
     unittest.main()
