@@ -20,12 +20,12 @@ namespace emporium::app {
 class FailoverDuties {
 public:
     struct Settings {
-        std::string primary_url;                  // a standby's primary (internal listener); empty on a primary
+        std::string primary_url;                     // a standby's primary (internal listener); empty on a primary
         std::chrono::milliseconds promote_after{0};  // 0: a standby waits for `emporium promote`
-        std::vector<std::string> peers;           // other nodes' internal listeners, asked for their term
+        std::vector<std::string> peers;              // other nodes' internal listeners, asked for their term
     };
     struct Hooks {
-        std::function<void()> promote;  // turns this standby into the primary
+        std::function<void()> promote;       // turns this standby into the primary
         std::function<std::int64_t()> term;  // this node's term now
         std::function<void(const std::string& peer, std::int64_t peer_term)> fence;
     };

@@ -15,8 +15,10 @@
 #include "analytics/analytics_routes.h"
 #include "apidoc/apidoc.h"
 #include "app/commands.h"
+#include "app/failover.h"
 #include "app/primary_duties.h"
 #include "app/redis_wiring.h"
+#include "app/reload.h"
 #include "app/wiring.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_routes.h"
@@ -31,6 +33,7 @@
 #include "events/dispatcher.h"
 #include "events/queue_watch.h"
 #include "events/rabbitmq.h"
+#include "handoff/handoff.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "http/static_files.h"
@@ -41,9 +44,6 @@
 #include "ops/backup.h"
 #include "ops/faults.h"
 #include "ops/metrics.h"
-#include "app/failover.h"
-#include "app/reload.h"
-#include "handoff/handoff.h"
 #include "ops/ops_routes.h"
 #include "ops/standby.h"
 #include "orders/orders.h"
@@ -643,7 +643,8 @@ void ServeProcess::AddPublicRoutes() {
 }
 
 void ServeProcess::AddInternalRoutes() {
-    ops::AddOpsRoutes(internal_router_, metrics_, [this] { return Ready(); }, BinaryDigest());
+    ops::AddOpsRoutes(
+        internal_router_, metrics_, [this] { return Ready(); }, BinaryDigest());
     // The public routes, for the test that checks every one against every scope and role.
     internal_router_.Get("/internal/routes", [this](const http::Request&) {
         boost::json::array items;
@@ -753,9 +754,9 @@ std::optional<ServeProcess::Ports> ServeProcess::Listen() {
                 LogFields("bad setting").Add("setting", "tls-port").Add("value", "needs --tls-cert and --tls-key"));
             return std::nullopt;
         }
-        ports.tls_port = server_.Listen({"public", options_.bind, static_cast<std::uint16_t>(options_.tls_port),
-                                         &public_router_, true, options_.tls_cert, options_.tls_key,
-                                         handoff::TakeSocket(inherited, kTlsSocket)});
+        ports.tls_port =
+            server_.Listen({"public", options_.bind, static_cast<std::uint16_t>(options_.tls_port), &public_router_,
+                            true, options_.tls_cert, options_.tls_key, handoff::TakeSocket(inherited, kTlsSocket)});
     }
     ports.internal_port = server_.Listen({"internal", options_.internal_bind, options_.internal_port, &internal_router_,
                                           false, "", "", handoff::TakeSocket(inherited, kInternalSocket)});
@@ -859,8 +860,8 @@ int Serve(const ServeOptions& options) {
     if (!options.standby_primary.empty() && !options.redis_url.empty()) {
         LogWarn(logger, LogFields("redis ignored").Add("reason", "a standby's copy lags the primary"));
     }
-    std::unique_ptr<DataDirLock> lock = inheritance.lock_fd >= 0 ? DataDirLock::Adopt(inheritance.lock_fd)
-                                                                  : DataDirLock::Acquire(options.data_dir);
+    std::unique_ptr<DataDirLock> lock =
+        inheritance.lock_fd >= 0 ? DataDirLock::Adopt(inheritance.lock_fd) : DataDirLock::Acquire(options.data_dir);
     if (!lock) {
         LogError(logger, LogFields("data directory in use").Add("data_dir", options.data_dir));
         return 2;

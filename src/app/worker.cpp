@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "analytics/analytics.h"
-#include "app/reload.h"
 #include "app/commands.h"
+#include "app/reload.h"
 #include "app/wiring.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -87,7 +87,8 @@ int Worker(const WorkerOptions& options) {
         metrics.ObserveRequest(r.listener, r.route, r.method, r.status, r.seconds);
     });
     http::Router internal_router;
-    ops::AddOpsRoutes(internal_router, metrics, [&] { return !server.draining(); }, BinaryDigest());
+    ops::AddOpsRoutes(
+        internal_router, metrics, [&] { return !server.draining(); }, BinaryDigest());
     std::uint16_t internal_port =
         server.Listen({"internal", options.internal_bind, options.internal_port, &internal_router, false, "", ""});
 

@@ -150,7 +150,8 @@ Inheritance TakeInheritance() {
     char** names = nullptr;
     const int n = sd_listen_fds_with_names(1, &names);  // also sets close-on-exec on each
     for (int i = 0; i < n; ++i) {
-        inheritance.sockets.push_back({names != nullptr && names[i] != nullptr ? names[i] : "", SD_LISTEN_FDS_START + i});
+        inheritance.sockets.push_back(
+            {names != nullptr && names[i] != nullptr ? names[i] : "", SD_LISTEN_FDS_START + i});
     }
     if (names != nullptr) {
         for (char** name = names; *name != nullptr; ++name) std::free(*name);

@@ -25,8 +25,8 @@ struct InheritedSocket {
 // What this process was given at start by a predecessor or by systemd.
 struct Inheritance {
     std::vector<InheritedSocket> sockets;  // LISTEN_FDS meant for this pid, each close-on-exec
-    int lock_fd = -1;   // the data directory's lock (EMPORIUM_LOCK_FD), already held
-    int ready_fd = -1;  // where a waiting predecessor hears "ready" (EMPORIUM_READY_FD)
+    int lock_fd = -1;                      // the data directory's lock (EMPORIUM_LOCK_FD), already held
+    int ready_fd = -1;                     // where a waiting predecessor hears "ready" (EMPORIUM_READY_FD)
     // A predecessor started this process and still runs: it holds its jobs' leases until it drains.
     bool predecessor = false;
 };

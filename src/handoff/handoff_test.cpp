@@ -52,7 +52,8 @@ std::string ReadFrom(int port) {
 }
 
 Successor Python(std::string script, std::vector<InheritedSocket> sockets, int lock_fd = -1) {
-    return {"/usr/bin/python3", {"-c", std::move(script)}, std::move(sockets), lock_fd, std::chrono::milliseconds(20000)};
+    return {
+        "/usr/bin/python3", {"-c", std::move(script)}, std::move(sockets), lock_fd, std::chrono::milliseconds(20000)};
 }
 
 // The successor gets the sockets at 3, 4, ... under systemd's variables (LISTEN_PID its own pid,
@@ -78,8 +79,8 @@ connection, _ = public.accept()
 connection.sendall(b"served by the successor")
 connection.close()
 )";
-    Result<int> started = StartSuccessor(
-        Python(script, {{"public", public_socket.fd()}, {"internal", internal_socket.fd()}}, lock_fd));
+    Result<int> started =
+        StartSuccessor(Python(script, {{"public", public_socket.fd()}, {"internal", internal_socket.fd()}}, lock_fd));
     ASSERT_TRUE(started.ok()) << started.error().message;
     EXPECT_GT(started.value(), 0);
     EXPECT_EQ(ReadFrom(public_socket.port()), "served by the successor");

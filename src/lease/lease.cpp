@@ -24,19 +24,22 @@ std::vector<db::Migration> Migrations(db::Dialect) {
     return {{"lease", 1,
              "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, generation BIGINT NOT NULL,"
              " acquired_at BIGINT NOT NULL, renewed_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)"},
-            {"lease", 2, "CREATE TABLE primary_term (id INTEGER PRIMARY KEY, term BIGINT NOT NULL, since BIGINT NOT NULL)"}};
+            {"lease", 2,
+             "CREATE TABLE primary_term (id INTEGER PRIMARY KEY, term BIGINT NOT NULL, since BIGINT NOT NULL)"}};
 }
 
 std::int64_t PrimaryTerm(db::Database& database) {
-    return database.Read([](db::Connection& c) { return c.QueryInt("SELECT term FROM primary_term WHERE id = 1", {}, 1); });
+    return database.Read(
+        [](db::Connection& c) { return c.QueryInt("SELECT term FROM primary_term WHERE id = 1", {}, 1); });
 }
 
 std::int64_t BeginNextTerm(db::Database& database, std::int64_t now) {
     return database.Write([now](db::Connection& c) {
         std::int64_t term = 0;
-        c.Query("INSERT INTO primary_term (id, term, since) VALUES (1, 2, ?)"
-                " ON CONFLICT (id) DO UPDATE SET term = primary_term.term + 1, since = excluded.since RETURNING term",
-                {now}, [&term](const db::Row& r) { term = r.Int(0); });
+        c.Query(
+            "INSERT INTO primary_term (id, term, since) VALUES (1, 2, ?)"
+            " ON CONFLICT (id) DO UPDATE SET term = primary_term.term + 1, since = excluded.since RETURNING term",
+            {now}, [&term](const db::Row& r) { term = r.Int(0); });
         return term;
     });
 }

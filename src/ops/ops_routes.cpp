@@ -13,8 +13,8 @@
 namespace emporium::ops {
 
 void AddOpsRoutes(http::Router& router, Metrics& metrics, std::function<bool()> ready, const std::string& binary) {
-    const std::string alive = boost::json::serialize(boost::json::object{
-        {"status", "ok"}, {"pid", static_cast<std::int64_t>(::getpid())}, {"binary", binary}});
+    const std::string alive = boost::json::serialize(
+        boost::json::object{{"status", "ok"}, {"pid", static_cast<std::int64_t>(::getpid())}, {"binary", binary}});
     router.Add({"GET",
                 "/healthz",
                 [alive](const http::Request&) { return http::Response::Json(200, alive); },
@@ -52,16 +52,11 @@ http::Response Plain(int status, std::string_view code, std::string_view message
 json::object ManifestJson(const BackupManifest& m) {
     boost::system::error_code ec;
     json::value schema = json::parse(m.schema, ec);
-    return json::object{{"name", m.name},
-                        {"format", m.format},
-                        {"file", m.file},
-                        {"created_at", FormatRfc3339(m.created_at)},
-                        {"bytes", m.bytes},
-                        {"database_bytes", m.database_bytes},
-                        {"sha256", m.sha256},
-                        {"orders", m.orders},
-                        {"seconds", m.seconds},
-                        {"schema", ec ? json::value(json::object{}) : schema}};
+    return json::object{{"name", m.name},       {"format", m.format},
+                        {"file", m.file},       {"created_at", FormatRfc3339(m.created_at)},
+                        {"bytes", m.bytes},     {"database_bytes", m.database_bytes},
+                        {"sha256", m.sha256},   {"orders", m.orders},
+                        {"seconds", m.seconds}, {"schema", ec ? json::value(json::object{}) : schema}};
 }
 
 std::string_view StateName(AlertState s) {
