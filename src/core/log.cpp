@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/text.h"
+#include "core/trace.h"
 
 namespace emporium {
 
@@ -32,6 +33,8 @@ LogFields::LogFields(std::string_view msg) {
     text_ = "\"msg\":\"";
     AppendJsonEscaped(text_, msg);
     text_ += '"';
+    // Work done for a traced request or message says which trace it belongs to (core/trace.h).
+    if (const TraceContext* trace = CurrentTrace()) Add("trace_id", trace->trace_id);
 }
 
 LogFields& LogFields::Add(std::string_view key, std::string_view value) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/trace.h"
+
 namespace emporium::events {
 
 bool Wants(const std::vector<std::string>& patterns, std::string_view type) {
@@ -21,7 +23,9 @@ std::chrono::milliseconds Backoff(const DispatcherOptions& options, int attempt)
 namespace {
 
 // Runs a handler, turning an escaped exception into a retry: a bug or an outage must not skip an event.
+// The event's trace is current meanwhile: the handler's log lines and what it queues carry it.
 Outcome Invoke(const EventHandler& handle, const Event& event) {
+    TraceScope trace(ContinueTrace(event.traceparent));
     try {
         return handle(event);
     } catch (const std::exception& e) {
@@ -99,13 +103,11 @@ int DeadLetters::RunReplays(std::string_view subscriber, const EventHandler& han
     std::vector<Pending> pending = database_.Read([&](db::Connection& c) {
         std::vector<Pending> out;
         c.Query(
-            "SELECT d.id, o.id, o.type, o.aggregate_id, o.payload, o.created_at FROM dead_letters d"
+            "SELECT d.id, o.id, o.type, o.aggregate_id, o.payload, o.created_at, o.traceparent FROM dead_letters d"
             " JOIN outbox o ON o.id = d.event_id WHERE d.status = 'replaying' AND d.subscriber = ? ORDER BY d.id"
             " LIMIT 100",
             {std::string(subscriber)}, [&](const db::Row& r) {
-                out.push_back(
-                    {r.Int(0),
-                     {r.Int(1), std::string(r.Text(2)), std::string(r.Text(3)), std::string(r.Text(4)), r.Int(5)}});
+                out.push_back({r.Int(0), ReadEvent(r, 1)});
             });
         return out;
     });

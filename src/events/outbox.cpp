@@ -1,5 +1,7 @@
 #include "events/outbox.h"
 
+#include "core/trace.h"
+
 namespace emporium::events {
 
 std::vector<db::Migration> Migrations(db::Dialect dialect) {
@@ -16,20 +18,30 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
                  ", subscriber TEXT NOT NULL, event_id BIGINT NOT NULL, attempts INTEGER NOT NULL,"
                  " last_error TEXT NOT NULL, status TEXT NOT NULL, failed_at BIGINT NOT NULL,"
                  " updated_at BIGINT NOT NULL, UNIQUE (subscriber, event_id));"
-                 "CREATE INDEX dead_letters_status ON dead_letters (status, subscriber);"}};
+                 "CREATE INDEX dead_letters_status ON dead_letters (status, subscriber);"},
+            {"events", 3, "ALTER TABLE outbox ADD COLUMN traceparent TEXT NOT NULL DEFAULT ''"}};
+}
+
+Event ReadEvent(const db::Row& r, int first) {
+    return {r.Int(first),
+            std::string(r.Text(first + 1)),
+            std::string(r.Text(first + 2)),
+            std::string(r.Text(first + 3)),
+            r.Int(first + 4),
+            std::string(r.Text(first + 5))};
 }
 
 std::int64_t Append(db::Connection& c, std::string_view type, std::string_view aggregate_id,
                     std::string_view payload_json, std::int64_t now) {
-    return c.QueryInt("INSERT INTO outbox (type, aggregate_id, payload, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-                      {std::string(type), std::string(aggregate_id), std::string(payload_json), now});
+    return c.QueryInt(
+        "INSERT INTO outbox (type, aggregate_id, payload, created_at, traceparent) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        {std::string(type), std::string(aggregate_id), std::string(payload_json), now, CurrentTraceparent()});
 }
 
 std::optional<Event> Find(db::Connection& c, std::int64_t id) {
     std::optional<Event> out;
-    c.Query("SELECT id, type, aggregate_id, payload, created_at FROM outbox WHERE id = ?", {id}, [&](const db::Row& r) {
-        out = Event{r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3)), r.Int(4)};
-    });
+    c.Query("SELECT id, type, aggregate_id, payload, created_at, traceparent FROM outbox WHERE id = ?", {id},
+            [&](const db::Row& r) { out = ReadEvent(r); });
     return out;
 }
 
@@ -40,10 +52,8 @@ std::int64_t LastId(db::Connection& c) {
 std::vector<Event> ReadAfter(db::Connection& c, std::int64_t after_id, std::int64_t limit) {
     std::vector<Event> out;
     c.Query(
-        "SELECT id, type, aggregate_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-        {after_id, limit}, [&](const db::Row& r) {
-            out.push_back({r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3)), r.Int(4)});
-        });
+        "SELECT id, type, aggregate_id, payload, created_at, traceparent FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+        {after_id, limit}, [&](const db::Row& r) { out.push_back(ReadEvent(r)); });
     return out;
 }
 

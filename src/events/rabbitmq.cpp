@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 #include <thread>
 
+#include "core/trace.h"
+
 namespace emporium::events {
 namespace {
 
@@ -165,7 +167,8 @@ std::string EncodeEvent(const Event& event) {
                                         {"type", event.type},
                                         {"aggregate_id", event.aggregate_id},
                                         {"payload", std::move(payload)},
-                                        {"created_at", event.created_at}});
+                                        {"created_at", event.created_at},
+                                        {"traceparent", event.traceparent}});
 }
 
 std::optional<Event> DecodeEvent(std::string_view body) {
@@ -186,6 +189,10 @@ std::optional<Event> DecodeEvent(std::string_view body) {
     e.aggregate_id = aggregate && aggregate->is_string() ? std::string(aggregate->as_string()) : "";
     e.payload_json = json::serialize(*payload);
     e.created_at = created && created->is_int64() ? created->as_int64() : 0;
+    const json::value* traceparent = o.if_contains("traceparent");
+    if (traceparent && traceparent->is_string() && ParseTraceparent(traceparent->as_string())) {
+        e.traceparent = std::string(traceparent->as_string());
+    }
     return e;
 }
 
@@ -234,6 +241,15 @@ Outcome AmqpPublisher::Publish(const Event& event) {
     props.message_id = Bytes(message_id);
     props.type = Bytes(event.type);
     props.timestamp = static_cast<std::uint64_t>(event.created_at);
+    // The trace as the W3C header too, for consumers that read headers rather than the body.
+    amqp_table_entry_t trace_header;
+    if (!event.traceparent.empty()) {
+        trace_header.key = amqp_cstring_bytes("traceparent");
+        trace_header.value.kind = AMQP_FIELD_KIND_UTF8;
+        trace_header.value.value.bytes = Bytes(event.traceparent);
+        props.headers = {1, &trace_header};
+        props._flags |= AMQP_BASIC_HEADERS_FLAG;
+    }
     if (int rc = amqp_basic_publish(state, kChannel, Bytes(kExchange), Bytes(event.type), 0, 0, &props, Bytes(body));
         rc != AMQP_STATUS_OK) {
         Disconnect();
@@ -297,6 +313,7 @@ bool HandleWithRetries(const Event& event, const Subscriber& subscriber, const C
     DispatcherOptions backoff;
     backoff.first_backoff = options.first_backoff;
     backoff.max_backoff = options.max_backoff;
+    TraceScope trace(ContinueTrace(event.traceparent));  // the handler's log lines and queued work carry it
     for (int attempt = 1;; ++attempt) {
         Outcome outcome;
         try {

@@ -11,6 +11,9 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string>
+
+#include "core/trace.h"
 
 namespace emporium::http {
 namespace {
@@ -200,6 +203,10 @@ HttpAnswer Run(const HttpCall& call, std::FILE* sink) {
     curl_slist* headers = nullptr;
     for (const std::string& header : call.headers) headers = curl_slist_append(headers, header.c_str());
     headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+    // The trace goes on to the receiver (Twilio, a webhook): a span of the current one.
+    if (const TraceContext* trace = CurrentTrace()) {
+        headers = curl_slist_append(headers, ("traceparent: " + StartSpan(*trace).Traceparent()).c_str());
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(headers);

@@ -31,7 +31,8 @@ struct HttpAnswer {
     std::optional<std::chrono::seconds> retry_after;  // from a Retry-After header in seconds
 };
 
-// Performs one exchange. Never throws for network trouble: that comes back as status 0.
+// Performs one exchange. Never throws for network trouble: that comes back as status 0. When a
+// trace is current on the calling thread (core/trace.h), the call carries it on in `traceparent`.
 // Redirects are not followed (a moved endpoint is the operator's to fix, not a place to leak a body).
 HttpAnswer Perform(const HttpCall& call);
 

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/trace.h"
+
 namespace emporium::http {
 
 struct Request {
@@ -21,6 +23,10 @@ struct Request {
     std::string request_id;
     std::string client_address;  // the peer, or the forwarded address from a trusted proxy
     bool secure = false;         // arrived over TLS, here or at a trusted proxy (X-Forwarded-Proto)
+    // This request's span: in the caller's trace (its `traceparent` header), else in a new one.
+    // Current on the thread that runs the handler, so that its log lines and the work it queues
+    // carry the trace on.
+    TraceContext trace;
 
     // The first value of a query parameter, or nullopt.
     std::optional<std::string_view> QueryParam(std::string_view name) const;

@@ -403,6 +403,7 @@ awaitable<void> Server::Impl::Reject(tcp::socket socket, const char* message) {
 }
 
 Response Server::Impl::CallHandler(const Route& route, const Request& request) {
+    TraceScope trace(request.trace);
     try {
         return route.handler(request);
     } catch (const std::exception& e) {
@@ -590,6 +591,8 @@ Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, con
     exchange.request.client_address = via_trusted_proxy ? ClientAddress(peer, message["X-Forwarded-For"]) : peer_text;
     exchange.request.method = std::string(message.method_string());
     exchange.version = message.version() ? message.version() : 11;
+    const auto traceparent = message["traceparent"];
+    exchange.request.trace = StartSpan(ParseTraceparent(std::string_view(traceparent.data(), traceparent.size())));
     return exchange;
 }
 
@@ -744,8 +747,11 @@ awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteStream(S
                 try {
                     co_return response.stream(piece);
                 } catch (const std::exception& e) {
-                    logger->error(
-                        LogFields("stream body failed").Add("request_id", request_id).Add("error", e.what()).str());
+                    logger->error(LogFields("stream body failed")
+                                      .Add("request_id", request_id)
+                                      .Add("trace_id", exchange.request.trace.trace_id)
+                                      .Add("error", e.what())
+                                      .str());
                     piece.clear();
                     failed = true;
                     co_return false;
@@ -775,6 +781,7 @@ void Server::Impl::Record(const Listener& listener, const Exchange& exchange, st
     logger->info(LogFields("request")
                      .Add("listener", listener.name)
                      .Add("request_id", request.request_id)
+                     .Add("trace_id", request.trace.trace_id)
                      .Add("method", request.method)
                      .Add("path", request.path)
                      .Add("route", exchange.route_name)

@@ -8,6 +8,7 @@
 
 #include "core/contact.h"
 #include "core/text.h"
+#include "core/trace.h"
 #include "http/client.h"
 
 namespace emporium::notify {
@@ -72,7 +73,9 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
                  "CREATE TABLE webhooks (" +
                  db::IdColumn(dialect) +
                  ", url TEXT NOT NULL, secret TEXT NOT NULL, events TEXT NOT NULL, active INTEGER NOT NULL,"
-                 " created_at BIGINT NOT NULL);"}};
+                 " created_at BIGINT NOT NULL);"},
+            // The trace of the order event that queued a text or post: its sending carries it on.
+            {"notify", 2, "ALTER TABLE messages ADD COLUMN traceparent TEXT NOT NULL DEFAULT ''"}};
 }
 
 std::string FormatMoney(std::int64_t cents, std::string_view currency) {
@@ -121,6 +124,7 @@ struct NotifyService::Claimed {
     std::int64_t event_id = 0;
     std::string event_type;
     std::int64_t webhook_id = 0;
+    std::string traceparent;
 };
 
 NotifyService::NotifyService(db::Database& database, accounts::PiiVault& vault, accounts::AccountService& accounts,
@@ -178,11 +182,11 @@ events::Outcome NotifyService::OnOrderEvent(const events::Event& event) {
     database_.Write([&](db::Connection& c) {
         c.Execute(
             "INSERT INTO messages (channel, event_id, event_type, template, recipient_key, recipient, recipient_masked,"
-            " body, status, next_attempt_at, created_at, updated_at)"
-            " VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+            " body, status, next_attempt_at, created_at, updated_at, traceparent)"
+            " VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
             " ON CONFLICT (channel, event_id, recipient_key) DO NOTHING",
             {event.id, event.type, std::string(*template_name), "user:" + std::to_string(user_id),
-             vault_.Encrypt(kPhoneField, phone), MaskPhone(phone), *body, now, now, now});
+             vault_.Encrypt(kPhoneField, phone), MaskPhone(phone), *body, now, now, now, CurrentTraceparent()});
     });
     Wake();
     return events::Outcome::Done();
@@ -202,10 +206,11 @@ events::Outcome NotifyService::OnWebhookEvent(const events::Event& event) {
             if (!h.active || !events::Wants(h.events, event.type)) continue;
             queued += static_cast<int>(c.Execute(
                 "INSERT INTO messages (channel, event_id, event_type, template, recipient_key, recipient,"
-                " recipient_masked, webhook_id, body, status, next_attempt_at, created_at, updated_at)"
-                " VALUES ('webhook', ?, ?, '', ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+                " recipient_masked, webhook_id, body, status, next_attempt_at, created_at, updated_at, traceparent)"
+                " VALUES ('webhook', ?, ?, '', ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
                 " ON CONFLICT (channel, event_id, recipient_key) DO NOTHING",
-                {event.id, event.type, "webhook:" + std::to_string(h.id), h.url, h.url, h.id, body, now, now, now}));
+                {event.id, event.type, "webhook:" + std::to_string(h.id), h.url, h.url, h.id, body, now, now, now,
+                 CurrentTraceparent()}));
         }
     });
     if (queued > 0) Wake();
@@ -225,7 +230,7 @@ std::optional<NotifyService::Claimed> NotifyService::Claim() {
             " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1") +
         (database_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "") +
         ") RETURNING id, channel, recipient, recipient_masked, body, attempts, event_id, event_type,"
-        " COALESCE(webhook_id, 0)";
+        " COALESCE(webhook_id, 0), traceparent";
     return database_.Write([&](db::Connection& c) {
         std::optional<Claimed> out;
         c.Query(claim, {now, now, now}, [&](const db::Row& r) {
@@ -237,7 +242,8 @@ std::optional<NotifyService::Claimed> NotifyService::Claim() {
                           static_cast<int>(r.Int(5)),
                           r.Int(6),
                           std::string(r.Text(7)),
-                          r.Int(8)};
+                          r.Int(8),
+                          std::string(r.Text(9))};
         });
         return out;
     });
@@ -255,6 +261,8 @@ void NotifyService::Record(std::int64_t id, const std::string& status, const std
 }
 
 void NotifyService::Send(const Claimed& m) {
+    // The order's trace: the provider's or receiver's request carries it, and the log lines too.
+    TraceScope trace(ContinueTrace(m.traceparent));
     SendOutcome outcome;
     if (m.channel == "sms") {
         Result<std::string> phone = vault_.Decrypt(kPhoneField, m.recipient);

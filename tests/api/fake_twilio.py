@@ -74,6 +74,7 @@ class FakeTwilio:
                 form = urllib.parse.parse_qs(raw, keep_blank_values=True)
                 post = {"path": self.path, "auth": self.headers.get("Authorization"),
                         "content_type": self.headers.get("Content-Type"),
+                        "traceparent": self.headers.get("traceparent"),
                         "form": {k: v[0] if len(v) == 1 else v for k, v in form.items()}}
                 if self.path != f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json":
                     status, body = 404, {"code": 20404, "message": "The requested resource was not found"}

@@ -96,6 +96,36 @@ class TwilioTest(unittest.TestCase):
         self.assertTrue(row["recipient"].endswith(phone[-2:]))
         self.assertNotIn(phone, self.shop.server_log())  # and in the log
 
+    def test_a_checkouts_trace_goes_on_to_its_text_and_every_log_line_about_it(self):
+        phone = "+15551230009"
+        token = buyer(self.shop, phone, self.product)
+        trace_id = "%032x" % random.getrandbits(128)
+        traceparent = f"00-{trace_id}-{'%016x' % random.getrandbits(64)}-01"
+        r = self.shop.request("POST", "/api/checkout", dict(BODY, phone=phone), token=token,
+                              headers={"Idempotency-Key": f"trace-{trace_id}", "traceparent": traceparent})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertTrue(self.twilio.wait_for(lambda t: t.posts_to(phone)))
+        sent = self.twilio.posts_to(phone)[0]["traceparent"]
+        # A span of the checkout's trace (W3C: version, trace id, a new span id, the caller's flags).
+        self.assertRegex(sent, rf"^00-{trace_id}-[0-9a-f]{{16}}-01$")
+        self.assertNotEqual(sent, traceparent)
+        def traced():
+            return [json.loads(l) for l in self.shop.server_log().splitlines() if trace_id in l]
+
+        # The courier's line comes a moment after Twilio has the text.
+        lines = wait_until(traced, lambda ls: any(l["msg"] == "message" and l.get("status") == "sent" for l in ls))
+        self.assertIn("/api/checkout", [l.get("path") for l in lines if l["msg"] == "request"])
+        self.assertTrue(all(l["trace_id"] == trace_id for l in lines))
+        # A request without a trace gets a new one of its own.
+        self.shop.get("/api/products?per_page=1")
+        self.shop.get("/api/products?per_page=2")
+        ids = [json.loads(l)["trace_id"] for l in self.shop.server_log().splitlines()
+               if '"route":"/api/products"' in l][-2:]
+        self.assertEqual(len(ids), 2)
+        self.assertNotEqual(ids[0], ids[1])
+        for i in ids:
+            self.assertRegex(i, r"^[0-9a-f]{32}$")
+
     def test_shipped_and_cancelled_orders_text_too(self):
         phone = "+15551230002"
         token = buyer(self.shop, phone, self.product)

@@ -2,6 +2,7 @@
 the web node becomes a text sent by the worker through (fake) Twilio. Killing the worker with -9 in
 the middle of the stream and starting it again loses no text and sends none twice."""
 import os
+import random
 import re
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import unittest
 from broker import Broker
 from fake_twilio import FakeTwilio
 from shop import BIN, Shop, free_port
-from test_notify import FAST, buyer, first_product, messages, place, wait_until
+from test_notify import BODY, FAST, buyer, first_product, messages, place, wait_until
 
 
 class Worker:
@@ -72,9 +73,17 @@ class RabbitTest(unittest.TestCase):
             phones = [f"+1555125{i:04d}" for i in range(24)]
             tokens = [buyer(shop, p, product) for p in phones]
 
-            # One order first: placed on the web node, texted by the worker.
-            first = place(shop, tokens[0], phones[0])
+            # One order first: placed on the web node, texted by the worker, in the checkout's trace
+            # across both processes and the broker.
+            trace_id = "%032x" % random.getrandbits(128)
+            r = shop.request("POST", "/api/checkout", dict(BODY, phone=phones[0]), token=tokens[0],
+                             headers={"Idempotency-Key": f"first-{trace_id}",
+                                      "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+            self.assertEqual(r.status, 201, r.body)
+            first = r.json
             self.assertTrue(twilio.wait_for(lambda t: t.posts_to(phones[0]), 30))
+            self.assertRegex(twilio.posts_to(phones[0])[0]["traceparent"], rf"^00-{trace_id}-[0-9a-f]{{16}}-01$")
+            wait_until(worker.text, lambda text: f'"trace_id":"{trace_id}"' in text)
             self.assertIn(f"Order #{first['id']} is placed", twilio.posts_to(phones[0])[0]["form"]["Body"])
             self.assertIn('"sms":"twilio"', worker.text())
             self.assertIn('"events":"rabbitmq"', shop.server_log())
