@@ -16,6 +16,9 @@
 #                                of each member's REST API (GET /primary answers 200 on the leader)
 #   patroni.sh status DIR        prints one line per member: number, role and state from its REST API
 #   patroni.sh kill DIR N        member N's machine lost: kill -9 its Patroni, postmaster and backends
+#   patroni.sh kill-postgres DIR N
+#                                kill -9 of member N's postmaster only: its Patroni restarts it (and
+#                                a primary stays primary: no failover while its Patroni lives)
 #   patroni.sh restart DIR N     starts member N's Patroni again (after kill): it rejoins the current
 #                                primary as a standby (pg_rewind first when its history diverged)
 #   patroni.sh wait DIR          waits (up to 180 s) for a primary, a synchronous standby and every
@@ -24,7 +27,6 @@
 #
 # PostgreSQL refuses to run as root: as root, etcd, Patroni and PostgreSQL run as the user postgres
 # (setpriv and setsid exec in place, so the pid recorded is Patroni's own).
-# shellcheck disable=SC2016 # jq-free JSON probes keep their quotes literal
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -305,23 +307,42 @@ stop() {
     rm -rf "$dir"
 }
 
-# Member N's machine lost: its Patroni, its postmaster and every backend go at once, with no
-# chance to hand over the leader key or to restart PostgreSQL.
-kill_member() {
-    local dir=$1 n=$2 pids=() pid postmaster
-    pid=$(cat "$dir/m$n/patroni.pid" 2>/dev/null) && alive "$pid" && pids+=("$pid")
-    if postmaster=$(head -1 "$dir/m$n/data/postmaster.pid" 2>/dev/null) && alive "$postmaster"; then
-        pids+=("$postmaster")
-        mapfile -t -O "${#pids[@]}" pids < <(pgrep -P "$postmaster" || true)
-    fi
-    ((${#pids[@]})) || { echo "patroni.sh: member $n is not running" >&2; return 1; }
-    kill -KILL "${pids[@]}" 2>/dev/null || true
-    for pid in "${pids[@]}"; do
+# Member N's postmaster and its children (backends, walsenders), one pid a line; none when it is down.
+postgres_pids() {
+    local postmaster
+    postmaster=$(head -1 "$1/m$2/data/postmaster.pid" 2>/dev/null) || return 0
+    alive "$postmaster" || return 0
+    echo "$postmaster"
+    pgrep -P "$postmaster" || true
+}
+
+# kill -9 of every pid given, then waits (up to 5 s each) for them to be gone.
+kill_all() {
+    local pid
+    (($#)) || return 1
+    kill -KILL "$@" 2>/dev/null || true
+    for pid in "$@"; do
         for _ in $(seq 1 100); do
             alive "$pid" || break
             sleep 0.05  # polling for the process to be gone
         done
     done
+}
+
+# Member N's machine lost: its Patroni, its postmaster and every backend go at once, with no
+# chance to hand over the leader key or to restart PostgreSQL.
+kill_member() {
+    local dir=$1 n=$2 pids=() pid
+    pid=$(cat "$dir/m$n/patroni.pid" 2>/dev/null) && alive "$pid" && pids+=("$pid")
+    mapfile -t -O "${#pids[@]}" pids < <(postgres_pids "$dir" "$n")
+    kill_all "${pids[@]}" || { echo "patroni.sh: member $n is not running" >&2; return 1; }
+}
+
+# PostgreSQL alone crashes on member N: its Patroni lives on and restarts it.
+kill_postgres() {
+    local pids=()
+    mapfile -t pids < <(postgres_pids "$1" "$2")
+    kill_all "${pids[@]}" || { echo "patroni.sh: member $2 has no running postmaster" >&2; return 1; }
 }
 
 case "${1:-}" in
@@ -344,6 +365,9 @@ case "${1:-}" in
     kill)
         kill_member "${2:?usage: patroni.sh kill DIR N}" "${3:?usage: patroni.sh kill DIR N}"
         ;;
+    kill-postgres)
+        kill_postgres "${2:?usage: patroni.sh kill-postgres DIR N}" "${3:?usage: patroni.sh kill-postgres DIR N}"
+        ;;
     restart)
         dir=${2:?usage: patroni.sh restart DIR N}
         n=${3:?usage: patroni.sh restart DIR N}
@@ -362,7 +386,7 @@ case "${1:-}" in
         echo "${base%/*}/$name?${url#*\?}"
         ;;
     *)
-        sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
