@@ -6,8 +6,9 @@
 # acknowledged only once a second member has it, and only that standby may be promoted. When the
 # primary's Patroni stops renewing its leader key (ttl 10 s), the synchronous standby takes the key
 # and promotes itself. Clients reach whichever member is primary through a libpq multi-host URL
-# with target_session_attrs=read-write. Trust authentication on loopback and no fsync, like
-# postgres.sh: nothing in it outlives the test run (docs/OPERATIONS.md has the production setup).
+# with target_session_attrs=read-write. Trust authentication on loopback, no fsync (like
+# postgres.sh) and etcd's data in /dev/shm: nothing in it outlives the test run
+# (docs/OPERATIONS.md has the production setup).
 #
 #   patroni.sh start [MEMBERS]   starts one (2 to 9 members); prints the multi-host URL on the first
 #                                line and its directory on the second (give it to the commands below)
@@ -63,6 +64,16 @@ rest_port() {
 
 start_etcd() {
     local dir=$1 client peer pid
+    # etcd syncs every write to disk, and a sync stuck behind a busy machine's builds can outlast
+    # Patroni's retry_timeout (the primary would step down): its data lives in memory when it can
+    # (/dev/shm), nothing of it outlives the cluster anyway. DIR/etcd links to it.
+    if [[ -d /dev/shm && -w /dev/shm ]]; then
+        ln -s "$(mktemp -d /dev/shm/emporium-etcd.XXXXXX)" "$dir/etcd"
+    else
+        mkdir "$dir/etcd"
+    fi
+    chmod 0700 "$dir/etcd/"
+    [[ $(id -u) -eq 0 ]] && chown postgres: "$dir/etcd/"
     for _ in 1 2 3 4 5; do
         client=$(free_port)
         peer=$(free_port)
@@ -85,7 +96,7 @@ start_etcd() {
         done
         # A port taken between the check and the bind, or a start that hung: new ports.
         kill -KILL "$pid" 2>/dev/null || true
-        rm -rf "$dir/etcd"
+        find "$dir/etcd/" -mindepth 1 -delete
     done
     echo "patroni.sh: could not start etcd; its log:" >&2
     tail -n 20 "$dir/etcd.out" >&2 || true
@@ -246,7 +257,7 @@ start() {
     chmod 0755 "$dir"
     [[ $(id -u) -eq 0 ]] && chown postgres: "$dir"
     echo "$members" >"$dir/members"
-    start_etcd "$dir" || { rm -rf "$dir"; return 1; }
+    start_etcd "$dir" || { remove "$dir"; return 1; }
     TAKEN=" $(cat "$dir/etcd_port") "
     local scope pg_port
     scope=emporium-$(basename "$dir" | tr -dc 'a-zA-Z0-9')
@@ -304,7 +315,13 @@ stop() {
         done
         kill -KILL "$pid" 2>/dev/null || true
     fi
-    rm -rf "$dir"
+    remove "$dir"
+}
+
+# Removes DIR and etcd's data, wherever it lives.
+remove() {
+    [[ -L $1/etcd ]] && rm -rf "$(readlink "$1/etcd")"
+    rm -rf "$1"
 }
 
 # Member N's postmaster and its children (backends, walsenders), one pid a line; none when it is down.
@@ -386,7 +403,7 @@ case "${1:-}" in
         echo "${base%/*}/$name?${url#*\?}"
         ;;
     *)
-        sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac

@@ -109,6 +109,13 @@ class FailoverTest(unittest.TestCase):
         finally:
             outcomes = buyers.load.stop()
         resent = self.resend_unanswered(c, buyers)
+        print(f"postgres crash: m{crash['old']}'s postmaster killed, restarted by its Patroni as primary; checkouts "
+              f"succeeded again {crash['recovery']:.1f} s after the kill; {crash['failed']} requests failed meanwhile "
+              f"(of {crash['requests']})")
+        for n, r in enumerate(rounds, 1):
+            print(f"failover {n}: primary m{r['old']} lost, m{r['new']} promoted; checkouts succeeded again "
+                  f"{r['recovery']:.1f} s after the kill; {r['failed']} requests failed meanwhile "
+                  f"(of {r['requests']}); m{r['old']} back as a standby {r['rejoined']:.1f} s after its restart")
 
         # Every acknowledged order is there, once; nothing was placed that no buyer was told of
         # (each unanswered checkout was sent again with its key), and the stock adds up.
@@ -137,13 +144,6 @@ class FailoverTest(unittest.TestCase):
         # no 500, no reset, no request lost between nginx and a node.
         self.assertEqual([o for o in failures if (o[1], o[4]) != (503, "database_unavailable")], [],
                          "failures other than 503 database_unavailable")
-        print(f"postgres crash: m{crash['old']}'s postmaster killed, restarted by its Patroni as primary; checkouts "
-              f"succeeded again {crash['recovery']:.1f} s after the kill; {crash['failed']} requests failed meanwhile "
-              f"(of {crash['requests']})")
-        for n, r in enumerate(rounds, 1):
-            print(f"failover {n}: primary m{r['old']} lost, m{r['new']} promoted; checkouts succeeded again "
-                  f"{r['recovery']:.1f} s after the kill; {r['failed']} requests failed meanwhile "
-                  f"(of {r['requests']}); m{r['old']} back as a standby {r['rejoined']:.1f} s after its restart")
         print(f"failover drill: {len(ids)} orders acknowledged, 0 lost, none placed twice; "
               f"{buyers.resent_placed + resent.count(201)} checkouts placed when resent with their key after a 503; "
               f"{len(failures)} of {len(outcomes)} requests failed in all, each a 503 database_unavailable "
