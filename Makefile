@@ -38,9 +38,11 @@ run: seed
 
 # The shop as a cluster on loopback: PostgreSQL, Redis, RabbitMQ, NODES web nodes and a worker over
 # them, nginx in front (scripts/cluster.sh; docs/OPERATIONS.md). Ctrl-C stops it all.
+# HA=1: the database as three PostgreSQL members under Patroni and etcd, with automatic failover.
 NODES ?= 3
+HA ?= 0
 cluster: build
-	bash scripts/cluster.sh --nodes $(NODES) --preset $(PRESET) --products 500 --orders 1000
+	bash scripts/cluster.sh --nodes $(NODES) --preset $(PRESET) --products 500 --orders 1000 $(if $(filter 1,$(HA)),--ha)
 
 test: build
 	bash scripts/test.sh

@@ -4,8 +4,10 @@
 # front. Prints the shop's URL and each service's address, then runs until Ctrl-C (or SIGTERM),
 # which stops everything and removes every temp dir.
 #
-#   scripts/cluster.sh [--nodes N] [--preset games|grocery] [--products N] [--orders N] [--port PORT]
+#   scripts/cluster.sh [--nodes N] [--preset games|grocery] [--products N] [--orders N] [--port PORT] [--ha]
 #
+# --ha runs the database highly available: three PostgreSQL members managed by Patroni over etcd
+# (scripts/services/patroni.sh), reached through a multi-host URL that finds the primary.
 # --port is nginx's port (default: a free one below 32768). Every EMPORIUM_* setting in the
 # environment reaches the nodes and the worker (EMPORIUM_RATE_LIMIT, EMPORIUM_TWILIO_*, ...);
 # EMPORIUM_BIN names the binary (default build/emporium). With CLUSTER_STATE=FILE, the addresses,
@@ -21,6 +23,7 @@ PRESET=games
 PRODUCTS=500
 ORDERS=1000
 NGINX_PORT=${NGINX_PORT:-}
+HA=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --nodes) NODES=$2; shift 2 ;;
@@ -28,7 +31,8 @@ while [[ $# -gt 0 ]]; do
         --products) PRODUCTS=$2; shift 2 ;;
         --orders) ORDERS=$2; shift 2 ;;
         --port) NGINX_PORT=$2; shift 2 ;;
-        *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+        --ha) HA=1; shift ;;
+        *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     esac
 done
 [[ $NODES =~ ^[1-9][0-9]?$ ]] || { echo "cluster.sh: --nodes is 1 to 99" >&2; exit 2; }
@@ -59,7 +63,7 @@ wait_ready() {
 }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/emporium-cluster.XXXXXX")
-PG_DIR="" REDIS_DIR="" RABBIT_DIR="" NGINX_DIR=""
+PG_DIR="" PATRONI_DIR="" REDIS_DIR="" RABBIT_DIR="" NGINX_DIR=""
 PIDS=()
 NODE_INTERNALS=()
 cleanup() {
@@ -85,6 +89,7 @@ cleanup() {
     if [[ -n $RABBIT_DIR ]]; then "$SERVICES/rabbitmq.sh" stop "$RABBIT_DIR" || true; fi
     if [[ -n $REDIS_DIR ]]; then "$SERVICES/redis.sh" stop "$REDIS_DIR" || true; fi
     if [[ -n $PG_DIR ]]; then "$SERVICES/postgres.sh" stop "$PG_DIR" || true; fi
+    if [[ -n $PATRONI_DIR ]]; then "$SERVICES/patroni.sh" stop "$PATRONI_DIR" || true; fi
     rm -rf "$WORK"
     [[ -n ${CLUSTER_STATE:-} ]] && rm -f "$CLUSTER_STATE"
     echo "cluster stopped"
@@ -100,11 +105,17 @@ service() {
     printf -v "$dir_var" '%s' "$(sed -n 2p <<<"$out")"
 }
 
-echo "starting PostgreSQL, Redis and RabbitMQ..."
-service postgres.sh PG_SERVER PG_DIR
+if ((HA)); then
+    echo "starting PostgreSQL (3 members under Patroni and etcd), Redis and RabbitMQ..."
+    service patroni.sh PG_SERVER PATRONI_DIR
+    DATABASE_URL=$("$SERVICES/patroni.sh" createdb "$PG_SERVER" emporium)
+else
+    echo "starting PostgreSQL, Redis and RabbitMQ..."
+    service postgres.sh PG_SERVER PG_DIR
+    DATABASE_URL=$("$SERVICES/postgres.sh" createdb "$PG_SERVER" emporium)
+fi
 service redis.sh REDIS_URL REDIS_DIR
 service rabbitmq.sh AMQP_URL RABBIT_DIR
-DATABASE_URL=$("$SERVICES/postgres.sh" createdb "$PG_SERVER" emporium)
 
 # One PII key for every process (each encrypts and decrypts the same rows); it lives only in the
 # environment of this cluster's processes.
@@ -168,6 +179,9 @@ for i in $(seq 1 "$NODES"); do
 done
 echo "Worker:        internal (health, metrics): http://127.0.0.1:$worker_internal"
 echo "PostgreSQL:    $DATABASE_URL"
+if ((HA)); then
+    echo "Patroni:       primary m$("$SERVICES/patroni.sh" leader "$PATRONI_DIR") of 3 (scripts/services/patroni.sh status $PATRONI_DIR)"
+fi
 echo "Redis:         $REDIS_URL"
 echo "RabbitMQ:      $AMQP_URL"
 echo "Logs:          $WORK (nginx: $NGINX_DIR)"
@@ -183,6 +197,7 @@ if [[ -n ${CLUSTER_STATE:-} ]]; then
         echo "REDIS_URL=$REDIS_URL"
         echo "AMQP_URL=$AMQP_URL"
         echo "PG_DIR=$PG_DIR"
+        echo "PATRONI_DIR=$PATRONI_DIR"
         echo "REDIS_DIR=$REDIS_DIR"
         echo "RABBIT_DIR=$RABBIT_DIR"
         echo "NGINX_DIR=$NGINX_DIR"

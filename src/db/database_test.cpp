@@ -375,6 +375,14 @@ TEST(PlaceholderTest, ConnectionParametersAvoidDnsForAddressesAndSetTheTimeout) 
     EXPECT_EQ(value(numeric, "options"), "-c statement_timeout=1500");
     EXPECT_EQ(value(numeric, "application_name"), "emporium");
     EXPECT_EQ(value(ConnectionParameters("postgresql://[::1],127.0.0.2/shop", {}), "hostaddr"), "::1,127.0.0.2");
+    // Patroni's members in one URL: every host and port, and the session attribute, reach libpq.
+    const Parameters members = ConnectionParameters(
+        "postgresql://shop@10.0.0.21:5432,10.0.0.22:5433,10.0.0.23:5434/shop?target_session_attrs=read-write", {});
+    EXPECT_EQ(value(members, "host"), "10.0.0.21,10.0.0.22,10.0.0.23");
+    EXPECT_EQ(value(members, "hostaddr"), "10.0.0.21,10.0.0.22,10.0.0.23");
+    EXPECT_EQ(value(members, "port"), "5432,5433,5434");
+    EXPECT_EQ(value(members, "target_session_attrs"), "read-write");
+    EXPECT_EQ(value(ConnectionParameters("postgresql://10.0.0.21,db2.internal/shop", {}), "hostaddr"), std::nullopt);
     const Parameters named = ConnectionParameters(
         "postgres://db.internal/shop?options=-c%20search_path%3Dshop&application_name=node1", std::chrono::seconds(2));
     EXPECT_EQ(value(named, "hostaddr"), std::nullopt);

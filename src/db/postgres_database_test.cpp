@@ -175,6 +175,34 @@ TEST_F(PostgresTest, AConnectionKilledWhileIdleIsReplacedWithoutAnError) {
     EXPECT_EQ(database->Pool().connects, 2);
 }
 
+// Patroni's members reached through one multi-host URL (docs/OPERATIONS.md): libpq skips a member
+// that refuses, a broken connection is replaced through the same list, and target_session_attrs
+// reaches libpq intact (asking for a standby of a server that is a primary finds none).
+TEST_F(PostgresTest, AMultiHostUrlSkipsALostMemberAndKeepsItsSessionAttributes) {
+    const std::string url = admin_->url();
+    const std::size_t at = url.find('@');
+    ASSERT_NE(at, std::string::npos) << url;
+    // Port 1 on loopback: nothing listens, so the connect is refused at once, as by a lost member.
+    const std::string hosts = url.substr(0, at + 1) + "127.0.0.1:1," + url.substr(at + 1);
+    const std::string multi = hosts + (hosts.find('?') == std::string::npos ? "?" : "&");
+    std::unique_ptr<Database> database =
+        Open({.url = multi + "target_session_attrs=read-write", .pool_size = 2, .pool_min = 1});
+    database->Write([](Connection& c) { c.Execute("INSERT INTO items (name) VALUES ('through the list')"); });
+    EXPECT_EQ((*admin_)->Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM items"); }), 1);
+
+    const std::int64_t pid = BackendPid(*database);
+    Terminate(pid);
+    ASSERT_TRUE(Eventually([&] { return Gone(pid); }));
+    EXPECT_NE(BackendPid(*database), pid);
+
+    try {
+        Open({.url = multi + "target_session_attrs=standby", .pool_size = 1, .pool_min = 0});
+        ADD_FAILURE() << "a primary was taken for a standby";
+    } catch (const DbError& e) {
+        EXPECT_EQ(e.kind(), DbError::Kind::kConnection) << e.what();
+    }
+}
+
 TEST_F(PostgresTest, AnExhaustedPoolMakesCallersWaitThenFailsBusy) {
     std::unique_ptr<Database> database = OpenPool(2, milliseconds(300));
     std::promise<void> release;

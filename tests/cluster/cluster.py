@@ -41,6 +41,13 @@ def wait_until(read, predicate, timeout=30, interval=0.05):
         time.sleep(interval)  # polling a condition, not synchronising
 
 
+def psql(url, query):
+    """Rows of a query on the PostgreSQL database at url, as lists of strings."""
+    out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", url, "-c", query],
+                         check=True, capture_output=True, text=True, timeout=30).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
 class Node:
     def __init__(self, index, port, internal, pid, log):
         self.index, self.port, self.internal, self.pid, self.log = index, port, internal, pid, log
@@ -58,9 +65,10 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, env=None, nodes=3, products=30, timeout=300):
+    def __init__(self, env=None, nodes=3, products=30, timeout=300, ha=False):
         """A running cluster with `nodes` web nodes; env adds EMPORIUM_* settings for every node and
-        the worker (UNLIMITED unless env says otherwise)."""
+        the worker (UNLIMITED unless env says otherwise). With ha, the database is three PostgreSQL
+        members under Patroni (scripts/cluster.sh --ha), driven through patroni()."""
         self.tmp = tempfile.mkdtemp(prefix="emporium-cluster-test-")
         self.state_path = os.path.join(self.tmp, "state")
         self.log_path = os.path.join(self.tmp, "cluster.out")
@@ -74,7 +82,7 @@ class Cluster:
         child_env["CLUSTER_STATE"] = self.state_path
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "cluster.sh"), "--nodes", str(nodes),
-                                      "--products", str(products), "--orders", "20"],
+                                      "--products", str(products), "--orders", "20"] + (["--ha"] if ha else []),
                                      env=child_env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_until(lambda: os.path.exists(self.state_path) or self.proc.poll() is not None, bool,
@@ -226,16 +234,24 @@ class Cluster:
 
     def sql(self, query):
         """Rows of a read-only query on the cluster's PostgreSQL database, as lists of strings."""
-        out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-                              self.state["DATABASE_URL"], "-c", query],
-                             check=True, capture_output=True, text=True, timeout=30).stdout
-        return [line.split("\t") for line in out.splitlines() if line]
+        return psql(self.state["DATABASE_URL"], query)
 
     def service(self, script, *args):
         """scripts/services/SCRIPT ARGS (kill, restart, ... on one of the cluster's services)."""
         done = subprocess.run([os.path.join(SERVICES, script), *args], capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, f"{script} {args}: {done.stderr[-1500:]}"
         return done.stdout
+
+    def patroni(self, command, *args):
+        """scripts/services/patroni.sh COMMAND on this cluster's database (ha only): leader, kill N,
+        restart N, wait, status; returns its output."""
+        return self.service("patroni.sh", command, self.state["PATRONI_DIR"], *map(str, args))
+
+    def member_sql(self, member, query):
+        """Rows of a read-only query on one Patroni member (1-based) directly, primary or standby."""
+        with open(os.path.join(self.state["PATRONI_DIR"], f"m{member}", "pg_port")) as f:
+            port = f.read().strip()
+        return psql(f"postgresql://postgres@127.0.0.1:{port}/emporium", query)
 
     def access_log(self):
         with open(os.path.join(self.state["NGINX_DIR"], "access.log")) as f:
@@ -267,6 +283,10 @@ class Load:
     def count(self, predicate=lambda o: True):
         with self.lock:
             return sum(1 for o in self.outcomes if predicate(o))
+
+    def outcomes_copy(self):
+        with self.lock:
+            return list(self.outcomes)
 
     def stop(self, timeout=60):
         self.stop_flag.set()
