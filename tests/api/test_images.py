@@ -3,11 +3,15 @@ the product JSON's images, variants served with immutable caching, ETags and 304
 anything served, the format matrix, the limits (size, pixels, truncated, polyglot, type), who may
 change whose images, at most eight, and reorder / main / alt / delete. Runs on PostgreSQL too when
 EMPORIUM_TEST_DATABASE_URL is set (shop.py)."""
+import json
+import os
 import random
+import subprocess
 import unittest
+from unittest import mock
 
 import pictures
-from shop import Shop
+from shop import BIN, Shop
 
 shop = None
 people = {}
@@ -236,6 +240,39 @@ class ImagesTest(unittest.TestCase):
         for image in ids[0], ids[2]:
             self.assertEqual(shop.request("DELETE", path(image), token=people["seller"]).status, 204)
         self.assertIn("/image.svg?v=", product(pid)["image_url"])
+
+
+class BackupTest(unittest.TestCase):
+    def test_a_restored_sqlite_backup_serves_the_same_photos(self):
+        """Photos live in the database on SQLite too, so the one backup file carries them: a shop
+        restored from it serves every variant byte for byte. On SQLite whatever the run's backend
+        (test_pg_backup covers pg_dump, which carries BYTEA columns like any other)."""
+        with mock.patch.dict(os.environ):
+            os.environ.pop("EMPORIUM_TEST_DATABASE_URL", None)
+            source = Shop(products=5, customers=1)
+            target = Shop(products=5, customers=1, seed=False)
+        try:
+            token = source.admin_token
+            pid = source.get("/api/products?per_page=1").json["items"][0]["id"]
+            r = source.request("POST", f"/api/products/{pid}/images", raw=pictures.png(500, 300),
+                               headers={"Content-Type": "image/png"}, token=token)
+            self.assertEqual(r.status, 201, r.body)
+            served = {url: source.get(url).body for url in variant_urls(r.json)}
+            taken = subprocess.run([BIN, "backup", "--data-dir", source.data], env=source.env, capture_output=True,
+                                   text=True, timeout=300)
+            self.assertEqual(taken.returncode, 0, taken.stderr)
+            backup = os.path.join(source.data, "backups", json.loads(taken.stdout)["file"])
+            target.stop()
+            restored = subprocess.run([BIN, "restore", "--from", backup, "--data-dir", target.data], env=target.env,
+                                      capture_output=True, text=True, timeout=300)
+            self.assertEqual(restored.returncode, 0, restored.stderr)
+            target.start()
+            self.assertEqual(target.get(f"/api/products/{pid}").json["images"], [r.json])
+            for url, body in served.items():
+                self.assertEqual(target.get(url).body, body, url)
+        finally:
+            source.close()
+            target.close()
 
 
 if __name__ == "__main__":
