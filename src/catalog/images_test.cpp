@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "catalog/catalog.h"
+#include "catalog/seed.h"
 #include "catalog/testing.h"
 #include "db/testing.h"
 #include "media/media.h"
@@ -147,6 +148,17 @@ TEST_F(ImagesTest, ReorderChooseMainAndDelete) {
     ASSERT_TRUE(service_->Images().Remove(product_, c.id, kSeller).ok());
     EXPECT_EQ(VariantRows(), 0);
     EXPECT_NE(service_->Get(product_)->image_url.find("/image.svg?v="), std::string::npos);  // the tile again
+}
+
+TEST_F(ImagesTest, TheSeedDrawsPhotosForPopularProducts) {
+    Result<std::int64_t> added = SeedPhotos(*database_, *service_, 5, 42);
+    ASSERT_TRUE(added.ok());
+    EXPECT_EQ(added.value(), 1);  // the one product in stock
+    std::vector<ProductImage> images = service_->Images().List(product_);
+    ASSERT_EQ(images.size(), 1U);
+    EXPECT_EQ(images[0].alt, "Photo of Sunset Print");
+    EXPECT_EQ(images[0].width, 1200);
+    EXPECT_EQ(VariantRows(), 9);
 }
 
 }  // namespace
