@@ -1,5 +1,6 @@
 #include "catalog/catalog_routes.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "catalog/product_image.h"
@@ -220,14 +221,21 @@ struct VariantName {
     media::Encoding encoding = media::Encoding::kJpeg;
 };
 
+// Sixteen lower-case hex digits, as images.cpp makes them: nothing else reaches a header.
+bool IsToken(std::string_view token) {
+    return token.size() == 16 && std::all_of(token.begin(), token.end(),
+                                             [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 std::optional<VariantName> ParseVariantName(std::string_view file) {
     const std::size_t dash = file.find('-');
     const std::size_t dot = file.rfind('.');
     if (dash == std::string_view::npos || dot == std::string_view::npos || dot < dash) return std::nullopt;
     std::optional<std::int64_t> width = http::ParseId(file.substr(0, dash));
     std::optional<media::Encoding> encoding = media::EncodingFromExtension(file.substr(dot + 1));
-    if (!width || *width > 100000 || !encoding) return std::nullopt;
-    return VariantName{static_cast<int>(*width), file.substr(dash + 1, dot - dash - 1), *encoding};
+    const std::string_view token = file.substr(dash + 1, dot - dash - 1);
+    if (!width || *width > 100000 || !encoding || !IsToken(token)) return std::nullopt;
+    return VariantName{static_cast<int>(*width), token, *encoding};
 }
 
 // A variant's address names its bytes for ever (the token changes with every upload), so its
@@ -493,10 +501,13 @@ public:
 
     // On the I/O thread: If-None-Match with this address's entity tag needs no database.
     static std::optional<Response> NotModified(const Request& request) {
+        // Only a well-formed address gets an answer here: its parts go into the ETag header.
+        if (!http::ParseId(request.PathParam("image_id")) || !ParseVariantName(request.PathParam("file"))) {
+            return std::nullopt;
+        }
         const std::string etag = VariantEtag(request);
         const std::string_view asked = request.Header("if-none-match");
         if (asked.empty() || (asked.find(etag) == std::string_view::npos && Trim(asked) != "*")) return std::nullopt;
-        if (!ParseVariantName(request.PathParam("file"))) return std::nullopt;
         Response r;
         r.status = 304;
         r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");

@@ -105,6 +105,11 @@ class ImagesTest(unittest.TestCase):
         for bad in ("320-0000000000000000.avif", "321-" + urls[0].rsplit("-", 1)[1], "320.avif", "x-y.gif", "99999999999-a.jpg"):
             self.assertError(shop.get(f"{base}/{bad}"), 404, "not_found")
         self.assertError(shop.get(urls[0].replace(f"/products/{pid}/", f"/products/{pid + 100000}/")), 404, "not_found")
+        # Nothing from a malformed address reaches a header, even when If-None-Match names it.
+        evil = f"{base}/320-0000%0d%0aX-Evil:%201.jpg"
+        r = shop.get(evil, headers={"If-None-Match": "*"})
+        self.assertError(r, 404, "not_found")
+        self.assertIsNone(r.header("x-evil"))
 
     def test_no_served_variant_carries_the_uploads_gps_position(self):
         pid = new_product()
