@@ -74,14 +74,15 @@ export function createUser(dataDir, { email, password, role, name }) {
 
 /**
  * Seeds a fresh data dir with a preset, makes the given `users` with the command line,
- * and starts `emporium serve` on it with any extra `args`; resolves once /readyz is 200.
+ * and starts `emporium serve` on it with any extra `args` (`seedArgs` go to the seed); resolves once
+ * /readyz is 200.
  */
-export async function startShop({ preset, products = 300, users = [], args = [] }) {
+export async function startShop({ preset, products = 300, users = [], args = [], seedArgs = [] }) {
   if (!fs.existsSync(binary)) throw new Error(`${binary} not found: build the server first (or set EMPORIUM_BIN)`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `emporium-e2e-${preset}-`));
   const env = shopEnv();
 
-  const seed = spawnSync(binary, ['seed', '--preset', preset, '--products', String(products), '--data-dir', dataDir], {
+  const seed = spawnSync(binary, ['seed', '--preset', preset, '--products', String(products), ...seedArgs, '--data-dir', dataDir], {
     env,
     encoding: 'utf8',
     timeout: 120000,

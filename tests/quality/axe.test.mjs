@@ -135,7 +135,9 @@ for (const preset of ['games', 'grocery']) {
 
     before(async () => {
       // As in lighthouse.test.mjs: a busy test machine must not turn pictures into 503s.
-      shop = await startShop({ preset, products: 1000, args: ['--max-queue-wait-ms', '2000'] });
+      // The most popular products have photos (the sample product page among them), so the
+      // <picture> markup of cards and the product page is checked too.
+      shop = await startShop({ preset, products: 1000, args: ['--max-queue-wait-ms', '2000'], seedArgs: ['--photos', '3'] });
       for (const viewport of Object.keys(VIEWPORTS)) {
         contexts[viewport] = {};
         for (const who of ['guest', 'seller', 'admin']) {
