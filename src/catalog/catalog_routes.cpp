@@ -15,7 +15,7 @@ namespace {
 namespace json = boost::json;
 
 // A multipart upload's boundaries and part headers around a picture of media::kMaxBytes.
-constexpr std::size_t kMultipartAllowance = 64 * 1024;
+constexpr std::size_t kMultipartAllowance = std::size_t{64} * 1024;
 using http::Request;
 using http::Response;
 
@@ -191,7 +191,7 @@ Result<Upload> ParseMultipart(std::string_view body, std::string_view boundary) 
         const std::string_view line =
             disposition == std::string::npos
                 ? std::string_view()
-                : std::string_view(head).substr(disposition, head.find("\r\n", disposition) - disposition);
+                : std::string_view{head}.substr(disposition, head.find("\r\n", disposition) - disposition);
         const std::string_view name = HeaderParam(line, "name");
         const std::string_view content = body.substr(head_end + 4, next - head_end - 4);
         if (name == "file" && !found) {

@@ -295,7 +295,7 @@ Result<Processed> Process(std::string_view bytes) {
     if (bytes.size() > kMaxBytes) {
         return Error{ErrorKind::kPayloadTooLarge,
                      "payload_too_large",
-                     "The picture is larger than " + std::to_string(kMaxBytes / (1024 * 1024)) + " MB.",
+                     "The picture is larger than " + std::to_string(kMaxBytes / (std::size_t{1024} * 1024)) + " MB.",
                      {}};
     }
     StartVips();
