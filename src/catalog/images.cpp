@@ -89,6 +89,14 @@ bool MayChange(db::Connection& c, std::int64_t product_id, std::optional<std::in
                {product_id, seller, seller}) > 0;
 }
 
+// Inside a write: makes concurrent changes to one product's images take turns (PostgreSQL runs
+// writers side by side at READ COMMITTED; SQLite's writers take turns already), so that two
+// uploads at once cannot both see room for an eighth image.
+void LockProduct(db::Connection& c, db::Dialect dialect, std::int64_t product_id) {
+    if (dialect != db::Dialect::kPostgres) return;
+    c.Query("SELECT id FROM products WHERE id = ? FOR UPDATE", {product_id}, [](const db::Row&) {});
+}
+
 std::vector<ProductImage> ImagesOf(db::Connection& c, std::int64_t product_id) {
     return ReadImages(c, {product_id});
 }
@@ -175,6 +183,7 @@ Result<ProductImage> ImageService::Add(std::int64_t product_id, std::string_view
     const std::int64_t now = UnixSeconds(clock_.Now());
     const db::Dialect dialect = database_.dialect();
     Result<ProductImage> added = database_.Write([&](db::Connection& c) -> Result<ProductImage> {
+        LockProduct(c, dialect, product_id);
         if (!MayChange(c, product_id, only_seller)) return NoProduct(product_id);
         std::vector<ProductImage> images = ImagesOf(c, product_id);
         if (static_cast<std::int64_t>(images.size()) >= kMaxImages) {
@@ -226,6 +235,7 @@ Result<std::vector<ProductImage>> ImageService::Change(std::int64_t product_id, 
     if (!errors.empty()) return Error::Validation(std::move(errors));
     const std::int64_t now = UnixSeconds(clock_.Now());
     auto changed = database_.Write([&](db::Connection& c) -> Result<std::vector<ProductImage>> {
+        LockProduct(c, database_.dialect(), product_id);
         if (!MayChange(c, product_id, only_seller)) return NoProduct(product_id);
         std::vector<ProductImage> images = ImagesOf(c, product_id);
         auto it = std::find_if(images.begin(), images.end(), [&](const auto& i) { return i.id == image_id; });
@@ -253,6 +263,7 @@ Result<std::vector<ProductImage>> ImageService::Change(std::int64_t product_id, 
 Status ImageService::Remove(std::int64_t product_id, std::int64_t image_id, std::optional<std::int64_t> only_seller) {
     const std::int64_t now = UnixSeconds(clock_.Now());
     Status removed = database_.Write([&](db::Connection& c) -> Status {
+        LockProduct(c, database_.dialect(), product_id);
         if (!MayChange(c, product_id, only_seller)) return NoProduct(product_id);
         std::vector<ProductImage> images = ImagesOf(c, product_id);
         auto it = std::find_if(images.begin(), images.end(), [&](const auto& i) { return i.id == image_id; });

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "catalog/catalog.h"
 #include "catalog/seed.h"
 #include "catalog/testing.h"
@@ -119,6 +122,20 @@ TEST_F(ImagesTest, AtMostEightImages) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, "too_many_images");
     EXPECT_EQ(VariantRows(), 9 * kMaxImages);
+}
+
+TEST_F(ImagesTest, UploadsAtOnceNeverPassEight) {
+    for (int i = 0; i < kMaxImages - 2; ++i) AddOne();
+    std::vector<std::thread> uploaders;
+    std::atomic<int> added{0};
+    for (int i = 0; i < 4; ++i) {
+        uploaders.emplace_back([&] {
+            if (service_->Images().Add(product_, picture_, "", kSeller).ok()) ++added;
+        });
+    }
+    for (auto& t : uploaders) t.join();
+    EXPECT_EQ(added.load(), 2);
+    EXPECT_EQ(static_cast<std::int64_t>(service_->Images().List(product_).size()), kMaxImages);
 }
 
 TEST_F(ImagesTest, ReorderChooseMainAndDelete) {
