@@ -4,9 +4,9 @@
 // quality 90), and the three encoders alone on one 1280-wide picture. One thread per picture, as
 // in the shop (media.cpp).
 #include <benchmark/benchmark.h>
-#include <vips/vips8>
 
 #include <string>
+#include <vips/vips8>
 
 #include "media/media.h"
 
