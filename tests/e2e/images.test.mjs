@@ -6,55 +6,12 @@
 // Screenshots go to build/screenshots/images-*.png.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { assertClean, eventually, imagesSettled, launchBrowser, screenshot, startShop, watchPage } from './harness.mjs';
+import { assertClean, eventually, imagesSettled, launchBrowser, makePng as png, screenshot, startShop, watchPage } from './harness.mjs';
 
 const T = { timeout: 180_000 };
 const run = crypto.randomBytes(4).toString('hex');
 const seller = { email: `photos.${run}@example.com`, password: 'seller-pass-0001', role: 'seller', name: 'Pia Photos' };
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type, data) {
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([head, body, crc]);
-}
-/** An RGB PNG: a diagonal gradient in the given colour, made here so nothing is downloaded. */
-function png(width, height, [r, g, b]) {
-  const rows = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
-    for (let x = 0; x < width; x++) {
-      const t = (x + y) / (width + height);
-      rows[row + 1 + x * 3] = Math.round(r * t);
-      rows[row + 2 + x * 3] = Math.round(g * (1 - t));
-      rows[row + 3 + x * 3] = b;
-    }
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', zlib.deflateSync(rows)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 let browser, shop;
 before(async () => {

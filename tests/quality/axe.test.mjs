@@ -14,6 +14,7 @@ import {
   currentRouteName,
   describeViolations,
   launchBrowser,
+  makePng,
   reportDir,
   routerRoutes,
   settled,
@@ -113,6 +114,23 @@ function openStates(productAddress) {
         await sheet.getByRole('spinbutton', { name: 'Max price' }).fill('10');
         await sheet.getByRole('button', { name: 'Apply price' }).click();
         await sheet.getByRole('alert').waitFor();
+      },
+    },
+    {
+      // The seller's product form with its photos section holding a photo (uploaded here).
+      name: 'product form with a photo',
+      viewport: 'desktop',
+      who: 'seller',
+      address: '/seller/products',
+      open: async (page) => {
+        await page.getByRole('button', { name: /^Edit / }).first().click();
+        const dialog = page.getByRole('dialog');
+        await dialog.locator('[data-testid="image-input"]').setInputFiles({
+          name: 'photo.png',
+          mimeType: 'image/png',
+          buffer: makePng(480, 360, [200, 90, 40]),
+        });
+        await dialog.locator('[data-testid="image-item"] img').first().waitFor();
       },
     },
     {
