@@ -30,7 +30,7 @@ web:
 
 # A seeded demo shop, made once per preset; delete $(DATA_DIR) to start over.
 seed: build
-	@test -f $(DATA_DIR)/emporium.db || $(BUILD_DIR)/emporium seed --preset $(PRESET) --products $(PRODUCTS) --orders $(ORDERS) --data-dir $(DATA_DIR)
+	@test -f $(DATA_DIR)/emporium.db || $(BUILD_DIR)/emporium seed --preset $(PRESET) --products $(PRODUCTS) --orders $(ORDERS) --photos 6 --data-dir $(DATA_DIR)
 
 run: seed
 	@echo "Storefront: http://127.0.0.1:$(PORT)   internal (health, metrics): http://127.0.0.1:$(INTERNAL_PORT)"

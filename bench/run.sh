@@ -2,13 +2,13 @@
 # `make bench`: seeds 100,000 products, starts the program, and measures with wrk the catalog
 # list, a search and a product page at 100 and 1,000 connections, then nginx serving the same
 # response bytes as static files as the limit to compare with; then catalog queries without the
-# cache (Google Benchmark), hostile searches, a sign-in flood, a surge of sign-ups, checkout,
-# checkout while Twilio is slow, and recommendations (serving at 200 requests/s on 50,000
-# products; the model's evaluation).
+# cache (Google Benchmark), hostile searches, product photos (upload cost by size, a cached variant
+# against nginx), a sign-in flood, a surge of sign-ups, checkout, checkout while Twilio is slow,
+# and recommendations (serving at 200 requests/s on 50,000 products; the model's evaluation).
 # Writes docs/PERFORMANCE.md.
 #
-# BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, flood, surge,
-# checkout, notify, recs, analytics, cluster) runs only those sections.
+# BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, photos, flood,
+# surge, checkout, notify, recs, analytics, cluster) runs only those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -179,6 +179,69 @@ wait "$attack_pid"
 uncached ordinary-alone 8 50 "$ordinary_path"
 python3 bench/hostile_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" --seconds "$HOSTILE_SECONDS" \
     --products "$PRODUCTS"
+fi
+
+# Product photos: what an upload costs by picture size (Google Benchmark on media::Process), then
+# wrk on one cached photo variant from the shop against nginx serving the same bytes as a file.
+# Its own small shop whose most popular product has a photo drawn at seed time (--photos 1).
+if want photos; then
+stop_server
+echo "== product photos"
+cmake -S . -B "$BUILD_DIR" -DEMPORIUM_BENCH=ON > /dev/null
+cmake --build "$BUILD_DIR" --target media_bench > /dev/null
+"$BUILD_DIR/bench/micro/media_bench" --benchmark_min_time=2 \
+    --benchmark_out="$RESULTS/media-upload.json" --benchmark_out_format=json
+"$BIN" seed --preset games --products 200 --orders 0 --photos 1 --data-dir "$WORK/photos-data" > /dev/null
+"$BIN" serve --data-dir "$WORK/photos-data" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+    --rate-limit 0 2> "$WORK/server-photos.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+photo_path=$(curl -fs "$base/api/products?sort=popular&per_page=1" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["items"][0]["image_url"])')
+[[ $photo_path == /api/products/*/images/* ]] || { echo "no photo on the popular product: $photo_path" >&2; exit 1; }
+photo_nginx_port=${BENCH_PHOTO_NGINX_PORT:-18082}
+mkdir -p "$WORK/photo-nginx/html" "$WORK/photo-nginx/tmp"
+curl -fs "$base$photo_path" -o "$WORK/photo-nginx/html/photo.jpg"
+chmod -R a+rX "$WORK/photo-nginx"
+cat > "$WORK/photo-nginx/nginx.conf" <<NGINX
+worker_processes auto;
+daemon off;
+pid $WORK/photo-nginx/nginx.pid;
+error_log $WORK/photo-nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/photo-nginx/tmp/body;
+    proxy_temp_path $WORK/photo-nginx/tmp/proxy;
+    fastcgi_temp_path $WORK/photo-nginx/tmp/fastcgi;
+    uwsgi_temp_path $WORK/photo-nginx/tmp/uwsgi;
+    scgi_temp_path $WORK/photo-nginx/tmp/scgi;
+    sendfile on;
+    keepalive_requests 1000000;
+    default_type image/jpeg;
+    server {
+        listen 127.0.0.1:$photo_nginx_port;
+        root $WORK/photo-nginx/html;
+        add_header Cache-Control "public, max-age=31536000, immutable";
+    }
+}
+NGINX
+nginx -c "$WORK/photo-nginx/nginx.conf" &
+photo_nginx_pid=$!
+wait_ready "http://127.0.0.1:$photo_nginx_port/photo.jpg"
+photo_conns=${BENCH_PHOTO_CONNECTIONS:-100}
+for target in "emporium $base$photo_path" "nginx http://127.0.0.1:$photo_nginx_port/photo.jpg"; do
+    read -r name url <<< "$target"
+    wrk -t2 -c"$photo_conns" -d2s "$url" > /dev/null 2>&1 || true
+    wrk -t2 -c"$photo_conns" -d"$DURATION" --timeout 5s --latency "$url" > "$RESULTS/photo-$name.txt" 2>&1
+    echo "   photo $name: $(grep 'Requests/sec' "$RESULTS/photo-$name.txt")"
+done
+kill "$photo_nginx_pid" && wait "$photo_nginx_pid" 2>/dev/null || true
+stop_server
+python3 bench/images_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" --variant "$photo_path" \
+    --variant-bytes "$(stat -c %s "$WORK/photo-nginx/html/photo.jpg")" --duration "$DURATION" \
+    --connections "$photo_conns"
 fi
 
 # Sign-in flood: 100 connections signing in (a quarter with wrong passwords) while the catalog is

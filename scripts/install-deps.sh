@@ -9,7 +9,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
     libsqlite3-dev libpq-dev postgresql postgresql-client-15 patroni etcd-server python3-etcd libhiredis-dev redis-server libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
     libbrotli-dev zlib1g-dev libhowardhinnant-date-dev tzdata libcurl4-openssl-dev prometheus-cpp-dev libpugixml-dev librabbitmq-dev rabbitmq-server prometheus prometheus-alertmanager
-    libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
+    libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev libvips-dev
     clang-format clang-tidy clang libclang-rt-14-dev
     nodejs npm chromium python3 python3-yaml python3-jsonschema
     wrk nginx-light gettext-base curl bc openssl

@@ -365,6 +365,9 @@ void AddSeedOptions(CLI::App& cmd, SeedCommandOptions& o) {
     cmd.add_option("--sellers", o.sellers, "Seller accounts to generate")
         ->check(CLI::Range(1, 10'000))
         ->capture_default_str();
+    cmd.add_option("--photos", o.photos, "Popular products given a photo drawn at seed time (make run: 6)")
+        ->check(CLI::Range(0, 1000))
+        ->capture_default_str();
     cmd.add_option("--history-end", o.history_end,
                    "Last day of the generated order history, YYYY-MM-DD (default: today)");
 }

@@ -147,6 +147,7 @@ struct SeedCommandOptions {
     std::uint64_t seed = 42;
     std::string history_end;  // YYYY-MM-DD; empty: today (UTC)
     std::int64_t sellers = 5;
+    std::int64_t photos = 0;  // products given a drawn photo (catalog::SeedPhotos)
 };
 
 // A command that needs only the shop's data: its directory and its database.

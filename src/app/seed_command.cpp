@@ -146,11 +146,17 @@ int Seed(const SeedCommandOptions& options) {
     if (people.seller_ids.size() > 1) (void)analytics.SetTimeZone(people.seller_ids[1], "Europe/London");
     analytics.Rebuild();
     analytics.SeedFunnel(options.seed);  // views and adds to cart, so that the demo's funnel starts above 0
+    Result<std::int64_t> photos = catalog::SeedPhotos(*database, catalog, options.photos, options.seed);
+    if (!photos.ok()) {
+        std::fprintf(stderr, "emporium seed: a drawn photo was refused: %s\n", photos.error().message.c_str());
+        return 1;
+    }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("seeded %s: %lld products, %zu sellers, %zu customers, %lld orders in %.2f s into %s\n",
                 catalog.Store().name.c_str(), static_cast<long long>(options.products), people.seller_ids.size(),
                 people.customer_ids.size(), static_cast<long long>(orders), seconds,
                 db::Redacted(DatabaseUrl(options.data_dir, options.database)).c_str());
+    if (*photos > 0) std::printf("photos: %lld popular products have a drawn photo\n", static_cast<long long>(*photos));
     std::printf("delivery history: %lld CI runs, %lld deployments, %lld incidents over 90 days\n",
                 static_cast<long long>(pipeline.runs), static_cast<long long>(pipeline.deployments),
                 static_cast<long long>(pipeline.incidents));

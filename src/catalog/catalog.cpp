@@ -1,5 +1,6 @@
 #include "catalog/catalog.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
@@ -53,6 +54,18 @@ Product ReadProduct(const db::Row& r) {
     p.created_at = r.Int(15);
     p.updated_at = r.Int(16);
     return p;
+}
+
+// Gives each product its images (one query for the whole page).
+void AttachImages(db::Connection& c, std::vector<Product>& products) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(products.size());
+    for (const Product& p : products) ids.push_back(p.id);
+    for (ProductImage& image : ReadImages(c, ids)) {
+        auto it =
+            std::find_if(products.begin(), products.end(), [&](const Product& p) { return p.id == image.product_id; });
+        if (it != products.end()) it->images.push_back(std::move(image));
+    }
 }
 
 std::optional<std::int64_t> ParseInt(std::string_view text) {
@@ -270,11 +283,16 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
                        " setweight(to_tsvector('emporium_search', description), 'C')) STORED;"
                        "CREATE INDEX products_search ON products USING GIN (search);"});
     }
+    // Product photos and their variants' bytes, in the database on both dialects (images.h).
+    out.push_back({"catalog", 3, ImageTablesSql(dialect)});
     return out;
 }
 
 CatalogService::CatalogService(db::Database& database, const Clock& clock, std::chrono::milliseconds query_budget)
-    : database_(database), clock_(clock), query_budget_(query_budget) {}
+    : database_(database),
+      clock_(clock),
+      query_budget_(query_budget),
+      images_(database, clock, [this](std::int64_t id) { Notify(id); }) {}
 
 template <typename F>
 auto CatalogService::ReadWithinBudget(F&& fn) -> Result<std::invoke_result_t<F, db::Connection&>> {
@@ -324,6 +342,7 @@ Result<ProductPage> CatalogService::List(const ProductQuery& query) {
         paged.emplace_back(query.per_page);
         paged.emplace_back((query.page - 1) * query.per_page);
         c.Query(sql->page, paged, [&](const db::Row& r) { page.items.push_back(ReadProduct(r)); });
+        AttachImages(c, page.items);
         return page;
     });
 }
@@ -334,6 +353,9 @@ Result<Product> CatalogService::Get(std::int64_t id) {
         c.Query(std::string("SELECT ") + kProductColumns +
                     " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = ? AND p.archived = 0",
                 {id}, [&](const db::Row& r) { product = ReadProduct(r); });
+        if (product) {
+            product->images = ReadImages(c, {id});
+        }
         return product;
     });
     if (!found.ok()) return found.error();

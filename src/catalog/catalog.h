@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/images.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "db/database.h"
@@ -43,6 +44,7 @@ struct Product {
     bool archived = false;
     std::int64_t created_at = 0;  // Unix seconds
     std::int64_t updated_at = 0;
+    std::vector<ProductImage> images;  // by position; filled by Get and List
 };
 
 enum class Sort { kRelevance, kPriceAsc, kPriceDesc, kNewest, kPopular };
@@ -148,6 +150,9 @@ public:
     StoreProfile Store();
     void SetStore(const StoreProfile& profile);
 
+    // The product photos; a change to them counts as a product change (listeners are told).
+    ImageService& Images() { return images_; }
+
     // Called after every committed product change with the product's id.
     void OnProductChanged(std::function<void(std::int64_t)> listener);
     // Tells the listeners of a change committed elsewhere (stock taken by an order).
@@ -165,6 +170,7 @@ private:
     const Clock& clock_;
     std::chrono::milliseconds query_budget_;
     std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time, before serving
+    ImageService images_;
 };
 
 }  // namespace emporium::catalog

@@ -1,8 +1,10 @@
 #include "catalog/catalog_routes.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "catalog/product_image.h"
+#include "core/text.h"
 #include "http/errors.h"
 #include "http/json_body.h"
 #include "http/reply.h"
@@ -11,8 +13,41 @@ namespace emporium::catalog {
 namespace {
 
 namespace json = boost::json;
+
+// A multipart upload's boundaries and part headers around a picture of media::kMaxBytes.
+constexpr std::size_t kMultipartAllowance = std::size_t{64} * 1024;
 using http::Request;
 using http::Response;
+
+// An image as product answers list it: its largest JPEG as url, and a srcset per encoding (best
+// first) for a <picture>'s <source> elements, the JPEG one also for its <img>.
+json::object ImageJson(const ProductImage& image) {
+    json::array sources;
+    std::string url;
+    for (media::Encoding encoding : media::kEncodings) {
+        std::string srcset;
+        for (int width : media::VariantWidths(image.width)) {
+            if (!srcset.empty()) srcset += ", ";
+            url = ImageVariantUrl(image, width, encoding);
+            srcset += url + " " + std::to_string(width) + "w";
+        }
+        sources.push_back(json::object{{"type", media::MimeType(encoding)}, {"srcset", std::move(srcset)}});
+    }
+    return json::object{{"id", image.id},
+                        {"url", url},
+                        {"width", image.width},
+                        {"height", image.height},
+                        {"alt", image.alt},
+                        {"is_main", image.is_main},
+                        {"position", image.position},
+                        {"sources", std::move(sources)}};
+}
+
+json::array ImagesJson(const std::vector<ProductImage>& images) {
+    json::array out;
+    for (const ProductImage& image : images) out.push_back(ImageJson(image));
+    return out;
+}
 
 json::object ProductJson(const Product& p) {
     json::array tags;
@@ -32,6 +67,7 @@ json::object ProductJson(const Product& p) {
                         {"stock", p.stock},
                         {"seller_id", p.seller_id},
                         {"image_url", p.image_url},
+                        {"images", ImagesJson(p.images)},
                         {"attributes", std::move(attributes)},
                         {"created_at", FormatRfc3339(p.created_at)},
                         {"updated_at", FormatRfc3339(p.updated_at)}};
@@ -105,6 +141,121 @@ Result<ProductDraft> DraftFromJson(const json::object& body) {
     }
     if (auto e = f.Finish()) return *e;
     return d;
+}
+
+// One upload's picture and alt text, from a raw body (alt from the query) or a multipart form
+// (fields "file" and "alt").
+struct Upload {
+    std::string_view bytes;
+    std::string alt;
+};
+
+std::string_view Trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// The value of parameter name in a header such as `form-data; name="file"`, without quotes.
+std::string_view HeaderParam(std::string_view header, std::string_view name) {
+    std::size_t at = 0;
+    while ((at = header.find(';', at)) != std::string_view::npos) {
+        std::string_view rest = Trim(header.substr(at + 1));
+        if (rest.size() > name.size() && ToLowerAscii(rest.substr(0, name.size())) == name &&
+            rest[name.size()] == '=') {
+            std::string_view value = rest.substr(name.size() + 1);
+            if (value.starts_with('"')) return value.substr(1, value.find('"', 1) - 1);
+            return Trim(value.substr(0, value.find(';')));
+        }
+        ++at;
+    }
+    return {};
+}
+
+Result<Upload> ParseMultipart(std::string_view body, std::string_view boundary) {
+    const Error bad = Error::BadRequest("The form has no readable \"file\" part.", "bad_multipart");
+    if (boundary.empty() || boundary.size() > 70) return bad;
+    const std::string delimiter = "--" + std::string(boundary);
+    Upload upload;
+    bool found = false;
+    std::size_t at = body.find(delimiter);
+    while (at != std::string_view::npos) {
+        at += delimiter.size();
+        if (body.substr(at, 2) == "--") break;  // the closing delimiter
+        const std::size_t head_end = body.find("\r\n\r\n", at);
+        const std::size_t next =
+            head_end == std::string_view::npos ? head_end : body.find("\r\n" + delimiter, head_end);
+        if (next == std::string_view::npos) return bad;
+        const std::string head = ToLowerAscii(body.substr(at, head_end - at));
+        const std::size_t disposition = head.find("content-disposition:");
+        const std::string_view line =
+            disposition == std::string::npos
+                ? std::string_view()
+                : std::string_view{head}.substr(disposition, head.find("\r\n", disposition) - disposition);
+        const std::string_view name = HeaderParam(line, "name");
+        const std::string_view content = body.substr(head_end + 4, next - head_end - 4);
+        if (name == "file" && !found) {
+            upload.bytes = content;
+            found = true;
+        } else if (name == "alt") {
+            upload.alt = std::string(content);
+        }
+        at = next + 2;
+    }
+    if (!found) return bad;
+    return upload;
+}
+
+Result<Upload> ReadUpload(const Request& request) {
+    const std::string_view type = request.Header("content-type");
+    if (ToLowerAscii(type.substr(0, type.find(';'))) == "multipart/form-data") {
+        return ParseMultipart(request.body, HeaderParam(type, "boundary"));
+    }
+    return Upload{request.body, std::string(request.QueryParam("alt").value_or(""))};
+}
+
+// "640-0123456789abcdef.avif": a variant's width, token and encoding.
+struct VariantName {
+    int width = 0;
+    std::string_view token;
+    media::Encoding encoding = media::Encoding::kJpeg;
+};
+
+// Sixteen lower-case hex digits, as images.cpp makes them: nothing else reaches a header.
+bool IsToken(std::string_view token) {
+    return token.size() == 16 && std::all_of(token.begin(), token.end(),
+                                             [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::optional<VariantName> ParseVariantName(std::string_view file) {
+    const std::size_t dash = file.find('-');
+    const std::size_t dot = file.rfind('.');
+    if (dash == std::string_view::npos || dot == std::string_view::npos || dot < dash) return std::nullopt;
+    std::optional<std::int64_t> width = http::ParseId(file.substr(0, dash));
+    std::optional<media::Encoding> encoding = media::EncodingFromExtension(file.substr(dot + 1));
+    const std::string_view token = file.substr(dash + 1, dot - dash - 1);
+    if (!width || *width > 100000 || !encoding || !IsToken(token)) return std::nullopt;
+    return VariantName{static_cast<int>(*width), token, *encoding};
+}
+
+// A variant's address names its bytes for ever (the token changes with every upload), so its
+// entity tag comes from the address alone.
+std::string VariantEtag(const Request& request) {
+    return "\"" + std::string(request.PathParam("image_id")) + "-" + std::string(request.PathParam("file")) + "\"";
+}
+
+Response NotFoundImage() {
+    return http::ErrorResponse(Error::NotFound("There is no such image."));
+}
+
+Result<ImageChange> ImageChangeFromJson(const json::object& body) {
+    http::JsonReader f(body);
+    ImageChange change;
+    change.position = f.Integer("position");
+    change.is_main = f.Bool("is_main");
+    change.alt = f.Text("alt");
+    if (auto e = f.Finish()) return *e;
+    return change;
 }
 
 class Handlers {
@@ -287,6 +438,83 @@ public:
         return http::NoStore(Response::Json(200, PageJson(page.value())));
     }
 
+    // A heavy route: decoding and encoding a picture keeps a core busy for a while.
+    Response AddImage(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::ErrorResponse(who.error());
+        auto id = PathId(request);
+        if (!id) return NotFoundProduct(request.PathParam("id"));
+        Result<Upload> upload = ReadUpload(request);
+        if (!upload.ok()) return http::ErrorResponse(upload.error());
+        Result<ProductImage> added = service_.Images().Add(*id, upload->bytes, upload->alt, OnlySeller(who.value()));
+        if (!added.ok()) return http::ErrorResponse(added.error());
+        Response r = Response::Json(201, json::serialize(ImageJson(added.value())));
+        r.headers.emplace_back("Location", ImageVariantUrl(added.value(), added->width, media::Encoding::kJpeg));
+        return r;
+    }
+
+    Response ChangeImage(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::ErrorResponse(who.error());
+        auto id = PathId(request);
+        auto image_id = http::ParseId(request.PathParam("image_id"));
+        if (!id || !image_id) return NotFoundImage();
+        Result<json::object> body = http::ParseJsonObject(request);
+        if (!body.ok()) return http::ErrorResponse(body.error());
+        Result<ImageChange> change = ImageChangeFromJson(body.value());
+        if (!change.ok()) return http::ErrorResponse(change.error());
+        auto images = service_.Images().Change(*id, *image_id, change.value(), OnlySeller(who.value()));
+        if (!images.ok()) return http::ErrorResponse(images.error());
+        return Response::Json(200, json::serialize(json::object{{"images", ImagesJson(images.value())}}));
+    }
+
+    Response RemoveImage(const Request& request) {
+        Result<Principal> who = http::Require(authenticate_, request, scope::kCatalogWrite);
+        if (!who.ok()) return http::ErrorResponse(who.error());
+        auto id = PathId(request);
+        auto image_id = http::ParseId(request.PathParam("image_id"));
+        if (!id || !image_id) return NotFoundImage();
+        Status removed = service_.Images().Remove(*id, *image_id, OnlySeller(who.value()));
+        if (!removed.ok()) return http::ErrorResponse(removed.error());
+        return Response::NoContent();
+    }
+
+    // A variant's bytes, cached by browsers and proxies for a year (its address never names other
+    // bytes); 304 when the browser already holds it.
+    Response ImageVariant(const Request& request) {
+        if (std::optional<Response> unchanged = NotModified(request)) return std::move(*unchanged);
+        auto id = PathId(request);
+        auto image_id = http::ParseId(request.PathParam("image_id"));
+        std::optional<VariantName> name = ParseVariantName(request.PathParam("file"));
+        if (!id || !image_id || !name) return NotFoundImage();
+        std::optional<StoredVariant> variant =
+            service_.Images().Variant(*id, *image_id, name->token, name->width, name->encoding);
+        if (!variant) return NotFoundImage();
+        Response r;
+        r.status = 200;
+        r.content_type = std::string(media::MimeType(variant->encoding));
+        r.body = std::move(variant->bytes);
+        r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+        r.headers.emplace_back("ETag", VariantEtag(request));
+        return r;
+    }
+
+    // On the I/O thread: If-None-Match with this address's entity tag needs no database.
+    static std::optional<Response> NotModified(const Request& request) {
+        // Only a well-formed address gets an answer here: its parts go into the ETag header.
+        if (!http::ParseId(request.PathParam("image_id")) || !ParseVariantName(request.PathParam("file"))) {
+            return std::nullopt;
+        }
+        const std::string etag = VariantEtag(request);
+        const std::string_view asked = request.Header("if-none-match");
+        if (asked.empty() || (asked.find(etag) == std::string_view::npos && Trim(asked) != "*")) return std::nullopt;
+        Response r;
+        r.status = 304;
+        r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+        r.headers.emplace_back("ETag", etag);
+        return r;
+    }
+
 private:
     static std::optional<std::int64_t> OnlySeller(const Principal& who) {
         if (who.ActsForEveryone()) return std::nullopt;
@@ -325,6 +553,14 @@ void AddRoutes(http::Router& router, CatalogService& service, ReadCache& cache, 
     router.Add({"PATCH", "/api/products/{id}", bind(&Handlers::Update), {}, false});
     router.Add({"DELETE", "/api/products/{id}", bind(&Handlers::Archive), {}, false});
     router.Add({"GET", "/api/seller/products", bind(&Handlers::SellerProducts), {}, false});
+    http::Route add_image{"POST", "/api/products/{id}/images", bind(&Handlers::AddImage), {}, false};
+    add_image.heavy = true;
+    add_image.body_limit = media::kMaxBytes + kMultipartAllowance;
+    router.Add(std::move(add_image));
+    router.Add({"PATCH", "/api/products/{id}/images/{image_id}", bind(&Handlers::ChangeImage), {}, false});
+    router.Add({"DELETE", "/api/products/{id}/images/{image_id}", bind(&Handlers::RemoveImage), {}, false});
+    router.Add({"GET", "/api/products/{id}/images/{image_id}/{file}", bind(&Handlers::ImageVariant),
+                [](const Request& r) { return Handlers::NotModified(r); }, false});
 }
 
 }  // namespace emporium::catalog

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "media/media.h"
+
 namespace emporium::catalog {
 namespace {
 
@@ -404,6 +406,23 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
     if (progress) progress(options.products, options.products);
     service.SetStore(*profile);
     return Ok{};
+}
+
+Result<std::int64_t> SeedPhotos(db::Database& database, CatalogService& service, std::int64_t count,
+                                std::uint64_t seed) {
+    const std::vector<std::int64_t> ids =
+        database.Read([&](db::Connection& c) { return PopularProductIds(c, "", count); });
+    std::int64_t added = 0;
+    for (std::int64_t id : ids) {
+        Result<Product> product = service.Get(id);
+        if (!product.ok()) continue;
+        const auto variant = static_cast<std::uint32_t>(seed + static_cast<std::uint64_t>(id));
+        Result<ProductImage> image = service.Images().Add(id, media::DrawPicture(1200, 1200, variant),
+                                                          "Photo of " + product->name, std::nullopt);
+        if (!image.ok()) return image.error();
+        ++added;
+    }
+    return added;
 }
 
 }  // namespace emporium::catalog

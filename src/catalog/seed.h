@@ -28,4 +28,11 @@ using SeedProgress = std::function<void(std::int64_t done, std::int64_t total)>;
 Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOptions& options,
                    const SeedProgress& progress);
 
+// Gives the count most popular products one photo each, drawn at seed time by libvips
+// (media::DrawPicture: a gradient and a disc; nothing downloaded) and uploaded as a seller would,
+// so the demo shop shows the photo path; every other product keeps its drawn tile. Returns how many
+// were added; an upload the shop refuses is that error.
+Result<std::int64_t> SeedPhotos(db::Database& database, CatalogService& service, std::int64_t count,
+                                std::uint64_t seed);
+
 }  // namespace emporium::catalog

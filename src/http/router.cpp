@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace emporium::http {
@@ -28,6 +29,7 @@ bool IsCapture(std::string_view segment) {
 }  // namespace
 
 void Router::Add(Route route) {
+    largest_body_limit_ = std::max(largest_body_limit_, route.body_limit);
     for (const Compiled& c : routes_) {
         if (c.route.method == route.method && c.route.pattern == route.pattern) {
             throw std::invalid_argument("duplicate route " + route.method + " " + route.pattern);

@@ -2,6 +2,7 @@
 // "/api/products/{id}". Handlers are plain functions from Request to Response.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,6 +26,9 @@ struct Route {
     FastHandler fast;          // optional
     bool inline_only = false;  // the handler itself never blocks: run it on the I/O thread
     bool heavy = false;        // CPU- and memory-hungry (password hashing): the small bounded pool
+    // Largest body this route takes when above the server's body_limit (picture uploads); 0: the
+    // server's.
+    std::size_t body_limit = 0;
 };
 
 struct RouteMatch {
@@ -60,6 +64,10 @@ public:
     RouteMatch Match(std::string_view method, std::string_view path) const;
     const Route* fallback() const { return fallback_ ? &*fallback_ : nullptr; }
 
+    // The largest body_limit of any route (0 when none sets one): a request's header is read with
+    // this limit, before its route is known.
+    std::size_t LargestBodyLimit() const { return largest_body_limit_; }
+
 private:
     struct Compiled {
         Route route;
@@ -67,6 +75,7 @@ private:
     };
     std::vector<Compiled> routes_;
     std::optional<Route> fallback_;
+    std::size_t largest_body_limit_ = 0;
 };
 
 }  // namespace emporium::http

@@ -527,7 +527,8 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
     while (keep_alive) {
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-        parser.body_limit(options.body_limit);
+        // The route's own limit (router.h Route::body_limit) is applied once the header is read.
+        parser.body_limit(std::max(options.body_limit, listener.router->LargestBodyLimit()));
         // Waiting for a next request is the idle timeout; once bytes arrived, the read timeout.
         tcp_layer.expires_after(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
         auto [read_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
@@ -621,8 +622,20 @@ awaitable<bool> Server::Impl::Handle(Listener& listener, Stream& stream, beast::
         refuse(std::move(*refused));
         co_return true;
     }
+    // A route may take a larger body than the server's limit (picture uploads); any other gets the
+    // server's, here for a declared length and while reading for a chunked body.
+    std::size_t body_limit = options.body_limit;
+    if (!parser.is_done()) {
+        const Route* route = listener.router->Match(request.method, request.path).route;
+        if (route && route->body_limit > body_limit) body_limit = route->body_limit;
+        if (parser.content_length() && *parser.content_length() > body_limit) {
+            refuse(*AnswerToReadError(bhttp::error::body_limit, body_limit));
+            co_return true;
+        }
+        parser.body_limit(body_limit);
+    }
     if (beast::error_code body_ec = co_await ReadBody(stream, buffer, parser)) {
-        std::optional<Response> answer = AnswerToReadError(body_ec, options.body_limit);
+        std::optional<Response> answer = AnswerToReadError(body_ec, body_limit);
         if (!answer) co_return false;
         exchange.response = std::move(*answer);
         exchange.close_after = true;

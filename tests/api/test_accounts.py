@@ -7,6 +7,7 @@ import random
 import time
 import unittest
 
+import pictures
 from shop import DEMO_PASSWORD, Shop
 
 shop = None
@@ -184,6 +185,7 @@ class RoleTest(unittest.TestCase):
 
 STAFF_SCOPES = ["catalog:read", "catalog:write", "orders:read", "orders:write", "analytics:read", "users:read",
                 "users:write", "ops:read", "ops:write", "delivery:write"]
+PICTURE = pictures.png(64, 48)  # a product photo to upload
 ROLES = ["anonymous", "customer", "customer2", "seller", "seller2", "admin"]
 CARD = {"method": "card", "card_number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
 ADDR = {"name": "Matrix Buyer", "line1": "1 Main Street", "city": "Singapore", "postal_code": "123456", "country": "SG"}
@@ -242,6 +244,22 @@ class MatrixTest(unittest.TestCase):
         r = shop.request("POST", "/api/products", self.product_body(), token=people["seller"])
         self.assertEqual(r.status, 201, r.body)
         return r.json["id"]
+
+    def fresh_image(self, product):
+        r = shop.request("POST", f"/api/products/{product}/images", raw=PICTURE,
+                         headers={"Content-Type": "image/png"}, token=people["seller"])
+        self.assertEqual(r.status, 201, r.body)
+        return r.json
+
+    def image_to_delete(self, caller):
+        product = self.fresh_product(caller)
+        return (f"/api/products/{product}/images/{self.fresh_image(product)['id']}", None, {})
+
+    def image(self):
+        """One photo of the matrix's product, kept for the routes that do not delete it."""
+        if not getattr(self, "kept_image", None):
+            type(self).kept_image = self.fresh_image(self.product)
+        return self.kept_image
 
     def fresh_coupon(self):
         code = f"MXC{random.randint(1, 10**12)}"
@@ -332,6 +350,17 @@ class MatrixTest(unittest.TestCase):
                   lambda caller: (f"/api/products/{self.fresh_product(caller)}", None, {})),
             Route("GET", "/api/seller/products", "catalog:write", dict(catalog_write, **{S2: 200}),
                   fixed("/api/seller/products")),
+            # Product photos: a fresh product for each upload (at most 8 each) and image to delete.
+            Route("POST", "/api/products/{id}/images", "catalog:write", dict(catalog_write, **{S: 201, AD: 201}),
+                  lambda caller: (f"/api/products/{self.fresh_product(caller)}/images", PICTURE,
+                                  {"Content-Type": "image/png"})),
+            Route("PATCH", "/api/products/{id}/images/{image_id}", "catalog:write", catalog_write,
+                  lambda caller: (f"/api/products/{pid}/images/{self.image()['id']}", {"alt": "Matrix"}, {})),
+            Route("DELETE", "/api/products/{id}/images/{image_id}", "catalog:write",
+                  dict(catalog_write, **{S: 204, AD: 204}),
+                  self.image_to_delete),
+            Route("GET", "/api/products/{id}/images/{image_id}/{file}", None, public,
+                  lambda caller: (self.image()["url"], None, {})),
             Route("POST", "/api/auth/signup", None, {who: 201 for who in ROLES}, signup),
             Route("POST", "/api/auth/login", None, public,
                   fixed("/api/auth/login", {"email": login_email, "password": "correct horse battery"})),
@@ -467,7 +496,9 @@ class MatrixTest(unittest.TestCase):
         for route in routes:
             for caller in callers:
                 path, body, headers = route.setup(caller)
-                r = shop.request(route.method, path, body, headers=headers, token=self.caller_token(route, caller))
+                raw = body if isinstance(body, bytes) else None
+                r = shop.request(route.method, path, None if raw else body, headers=headers, raw=raw,
+                                 token=self.caller_token(route, caller))
                 checked += 1
                 want = route.expected(caller)
                 if r.status != want:

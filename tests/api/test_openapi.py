@@ -12,6 +12,8 @@ import unittest
 import jsonschema
 import yaml
 
+import pictures
+
 from shop import ROOT, Shop
 
 SOURCE = os.path.join(ROOT, "docs", "openapi.yaml")
@@ -66,7 +68,8 @@ def validate(instance, schema):
 
 def concrete(path):
     """A documented path with its parameters filled in: ids that name nothing."""
-    return re.sub(r"\{(id|product_id)\}", "999999", path).replace("{code}", "NOSUCHCODE")
+    return (re.sub(r"\{(id|product_id|image_id)\}", "999999", path).replace("{code}", "NOSUCHCODE")
+            .replace("{file}", "320-0000000000000000.jpg"))
 
 
 class CoverageTest(unittest.TestCase):
@@ -154,6 +157,10 @@ class ResponseShapeTest(unittest.TestCase):
             with self.subTest(route=path):
                 target = path.replace("/api/products/{id}", f"/api/products/{product}")
                 target = target.replace("/api/orders/{id}", f"/api/orders/{order}")
+                if "{image_id}" in target:  # a photo's variant: one uploaded for it
+                    image = shop.request("POST", f"/api/products/{product}/images", raw=pictures.png(64, 48),
+                                         headers={"Content-Type": "image/png"}, token=token).json
+                    target = image["sources"][0]["srcset"].split(" ")[0]
                 r = shop.get(target, token=token)
                 self.assertEqual(r.status, 200, r.body[:300])
                 media_type = r.header("content-type").split(";")[0]

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -74,14 +75,15 @@ export function createUser(dataDir, { email, password, role, name }) {
 
 /**
  * Seeds a fresh data dir with a preset, makes the given `users` with the command line,
- * and starts `emporium serve` on it with any extra `args`; resolves once /readyz is 200.
+ * and starts `emporium serve` on it with any extra `args` (`seedArgs` go to the seed); resolves once
+ * /readyz is 200.
  */
-export async function startShop({ preset, products = 300, users = [], args = [] }) {
+export async function startShop({ preset, products = 300, users = [], args = [], seedArgs = [] }) {
   if (!fs.existsSync(binary)) throw new Error(`${binary} not found: build the server first (or set EMPORIUM_BIN)`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `emporium-e2e-${preset}-`));
   const env = shopEnv();
 
-  const seed = spawnSync(binary, ['seed', '--preset', preset, '--products', String(products), '--data-dir', dataDir], {
+  const seed = spawnSync(binary, ['seed', '--preset', preset, '--products', String(products), ...seedArgs, '--data-dir', dataDir], {
     env,
     encoding: 'utf8',
     timeout: 120000,
@@ -343,3 +345,45 @@ export const BUSY_ANSWER = {
   headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },
   body: JSON.stringify({ error: { code: 'overloaded', message: 'The shop is busy; try again shortly.', details: {} } }),
 };
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([head, body, crc]);
+}
+/** An RGB PNG: a diagonal gradient in the given colour, made here so nothing is downloaded (photo uploads). */
+export function makePng(width, height, [r, g, b]) {
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      const t = (x + y) / (width + height);
+      rows[row + 1 + x * 3] = Math.round(r * t);
+      rows[row + 2 + x * 3] = Math.round(g * (1 - t));
+      rows[row + 3 + x * 3] = b;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}

@@ -14,6 +14,7 @@ import {
   currentRouteName,
   describeViolations,
   launchBrowser,
+  makePng,
   reportDir,
   routerRoutes,
   settled,
@@ -116,6 +117,23 @@ function openStates(productAddress) {
       },
     },
     {
+      // The seller's product form with its photos section holding a photo (uploaded here).
+      name: 'product form with a photo',
+      viewport: 'desktop',
+      who: 'seller',
+      address: '/seller/products',
+      open: async (page) => {
+        await page.getByRole('button', { name: /^Edit / }).first().click();
+        const dialog = page.getByRole('dialog');
+        await dialog.locator('[data-testid="image-input"]').setInputFiles({
+          name: 'photo.png',
+          mimeType: 'image/png',
+          buffer: makePng(480, 360, [200, 90, 40]),
+        });
+        await dialog.locator('[data-testid="image-item"] img').first().waitFor();
+      },
+    },
+    {
       name: 'added to the cart',
       viewport: 'desktop',
       who: 'guest',
@@ -135,7 +153,9 @@ for (const preset of ['games', 'grocery']) {
 
     before(async () => {
       // As in lighthouse.test.mjs: a busy test machine must not turn pictures into 503s.
-      shop = await startShop({ preset, products: 1000, args: ['--max-queue-wait-ms', '2000'] });
+      // The most popular products have photos (the sample product page among them), so the
+      // <picture> markup of cards and the product page is checked too.
+      shop = await startShop({ preset, products: 1000, args: ['--max-queue-wait-ms', '2000'], seedArgs: ['--photos', '3'] });
       for (const viewport of Object.keys(VIEWPORTS)) {
         contexts[viewport] = {};
         for (const who of ['guest', 'seller', 'admin']) {

@@ -14,7 +14,7 @@
 //  - requests made with `retry: true`, each safe to repeat: sign-up and sign-in (a 503 from
 //    shedding is answered before the server does anything with them), the checkout review
 //    (POST /api/orders/validate changes nothing) and checkout (its Idempotency-Key makes the
-//    server place the order at most once).
+//    server place the order at most once), and photo uploads (shed before anything is stored).
 // Every other write (cart changes, cancel, ship, profile and admin changes) reports the 503 at
 // once: the person decides whether to press again. A 503 without Retry-After, or asking for more
 // than RETRY_MAX_WAIT seconds (a standby shop's read-only answer), is not retried either.
@@ -122,14 +122,14 @@ async function fetchRetrying(url, init, retry, notify) {
 }
 
 /**
- * One API request. `body` is sent as JSON. `quiet401` leaves a 401 to the caller
+ * One API request. `body` is sent as JSON, `file` (a File or Blob) as the raw body. `quiet401` leaves a 401 to the caller
  * (sign-in, the "who am I" probe) instead of reporting an ended session. `retry` (GET and HEAD
  * by default) sends it again after a 503 with Retry-After; `onRetry` hears about each wait.
  */
 export async function apiRequest(
   method,
   path,
-  { params, body, signal, quiet401 = false, headers: extraHeaders, retry = method === 'GET' || method === 'HEAD', onRetry } = {},
+  { params, body, file, signal, quiet401 = false, headers: extraHeaders, retry = method === 'GET' || method === 'HEAD', onRetry } = {},
 ) {
   const headers = { Accept: 'application/json', ...extraHeaders }
   const init = { method, headers, credentials: 'same-origin', signal }
@@ -140,6 +140,10 @@ export async function apiRequest(
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json'
     init.body = JSON.stringify(body)
+  } else if (file !== undefined) {
+    // A picture goes as it is, the raw body; the server reads its type from its bytes.
+    headers['Content-Type'] = file.type || 'application/octet-stream'
+    init.body = file
   }
   let response, tries
   try {
@@ -198,6 +202,13 @@ export const api = {
   createProduct: (body) => apiRequest('POST', '/api/products', { body }),
   updateProduct: (productId, body) => apiRequest('PATCH', `/api/products/${id(productId)}`, { body }),
   archiveProduct: (productId) => apiRequest('DELETE', `/api/products/${id(productId)}`),
+  // Product photos. An upload shed with 503 (the shop's picture threads are busy) was refused
+  // before anything was stored, so it is safe to send again.
+  addProductImage: (productId, file, alt) =>
+    apiRequest('POST', `/api/products/${id(productId)}/images`, { file, params: alt ? { alt } : undefined, retry: true }),
+  changeProductImage: (productId, imageId, body) =>
+    apiRequest('PATCH', `/api/products/${id(productId)}/images/${id(imageId)}`, { body }),
+  deleteProductImage: (productId, imageId) => apiRequest('DELETE', `/api/products/${id(productId)}/images/${id(imageId)}`),
 
   // Admin area
   adminUsers: (params, opts) => apiRequest('GET', '/api/admin/users', { params, ...opts }),
