@@ -154,9 +154,9 @@ TSAN_API_MODULES=${TSAN_API_MODULES:-test_orders test_leases test_redis test_pro
 # throwaway server; tests/api/shop.py gives each shop a fresh database on it), beside the plain
 # suites. A representative subset of the modules, to keep the time: accounts (sign-up races, the
 # route x role x scope matrix), catalog (search on tsvector), orders (stock races, idempotent
-# checkout, kill -9) and analytics (rollups and reports); test_leases and test_database run on
-# PostgreSQL in every API run anyway.
-PG_API_MODULES=${PG_API_MODULES:-test_orders test_accounts test_catalog test_analytics}
+# checkout, kill -9), analytics (rollups and reports) and images (photos stored as bytea);
+# test_leases and test_database run on PostgreSQL in every API run anyway.
+PG_API_MODULES=${PG_API_MODULES:-test_orders test_accounts test_catalog test_analytics test_images}
 # shellcheck disable=SC2016 # expanded by the inner shell, once postgres.sh has set the URL
 smoke_on_postgresql='EMPORIUM_DATABASE_URL=$(scripts/services/postgres.sh createdb "$EMPORIUM_TEST_DATABASE_URL" smoke) \
     python3 ../shared/contract/smoke.py catalog accounts orders'

@@ -160,12 +160,13 @@ class Cluster:
 
     # --- HTTP -----------------------------------------------------------------------------------
     def request(self, method, path, body=None, token=None, headers=None, port=None, source="127.0.0.1",
-                timeout=30):
+                timeout=30, raw=None):
         """One request through nginx, or to the node listening on `port`; `source` is the client's
-        own loopback address (127.0.0.0/8: every one is this machine), so tests can be many clients."""
+        own loopback address (127.0.0.0/8: every one is this machine), so tests can be many clients.
+        raw: bytes sent as they are (with the Content-Type the headers give) instead of JSON."""
         c = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout, source_address=(source, 0))
         h = dict(headers or {})
-        data = None
+        data = raw
         if body is not None:
             data = json.dumps(body).encode()
             h["Content-Type"] = "application/json"

@@ -10,8 +10,9 @@ import threading
 import time
 import unittest
 
-from cluster import BODY, Cluster, Load, wait_until
+from cluster import BODY, Cluster, Load, wait_until  # noqa: I001 (puts tests/api on the path)
 from fake_twilio import FakeTwilio
+import pictures
 
 
 def shed(reply):
@@ -57,6 +58,13 @@ class SharedClusterTest(unittest.TestCase):
         self.assertIn(b"# TYPE", c.get("/metrics", port=c.nodes[0].internal).body)
         big = c.request("POST", "/api/auth/login", {"email": "a@example.org", "password": "x" * (2 << 20)})
         self.assertEqual(big.status, 413)
+        # A product photo over that 1 MiB goes through to the node (the upload route's own limit).
+        photo = pictures.png(800, 800, noise=True)
+        self.assertGreater(len(photo), 1 << 20)
+        pid = c.new_product(stock=1)["id"]
+        up = c.request("POST", f"/api/products/{pid}/images", token=c.seller_token, raw=photo,
+                       headers={"Content-Type": "image/png"})
+        self.assertEqual(up.status, 201, up.body[:300])
 
     def test_1_no_oversell_across_nodes(self):
         """200 buyers at once through nginx over 3 nodes, stock 50: exactly 50 orders, stock 0, and
