@@ -22,6 +22,7 @@
 
 #include "core/text.h"
 #include "http/errors.h"
+#include "tracing/tracer.h"
 
 namespace emporium::http {
 
@@ -266,6 +267,7 @@ struct Server::Impl {
         // Answered without reading the whole request (unreadable, or refused before its body):
         // the connection closes after the answer.
         bool close_after = false;
+        std::unique_ptr<tracing::RootSpan> root;  // the request's span when it is traced
     };
 
     // A connection's requests, one after another: read, admit, dispatch, write, record.
@@ -297,7 +299,7 @@ struct Server::Impl {
     awaitable<std::pair<beast::error_code, std::size_t>> WriteStream(Stream& stream, const Listener& listener,
                                                                      Exchange& exchange);
     // The metrics observer and the log line.
-    void Record(const Listener& listener, const Exchange& exchange, std::size_t body_size);
+    void Record(const Listener& listener, Exchange& exchange, std::size_t body_size);
     template <typename Stream>
     awaitable<void> LingeringClose(Stream& stream);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
@@ -403,7 +405,7 @@ awaitable<void> Server::Impl::Reject(tcp::socket socket, const char* message) {
 }
 
 Response Server::Impl::CallHandler(const Route& route, const Request& request) {
-    TraceScope trace(request.trace);
+    tracing::CollectorScope trace(request.spans, request.trace);
     try {
         return route.handler(request);
     } catch (const std::exception& e) {
@@ -592,7 +594,17 @@ Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, con
     exchange.request.method = std::string(message.method_string());
     exchange.version = message.version() ? message.version() : 11;
     const auto traceparent = message["traceparent"];
-    exchange.request.trace = StartSpan(ParseTraceparent(std::string_view(traceparent.data(), traceparent.size())));
+    const std::optional<TraceContext> caller =
+        ParseTraceparent(std::string_view(traceparent.data(), traceparent.size()));
+    exchange.request.trace = StartSpan(caller);
+    if (options.tracer && listener.public_facing) {
+        // A trace that starts here is sampled (kept, and marked so for the work it goes on to) at
+        // the configured ratio; a caller's decision is passed on as given.
+        if (!caller) exchange.request.trace.sampled = options.tracer->SampleNew();
+        exchange.root = options.tracer->Begin(exchange.request.method, tracing::SpanKind::kServer,
+                                              exchange.request.trace, caller ? caller->span_id : std::string());
+        exchange.request.spans = exchange.root->collector();
+    }
     return exchange;
 }
 
@@ -773,10 +785,21 @@ awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteStream(S
     co_return std::pair{ec, bytes};
 }
 
-void Server::Impl::Record(const Listener& listener, const Exchange& exchange, std::size_t body_size) {
+void Server::Impl::Record(const Listener& listener, Exchange& exchange, std::size_t body_size) {
     const Request& request = exchange.request;
     const int status = exchange.response.status;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started).count();
+    if (exchange.root) {
+        tracing::SpanRecord& span = exchange.root->record();
+        span.name = request.method + " " + exchange.route_name;  // the pattern, never the client's path
+        span.Set("http.request.method", request.method);
+        span.Set("http.route", exchange.route_name);
+        span.Set("http.response.status_code", static_cast<std::int64_t>(status));
+        span.Set("emporium.listener", listener.name);
+        span.error = status >= 500;
+        exchange.request.spans = nullptr;
+        options.tracer->End(std::move(exchange.root));
+    }
     if (observer) observer(RequestRecord{listener.name, exchange.route_name, request.method, status, seconds});
     logger->info(LogFields("request")
                      .Add("listener", listener.name)
