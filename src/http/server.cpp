@@ -481,6 +481,7 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
     route_name = route->pattern;
     request.path_params = std::move(match.params);
     if (route->fast) {
+        tracing::CollectorScope trace(request.spans, request.trace);
         if (std::optional<Response> answer = route->fast(request)) co_return std::move(*answer);
     }
     if (route->inline_only) co_return CallHandler(*route, request);

@@ -205,15 +205,36 @@ bool Tracer::Post(const std::vector<SpanRecord>& batch) {
     return result == CURLE_OK && status >= 200 && status < 300;
 }
 
+WorkScope::WorkScope(Tracer* tracer, std::string_view name, SpanKind kind, std::string_view traceparent)
+    : tracer_(tracer) {
+    const std::optional<TraceContext> stored = ParseTraceparent(traceparent);
+    if (!stored) return;
+    TraceContext trace = StartSpan(stored);
+    if (tracer_) root_ = tracer_->Begin(name, kind, trace, stored->span_id);
+    scope_.emplace(root_ ? root_->collector() : nullptr, trace);
+}
+
+WorkScope::~WorkScope() {
+    scope_.reset();
+    if (root_) tracer_->End(std::move(root_));
+}
+
+void WorkScope::Set(std::string_view key, std::string_view value) {
+    if (root_) root_->record().Set(key, value);
+}
+
+void WorkScope::SetError() {
+    if (root_) root_->record().error = true;
+}
+
 std::string OtlpJson(const std::string& service_name, const std::vector<SpanRecord>& spans) {
     json::array span_array;
     for (const SpanRecord& s : spans) span_array.push_back(SpanJson(s));
     json::object resource{
-        {"attributes", json::array{json::object{{"key", "service.name"},
-                                                {"value", json::object{{"stringValue", service_name}}}}}}};
+        {"attributes",
+         json::array{json::object{{"key", "service.name"}, {"value", json::object{{"stringValue", service_name}}}}}}};
     json::object scope_spans{{"scope", json::object{{"name", "emporium"}}}, {"spans", std::move(span_array)}};
-    json::object resource_spans{{"resource", std::move(resource)},
-                                {"scopeSpans", json::array{std::move(scope_spans)}}};
+    json::object resource_spans{{"resource", std::move(resource)}, {"scopeSpans", json::array{std::move(scope_spans)}}};
     return json::serialize(json::object{{"resourceSpans", json::array{std::move(resource_spans)}}});
 }
 

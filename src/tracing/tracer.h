@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -20,15 +21,15 @@
 namespace emporium::tracing {
 
 struct TracerOptions {
-    std::string service_name = "emporium";  // OTLP's service.name: "emporium" or "emporium-worker"
-    double sample_ratio = 0.1;              // share of new traces kept (0..1)
-    std::chrono::milliseconds slow{500};    // traces at least this slow are always kept
-    std::string otlp_endpoint;              // "http://collector:4318" (/v1/traces is added); empty: no export
-    std::size_t queue_spans = 4096;         // spans waiting for export at most; more are dropped
-    std::size_t batch_spans = 512;          // spans per OTLP request at most
+    std::string service_name = "emporium";           // OTLP's service.name: "emporium" or "emporium-worker"
+    double sample_ratio = 0.1;                       // share of new traces kept (0..1)
+    std::chrono::milliseconds slow{500};             // traces at least this slow are always kept
+    std::string otlp_endpoint;                       // "http://collector:4318" (/v1/traces is added); empty: no export
+    std::size_t queue_spans = 4096;                  // spans waiting for export at most; more are dropped
+    std::size_t batch_spans = 512;                   // spans per OTLP request at most
     std::chrono::milliseconds flush_interval{1000};  // a partial batch waits at most this long
-    std::size_t slow_keep = 50;             // slowest requests kept, and failed ones kept, each
-    std::chrono::seconds slow_window{3600};  // how long a kept request stays listed
+    std::size_t slow_keep = 50;                      // slowest requests kept, and failed ones kept, each
+    std::chrono::seconds slow_window{3600};          // how long a kept request stays listed
 };
 
 // A root span: its own record plus the collector its descendants go to.
@@ -57,8 +58,8 @@ struct KeptTrace {
 
 // What the exporter did since start, for metrics.
 struct ExportStats {
-    std::int64_t exported = 0;     // spans an OTLP receiver accepted
-    std::int64_t dropped = 0;      // spans dropped: the queue was full or a trace had too many
+    std::int64_t exported = 0;      // spans an OTLP receiver accepted
+    std::int64_t dropped = 0;       // spans dropped: the queue was full or a trace had too many
     std::int64_t failed_posts = 0;  // OTLP requests that failed (their spans are dropped)
 };
 
@@ -109,6 +110,26 @@ private:
     bool stopping_ = false;
     ExportStats stats_;
     std::thread exporter_;
+};
+
+// Work taken up from a queue (an outbox event, a broker message) under the trace its stored
+// traceparent names: a root span (named name, a child of the stored span) is current while the
+// scope lives and ends with it. A null tracer or an empty traceparent: as TraceScope (the trace
+// alone current, or none).
+class WorkScope {
+public:
+    WorkScope(Tracer* tracer, std::string_view name, SpanKind kind, std::string_view traceparent);
+    ~WorkScope();
+    WorkScope(const WorkScope&) = delete;
+    WorkScope& operator=(const WorkScope&) = delete;
+
+    void Set(std::string_view key, std::string_view value);
+    void SetError();
+
+private:
+    Tracer* tracer_;
+    std::unique_ptr<RootSpan> root_;
+    std::optional<CollectorScope> scope_;
 };
 
 // The OTLP/HTTP JSON body (ExportTraceServiceRequest) of spans from service_name.
