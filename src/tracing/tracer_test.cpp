@@ -159,7 +159,9 @@ TEST(TracerTest, ListsRequestsWithTheirSpansBounded) {
     }
     EXPECT_GE(failed, 2);
     for (std::size_t i = 1; i < listed.size(); ++i) {
-        if (!listed[i].failed) EXPECT_GE(listed[i - 1].ms, listed[i].ms);  // the slowest first
+        if (!listed[i].failed) {
+            EXPECT_GE(listed[i - 1].ms, listed[i].ms);  // the slowest first
+        }
     }
 }
 
@@ -174,13 +176,13 @@ TEST(TracerTest, OtlpJsonCarriesServiceSpansAndParents) {
     EXPECT_EQ(rs.at("resource").at("attributes").at(0).at("value").at("stringValue"), "emporium");
     const json::array& spans = rs.at("scopeSpans").at(0).at("spans").as_array();
     ASSERT_EQ(spans.size(), 2u);
-    EXPECT_EQ(spans[0].at("traceId"), root.trace_id);
+    EXPECT_EQ(spans[0].at("traceId").as_string(), root.trace_id);
     EXPECT_FALSE(spans[0].as_object().contains("parentSpanId"));
     EXPECT_EQ(spans[0].at("kind"), 2);
     EXPECT_EQ(spans[0].at("status").at("code"), 2);
     EXPECT_EQ(spans[0].at("startTimeUnixNano"), "10");
     EXPECT_EQ(spans[0].at("attributes").at(0).at("value").at("intValue"), "503");
-    EXPECT_EQ(spans[1].at("parentSpanId"), root.span_id);
+    EXPECT_EQ(spans[1].at("parentSpanId").as_string(), root.span_id);
     EXPECT_EQ(spans[1].at("status").at("code"), 1);
 }
 
