@@ -36,6 +36,16 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+// A request's method as a span shows it: a client's made-up method is "OTHER", so that neither a
+// span's name nor its attributes carry arbitrary client text.
+std::string SpanMethod(std::string_view method) {
+    static constexpr std::string_view kKnown[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    for (std::string_view known : kKnown) {
+        if (method == known) return std::string(known);
+    }
+    return "OTHER";
+}
+
 struct Listener {
     std::string name;
     tcp::acceptor acceptor;
@@ -602,7 +612,7 @@ Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, con
         // A trace that starts here is sampled (kept, and marked so for the work it goes on to) at
         // the configured ratio; a caller's decision is passed on as given.
         if (!caller) exchange.request.trace.sampled = options.tracer->SampleNew();
-        exchange.root = options.tracer->Begin(exchange.request.method, tracing::SpanKind::kServer,
+        exchange.root = options.tracer->Begin(SpanMethod(exchange.request.method), tracing::SpanKind::kServer,
                                               exchange.request.trace, caller ? caller->span_id : std::string());
         exchange.request.spans = exchange.root->collector();
     }
@@ -792,8 +802,9 @@ void Server::Impl::Record(const Listener& listener, Exchange& exchange, std::siz
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started).count();
     if (exchange.root) {
         tracing::SpanRecord& span = exchange.root->record();
-        span.name = request.method + " " + exchange.route_name;  // the pattern, never the client's path
-        span.Set("http.request.method", request.method);
+        const std::string method = SpanMethod(request.method);
+        span.name = method + " " + exchange.route_name;  // the pattern, never the client's path
+        span.Set("http.request.method", method);
         span.Set("http.route", exchange.route_name);
         span.Set("http.response.status_code", static_cast<std::int64_t>(status));
         span.Set("emporium.listener", listener.name);

@@ -82,11 +82,12 @@ void Tracer::End(std::unique_ptr<RootSpan> root) {
     record.end_unix_ns = UnixNanos();
     const auto took = std::chrono::steady_clock::now() - root->started_;
     const bool slow = took >= options_.slow;
-    std::vector<SpanRecord> spans;
-    spans.reserve(1 + kMaxSpansPerTrace);
     const std::size_t dropped = root->collector_.dropped();
+    std::vector<SpanRecord> children = root->collector_.Take();
+    std::vector<SpanRecord> spans;
+    spans.reserve(1 + children.size());
     spans.push_back(std::move(record));
-    for (SpanRecord& s : root->collector_.Take()) spans.push_back(std::move(s));
+    for (SpanRecord& s : children) spans.push_back(std::move(s));
     if (dropped > 0) {
         std::lock_guard lock(queue_mutex_);
         stats_.dropped += static_cast<std::int64_t>(dropped);

@@ -134,7 +134,16 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(lookups[0]["attrs"]["cache.result"], "miss")
         self.assertTrue(all(under_root(s) for s in lookups))
 
-    def test_a_sign_in_has_a_password_span_and_a_write(self):
+    def test_a_made_up_method_is_not_a_span_name(self):
+        trace_id, _, header = traceparent()
+        r = self.shop.request("BREWCOFFEE", "/api/products", headers={"traceparent": header})
+        self.assertEqual(r.status, 405, r.body)
+        spans = self.receiver.wait_for(trace_id, lambda s: s)
+        self.assertEqual([s["name"] for s in spans], ["OTHER unmatched"])
+        self.assertEqual(spans[0]["attrs"]["http.request.method"], "OTHER")
+        self.assertNotIn("BREWCOFFEE", json.dumps(spans))
+
+    def test_a_sign_in_has_a_password_span(self):
         trace_id, _, header = traceparent()
         r = self.shop.request("POST", "/api/auth/login", {"email": "admin@" + self.shop.domain,
                                                           "password": "wrong password"}, headers={"traceparent": header})
