@@ -203,6 +203,11 @@ int WorkerThreads(const ServeOptions& options) {
     return options.workers > 0 ? options.workers : 4 * Cores();
 }
 
+notify::CourierOptions WithTracer(notify::CourierOptions courier, tracing::Tracer* tracer) {
+    courier.tracer = tracer;
+    return courier;
+}
+
 // Sign-ups and sign-ins wait for a hashing thread while the queue's wait stays within
 // --max-hash-wait-ms (password_hasher.h); past it they are told to retry.
 accounts::HashingQueue::Options HashingOptions(const ServeOptions& options) {
@@ -448,7 +453,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       delivery_(*core_.database, clock_),
       sms_(OpenSmsGateway(options.notify, courier, logger_)),
       notifier_(*core_.database, *core_.vault, *core_.accounts, *core_.orders, *core_.catalog, *sms_, clock_, logger_,
-                courier),
+                WithTracer(courier, tracer_.get())),
       dead_letters_(*core_.database, clock_),
       analytics_(*core_.database, *core_.catalog, clock_),
       backups_(*core_.database, BackupDir(options), options.backup_retention, clock_, logger_,

@@ -70,6 +70,7 @@ int Worker(const WorkerOptions& options) {
     ops::Metrics metrics;
     std::unique_ptr<tracing::Tracer> tracer = MakeTracer(options.tracing, "emporium-worker");
     if (tracer) AddTraceMetrics(metrics, *tracer);
+    courier->tracer = tracer.get();
     // Connections: the consumers' threads, the courier's senders and its lease recovery.
     CoreServices core = OpenCoreServices(
         options.data_dir, options.database, 4 + options.notify.senders,

@@ -12,6 +12,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from broker import Broker
+from fake_twilio import FakeTwilio
 from shop import Shop, free_port
 from test_notify import BODY, buyer, first_product
 from test_rabbitmq import Worker
@@ -216,7 +217,8 @@ class AcrossProcessesTest(unittest.TestCase):
         broker = Broker()
         env = {"EMPORIUM_AMQP_URL": broker.url, "EMPORIUM_OTLP_ENDPOINT": receiver.url}
         shop = Shop(products=20, extra_args=Shop.UNLIMITED + ("--events", "rabbitmq", "--trace-sample", "0"), env=env)
-        worker = Worker(shop, dict(shop.env, EMPORIUM_TRACE_SAMPLE="0"))
+        twilio = FakeTwilio()
+        worker = Worker(shop, dict(shop.env, EMPORIUM_TRACE_SAMPLE="0", **twilio.env()))
         try:
             worker.start()
             product = first_product(shop)
@@ -254,6 +256,24 @@ class AcrossProcessesTest(unittest.TestCase):
                 self.assertEqual(c["kind"], 5)
                 consumers.add(c["attrs"]["messaging.consumer"])
             self.assertEqual(consumers, {"notify", "webhooks", "analytics"})
+            # The text goes out from the worker's courier under the notify consumer's span, with
+            # Twilio's call under it.
+            sends = receiver.wait_for(trace_id, lambda s: named(s, "notify.send", "emporium-worker")
+                                      and named(s, "http.client", "emporium-worker"), timeout=60)
+            by_id = {s["spanId"]: s for s in sends}
+            [send] = named(sends, "notify.send")
+            self.assertEqual(send["attrs"]["notify.channel"], "sms")
+            ancestors, span = [], send
+            while span.get("parentSpanId") in by_id:
+                span = by_id[span["parentSpanId"]]
+                ancestors.append(span["name"])
+            self.assertIn("event.consume", ancestors)
+            self.assertEqual(ancestors[-1], "POST /api/checkout")
+            [call] = named(sends, "http.client")
+            self.assertEqual(call["parentSpanId"], send["spanId"])
+            self.assertEqual(call["attrs"]["http.response.status_code"], "201")
+            self.assertRegex(twilio.posts_to(phone)[0]["traceparent"], rf"^00-{trace_id}-{call['spanId']}-01$")
+            spans = sends
             # And what the worker does inside (its database transactions) hangs under its consume span.
             worker_writes = [s for s in spans if s["service"] == "emporium-worker" and s["name"].startswith("db.")]
             self.assertTrue(worker_writes)
@@ -263,6 +283,7 @@ class AcrossProcessesTest(unittest.TestCase):
             worker.stop()
             shop.close()
             broker.close()
+            twilio.close()
             receiver.close()
 
 
