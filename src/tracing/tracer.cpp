@@ -179,6 +179,12 @@ void Tracer::ExportLoop() {
         } else {
             ++stats_.failed_posts;
             stats_.dropped += static_cast<std::int64_t>(batch.size());
+            // Shutting down with the receiver failing: one try only, so that stopping waits for one
+            // timeout at most, not one per batch still queued.
+            if (stopping_) {
+                stats_.dropped += static_cast<std::int64_t>(queue_.size());
+                queue_.clear();
+            }
         }
     }
 }

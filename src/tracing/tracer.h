@@ -66,7 +66,8 @@ struct ExportStats {
 class Tracer {
 public:
     explicit Tracer(TracerOptions options);
-    // Sends what is queued (one last try) and stops the export thread.
+    // Sends what is queued and stops the export thread; when the receiver fails meanwhile, what is
+    // left is dropped (a stop waits for one export timeout, 5 s, at most beyond the sends).
     ~Tracer();
     Tracer(const Tracer&) = delete;
     Tracer& operator=(const Tracer&) = delete;

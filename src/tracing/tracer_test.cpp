@@ -1,9 +1,14 @@
 #include "tracing/tracer.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <string>
+#include <thread>
 
 #include "db/testing.h"
 
@@ -138,6 +143,35 @@ TEST(TracerTest, AFullQueueDropsAndCountsRatherThanWaits) {
     EXPECT_EQ(tracer.stats().dropped, 0);
     EndTrace(tracer, /*sampled=*/true, /*error=*/false, 3);  // one fits, two do not
     EXPECT_EQ(tracer.stats().dropped, 2);
+}
+
+// A loopback port nobody listens on: bound, then closed.
+int ClosedPort() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+TEST(TracerTest, AFailingReceiverCostsDroppedSpansNotWaits) {
+    TracerOptions o;
+    o.sample_ratio = 1;
+    o.otlp_endpoint = "http://127.0.0.1:" + std::to_string(ClosedPort());
+    o.batch_spans = 2;
+    Tracer tracer(o);
+    for (int i = 0; i < 3; ++i) EndTrace(tracer, /*sampled=*/true, /*error=*/false, 2);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (tracer.stats().dropped < 6 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(tracer.stats().dropped, 6);
+    EXPECT_EQ(tracer.stats().exported, 0);
+    EXPECT_GE(tracer.stats().failed_posts, 1);
 }
 
 TEST(TracerTest, ListsRequestsWithTheirSpansBounded) {
