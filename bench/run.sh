@@ -8,7 +8,7 @@
 # Writes docs/PERFORMANCE.md.
 #
 # BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, photos, flood,
-# surge, checkout, notify, recs, analytics, cluster) runs only those sections.
+# surge, checkout, notify, recs, analytics, tracing, cluster) runs only those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -28,7 +28,9 @@ ulimit -n 20000
 server_pid=
 nginx_pid=
 cluster_pid=
+receiver_pid=
 cleanup() {
+    [[ -n $receiver_pid ]] && kill "$receiver_pid" 2>/dev/null && wait "$receiver_pid" 2>/dev/null
     if [[ -n $cluster_pid ]]; then kill -TERM "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null; fi
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
@@ -427,6 +429,46 @@ python3 bench/recs_report.py --wrk "$RESULTS/recs-wrk.json" --big "$RESULTS/recs
     --rate "20 connections each sending one request every 100 ms (about 200 requests/s) for ${BENCH_RECS_SECONDS:-30} s" \
     "${demo_args[@]}" --demo-shop "2,000 products, 500 customers and 4,000 orders each" --out "$ROOT/docs/PERFORMANCE.md"
 fi
+# Tracing overhead: the cached catalog list with wrk, tracing off, on at the default ratio (0.1)
+# and on at ratio 1, both exporting to a local OTLP receiver (bench/otlp_receiver.py).
+if want tracing; then
+echo "== tracing overhead"
+stop_server
+TRACING_PRODUCTS=${BENCH_TRACING_PRODUCTS:-2000}
+OTLP_PORT=${BENCH_OTLP_PORT:-18095}
+"$BIN" seed --preset games --products "$TRACING_PRODUCTS" --data-dir "$WORK/tracing" > /dev/null
+python3 bench/otlp_receiver.py "$OTLP_PORT" &
+receiver_pid=$!
+wait_ready "http://127.0.0.1:$OTLP_PORT/count"
+tracing_args=()
+tracing_run() {  # NAME LABEL SERVE_ARGS...
+    local name=$1 label=$2
+    shift 2
+    "$BIN" serve --data-dir "$WORK/tracing" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+        --rate-limit 0 "$@" 2> "$WORK/server-tracing-$name.log" &
+    server_pid=$!
+    wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+    wrk -t2 -c100 -d2s "$base$list_path" > /dev/null 2>&1 || true
+    wrk -t2 -c100 -d"$DURATION" --timeout 5s --latency "$base$list_path" > "$RESULTS/tracing-$name.txt" 2>&1
+    echo "   tracing $name: $(grep 'Requests/sec' "$RESULTS/tracing-$name.txt")"
+    sleep 2  # the exporter sends a partial batch at most a second later: its counters settle
+    local metrics
+    metrics=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics")
+    local exported dropped
+    exported=$(awk '/^emporium_trace_spans_exported_total/ {printf "%.0f", $2}' <<< "$metrics")
+    dropped=$(awk '/^emporium_trace_spans_dropped_total/ {printf "%.0f", $2}' <<< "$metrics")
+    tracing_args+=(--run "$label" "$RESULTS/tracing-$name.txt" "${exported:-n/a}" "${dropped:-n/a}")
+    stop_server
+}
+tracing_run off "off" --tracing false
+tracing_run sampled "on, ratio 0.1" --otlp-endpoint "http://127.0.0.1:$OTLP_PORT"
+tracing_run all "on, ratio 1" --otlp-endpoint "http://127.0.0.1:$OTLP_PORT" --trace-sample 1
+kill "$receiver_pid" && wait "$receiver_pid" 2>/dev/null || true
+receiver_pid=
+python3 bench/tracing_report.py "${tracing_args[@]}" --connections 100 --duration "$DURATION" \
+    --products "$TRACING_PRODUCTS" --out "$ROOT/docs/PERFORMANCE.md"
+fi
+
 # A cluster through nginx: the catalog list (wrk) and checkout (bench/checkout_bench.py) with one
 # node on SQLite, then one and three nodes on PostgreSQL started by scripts/cluster.sh, each setup
 # behind deploy/nginx's config (scripts/services/nginx.sh).

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "tracing/span.h"
+
 namespace emporium::accounts {
 
 HashCost HashCost::Minimal() {
@@ -19,6 +21,7 @@ PasswordHasher::PasswordHasher(HashCost cost) : cost_(cost) {
 }
 
 std::string PasswordHasher::Hash(std::string_view password) const {
+    tracing::Span span("password.hash");
     char out[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str_alg(out, password.data(), password.size(), cost_.ops, cost_.memory,
                               crypto_pwhash_ALG_ARGON2ID13) != 0) {
@@ -28,6 +31,7 @@ std::string PasswordHasher::Hash(std::string_view password) const {
 }
 
 bool PasswordHasher::Verify(std::string_view hash, std::string_view password) const {
+    tracing::Span span("password.verify");
     std::string terminated(hash);
     return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
 }

@@ -63,6 +63,28 @@ void AddNotifyOptions(CLI::App& cmd, NotifySettings& n) {
         ->envname("EMPORIUM_WEBHOOK_PRIVATE_TARGETS");
 }
 
+// Spans and their export, the same for serve and worker.
+void AddTraceOptions(CLI::App& cmd, TraceSettings& t) {
+    cmd.add_option("--tracing", t.enabled, "Record spans (false: none, and no Slow requests page)")
+        ->envname("EMPORIUM_TRACING")
+        ->capture_default_str();
+    cmd.add_option("--otlp-endpoint", t.otlp_endpoint,
+                   "Export spans over OTLP/HTTP (JSON) to this receiver, e.g. http://collector:4318 (/v1/traces is "
+                   "added); empty: no export")
+        ->envname("EMPORIUM_OTLP_ENDPOINT")
+        ->type_name("URL");
+    cmd.add_option("--trace-sample", t.sample,
+                   "Share of new traces exported (0 to 1); failed and slow ones always are, a caller's sampled "
+                   "flag is followed")
+        ->envname("EMPORIUM_TRACE_SAMPLE")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd.add_option("--trace-slow-ms", t.slow_ms, "A request at least this slow is always exported and listed")
+        ->envname("EMPORIUM_TRACE_SLOW_MS")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}))
+        ->capture_default_str();
+}
+
 // Where the shop listens, what it serves from disk, and how it logs.
 void AddListenerOptions(CLI::App& cmd, ServeOptions& o) {
     cmd.add_option("--port", o.port, "Public port (0 picks a free one)")
@@ -296,6 +318,7 @@ void AddServeOptions(CLI::App& cmd, ServeOptions& o) {
     AddProtectionOptions(cmd, o);
     AddBackgroundOptions(cmd, o);
     AddAlertOptions(cmd, o.alerts);
+    AddTraceOptions(cmd, o.tracing);
 }
 
 void AddStandbyOptions(CLI::App& cmd, ServeOptions& o) {
@@ -344,6 +367,7 @@ void AddWorkerOptions(CLI::App& cmd, WorkerOptions& o) {
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
         ->capture_default_str();
     AddNotifyOptions(cmd, o.notify);
+    AddTraceOptions(cmd, o.tracing);
 }
 
 void AddSeedOptions(CLI::App& cmd, SeedCommandOptions& o) {

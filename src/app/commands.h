@@ -53,6 +53,14 @@ struct RecsSettings {
     std::string poll = "5s";               // how often versions trained or rolled back elsewhere are looked for
 };
 
+// Spans and their export (src/tracing), the same for serve and worker.
+struct TraceSettings {
+    bool enabled = true;         // false: no spans at all (and no Slow requests list)
+    std::string otlp_endpoint;   // OTLP/HTTP receiver, e.g. http://collector:4318; empty: no export
+    double sample = 0.1;         // share of new traces exported; failed and slow ones always are
+    std::int64_t slow_ms = 500;  // a request at least this slow is always exported
+};
+
 struct ServeOptions {
     std::string data_dir = "./data";
     DatabaseSettings database;
@@ -105,6 +113,7 @@ struct ServeOptions {
     std::string promote_after = "0s";  // a standby: promote by itself after this long without its primary
     std::string peers;                 // other nodes' internal URLs, comma-separated: fencing
     RecsSettings recs;
+    TraceSettings tracing;
 };
 
 struct BackupCommandOptions {
@@ -122,6 +131,7 @@ struct WorkerOptions {
     std::uint16_t internal_port = 9091;  // health and metrics
     std::string log_level = "info";
     NotifySettings notify;
+    TraceSettings tracing;
 };
 
 struct UserCreateOptions {

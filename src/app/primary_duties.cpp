@@ -122,8 +122,9 @@ void PrimaryDuties::Stop() {
 }
 
 std::unique_ptr<events::Dispatcher> PrimaryDuties::MakeDispatcher() {
-    auto d =
-        std::make_unique<events::Dispatcher>(deps_.database, deps_.clock, deps_.logger, events::DispatcherOptions{});
+    events::DispatcherOptions options;
+    options.tracer = deps_.tracer;
+    auto d = std::make_unique<events::Dispatcher>(deps_.database, deps_.clock, deps_.logger, options);
     catalog::CatalogService& catalog = deps_.catalog;
     d->Add({"cache", {"product.changed", "order.placed", "order.cancelled"}, [&catalog](const events::Event&) {
                 catalog.NotifyChanged(0);

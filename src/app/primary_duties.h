@@ -24,6 +24,10 @@
 #include "ops/metrics.h"
 #include "orders/orders.h"
 
+namespace emporium::tracing {
+class Tracer;
+}
+
 namespace emporium::app {
 
 class PrimaryDuties {
@@ -42,6 +46,7 @@ public:
         std::string amqp_url;          // --events rabbitmq: the broker events are published to
         analytics::AnalyticsService& analytics;
         bool analytics_in_process;  // --events inprocess and --analytics inprocess: this process applies order events
+        tracing::Tracer* tracer;    // event dispatch spans; null: none
     };
     explicit PrimaryDuties(Deps deps);
     PrimaryDuties(const PrimaryDuties&) = delete;

@@ -49,6 +49,7 @@
 #include "orders/orders.h"
 #include "orders/orders_routes.h"
 #include "orders/payment.h"
+#include "tracing/tracing_routes.h"
 
 namespace emporium::app {
 namespace {
@@ -202,6 +203,11 @@ int WorkerThreads(const ServeOptions& options) {
     return options.workers > 0 ? options.workers : 4 * Cores();
 }
 
+notify::CourierOptions WithTracer(notify::CourierOptions courier, tracing::Tracer* tracer) {
+    courier.tracer = tracer;
+    return courier;
+}
+
 // Sign-ups and sign-ins wait for a hashing thread while the queue's wait stays within
 // --max-hash-wait-ms (password_hasher.h); past it they are told to retry.
 accounts::HashingQueue::Options HashingOptions(const ServeOptions& options) {
@@ -212,7 +218,7 @@ accounts::HashingQueue::Options HashingOptions(const ServeOptions& options) {
 http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDurations& durations,
                                       Limiter& per_address, ops::FaultSwitch& faults,
                                       const std::atomic<bool>& read_only, accounts::HashingQueue& hashing,
-                                      std::function<void()> on_hangup) {
+                                      std::function<void()> on_hangup, tracing::Tracer* tracer) {
     const int cores = Cores();
     http::ServerOptions o;
     o.io_threads = options.io_threads > 0 ? options.io_threads : cores;
@@ -229,6 +235,7 @@ http::ServerOptions MakeServerOptions(const ServeOptions& options, const ServeDu
     if (options.faults) o.fault = [&faults] { return faults.Next(); };
     o.read_only = [&read_only] { return read_only.load(); };
     o.on_hangup = std::move(on_hangup);
+    o.tracer = tracer;
     return o;
 }
 
@@ -360,6 +367,8 @@ private:
     Limiters limiters_;
     ops::FaultSwitch faults_;
     std::atomic<bool> read_only_;
+    // Spans (src/tracing): null with --tracing false. Before everything that records spans.
+    std::unique_ptr<tracing::Tracer> tracer_;
     const accounts::HashingQueue::Options hashing_options_;
     accounts::HashingQueue hashing_;  // password hashing for the heavy routes; stopped in Shutdown
     http::ServerOptions server_options_;
@@ -425,10 +434,12 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       node_limiters_(clock_, redis_.get()),
       limiters_(node_limiters_, options),
       read_only_(standby_mode_),
+      tracer_(MakeTracer(options.tracing, "emporium")),
       hashing_options_(HashingOptions(options)),
       hashing_(hashing_options_),
-      server_options_(MakeServerOptions(options, durations, limiters_.per_address, faults_, read_only_, hashing_,
-                                        [this] { reloader_->Begin(); })),
+      server_options_(MakeServerOptions(
+          options, durations, limiters_.per_address, faults_, read_only_, hashing_, [this] { reloader_->Begin(); },
+          tracer_.get())),
       core_(OpenCoreServices(
           options.data_dir, options.database, DefaultPool(server_options_, hashing_options_),
           [this](double seconds) { metrics_.ObserveQuery(seconds); }, clock_)),
@@ -442,7 +453,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       delivery_(*core_.database, clock_),
       sms_(OpenSmsGateway(options.notify, courier, logger_)),
       notifier_(*core_.database, *core_.vault, *core_.accounts, *core_.orders, *core_.catalog, *sms_, clock_, logger_,
-                courier),
+                WithTracer(courier, tracer_.get())),
       dead_letters_(*core_.database, clock_),
       analytics_(*core_.database, *core_.catalog, clock_),
       backups_(*core_.database, BackupDir(options), options.backup_retention, clock_, logger_,
@@ -450,7 +461,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       backup_schedule_(backups_, durations.backup_interval, clock_),
       primary_({*core_.database, clock_, logger_, *core_.catalog, *core_.orders, notifier_, metrics_, backup_schedule_,
                 read_only_, in_process_, in_process_ ? "" : AmqpUrl(), analytics_,
-                in_process_ && options.analytics == "inprocess"}),
+                in_process_ && options.analytics == "inprocess", tracer_.get()}),
       standby_(MakeStandby(options, durations.standby_interval, *core_.database, *core_.catalog, clock_, logger_)),
       window_(clock_),
       server_(server_options_, logger_,
@@ -495,6 +506,7 @@ void ServeProcess::AddMetrics() {
     if (redis_) AddRedisMetrics(metrics_, *redis_, shared_cache_.get());
     node_limiters_.AddMetrics(metrics_);
     AddPoolMetrics(metrics_, *core_.database);
+    if (tracer_) AddTraceMetrics(metrics_, *tracer_);
     AddNotifyMetrics(metrics_, notifier_, clock_);
     // Figures read from the database are sampled off the scrape (ops::Metrics::AddSampledCallback).
     metrics_.AddSampledCallback("emporium_backup_last_success_timestamp_seconds", "gauge",
@@ -624,6 +636,7 @@ void ServeProcess::AddPublicRoutes() {
     }
     notify::AddAdminRoutes(public_router_, std::move(admin_deps), authenticate_);
     ops::AddAdminOpsRoutes(public_router_, backups_, &alerter_, authenticate_);
+    tracing::AddSlowRequestRoutes(public_router_, tracer_.get(), authenticate_);
     if (recs_) recs_->AddRoutes(public_router_, catalog_cache_, authenticate_);
     delivery::AddRoutes(public_router_, delivery_, authenticate_, clock_);
     analytics::AddRoutes(public_router_,

@@ -180,6 +180,27 @@ std::optional<notify::CourierOptions> CourierOptionsFrom(const NotifySettings& s
     return o;
 }
 
+std::unique_ptr<tracing::Tracer> MakeTracer(const TraceSettings& settings, std::string service_name) {
+    if (!settings.enabled) return nullptr;
+    tracing::TracerOptions options;
+    options.service_name = std::move(service_name);
+    options.sample_ratio = settings.sample;
+    options.slow = std::chrono::milliseconds(settings.slow_ms);
+    options.otlp_endpoint = settings.otlp_endpoint;
+    return std::make_unique<tracing::Tracer>(std::move(options));
+}
+
+void AddTraceMetrics(ops::Metrics& metrics, const tracing::Tracer& tracer) {
+    metrics.AddCallback("emporium_trace_spans_exported_total", "counter", "Spans an OTLP receiver accepted", "",
+                        [&tracer] { return static_cast<double>(tracer.stats().exported); });
+    metrics.AddCallback("emporium_trace_spans_dropped_total", "counter",
+                        "Spans dropped rather than slow a request: export queue full, export failed, or too many "
+                        "in one trace",
+                        "", [&tracer] { return static_cast<double>(tracer.stats().dropped); });
+    metrics.AddCallback("emporium_trace_export_failures_total", "counter", "OTLP export requests that failed", "",
+                        [&tracer] { return static_cast<double>(tracer.stats().failed_posts); });
+}
+
 void AddNotifyMetrics(ops::Metrics& metrics, notify::NotifyService& notifier, const Clock& clock) {
     const notify::NotifyService::Counters& c = notifier.counters();
     const std::pair<const char*, const std::atomic<std::int64_t>*> outcomes[] = {

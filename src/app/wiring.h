@@ -29,6 +29,7 @@
 #include "orders/orders.h"
 #include "orders/payment.h"
 #include "recommend/recommend.h"
+#include "tracing/tracer.h"
 
 namespace emporium::app {
 
@@ -137,6 +138,11 @@ private:
     recommend::RetrainSchedule schedule_;
     std::string interval_text_;
 };
+
+// The process's tracer (service_name: "emporium" or "emporium-worker"), or null with --tracing false.
+std::unique_ptr<tracing::Tracer> MakeTracer(const TraceSettings& settings, std::string service_name);
+// emporium_trace_spans_exported_total, _dropped_total and emporium_trace_export_failures_total.
+void AddTraceMetrics(ops::Metrics& metrics, const tracing::Tracer& tracer);
 
 // EMPORIUM_AMQP_URL (it holds a password, so it is never a flag), or the local broker's default.
 std::string AmqpUrl();

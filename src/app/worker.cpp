@@ -68,6 +68,9 @@ int Worker(const WorkerOptions& options) {
     if (!courier) return 2;
 
     ops::Metrics metrics;
+    std::unique_ptr<tracing::Tracer> tracer = MakeTracer(options.tracing, "emporium-worker");
+    if (tracer) AddTraceMetrics(metrics, *tracer);
+    courier->tracer = tracer.get();
     // Connections: the consumers' threads, the courier's senders and its lease recovery.
     CoreServices core = OpenCoreServices(
         options.data_dir, options.database, 4 + options.notify.senders,
@@ -95,11 +98,12 @@ int Worker(const WorkerOptions& options) {
     std::atomic<bool> stop{false};
     events::AmqpSettings amqp{AmqpUrl()};
     notifier.Start();
+    events::ConsumerOptions consumer_options;
+    consumer_options.tracer = tracer.get();
     std::vector<std::thread> threads;
     threads.reserve(subscribers.size());
     for (const events::Subscriber& s : subscribers) {
-        threads.emplace_back(
-            [&, s] { events::Consume(amqp, s, events::ConsumerOptions{}, dead_letters, stop, logger); });
+        threads.emplace_back([&, s] { events::Consume(amqp, s, consumer_options, dead_letters, stop, logger); });
     }
     LogInfo(logger, LogFields("worker running")
                         .Add("only", options.only)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tracing/span.h"
+
 namespace emporium {
 
 ReadCache::ReadCache(const Clock& clock, std::chrono::seconds ttl, ReadCacheLimits limits)
@@ -12,17 +14,21 @@ std::size_t ReadCache::Cost(std::string_view key, std::string_view value) {
 }
 
 ReadCache::Lookup ReadCache::Get(std::string_view key, bool count_miss) {
+    tracing::Span span("cache.lookup");
+    span.Set("cache.level", "memory");
     std::lock_guard lock(mutex_);
     auto it = entries_.find(key);
     if (it != entries_.end()) {
         if (clock_.Now() < it->second.expires) {
             lru_.splice(lru_.begin(), lru_, it->second.lru);
             ++hits_;
+            span.Set("cache.result", "hit");
             return Lookup{it->second.value, generation_};
         }
         Erase(it);
     }
     if (count_miss) ++misses_;
+    span.Set("cache.result", "miss");
     return Lookup{std::nullopt, generation_};
 }
 

@@ -1,8 +1,77 @@
 #include "db/database.h"
 
 #include "db/postgres_database.h"
+#include "tracing/span.h"
 
 namespace emporium::db {
+namespace {
+
+// A transaction's connection seen through a span: counts statements and the rows they returned
+// or changed.
+class CountingConnection : public Connection {
+public:
+    explicit CountingConnection(Connection& inner) : inner_(inner) {}
+    void Query(std::string_view sql, const Params& params, const RowCallback& on_row) override {
+        ++statements_;
+        inner_.Query(sql, params, [&](const Row& row) {
+            ++rows_;
+            on_row(row);
+        });
+    }
+    std::int64_t Execute(std::string_view sql, const Params& params) override {
+        ++statements_;
+        const std::int64_t changed = inner_.Execute(sql, params);
+        rows_ += changed;
+        return changed;
+    }
+    void ExecuteScript(std::string_view sql) override {
+        ++statements_;
+        inner_.ExecuteScript(sql);
+    }
+    void SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) override {
+        inner_.SetDeadline(deadline);
+    }
+    void Report(tracing::Span& span) const {
+        span.Set("db.statements", statements_);
+        span.Set("db.rows", rows_);
+    }
+
+private:
+    Connection& inner_;
+    std::int64_t statements_ = 0;
+    std::int64_t rows_ = 0;
+};
+
+// Runs run(fn') inside a span named name, fn' counting fn's statements and rows; just run(fn)
+// when nothing is traced.
+template <typename Fn, typename Run>
+void Traced(std::string_view name, Dialect dialect, const Fn& fn, const Run& run) {
+    tracing::Span span(name, tracing::SpanKind::kClient);
+    if (!span.recording()) return run(fn);
+    span.Set("db.system", dialect == Dialect::kPostgres ? "postgresql" : "sqlite");
+    std::optional<CountingConnection> counted;
+    try {
+        run([&](Connection& c) {
+            counted.emplace(c);
+            return fn(*counted);
+        });
+    } catch (...) {
+        span.SetError();
+        if (counted) counted->Report(span);
+        throw;
+    }
+    if (counted) counted->Report(span);
+}
+
+}  // namespace
+
+void Database::TracedRead(const std::function<void(Connection&)>& fn) {
+    Traced("db.read", dialect(), fn, [this](const std::function<void(Connection&)>& f) { RunRead(f); });
+}
+
+void Database::TracedWrite(const std::function<bool(Connection&)>& fn) {
+    Traced("db.write", dialect(), fn, [this](const std::function<bool(Connection&)>& f) { RunWrite(f); });
+}
 
 std::int64_t Connection::QueryInt(std::string_view sql, const Params& params, std::int64_t fallback) {
     std::int64_t out = fallback;

@@ -134,10 +134,10 @@ public:
     auto Read(F&& fn) -> std::invoke_result_t<F, Connection&> {
         using R = std::invoke_result_t<F, Connection&>;
         if constexpr (std::is_void_v<R>) {
-            RunRead([&](Connection& c) { fn(c); });
+            TracedRead([&](Connection& c) { fn(c); });
         } else {
             std::optional<R> out;
-            RunRead([&](Connection& c) { out.emplace(fn(c)); });
+            TracedRead([&](Connection& c) { out.emplace(fn(c)); });
             return std::move(*out);
         }
     }
@@ -153,13 +153,13 @@ public:
     auto Write(F&& fn) -> std::invoke_result_t<F, Connection&> {
         using R = std::invoke_result_t<F, Connection&>;
         if constexpr (std::is_void_v<R>) {
-            RunWrite([&](Connection& c) {
+            TracedWrite([&](Connection& c) {
                 fn(c);
                 return true;
             });
         } else {
             std::optional<R> out;
-            RunWrite([&](Connection& c) {
+            TracedWrite([&](Connection& c) {
                 out.emplace(fn(c));
                 if constexpr (requires { out->ok(); }) {
                     return out->ok();
@@ -172,6 +172,10 @@ public:
     }
 
 protected:
+    // RunRead and RunWrite inside a "db.read" or "db.write" span (statements and rows counted)
+    // when the thread's work is traced; just RunRead and RunWrite otherwise.
+    void TracedRead(const std::function<void(Connection&)>& fn);
+    void TracedWrite(const std::function<bool(Connection&)>& fn);
     virtual void RunRead(const std::function<void(Connection&)>& fn) = 0;
     // fn returns whether to commit.
     virtual void RunWrite(const std::function<bool(Connection&)>& fn) = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/trace.h"
+#include "tracing/tracer.h"
 
 namespace emporium::events {
 
@@ -24,11 +25,15 @@ namespace {
 
 // Runs a handler, turning an escaped exception into a retry: a bug or an outage must not skip an event.
 // The event's trace is current meanwhile: the handler's log lines and what it queues carry it.
-Outcome Invoke(const EventHandler& handle, const Event& event) {
-    TraceScope trace(ContinueTrace(event.traceparent));
+Outcome Invoke(tracing::Tracer* tracer, const EventHandler& handle, const Event& event) {
+    tracing::WorkScope trace(tracer, "event.dispatch", tracing::SpanKind::kConsumer, event.traceparent);
+    trace.Set("messaging.event_type", event.type);
     try {
-        return handle(event);
+        Outcome outcome = handle(event);
+        if (outcome.kind != Outcome::Kind::kDone) trace.SetError();
+        return outcome;
     } catch (const std::exception& e) {
+        trace.SetError();
         return Outcome::Retry(std::string("exception: ") + e.what());
     }
 }
@@ -112,7 +117,7 @@ int DeadLetters::RunReplays(std::string_view subscriber, const EventHandler& han
         return out;
     });
     for (const Pending& p : pending) {
-        Outcome outcome = Invoke(handle, p.event);
+        Outcome outcome = Invoke(nullptr, handle, p.event);
         const std::int64_t now = UnixSeconds(clock_.Now());
         database_.Write([&](db::Connection& c) {
             if (outcome.kind == Outcome::Kind::kDone) {
@@ -195,7 +200,7 @@ Dispatcher::StepResult Dispatcher::Step(Lane& lane) {
             done_up_to = event.id;
             continue;
         }
-        Outcome outcome = Invoke(lane.handle, event);
+        Outcome outcome = Invoke(options_.tracer, lane.handle, event);
         if (outcome.kind == Outcome::Kind::kRetry && lane.attempts + 1 < options_.max_attempts) {
             ++lane.attempts;
             lane.last_error = outcome.reason;

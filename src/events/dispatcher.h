@@ -25,6 +25,10 @@
 #include "db/database.h"
 #include "events/outbox.h"
 
+namespace emporium::tracing {
+class Tracer;
+}
+
 namespace emporium::events {
 
 // What a handler says about one event.
@@ -61,6 +65,9 @@ struct DispatcherOptions {
     // Events every lane has passed are deleted once older than this (checked hourly); events a
     // dead letter still needs are kept.
     std::chrono::seconds keep{std::chrono::hours(24 * 7)};
+    // Each event's handling is a root span ("event.dispatch") in the event's trace. Optional; must
+    // outlive the dispatcher.
+    tracing::Tracer* tracer = nullptr;
 };
 
 // The delay before attempt number `attempt` + 1 (attempt >= 1): first_backoff doubled each time,

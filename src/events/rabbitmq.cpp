@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/trace.h"
+#include "tracing/tracer.h"
 
 namespace emporium::events {
 namespace {
@@ -225,6 +226,17 @@ void AmqpPublisher::Disconnect() {
 }
 
 Outcome AmqpPublisher::Publish(const Event& event) {
+    tracing::Span span("event.publish", tracing::SpanKind::kProducer);
+    if (!span.recording()) return PublishOnce(event);
+    span.Set("messaging.event_type", event.type);
+    Event traced = event;
+    traced.traceparent = CurrentTraceparent();  // the publish span's
+    Outcome outcome = PublishOnce(traced);
+    if (outcome.kind != Outcome::Kind::kDone) span.SetError();
+    return outcome;
+}
+
+Outcome AmqpPublisher::PublishOnce(const Event& event) {
     std::string error;
     if (!connection_ && !Connect(error)) {
         Disconnect();
@@ -313,7 +325,10 @@ bool HandleWithRetries(const Event& event, const Subscriber& subscriber, const C
     DispatcherOptions backoff;
     backoff.first_backoff = options.first_backoff;
     backoff.max_backoff = options.max_backoff;
-    TraceScope trace(ContinueTrace(event.traceparent));  // the handler's log lines and queued work carry it
+    // The handler's log lines, spans and queued work carry the message's trace.
+    tracing::WorkScope trace(options.tracer, "event.consume", tracing::SpanKind::kConsumer, event.traceparent);
+    trace.Set("messaging.event_type", event.type);
+    trace.Set("messaging.consumer", subscriber.name);
     for (int attempt = 1;; ++attempt) {
         Outcome outcome;
         try {
@@ -321,6 +336,7 @@ bool HandleWithRetries(const Event& event, const Subscriber& subscriber, const C
         } catch (const std::exception& e) {
             outcome = Outcome::Retry(std::string("exception: ") + e.what());
         }
+        if (outcome.kind != Outcome::Kind::kDone) trace.SetError();
         if (outcome.kind == Outcome::Kind::kDone) return true;
         if (outcome.kind == Outcome::Kind::kGiveUp || attempt >= options.max_attempts) {
             dead_letters.Record(subscriber.name, event, attempt, outcome.reason);

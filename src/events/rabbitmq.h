@@ -21,6 +21,10 @@
 #include "core/result.h"
 #include "events/dispatcher.h"
 
+namespace emporium::tracing {
+class Tracer;
+}
+
 namespace emporium::events {
 
 inline constexpr std::string_view kExchange = "emporium.events";
@@ -55,10 +59,13 @@ public:
     // Publishes one event and waits for the broker's confirm: Done once confirmed, Retry when the
     // broker is unreachable, refused it, or did not confirm in time (the connection is then
     // dropped and made again on the next call). Use as a dispatcher handler, from one thread.
+    // Inside a traced event's dispatch the publish is a span ("event.publish") and the message
+    // names it as the parent of the consumer's span.
     Outcome Publish(const Event& event);
 
 private:
     struct Connection;
+    Outcome PublishOnce(const Event& event);
     bool Connect(std::string& error);
     void Disconnect();
 
@@ -84,6 +91,9 @@ struct ConsumerOptions {
     std::chrono::milliseconds first_backoff{1000};
     std::chrono::milliseconds max_backoff{300'000};
     std::chrono::milliseconds reconnect_delay{1000};
+    // Each message's handling is a root span ("event.consume") in the message's trace. Optional;
+    // must outlive Consume.
+    tracing::Tracer* tracer = nullptr;
 };
 
 // Consumes the subscriber's queue until stop is set, calling handle for each event. Done and

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/trace.h"
+#include "tracing/span.h"
 
 namespace emporium::http {
 namespace {
@@ -204,8 +205,11 @@ HttpAnswer Run(const HttpCall& call, std::FILE* sink) {
     for (const std::string& header : call.headers) headers = curl_slist_append(headers, header.c_str());
     headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
     // The trace goes on to the receiver (Twilio, a webhook): a span of the current one.
+    // When the work is traced, the current span is Perform's own "http.client" span.
     if (const TraceContext* trace = CurrentTrace()) {
-        headers = curl_slist_append(headers, ("traceparent: " + StartSpan(*trace).Traceparent()).c_str());
+        const std::string traceparent =
+            tracing::CurrentCollector() ? trace->Traceparent() : StartSpan(*trace).Traceparent();
+        headers = curl_slist_append(headers, ("traceparent: " + traceparent).c_str());
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     CURLcode rc = curl_easy_perform(h);
@@ -223,7 +227,12 @@ HttpAnswer Run(const HttpCall& call, std::FILE* sink) {
 }  // namespace
 
 HttpAnswer Perform(const HttpCall& call) {
-    return Run(call, nullptr);
+    tracing::Span span("http.client", tracing::SpanKind::kClient);
+    span.Set("http.request.method", call.method);
+    HttpAnswer answer = Run(call, nullptr);
+    span.Set("http.response.status_code", static_cast<std::int64_t>(answer.status));
+    if (!answer.error.empty() || answer.status >= 500) span.SetError();
+    return answer;
 }
 
 HttpAnswer Download(const HttpCall& call, const std::string& path) {

@@ -11,6 +11,10 @@
 
 #include "core/trace.h"
 
+namespace emporium::tracing {
+class SpanCollector;
+}
+
 namespace emporium::http {
 
 struct Request {
@@ -27,6 +31,9 @@ struct Request {
     // Current on the thread that runs the handler, so that its log lines and the work it queues
     // carry the trace on.
     TraceContext trace;
+    // Where the spans of this request's handler go (its root span's collector), or nullptr when
+    // the request is not traced; current on the handler's thread with the trace.
+    tracing::SpanCollector* spans = nullptr;
 
     // The first value of a query parameter, or nullopt.
     std::optional<std::string_view> QueryParam(std::string_view name) const;

@@ -22,6 +22,7 @@
 
 #include "core/text.h"
 #include "http/errors.h"
+#include "tracing/tracer.h"
 
 namespace emporium::http {
 
@@ -34,6 +35,16 @@ using asio::use_awaitable;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
+
+// A request's method as a span shows it: a client's made-up method is "OTHER", so that neither a
+// span's name nor its attributes carry arbitrary client text.
+std::string SpanMethod(std::string_view method) {
+    static constexpr std::string_view kKnown[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    for (std::string_view known : kKnown) {
+        if (method == known) return std::string(known);
+    }
+    return "OTHER";
+}
 
 struct Listener {
     std::string name;
@@ -266,6 +277,7 @@ struct Server::Impl {
         // Answered without reading the whole request (unreadable, or refused before its body):
         // the connection closes after the answer.
         bool close_after = false;
+        std::unique_ptr<tracing::RootSpan> root;  // the request's span when it is traced
     };
 
     // A connection's requests, one after another: read, admit, dispatch, write, record.
@@ -297,7 +309,7 @@ struct Server::Impl {
     awaitable<std::pair<beast::error_code, std::size_t>> WriteStream(Stream& stream, const Listener& listener,
                                                                      Exchange& exchange);
     // The metrics observer and the log line.
-    void Record(const Listener& listener, const Exchange& exchange, std::size_t body_size);
+    void Record(const Listener& listener, Exchange& exchange, std::size_t body_size);
     template <typename Stream>
     awaitable<void> LingeringClose(Stream& stream);
     awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
@@ -403,7 +415,7 @@ awaitable<void> Server::Impl::Reject(tcp::socket socket, const char* message) {
 }
 
 Response Server::Impl::CallHandler(const Route& route, const Request& request) {
-    TraceScope trace(request.trace);
+    tracing::CollectorScope trace(request.spans, request.trace);
     try {
         return route.handler(request);
     } catch (const std::exception& e) {
@@ -479,6 +491,7 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
     route_name = route->pattern;
     request.path_params = std::move(match.params);
     if (route->fast) {
+        tracing::CollectorScope trace(request.spans, request.trace);
         if (std::optional<Response> answer = route->fast(request)) co_return std::move(*answer);
     }
     if (route->inline_only) co_return CallHandler(*route, request);
@@ -593,7 +606,17 @@ Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, con
     exchange.request.method = std::string(message.method_string());
     exchange.version = message.version() ? message.version() : 11;
     const auto traceparent = message["traceparent"];
-    exchange.request.trace = StartSpan(ParseTraceparent(std::string_view(traceparent.data(), traceparent.size())));
+    const std::optional<TraceContext> caller =
+        ParseTraceparent(std::string_view(traceparent.data(), traceparent.size()));
+    exchange.request.trace = StartSpan(caller);
+    if (options.tracer && listener.public_facing) {
+        // A trace that starts here is sampled (kept, and marked so for the work it goes on to) at
+        // the configured ratio; a caller's decision is passed on as given.
+        if (!caller) exchange.request.trace.sampled = options.tracer->SampleNew();
+        exchange.root = options.tracer->Begin(SpanMethod(exchange.request.method), tracing::SpanKind::kServer,
+                                              exchange.request.trace, caller ? caller->span_id : std::string());
+        exchange.request.spans = exchange.root->collector();
+    }
     return exchange;
 }
 
@@ -786,10 +809,22 @@ awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteStream(S
     co_return std::pair{ec, bytes};
 }
 
-void Server::Impl::Record(const Listener& listener, const Exchange& exchange, std::size_t body_size) {
+void Server::Impl::Record(const Listener& listener, Exchange& exchange, std::size_t body_size) {
     const Request& request = exchange.request;
     const int status = exchange.response.status;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started).count();
+    if (exchange.root) {
+        tracing::SpanRecord& span = exchange.root->record();
+        const std::string method = SpanMethod(request.method);
+        span.name = method + " " + exchange.route_name;  // the pattern, never the client's path
+        span.Set("http.request.method", method);
+        span.Set("http.route", exchange.route_name);
+        span.Set("http.response.status_code", static_cast<std::int64_t>(status));
+        span.Set("emporium.listener", listener.name);
+        span.error = status >= 500;
+        exchange.request.spans = nullptr;
+        options.tracer->End(std::move(exchange.root));
+    }
     if (observer) observer(RequestRecord{listener.name, exchange.route_name, request.method, status, seconds});
     logger->info(LogFields("request")
                      .Add("listener", listener.name)

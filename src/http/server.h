@@ -16,6 +16,10 @@
 #include "core/rate_limiter.h"
 #include "http/router.h"
 
+namespace emporium::tracing {
+class Tracer;
+}
+
 namespace emporium::http {
 
 // What a drill's fault switch says about one public request: fail it with a 500, or delay it.
@@ -62,6 +66,10 @@ struct ServerOptions {
     // A warm standby: while this says true, public writes (anything but GET and HEAD) get 503
     // `read_only`. Optional.
     std::function<bool()> read_only;
+    // Gives each public request a root span (named by its route's pattern) whose collector is
+    // current while its handler runs, and decides at its end whether the trace is kept. Unset: no
+    // spans. Must outlive the server.
+    tracing::Tracer* tracer = nullptr;
 };
 
 struct ListenerOptions {

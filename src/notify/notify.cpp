@@ -10,6 +10,7 @@
 #include "core/text.h"
 #include "core/trace.h"
 #include "http/client.h"
+#include "tracing/tracer.h"
 
 namespace emporium::notify {
 namespace {
@@ -262,7 +263,8 @@ void NotifyService::Record(std::int64_t id, const std::string& status, const std
 
 void NotifyService::Send(const Claimed& m) {
     // The order's trace: the provider's or receiver's request carries it, and the log lines too.
-    TraceScope trace(ContinueTrace(m.traceparent));
+    tracing::WorkScope trace(options_.tracer, "notify.send", tracing::SpanKind::kInternal, m.traceparent);
+    trace.Set("notify.channel", m.channel);
     SendOutcome outcome;
     if (m.channel == "sms") {
         Result<std::string> phone = vault_.Decrypt(kPhoneField, m.recipient);
@@ -309,6 +311,7 @@ void NotifyService::Send(const Claimed& m) {
     // Whatever the provider or the network said is outside text: no phone number in it reaches
     // the send log, the admin JSON or the log lines below.
     outcome.error = MaskPhonesIn(outcome.error);
+    if (outcome.kind != SendOutcome::Kind::kSent) trace.SetError();
     LogFields line("message");
     line.Add("id", static_cast<long long>(m.id))
         .Add("channel", m.channel)

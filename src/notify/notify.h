@@ -33,6 +33,10 @@
 #include "notify/sms_gateway.h"
 #include "orders/orders.h"
 
+namespace emporium::tracing {
+class Tracer;
+}
+
 namespace emporium::notify {
 
 std::vector<db::Migration> Migrations(db::Dialect dialect);
@@ -98,6 +102,9 @@ struct CourierOptions {
     // Webhook URLs may name loopback or private addresses (a receiver on the shop's own network,
     // tests). Off: such URLs are refused at registration and at every connect (http::IsPublicAddress).
     bool webhook_private_targets = false;
+    // Each send is a root span ("notify.send") in the order's trace, with the provider's or
+    // receiver's call under it. Optional; must outlive the service.
+    tracing::Tracer* tracer = nullptr;
 };
 
 // The notify module's share of a key rotation: texts' numbers and webhook secrets. NotifyService

@@ -1,5 +1,7 @@
 #include "redis/shared_cache.h"
 
+#include "tracing/span.h"
+
 namespace emporium::redis {
 namespace {
 
@@ -75,6 +77,8 @@ bool SharedCache::Announce() {
 
 SharedCacheLevel::Lookup SharedCache::Get(std::string_view key) {
     if (!subscribed_ || (unannounced_ > 0 && !Announce())) return {};
+    tracing::Span span("cache.lookup", tracing::SpanKind::kClient);
+    span.Set("cache.level", "redis");
     Outcome o = client_.Eval(GetScript(), {kGenerationKey}, {kValuePrefix, key});
     if (!o.ok() || o.reply.type != Reply::Type::kArray || o.reply.elements.size() != 2) return {};
     Lookup found;
@@ -82,8 +86,10 @@ SharedCacheLevel::Lookup SharedCache::Get(std::string_view key) {
     if (o.reply.elements[1].type == Reply::Type::kString) {
         found.value = std::move(o.reply.elements[1].text);
         ++hits_;
+        span.Set("cache.result", "hit");
     } else {
         ++misses_;
+        span.Set("cache.result", "miss");
     }
     return found;
 }

@@ -443,6 +443,7 @@ class MatrixTest(unittest.TestCase):
             Route("POST", "/api/admin/backups", "ops:write", admin_only(201),
                   fixed("/api/admin/backups")),
             Route("GET", "/api/admin/alerts", "ops:read", admin_only(200), fixed("/api/admin/alerts")),
+            Route("GET", "/api/admin/slow-requests", "ops:read", admin_only(200), fixed("/api/admin/slow-requests")),
             # The API description and its reference page (tests/api/test_openapi.py): anyone.
             Route("GET", "/api/openapi.json", None, public, fixed("/api/openapi.json")),
             Route("GET", "/api/docs", None, public, fixed("/api/docs")),

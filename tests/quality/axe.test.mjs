@@ -134,6 +134,17 @@ function openStates(productAddress) {
       },
     },
     {
+      name: 'a slow request opened as a waterfall',
+      viewport: 'phone',
+      who: 'admin',
+      address: '/admin/slow-requests',
+      open: async (page) => {
+        const first = page.locator('[data-testid="slow-request"]').first();
+        await first.getByRole('button').first().click();
+        await first.locator('[data-testid="waterfall-row"]').first().waitFor();
+      },
+    },
+    {
       name: 'added to the cart',
       viewport: 'desktop',
       who: 'guest',

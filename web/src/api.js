@@ -228,6 +228,7 @@ export const api = {
   alerts: (opts) => apiRequest('GET', '/api/admin/alerts', { ...opts }),
   backups: (opts) => apiRequest('GET', '/api/admin/backups', { ...opts }),
   takeBackup: () => apiRequest('POST', '/api/admin/backups'),
+  slowRequests: (opts) => apiRequest('GET', '/api/admin/slow-requests', { ...opts }),
 
   // Recommendations
   productRecommendations: (productId, limit, opts) => apiGet(`/api/products/${id(productId)}/recommendations`, { limit }, opts),

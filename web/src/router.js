@@ -20,6 +20,7 @@ const AdminNotificationsPage = () => import('./pages/AdminNotificationsPage.vue'
 const AdminWebhooksPage = () => import('./pages/AdminWebhooksPage.vue')
 const AdminEventsPage = () => import('./pages/AdminEventsPage.vue')
 const AdminOperationsPage = () => import('./pages/AdminOperationsPage.vue')
+const AdminSlowRequestsPage = () => import('./pages/AdminSlowRequestsPage.vue')
 const AdminRecommendationsPage = () => import('./pages/AdminRecommendationsPage.vue')
 const AdminDeliveryPage = () => import('./pages/AdminDeliveryPage.vue')
 const CheckoutPage = () => import('./pages/CheckoutPage.vue')
@@ -70,6 +71,7 @@ export const router = createRouter({
     { path: '/admin/webhooks', name: 'admin-webhooks', component: AdminWebhooksPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/events', name: 'admin-events', component: AdminEventsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/operations', name: 'admin-operations', component: AdminOperationsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
+    { path: '/admin/slow-requests', name: 'admin-slow-requests', component: AdminSlowRequestsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/recommendations', name: 'admin-recommendations', component: AdminRecommendationsPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/admin/delivery', name: 'admin-delivery', component: AdminDeliveryPage, meta: { auth: true, roles: ['admin'], area: 'the admin area' } },
     { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundPage, meta: { light: true } },
