@@ -23,12 +23,12 @@ TEST(Trace, ParsesTheSpecificationsExampleAndWritesItBack) {
 TEST(Trace, RefusesMalformedHeaders) {
     for (const char* bad : {
              "",
-             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",     // no flags
-             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  // upper case
-             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  // all-zero trace id
-             "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  // all-zero parent id
-             "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  // version ff
-             "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",  // not hex
+             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",       // no flags
+             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",    // upper case
+             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",    // all-zero trace id
+             "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",    // all-zero parent id
+             "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",    // version ff
+             "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",    // not hex
              "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",  // version 00 has no more
              "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
          }) {
