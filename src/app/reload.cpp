@@ -1,12 +1,11 @@
 #include "app/reload.h"
 
-#include <sodium.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include "handoff/handoff.h"
+#include "ops/backup.h"
 
 namespace emporium::app {
 namespace {
@@ -70,21 +69,11 @@ void Reloader::Run() {
 }
 
 std::string BinaryDigest() {
-    std::ifstream in("/proc/self/exe", std::ios::binary);
-    if (!in) return "";
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init(&state);
-    std::vector<char> buffer(std::size_t{1} << 20);
-    while (in) {
-        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(buffer.data()),
-                                  static_cast<unsigned long long>(in.gcount()));
+    try {
+        return ops::FileSha256("/proc/self/exe").substr(0, 16);
+    } catch (const std::exception&) {
+        return "";
     }
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&state, digest);
-    char hex[2 * crypto_hash_sha256_BYTES + 1];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    return std::string(hex, 16);
 }
 
 }  // namespace emporium::app
