@@ -15,7 +15,9 @@ from test_notify import wait_until
 
 
 def metric(shop, name):
-    text = shop.get("/metrics", internal=True).body.decode()
+    # A scrape never waits for the database, but it may wait for a worker thread that the held
+    # requests occupy: on a busy machine that can take longer than the default 10 s.
+    text = shop.get("/metrics", internal=True, conn=shop.connect(internal=True, timeout=60)).body.decode()
     found = re.search(r"^" + name + r" (\S+)$", text, re.M)
     assert found, f"{name} not on /metrics"
     return float(found.group(1))

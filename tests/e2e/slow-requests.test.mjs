@@ -32,7 +32,14 @@ async function put(path, body) {
 describe('the admin Slow requests page', () => {
   test('lists kept requests and opens one as a waterfall of its spans', T, async () => {
     // Requests the node keeps: catalog reads (database and cache spans), and one that fails.
-    for (const page of [1, 2, 3]) assert.equal((await fetch(`${shop.base}/api/products?page=${page}&per_page=5`)).status, 200);
+    // The catalog reads are made slow (the drill's delay) so that they rank among the slowest kept
+    // whatever else a busy machine delays: the page's own requests can outlast a quick read.
+    await put('/internal/faults', { error_ratio: 0, slow_ratio: 1, delay_ms: 700 });
+    try {
+      for (const page of [1, 2, 3]) assert.equal((await fetch(`${shop.base}/api/products?page=${page}&per_page=5`)).status, 200);
+    } finally {
+      await put('/internal/faults', { slow_ratio: 0 });
+    }
     await put('/internal/faults', { error_ratio: 1 });
     try {
       assert.equal((await fetch(`${shop.base}/api/products?page=9`)).status, 500);
