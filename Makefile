@@ -85,7 +85,7 @@ test-asan: deps
 test-tsan: deps
 	@test -f $(TSAN_DIR)/build.ninja || cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMPORIUM_SANITIZE=thread -DCMAKE_UNITY_BUILD=ON
 	cmake --build $(TSAN_DIR)
-	cd $(TSAN_DIR) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" ctest -LE postgresql --output-on-failure
+	cd $(TSAN_DIR) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" ctest -LE postgresql -E 'MediaTest|ImagesTest' --output-on-failure
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" EMPORIUM_BIN=$(CURDIR)/$(TSAN_DIR)/emporium python3 tests/api/run.py
 
 bench: build
