@@ -121,12 +121,13 @@ nginx -c "$WORK/nginx/nginx.conf" &
 nginx_pid=$!
 wait_ready "http://127.0.0.1:$NGINX_PORT/list.json"
 
-run_wrk() {  # TARGET NAME CONNECTIONS URL
-    local out="$RESULTS/$1-$2-c$3.txt"
+run_wrk() {  # TARGET NAME CONNECTIONS URL [WRK ARGS...]: the run's output, with wrk's own CPU time
+    local out="$RESULTS/$1-$2-c$3.txt" conns=$3 url=$4 TIMEFORMAT="wrk cpu seconds: %U user %S system"
+    shift 4
     # Warm up (fills the program's cache, as a running shop's would be), then measure.
-    wrk -t2 -c"$3" -d2s "$4" > /dev/null 2>&1 || true
-    wrk -t2 -c"$3" -d"$DURATION" --timeout 5s --latency "$4" > "$out" 2>&1
-    echo "   $1 $2 c=$3: $(grep 'Requests/sec' "$out")"
+    wrk -t2 -c"$conns" -d2s "$url" "$@" > /dev/null 2>&1 || true
+    { time wrk -t2 -c"$conns" -d"$DURATION" --timeout 5s --latency "$url" "$@" > "$out" 2>&1; } 2>> "$out"
+    echo "   $(basename "$out" .txt): $(grep 'Requests/sec' "$out")"
 }
 
 for conns in 100 1000; do
@@ -135,12 +136,17 @@ for conns in 100 1000; do
         run_wrk nginx "$name" "$conns" "http://127.0.0.1:$NGINX_PORT/$name.json"
     done
 done
+# Searches the cache cannot answer: every request a new min_price (bench/new_min_price.lua), so
+# each one runs its full-text query over 100,000 products; nginx serves a search answer's bytes.
+run_wrk emporium search-uncached 100 "$base${paths[search]}" -s bench/new_min_price.lua
+run_wrk nginx search-uncached 100 "http://127.0.0.1:$NGINX_PORT/search.json"
 
 cache_line=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | grep -E '^emporium_cache_(hits|misses)_total' | tr '\n' ' ')
 rss=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | awk '/^process_resident_memory_bytes/ {printf "%.0f", $2/1048576}')
 python3 bench/wrk_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" \
     --seed-seconds "$seed_seconds" --products "$PRODUCTS" --duration "$DURATION" \
-    --cache "$cache_line" --rss-mib "$rss" --product-id "$product_id"
+    --cache "$cache_line" --rss-mib "$rss" --product-id "$product_id" \
+    --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' with uncommitted changes')"
 
 fi
 

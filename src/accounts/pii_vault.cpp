@@ -323,9 +323,9 @@ std::vector<TableRotation> PiiVault::CountOnOldKeys() {
     const std::string active = ActiveKeyId();
     std::vector<TableRotation> out;
     for (const Registered& r : Tables()) {
-        auto [where, params] = StaleCondition(r.table, active);
+        const auto stale = StaleCondition(r.table, active);
         std::int64_t n = r.database->Read([&](db::Connection& c) {
-            return c.QueryInt("SELECT COUNT(*) FROM " + r.table.table + " WHERE " + where, params);
+            return c.QueryInt("SELECT COUNT(*) FROM " + r.table.table + " WHERE " + stale.first, stale.second);
         });
         out.push_back({r.table.table, n});
     }
@@ -337,7 +337,10 @@ std::vector<TableRotation> PiiVault::ReencryptBatch(std::int64_t batch) {
     std::vector<TableRotation> out;
     for (const Registered& r : Tables()) {
         const SealedTable& t = r.table;
-        auto [where, params] = StaleCondition(t, active);
+        // Named, not structured bindings: clang 14 (the sanitizer builds) cannot capture those.
+        auto stale = StaleCondition(t, active);
+        const std::string& where = stale.first;
+        db::Params& params = stale.second;
         params.emplace_back(batch);
         std::string columns = t.id_column;
         for (const SealedTable::Column& c : t.columns) columns += ", " + c.column;

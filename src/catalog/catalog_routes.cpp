@@ -264,28 +264,32 @@ public:
         : service_(service), cache_(cache), shared_(shared), authenticate_(std::move(authenticate)) {}
 
     // Answers from this node's cache, else the shared level, else computes with fn and stores the
-    // answer in both. Runs on a worker thread (the shared level may wait for Redis).
+    // answer in both. Runs on a worker thread (the shared level may wait for Redis). Every answer
+    // is the cache's prepared bytes (shared, compressed once), so the first one goes out as the
+    // hits after it do.
     template <typename F>
     Response Cached(const std::string& key, F&& compute) {
         ReadCache::Lookup hit = cache_.Get(key);
-        if (hit.value) return Response::Json(200, std::move(*hit.value));
+        if (hit.value) return Response::Json(200, std::move(hit.value));
         SharedCacheLevel::Lookup remote;
         if (shared_) remote = shared_->Get(key);
         if (remote.value) {
-            cache_.Put(key, *remote.value, hit.ticket);
-            return Response::Json(200, std::move(*remote.value));
+            auto prepared = PreparedText::Make(std::move(*remote.value));
+            cache_.Put(key, prepared, hit.ticket);
+            return Response::Json(200, std::move(prepared));
         }
         Result<std::string> body = compute();
         if (!body.ok()) return ErrorReply(body.error());
         if (shared_) shared_->Put(key, body.value(), remote.stamp);
-        cache_.Put(key, body.value(), hit.ticket);
-        return Response::Json(200, std::move(body.value()));
+        auto prepared = PreparedText::Make(std::move(body.value()));
+        cache_.Put(key, prepared, hit.ticket);
+        return Response::Json(200, std::move(prepared));
     }
 
     std::optional<Response> FromCache(const std::string& key) {
         ReadCache::Lookup hit = cache_.Get(key, /*count_miss=*/false);
         if (!hit.value) return std::nullopt;
-        return Response::Json(200, std::move(*hit.value));
+        return Response::Json(200, std::move(hit.value));
     }
 
     static Result<std::string> ListKey(const Request& request) {
@@ -350,10 +354,12 @@ public:
 
     // A cached "<version>\n<svg>" answer as the picture, cached for a year at its current address.
     static Response PictureAnswer(const Request& request, Response r) {
-        if (r.status != 200) return r;
-        std::size_t cut = r.body.find('\n');
-        bool current = request.QueryParam("v") == std::string_view(r.body).substr(0, cut);
-        r.body.erase(0, cut + 1);
+        if (r.status != 200 || !r.prepared) return r;
+        const std::string& cached = r.prepared->text();
+        std::size_t cut = cached.find('\n');
+        bool current = request.QueryParam("v") == std::string_view(cached).substr(0, cut);
+        r.body = cached.substr(cut + 1);
+        r.prepared.reset();
         r.content_type = "image/svg+xml";
         r.headers.emplace_back("Cache-Control", current ? "public, max-age=31536000, immutable" : "no-cache");
         return r;

@@ -1,20 +1,61 @@
 #include "core/log.h"
 
 #include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <mutex>
 
 #include "core/text.h"
 #include "core/trace.h"
 
 namespace emporium {
+namespace {
+
+// Writes the log's lines to standard error, one write for every line already queued behind the
+// one in hand: under load the access log costs a write per batch, not per request, while the lines
+// of an idle shop still go out at once. Runs on the logger's own thread.
+class BatchingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    explicit BatchingStderrSink(std::weak_ptr<spdlog::details::thread_pool> pool) : pool_(std::move(pool)) {}
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& message) override {
+        formatter_->format(message, lines_);
+        const auto pool = pool_.lock();
+        if (lines_.size() >= kBatchBytes || !pool || pool->queue_size() == 0) WriteOut();
+    }
+    void flush_() override { WriteOut(); }
+
+private:
+    static constexpr std::size_t kBatchBytes = 64 * 1024;
+
+    void WriteOut() {
+        const char* next = lines_.data();
+        std::size_t left = lines_.size();
+        while (left > 0) {
+            const ssize_t n = ::write(STDERR_FILENO, next, left);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;  // nowhere to write the log to: the lines are dropped, the shop goes on
+            next += n;
+            left -= static_cast<std::size_t>(n);
+        }
+        lines_.clear();
+    }
+
+    std::weak_ptr<spdlog::details::thread_pool> pool_;  // weak: spdlog::shutdown() must still end the pool
+    spdlog::memory_buf_t lines_;
+};
+
+}  // namespace
 
 Logger MakeLogger(std::string_view level) {
     // The async thread pool is owned by spdlog's registry; one per process is what it supports.
     if (!spdlog::thread_pool()) spdlog::init_thread_pool(32768, 1);
-    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto sink = std::make_shared<BatchingStderrSink>(spdlog::thread_pool());
     auto logger = std::make_shared<spdlog::async_logger>("emporium", sink, spdlog::thread_pool(),
                                                          spdlog::async_overflow_policy::block);
     logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);

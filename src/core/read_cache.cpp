@@ -9,8 +9,8 @@ namespace emporium {
 ReadCache::ReadCache(const Clock& clock, std::chrono::seconds ttl, ReadCacheLimits limits)
     : clock_(clock), ttl_(ttl), limits_(limits) {}
 
-std::size_t ReadCache::Cost(std::string_view key, std::string_view value) {
-    return kEntryOverhead + 2 * key.size() + value.size();  // the key sits in the map and the LRU list
+std::size_t ReadCache::Cost(std::string_view key, const PreparedText& value) {
+    return kEntryOverhead + 2 * key.size() + value.MemoryCost();  // the key sits in the map and the LRU list
 }
 
 ReadCache::Lookup ReadCache::Get(std::string_view key, bool count_miss) {
@@ -29,12 +29,16 @@ ReadCache::Lookup ReadCache::Get(std::string_view key, bool count_miss) {
     }
     if (count_miss) ++misses_;
     span.Set("cache.result", "miss");
-    return Lookup{std::nullopt, generation_};
+    return Lookup{nullptr, generation_};
 }
 
 void ReadCache::Put(std::string key, std::string value, std::uint64_t ticket) {
-    if (limits_.max_entries == 0 || limits_.max_bytes == 0 || ttl_.count() <= 0) return;
-    const std::size_t cost = Cost(key, value);
+    Put(std::move(key), PreparedText::Make(std::move(value)), ticket);
+}
+
+void ReadCache::Put(std::string key, std::shared_ptr<const PreparedText> value, std::uint64_t ticket) {
+    if (limits_.max_entries == 0 || limits_.max_bytes == 0 || ttl_.count() <= 0 || !value) return;
+    const std::size_t cost = Cost(key, *value);
     std::lock_guard lock(mutex_);
     if (ticket != generation_) return;  // computed from data older than an invalidation
     if (auto it = entries_.find(key); it != entries_.end()) Erase(it);
@@ -50,7 +54,7 @@ void ReadCache::Put(std::string key, std::string value, std::uint64_t ticket) {
 }
 
 void ReadCache::Erase(Map::iterator it) {
-    bytes_ -= Cost(it->first, it->second.value);
+    bytes_ -= Cost(it->first, *it->second.value);
     lru_.erase(it->second.lru);
     entries_.erase(it);
 }

@@ -1,4 +1,6 @@
-// A bounded read-through cache of strings (serialised responses) with a TTL and LRU eviction.
+// A bounded read-through cache of prepared answers (serialised responses, with their compressed
+// encodings made once: core/prepared_text.h) with a TTL and LRU eviction. A hit shares the value:
+// nothing is copied.
 // Bounded by bytes (what a cache costs in memory) and by entries, whichever is reached first.
 // Invalidation is race-free: a value computed from data read before an invalidation is refused
 // by Put, so a change is visible to the next read right after the write commits.
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,6 +21,7 @@
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "core/prepared_text.h"
 
 namespace emporium {
 
@@ -35,7 +39,7 @@ public:
 
     // A lookup's outcome: the value on a hit; on a miss, the ticket to pass to Put.
     struct Lookup {
-        std::optional<std::string> value;
+        std::shared_ptr<const PreparedText> value;  // null on a miss
         std::uint64_t ticket = 0;
     };
 
@@ -49,6 +53,8 @@ public:
     // Stores value under key unless an invalidation happened since the Get that gave ticket,
     // evicting the least recently used entries until both bounds hold. A value that alone costs
     // more than max_bytes is not stored (and drops what key held).
+    void Put(std::string key, std::shared_ptr<const PreparedText> value, std::uint64_t ticket);
+    // The same for plain text (made into a PreparedText that may be sent compressed).
     void Put(std::string key, std::string value, std::uint64_t ticket);
 
     // Drops every entry and refuses values computed before this call.
@@ -58,8 +64,9 @@ public:
     // full TTL again). For a node that may miss other nodes' invalidations for a while.
     void LimitTtl(std::optional<std::chrono::seconds> cap);
 
-    // What one entry of key and value costs against max_bytes.
-    static std::size_t Cost(std::string_view key, std::string_view value);
+    // What one entry of key and value costs against max_bytes: values count with room for their
+    // compressed encodings (PreparedText::MemoryCost), made or not.
+    static std::size_t Cost(std::string_view key, const PreparedText& value);
 
     std::uint64_t hits() const;
     std::uint64_t misses() const;
@@ -69,7 +76,7 @@ public:
 
 private:
     struct Entry {
-        std::string value;
+        std::shared_ptr<const PreparedText> value;
         std::chrono::system_clock::time_point expires;
         std::list<std::string>::iterator lru;
     };

@@ -15,7 +15,7 @@ TEST(ReadCache, MissThenHit) {
     cache.Put("k", "v", miss.ticket);
     auto hit = cache.Get("k");
     ASSERT_TRUE(hit.value);
-    EXPECT_EQ(*hit.value, "v");
+    EXPECT_EQ(hit.value->text(), "v");
     EXPECT_EQ(cache.hits(), 1u);
     EXPECT_EQ(cache.misses(), 1u);
 }
@@ -52,7 +52,7 @@ TEST(ReadCache, RefusesValuesComputedBeforeAnInvalidation) {
     EXPECT_FALSE(cache.Get("k").value);
     auto fresh = cache.Get("k");
     cache.Put("k", "fresh", fresh.ticket);
-    EXPECT_EQ(*cache.Get("k").value, "fresh");
+    EXPECT_EQ(cache.Get("k").value->text(), "fresh");
 }
 
 TEST(ReadCache, ProbeDoesNotCountMisses) {
@@ -72,7 +72,7 @@ TEST(ReadCache, ZeroTtlDisablesCaching) {
 TEST(ReadCache, StaysWithinItsByteBoundEvictingLeastRecentlyUsed) {
     ManualClock clock;
     const std::string value(1000, 'v');
-    const std::size_t one = ReadCache::Cost("k00", value);
+    const std::size_t one = ReadCache::Cost("k00", *PreparedText::Make(value));
     ReadCache cache(clock, seconds(300), {.max_bytes = 5 * one, .max_entries = 1000});
     auto put = [&](const std::string& key) { cache.Put(key, value, cache.Get(key).ticket); };
     for (int i = 0; i < 5; ++i) put("k0" + std::to_string(i));
@@ -85,8 +85,12 @@ TEST(ReadCache, StaysWithinItsByteBoundEvictingLeastRecentlyUsed) {
     EXPECT_FALSE(cache.Get("k01").value);
     EXPECT_TRUE(cache.Get("k00").value);
     EXPECT_TRUE(cache.Get("k05").value);
-    // A value twice the size makes room for itself by dropping the two least recently used.
-    cache.Put("k06", std::string(2 * 1000 + ReadCache::kEntryOverhead + 6, 'w'), cache.Get("k06").ticket);
+    // A value costing more than one entry but less than two makes room for itself by dropping the
+    // two least recently used.
+    const std::string bigger(1500, 'w');
+    ASSERT_GT(ReadCache::Cost("k06", *PreparedText::Make(bigger)), one);
+    ASSERT_LT(ReadCache::Cost("k06", *PreparedText::Make(bigger)), 2 * one);
+    cache.Put("k06", bigger, cache.Get("k06").ticket);
     EXPECT_LE(cache.bytes(), 5 * one);
     EXPECT_EQ(cache.evictions(), 3u);
     EXPECT_FALSE(cache.Get("k02").value);
@@ -114,7 +118,7 @@ TEST(ReadCache, ReplacingAValueKeepsTheByteCountExact) {
     cache.Put("k", "short", cache.Get("k").ticket);
     cache.Put("k", std::string(500, 'x'), cache.Get("k").ticket);
     EXPECT_EQ(cache.size(), 1u);
-    EXPECT_EQ(cache.bytes(), ReadCache::Cost("k", std::string(500, 'x')));
+    EXPECT_EQ(cache.bytes(), ReadCache::Cost("k", *PreparedText::Make(std::string(500, 'x'))));
     cache.InvalidateAll();
     EXPECT_EQ(cache.bytes(), 0u);
 }

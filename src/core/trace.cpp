@@ -77,6 +77,11 @@ TraceScope::TraceScope(std::optional<TraceContext> trace) : trace_(std::move(tra
     if (trace_) current_trace = &*trace_;
 }
 
+TraceScope::TraceScope(const TraceContext* trace)
+    : trace_(trace ? std::optional<TraceContext>(*trace) : std::nullopt), previous_(current_trace) {
+    current_trace = trace_ ? &*trace_ : nullptr;
+}
+
 TraceScope::~TraceScope() {
     current_trace = previous_;
 }

@@ -41,6 +41,9 @@ class TraceScope {
 public:
     explicit TraceScope(std::optional<TraceContext> trace);
     explicit TraceScope(std::string_view traceparent) : TraceScope(ParseTraceparent(traceparent)) {}
+    // Makes exactly *trace current, or none when trace is null: for work run on behalf of another
+    // thread, which must not carry the running thread's own trace.
+    explicit TraceScope(const TraceContext* trace);
     ~TraceScope();
     TraceScope(const TraceScope&) = delete;
     TraceScope& operator=(const TraceScope&) = delete;

@@ -10,6 +10,7 @@
 #include <limits>
 #include <thread>
 
+#include "core/trace.h"
 #include "db/migrations.h"
 #include "db/postgres_database.h"
 #include "db/testing.h"
@@ -222,6 +223,32 @@ TEST_F(DatabaseTest, ConditionalUpdateNeverGoesBelowZero) {
     for (auto& t : buyers) t.join();
     EXPECT_EQ(taken.load(), 10);
     EXPECT_EQ(Count("SELECT qty FROM items WHERE name = 'last'"), 0);
+}
+
+// A write runs under its caller's trace wherever it runs: on SQLite a group commit's leader runs
+// the other writers' writes on its own thread, and what they queue (outbox events, texts) must
+// carry their own trace, not the leader's (tests/api/test_notify.py saw a text lose its trace).
+TEST_F(DatabaseTest, AWriteRunsUnderItsCallersTraceWhicheverThreadRunsIt) {
+    std::vector<std::thread> writers;
+    std::atomic<int> wrong{0};
+    for (int i = 0; i < 16; ++i) {
+        writers.emplace_back([&, i] {
+            const std::optional<TraceContext> mine = StartSpan(std::nullopt);
+            TraceScope scope(mine);
+            for (int k = 0; k < 20; ++k) {
+                database_->Write([&](Connection& c) {
+                    if (CurrentTraceparent() != mine->Traceparent()) ++wrong;
+                    c.Execute("INSERT INTO items (name, qty) VALUES (?, 1)",
+                              {"t" + std::to_string(i) + "-" + std::to_string(k)});
+                });
+            }
+        });
+    }
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(Count(), 16 * 20);
+    // A write from a thread with no trace runs with none, whoever leads.
+    database_->Write([&](Connection&) { EXPECT_EQ(CurrentTrace(), nullptr); });
 }
 
 TEST_F(DatabaseTest, ConcurrentWritesAreEachAllOrNothing) {

@@ -9,7 +9,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/trace.h"
 #include "db/database.h"
+#include "tracing/span.h"
 
 namespace emporium::db {
 namespace {
@@ -273,7 +275,8 @@ protected:
     // fsync serves many writes; alone, a write commits at once. Nobody hears "done" before the
     // commit that holds their write has returned.
     void RunWrite(const std::function<bool(Connection&)>& fn) override {
-        PendingWrite mine{&fn, false, nullptr};
+        // The leader may be another thread: the write runs under this thread's trace wherever it runs.
+        PendingWrite mine{&fn, tracing::CurrentCollector(), CurrentTrace(), false, nullptr};
         std::unique_lock lock(queue_mutex_);
         queue_.push_back(&mine);
         while (!mine.done) {
@@ -328,6 +331,9 @@ private:
 
     struct PendingWrite {
         const std::function<bool(Connection&)>* fn;
+        // The writer's span collector and trace: they live while it waits for its write.
+        tracing::SpanCollector* collector;
+        const TraceContext* trace;
         bool done = false;
         std::exception_ptr error;
     };
@@ -343,6 +349,7 @@ private:
         for (PendingWrite* w : batch) {
             writer_->ExecuteScript("SAVEPOINT write");
             bool keep = false;
+            tracing::CollectorScope writers_trace(w->collector, w->trace);
             try {
                 keep = (*w->fn)(*writer_);
             } catch (...) {

@@ -53,6 +53,18 @@ Response Response::Json(int status, std::string body) {
     return r;
 }
 
+Response Response::Json(int status, std::shared_ptr<const PreparedText> body) {
+    Response r;
+    r.status = status;
+    r.prepared = std::move(body);
+    return r;
+}
+
+PreparedText::Choice Response::BodyFor(std::string_view accept_encoding) const {
+    if (prepared) return prepared->For(accept_encoding);
+    return {body, {}};
+}
+
 Response Response::NoContent() {
     Response r;
     r.status = 204;

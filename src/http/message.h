@@ -3,12 +3,14 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/prepared_text.h"
 #include "core/trace.h"
 
 namespace emporium::tracing {
@@ -54,6 +56,9 @@ struct Response {
     int status = 200;
     std::string content_type = "application/json; charset=utf-8";
     std::string body;
+    // When set, the body instead of `body`: made once (a cached answer, a static file) and shared,
+    // sent without copying in the coding the client accepts (br, gzip), with Vary: Accept-Encoding.
+    std::shared_ptr<const PreparedText> prepared;
     // When set, the body is this file instead of `body`, read from disk as it is sent (backups of
     // hundreds of MB); each chunk gets the write timeout, not the whole file. A file that cannot be
     // opened becomes a 500.
@@ -67,6 +72,12 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;
 
     static Response Json(int status, std::string body);
+    // A JSON answer whose bytes are shared (a cached answer).
+    static Response Json(int status, std::shared_ptr<const PreparedText> body);
+
+    // What a client whose Accept-Encoding is accept_encoding receives as the body, and its
+    // coding ("" for none): the prepared body's best encoding, else `body` as it is.
+    PreparedText::Choice BodyFor(std::string_view accept_encoding) const;
     static Response NoContent();
 };
 

@@ -22,6 +22,7 @@
 
 #include "core/text.h"
 #include "http/errors.h"
+#include "http/response_head.h"
 #include "tracing/tracer.h"
 
 namespace emporium::http {
@@ -54,18 +55,11 @@ struct Listener {
     std::unique_ptr<asio::ssl::context> tls;  // set: this listener speaks HTTPS
 };
 
-// Headers every public answer carries. The page loads nothing from elsewhere and runs no inline
-// script or style, so the policy can be strict.
-constexpr std::pair<std::string_view, std::string_view> kSecurityHeaders[] = {
-    {"Content-Security-Policy",
-     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; font-src 'self'; "
-     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"},
-    {"X-Content-Type-Options", "nosniff"},
-    {"Referrer-Policy", "strict-origin-when-cross-origin"},
-    {"X-Frame-Options", "DENY"},
-    {"Cross-Origin-Opener-Policy", "same-origin"},
-    {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"},
-};
+// File bodies go out in pieces of this size, each with its own write timeout.
+constexpr std::size_t kFilePiece = 64 * 1024;
+// Answers a handler made for one request are compressed from this size on: below it the saving
+// is a packet at most.
+constexpr std::size_t kCompressFrom = 1024;
 
 struct TrustedNetwork {
     asio::ip::address network;
@@ -160,31 +154,20 @@ Response Busy() {
     return busy;
 }
 
-// The headers every answer carries: content type, request id, the public listener's security
-// headers (HSTS on TLS) and the handler's own, which replace security headers of the same name.
-template <typename Body>
-void Decorate(bool public_facing, bool secure, const std::string& request_id, const Response& response,
-              bhttp::response<Body>& out) {
-    if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
-    out.set("X-Request-Id", request_id);
-    if (public_facing) {
-        for (const auto& [name, value] : kSecurityHeaders) out.set(name, value);
-        if (secure) out.set(bhttp::field::strict_transport_security, "max-age=31536000; includeSubDomains");
-    } else {
-        out.set("X-Content-Type-Options", "nosniff");
+// A large answer a handler made for this request alone (not prepared, not a file or a stream) is
+// compressed here, on the worker that made it, when the client accepts br or gzip: the network
+// thread then only sends bytes.
+Response CompressForClient(Response response, const Request& request) {
+    if (response.prepared || !response.file.empty() || response.stream || response.body.size() < kCompressFrom ||
+        !CompressibleType(response.content_type)) {
+        return response;
     }
-    for (const auto& [name, value] : response.headers) {
-        // A handler's own security header (a page's own Content-Security-Policy) replaces the
-        // default rather than adding a second one, which browsers would enforce as well.
-        const bool replaces =
-            public_facing && std::any_of(std::begin(kSecurityHeaders), std::end(kSecurityHeaders),
-                                         [&](const auto& h) { return beast::iequals(h.first, name); });
-        if (replaces) {
-            out.set(name, value);
-        } else {
-            out.insert(name, value);
-        }
-    }
+    const std::string_view accept = request.Header("accept-encoding");
+    if (!AcceptsEncoding(accept, "br") && !AcceptsEncoding(accept, "gzip")) return response;
+    response.prepared = PreparedText::Make(std::move(response.body));
+    response.body.clear();
+    response.prepared->For(accept);  // made now, off the network thread
+    return response;
 }
 
 }  // namespace
@@ -213,16 +196,26 @@ struct Server::Impl {
     std::mutex worker_queue_mutex;
     std::deque<std::chrono::steady_clock::time_point> worker_queue;  // guarded by worker_queue_mutex
     asio::thread_pool workers;
-    // Declared last so it is destroyed first: suspended connection coroutines die with it and
-    // may still touch the members above.
-    asio::io_context ioc;
+    // One event loop per network thread, each run by its thread alone: a connection lives on one
+    // of them from accept to close, so its work never waits for a lock or wakes another thread.
+    // The first also runs the accept loops, signals and the drain. Declared last so that they are
+    // destroyed first: suspended connection coroutines die with them and may still touch the
+    // members above.
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::size_t next_context = 0;  // touched by the accept loops only, which all run on contexts[0]
+
+    asio::io_context& ioc() { return *contexts.front(); }
+    // The loop a newly accepted connection lives on: each in turn.
+    asio::io_context& NextContext() { return *contexts[next_context++ % contexts.size()]; }
 
     Impl(ServerOptions o, Logger l, RequestObserver obs)
         : options(std::move(o)),
           logger(std::move(l)),
           observer(std::move(obs)),
-          workers(std::max(1, options.worker_threads)),
-          ioc(std::max(1, options.io_threads)) {
+          workers(std::max(1, options.worker_threads)) {
+        for (int i = 0; i < std::max(1, options.io_threads); ++i) {
+            contexts.push_back(std::make_unique<asio::io_context>(1));
+        }
         trusted = ParseTrusted(options.trusted_proxies);
         std::random_device rd;
         char buffer[16];
@@ -230,7 +223,7 @@ struct Server::Impl {
         id_prefix = buffer;
     }
 
-    // The acceptors go first: their executors belong to ioc. Nothing runs any more (Run joined
+    // The acceptors go first: their executors belong to the first loop. Nothing runs any more (Run joined
     // every thread), and the coroutines that still name a listener never touch it again.
     ~Impl() { listeners.clear(); }
     Impl(const Impl&) = delete;
@@ -299,15 +292,18 @@ struct Server::Impl {
     std::optional<Response> Admit(const Listener& listener, const Request& request);
     // The handler's answer, or the drill's fault.
     awaitable<Response> Answer(const Listener& listener, Request& request, std::string& route_name);
-    // Writes the answer; returns the write's error and the body's size.
+    // Writes the answer; returns the write's error and the body's size. head: the connection's
+    // buffer for the status line and headers, reused from one answer to the next.
     template <typename Stream>
     awaitable<std::pair<beast::error_code, std::size_t>> WriteResponse(Stream& stream, const Listener& listener,
-                                                                       Exchange& exchange);
+                                                                       Exchange& exchange, std::string& head);
+    // The options AppendHead needs for this exchange's answer.
+    static HeadOptions HeadFor(const Listener& listener, const Exchange& exchange);
     // Sends a response whose body response.stream makes: the header, then one chunk per call (made
     // on a worker), each write with its own timeout. Returns the write error and the body's bytes.
     template <typename Stream>
     awaitable<std::pair<beast::error_code, std::size_t>> WriteStream(Stream& stream, const Listener& listener,
-                                                                     Exchange& exchange);
+                                                                     Exchange& exchange, std::string& head);
     // The metrics observer and the log line.
     void Record(const Listener& listener, Exchange& exchange, std::size_t body_size);
     template <typename Stream>
@@ -346,12 +342,12 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
         }
     };
     while (listener.acceptor.is_open()) {
-        auto [ec, socket] = co_await listener.acceptor.async_accept(asio::make_strand(ioc), kTuple);
+        auto [ec, socket] = co_await listener.acceptor.async_accept(NextContext(), kTuple);
         if (ec) {
             if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) co_return;
             // Out of file descriptors and the like: back off briefly instead of spinning.
             LogWarn(logger, LogFields("accept failed").Add("error", ec.message()));
-            asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+            asio::steady_timer pause(ioc(), std::chrono::milliseconds(50));
             co_await pause.async_wait(kTuple);
             continue;
         }
@@ -360,7 +356,7 @@ awaitable<void> Server::Impl::Accept(Listener& listener) {
         // each trip through the loop is long, and a burst of connects would otherwise wait in
         // the backlog for seconds (what nginx calls multi_accept).
         for (int i = 0; i < 1024; ++i) {
-            tcp::socket next(asio::make_strand(ioc));
+            tcp::socket next(NextContext());
             listener.acceptor.accept(next, ec);
             if (ec) break;
             start_session(std::move(next));
@@ -401,15 +397,13 @@ Server::Impl::ConnectionLease::~ConnectionLease() {
 
 awaitable<void> Server::Impl::Reject(tcp::socket socket, const char* message) {
     Response busy = MakeError(ErrorKind::kUnavailable, "overloaded", message);
-    bhttp::response<bhttp::string_body> out{bhttp::status::service_unavailable, 11};
-    out.set(bhttp::field::content_type, busy.content_type);
-    out.set(bhttp::field::retry_after, "1");
-    out.keep_alive(false);
-    out.body() = std::move(busy.body);
-    out.prepare_payload();
+    busy.headers.emplace_back("Retry-After", "1");
+    std::string bytes;
+    AppendHead(bytes, busy, HeadOptions{.keep_alive = false, .content_length = busy.body.size()});
+    bytes += busy.body;
     beast::tcp_stream stream(std::move(socket));
     stream.expires_after(std::chrono::seconds(5));
-    co_await bhttp::async_write(stream, out, kTuple);
+    co_await asio::async_write(stream, asio::buffer(bytes), kTuple);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
@@ -452,15 +446,15 @@ void Server::Impl::LeaveWorkerQueue() {
 
 awaitable<Response> Server::Impl::RunHeavy(const Route& route, const Request& request) {
     // The work runs on another thread (the hashing queue's) and hands its answer back through this
-    // connection's strand, then wakes this coroutine by cancelling a timer it waits on. The strand
+    // connection's event loop, then wakes this coroutine by cancelling a timer it waits on. The loop
     // runs that hand-back only once the coroutine is waiting, and the coroutine (with route,
     // request, answer and the timer) lives until it is woken.
-    auto strand = co_await asio::this_coro::executor;
-    asio::steady_timer wake(strand, asio::steady_timer::time_point::max());
+    auto loop = co_await asio::this_coro::executor;
+    asio::steady_timer wake(loop, asio::steady_timer::time_point::max());
     std::optional<Response> answer;
-    const bool queued = options.run_heavy([this, &route, &request, &answer, &wake, strand] {
+    const bool queued = options.run_heavy([this, &route, &request, &answer, &wake, loop] {
         Response r = CallHandler(route, request);
-        asio::post(strand, [&answer, &wake, r = std::move(r)]() mutable {
+        asio::post(loop, [&answer, &wake, r = std::move(r)]() mutable {
             answer = std::move(r);
             wake.cancel();
         });
@@ -505,7 +499,7 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
         workers,
         [&]() -> awaitable<Response> {
             LeaveWorkerQueue();
-            co_return CallHandler(*route, request);
+            co_return CompressForClient(CallHandler(*route, request), request);
         },
         use_awaitable);
 }
@@ -533,6 +527,7 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
     const std::string peer_text = peer.to_string();
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
+    std::string head;
     bool keep_alive = true;
     // A drain does not end the loop here: a response sent as keep-alive just before the drain
     // began lets the client send one more request on this connection, which must be answered (with
@@ -565,7 +560,7 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
             break;  // the client went away in the middle of its body
         }
         if (draining.load()) exchange.keep_alive = false;
-        auto [write_ec, body_size] = co_await WriteResponse(stream, listener, exchange);
+        auto [write_ec, body_size] = co_await WriteResponse(stream, listener, exchange, head);
         in_flight_slot.reset();
         public_slot.reset();
         Record(listener, exchange, body_size);
@@ -708,69 +703,87 @@ awaitable<Response> Server::Impl::Answer(const Listener& listener, Request& requ
     co_return co_await Dispatch(*listener.router, request, route_name, listener.public_facing);
 }
 
+HeadOptions Server::Impl::HeadFor(const Listener& listener, const Exchange& exchange) {
+    HeadOptions head;
+    head.version = exchange.version;
+    head.keep_alive = exchange.keep_alive;
+    head.public_facing = listener.public_facing;
+    head.secure = exchange.request.secure;
+    head.request_id = exchange.request.request_id;
+    return head;
+}
+
 template <typename Stream>
 awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteResponse(Stream& stream,
                                                                                  const Listener& listener,
-                                                                                 Exchange& exchange) {
+                                                                                 Exchange& exchange,
+                                                                                 std::string& head) {
     Response& response = exchange.response;
-    if (response.file.empty() && response.stream) co_return co_await WriteStream(stream, listener, exchange);
-    bhttp::file_body::value_type file;
+    if (response.file.empty() && response.stream) co_return co_await WriteStream(stream, listener, exchange, head);
+    beast::file file;
+    beast::error_code write_ec;
     if (!response.file.empty()) {
-        beast::error_code open_ec;
-        file.open(response.file.c_str(), beast::file_mode::scan, open_ec);
-        if (open_ec) {
+        file.open(response.file.c_str(), beast::file_mode::scan, write_ec);
+        if (write_ec) {
             logger->error(
-                LogFields("file body unreadable").Add("path", response.file).Add("error", open_ec.message()).str());
+                LogFields("file body unreadable").Add("path", response.file).Add("error", write_ec.message()).str());
             response = MakeError(ErrorKind::kInternal, "internal_error", "The file could not be read.");
+            write_ec = {};
         }
     }
     auto& tcp_layer = beast::get_lowest_layer(stream);
-    beast::error_code write_ec;
+    HeadOptions options_for_head = HeadFor(listener, exchange);
     if (!file.is_open()) {
-        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), exchange.version};
-        Decorate(listener.public_facing, exchange.request.secure, exchange.request.request_id, response, out);
-        out.keep_alive(exchange.keep_alive);
-        const std::size_t body_size = response.body.size();
-        out.body() = std::move(response.body);
-        out.prepare_payload();
-        if (exchange.head) out.body().clear();
+        // The head goes into the connection's buffer and out with the body in one gather write: no
+        // header container per request, and a prepared (cached) body is never copied.
+        const PreparedText::Choice body = response.BodyFor(exchange.request.Header("accept-encoding"));
+        options_for_head.content_encoding = body.coding;
+        options_for_head.vary_accept_encoding = response.prepared && response.prepared->compressible();
+        options_for_head.content_length = body.bytes.size();
+        head.clear();
+        AppendHead(head, response, options_for_head);
+        const bool send_body = !exchange.head && response.status != 204 && response.status != 304;
+        const std::array<asio::const_buffer, 2> buffers{
+            asio::buffer(head), asio::buffer(body.bytes.data(), send_body ? body.bytes.size() : 0)};
         tcp_layer.expires_after(options.write_timeout);
-        std::tie(write_ec, std::ignore) = co_await bhttp::async_write(stream, out, kTuple);
-        co_return std::pair{write_ec, body_size};
+        std::tie(write_ec, std::ignore) = co_await asio::async_write(stream, buffers, kTuple);
+        co_return std::pair{write_ec, body.bytes.size()};
     }
-    // Sent piece by piece, each with its own write timeout, so a large file on a slow link is not
-    // cut off while it is still moving.
-    bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(response.status), exchange.version};
-    Decorate(listener.public_facing, exchange.request.secure, exchange.request.request_id, response, out);
-    out.keep_alive(exchange.keep_alive);
-    const auto body_size = static_cast<std::size_t>(file.size());
-    out.body() = std::move(file);
-    out.prepare_payload();
-    bhttp::response_serializer<bhttp::file_body> serializer(out);
-    if (exchange.head) {
+    // A file goes out piece by piece after its head, each piece with its own write timeout, so that
+    // a large file on a slow link is not cut off while it is still moving.
+    const auto body_size = static_cast<std::size_t>(file.size(write_ec));
+    options_for_head.content_length = body_size;
+    head.clear();
+    AppendHead(head, response, options_for_head);
+    tcp_layer.expires_after(options.write_timeout);
+    std::tie(write_ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(head), kTuple);
+    std::vector<char> piece(exchange.head ? 0 : std::min(kFilePiece, body_size));
+    for (std::size_t left = exchange.head ? 0 : body_size; left > 0 && !write_ec;) {
+        const std::size_t n = file.read(piece.data(), std::min(left, piece.size()), write_ec);
+        if (write_ec) break;
+        if (n == 0) {
+            write_ec = asio::error::eof;  // the file shrank while it was sent: the client sees a short body
+            break;
+        }
+        left -= n;
         tcp_layer.expires_after(options.write_timeout);
-        std::tie(write_ec, std::ignore) = co_await bhttp::async_write_header(stream, serializer, kTuple);
-    }
-    while (!exchange.head && !write_ec && !serializer.is_done()) {
-        tcp_layer.expires_after(options.write_timeout);
-        std::tie(write_ec, std::ignore) = co_await bhttp::async_write_some(stream, serializer, kTuple);
+        std::tie(write_ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(piece.data(), n), kTuple);
     }
     co_return std::pair{write_ec, body_size};
 }
 
 template <typename Stream>
 awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteStream(Stream& stream, const Listener& listener,
-                                                                               Exchange& exchange) {
+                                                                               Exchange& exchange, std::string& head) {
     Response& response = exchange.response;
     const std::string& request_id = exchange.request.request_id;
     auto& tcp_layer = beast::get_lowest_layer(stream);
-    bhttp::response<bhttp::empty_body> out{static_cast<bhttp::status>(response.status), exchange.version};
-    Decorate(listener.public_facing, exchange.request.secure, request_id, response, out);
-    out.keep_alive(exchange.keep_alive);
-    out.chunked(!exchange.head);
-    bhttp::response_serializer<bhttp::empty_body> serializer(out);
+    HeadOptions options_for_head = HeadFor(listener, exchange);
+    options_for_head.chunked = true;
+    head.clear();
+    AppendHead(head, response, options_for_head);
     tcp_layer.expires_after(options.write_timeout);
-    auto [ec, ignored] = co_await bhttp::async_write_header(stream, serializer, kTuple);
+    auto [ec, ignored] = co_await asio::async_write(stream, asio::buffer(head), kTuple);
     std::size_t bytes = 0;
     bool more = !exchange.head;
     bool failed = false;
@@ -886,18 +899,18 @@ void Server::Impl::BeginDrain(bool linger) {
                         .Add("connections", static_cast<long long>(connections.load()))
                         .Add("handed_over", linger ? "yes" : "no"));
     for (auto& listener : listeners) {
-        // On the acceptor's own strand, where its accept loop runs.
+        // On the first loop, where the accept loops run.
         asio::post(listener->acceptor.get_executor(), [&acceptor = listener->acceptor] {
             beast::error_code ignored;
             acceptor.close(ignored);
         });
     }
-    asio::co_spawn(ioc, WaitAndStop(linger), asio::detached);
+    asio::co_spawn(ioc(), WaitAndStop(linger), asio::detached);
 }
 
 awaitable<void> Server::Impl::WaitAndStop(bool linger) {
     auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
-    asio::steady_timer timer(ioc);
+    asio::steady_timer timer(ioc());
     auto busy = [&] { return in_flight_requests.load() > 0 || (linger && connections.load() > 0); };
     while (busy() && std::chrono::steady_clock::now() < deadline) {
         timer.expires_after(std::chrono::milliseconds(10));
@@ -906,7 +919,7 @@ awaitable<void> Server::Impl::WaitAndStop(bool linger) {
     LogInfo(logger, LogFields("stopped")
                         .Add("unfinished", static_cast<long long>(in_flight_requests.load()))
                         .Add("connections_closed", static_cast<long long>(connections.load())));
-    ioc.stop();
+    for (auto& context : contexts) context->stop();
 }
 
 Server::Server(ServerOptions options, Logger logger, RequestObserver observer)
@@ -916,8 +929,8 @@ Server::~Server() = default;
 
 std::uint16_t Server::Listen(const ListenerOptions& options) {
     tcp::endpoint endpoint(asio::ip::make_address(options.address), options.port);
-    auto listener = std::make_unique<Listener>(Listener{options.name, tcp::acceptor(asio::make_strand(impl_->ioc)),
-                                                        options.router, options.public_facing, nullptr});
+    auto listener = std::make_unique<Listener>(
+        Listener{options.name, tcp::acceptor(impl_->ioc()), options.router, options.public_facing, nullptr});
     if (!options.tls_certificate.empty()) {
         auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
         tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -947,7 +960,7 @@ std::uint16_t Server::Listen(const ListenerOptions& options) {
 }
 
 void Server::Run() {
-    asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
+    asio::signal_set signals(impl_->ioc(), SIGINT, SIGTERM);
     if (impl_->options.on_hangup) signals.add(SIGHUP);
     std::function<void(const beast::error_code&, int)> on_signal = [this, &signals, &on_signal](
                                                                        const beast::error_code& ec, int number) {
@@ -960,14 +973,20 @@ void Server::Run() {
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
-    // One accept loop per listener, on a strand of its own: an acceptor is not safe to share
-    // between threads.
+    // The accept loops run on the first event loop and hand each connection to the loops in turn:
+    // an even spread whatever the burst, with one listening socket (the one a successor inherits).
     for (auto& listener : impl_->listeners) {
-        asio::co_spawn(listener->acceptor.get_executor(), impl_->Accept(*listener), asio::detached);
+        asio::co_spawn(impl_->ioc(), impl_->Accept(*listener), asio::detached);
     }
     std::vector<std::thread> threads;
-    for (int i = 1; i < impl_->options.io_threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
-    impl_->ioc.run();
+    using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
+    std::vector<Guard> keep_running;  // the other loops wait for connections until the stop
+    for (std::size_t i = 1; i < impl_->contexts.size(); ++i) {
+        asio::io_context& context = *impl_->contexts[i];
+        keep_running.emplace_back(context.get_executor());
+        threads.emplace_back([&context] { context.run(); });
+    }
+    impl_->ioc().run();
     for (auto& t : threads) t.join();
     signals.cancel();
     impl_->workers.join();
@@ -975,11 +994,11 @@ void Server::Run() {
 }
 
 void Server::Stop() {
-    asio::post(impl_->ioc, [this] { impl_->BeginDrain(false); });
+    asio::post(impl_->ioc(), [this] { impl_->BeginDrain(false); });
 }
 
 void Server::HandOver() {
-    asio::post(impl_->ioc, [this] { impl_->BeginDrain(true); });
+    asio::post(impl_->ioc(), [this] { impl_->BeginDrain(true); });
 }
 
 std::vector<int> Server::ListeningSockets() const {

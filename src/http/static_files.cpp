@@ -1,13 +1,11 @@
 #include "http/static_files.h"
 
-#include <brotli/encode.h>
-#include <zlib.h>
-
 #include <fstream>
 #include <sstream>
 
 #include "core/result.h"
 #include "http/errors.h"
+#include "http/response_head.h"
 
 namespace emporium::http {
 namespace {
@@ -36,38 +34,6 @@ std::string ContentTypeFor(const std::filesystem::path& path) {
     return it == kTypes.end() ? "application/octet-stream" : it->second;
 }
 
-bool Compressible(const std::string& content_type) {
-    return content_type.starts_with("text/") || content_type.starts_with("application/json") ||
-           content_type.starts_with("image/svg") || content_type.starts_with("application/manifest");
-}
-
-std::string Gzip(const std::string& input) {
-    z_stream z{};
-    if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-    std::string out(deflateBound(&z, input.size()), '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
-    z.avail_in = static_cast<uInt>(input.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    int rc = deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return rc == Z_STREAM_END ? out : std::string();
-}
-
-std::string Brotli(const std::string& input) {
-    std::size_t size = BrotliEncoderMaxCompressedSize(input.size());
-    if (size == 0) return {};
-    std::string out(size, '\0');
-    if (!BrotliEncoderCompress(BROTLI_MAX_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT, input.size(),
-                               reinterpret_cast<const uint8_t*>(input.data()), &size,
-                               reinterpret_cast<uint8_t*>(out.data()))) {
-        return {};
-    }
-    out.resize(size);
-    return out;
-}
-
 // FNV-1a: enough to tell versions of one file apart for ETags.
 std::string Fingerprint(const std::string& data) {
     std::uint64_t h = 1469598103934665603ULL;
@@ -78,23 +44,6 @@ std::string Fingerprint(const std::string& data) {
     char buffer[24];
     std::snprintf(buffer, sizeof buffer, "\"%016llx\"", static_cast<unsigned long long>(h));
     return buffer;
-}
-
-// True when the client accepts the coding with a non-zero q value.
-bool Accepts(std::string_view accept_encoding, std::string_view coding) {
-    std::size_t pos = 0;
-    while (pos < accept_encoding.size()) {
-        std::size_t comma = accept_encoding.find(',', pos);
-        std::string_view item = accept_encoding.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
-        pos = comma == std::string_view::npos ? accept_encoding.size() : comma + 1;
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        std::string_view name = item.substr(0, item.find(';'));
-        while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-        if (name != coding) continue;
-        std::size_t q = item.find("q=");
-        return q == std::string_view::npos || item.substr(q + 2).find_first_not_of("0.") != std::string_view::npos;
-    }
-    return false;
 }
 
 std::string ReadWhole(const std::filesystem::path& path) {
@@ -116,16 +65,17 @@ std::optional<std::string> ReadVariant(const std::filesystem::path& path, const 
 }  // namespace
 
 PreparedBody::PreparedBody(std::string content_type, std::string cache_control, std::string identity, Made made)
-    : content_type_(std::move(content_type)),
-      cache_control_(std::move(cache_control)),
-      etag_(Fingerprint(identity)),
-      identity_(std::move(identity)) {
-    if (Compressible(content_type_) && identity_.size() > 256) {
-        gzip_ = made.gzip ? std::move(*made.gzip) : Gzip(identity_);
-        brotli_ = made.brotli ? std::move(*made.brotli) : Brotli(identity_);
-        if (gzip_.size() >= identity_.size()) gzip_.clear();
-        if (brotli_.size() >= identity_.size()) brotli_.clear();
-    }
+    : content_type_(std::move(content_type)), cache_control_(std::move(cache_control)), etag_(Fingerprint(identity)) {
+    // Files are compressed once, at the best effort (the page's build has usually done it).
+    constexpr auto kBest = PreparedText::Effort::kBest;
+    body_ =
+        CompressibleType(content_type_)
+            ? PreparedText::WithEncodings(
+                  std::move(identity), {made.gzip.value_or(std::string()), made.brotli.value_or(std::string())}, kBest)
+            : PreparedText::Make(std::move(identity), false, kBest);
+    // Made now rather than on a shopper's request: a large script takes seconds at brotli's best.
+    body_->For("br, gzip");
+    body_->For("gzip");
 }
 
 Response PreparedBody::Answer(const Request& request) const {
@@ -133,22 +83,13 @@ Response PreparedBody::Answer(const Request& request) const {
     r.content_type = content_type_;
     r.headers.emplace_back("ETag", etag_);
     r.headers.emplace_back("Cache-Control", cache_control_);
-    r.headers.emplace_back("Vary", "Accept-Encoding");
     if (request.Header("if-none-match") == etag_) {
         r.status = 304;
         r.content_type.clear();
+        if (body_->compressible()) r.headers.emplace_back("Vary", "Accept-Encoding");
         return r;
     }
-    std::string_view accept = request.Header("accept-encoding");
-    if (!brotli_.empty() && Accepts(accept, "br")) {
-        r.body = brotli_;
-        r.headers.emplace_back("Content-Encoding", "br");
-    } else if (!gzip_.empty() && Accepts(accept, "gzip")) {
-        r.body = gzip_;
-        r.headers.emplace_back("Content-Encoding", "gzip");
-    } else {
-        r.body = identity_;
-    }
+    r.prepared = body_;  // the server sends the coding the client accepts, with Vary
     return r;
 }
 

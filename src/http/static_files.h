@@ -9,12 +9,13 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/prepared_text.h"
 #include "http/message.h"
 
 namespace emporium::http {
 
 // A body made once and answered many times: its strong ETag, and gzip and brotli variants when
-// they pay (text, JSON and SVG over 256 bytes).
+// they pay (text, JSON and SVG over 256 bytes; core/prepared_text.h).
 class PreparedBody {
 public:
     // Variants made ahead of time; one not given is made here (brotli at its best quality, which
@@ -25,17 +26,15 @@ public:
     };
     PreparedBody(std::string content_type, std::string cache_control, std::string identity, Made made = {});
 
-    // The body in the best coding the request accepts (br, then gzip, then none), with ETag,
-    // Cache-Control and Vary: Accept-Encoding; a bodiless 304 when If-None-Match names the ETag.
+    // The body (shared, sent by the server in the best coding the request accepts) with ETag and
+    // Cache-Control; a bodiless 304 when If-None-Match names the ETag.
     Response Answer(const Request& request) const;
 
 private:
     std::string content_type_;
     std::string cache_control_;
     std::string etag_;
-    std::string identity_;
-    std::string gzip_;    // empty when compression does not pay
-    std::string brotli_;  // empty when compression does not pay
+    std::shared_ptr<const PreparedText> body_;
 };
 
 class StaticFiles {

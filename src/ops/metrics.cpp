@@ -15,8 +15,10 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 namespace emporium::ops {
 namespace {
@@ -86,6 +88,13 @@ struct Metrics::Impl {
                                                                   .Help("Database statement latency")
                                                                   .Register(*registry);
     prometheus::Histogram& queries = query_family.Add({}, LatencyBuckets());
+    // The request series already made, by "listener\x1froute\x1fmethod\x1fstatus" (ObserveRequest).
+    struct RequestSeries {
+        prometheus::Counter* count;
+        prometheus::Histogram* latency;
+    };
+    std::shared_mutex series_mutex;  // guards series
+    std::unordered_map<std::string, RequestSeries> series;
     struct Callback {
         std::string name, type, help, labels;
         std::function<double()> read;
@@ -121,15 +130,32 @@ void Metrics::StopSampling() {
 
 void Metrics::ObserveRequest(std::string_view listener, std::string_view route, std::string_view method, int status,
                              double seconds) {
-    std::string code = std::to_string(status);
-    impl_->requests
-        .Add({{"listener", std::string(listener)},
-              {"route", std::string(route)},
-              {"method", std::string(MethodLabel(method))},
-              {"status", code}})
-        .Increment();
-    impl_->latency.Add({{"listener", std::string(listener)}, {"route", std::string(route)}}, LatencyBuckets())
-        .Observe(seconds);
+    // Every label is bounded (listener and route names are ours, the method is one of a few words
+    // or "other", the status is what our handlers chose), so the series found once are kept by
+    // their labels and later requests skip the families' label maps and locks.
+    const std::string_view method_label = MethodLabel(method);
+    std::string key;
+    key.reserve(listener.size() + route.size() + method_label.size() + 8);
+    key.append(listener).append(1, '\x1f').append(route).append(1, '\x1f').append(method_label).append(1, '\x1f');
+    key += std::to_string(status);
+    {
+        std::shared_lock lock(impl_->series_mutex);
+        if (auto it = impl_->series.find(key); it != impl_->series.end()) {
+            it->second.count->Increment();
+            it->second.latency->Observe(seconds);
+            return;
+        }
+    }
+    Impl::RequestSeries found{
+        &impl_->requests.Add({{"listener", std::string(listener)},
+                              {"route", std::string(route)},
+                              {"method", std::string(method_label)},
+                              {"status", std::to_string(status)}}),
+        &impl_->latency.Add({{"listener", std::string(listener)}, {"route", std::string(route)}}, LatencyBuckets())};
+    found.count->Increment();
+    found.latency->Observe(seconds);
+    std::unique_lock lock(impl_->series_mutex);
+    impl_->series.emplace(std::move(key), found);
 }
 
 void Metrics::ObserveQuery(double seconds) {

@@ -50,7 +50,7 @@ public:
         if (!key) return std::nullopt;
         ReadCache::Lookup hit = cache_.Get(*key, /*count_miss=*/false);
         if (!hit.value) return std::nullopt;
-        return Answer(*hit.value, recommender_.version(), false);
+        return Answer(hit.value->text(), recommender_.version(), false);
     }
 
     Response ForProduct(const Request& request) {
@@ -63,7 +63,7 @@ public:
         const std::int64_t version = recommender_.version();
         const std::string key = Key("product", version, std::to_string(*id), *limit);
         ReadCache::Lookup hit = cache_.Get(key);
-        if (hit.value) return Answer(*hit.value, version, false);
+        if (hit.value) return Answer(hit.value->text(), version, false);
         Result<Recommendations> found = recommender_.ForProduct(*id, *limit);
         if (!found.ok()) return http::ErrorResponse(found.error());
         std::string value = CacheValue(found.value());
@@ -86,7 +86,7 @@ public:
         const std::int64_t version = recommender_.version();
         const std::string key = Key("shopper", version, std::to_string(who->user_id) + "/" + cart, *limit);
         ReadCache::Lookup hit = cache_.Get(key);
-        if (hit.value) return Answer(*hit.value, version, true);
+        if (hit.value) return Answer(hit.value->text(), version, true);
         Recommendations found = recommender_.ForShopper(context, *limit);
         std::string value = CacheValue(found);
         cache_.Put(key, value, hit.ticket);

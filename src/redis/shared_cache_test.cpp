@@ -32,7 +32,7 @@ struct CacheNode {
     // A read through both levels, as the catalog's routes do; compute stands for the database.
     std::string Read(const std::string& key, const std::string& computed) {
         ReadCache::Lookup local = first.Get(key);
-        if (local.value) return *local.value;
+        if (local.value) return local.value->text();
         SharedCacheLevel::Lookup remote = shared.Get(key);
         if (remote.value) {
             first.Put(key, *remote.value, local.ticket);
@@ -142,7 +142,8 @@ TEST(SharedCache, ANodeThatLostItsSubscriptionKeepsEntriesOneSecondAndDropsThemW
     EXPECT_FALSE(node.first.Get("k").value);  // whatever was kept in between is dropped
     EXPECT_EQ(node.Read("k", "v3"), "v3");
     clock.Advance(seconds(299));
-    EXPECT_EQ(node.first.Get("k").value, "v3");  // the full TTL again
+    ASSERT_TRUE(node.first.Get("k").value);
+    EXPECT_EQ(node.first.Get("k").value->text(), "v3");  // the full TTL again
 }
 
 TEST(SharedCache, AChangeMadeWhileRedisWasDownIsAnnouncedWhenItIsBack) {

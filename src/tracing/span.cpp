@@ -43,6 +43,11 @@ CollectorScope::CollectorScope(SpanCollector* collector, const TraceContext& tra
     current_collector = collector;
 }
 
+CollectorScope::CollectorScope(SpanCollector* collector, const TraceContext* trace)
+    : previous_(current_collector), trace_(trace) {
+    current_collector = collector;
+}
+
 CollectorScope::~CollectorScope() {
     current_collector = previous_;
 }

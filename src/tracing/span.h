@@ -70,6 +70,9 @@ private:
 class CollectorScope {
 public:
     CollectorScope(SpanCollector* collector, const TraceContext& trace);
+    // Exactly these (trace may be null: none), whatever was current before: for work run on
+    // behalf of another thread (a group commit's leader runs the other writers' writes).
+    CollectorScope(SpanCollector* collector, const TraceContext* trace);
     ~CollectorScope();
     CollectorScope(const CollectorScope&) = delete;
     CollectorScope& operator=(const CollectorScope&) = delete;

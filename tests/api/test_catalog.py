@@ -364,6 +364,42 @@ class HttpTest(unittest.TestCase, ErrorShape):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.body, b"")
 
+    def test_api_json_is_sent_compressed_to_clients_that_accept_it(self):
+        import gzip as gzip_module
+        path = "/api/products?per_page=24&page=2&sort=price_asc"
+        plain = shop.get(path)
+        self.assertEqual(plain.status, 200)
+        self.assertIsNone(plain.header("content-encoding"))
+        self.assertIn("Accept-Encoding", plain.header("vary") or "")
+        for _ in range(2):  # the answer that filled the cache and a hit from it
+            zipped = shop.get(path, headers={"Accept-Encoding": "gzip"})
+            self.assertEqual(zipped.header("content-encoding"), "gzip")
+            self.assertIn("Accept-Encoding", zipped.header("vary") or "")
+            self.assertLess(len(zipped.body), len(plain.body) // 3)
+            self.assertEqual(json.loads(gzip_module.decompress(zipped.body)), plain.json)
+            self.assertEqual(int(zipped.header("content-length")), len(zipped.body))
+        br = shop.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+        self.assertEqual(br.header("content-encoding"), "br")
+        self.assertLess(len(br.body), len(plain.body) // 3)
+        self.assertIsNone(shop.get(path, headers={"Accept-Encoding": "br;q=0, identity"}).header("content-encoding"))
+        # HEAD says what GET would send, without the body.
+        head = shop.request("HEAD", path, headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(head.header("content-encoding"), "gzip")
+        self.assertEqual(int(head.header("content-length")), len(zipped.body))
+        self.assertEqual(head.body, b"")
+        # An answer made for one request (not cached: the admin's user list) is compressed too, on
+        # the worker that made it; a short one never is.
+        users = shop.admin("GET", "/api/admin/users?per_page=50", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(users.status, 200)
+        self.assertGreater(len(gzip_module.decompress(users.body)), 1024)
+        self.assertEqual(users.header("content-encoding"), "gzip")
+        self.assertEqual(json.loads(gzip_module.decompress(users.body)),
+                         shop.admin("GET", "/api/admin/users?per_page=50").json)
+        small = shop.get("/api/products/999999999", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(small.status, 404)
+        self.assertIsNone(small.header("content-encoding"))
+        self.assertEqual(small.json["error"]["code"], "not_found")
+
     def test_huge_headers_are_refused(self):
         r = shop.get("/api/categories", headers={"X-Big": "a" * 20000})
         self.assertEqual(r.status, 431)

@@ -374,8 +374,9 @@ class StandbyTest(unittest.TestCase):
             standby = Shop(seed=False, command="standby", env=env, pii_key=key,
                            extra_args=Shop.UNLIMITED + ("--primary", f"http://127.0.0.1:{primary.internal_port}",
                                                         "--sync-interval", "1s", "--promote-after", "2s"))
+            # Generous: on a machine busy with other suites the standby's first restore takes a while.
             role = wait_until(lambda: standby.get("/internal/role", internal=True).json,
-                              lambda r: r["applied_backup"] == taken.json["name"])
+                              lambda r: r["applied_backup"] == taken.json["name"], timeout=120)
             self.assertEqual((role["role"], role["term"]), ("standby", 1))
 
             # The primary's machine dies: no stop, no word.
