@@ -4,7 +4,8 @@
 # response bytes as static files as the limit to compare with; then catalog queries without the
 # cache (Google Benchmark), hostile searches, product photos (upload cost by size, a cached variant
 # against nginx), a sign-in flood, a surge of sign-ups, 1,000 shoppers (Locust), checkout, checkout
-# while Twilio is slow, and recommendations (serving at 200 requests/s on 50,000 products; the model's evaluation).
+# while Twilio is slow, and recommendations (serving at 200 requests/s on 50,000 products; the
+# model's evaluation).
 # Writes docs/PERFORMANCE.md.
 #
 # BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, photos, flood,
@@ -310,9 +311,9 @@ fi
 # before the run, then repeats a visit (categories, two catalog list pages, a search, product
 # pages, add to cart, the cart, validate, checkout) with 1-3 s of think time, on a copy of the
 # 100,000-product shop whose reachable products bench/shoppers_setup.py restocked. Locust runs as one
-# process: at 1,000 shoppers it used 0.12 of a core, far from saturating it; BENCH_SHOPPERS_WORKERS=N
-# runs a master and N worker processes instead. Any failed or non-2xx request fails the bench, after
-# the section is written.
+# process: at 1,000 shoppers it used 0.12-0.18 of a core, far from saturating one (the section
+# says when it comes near); BENCH_SHOPPERS_WORKERS=N runs a master and N worker processes instead.
+# Any failed or non-2xx request fails the bench, after the section is written.
 if want shoppers; then
 seed_catalog
 stop_server
@@ -352,7 +353,7 @@ locust_rc=0
 if ((LOCUST_WORKERS > 0)); then
     for _ in $(seq "$LOCUST_WORKERS"); do
         locust -f bench/locustfile.py --worker --master-host 127.0.0.1 --master-port "$LOCUST_PORT" \
-            2>> "$WORK/locust-workers.log" &
+            2>> "$RESULTS/shoppers-workers.log" &
         locust_pids+=($!)
     done
     locust "${locust_args[@]}" --master --master-bind-host 127.0.0.1 --master-bind-port "$LOCUST_PORT" \
