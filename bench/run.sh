@@ -3,12 +3,13 @@
 # list, a search and a product page at 100 and 1,000 connections, then nginx serving the same
 # response bytes as static files as the limit to compare with; then catalog queries without the
 # cache (Google Benchmark), hostile searches, product photos (upload cost by size, a cached variant
-# against nginx), a sign-in flood, a surge of sign-ups, checkout, checkout while Twilio is slow,
-# and recommendations (serving at 200 requests/s on 50,000 products; the model's evaluation).
+# against nginx), a sign-in flood, a surge of sign-ups, 1,000 shoppers (Locust), checkout, checkout
+# while Twilio is slow, and recommendations (serving at 200 requests/s on 50,000 products; the
+# model's evaluation).
 # Writes docs/PERFORMANCE.md.
 #
 # BENCH_ONLY=queries,flood (a comma-separated list of catalog, queries, hostile, photos, flood,
-# surge, checkout, notify, recs, analytics, tracing, cluster) runs only those sections.
+# surge, shoppers, checkout, notify, recs, analytics, tracing, cluster) runs only those sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,7 +30,9 @@ server_pid=
 nginx_pid=
 cluster_pid=
 receiver_pid=
+locust_pids=()
 cleanup() {
+    for pid in "${locust_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     [[ -n $receiver_pid ]] && kill "$receiver_pid" 2>/dev/null && wait "$receiver_pid" 2>/dev/null
     if [[ -n $cluster_pid ]]; then kill -TERM "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null; fi
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
@@ -308,6 +311,78 @@ python3 bench/signup_surge.py --port "$PORT" --count "$SURGE_COUNT" --rate "$SUR
 wait "$wrk_pid"
 shed=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | awk '/^emporium_hash_shed_total/ {printf "%.0f", $2}')
 python3 bench/surge_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" --shed "${shed:-unknown}" --load "$surge_load"
+fi
+
+# 1,000 shoppers (Locust, bench/locustfile.py): each signs up (30%) or signs in to an account made
+# before the run, then repeats a visit (categories, two catalog list pages, a search, product
+# pages, add to cart, the cart, validate, checkout) with 1-3 s of think time, on a copy of the
+# 100,000-product shop whose reachable products bench/shoppers_setup.py restocked. Locust runs as one
+# process: at 1,000 shoppers it used 0.12-0.18 of a core, far from saturating one (the section
+# says when it comes near); BENCH_SHOPPERS_WORKERS=N runs a master and N worker processes instead.
+# Any failed or non-2xx request fails the bench, after the section is written.
+if want shoppers; then
+seed_catalog
+stop_server
+echo "== shoppers (Locust)"
+SHOPPERS_USERS=${BENCH_SHOPPERS_USERS:-1000}
+SHOPPERS_DURATION=${BENCH_SHOPPERS_DURATION:-5m}
+LOCUST_WORKERS=${BENCH_SHOPPERS_WORKERS:-0}
+LOCUST_PORT=${BENCH_LOCUST_PORT:-18096}
+rm -rf "$WORK/shoppers-data" "$RESULTS"/shoppers*
+cp -a "$WORK/data" "$WORK/shoppers-data"
+mkdir -p "$RESULTS/shoppers-cpu"
+# As a shop that has been running: its recommendation model trained and a backup taken, so that
+# the server does not start either (a shop without a model trains one as it starts; on 100,000
+# products that takes minutes of CPU) in the middle of the measured run.
+"$BIN" recs train --data-dir "$WORK/shoppers-data" > /dev/null
+"$BIN" backup --data-dir "$WORK/shoppers-data" > /dev/null
+# Every shopper comes from one address: the per-address limits (requests, sign-ins, open
+# connections) are lifted.
+"$BIN" serve --data-dir "$WORK/shoppers-data" --bind 127.0.0.1 --port "$PORT" --internal-port "$INTERNAL_PORT" \
+    --rate-limit 0 --signin-per-minute 1000000 --max-connections-per-address 1000000 \
+    2> "$WORK/server-shoppers.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+python3 bench/shoppers_setup.py --port "$PORT" --accounts $((SHOPPERS_USERS * 7 / 10 + 20 * (LOCUST_WORKERS + 1))) \
+    --out "$WORK/shoppers-fixture.json"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+server_ticks=$(cpu_ticks "$server_pid")
+shoppers_load=$(cut -d' ' -f1-3 /proc/loadavg)
+shoppers_start=$(date +%s.%N)
+shoppers_since=$(date -u +%Y-%m-%dT%H:%M:%S)
+export SHOPPERS_FIXTURE="$WORK/shoppers-fixture.json" SHOPPERS_CPU_DIR="$RESULTS/shoppers-cpu"
+export SHOPPERS_WORKERS=$((LOCUST_WORKERS > 0 ? LOCUST_WORKERS : 1))  # how the locustfile shares the accounts
+# All shoppers are up within 50 s of the start.
+locust_args=(-f bench/locustfile.py --headless -u "$SHOPPERS_USERS" -r $(((SHOPPERS_USERS + 49) / 50))
+             -t "$SHOPPERS_DURATION" --host "$base" --csv "$RESULTS/shoppers" --only-summary --stop-timeout 0)
+locust_rc=0
+if ((LOCUST_WORKERS > 0)); then
+    for _ in $(seq "$LOCUST_WORKERS"); do
+        locust -f bench/locustfile.py --worker --master-host 127.0.0.1 --master-port "$LOCUST_PORT" \
+            2>> "$RESULTS/shoppers-workers.log" &
+        locust_pids+=($!)
+    done
+    locust "${locust_args[@]}" --master --master-bind-host 127.0.0.1 --master-bind-port "$LOCUST_PORT" \
+        --expect-workers "$LOCUST_WORKERS" --expect-workers-max-wait 60 > "$RESULTS/shoppers-summary.txt" 2>&1 ||
+        locust_rc=$?
+    for pid in "${locust_pids[@]}"; do wait "$pid" || true; done
+    locust_pids=()
+else
+    locust "${locust_args[@]}" > "$RESULTS/shoppers-summary.txt" 2>&1 || locust_rc=$?
+fi
+shoppers_seconds=$(printf '%.1f' "$(echo "$(date +%s.%N) - $shoppers_start" | bc)")
+server_cpu=$(printf '%.1f' "$(echo "($(cpu_ticks "$server_pid") - $server_ticks) / $(getconf CLK_TCK)" | bc -l)")
+curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" > "$RESULTS/shoppers-metrics.txt"
+stop_server
+cp "$WORK/server-shoppers.log" "$RESULTS/shoppers-server.log"
+# What the report needs besides Locust's files, kept with them so that it can be rerun from them.
+cat > "$RESULTS/shoppers-run.json" <<JSON
+{"users": $SHOPPERS_USERS, "duration": "$SHOPPERS_DURATION", "workers": $LOCUST_WORKERS, "products": $PRODUCTS,
+ "seconds": $shoppers_seconds, "server_cpu_seconds": $server_cpu, "since": "$shoppers_since",
+ "load_start": "$shoppers_load", "load_end": "$(cut -d' ' -f1-3 /proc/loadavg)", "locust_exit": $locust_rc,
+ "commit": "$(git describe --always --dirty)"}
+JSON
+python3 bench/shoppers_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md"
 fi
 
 # Checkout: 200 buyers over 10,000 products, as fast as they can and then paced.
