@@ -4,6 +4,7 @@ PostgreSQL it is restored into a fresh database); restore refuses a running shop
 file; scheduled backups keep their retention; a 20% error drill reaches the on-call phone through
 (fake) Twilio within 60 s and resolves; key rotation re-encrypts every module's sealed columns.
 The warm standby's tests are in test_standby (SQLite only)."""
+import contextlib
 import hashlib
 import hmac
 import json
@@ -90,7 +91,7 @@ class BackupTest(unittest.TestCase):
                     lines = int(psql(restored_db, "SELECT COUNT(*) FROM order_lines WHERE order_id IN (%s)" %
                                      ",".join(map(str, before))))
                 else:
-                    with sqlite3.connect(os.path.join(other, "emporium.db")) as db:
+                    with contextlib.closing(sqlite3.connect(os.path.join(other, "emporium.db"))) as db:
                         self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
                         ids = {row[0] for row in db.execute("SELECT id FROM orders")}
                         lines = db.execute("SELECT COUNT(*) FROM order_lines WHERE order_id IN (%s)" %
