@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from shop import BIN, Shop, drop_database, free_port, fresh_database, psql
+from shop import BIN, Shop, drop_database, free_port, fresh_database, postgres_server, psql
 
 PASSWORD = "a secret of 20 chars"
 
@@ -74,7 +74,7 @@ class PrecedenceTest(unittest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(fresh, "emporium.db")))
             return
         # PostgreSQL: the environment names the shop's database, the flag a fresh one; the flag wins.
-        database = fresh_database(os.environ["EMPORIUM_TEST_DATABASE_URL"])
+        database = fresh_database(postgres_server())
         try:
             self.ok("seed", "--products", "5", "--customers", "1", "--orders", "0", "--data-dir", fresh,
                     "--database", database)

@@ -20,7 +20,7 @@ import time
 import unittest
 
 from fake_twilio import FakeTwilio
-from shop import BIN, Shop, drop_database, free_port, fresh_database, psql
+from shop import BIN, Shop, drop_database, free_port, fresh_database, postgres_server, psql
 from test_notify import Receiver, buyer, first_product, wait_until
 from test_orders import BODY, checkout, new_buyers
 
@@ -80,7 +80,7 @@ class BackupTest(unittest.TestCase):
             # Restore into a fresh data directory (on PostgreSQL with a fresh database: --database) and
             # look at it with the database's own client.
             other = tempfile.mkdtemp(prefix="emporium-restore-")
-            restored_db = fresh_database(os.environ["EMPORIUM_TEST_DATABASE_URL"]) if shop.database else None
+            restored_db = fresh_database(postgres_server()) if shop.database else None
             try:
                 dump = os.path.join(shop.data, "backups", manifest["file"])
                 restored = run("restore", "--from", dump, "--data-dir", other,
