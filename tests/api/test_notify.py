@@ -169,9 +169,12 @@ class TwilioTest(unittest.TestCase):
         self.shop.wait_for_log("21211")
         digits = INVALID_NUMBER[1:]
         admin_json = self.shop.admin("GET", "/api/admin/notifications?channel=sms&per_page=100").body
-        places = {"admin JSON": admin_json, "server log": self.shop.server_log().encode(),
-                  **self.shop.database_files()}
+        files = self.shop.database_files()
+        places = {"admin JSON": admin_json, "server log": self.shop.server_log().encode(), **files}
         self.assertIn(self.shop.wal_name, places)
+        # The scan reads what the database holds: the product's name, kept in clear, is in its files.
+        product_name = self.shop.get(f"/api/products/{self.product}").json["name"].encode()
+        self.assertTrue(any(product_name in data for data in files.values()), product_name)
         found = [where for where, text in places.items() for needle in (INVALID_NUMBER, digits, digits[1:])
                  if needle.encode() in text]
         self.assertEqual(found, [])

@@ -153,7 +153,10 @@ class PersonalDataTest(unittest.TestCase):
             self.assertEqual(shop.login(tokens[1][1], "correct horse battery")[:4], "emp_")
 
             # The database's files and its write-ahead log (SQLite's lives while serving).
+            product_name = shop.get("/api/products?per_page=1").json["items"][0]["name"].encode()
             snapshots = {"running/" + k: v for k, v in shop.database_files().items()}
+            # The scan reads what the database holds: a product's name, kept in clear, is in its files.
+            self.assertTrue(any(product_name in data for data in snapshots.values()), product_name)
             shop.stop()
             snapshots.update({"stopped/" + k: v for k, v in shop.database_files().items()})
             snapshots["server.log"] = open(shop.log_path, "rb").read()
