@@ -163,12 +163,12 @@ ASAN_API_MODULES=${ASAN_API_MODULES:-test_accounts test_catalog test_orders test
 # test_leases, test_database and test_pg_backup run on PostgreSQL in every API run anyway,
 # test_standby is SQLite-only by nature (the warm standby loads SQLite backups; its shops stay on
 # SQLite) and test_deploy starts no shop. Two modules at once (PG_API_JOBS), like the other API
-# suites: the same CPU as one at a time, in about half the wall time. Measured twice on 2026-11-30
-# on this machine shared with other builds (load average 7-14, so noisy): the 22 modules (210
-# tests) took 500 and 545 s wall (their walls add up to 980 s), 176 and 179 s CPU in the tests and
-# their shops, and 174 and 183 s in the PostgreSQL server (about 2 s a shop, mostly its `emporium
-# seed`). The suite ends well before the TSan build; its CPU is what it takes from the
-# low-priority builds beside it.
+# suites. Measured on 2026-11-30 on this machine shared with other builds (load average 7-14, so
+# noisy), the 22 modules (210 tests): two at once 500 and 545 s wall, 176 and 179 s CPU in the
+# tests and their shops, 174 and 183 s in the PostgreSQL server; one at a time 1,080 s wall for the
+# same CPU (188 s and 186 s). The server's share is about 2 s a shop, mostly its `emporium seed`.
+# The suite ends well before the TSan build; its CPU is what it takes from the low-priority
+# builds beside it.
 PG_API_MODULES=${PG_API_MODULES:-$(cd tests/api && ls test_*.py | sed 's/\.py$//' |
     grep -vxE 'test_(leases|database|pg_backup|standby|deploy)')}
 # shellcheck disable=SC2016 # expanded by the inner shell, once postgres.sh has set the URL
