@@ -59,6 +59,12 @@ def drop_database(url):
                    capture_output=True, timeout=60)
 
 
+def psql(database, sql):
+    """A query's rows on the PostgreSQL database at URL database: one a line, columns split by '|'."""
+    return subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", database, "-c", sql], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+
+
 def free_port():
     """A free port below the ephemeral range, where load tools' client sockets never land."""
     while True:
@@ -98,6 +104,7 @@ class Shop:
         replaces, say), BIN by default."""
         self.bin = binary or BIN
         self.dir = tempfile.mkdtemp(prefix="emporium-api-")
+        self.created = time.time()
         self.data = os.path.join(self.dir, "data")
         self.env = dict(os.environ, **(env or {}))
         for name in ("EMPORIUM_DATA_DIR", "EMPORIUM_PII_KEY", "EMPORIUM_PII_PREVIOUS_KEYS", "EMPORIUM_DATABASE_URL"):
@@ -189,12 +196,37 @@ class Shop:
         """The first column of the first row of a read-only query on the shop's database, whichever it
         is (for tests that watch what the shop has written: a payment being authorized, say)."""
         if self.database:
-            out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", self.database, "-c", sql],
-                                 check=True, capture_output=True, text=True, timeout=30).stdout
-            return int(out.strip())
+            return int(psql(self.database, sql).strip())
         import sqlite3
         with sqlite3.connect(f"file:{self.data}/emporium.db?mode=ro", uri=True) as db:
             return db.execute(sql).fetchone()[0]
+
+    @property
+    def wal_name(self):
+        """The key of the write-ahead log among database_files()."""
+        return "pg_wal" if self.database else "emporium.db-wal"
+
+    def database_files(self):
+        """The bytes the shop's database keeps on disk, for scans of what it stores, by name. On SQLite
+        the files of the data directory named emporium.db* (the database and its write-ahead log). On
+        PostgreSQL, after a CHECKPOINT (so that every write is in the table files too): 'database', this
+        database's own files (tables, indexes, TOAST) joined, and 'pg_wal', the server's write-ahead
+        log segments written since this shop was created (the server's other databases write there
+        too; none holds this shop's data). Reads the server's data directory: for a server on this
+        machine that this user may read, as scripts/services/postgres.sh starts."""
+        if not self.database:
+            return {name: open(os.path.join(self.data, name), "rb").read()
+                    for name in os.listdir(self.data) if name.startswith("emporium.db")}
+        psql(self.database, "CHECKPOINT")
+        data_directory = psql(self.database, "SHOW data_directory").strip()
+        oid = psql(self.database, "SELECT oid FROM pg_database WHERE datname = current_database()").strip()
+
+        def joined(directory, keep=lambda path: True):
+            paths = sorted(os.path.join(directory, n) for n in os.listdir(directory))
+            return b"".join(open(p, "rb").read() for p in paths if os.path.isfile(p) and keep(p))
+        return {"database": joined(os.path.join(data_directory, "base", oid)),
+                "pg_wal": joined(os.path.join(data_directory, "pg_wal"),
+                                 lambda p: os.path.getmtime(p) >= self.created - 1)}
 
     def server_log(self):
         with open(self.log_path, "rb") as f:

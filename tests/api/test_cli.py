@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from shop import BIN, Shop, free_port
+from shop import BIN, Shop, drop_database, free_port, fresh_database, postgres_server, psql
 
 PASSWORD = "a secret of 20 chars"
 
@@ -69,8 +69,19 @@ class PrecedenceTest(unittest.TestCase):
         self.ok("backup", "verify", "--data-dir", self.right)
         self.ok("restore", "--from", manifests()[-1], "--data-dir", self.right)
         fresh = os.path.join(self.shop.dir, "fresh")
-        self.ok("seed", "--products", "5", "--customers", "1", "--orders", "0", "--data-dir", fresh)
-        self.assertTrue(os.path.exists(os.path.join(fresh, "emporium.db")))
+        if not self.shop.database:  # SQLite: the database lives in the flag's data directory
+            self.ok("seed", "--products", "5", "--customers", "1", "--orders", "0", "--data-dir", fresh)
+            self.assertTrue(os.path.exists(os.path.join(fresh, "emporium.db")))
+            return
+        # PostgreSQL: the environment names the shop's database, the flag a fresh one; the flag wins.
+        database = fresh_database(postgres_server())
+        try:
+            self.ok("seed", "--products", "5", "--customers", "1", "--orders", "0", "--data-dir", fresh,
+                    "--database", database)
+            self.assertEqual(int(psql(database, "SELECT COUNT(*) FROM products")), 5)
+            self.assertEqual(self.shop.query_int("SELECT COUNT(*) FROM products"), 20)
+        finally:
+            drop_database(database)
 
     def serve(self, command, data_dir, *extra):
         """Starts serve or standby with the right flags; returns (process, port, internal port, log path)."""

@@ -3,9 +3,10 @@ its invalidation across nodes, rate limits with one budget per client across nod
 killed and restarted under the shop (reads keep coming from the database, then the shared cache is
 used again). A real redis-server per test (scripts/services/redis.sh) on a free port below 32768.
 
-The two nodes share one SQLite file: the second node's data directory (its own lock, keys and
-backups) holds a symbolic link to the first one's database, which SQLite follows, so both use the
-same file and write-ahead log."""
+The two nodes share one database. On PostgreSQL (EMPORIUM_TEST_DATABASE_URL, shop.py) the second
+node connects to the first one's. On SQLite the second node's data directory (its own lock, keys
+and backups) holds a symbolic link to the first one's database, which SQLite follows, so both use
+the same file and write-ahead log."""
 import os
 import re
 import subprocess
@@ -45,11 +46,11 @@ class Node(Shop):
 
     def __init__(self, first, extra_args, env=None):
         self.first = first
-        super().__init__(seed=False, extra_args=extra_args, pii_key=PII_KEY, env=env)
+        super().__init__(seed=False, extra_args=extra_args, pii_key=PII_KEY, env=env, database=first.database)
 
     def start(self):
         link = os.path.join(self.data, "emporium.db")
-        if not os.path.lexists(link):
+        if not self.database and not os.path.lexists(link):
             os.makedirs(self.data, exist_ok=True)
             os.symlink(os.path.join(self.first.data, "emporium.db"), link)
         super().start()
