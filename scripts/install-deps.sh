@@ -12,7 +12,7 @@ packages=(
     libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev libvips-dev
     clang-format clang-tidy clang libclang-rt-14-dev
     nodejs npm chromium python3 python3-yaml python3-jsonschema
-    wrk nginx-light gettext-base curl bc openssl python3-locust
+    wrk nginx-light gettext-base curl bc openssl python3-locust linux-perf
     libsystemd-dev systemd
 )
 
