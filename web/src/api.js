@@ -183,7 +183,8 @@ const early = new Map()
  * Sends the GET `path` with `params` now, so its answer is on its way while the page's scripts,
  * branding and session still load; the page's first apiGet of the same URL takes that answer
  * instead of asking again (once: a later apiGet of the URL asks the shop). `dropPrefetched` forgets
- * answers nobody took. Failures reach whoever takes the answer, as if it had asked itself.
+ * answers nobody took. Failures reach whoever takes the answer, as if it had asked itself; the
+ * taker's abort signal does not cancel the request (its latest-wins logic drops a stale answer).
  */
 export function prefetch(path, params) {
   const url = buildUrl(path, params)
