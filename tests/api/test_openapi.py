@@ -4,9 +4,11 @@ route is served; every documented error answer uses the contract's error schema;
 to every route answer a status the document lists, in the documented shape; the served copy is
 the source file's, compressed and revalidated; and /api/docs serves the reference page."""
 import copy
+import datetime
 import gzip
 import os
 import re
+import time
 import unittest
 
 import jsonschema
@@ -197,6 +199,92 @@ class ResponseShapeTest(unittest.TestCase):
         order = call("POST", "/api/checkout", example("/api/checkout"), token=token,
                      headers={"Idempotency-Key": f"openapi-{os.getpid()}"})
         self.assertEqual(order["status"], "placed")
+
+
+def wait_for(read, what, timeout=300):
+    """Polls read() until it returns something truthy (the shop's background work), with a deadline."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = read()
+        if value:
+            return value
+        time.sleep(0.1)  # polling the shop's background work, not synchronising the test
+    raise AssertionError(f"never happened: {what}")
+
+
+class AdminAnswerShapeTest(unittest.TestCase):
+    """The admin answers with a fixed shape, made non-empty first (a backup, delivery records, a
+    text, two trained model versions), each checked against the schema of its documented status."""
+
+    def answer(self, method, path, body=None, token=None):
+        op = document["paths"][re.sub(r"/\d+(?=/|$)", "/{id}", path.split("?")[0])][method.lower()]
+        r = shop.request(method, path, body, token=token or shop.admin_token)
+        self.assertIn(str(r.status), op["responses"], r.body[:300])
+        self.assertLess(r.status, 300, r.body[:300])
+        schema = resolve(op["responses"][str(r.status)])["content"]["application/json"]["schema"]
+        validate(r.json, schema)
+        with self.assertRaises(jsonschema.ValidationError, msg=f"{method} {path}: the schema names its fields"):
+            validate({}, schema)
+        return r.json
+
+    def test_backups(self):
+        taken = self.answer("POST", "/api/admin/backups")
+        listed = self.answer("GET", "/api/admin/backups")
+        self.assertIn(taken["name"], [b["name"] for b in listed["items"]])
+
+    def test_delivery_records(self):
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        iso = lambda t: t.isoformat().replace("+00:00", "Z")
+        recorded = self.answer("POST", "/api/admin/delivery/events", {"events": [
+            {"type": "deployment", "id": "openapi-dep", "environment": "production",
+             "deployed_at": iso(now - datetime.timedelta(hours=2)),
+             "commits": [{"sha": "4f2c1e9a0b7d3c5e8f1a2b4c6d8e0f1a3b5c7d9e",
+                          "committed_at": iso(now - datetime.timedelta(hours=3))}]},
+            {"type": "incident", "id": "openapi-inc", "title": "Checkout slow", "environment": "production",
+             "opened_at": iso(now - datetime.timedelta(hours=1))},
+        ]})
+        self.assertEqual([i["id"] for i in recorded["items"]], ["openapi-dep", "openapi-inc"])
+        deployments = self.answer("GET", "/api/admin/delivery/deployments")["items"]
+        incidents = self.answer("GET", "/api/admin/delivery/incidents")["items"]
+        self.assertIn("openapi-dep", [d["deployment"] for d in deployments])
+        incident = next(i for i in incidents if i["incident"] == "openapi-inc")
+        self.assertEqual(incident["deployment"], "openapi-dep")  # linked automatically
+        linked = self.answer("PATCH", f"/api/admin/delivery/incidents/{incident['id']}", {"deployment_id": None})
+        self.assertEqual((linked["deployment_id"], linked["link"]), (None, "manual"))
+        self.assertEqual(self.answer("PATCH", f"/api/admin/delivery/incidents/{incident['id']}",
+                                     {"link": "auto"})["link"], "auto")
+
+    def test_texts_in_the_send_log(self):
+        token, _ = shop.signup(f"openapi-texts-{os.getpid()}@example.com", phone="+15551230077")
+        product = shop.get("/api/products?per_page=1").json["items"][0]["id"]
+        self.assertIn(shop.request("POST", "/api/cart/items", {"product_id": product, "quantity": 1},
+                                   token=token).status, (200, 201))
+        media = document["paths"]["/api/checkout"]["post"]["requestBody"]["content"]["application/json"]
+        body = copy.deepcopy(media.get("example", resolve(media["schema"]).get("example")))
+        r = shop.request("POST", "/api/checkout", body, token=token,
+                         headers={"Idempotency-Key": f"openapi-texts-{os.getpid()}"})
+        self.assertEqual(r.status, 201, r.body[:300])
+        items = wait_for(lambda: self.answer("GET", "/api/admin/notifications?channel=sms")["items"], "a text logged",
+                         timeout=30)
+        self.assertTrue(all(m["channel"] == "sms" for m in items))
+        listed = resolve(document["paths"]["/api/admin/notifications"]["get"]["responses"]["200"])
+        with self.assertRaises(jsonschema.ValidationError, msg="the schema names a message's fields"):
+            validate({"items": [{}], "total": 1, "page": 1, "per_page": 50},
+                     listed["content"]["application/json"]["schema"])
+
+    def test_model_versions_training_and_rollback(self):
+        def live_after(version):
+            view = self.answer("GET", "/api/admin/recommendations")
+            rows = [v for v in view["versions"] if v["version"] == view["live_version"] and v["state"] == "live"]
+            return view["live_version"] > version and rows and view
+
+        for _ in range(2):
+            before = self.answer("GET", "/api/admin/recommendations")["live_version"]
+            self.assertEqual(self.answer("POST", "/api/admin/recommendations/train"), {"training": True})
+            view = wait_for(lambda: live_after(before), "a newly trained version live")
+        self.assertTrue(any(v["manifest"] for v in view["versions"]), view["versions"])
+        back = self.answer("POST", "/api/admin/recommendations/rollback")
+        self.assertLess(back["wanted_version"], view["live_version"])
 
 
 class ServedDocumentTest(unittest.TestCase):

@@ -1,11 +1,13 @@
-// Every form of the storefront in its error state, on a phone (390 px) and on a desktop: the field
-// hints and errors, alerts and buttons fit where they are shown (harness.mjs layoutProblems).
+// Every form of the storefront in its error state, on a small phone (360 px) and on a desktop: the
+// field hints and errors, alerts and buttons fit where they are shown (harness.mjs layoutProblems),
+// and no error text overlaps the fields, labels, buttons or messages around it or is cut off by its
+// box (harness.mjs errorTextProblems).
 // Run: node --test tests/e2e/forms.test.mjs   (needs build/emporium, web/dist, /usr/bin/chromium)
 // Screenshots go to build/screenshots/form-errors-*.png.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { assertClean, eventually, launchBrowser, layoutProblems, screenshot, startShop, watchPage } from './harness.mjs';
+import { assertClean, errorTextProblems, eventually, launchBrowser, layoutProblems, screenshot, startShop, watchPage } from './harness.mjs';
 
 const T = { timeout: 120_000 };
 const run = crypto.randomBytes(4).toString('hex');
@@ -14,7 +16,7 @@ const admin = { email: `admin.${run}@example.com`, password: 'admin-pass-00001',
 
 const SIZES = [
   { label: 'desktop', options: { viewport: { width: 1366, height: 900 } } },
-  { label: 'phone', options: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } },
+  { label: 'phone', options: { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } },
 ];
 
 let browser, shop;
@@ -42,7 +44,7 @@ async function errorsFit(page, file, texts, { fullPage = true } = {}) {
   // Vuetify slides messages in and out: the layout is judged once that has settled (or fails).
   await eventually(
     async () => {
-      assert.deepEqual(await layoutProblems(page), []);
+      assert.deepEqual([...(await layoutProblems(page)), ...(await errorTextProblems(page))], []);
       return true;
     },
     { timeout: 5000, message: `${file}: everything fits` },
@@ -50,6 +52,24 @@ async function errorsFit(page, file, texts, { fullPage = true } = {}) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, file, { fullPage });
 }
+
+test('the error-text check sees an overlapping and a cut-off message', T, async () => {
+  // A page of its own (not the shop's): one message drawn over its field, one in a box too small.
+  const page = await browser.newPage();
+  try {
+    await page.setContent(`
+      <form style="width: 300px">
+        <label for="a">Name</label><input id="a" style="display: block; height: 40px">
+        <p class="field-error" style="margin-top: -30px">Enter your name.</p>
+        <div style="height: 10px; overflow: hidden"><p class="field-error">Use the international format.</p></div>
+      </form>`);
+    const problems = await errorTextProblems(page);
+    assert.ok(problems.some((p) => /"Enter your name\." overlaps input/.test(p)), problems.join('; '));
+    assert.ok(problems.some((p) => /"Use the international format\." is cut off/.test(p)), problems.join('; '));
+  } finally {
+    await page.close();
+  }
+});
 
 for (const size of SIZES) {
   describe(`form errors on a ${size.label}`, () => {
@@ -80,6 +100,22 @@ for (const size of SIZES) {
       await page.goto(`${shop.base}/signin`);
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await errorsFit(page, `form-errors-signin-${size.label}.png`, ['Enter your email address.', 'Enter your password.']);
+      assertClean(watch);
+    });
+
+    test("the catalog's price filter", T, async () => {
+      await page.goto(`${shop.base}/catalog`);
+      let form = page;
+      if (size.label === 'phone') {
+        await page.getByRole('button', { name: /Filters/ }).click();
+        form = page.getByRole('dialog', { name: 'Filters' });
+      }
+      await form.getByRole('spinbutton', { name: 'Min price' }).fill('50');
+      await form.getByRole('spinbutton', { name: 'Max price' }).fill('10');
+      await form.getByRole('button', { name: 'Apply price' }).click();
+      const message = await form.getByRole('alert').textContent();
+      assert.ok(message.trim(), 'the price error says what is wrong');
+      await errorsFit(page, `form-errors-price-${size.label}.png`, [message.trim()], { fullPage: size.label !== 'phone' });
       assertClean(watch);
     });
 

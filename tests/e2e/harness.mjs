@@ -340,6 +340,45 @@ export async function layoutProblems(page) {
  * The answer of a shop that sheds load (503 `overloaded`, Retry-After: 1), for page.route to give
  * in place of the real one: the shop has no switch that makes it busy on demand.
  */
+/**
+ * Error texts that run into what is around them, on the page as shown now: every shown error
+ * message (Vuetify's field messages, the plain pages' `.field-error`, alerts) against the fields,
+ * labels, buttons, headings and other messages of its own form or dialog (boxes that overlap by
+ * more than a pixel), and against the nearest box around it that hides what overflows it.
+ */
+export async function errorTextProblems(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const shown = (el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+    };
+    const name = (el) => (el.textContent.trim() || el.getAttribute('aria-label') || el.tagName).replace(/\s+/g, ' ').slice(0, 50);
+    const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+    const MESSAGES = '.v-messages__message, .field-error, [role="alert"]';
+    const NEIGHBOURS = `input, select, textarea, button, label, .v-field, h1, h2, h3, ${MESSAGES}`;
+    for (const message of document.querySelectorAll(MESSAGES)) {
+      if (!shown(message) || !message.textContent.trim()) continue;
+      const box = message.getBoundingClientRect();
+      const scope = message.closest('form, [role="dialog"], .v-overlay__content') || document.body;
+      for (const other of scope.querySelectorAll(NEIGHBOURS)) {
+        if (other === message || other.contains(message) || message.contains(other) || !shown(other)) continue;
+        if (overlap(box, other.getBoundingClientRect())) out.push(`"${name(message)}" overlaps ${other.tagName.toLowerCase()} "${name(other)}"`);
+      }
+      for (let up = message.parentElement; up && up !== document.body; up = up.parentElement) {
+        const style = getComputedStyle(up);
+        if (!/hidden|clip/.test(`${style.overflowX} ${style.overflowY}`)) continue;
+        const clip = up.getBoundingClientRect();
+        if (box.left < clip.left - 1 || box.right > clip.right + 1 || box.top < clip.top - 1 || box.bottom > clip.bottom + 1) {
+          out.push(`"${name(message)}" is cut off by ${up.tagName.toLowerCase()}.${[...up.classList].join('.')}`);
+        }
+        break;
+      }
+    }
+    return out;
+  });
+}
+
 export const BUSY_ANSWER = {
   status: 503,
   headers: { 'Retry-After': '1', 'Content-Type': 'application/json' },

@@ -305,6 +305,50 @@ describe('Git Goods storefront (games preset)', () => {
     }
   });
 
+  test("a shopper page's products are asked for while the app still loads, once", T, async () => {
+    // The page is drawn only once the shop's branding (/api/store) has arrived. Held back until
+    // the page's first read has gone out, it shows that read was sent before the page was drawn;
+    // the page then takes that answer instead of asking again.
+    const product = (await apiJson(shop, '/api/products?sort=popular&per_page=1')).items[0];
+    const visits = [
+      { address: '/', read: '/api/products?sort=popular&per_page=8', shows: page.locator('[data-testid="featured"] [data-testid="product-card"]').first() },
+      {
+        address: `/catalog?category=${bigCategory.slug}&sort=price_asc`,
+        read: `/api/products?category=${bigCategory.slug}&sort=price_asc&page=1&per_page=${PER_PAGE}`,
+        shows: page.locator('[data-testid="catalog-results"] [data-testid="product-card"]').first(),
+      },
+      { address: `/products/${product.id}`, read: `/api/products/${product.id}`, shows: page.getByRole('heading', { level: 1, name: product.name }) },
+    ];
+    for (const visit of visits) {
+      let release;
+      const held = new Promise((resolve) => (release = resolve));
+      const isStore = (url) => url.pathname === '/api/store';
+      await page.route(isStore, async (route) => {
+        await held;
+        await route.continue();
+      });
+      const reads = [];
+      const onRequest = (req) => {
+        const url = new URL(req.url());
+        if (url.pathname.startsWith('/api/products') && !url.pathname.endsWith('.svg')) reads.push(url.pathname + url.search);
+      };
+      page.on('request', onRequest);
+      try {
+        const navigation = page.goto(shop.base + visit.address, { waitUntil: 'commit' });
+        await eventually(() => reads.includes(visit.read), { message: `${visit.read} sent while /api/store is held (${visit.address})` });
+        release();
+        await navigation;
+        await visit.shows.waitFor();
+        assert.equal(reads.filter((r) => r === visit.read).length, 1, `${visit.address} asked for ${visit.read} once: ${reads.join(', ')}`);
+      } finally {
+        release();
+        page.off('request', onRequest);
+        await page.unroute(isStore);
+      }
+    }
+    assertClean(watch);
+  });
+
   describe('on a phone (390x844)', () => {
     let phone, phonePage, phoneWatch;
     before(async () => {

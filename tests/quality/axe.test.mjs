@@ -13,6 +13,7 @@ import {
   contextApi,
   currentRouteName,
   describeViolations,
+  eventually,
   launchBrowser,
   makePng,
   reportDir,
@@ -69,7 +70,15 @@ function addressOf(route, samples) {
   return missing ? null : address;
 }
 
-/** States of the shopper pages that only a click shows; `open` clicks and waits for it. */
+/** Waits until Vuetify has finished sliding messages in (axe judges the colours as shown at rest). */
+function transitionsDone(page) {
+  return eventually(
+    () => page.evaluate(() => !document.querySelector('[class*="-transition-enter-active"], [class*="-transition-leave-active"]')),
+    { timeout: 5000, message: 'transitions to end' },
+  );
+}
+
+/** States of the pages that only a click shows (menus, panels, notices, forms in error); `open` clicks and waits for it. */
 function openStates(productAddress) {
   return [
     {
@@ -142,6 +151,55 @@ function openStates(productAddress) {
         const first = page.locator('[data-testid="slow-request"]').first();
         await first.getByRole('button').first().click();
         await first.locator('[data-testid="waterfall-row"]').first().waitFor();
+      },
+    },
+    {
+      name: 'sign-up with every field in error',
+      viewport: 'phone',
+      who: 'guest',
+      address: '/signup',
+      open: async (page) => {
+        await page.getByRole('textbox', { name: 'Email' }).fill('not-an-email');
+        await page.getByRole('textbox', { name: 'Mobile phone (optional)' }).fill('12345');
+        await page.getByRole('button', { name: 'Create account' }).click();
+        await page.getByText('Enter your name.').waitFor();
+        await transitionsDone(page);
+      },
+    },
+    {
+      name: 'checkout with the address in error',
+      viewport: 'phone',
+      who: 'seller',
+      address: '/checkout',
+      open: async (page) => {
+        await page.getByRole('textbox', { name: 'Full name' }).fill('');
+        await page.getByRole('textbox', { name: 'Mobile phone' }).fill('12345');
+        await page.getByRole('button', { name: 'Review order' }).click();
+        await page.getByText("Enter the recipient's name.").waitFor();
+        await transitionsDone(page);
+      },
+    },
+    {
+      name: 'new product form in error',
+      viewport: 'desktop',
+      who: 'seller',
+      address: '/seller/products',
+      open: async (page) => {
+        await page.getByRole('button', { name: 'New product' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Create product' }).click();
+        await page.getByText('Enter the product name.').waitFor();
+        await transitionsDone(page);
+      },
+    },
+    {
+      name: 'token form in error',
+      viewport: 'desktop',
+      who: 'admin',
+      address: '/admin/tokens',
+      open: async (page) => {
+        await page.getByRole('button', { name: 'Issue token' }).click();
+        await page.getByText('Choose at least one scope.').waitFor();
+        await transitionsDone(page);
       },
     },
     {
@@ -239,7 +297,7 @@ for (const preset of ['games', 'grocery']) {
         }
       }
 
-      // The shopper pages' menus, panels, notices and form errors, open.
+      // The pages' menus, panels, notices and forms in error, open.
       for (const state of openStates(`/products/${samples['products.id']}`)) {
         const where = `${preset} ${state.viewport} ${state.who} ${state.address} (${state.name})`;
         const page = await contexts[state.viewport][state.who].newPage();

@@ -176,7 +176,55 @@ export async function apiRequest(
   return data
 }
 
+// Reads sent before the page that needs them is drawn (see prefetch): URL -> the answer's promise.
+const early = new Map()
+
+/**
+ * Sends the GET `path` with `params` now, so its answer is on its way while the page's scripts,
+ * branding and session still load; the page's first apiGet of the same URL takes that answer
+ * instead of asking again (once: a later apiGet of the URL asks the shop). `dropPrefetched` forgets
+ * answers nobody took. Failures reach whoever takes the answer, as if it had asked itself; the
+ * taker's abort signal does not cancel the request (its latest-wins logic drops a stale answer).
+ */
+export function prefetch(path, params) {
+  const url = buildUrl(path, params)
+  if (early.has(url)) return
+  const answer = apiRequest('GET', path, { params })
+  answer.catch(() => {}) // reported to the page that takes it, not as an unhandled rejection
+  early.set(url, answer)
+}
+
+/** Forgets prefetched answers no page took (called when the shopper leaves the first page). */
+export function dropPrefetched() {
+  early.clear()
+}
+
+/**
+ * A prefetched answer reaches its page in a task of its own, as a fetched one does: a page that
+ * takes it while it is being drawn (the first page, mounted once the branding is in) finishes that
+ * first and draws the answer after, rather than both in one long task.
+ */
+function handOver(answer) {
+  const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0))
+  return answer.then(
+    async (value) => {
+      await nextTask()
+      return value
+    },
+    async (error) => {
+      await nextTask()
+      throw error
+    },
+  )
+}
+
 export function apiGet(path, params, { signal } = {}) {
+  const url = buildUrl(path, params)
+  const answer = early.get(url)
+  if (answer) {
+    early.delete(url)
+    return handOver(answer)
+  }
   return apiRequest('GET', path, { params, signal })
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { ApiError, RETRY_TRIES, api, apiRequest, errorText, setRetryListener } from './api'
+import { ApiError, RETRY_TRIES, api, apiRequest, dropPrefetched, errorText, prefetch, setRetryListener } from './api'
 import { orderApi } from './orderApi'
 
 // The server's answers, in order, as the page's fetch() sees them.
@@ -39,6 +39,7 @@ afterEach(() => {
   vi.restoreAllMocks()
   globalThis.fetch = realFetch
   setRetryListener(null)
+  dropPrefetched()
 })
 
 describe('a busy shop (503 with Retry-After)', () => {
@@ -134,5 +135,46 @@ describe('a busy shop (503 with Retry-After)', () => {
     expect(error.name).toBe('AbortError')
     expect(waits[1]).toEqual({ id: waits[0].id, done: true })
     expect(calls.length).toBe(1)
+  })
+})
+
+describe("prefetch (the first page's read, sent while the app loads)", () => {
+  test("the page's first read of the same URL takes the prefetched answer; the next one asks again", async () => {
+    const calls = serve(ok({ items: [1], total: 1 }), ok({ items: [2], total: 1 }))
+    prefetch('/api/products', { q: '', sort: 'popular', page: 1, per_page: 24 })
+    expect(calls.map((c) => c.url)).toEqual(['/api/products?sort=popular&page=1&per_page=24'])
+    expect((await settle(api.products({ sort: 'popular', page: 1, per_page: 24 }))).value.items).toEqual([1])
+    expect(calls.length).toBe(1)
+    expect((await settle(api.products({ sort: 'popular', page: 1, per_page: 24 }))).value.items).toEqual([2])
+    expect(calls.length).toBe(2)
+  })
+
+  test('another URL is not answered from it, and a dropped answer is not used', async () => {
+    const calls = serve(ok({ n: 1 }), ok({ n: 2 }), ok({ n: 3 }))
+    prefetch('/api/products/7')
+    expect((await settle(api.product(8))).value.n).toBe(2)
+    dropPrefetched()
+    expect((await settle(api.product(7))).value.n).toBe(3)
+    expect(calls.map((c) => c.url)).toEqual(['/api/products/7', '/api/products/8', '/api/products/7'])
+  })
+
+  test('the answer reaches the page in a task of its own, after what the page does now', async () => {
+    serve(ok({ n: 1 }))
+    prefetch('/api/products/5')
+    await vi.advanceTimersByTimeAsync(0) // the answer is in
+    const order = []
+    const taken = api.product(5).then(() => order.push('answer'))
+    await Promise.resolve().then(() => order.push('same task'))
+    expect(order).toEqual(['same task'])
+    await settle(taken)
+    expect(order).toEqual(['same task', 'answer'])
+  })
+
+  test('a failed prefetch reaches the page that takes it as its own error', async () => {
+    serve({ status: 404, body: { error: { code: 'not_found', message: 'No such product.', details: {} } } })
+    prefetch('/api/products/9')
+    const { error } = await settle(api.product(9))
+    expect(error).toBeInstanceOf(ApiError)
+    expect(error.code).toBe('not_found')
   })
 })

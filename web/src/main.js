@@ -3,9 +3,11 @@ import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import App from './App.vue'
 import { router } from './router'
+import { firstRead } from './catalog'
 import { ensureVuetify } from './plugins/lazy-vuetify'
 import { installThemeSheet } from './plugins/theme-sheet'
-import { setRetryListener, setUnauthorizedHandler } from './api'
+import { dropPrefetched, prefetch, setRetryListener, setUnauthorizedHandler } from './api'
+import { warmMoneyFormat } from './format'
 import { useShopStore } from './stores/shop'
 import { useAuthStore } from './stores/auth'
 import { useCategoriesStore } from './stores/categories'
@@ -46,5 +48,15 @@ setUnauthorizedHandler(() => {
 // Reads that wait out a busy shop's 503 say so page-wide (buttons that retry say it themselves).
 const busy = useBusyStore(pinia)
 setRetryListener((state) => busy.onRetry(state))
+
+// While the branding, categories and session load, the first page's own read goes out too, and
+// the browser loads its number formats (for prices), so neither waits until the page is drawn.
+// A prefetched answer the first page did not take is forgotten when the shopper moves on.
+const first = firstRead(router.resolve(window.location.pathname + window.location.search))
+if (first) prefetch(...first)
+warmMoneyFormat()
+router.afterEach((to, from) => {
+  if (from.matched.length) dropPrefetched()
+})
 
 ready.finally(() => app.mount('#app'))
