@@ -126,7 +126,21 @@ struct NotifyService::Claimed {
     std::string event_type;
     std::int64_t webhook_id = 0;
     std::string traceparent;
+    std::string last_error;  // the previous attempt's, if any
 };
+
+namespace {
+
+// A text whose last attempt ended without the provider's answer (a timeout, a connection lost
+// after the request went out) may have been sent: the provider can have taken it. The next attempt
+// asks the provider first, and a lookup that fails keeps the text in doubt (this prefix).
+constexpr std::string_view kInDoubt = "in doubt: ";
+
+bool MaybeSentBefore(const std::string& last_error) {
+    return last_error.starts_with(kNetworkErrorPrefix) || last_error.starts_with(kInDoubt);
+}
+
+}  // namespace
 
 NotifyService::NotifyService(db::Database& database, accounts::PiiVault& vault, accounts::AccountService& accounts,
                              orders::OrderService& orders, catalog::CatalogService& catalog, SmsGateway& sms,
@@ -231,7 +245,7 @@ std::optional<NotifyService::Claimed> NotifyService::Claim() {
             " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1") +
         (database_.dialect() == db::Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "") +
         ") RETURNING id, channel, recipient, recipient_masked, body, attempts, event_id, event_type,"
-        " COALESCE(webhook_id, 0), traceparent";
+        " COALESCE(webhook_id, 0), traceparent, COALESCE(last_error, '')";
     return database_.Write([&](db::Connection& c) {
         std::optional<Claimed> out;
         c.Query(claim, {now, now, now}, [&](const db::Row& r) {
@@ -244,7 +258,8 @@ std::optional<NotifyService::Claimed> NotifyService::Claim() {
                           r.Int(6),
                           std::string(r.Text(7)),
                           r.Int(8),
-                          std::string(r.Text(9))};
+                          std::string(r.Text(9)),
+                          std::string(r.Text(10))};
         });
         return out;
     });
@@ -270,6 +285,18 @@ void NotifyService::Send(const Claimed& m) {
         Result<std::string> phone = vault_.Decrypt(kPhoneField, m.recipient);
         if (!phone.ok()) {
             outcome = {SendOutcome::Kind::kPermanent, "", "the number cannot be decrypted (unknown key)", {}};
+        } else if (MaybeSentBefore(m.last_error)) {
+            // Twilio takes no idempotency key: what settles an earlier attempt is its message list.
+            LookupOutcome found = sms_.FindSent(*phone, m.body);
+            if (!found.known) {
+                outcome = {SendOutcome::Kind::kRetry, "",
+                           std::string(kInDoubt) + "the provider could not say whether an earlier attempt was sent",
+                           {}};
+            } else if (found.provider_id) {
+                outcome = {SendOutcome::Kind::kSent, *found.provider_id, "", {}};
+            } else {
+                outcome = sms_.Send(*phone, m.body);
+            }
         } else {
             outcome = sms_.Send(*phone, m.body);
         }

@@ -86,7 +86,7 @@ SendOutcome ReadSendAnswer(const http::HttpAnswer& answer) {
     SendOutcome out;
     if (answer.status == 0) {
         out.kind = SendOutcome::Kind::kRetry;
-        out.error = "network: " + MaskPhonesIn(answer.error);
+        out.error = std::string(kNetworkErrorPrefix) + MaskPhonesIn(answer.error);
     } else if (answer.status >= 200 && answer.status < 300) {
         out.kind = SendOutcome::Kind::kSent;
         boost::system::error_code ec;

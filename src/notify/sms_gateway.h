@@ -62,6 +62,10 @@ struct TwilioConfig {
 // failures are retried; other 4xx (21211 invalid number, 21610 unsubscribed, ...) are permanent.
 std::unique_ptr<SmsGateway> MakeTwilioGateway(TwilioConfig config);
 
+// How the error of a send that got no answer begins ("network: timeout", say). Such a send may have
+// reached the provider, so the courier asks the provider before it sends that text again.
+inline constexpr std::string_view kNetworkErrorPrefix = "network: ";
+
 // What Twilio's answer to a send means (kept apart from the network call, for tests and the fuzzer):
 // 2xx sent (with the message SID when the body names one); 429, 5xx, 401 and no answer retried;
 // any other status permanent. The error text never holds more than 200 characters of Twilio's.
