@@ -70,6 +70,14 @@ def write_junit(path, outcomes):
 
 
 if __name__ == "__main__":
+    # Shops seeded alike start from copies of one seed (tests/api/shop.py); make test shares one
+    # directory between the modules it runs at once, a run on its own keeps its copies to itself.
+    if not os.environ.get("EMPORIUM_SEED_CACHE"):
+        import atexit
+        import shutil
+        import tempfile
+        os.environ["EMPORIUM_SEED_CACHE"] = tempfile.mkdtemp(prefix="emporium-seeds-")
+        atexit.register(shutil.rmtree, os.environ["EMPORIUM_SEED_CACHE"], True)
     loader = unittest.TestLoader()
     suite = loader.loadTestsFromNames(sys.argv[1:]) if len(sys.argv) > 1 else loader.discover(HERE, pattern="test_*.py")
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=TimedResult).run(suite)
