@@ -26,6 +26,12 @@ import {
 } from './quality.mjs';
 
 const T = { timeout: 30 * 60_000 };
+// 'both' (the default, `make test-quality`): every route on both screens in both shops. 'split'
+// (`make test`, to spare the cores it shares): each shop opens half the routes on the desktop screen
+// and the other half on the phone, the other shop the other way round, so every route is still
+// checked on both screens and in both shops' themes, and every open state below as always.
+const SCREENS = process.env.QUALITY_AXE_SCREENS || 'both';
+assert.ok(['both', 'split'].includes(SCREENS), 'QUALITY_AXE_SCREENS: both or split');
 const VIEWPORTS = {
   desktop: { viewport: { width: 1366, height: 900 } },
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
@@ -215,7 +221,7 @@ function openStates(productAddress) {
   ];
 }
 
-for (const preset of ['games', 'grocery']) {
+for (const [presetIndex, preset] of ['games', 'grocery'].entries()) {
   describe(`axe on every route (${preset} preset)`, () => {
     let shop;
     const contexts = {};
@@ -239,7 +245,7 @@ for (const preset of ['games', 'grocery']) {
       await shop?.stop();
     });
 
-    test('no violations of any impact, on a desktop and a phone screen', T, async () => {
+    test(`no violations of any impact, on a desktop and a phone screen${SCREENS === 'split' ? ' (routes split between them)' : ''}`, T, async () => {
       const products = await apiJson(shop, '/api/products?sort=popular&per_page=1');
       const seller = contexts.desktop.seller;
       // The seller's cart holds a product, so the cart and checkout pages show their forms.
@@ -275,8 +281,9 @@ for (const preset of ['games', 'grocery']) {
       await probe.close();
 
       const covered = new Set();
-      for (const [viewport, byWho] of Object.entries(contexts)) {
-        for (const [route, address] of addresses) {
+      for (const [screen, [viewport, byWho]] of Object.entries(contexts).entries()) {
+        for (const [index, [route, address]] of [...addresses].entries()) {
+          if (SCREENS === 'split' && (index + presetIndex) % 2 !== screen) continue;
           for (const visit of visitorsOf(route)) {
             const where = `${preset} ${viewport} ${visit.who} ${address}`;
             const page = await byWho[visit.who].newPage();
