@@ -11,6 +11,11 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 TSAN_DIR ?= build-tsan
 CMAKE_FLAGS ?=
+# A unity build (each module's sources compiled in batches, the Boost headers parsed once per
+# batch): measured on this machine without ccache, 169 s and 325 s of CPU for the whole tree against
+# 284 s and 563 s one file at a time. `make lint` compiles every file on its own, which still catches
+# a file that only compiles beside another. UNITY=OFF for one-file rebuilds while editing.
+UNITY ?= ON
 
 .PHONY: all deps build web configure run seed test test-unit test-web test-api test-e2e test-quality test-asan test-tsan test-cluster cluster smoke bench fuzz lint format clean
 
@@ -20,7 +25,7 @@ deps:
 	bash scripts/install-deps.sh
 
 configure:
-	@test -f $(BUILD_DIR)/build.ninja || cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	@test -f $(BUILD_DIR)/build.ninja || cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=$(UNITY) $(CMAKE_FLAGS)
 
 build: deps configure web
 	cmake --build $(BUILD_DIR)
@@ -103,4 +108,4 @@ format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) web/dist
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) build-lint web/dist
