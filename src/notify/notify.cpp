@@ -289,7 +289,8 @@ void NotifyService::Send(const Claimed& m) {
             // Twilio takes no idempotency key: what settles an earlier attempt is its message list.
             LookupOutcome found = sms_.FindSent(*phone, m.body);
             if (!found.known) {
-                outcome = {SendOutcome::Kind::kRetry, "",
+                outcome = {SendOutcome::Kind::kRetry,
+                           "",
                            std::string(kInDoubt) + "the provider could not say whether an earlier attempt was sent",
                            {}};
             } else if (found.provider_id) {
