@@ -55,8 +55,9 @@ SharedCache::SharedCache(Client& client, ReadCache& first_level, std::chrono::se
 
 void SharedCache::OnSubscribed(bool subscribed, std::string_view run_id) {
     if (!subscribed) {
-        subscribed_ = false;
+        // The entries first, then the flag: whoever sees the flag down finds them dropped.
         first_level_.LimitTtl(kUnsubscribedTtl);
+        subscribed_ = false;
         return;
     }
     if (!run_id_.empty() && run_id != run_id_) ++unannounced_;  // Redis restarted
