@@ -135,12 +135,13 @@ api_tests() {
 # servers and browsers), and the suites never wait for a compiler. A unity build (each module's
 # sources compiled in batches): the Boost headers are parsed once per batch rather than once per
 # file, a third less compiler time for these builds, which are never built incrementally. The
-# plain build stays one file at a time, which also catches a file that only compiles beside another.
+# plain build is one too (Makefile, UNITY). Only what the sanitizer suites run: the program and the
+# unit tests (the PostgreSQL backend's own tests run in the plain build).
 sanitizer_build() {
     local dir=$1 kind=$2 type=$3
     test -f "$dir/build.ninja" || cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" \
         -DEMPORIUM_SANITIZE="$kind" -DCMAKE_UNITY_BUILD=ON >/dev/null || return 1
-    nice -n 19 cmake --build "$dir" -- -j "${SANITIZER_BUILD_JOBS:-2}"
+    nice -n 19 cmake --build "$dir" --target emporium emporium_unit_tests -- -j "${SANITIZER_BUILD_JOBS:-2}"
 }
 
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp second_deadlock_stack=1 history_size=4 ${TSAN_OPTIONS:-}"
