@@ -119,6 +119,10 @@ void AddCapacityOptions(CLI::App& cmd, ServeOptions& o) {
     cmd.add_option("--cache-ttl", o.cache_ttl, "Catalog read-through cache lifetime (e.g. 300s, 5m)")
         ->envname("EMPORIUM_CACHE_TTL")
         ->capture_default_str();
+    cmd.add_option("--stock-refresh", o.stock_refresh,
+                   "How old catalog answers' stock may be after orders (0: refreshed after every order)")
+        ->envname("EMPORIUM_STOCK_REFRESH")
+        ->capture_default_str();
     cmd.add_option("--cache-bytes", o.cache_bytes,
                    "Catalog cache memory bound: keys, values and bookkeeping (e.g. 64MiB; 0 turns it off)")
         ->envname("EMPORIUM_CACHE_BYTES")

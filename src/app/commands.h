@@ -70,6 +70,9 @@ struct ServeOptions {
     std::uint16_t internal_port = 9090;
     std::string web_dir;  // empty: web/dist beside the program's build directory
     std::string cache_ttl = "300s";
+    // How old the stock shown in catalog answers may be after orders change it: the catalog cache
+    // is emptied once per this window however many orders come in ("0": after every order).
+    std::string stock_refresh = "1s";
     std::int64_t cache_bytes = std::int64_t{64} * 1024 * 1024;  // the catalog cache's memory bound
     std::int64_t cache_entries = 20000;
     std::int64_t body_limit = std::int64_t{1024} * 1024;

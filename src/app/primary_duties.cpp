@@ -126,8 +126,14 @@ std::unique_ptr<events::Dispatcher> PrimaryDuties::MakeDispatcher() {
     options.tracer = deps_.tracer;
     auto d = std::make_unique<events::Dispatcher>(deps_.database, deps_.clock, deps_.logger, options);
     catalog::CatalogService& catalog = deps_.catalog;
-    d->Add({"cache", {"product.changed", "order.placed", "order.cancelled"}, [&catalog](const events::Event&) {
-                catalog.NotifyChanged(0);
+    d->Add({"cache",
+            {"product.changed", "order.placed", "order.cancelled"},
+            [&catalog, &stock_changed = deps_.stock_changed](const events::Event& e) {
+                if (e.type != "product.changed" && stock_changed) {
+                    stock_changed();
+                } else {
+                    catalog.NotifyChanged(0);
+                }
                 return events::Outcome::Done();
             }});
     notify::NotifyService& notifier = deps_.notifier;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,9 @@ public:
         analytics::AnalyticsService& analytics;
         bool analytics_in_process;  // --events inprocess and --analytics inprocess: this process applies order events
         tracing::Tracer* tracer;    // event dispatch spans; null: none
+        // Orders changed stock (placed, cancelled: possibly on another node): the catalog cache
+        // is to be refreshed, within the shop's --stock-refresh. Empty: the cache is emptied at once.
+        std::function<void()> stock_changed = {};
     };
     explicit PrimaryDuties(Deps deps);
     PrimaryDuties(const PrimaryDuties&) = delete;

@@ -23,6 +23,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_routes.h"
 #include "core/clock.h"
+#include "core/coalescer.h"
 #include "core/contact.h"
 #include "core/log.h"
 #include "core/rate_limiter.h"
@@ -130,7 +131,7 @@ ops::Alerter::Sink AlertSink(notify::SmsGateway& sms, std::vector<std::string> n
 
 // Every duration setting of serve, parsed and checked before anything opens.
 struct ServeDurations {
-    std::chrono::seconds cache_ttl, backup_interval, standby_interval, idle_timeout;
+    std::chrono::seconds cache_ttl, stock_refresh, backup_interval, standby_interval, idle_timeout;
     std::chrono::seconds alert_interval, alert_repeat, alert_window;
     std::chrono::seconds error_hold, latency_hold, not_ready_hold, backlog_age, db_pool_hold;
     std::chrono::seconds lease_ttl, promote_after;
@@ -141,6 +142,7 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
     ServeDurations d{};
     const std::tuple<const std::string&, const char*, std::chrono::seconds*> settings[] = {
         {options.cache_ttl, "cache-ttl", &d.cache_ttl},
+        {options.stock_refresh, "stock-refresh", &d.stock_refresh},
         {options.backup_interval, "backup-interval", &d.backup_interval},
         {options.standby_interval, "standby-interval", &d.standby_interval},
         {options.idle_timeout, "idle-timeout", &d.idle_timeout},
@@ -416,6 +418,10 @@ private:
     std::unique_ptr<http::StaticFiles> web_;
     http::Router internal_router_;
     std::once_flag recs_started_;
+    // Stock changed by orders reaches the catalog cache (this node's and the shared one) once per
+    // --stock-refresh, not once per order. Last: destroyed first, after a last refresh of what is
+    // pending, while everything it calls into still stands.
+    Coalescer stock_refresh_;
 };
 
 ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& durations, Logger logger,
@@ -461,7 +467,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       backup_schedule_(backups_, durations.backup_interval, clock_),
       primary_({*core_.database, clock_, logger_, *core_.catalog, *core_.orders, notifier_, metrics_, backup_schedule_,
                 read_only_, in_process_, in_process_ ? "" : AmqpUrl(), analytics_,
-                in_process_ && options.analytics == "inprocess", tracer_.get()}),
+                in_process_ && options.analytics == "inprocess", tracer_.get(), [this] { stock_refresh_.Touch(); }}),
       standby_(MakeStandby(options, durations.standby_interval, *core_.database, *core_.catalog, clock_, logger_)),
       window_(clock_),
       server_(server_options_, logger_,
@@ -478,10 +484,11 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
       failover_({options.standby_primary, durations.promote_after, SplitList(options.peers)},
                 {[this] { Promote(); }, [this] { return term_.load(); },
                  [this](const std::string&, std::int64_t) { Fence(); }},
-                logger_) {
-    // Read-your-writes on this node; the "cache" subscriber covers changes made elsewhere.
-    catalog::CatalogService& catalog = *core_.catalog;
-    core_.orders->OnStockChanged([&catalog](std::int64_t product_id) { catalog.NotifyChanged(product_id); });
+                logger_),
+      stock_refresh_(durations.stock_refresh, [this] { core_.catalog->NotifyChanged(0); }) {
+    // Orders' stock changes, here and (through the "cache" subscriber) elsewhere, reach the catalog
+    // cache within --stock-refresh; catalog edits empty it at once.
+    core_.orders->OnStockChanged([this](std::int64_t) { stock_refresh_.Touch(); });
     if (!standby_mode_) core_.orders->PurgeIdempotencyKeys();
     core_.orders->OnCartAdded([this](std::int64_t product_id) { analytics_.CountCart(product_id); });
     alerter_.Observe(IncidentLog(delivery_, read_only_));
@@ -858,6 +865,7 @@ void ServeProcess::Shutdown() {
     alerter_.Stop();                    // a standby's (the keeper stopped a primary's)
     notifier_.Stop();
     node_limiters_.Stop();
+    stock_refresh_.Flush();  // while Redis still takes the announcement to the other nodes
     if (redis_) redis_->Stop();
 }
 

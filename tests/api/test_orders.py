@@ -48,6 +48,58 @@ def patient_checkout(shop, token, key, body=BODY, timeout=120):
         time.sleep(float(r.header("retry-after")))  # the server's own Retry-After, not a guess
 
 
+class StockRefreshTest(unittest.TestCase):
+    """Orders change stock many times a second in a surge; the catalog cache takes their changes
+    once per --stock-refresh (1 s by default) rather than being emptied by every order, while a
+    catalog edit empties it at once."""
+
+    def order(self, shop, token, product_id, quantity=1):
+        self.assertEqual(shop.request("POST", "/api/cart/items", {"product_id": product_id, "quantity": quantity},
+                                      token=token).status, 200)
+        r = patient_checkout(shop, token, f"refresh-{random.randrange(10**12)}")
+        self.assertEqual(r.status, 201, r.body)
+
+    def test_orders_reach_catalog_answers_within_the_refresh(self):
+        shop = Shop(products=5)  # --stock-refresh at its default
+        try:
+            seller = shop.login("seller1@gitgoods.example")
+            product = new_product(shop, stock=100, token=seller)
+            path, listing = f"/api/products/{product['id']}", "/api/products?sort=newest&per_page=5"
+            self.assertEqual(shop.get(path).json["stock"], 100)
+            self.assertEqual(shop.get(listing).json["items"][0]["stock"], 100)
+            for token in new_buyers(shop, 3):
+                self.order(shop, token, product["id"], quantity=2)
+            # The database has it at once; the product page and the list within the refresh.
+            self.assertEqual(shop.query_int(f"SELECT stock FROM products WHERE id = {product['id']}"), 94)
+            deadline = time.time() + 30  # 1 s, and the scheduling of a busy machine
+            while (shop.get(path).json["stock"], shop.get(listing).json["items"][0]["stock"]) != (94, 94):
+                self.assertLess(time.time(), deadline, "the catalog never showed the orders' stock")
+                time.sleep(0.05)  # polling what shoppers see
+        finally:
+            shop.close()
+
+    def test_a_run_of_orders_leaves_the_cache_whole_and_an_edit_empties_it(self):
+        # A refresh window longer than the test: whatever the catalog shows after the orders came
+        # from the cache filled before them.
+        shop = Shop(products=5, extra_args=Shop.UNLIMITED + ("--stock-refresh", "600s"))
+        try:
+            seller = shop.login("seller1@gitgoods.example")
+            product = new_product(shop, stock=50, price=1000, token=seller)
+            path = f"/api/products/{product['id']}"
+            self.assertEqual(shop.get(path).json["stock"], 50)
+            for token in new_buyers(shop, 3):
+                self.order(shop, token, product["id"])
+            self.assertEqual(shop.query_int(f"SELECT stock FROM products WHERE id = {product['id']}"), 47)
+            self.assertEqual(shop.get(path).json["stock"], 50, "an order emptied the catalog cache")
+            # A seller's edit is seen by the next read, with the stock the orders left.
+            r = shop.request("PATCH", path, {"price_cents": 1200}, token=seller)
+            self.assertEqual(r.status, 200, r.body)
+            shown = shop.get(path).json
+            self.assertEqual((shown["price_cents"], shown["stock"]), (1200, 47))
+        finally:
+            shop.close()
+
+
 class OrdersTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -59,7 +111,9 @@ class OrdersTest(unittest.TestCase):
         cls.shop.close()
 
     def stock(self, pid):
-        return self.shop.get(f"/api/products/{pid}").json["stock"]
+        """The product's stock as the database holds it (catalog answers show it within
+        --stock-refresh: StockRefreshTest)."""
+        return self.shop.query_int(f"SELECT stock FROM products WHERE id = {int(pid)}")
 
     def test_last_units_race(self):
         shop = self.shop
