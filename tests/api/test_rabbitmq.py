@@ -86,7 +86,7 @@ class RabbitTest(unittest.TestCase):
             wait_until(worker.text, lambda text: f'"trace_id":"{trace_id}"' in text)
             self.assertIn(f"Order #{first['id']} is placed", twilio.posts_to(phones[0])[0]["form"]["Body"])
             self.assertIn('"sms":"twilio"', worker.text())
-            self.assertIn('"events":"rabbitmq"', shop.server_log())
+            shop.wait_for_log('"events":"rabbitmq"', timeout=30)
 
             # Then a stream, and the worker is killed when Twilio has taken the 8th text of it.
             killed = threading.Event()

@@ -87,7 +87,7 @@ class TrainTest(unittest.TestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json["model_version"], m["version"])
         self.assertEqual(len(r.json["items"]), 10)
-        self.assertIn("model live", shop.server_log())
+        shop.wait_for_log("model live", timeout=30)  # log lines are written by a background thread
 
     def test_export_is_csv_without_personal_data_and_trains_the_same(self):
         out = tempfile.mkdtemp(prefix="emporium-recs-export-")
@@ -267,7 +267,7 @@ class DeployTest(unittest.TestCase):
         versions = {v["version"]: v for v in shop.admin("GET", "/api/admin/recommendations").json["versions"]}
         self.assertEqual(versions[bad]["state"], "rejected")
         self.assertIn("checksum", versions[bad]["note"])
-        self.assertIn("recommendation model rejected", shop.server_log())
+        shop.wait_for_log("recommendation model rejected", timeout=30)
 
 
 class ScheduleTest(unittest.TestCase):

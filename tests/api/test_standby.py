@@ -127,7 +127,7 @@ class StandbyTest(unittest.TestCase):
                               lambda r: r["role"] == "primary", timeout=60)
             took = time.time() - died
             self.assertEqual(role["term"], 2)
-            self.assertIn('"msg":"promoting"', standby.server_log())
+            standby.wait_for_log('"msg":"promoting"', timeout=30)  # written by a background thread
             customer = standby.login("seller1@gitgoods.example")  # a write: sessions are stored
             self.assertEqual(standby.request("POST", "/api/cart/items", {"product_id": product, "quantity": 1},
                                              token=customer).status, 200)
@@ -145,8 +145,8 @@ class StandbyTest(unittest.TestCase):
                                                                   "password": "demo password 123"})
             self.assertEqual((refused.status, refused.json["error"]["code"]), (503, "read_only"))
             self.assertEqual(primary.get(f"/api/products/{product}").status, 200)
-            self.assertIn('"msg":"fenced"', primary.server_log())
-            self.assertNotIn('"msg":"lease acquired"', primary.server_log().split('"msg":"fenced"')[1])
+            log = primary.wait_for_log('"msg":"fenced"', timeout=30)
+            self.assertNotIn('"msg":"lease acquired"', log.split('"msg":"fenced"')[1])
         finally:
             if standby:
                 standby.close()

@@ -103,8 +103,15 @@ class SystemdTest(unittest.TestCase):
             # The public socket got the public routes (no metrics there), the internal one the rest.
             self.assertNotIn(b"# HELP", shop.get("/metrics").body)
             self.assertIn(b"# HELP", shop.get("/metrics", internal=True).body)
-            with open(log.name, "rb") as f:
-                listening = re.search(rb'"msg":"listening","port":(\d+),"internal_port":(\d+)', f.read())
+            # Log lines are written by a background thread: wait for this one, with a deadline.
+            deadline = time.monotonic() + 30
+            while True:
+                with open(log.name, "rb") as f:
+                    listening = re.search(rb'"msg":"listening","port":(\d+),"internal_port":(\d+)', f.read())
+                if listening or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)  # polling the log file for a line
+            self.assertIsNotNone(listening, "the program never logged its listeners")
             self.assertEqual((int(listening.group(1)), int(listening.group(2))), (public, internal))
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(30), 0)
