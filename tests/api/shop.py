@@ -143,7 +143,17 @@ class Shop:
         self.log_path = os.path.join(self.dir, "server.log")
         self.extra_args = list(extra_args)
         self.proc = None
-        self.start()
+        # free_port only finds a port free now: another test's server or client socket may take it
+        # before this server binds it. That server exits at once, saying so; it gets new ports.
+        for attempt in range(1, 4):
+            try:
+                self.start()
+                break
+            except RuntimeError as e:
+                if "Address already in use" not in str(e) or attempt == 3:
+                    raise
+                self.log.close()
+                self.port, self.internal_port = free_port(), free_port()
 
     def seeded_template(self, seed_args):
         """(data directory, PostgreSQL template database or None) of a shop seeded with seed_args and
