@@ -48,10 +48,18 @@ running() {
     [[ $state != Z* ]]
 }
 
-# Polls URL until it answers 200, for at most 60 s, while process PID lives.
+# True when URL (a /readyz) answers 200 and its /healthz names PID: another process that took the
+# port first answers too.
+ready_as() {
+    local url=$1 pid=$2
+    curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null &&
+        curl -fsS --max-time 2 "${url%/readyz}/healthz" 2>/dev/null | grep -q "\"pid\":$pid[,}]"
+}
+
+# Polls URL until process PID answers 200 there, for at most 60 s, while PID lives.
 wait_ready() {
     local url=$1 pid=$2 log=$3 deadline=$((SECONDS + 60))
-    until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
+    until ready_as "$url" "$pid"; do
         if ! running "$pid"; then
             echo "cluster.sh: process $pid exited at start; its log:" >&2
             tail -20 "$log" >&2

@@ -193,6 +193,10 @@ class Shop:
         """Starts the server and waits until `probe` on its internal listener answers 200 (/healthz
         for a server that is up but must not be ready, such as a fenced old primary)."""
         self.log = open(self.log_path, "ab")
+        log_start = self.log.tell()
+        # Ours only once our own log says we listen on these ports: another test's server that took one
+        # of them first answers the probe too (this one then exits, saying the address is in use).
+        listening = f'"msg":"listening","port":{self.port},"internal_port":{self.internal_port},'.encode()
         self.proc = subprocess.Popen(
             [self.bin, self.command, "--data-dir", self.data, "--port", str(self.port), "--internal-port",
              str(self.internal_port), *self.extra_args],
@@ -202,10 +206,11 @@ class Shop:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited: " + self.server_log()[-1000:])
             try:
-                if self.request("GET", probe, internal=True).status == 200:
+                if self.request("GET", probe, internal=True).status == 200 and listening in self.log_since(log_start):
                     return
             except OSError:
-                time.sleep(0.05)  # polling for readiness, not synchronising a test
+                pass
+            time.sleep(0.05)  # polling for readiness, not synchronising a test
         self.proc.kill()  # never leave a server behind a failed start
         self.proc.wait()
         raise RuntimeError("server did not become ready: " + self.server_log()[-1000:])
@@ -283,6 +288,11 @@ class Shop:
         return {"database": joined(os.path.join(data_directory, "base", oid)),
                 "pg_wal": joined(os.path.join(data_directory, "pg_wal"),
                                  lambda p: os.path.getmtime(p) >= self.created - 1)}
+
+    def log_since(self, offset):
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            return f.read()
 
     def server_log(self):
         with open(self.log_path, "rb") as f:

@@ -123,7 +123,10 @@ class Cluster:
                                     env=env, stdout=out, stderr=out)
         node = Node(index, port, internal, proc.pid, log)
         self.added.append((node, proc))
-        wait_until(lambda: proc.poll() is not None or self._ready(node), bool, timeout=60)
+        # Ready, and ours: another test's server that took one of these ports first would answer too.
+        listening = f'"msg":"listening","port":{port},"internal_port":{internal},'
+        wait_until(lambda: proc.poll() is not None or (self._ready(node) and listening in open(log).read()), bool,
+                   timeout=60)
         assert proc.poll() is None, open(log).read()[-2000:]
         self.nodes.append(node)
         self.service("nginx.sh", "reload", self.state["NGINX_DIR"], *[str(n.port) for n in self.nodes if n.alive()])

@@ -99,6 +99,37 @@ export async function startShop({ preset, products = 300, users = [], args = [],
     throw e;
   }
 
+  // freePort only finds a port free now: another test's server may take it before this one binds
+  // it. This one then exits saying so and starts again on new ports; until it has, the other server
+  // may answer /readyz too, so the shop is ready when /healthz names this process.
+  for (let attempt = 1; ; attempt++) {
+    const shop = await spawnServer(dataDir, env, args, preset);
+    let outcome;
+    try {
+      outcome = await eventually(
+        async () => {
+          if (shop.exitInfo()) return 'exited';
+          const internal = `http://127.0.0.1:${shop.internalPort}`;
+          const ready = await fetch(`${internal}/readyz`, { signal: AbortSignal.timeout(2000) });
+          if (ready.status !== 200) return false;
+          const health = await fetch(`${internal}/healthz`, { signal: AbortSignal.timeout(2000) });
+          return health.status === 200 && (await health.json()).pid === shop.pid && 'ready';
+        },
+        { timeout: 60000, interval: 200, message: `GET /readyz on port ${shop.internalPort}` },
+      );
+    } catch (e) {
+      await shop.stop();
+      throw e;
+    }
+    if (outcome === 'ready') return shop;
+    const retry = attempt < 3 && shop.log.some((line) => line.includes('Address already in use'));
+    await shop.stop({ keepData: retry });
+    if (!retry) throw new Error(`server exited early (${JSON.stringify(shop.exitInfo())}):\n${shop.log.slice(-30).join('\n')}`);
+  }
+}
+
+/** `emporium serve` on dataDir on two free ports; the shop object the tests use (stop() removes dataDir). */
+async function spawnServer(dataDir, env, args, preset) {
   const ports = new Set();
   const port = await freePort(ports);
   const internalPort = await freePort(ports);
@@ -114,44 +145,31 @@ export async function startShop({ preset, products = 300, users = [], args = [],
   };
   proc.stdout.on('data', keep);
   proc.stderr.on('data', keep);
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': the server's last lines (why it stopped) are in the log by then.
+  const exited = new Promise((resolve) => proc.once('close', (code, signal) => resolve({ code, signal })));
   let exitInfo = null;
   exited.then((info) => {
     exitInfo = info;
   });
-
-  const shop = {
+  return {
     preset,
     dataDir,
     port,
     internalPort,
+    pid: proc.pid,
     base: `http://127.0.0.1:${port}`,
     log,
-    async stop() {
+    exitInfo: () => exitInfo,
+    async stop({ keepData = false } = {}) {
       if (!exitInfo) {
         proc.kill('SIGTERM');
         const timer = setTimeout(() => proc.kill('SIGKILL'), 15000);
         await exited;
         clearTimeout(timer);
       }
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
-
-  try {
-    await eventually(
-      async () => {
-        if (exitInfo) throw new Error(`server exited early (${JSON.stringify(exitInfo)}):\n${log.slice(-30).join('\n')}`);
-        const res = await fetch(`http://127.0.0.1:${internalPort}/readyz`, { signal: AbortSignal.timeout(2000) });
-        return res.status === 200;
-      },
-      { timeout: 60000, interval: 200, message: `GET /readyz on port ${internalPort}` },
-    );
-  } catch (e) {
-    await shop.stop();
-    throw e;
-  }
-  return shop;
 }
 
 /** JSON from the shop's public API (the test's own view of the data, to compare with the page). */

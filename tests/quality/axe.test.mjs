@@ -16,6 +16,7 @@ import {
   eventually,
   launchBrowser,
   makePng,
+  idle,
   reportDir,
   routerRoutes,
   settled,
@@ -313,6 +314,8 @@ for (const [presetIndex, preset] of ['games', 'grocery'].entries()) {
           await page.goto(shop.base + state.address);
           await settled(page, where);
           await state.open(page);
+          // What the click set off (a list reloading after an upload, say) ends before axe judges it.
+          await idle(page, where);
           problems.push(...describeViolations(where, await axeViolations(page)));
           problems.push(...watch.take().map((p) => `${where}: ${p}`));
         } finally {

@@ -63,26 +63,28 @@ export async function contextApi(context, base, method, apiPath, data) {
 
 /**
  * Waits until the page has mounted, its first route has resolved, and nothing on it is loading any more
- * (no aria-busy region, no placeholder, no Vuetify loader), so axe sees the finished page, with the
- * parts that load only near the screen loaded too.
+ * (no aria-busy region, no placeholder, no Vuetify loader): what axe judges is the page at rest.
  */
+export function idle(page, message) {
+  return eventually(
+    () =>
+      page.evaluate(() => {
+        const app = document.querySelector('#app');
+        if (!app || !app.__vue_app__ || !document.querySelector('main')?.children.length) return false;
+        const router = app.__vue_app__.config.globalProperties.$router;
+        if (!router.currentRoute.value.matched.length) return false; // still on its way to the first page
+        const busy = document.querySelector(
+          '[aria-busy="true"], .skeleton, .v-skeleton-loader, .v-progress-linear--active, .v-progress-circular, .v-btn--loading, .v-data-table--loading',
+        );
+        return !busy;
+      }),
+    { timeout: 30000, message: `${message} to settle` },
+  );
+}
+
+/** idle(), with the parts that load only near the screen loaded too. */
 export async function settled(page, message) {
-  const idle = () =>
-    eventually(
-      () =>
-        page.evaluate(() => {
-          const app = document.querySelector('#app');
-          if (!app || !app.__vue_app__ || !document.querySelector('main')?.children.length) return false;
-          const router = app.__vue_app__.config.globalProperties.$router;
-          if (!router.currentRoute.value.matched.length) return false; // still on its way to the first page
-          const busy = document.querySelector(
-            '[aria-busy="true"], .skeleton, .v-skeleton-loader, .v-progress-linear--active, .v-progress-circular, .v-btn--loading, .v-data-table--loading',
-          );
-          return !busy;
-        }),
-      { timeout: 30000, message: `${message} to settle` },
-    );
-  await idle();
+  await idle(page, message);
   // Parts far down a page load when they come near the screen: scroll past them once (and wait two
   // frames, in which the browser tells the page what came into view), back to the top, and wait
   // for what that asked for.
@@ -93,7 +95,7 @@ export async function settled(page, message) {
     window.scrollTo(0, 0);
     await frames();
   });
-  await idle();
+  await idle(page, message);
 }
 
 /** axe-core's violations on the page as shown now: [{ id, impact, help, nodes: [{ target, summary }] }]. */
