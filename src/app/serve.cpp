@@ -272,6 +272,12 @@ void AddPoolMetrics(ops::Metrics& metrics, const db::Database& database) {
     metrics.AddCallback("emporium_db_pool_wait_seconds_total", "counter",
                         "Time transactions spent waiting for a database connection", "",
                         [d] { return d->Pool().wait_seconds; });
+    counter("emporium_db_checkpoints_total",
+            "Write-ahead-log checkpoints run by the database's own thread, off the write path (SQLite)",
+            &db::PoolStats::checkpoints);
+    metrics.AddCallback("emporium_db_checkpoint_seconds_total", "counter",
+                        "Time the write-ahead-log checkpoints took (SQLite; no commit waits for them)", "",
+                        [d] { return d->Pool().checkpoint_seconds; });
 }
 
 // Busy share of the pool: connections in use plus transactions waiting for one, over its size.

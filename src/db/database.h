@@ -108,6 +108,8 @@ struct PoolStats {
     double wait_seconds = 0;             // time transactions spent waiting for one, in total
     std::int64_t connects = 0;           // connections opened (PostgreSQL)
     std::int64_t connection_errors = 0;  // failed connects and connections lost (PostgreSQL)
+    std::int64_t checkpoints = 0;        // write-ahead-log checkpoints run off the write path (SQLite)
+    double checkpoint_seconds = 0;       // ... and their time, in total
 };
 
 class Database {
@@ -191,6 +193,10 @@ struct SqliteOptions {
     // read(): counts and searches over a large catalog spend their time in the kernel otherwise.
     std::int64_t mmap_bytes = std::int64_t{256} << 20;
     int cache_kib = 8192;  // page cache per connection (SQLite's default is 2 MiB)
+    // Once a commit leaves the write-ahead log this many pages long, a thread of the database's own
+    // copies it into the database file (a passive checkpoint, on a connection of its own), so that
+    // no commit waits for that copy and its fsync. SQLite's own default does it inside the commit.
+    int checkpoint_pages = 1000;
 };
 
 // Opens (creating when missing) an SQLite database in WAL mode. Throws DbError on failure.
