@@ -12,7 +12,9 @@ The fixture (SHOPPERS_FIXTURE, written by bench/shoppers_setup.py) names the pag
 reach (all restocked before the run) and the returning shoppers' accounts. With several Locust
 worker processes (SHOPPERS_WORKERS of them) each takes every SHOPPERS_WORKERS-th account from its
 worker index, so that no two shoppers share an account and its cart. SHOPPERS_CPU_DIR, when set,
-gets each Locust process's own CPU time when it quits (the load tool shares the cores)."""
+gets each Locust process's own CPU time and garbage-collection pauses when it quits (the load tool
+shares the cores)."""
+import gc
 import itertools
 import json
 import os
@@ -189,6 +191,35 @@ class Shopper(FastHttpUser):
             gevent.sleep(60)
 
 
+# The load tool's own pauses. Python's full garbage collection walks every object the process holds
+# (a thousand users, their greenlets and connections): 0.1-0.3 s every 10-12 s here, during which
+# no user sends anything; the requests that came due meanwhile then reach the shop all at once, a
+# burst no thousand independent shoppers make (measured 2026-11-30: each of the shop's slow
+# episodes began as such a pause ended). Once every user is up, what exists is frozen out of the
+# collections (gc.freeze) and full collections stop; the young generations are still collected,
+# which is where a request's own garbage dies. The full collections there were are counted.
+_gc_pauses = []  # seconds of each full collection
+_gc_started = [0.0]
+
+
+def _time_full_collections(phase, info):
+    if phase == "start":
+        _gc_started[0] = time.monotonic()
+    elif info.get("generation") == 2:
+        _gc_pauses.append(time.monotonic() - _gc_started[0])
+
+
+gc.callbacks.append(_time_full_collections)
+
+
+@events.spawning_complete.add_listener
+def _freeze_what_exists(**_kwargs):
+    gc.collect()
+    gc.freeze()
+    threshold0, threshold1, _ = gc.get_threshold()
+    gc.set_threshold(threshold0, threshold1, 1_000_000_000)
+
+
 @events.quitting.add_listener
 def _write_cpu(environment, **_kwargs):
     out = os.environ.get("SHOPPERS_CPU_DIR")
@@ -198,4 +229,6 @@ def _write_cpu(environment, **_kwargs):
     role = type(environment.runner).__name__.replace("Runner", "").lower()
     with open(os.path.join(out, f"locust-cpu-{role}-{os.getpid()}.json"), "w") as f:
         json.dump({"role": role, "cpu_seconds": u.ru_utime + u.ru_stime,
-                   "wall_seconds": time.monotonic() - _started}, f)
+                   "wall_seconds": time.monotonic() - _started, "gc_pauses": len(_gc_pauses),
+                   "gc_pause_max_seconds": max(_gc_pauses, default=0)}, f)
+

@@ -125,6 +125,11 @@ def main():
     locust_cpu = sum(c["cpu_seconds"] for c in cpu)
     busiest = max((c["cpu_seconds"] / c["wall_seconds"] for c in cpu), default=0)
     per_process = ", ".join(f"{c['role']} {c['cpu_seconds']:.0f} s" for c in cpu)
+    gc_pauses = sum(c.get("gc_pauses", 0) for c in cpu)
+    gc_max_ms = max((c.get("gc_pause_max_seconds", 0) for c in cpu), default=0) * 1000
+    gc_note = (f" Its full garbage collections, each a pause that holds back every shopper's next request and"
+               f" then sends them at once (so none runs once every shopper is up; the locustfile says why):"
+               f" {gc_pauses}, the longest {gc_max_ms:.0f} ms.")
     workers = run["workers"]
     mode = (f"a master and {workers} worker processes (`--master`, `--worker`, `--expect-workers {workers}`)"
             if workers else "one process")
@@ -158,7 +163,7 @@ before the run (`bench/shoppers_setup.py`), so no checkout can find it sold out.
 validate, so that one failure does not bring more).
 
 Locust ran as {mode} on the same two cores as the server; its own CPU: {locust_cpu:.0f} s
-({per_process}), {locust_cpu / seconds:.2f} of a core on average.{saturation} The server's CPU:
+({per_process}), {locust_cpu / seconds:.2f} of a core on average.{saturation}{gc_note} The server's CPU:
 {run['server_cpu_seconds']:.0f} s, {run['server_cpu_seconds'] / seconds:.2f} of a core on average. Latencies are Locust's
 (client side, whole milliseconds, including its own scheduling); the "server" columns are the
 program's access log for the same route (list and search share `GET /api/products` there), which
