@@ -353,11 +353,14 @@ class DeliveryAlertTest(unittest.TestCase):
             shop.wait_for_log('"msg":"alert firing","rule":"high_error_ratio"', timeout=30)
             self.assertEqual(shop.request("PUT", "/internal/faults", {"error_ratio": 0}, internal=True).status, 200)
 
+            period = f"from={date(now - DAY)}&to={date(now + DAY)}"
+
+            def all_incidents():
+                r = shop.get(f"/api/admin/delivery/incidents?{period}", token=admin)
+                return r.json["items"] if r.status == 200 else []
+
             def incidents():
-                r = shop.get(f"/api/admin/delivery/incidents?from={date(now - DAY)}&to={date(now + DAY)}",
-                             token=admin)
-                return [i for i in r.json["items"] if i["incident"].startswith("alert:high_error_ratio:")
-                        ] if r.status == 200 else []
+                return [i for i in all_incidents() if i["incident"].startswith("alert:high_error_ratio:")]
 
             opened = wait_until(incidents, lambda items: len(items) == 1)[0]
             self.assertEqual(opened["source"], "alert")
@@ -365,8 +368,14 @@ class DeliveryAlertTest(unittest.TestCase):
             closed = wait_until(incidents, lambda items: items and items[0]["resolved_at"] is not None, timeout=60)
             self.assertEqual(len(closed), 1)  # repeats and the resolution add no second incident
             self.assertGreaterEqual(closed[0]["resolved_at"], closed[0]["opened_at"])
-            summary = shop.get("/api/admin/delivery/summary", token=admin).json
-            self.assertEqual(summary["time_to_restore"]["open"], 0)
+            # Another rule may fire on a loaded machine (slow answers, say) and open an incident of
+            # its own: the figures count every incident, so they are compared with the list.
+            def restore_figures():
+                summary = shop.get(f"/api/admin/delivery/summary?{period}", token=admin).json
+                return summary, [i for i in all_incidents() if i["resolved_at"] is None]
+
+            summary, still_open = wait_until(restore_figures, lambda v: v[0]["time_to_restore"]["open"] == len(v[1]))
+            self.assertNotIn(closed[0]["incident"], [i["incident"] for i in still_open])
             self.assertGreaterEqual(summary["time_to_restore"]["resolved"], 1)
             self.assertGreaterEqual(summary["change_failure_rate"]["with_incidents"], 1)
         finally:
