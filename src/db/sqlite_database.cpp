@@ -9,8 +9,8 @@
 #include <string>
 #include <thread>
 #include <tuple>
-#include <utility>
 #include <unordered_map>
+#include <utility>
 
 #include "core/trace.h"
 #include "db/database.h"
@@ -194,7 +194,8 @@ public:
     Checkpointer(const SqliteOptions& options, sqlite3* writer)
         : connection_(options, /*writer=*/false), threshold_(std::max(1, options.checkpoint_pages)) {
         // The checkpoint's fsyncs follow the connection that runs it.
-        connection_.ExecuteScript(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+        connection_.ExecuteScript(options.synchronous_full ? "PRAGMA synchronous = FULL"
+                                                           : "PRAGMA synchronous = NORMAL");
         thread_ = std::thread([this] { Run(); });
         sqlite3_wal_hook(writer, &Checkpointer::OnCommit, this);
     }

@@ -51,9 +51,7 @@ TEST(SqliteTest, TheDatabasesOwnThreadCopiesTheLogIntoTheFile) {
     const auto before = std::filesystem::file_size(path);
     constexpr int kRows = 40;
     for (int i = 0; i < kRows; ++i) {
-        database->Write([&](Connection& c) {
-            c.Execute("INSERT INTO blobs (data) VALUES (zeroblob(8192))", {});
-        });
+        database->Write([&](Connection& c) { c.Execute("INSERT INTO blobs (data) VALUES (zeroblob(8192))", {}); });
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (database->Pool().checkpoints == 0 && std::chrono::steady_clock::now() < deadline) {
