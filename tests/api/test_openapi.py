@@ -235,17 +235,18 @@ class AdminAnswerShapeTest(unittest.TestCase):
     def test_delivery_records(self):
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         iso = lambda t: t.isoformat().replace("+00:00", "Z")
+        # An environment of its own: the seeded history's deployments (in "production") may be newer.
         recorded = self.answer("POST", "/api/admin/delivery/events", {"events": [
-            {"type": "deployment", "id": "openapi-dep", "environment": "production",
+            {"type": "deployment", "id": "openapi-dep", "environment": "openapi",
              "deployed_at": iso(now - datetime.timedelta(hours=2)),
              "commits": [{"sha": "4f2c1e9a0b7d3c5e8f1a2b4c6d8e0f1a3b5c7d9e",
                           "committed_at": iso(now - datetime.timedelta(hours=3))}]},
-            {"type": "incident", "id": "openapi-inc", "title": "Checkout slow", "environment": "production",
+            {"type": "incident", "id": "openapi-inc", "title": "Checkout slow", "environment": "openapi",
              "opened_at": iso(now - datetime.timedelta(hours=1))},
         ]})
         self.assertEqual([i["id"] for i in recorded["items"]], ["openapi-dep", "openapi-inc"])
-        deployments = self.answer("GET", "/api/admin/delivery/deployments")["items"]
-        incidents = self.answer("GET", "/api/admin/delivery/incidents")["items"]
+        deployments = self.answer("GET", "/api/admin/delivery/deployments?environment=openapi")["items"]
+        incidents = self.answer("GET", "/api/admin/delivery/incidents?environment=openapi")["items"]
         self.assertIn("openapi-dep", [d["deployment"] for d in deployments])
         incident = next(i for i in incidents if i["incident"] == "openapi-inc")
         self.assertEqual(incident["deployment"], "openapi-dep")  # linked automatically
