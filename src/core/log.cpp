@@ -20,13 +20,12 @@ namespace {
 // of an idle shop still go out at once. Runs on the logger's own thread.
 class BatchingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
-    explicit BatchingStderrSink(std::weak_ptr<spdlog::details::thread_pool> pool) : pool_(std::move(pool)) {}
+    explicit BatchingStderrSink(spdlog::details::thread_pool* pool) : pool_(pool) {}
 
 protected:
     void sink_it_(const spdlog::details::log_msg& message) override {
         formatter_->format(message, lines_);
-        const auto pool = pool_.lock();
-        if (lines_.size() >= kBatchBytes || !pool || pool->queue_size() == 0) WriteOut();
+        if (lines_.size() >= kBatchBytes || pool_->queue_size() == 0) WriteOut();
     }
     void flush_() override { WriteOut(); }
 
@@ -46,7 +45,10 @@ private:
         lines_.clear();
     }
 
-    std::weak_ptr<spdlog::details::thread_pool> pool_;  // weak: spdlog::shutdown() must still end the pool
+    // Not owned, and never a shared_ptr, not even for a moment: the sink runs only on the pool's own
+    // thread, which the pool joins before it goes, so the pool outlives every call here. Holding a
+    // reference on that thread could make it the last one, and the pool would join itself.
+    spdlog::details::thread_pool* pool_;
     spdlog::memory_buf_t lines_;
 };
 
@@ -55,7 +57,7 @@ private:
 Logger MakeLogger(std::string_view level) {
     // The async thread pool is owned by spdlog's registry; one per process is what it supports.
     if (!spdlog::thread_pool()) spdlog::init_thread_pool(32768, 1);
-    auto sink = std::make_shared<BatchingStderrSink>(spdlog::thread_pool());
+    auto sink = std::make_shared<BatchingStderrSink>(spdlog::thread_pool().get());
     auto logger = std::make_shared<spdlog::async_logger>("emporium", sink, spdlog::thread_pool(),
                                                          spdlog::async_overflow_policy::block);
     logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
