@@ -28,15 +28,18 @@ class Load:
     def __init__(self, shop, token, threads=4):
         self.shop, self.token = shop, token
         self.outcomes = {}
-        self.lock = threading.Lock()  # guards outcomes
+        self.bodies = []  # the first few answers that were not 2xx, to say why in a failure
+        self.lock = threading.Lock()  # guards outcomes and bodies
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
         for t in self.threads:
             t.start()
 
-    def _count(self, outcome):
+    def _count(self, outcome, body=b""):
         with self.lock:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+            if isinstance(outcome, int) and outcome >= 300 and len(self.bodies) < 5:
+                self.bodies.append((outcome, body[:300]))
 
     def _run(self, i):
         conn = http.client.HTTPConnection("127.0.0.1", self.shop.port, timeout=30)
@@ -53,8 +56,7 @@ class Load:
             try:
                 conn.request(method, path, body=body, headers=headers)
                 reply = conn.getresponse()
-                reply.read()
-                self._count(reply.status)
+                self._count(reply.status, reply.read())
             except (OSError, http.client.HTTPException) as e:
                 self._count(type(e).__name__)
                 conn.close()
@@ -138,7 +140,7 @@ class HandoffTest(unittest.TestCase):
             self.assertNotEqual(restarted["pid"], restarted_old["pid"])
         finally:
             outcomes = load.stop()
-        self.assertEqual(set(outcomes), {200, 201}, outcomes)  # no reset, no early close, no 5xx
+        self.assertEqual(set(outcomes), {200, 201}, (outcomes, load.bodies))  # no reset, no early close, no 5xx
         self.assertGreater(outcomes[201], 10, outcomes)
         # Every product acknowledged before, during and after the switches is there, once.
         self.assertEqual(shop.query_int("SELECT COUNT(*) FROM products WHERE sku LIKE 'HUP-%'"), outcomes[201])

@@ -64,10 +64,14 @@ describe('the admin Slow requests page', () => {
       await page.getByRole('heading', { level: 1, name: 'Slow requests' }).waitFor();
       assert.match(await page.title(), /^Slow requests · Admin · /);
 
-      // The page lists what the API answered it, in its order (Refresh asks again).
+      // The page lists what the API answered it, in its order (Refresh asks again). The first load
+      // ends first: the click waits for the button, which is disabled while a load runs, and the
+      // answer awaited would be that first load's, not the one the page shows last.
+      const refresh = page.getByRole('button', { name: 'Refresh', exact: true });
+      await eventually(() => refresh.isEnabled(), { message: 'the page has loaded once' });
       const [res] = await Promise.all([
         page.waitForResponse((r) => new URL(r.url()).pathname === '/api/admin/slow-requests'),
-        page.getByRole('button', { name: 'Refresh', exact: true }).click(),
+        refresh.click(),
       ]);
       assert.equal(res.status(), 200);
       const api = (await res.json()).items;
