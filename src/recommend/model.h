@@ -17,10 +17,13 @@ namespace emporium::recommend {
 
 inline constexpr int kPriceBins = 8;
 inline constexpr int kMaxVocabulary = 120;  // most frequent features; the rest are dropped
+// An item's strongest vocabulary features kept in its vector (the rest are dropped): the index
+// stores each vector as these pairs and the price bins, a third of the dense vector's size.
+inline constexpr int kMaxItemFeatures = 24;
 
 // Turns an item into a unit vector: one dimension per known feature (category, tag, attribute
-// key=value, bucketed numbers) and a soft histogram of log price. Non-negative, so the inner
-// product of two vectors is their cosine in [0, 1].
+// key=value, bucketed numbers; at most kMaxItemFeatures of them, the heaviest) and a soft
+// histogram of log price. Non-negative, so the inner product of two vectors is their cosine in [0, 1].
 struct Features {
     std::vector<std::string> vocabulary;
     std::unordered_map<std::string, std::uint32_t> index;  // built from vocabulary

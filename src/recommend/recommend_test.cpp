@@ -138,6 +138,56 @@ TEST(RecommendFeatures, NumbersAreBucketedAndTextIsCompared) {
     EXPECT_EQ(got, (std::set<std::string>{"c:cat", "t:tag", "a:height_cm~4", "a:color=red"}));
 }
 
+// An item's vector keeps its kMaxItemFeatures heaviest vocabulary features: the index stores no
+// more per item.
+TEST(RecommendFeatures, AnItemKeepsItsHeaviestFeaturesUpToTheLimit) {
+    Item busy{1, "Busy", "consoles", {}, {}, 1000, 1, false};
+    for (int i = 0; i < 40; ++i) busy.tags.push_back("tag" + std::to_string(i));                        // 0.7 each
+    for (int i = 0; i < 5; ++i) busy.attributes.emplace_back("key" + std::to_string(i), "text value");  // 0.6 each
+    const Features features = Features::Learn({busy});
+    ASSERT_EQ(features.vocabulary.size(), 46U);
+    const std::vector<float> v = features.Vector(busy);
+    std::size_t kept = 0;
+    float heaviest = 0, lightest = 1;
+    for (std::size_t d = 0; d < features.vocabulary.size(); ++d) {
+        if (v[d] == 0) continue;
+        ++kept;
+        heaviest = std::max(heaviest, v[d]);
+        lightest = std::min(lightest, v[d]);
+    }
+    EXPECT_EQ(kept, static_cast<std::size_t>(kMaxItemFeatures));
+    EXPECT_NEAR(heaviest / lightest, 1.0F / 0.7F, 1e-4F);  // the category and tags; no attribute
+    EXPECT_NE(v[features.index.at("c:consoles")], 0.0F);
+}
+
+// The index stores items as features, but searches any dense vector (a shopper's profile mixes
+// many items' features): its scores are the exact inner products, and an item's stored vector
+// reads back as it went in.
+TEST(RecommendFeatures, SearchesScoreDenseQueriesExactly) {
+    auto model = TrainFixture();
+    const auto dims = static_cast<std::size_t>(model->features.dims());
+    std::vector<float> profile(dims, 0.0F);
+    for (std::uint32_t i = 0; i < model->size(); ++i) {
+        const std::vector<float> v = model->VectorOf(i);
+        for (const Item& item : Fixture::Items()) {
+            if (item.product_id == model->ids[i]) EXPECT_EQ(v, model->features.Vector(item)) << item.product_id;
+        }
+        for (std::size_t d = 0; d < dims; ++d) profile[d] += static_cast<float>(i + 1) * v[d];
+    }
+    std::size_t features = 0;
+    for (std::size_t d = 0; d < model->features.vocabulary.size(); ++d) features += profile[d] != 0 ? 1 : 0;
+    EXPECT_GT(features, 8U);  // more than any one fixture item has
+    const std::vector<Neighbour> near = model->Nearest(profile, model->size());
+    ASSERT_EQ(near.size(), model->size());
+    for (const Neighbour& n : near) {
+        const std::vector<float> v = model->VectorOf(n.item);
+        float dot = 0;
+        for (std::size_t d = 0; d < dims; ++d) dot += profile[d] * v[d];
+        EXPECT_NEAR(n.score, dot, 1e-3F * std::max(1.0F, dot)) << model->ids[n.item];
+    }
+    for (std::size_t i = 1; i < near.size(); ++i) EXPECT_GE(near[i - 1].score, near[i].score);
+}
+
 TEST(RecommendCoPurchase, ShrinkageRanksFrequentPairsFirst) {
     auto model = TrainFixture();
     std::span<const Neighbour> with_1 = model->CoPurchased(Row(*model, 1));
