@@ -145,6 +145,10 @@ for conns in 100 1000; do
     done
 done
 rss=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | awk '/^process_resident_memory_bytes/ {printf "%.0f", $2/1048576}')
+# Of it: the process's own memory, and the pages of files it maps (the program and its libraries,
+# and the database file, which SQLite reads through a memory map).
+rss_anon=$(awk '/^RssAnon:/ {printf "%.0f", $2/1024}' "/proc/$server_pid/status")
+rss_file=$(awk '/^RssFile:/ {printf "%.0f", $2/1024}' "/proc/$server_pid/status")
 # Searches the cache cannot answer: every request a new min_price (bench/new_min_price.lua), so
 # each one runs its full-text query over 100,000 products; nginx serves a search answer's bytes.
 # 16 connections: each query is CPU work on the workers, so more connections only queue (and are
@@ -155,7 +159,7 @@ run_wrk nginx search-uncached 16 "http://127.0.0.1:$NGINX_PORT/search.json"
 cache_line=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | grep -E '^emporium_cache_(hits|misses)_total' | tr '\n' ' ')
 python3 bench/wrk_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" \
     --seed-seconds "$seed_seconds" --products "$PRODUCTS" --duration "$DURATION" \
-    --cache "$cache_line" --rss-mib "$rss" --product-id "$product_id" \
+    --cache "$cache_line" --rss-mib "$rss" --rss-anon-mib "$rss_anon" --rss-file-mib "$rss_file" --product-id "$product_id" \
     --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' with uncommitted changes')"
 
 fi

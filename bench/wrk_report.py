@@ -77,6 +77,8 @@ def main():
     ap.add_argument("--duration")
     ap.add_argument("--cache", default="")
     ap.add_argument("--rss-mib", default="")
+    ap.add_argument("--rss-anon-mib", default="")
+    ap.add_argument("--rss-file-mib", default="")
     ap.add_argument("--product-id", default="")
     ap.add_argument("--commit", default="unknown")
     a = ap.parse_args()
@@ -125,7 +127,11 @@ Paths: `/api/products?page=1&per_page=24`, `/api/products?q=shadow%20leg&per_pag
 `/api/products/{a.product_id}`; the uncached search adds a new `min_price` to every request
 (`bench/new_min_price.lua`), so each one runs its query. After the runs:
 {a.cache.strip() or 'cache figures unavailable'}; resident memory {a.rss_mib} MiB after the runs at 1,000
-connections (before the uncached searches, which fill the cache to its 64 MiB bound).
+connections (before the uncached searches, which fill the cache to its 64 MiB bound): {a.rss_anon_mib} MiB the
+process's own (heap, stacks, the recommendation model), {a.rss_file_mib} MiB pages of mapped files (the program and
+its libraries, and the database pages read through SQLite's memory map: the kernel's page
+cache, shared, and dropped under memory pressure; with the map off they leave the count, and long
+scans take up to twice as long).
 
 Against the aims (issue 15: cached routes at least 0.8× nginx's throughput with p99 at most 1.5×
 nginx's, zero errors; uncached search at least 0.4×): throughput in {throughput_ok} of {len(cached)} runs,
