@@ -30,6 +30,7 @@ server_pid=
 nginx_pid=
 cluster_pid=
 receiver_pid=
+pg_dir=
 locust_pids=()
 cleanup() {
     for pid in "${locust_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -37,6 +38,7 @@ cleanup() {
     if [[ -n $cluster_pid ]]; then kill -TERM "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null; fi
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [[ -n $pg_dir ]] && scripts/services/postgres.sh stop "$pg_dir"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -410,8 +412,27 @@ python3 bench/checkout_bench.py --port "$PORT" --buyers 200 --seconds "${BENCH_C
 # 100 orders a second is a surge far past what 1,000 shoppers browsing at once would place.
 python3 bench/checkout_bench.py --port "$PORT" --buyers 200 --seconds "${BENCH_CHECKOUT_SECONDS:-20}" \
     --products 10000 --rate 100 --json "$WORK/checkout-paced.json"
+stop_server
+# The same on PostgreSQL: a throwaway server of its own (cleanup stops it if the runs fail).
+pg=$(scripts/services/postgres.sh start)
+pg_url=$(sed -n 1p <<< "$pg")
+pg_dir=$(sed -n 2p <<< "$pg")
+"$BIN" seed --preset games --products 10000 --customers 10 --orders 0 --data-dir "$WORK/checkout-pg" \
+    --database "$pg_url" > /dev/null
+"$BIN" serve --data-dir "$WORK/checkout-pg" --database "$pg_url" --bind 127.0.0.1 --port "$PORT" \
+    --internal-port "$INTERNAL_PORT" --rate-limit 0 --signin-per-minute 1000000 \
+    --signin-per-account-minute 1000000 2> "$WORK/server-checkout-pg.log" &
+server_pid=$!
+wait_ready "http://127.0.0.1:$INTERNAL_PORT/readyz"
+python3 bench/checkout_bench.py --port "$PORT" --buyers 200 --seconds "${BENCH_CHECKOUT_SECONDS:-20}" \
+    --products 10000 --database PostgreSQL --json "$WORK/checkout-pg-saturated.json"
+python3 bench/checkout_bench.py --port "$PORT" --buyers 200 --seconds "${BENCH_CHECKOUT_SECONDS:-20}" \
+    --products 10000 --rate 100 --database PostgreSQL --json "$WORK/checkout-pg-paced.json"
+stop_server
+scripts/services/postgres.sh stop "$pg_dir"
+pg_dir=
 python3 bench/checkout_bench.py --report "$WORK/checkout-saturated.json" "$WORK/checkout-paced.json" \
-    --out "$ROOT/docs/PERFORMANCE.md" > /dev/null
+    "$WORK/checkout-pg-saturated.json" "$WORK/checkout-pg-paced.json" --out "$ROOT/docs/PERFORMANCE.md" > /dev/null
 fi
 
 # Checkout while Twilio is slow: the same loop with 50 buyers who have phones, against a fake
