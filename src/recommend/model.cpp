@@ -32,9 +32,11 @@ static_assert(kMaxVocabulary < kNoFeature);
 struct StoredVector {
     std::uint8_t kind = kStored;
     std::uint8_t feature[kMaxItemFeatures];
+    std::uint8_t reserved[3] = {};  // named padding, written as zeros: the same data, the same file
     float price[kPriceBins];
     float value[kMaxItemFeatures];
 };
+static_assert(sizeof(StoredVector) == 4 + kMaxItemFeatures + 4 * (kPriceBins + kMaxItemFeatures));
 
 // A search's query: any dense vector (a shopper's profile has more features than an item may
 // keep). hnswlib passes it only to the distance function, always as its first argument; the
