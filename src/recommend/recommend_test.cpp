@@ -1,6 +1,7 @@
 #include "recommend/recommend.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -186,6 +187,23 @@ TEST(RecommendFeatures, SearchesScoreDenseQueriesExactly) {
         EXPECT_NEAR(n.score, dot, 1e-3F * std::max(1.0F, dot)) << model->ids[n.item];
     }
     for (std::size_t i = 1; i < near.size(); ++i) EXPECT_GE(near[i - 1].score, near[i].score);
+}
+
+// One training thread and zeroed padding: the same data gives the same index file, byte for byte.
+TEST(RecommendFeatures, TheSameDataGivesTheSameIndexFile) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("emporium-recs-same-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto read = [](const std::filesystem::path& path) {
+        std::ifstream in(path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    TrainFixture()->SaveIndex((dir / "a.hnsw").string());
+    TrainFixture()->SaveIndex((dir / "b.hnsw").string());
+    const std::string a = read(dir / "a.hnsw");
+    EXPECT_GT(a.size(), 9U * 156U);
+    EXPECT_TRUE(a == read(dir / "b.hnsw"));
+    std::filesystem::remove_all(dir);
 }
 
 TEST(RecommendCoPurchase, ShrinkageRanksFrequentPairsFirst) {
