@@ -73,7 +73,9 @@ float Dot(const float* dense, std::size_t vocabulary, const StoredVector& b) {
 // in a dense vector).
 float InnerProductDistance(const void* a, const void* b, const void* vocabulary) {
     const auto& stored = *static_cast<const StoredVector*>(b);
-    if (static_cast<const QueryVector*>(a)->kind == kQuery) {
+    // Both kinds begin with their kind byte; a stored vector is aligned for its floats only, so
+    // nothing else is read through the query's type until the kind says it is one.
+    if (*static_cast<const std::uint8_t*>(a) == kQuery) {
         return 1.0F -
                Dot(static_cast<const QueryVector*>(a)->dense, *static_cast<const std::size_t*>(vocabulary), stored);
     }

@@ -99,6 +99,11 @@ export async function startShop({ preset, products = 300, users = [], args = [],
     throw e;
   }
 
+  // The pages are what is tested, on a machine the other suites load (compilers on both cores):
+  // there the default 250 ms queue wait sheds a page's request with 503 "overloaded" now and then
+  // (load shedding has tests of its own), so the shop waits up to 2 s for a worker, as the
+  // quality suites' shops do.
+  if (!args.includes('--max-queue-wait-ms')) args = [...args, '--max-queue-wait-ms', '2000'];
   // freePort only finds a port free now: another test's server may take it before this one binds
   // it. This one then exits saying so and starts again on new ports; until it has, the other server
   // may answer /readyz too, so the shop is ready when /healthz names this process.
@@ -234,7 +239,13 @@ export function watchPage(page) {
     problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure() && req.failure().errorText}`);
   });
   page.on('response', (res) => {
-    if (res.status() >= 400 && !isExpected(res.url())) problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+    if (res.status() < 400 || isExpected(res.url())) return;
+    // The answer's error code, when it comes before the test reads the problems, says why.
+    const at = problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`) - 1;
+    res
+      .text()
+      .then((body) => (problems[at] += ` ${body.slice(0, 200)}`))
+      .catch(() => {});
   });
   return {
     problems,
