@@ -147,6 +147,10 @@ ToolRun RunTool(const std::string& program, const std::vector<std::string>& args
         ::dup2(null_fd, STDIN_FILENO);
         ::dup2(out_pipe[1], STDOUT_FILENO);
         ::dup2(err_pipe[1], STDERR_FILENO);
+        // Nothing else of the shop's goes to the program: the listening sockets and connections
+        // (Asio opens them without close-on-exec) would stay open in it after the shop died, and
+        // a shop restarted while a backup runs could not take its ports back.
+        ::close_range(3, ~0U, 0);
         ::execve(path.c_str(), argv.data(), envp.data());
         ::_exit(127);
     }

@@ -27,7 +27,7 @@ struct ToolRun {
 // Runs /usr/bin/PROGRAM with args and the environment EnvironmentFor(url) (none when url is
 // empty) plus PATH and LC_ALL=C. Each line the program writes on stdout goes to on_line (when
 // given); its stderr is kept for the error, with the URL's password masked. Killed when it runs
-// longer than timeout.
+// longer than timeout. The program inherits no descriptor beyond its standard three.
 ToolRun RunTool(const std::string& program, const std::vector<std::string>& args, const std::string& url,
                 std::chrono::seconds timeout, const std::function<void(std::string_view)>& on_line = {});
 

@@ -53,9 +53,14 @@ class Node:
         self.index, self.port, self.internal, self.pid, self.log = index, port, internal, pid, log
 
     def alive(self):
+        """Until the whole process has ended: a killed process's first thread turns zombie before
+        its other threads have ended, and they still hold its files (the data directory's lock,
+        its sockets) until then."""
         try:
             with open(f"/proc/{self.pid}/stat") as f:
-                return f.read().split(") ", 1)[1][0] != "Z"
+                if f.read().split(") ", 1)[1][0] != "Z":
+                    return True
+            return len(os.listdir(f"/proc/{self.pid}/task")) > 1
         except OSError:
             return False
 

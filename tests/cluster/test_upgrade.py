@@ -129,7 +129,9 @@ class RollingUpgradeTest(unittest.TestCase):
             proc = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
         c.added.append((Node(node.index, node.port, node.internal, proc.pid, node.log), proc))
         wait_until(lambda: proc.poll() is not None or c._ready(node), bool, timeout=60)
-        self.assertIsNone(proc.poll(), "the restarted node exited")
+        if proc.poll() is not None:
+            with open(node.log, "rb") as f:
+                self.fail("the restarted node exited; its log ends:\n" + f.read()[-2000:].decode(errors="replace"))
 
     def assert_orders_present(self, c, acked):
         ids = sorted(acked)
