@@ -109,6 +109,9 @@ Launch Prepare(const Successor& successor, int ready_write) {
     for (std::size_t i = 0; i < sources.size(); ++i) {
         if (::dup2(sources[i], 3 + static_cast<int>(i)) < 0) ::_exit(126);
     }
+    // Nothing else goes to the successor: Asio makes sockets without close-on-exec, and a client
+    // connection of this process's held open there would outlive its close here.
+    ::close_range(3 + static_cast<unsigned>(sources.size()), ~0U, 0);
     constexpr std::size_t kPrefix = sizeof("LISTEN_PID=") - 1;
     WriteNumber(launch.listen_pid.data() + kPrefix, 20, static_cast<long>(::getpid()));
     ::execve(launch.argv[0], launch.argv.data(), launch.envp.data());

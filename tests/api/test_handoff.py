@@ -165,6 +165,36 @@ class HandoffTest(unittest.TestCase):
         self.wait(lambda: self.health()["pid"] != before["pid"], 60)
         self.assertEqual(shop.get("/api/products?per_page=1").status, 200)
 
+    def test_the_new_process_holds_no_connection_of_the_old_one(self):
+        """A connection the old process had open when it handed over is its own: the new process
+        must not hold it too (it would stay open there after the old one closed it)."""
+        shop = self.shop
+        conn = http.client.HTTPConnection("127.0.0.1", shop.port, timeout=30)
+        conn.request("GET", "/api/products?per_page=1")
+        reply = conn.getresponse()
+        reply.read()
+        self.assertEqual(reply.status, 200)
+        client_port = conn.sock.getsockname()[1]
+        inode = server_socket_inode(shop.port, client_port)
+        self.assertIsNotNone(inode, "the server's side of the connection in /proc/net/tcp")
+        before = self.health()
+        os.kill(before["pid"], signal.SIGHUP)
+        self.wait(lambda: self.health()["pid"] != before["pid"], 60)
+        successor = self.health()["pid"]
+        held = [os.readlink(f"/proc/{successor}/fd/{fd}") for fd in os.listdir(f"/proc/{successor}/fd")]
+        self.assertNotIn(f"socket:[{inode}]", held)
+        conn.close()
+
+
+def server_socket_inode(server_port, client_port):
+    """The inode of the server's side of the loopback TCP connection between the two ports."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
+                return int(fields[9])
+    return None
 
 if __name__ == "__main__":
     unittest.main()
