@@ -282,16 +282,43 @@ struct Server::Impl {
                                           bhttp::request_parser<bhttp::string_body>& parser);
     Exchange BeginExchange(const Listener& listener, const asio::ip::address& peer, const std::string& peer_text,
                            const bhttp::request<bhttp::string_body>& message);
-    // Fills the request from the header, admits it, then reads its body and answers it. False
-    // when the client went away while sending its body (nobody waits for an answer).
+    // How far Start got with a request, and what is left for Finish.
+    struct Started {
+        bool answered = true;    // exchange.response is set
+        bool read_body = false;  // the body is still to be read (the parser's limit is set)
+        std::size_t body_limit = 0;
+        Fault fault;                   // a drill's, applied before the route
+        const Route* route = nullptr;  // the route to run when there is no fault
+    };
+    // Fills the request from the header and admits it, then answers it when that needs no waiting:
+    // refused, or without a body and answered by its route at once (a cached read). What needs
+    // waiting (a body, a drill, a worker) is left to Finish. Not a coroutine, so that the common
+    // request costs no coroutine frame.
+    Started Start(const Listener& listener, bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange);
+    // Once the request (body and all) is read: the drill's fault, or the route at once; false
+    // when it is left to run (started.fault or started.route say how).
+    bool AnswerNow(const Listener& listener, Exchange& exchange, Started& started);
+    // Reads the body and answers what Start left. False when the client went away while sending
+    // its body (nobody waits for an answer).
     template <typename Stream>
-    awaitable<bool> Handle(Listener& listener, Stream& stream, beast::flat_buffer& buffer,
-                           bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange);
+    awaitable<bool> Finish(Listener& listener, Stream& stream, beast::flat_buffer& buffer,
+                           bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange, Started started);
     // The answer for a public request refused before its body is read: overload, rate limit, a
     // standby's read-only mode; nullopt admits it.
     std::optional<Response> Admit(const Listener& listener, const Request& request);
-    // The handler's answer, or the drill's fault.
-    awaitable<Response> Answer(const Listener& listener, Request& request, std::string& route_name);
+    // The handler's answer after the drill's fault (a delay, a failure, or both).
+    awaitable<Response> AnswerDrilled(const Fault& fault, const Listener& listener, Request& request,
+                                      std::string& route_name);
+    // An answer that goes out in one gather write: its head (in the connection's buffer) and its
+    // body, never copied.
+    struct PlainWrite {
+        std::array<asio::const_buffer, 2> buffers;
+        std::size_t body_size = 0;
+    };
+    // The write for an answer whose body is in memory (neither a file nor made piece by piece),
+    // head written into head; nullopt for the others. Not a coroutine: Serve sends most answers
+    // with it and one write, without WriteResponse's frame.
+    std::optional<PlainWrite> PreparePlain(const Listener& listener, Exchange& exchange, std::string& head);
     // Writes the answer; returns the write's error and the body's size. head: the connection's
     // buffer for the status line and headers, reused from one answer to the next.
     template <typename Stream>
@@ -308,7 +335,17 @@ struct Server::Impl {
     void Record(const Listener& listener, Exchange& exchange, std::size_t body_size);
     template <typename Stream>
     awaitable<void> LingeringClose(Stream& stream);
-    awaitable<Response> Dispatch(const Router& router, Request& request, std::string& route_name, bool may_shed);
+    // What a request's route makes of it without waiting: the answer when it is ready at once (an
+    // unknown path or method, a fast route's hit, an inline route), or else the route to run.
+    // Most requests end here, and a request answered here costs no coroutine frame (frames of more
+    // than a kilobyte are allocated by malloc's slow path, a tenth of a cached answer's CPU).
+    struct Routed {
+        std::optional<Response> answer;
+        const Route* route = nullptr;  // set when answer is not
+    };
+    Routed RouteNow(const Router& router, Request& request, std::string& route_name);
+    // Runs a route RouteNow left: on the hashing queue when heavy, else on a worker.
+    awaitable<Response> RunRoute(const Route& route, Request& request, bool may_shed);
     // Runs a heavy route's handler through options.run_heavy; Busy() when it sheds the request.
     awaitable<Response> RunHeavy(const Route& route, const Request& request);
     // Queues a request for a worker unless may_shed and the oldest request already waiting has
@@ -464,8 +501,7 @@ awaitable<Response> Server::Impl::RunHeavy(const Route& route, const Request& re
     co_return std::move(*answer);
 }
 
-awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& request, std::string& route_name,
-                                           bool may_shed) {
+Server::Impl::Routed Server::Impl::RouteNow(const Router& router, Request& request, std::string& route_name) {
     RouteMatch match = router.Match(request.method, request.path);
     const Route* route = match.route;
     if (!route) {
@@ -474,22 +510,26 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
             Response r = MakeError(ErrorKind::kMethodNotAllowed, "method_not_allowed",
                                    "This path does not accept " + request.method + ".");
             r.headers.emplace_back("Allow", match.allow);
-            co_return r;
+            return Routed{std::move(r)};
         }
         route = router.fallback();
         if (!route) {
             route_name = "unmatched";
-            co_return MakeError(ErrorKind::kNotFound, "not_found", "There is nothing at this address.");
+            return Routed{MakeError(ErrorKind::kNotFound, "not_found", "There is nothing at this address.")};
         }
     }
     route_name = route->pattern;
     request.path_params = std::move(match.params);
     if (route->fast) {
         tracing::CollectorScope trace(request.spans, request.trace);
-        if (std::optional<Response> answer = route->fast(request)) co_return std::move(*answer);
+        if (std::optional<Response> answer = route->fast(request)) return Routed{std::move(answer)};
     }
-    if (route->inline_only) co_return CallHandler(*route, request);
-    if (route->heavy && options.run_heavy) co_return co_await RunHeavy(*route, request);
+    if (route->inline_only) return Routed{CallHandler(*route, request)};
+    return Routed{std::nullopt, route};
+}
+
+awaitable<Response> Server::Impl::RunRoute(const Route& route, Request& request, bool may_shed) {
+    if (route.heavy && options.run_heavy) co_return co_await RunHeavy(route, request);
     // Shedding by how long requests wait for a worker, not by how many there are: a thousand
     // cached catalog reads are a few milliseconds of work, a handful of slow writes may be seconds.
     if (!EnterWorkerQueue(may_shed)) {
@@ -499,7 +539,7 @@ awaitable<Response> Server::Impl::Dispatch(const Router& router, Request& reques
         workers,
         [&]() -> awaitable<Response> {
             LeaveWorkerQueue();
-            co_return CompressForClient(CallHandler(*route, request), request);
+            co_return CompressForClient(CallHandler(route, request), request);
         },
         use_awaitable);
 }
@@ -556,11 +596,20 @@ awaitable<void> Server::Impl::Serve(Listener& listener, Stream& stream, const as
         if (read_error) {
             exchange.response = std::move(*read_error);
             exchange.close_after = true;
-        } else if (!co_await Handle(listener, stream, buffer, parser, exchange)) {
+        } else if (Started started = Start(listener, parser, exchange);
+                   !started.answered && !co_await Finish(listener, stream, buffer, parser, exchange, started)) {
             break;  // the client went away in the middle of its body
         }
         if (draining.load()) exchange.keep_alive = false;
-        auto [write_ec, body_size] = co_await WriteResponse(stream, listener, exchange, head);
+        std::pair<beast::error_code, std::size_t> written;
+        if (std::optional<PlainWrite> plain = PreparePlain(listener, exchange, head)) {
+            tcp_layer.expires_after(options.write_timeout);
+            std::tie(written.first, std::ignore) = co_await asio::async_write(stream, plain->buffers, kTuple);
+            written.second = plain->body_size;
+        } else {
+            written = co_await WriteResponse(stream, listener, exchange, head);
+        }
+        auto [write_ec, body_size] = written;
         in_flight_slot.reset();
         public_slot.reset();
         Record(listener, exchange, body_size);
@@ -615,9 +664,8 @@ Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, con
     return exchange;
 }
 
-template <typename Stream>
-awaitable<bool> Server::Impl::Handle(Listener& listener, Stream& stream, beast::flat_buffer& buffer,
-                                     bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange) {
+Server::Impl::Started Server::Impl::Start(const Listener& listener, bhttp::request_parser<bhttp::string_body>& parser,
+                                          Exchange& exchange) {
     const auto& message = parser.get();
     exchange.keep_alive = message.keep_alive();
     exchange.head = message.method() == bhttp::verb::head;
@@ -628,41 +676,70 @@ awaitable<bool> Server::Impl::Handle(Listener& listener, Stream& stream, beast::
         exchange.response = std::move(answer);
         if (!parser.is_done()) exchange.close_after = true;
         if (exchange.close_after) exchange.keep_alive = false;
+        return Started{};
     };
     if (!ParseTarget(message.target(), request)) {
-        refuse(MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path."));
-        co_return true;
+        return refuse(MakeError(ErrorKind::kBadRequest, "bad_target", "The request target is not a valid path."));
     }
     for (const auto& field : message) {
         request.headers.emplace_back(ToLowerAscii(field.name_string()), std::string(field.value()));
     }
-    if (std::optional<Response> refused = Admit(listener, request)) {
-        refuse(std::move(*refused));
-        co_return true;
-    }
-    // A route may take a larger body than the server's limit (picture uploads); any other gets the
-    // server's, here for a declared length and while reading for a chunked body.
-    std::size_t body_limit = options.body_limit;
+    if (std::optional<Response> refused = Admit(listener, request)) return refuse(std::move(*refused));
+    Started started;
     if (!parser.is_done()) {
+        // A route may take a larger body than the server's limit (picture uploads); any other gets
+        // the server's, here for a declared length and while reading for a chunked body.
+        std::size_t body_limit = options.body_limit;
         const Route* route = listener.router->Match(request.method, request.path).route;
         if (route && route->body_limit > body_limit) body_limit = route->body_limit;
         if (parser.content_length() && *parser.content_length() > body_limit) {
-            refuse(*AnswerToReadError(bhttp::error::body_limit, body_limit));
-            co_return true;
+            return refuse(*AnswerToReadError(bhttp::error::body_limit, body_limit));
         }
         parser.body_limit(body_limit);
-    }
-    if (beast::error_code body_ec = co_await ReadBody(stream, buffer, parser)) {
-        std::optional<Response> answer = AnswerToReadError(body_ec, body_limit);
-        if (!answer) co_return false;
-        exchange.response = std::move(*answer);
-        exchange.close_after = true;
-        exchange.keep_alive = false;
-        co_return true;
+        started.answered = false;
+        started.read_body = true;
+        started.body_limit = body_limit;
+        return started;
     }
     request.body = std::move(parser.get().body());
+    started.answered = AnswerNow(listener, exchange, started);
+    return started;
+}
+
+bool Server::Impl::AnswerNow(const Listener& listener, Exchange& exchange, Started& started) {
     exchange.started = std::chrono::steady_clock::now();
-    exchange.response = co_await Answer(listener, request, exchange.route_name);
+    started.fault = listener.public_facing && options.fault ? options.fault() : Fault{};
+    if (started.fault.fail || started.fault.delay.count() > 0) return false;
+    Routed routed = RouteNow(*listener.router, exchange.request, exchange.route_name);
+    if (!routed.answer) {
+        started.route = routed.route;
+        return false;
+    }
+    exchange.response = std::move(*routed.answer);
+    return true;
+}
+
+template <typename Stream>
+awaitable<bool> Server::Impl::Finish(Listener& listener, Stream& stream, beast::flat_buffer& buffer,
+                                     bhttp::request_parser<bhttp::string_body>& parser, Exchange& exchange,
+                                     Started started) {
+    if (started.read_body) {
+        if (beast::error_code body_ec = co_await ReadBody(stream, buffer, parser)) {
+            std::optional<Response> answer = AnswerToReadError(body_ec, started.body_limit);
+            if (!answer) co_return false;
+            exchange.response = std::move(*answer);
+            exchange.close_after = true;
+            exchange.keep_alive = false;
+            co_return true;
+        }
+        exchange.request.body = std::move(parser.get().body());
+        if (AnswerNow(listener, exchange, started)) co_return true;
+    }
+    if (started.fault.fail || started.fault.delay.count() > 0) {
+        exchange.response = co_await AnswerDrilled(started.fault, listener, exchange.request, exchange.route_name);
+    } else {
+        exchange.response = co_await RunRoute(*started.route, exchange.request, listener.public_facing);
+    }
     co_return true;
 }
 
@@ -690,8 +767,8 @@ std::optional<Response> Server::Impl::Admit(const Listener& listener, const Requ
     return std::nullopt;
 }
 
-awaitable<Response> Server::Impl::Answer(const Listener& listener, Request& request, std::string& route_name) {
-    const Fault fault = listener.public_facing && options.fault ? options.fault() : Fault{};
+awaitable<Response> Server::Impl::AnswerDrilled(const Fault& fault, const Listener& listener, Request& request,
+                                                std::string& route_name) {
     if (fault.delay.count() > 0) {
         asio::steady_timer pause(co_await asio::this_coro::executor, fault.delay);
         co_await pause.async_wait(kTuple);
@@ -700,7 +777,27 @@ awaitable<Response> Server::Impl::Answer(const Listener& listener, Request& requ
         route_name = "fault";
         co_return MakeError(ErrorKind::kInternal, "fault_injected", "A drill failed this request.");
     }
-    co_return co_await Dispatch(*listener.router, request, route_name, listener.public_facing);
+    Routed routed = RouteNow(*listener.router, request, route_name);
+    if (routed.answer) co_return std::move(*routed.answer);
+    co_return co_await RunRoute(*routed.route, request, listener.public_facing);
+}
+
+std::optional<Server::Impl::PlainWrite> Server::Impl::PreparePlain(const Listener& listener, Exchange& exchange,
+                                                                   std::string& head) {
+    const Response& response = exchange.response;
+    if (!response.file.empty() || response.stream) return std::nullopt;
+    // The head goes into the connection's buffer and out with the body in one gather write: no
+    // header container per request, and a prepared (cached) body is never copied.
+    HeadOptions options_for_head = HeadFor(listener, exchange);
+    const PreparedText::Choice body = response.BodyFor(exchange.request.Header("accept-encoding"));
+    options_for_head.content_encoding = body.coding;
+    options_for_head.vary_accept_encoding = response.prepared && response.prepared->compressible();
+    options_for_head.content_length = body.bytes.size();
+    head.clear();
+    AppendHead(head, response, options_for_head);
+    const bool send_body = !exchange.head && response.status != 204 && response.status != 304;
+    return PlainWrite{{asio::buffer(head), asio::buffer(body.bytes.data(), send_body ? body.bytes.size() : 0)},
+                      body.bytes.size()};
 }
 
 HeadOptions Server::Impl::HeadFor(const Listener& listener, const Exchange& exchange) {
@@ -732,23 +829,13 @@ awaitable<std::pair<beast::error_code, std::size_t>> Server::Impl::WriteResponse
         }
     }
     auto& tcp_layer = beast::get_lowest_layer(stream);
-    HeadOptions options_for_head = HeadFor(listener, exchange);
     if (!file.is_open()) {
-        // The head goes into the connection's buffer and out with the body in one gather write: no
-        // header container per request, and a prepared (cached) body is never copied.
-        const PreparedText::Choice body = response.BodyFor(exchange.request.Header("accept-encoding"));
-        options_for_head.content_encoding = body.coding;
-        options_for_head.vary_accept_encoding = response.prepared && response.prepared->compressible();
-        options_for_head.content_length = body.bytes.size();
-        head.clear();
-        AppendHead(head, response, options_for_head);
-        const bool send_body = !exchange.head && response.status != 204 && response.status != 304;
-        const std::array<asio::const_buffer, 2> buffers{
-            asio::buffer(head), asio::buffer(body.bytes.data(), send_body ? body.bytes.size() : 0)};
+        const PlainWrite plain = *PreparePlain(listener, exchange, head);
         tcp_layer.expires_after(options.write_timeout);
-        std::tie(write_ec, std::ignore) = co_await asio::async_write(stream, buffers, kTuple);
-        co_return std::pair{write_ec, body.bytes.size()};
+        std::tie(write_ec, std::ignore) = co_await asio::async_write(stream, plain.buffers, kTuple);
+        co_return std::pair{write_ec, plain.body_size};
     }
+    HeadOptions options_for_head = HeadFor(listener, exchange);
     // A file goes out piece by piece after its head, each piece with its own write timeout, so that
     // a large file on a slow link is not cut off while it is still moving.
     const auto body_size = static_cast<std::size_t>(file.size(write_ec));
