@@ -77,7 +77,9 @@ TEST(LogTest, EveryLineOfABurstArrivesWholeAndInOrder) {
         for (int t = 0; t < kThreads; ++t) {
             threads.emplace_back([&logger, t] {
                 for (int i = 0; i < kLines; ++i) {
-                    LogInfo(logger, LogFields("burst").Add("thread", static_cast<long long>(t)).Add("i", static_cast<long long>(i)));
+                    LogInfo(logger, LogFields("burst")
+                                        .Add("thread", static_cast<long long>(t))
+                                        .Add("i", static_cast<long long>(i)));
                 }
             });
         }
