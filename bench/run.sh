@@ -131,19 +131,38 @@ nginx -c "$WORK/nginx/nginx.conf" &
 nginx_pid=$!
 wait_ready "http://127.0.0.1:$NGINX_PORT/list.json"
 
-run_wrk() {  # TARGET NAME CONNECTIONS URL [WRK ARGS...]: the run's output, with wrk's own CPU time
-    local out="$RESULTS/$1-$2-c$3.txt" conns=$3 url=$4 TIMEFORMAT="wrk cpu seconds: %U user %S system"
-    shift 4
+run_wrk() {  # TARGET NAME CONNECTIONS ROUND URL [WRK ARGS...]: the run's output, with wrk's own CPU time
+    local out="$RESULTS/$1-$2-c$3-r$4.txt" conns=$3 url=$5 TIMEFORMAT="wrk cpu seconds: %U user %S system"
+    shift 5
     # Warm up (fills the program's cache, as a running shop's would be), then measure.
     wrk -t2 -c"$conns" -d2s "$url" "$@" > /dev/null 2>&1 || true
-    { time wrk -t2 -c"$conns" -d"$DURATION" --timeout 5s --latency "$url" "$@" > "$out" 2>&1; } 2>> "$out"
+    { time wrk -t2 -c"$conns" -d"$CATALOG_DURATION" --timeout 5s --latency "$url" "$@" > "$out" 2>&1; } 2>> "$out"
     echo "   $(basename "$out" .txt): $(grep 'Requests/sec' "$out")"
 }
 
+# The machine is shared and its speed drifts from one minute to the next (nginx alone has measured
+# 35k and 51k req/s within ten minutes), so a ratio from one run of each side moves by a tenth.
+# Each comparison is made CATALOG_ROUNDS times, the two sides back to back and in turns (the
+# program first in odd rounds, nginx first in even ones); the report takes the median round.
+CATALOG_ROUNDS=${BENCH_CATALOG_ROUNDS:-3}
+CATALOG_DURATION=${BENCH_CATALOG_DURATION:-5s}
+pair() {  # NAME CONNECTIONS ROUND [WRK ARGS...]
+    local name=$1 conns=$2 round=$3
+    shift 3
+    local program_url="$base${paths[${name%-uncached}]}" nginx_url="http://127.0.0.1:$NGINX_PORT/${name%-uncached}.json"
+    if ((round % 2)); then
+        run_wrk emporium "$name" "$conns" "$round" "$program_url" "$@"
+        run_wrk nginx "$name" "$conns" "$round" "$nginx_url"
+    else
+        run_wrk nginx "$name" "$conns" "$round" "$nginx_url"
+        run_wrk emporium "$name" "$conns" "$round" "$program_url" "$@"
+    fi
+}
+
+rm -f "$RESULTS"/emporium-*-c*.txt "$RESULTS"/nginx-*-c*.txt
 for conns in 100 1000; do
     for name in list search product; do
-        run_wrk emporium "$name" "$conns" "$base${paths[$name]}"
-        run_wrk nginx "$name" "$conns" "http://127.0.0.1:$NGINX_PORT/$name.json"
+        for round in $(seq "$CATALOG_ROUNDS"); do pair "$name" "$conns" "$round"; done
     done
 done
 rss=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | awk '/^process_resident_memory_bytes/ {printf "%.0f", $2/1048576}')
@@ -155,12 +174,11 @@ rss_file=$(awk '/^RssFile:/ {printf "%.0f", $2/1024}' "/proc/$server_pid/status"
 # each one runs its full-text query over 100,000 products; nginx serves a search answer's bytes.
 # 16 connections: each query is CPU work on the workers, so more connections only queue (and are
 # shed with 503 once the queue is old, which would fail the run).
-run_wrk emporium search-uncached 16 "$base${paths[search]}" -s bench/new_min_price.lua
-run_wrk nginx search-uncached 16 "http://127.0.0.1:$NGINX_PORT/search.json"
+for round in $(seq "$CATALOG_ROUNDS"); do pair search-uncached 16 "$round" -s bench/new_min_price.lua; done
 
 cache_line=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | grep -E '^emporium_cache_(hits|misses)_total' | tr '\n' ' ')
 python3 bench/wrk_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" \
-    --seed-seconds "$seed_seconds" --products "$PRODUCTS" --duration "$DURATION" \
+    --seed-seconds "$seed_seconds" --products "$PRODUCTS" --duration "$CATALOG_DURATION" --rounds "$CATALOG_ROUNDS" \
     --cache "$cache_line" --rss-mib "$rss" --rss-anon-mib "$rss_anon" --rss-file-mib "$rss_file" --product-id "$product_id" \
     --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' with uncommitted changes')"
 
