@@ -190,11 +190,21 @@ void AddProtectionOptions(CLI::App& cmd, ServeOptions& o) {
         ->capture_default_str();
     cmd.add_option("--signin-per-minute", o.signin_per_minute, "Sign-in attempts per address a minute")
         ->envname("EMPORIUM_SIGNIN_PER_MINUTE")
-        ->check(CLI::Range(1.0, 1e6))
+        ->check(CLI::Range(0.01, 1e6))
+        ->capture_default_str();
+    cmd.add_option("--signin-burst", o.signin_burst,
+                   "Sign-in attempts an address may make at once (0: --signin-per-minute)")
+        ->envname("EMPORIUM_SIGNIN_BURST")
+        ->check(CLI::Range(0.0, 1e6))
         ->capture_default_str();
     cmd.add_option("--signin-per-account-minute", o.signin_per_account_minute, "Sign-in attempts per account a minute")
         ->envname("EMPORIUM_SIGNIN_PER_ACCOUNT_MINUTE")
-        ->check(CLI::Range(1.0, 1e6))
+        ->check(CLI::Range(0.01, 1e6))
+        ->capture_default_str();
+    cmd.add_option("--signin-per-account-burst", o.signin_per_account_burst,
+                   "Sign-in attempts an account may get at once (0: --signin-per-account-minute)")
+        ->envname("EMPORIUM_SIGNIN_PER_ACCOUNT_BURST")
+        ->check(CLI::Range(0.0, 1e6))
         ->capture_default_str();
     cmd.add_option("--redis", o.redis_url,
                    "redis://[[user]:password@]host[:port][/db]: cache and rate limits shared by every node (default: "

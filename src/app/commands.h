@@ -87,6 +87,8 @@ struct ServeOptions {
     double rate_burst = 300;
     double signin_per_minute = 10;         // per client address
     double signin_per_account_minute = 5;  // per email
+    double signin_burst = 0;               // attempts at once per address; 0: a minute's worth
+    double signin_per_account_burst = 0;   // attempts at once per email; 0: a minute's worth
     std::string trusted_proxies;           // comma-separated addresses or CIDR ranges
     std::int64_t max_in_flight = 4096;
     std::int64_t max_queue_wait_ms = 250;

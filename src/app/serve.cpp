@@ -182,11 +182,15 @@ std::optional<ServeDurations> ParseDurations(const ServeOptions& options, const 
 // nodes). Sign-up and sign-in share one budget per address (docs/SECURITY.md): both cost a
 // password hash, and an attacker must not get twice the guesses by alternating them.
 struct Limiters {
+    // A sign-in budget's burst: as set, or a minute's worth of attempts; never below one attempt.
+    static double Burst(double burst, double per_minute) { return std::max(1.0, burst > 0 ? burst : per_minute); }
+
     Limiters(NodeLimiters& node, const ServeOptions& o)
         : per_address(node.Add("requests", o.rate_limit, o.rate_burst, RateLimiter::Keys::kClientAddress)),
-          signin_per_address(node.Add("signin_address", o.signin_per_minute / 60.0, o.signin_per_minute,
-                                      RateLimiter::Keys::kClientAddress)),
-          signin_per_account(node.Add("signin_account", o.signin_per_account_minute / 60.0, o.signin_per_account_minute,
+          signin_per_address(node.Add("signin_address", o.signin_per_minute / 60.0,
+                                      Burst(o.signin_burst, o.signin_per_minute), RateLimiter::Keys::kClientAddress)),
+          signin_per_account(node.Add("signin_account", o.signin_per_account_minute / 60.0,
+                                      Burst(o.signin_per_account_burst, o.signin_per_account_minute),
                                       RateLimiter::Keys::kText)) {}
     Limiter& per_address;
     Limiter& signin_per_address;  // sign-ins and sign-ups

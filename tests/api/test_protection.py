@@ -24,9 +24,13 @@ def in_flight_at_most(shop, n, timeout=10):
 
 
 class ThrottleTest(unittest.TestCase):
+    # Budgets here refill slowly (0.01 a second, one sign-in in ten minutes), so what they admit
+    # depends on the count of requests alone, never on how fast a loaded machine answers them.
     def test_signin_brute_force_is_throttled_per_account_and_per_address(self):
-        shop = Shop(products=10, extra_args=["--rate-limit", "0", "--signin-per-minute", "8",
-                                             "--signin-per-account-minute", "3"])
+        # Budgets of 8 and 3 attempts that refill one attempt in ten minutes, so the answers below
+        # do not depend on how fast this machine hashes (a minute's worth, 8, refilled one every 7.5 s).
+        shop = Shop(products=10, extra_args=["--rate-limit", "0", "--signin-per-minute", "0.1", "--signin-burst", "8",
+                                             "--signin-per-account-minute", "0.1", "--signin-per-account-burst", "3"])
         try:
             victim = "seller1@gitgoods.example"
             statuses = [shop.request("POST", "/api/auth/login", {"email": victim, "password": f"guess number {i}"}).status
@@ -46,7 +50,7 @@ class ThrottleTest(unittest.TestCase):
             shop.close()
 
     def test_per_address_limit_and_trusted_proxies(self):
-        shop = Shop(products=10, extra_args=["--rate-limit", "1", "--rate-burst", "3", "--trusted-proxies", "127.0.0.1/32"])
+        shop = Shop(products=10, extra_args=["--rate-limit", "0.01", "--rate-burst", "3", "--trusted-proxies", "127.0.0.1/32"])
         try:
             def get(addr):
                 return shop.get("/api/store", headers={"X-Forwarded-For": f"198.51.100.7, {addr}"})
@@ -60,7 +64,7 @@ class ThrottleTest(unittest.TestCase):
             shop.close()
 
     def test_forwarded_for_is_ignored_from_untrusted_peers(self):
-        shop = Shop(products=10, extra_args=["--rate-limit", "1", "--rate-burst", "2"])
+        shop = Shop(products=10, extra_args=["--rate-limit", "0.01", "--rate-burst", "2"])
         try:
             statuses = [shop.get("/api/store", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status for i in range(3)]
             self.assertEqual(statuses, [200, 200, 429])  # spoofed addresses share the real one's bucket
