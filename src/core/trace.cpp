@@ -1,6 +1,8 @@
 #include "core/trace.h"
 
 #include <array>
+#include <charconv>
+#include <ostream>
 #include <random>
 
 namespace emporium {
@@ -19,25 +21,41 @@ bool AllZeros(std::string_view text) {
     return text.find_first_not_of('0') == std::string_view::npos;
 }
 
-// Random lowercase hex digits; trace and span ids are not secrets, only unique.
-std::string RandomHex(std::size_t digits) {
+// N random lowercase hex digits, never all zeros; trace and span ids are not secrets, only unique.
+template <std::size_t N>
+HexId<N> RandomId() {
     thread_local std::mt19937_64 generator{std::random_device{}()};
     static constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
                                                   '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
-    std::string out;
-    out.reserve(digits);
-    while (out.size() < digits) {
+    std::array<char, N> digits{};
+    for (std::size_t i = 0; i < N; i += 16) {
         std::uint64_t bits = generator();
-        for (int i = 0; i < 16 && out.size() < digits; ++i, bits >>= 4) out += kHex[bits & 0xf];
+        for (std::size_t j = i; j < i + 16 && j < N; ++j, bits >>= 4) digits[j] = kHex[bits & 0xf];
     }
-    if (AllZeros(out)) out.back() = '1';
-    return out;
+    const std::string_view text(digits.data(), N);
+    if (AllZeros(text)) digits[N - 1] = '1';
+    return HexId<N>(text);
 }
 
 }  // namespace
 
+std::ostream& operator<<(std::ostream& out, const TraceId& id) {
+    return out << id.view();
+}
+
+std::ostream& operator<<(std::ostream& out, const SpanId& id) {
+    return out << id.view();
+}
+
 std::string TraceContext::Traceparent() const {
-    return "00-" + trace_id + "-" + span_id + (sampled ? "-01" : "-00");
+    std::string out;
+    out.reserve(55);
+    out += "00-";
+    out += trace_id.view();
+    out += '-';
+    out += span_id.view();
+    out += sampled ? "-01" : "-00";
+    return out;
 }
 
 std::optional<TraceContext> ParseTraceparent(std::string_view header) {
@@ -54,13 +72,18 @@ std::optional<TraceContext> ParseTraceparent(std::string_view header) {
     }
     // Version 00 is exactly 55 characters; a later version may add fields after a '-'.
     if (header.size() > kLength && (version == "00" || header[kLength] != '-')) return std::nullopt;
-    const int flag_bits = std::stoi(std::string(flags), nullptr, 16);
-    return TraceContext{std::string(trace_id), std::string(span_id), (flag_bits & 1) != 0};
+    int flag_bits = 0;
+    std::from_chars(flags.data(), flags.data() + flags.size(), flag_bits, 16);  // two hex digits, checked above
+    return TraceContext{TraceId(trace_id), SpanId(span_id), (flag_bits & 1) != 0};
 }
 
 TraceContext StartSpan(const std::optional<TraceContext>& parent) {
-    if (parent) return {parent->trace_id, RandomHex(16), parent->sampled};
-    return {RandomHex(32), RandomHex(16), false};
+    if (parent) return StartSpan(*parent);
+    return {RandomId<32>(), RandomId<16>(), false};
+}
+
+TraceContext StartSpan(const TraceContext& parent) {
+    return {parent.trace_id, RandomId<16>(), parent.sampled};
 }
 
 std::optional<TraceContext> ContinueTrace(std::string_view traceparent) {

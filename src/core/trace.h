@@ -5,15 +5,52 @@
 // lines written while a trace is current carry its `trace_id`.
 #pragma once
 
+#include <array>
+#include <cstddef>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace emporium {
 
+// An id of exactly N lowercase hex digits held inline, or empty. Every request's spans copy their
+// trace's ids several times; inline ids make those copies free of allocation.
+template <std::size_t N>
+class HexId {
+public:
+    HexId() = default;
+    // The id of exactly these N characters; empty when text is not N characters long. The caller
+    // checks the digits (ParseTraceparent does).
+    explicit HexId(std::string_view text) {
+        if (text.size() != N) return;
+        text.copy(digits_.data(), N);
+        set_ = true;
+    }
+
+    bool empty() const { return !set_; }
+    std::string_view view() const { return set_ ? std::string_view(digits_.data(), N) : std::string_view(); }
+    operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor): ids read as text
+    std::string str() const { return std::string(view()); }
+
+    friend bool operator==(const HexId& a, const HexId& b) { return a.view() == b.view(); }
+    friend bool operator==(const HexId& a, std::string_view b) { return a.view() == b; }
+
+private:
+    std::array<char, N> digits_{};
+    bool set_ = false;
+};
+
+using TraceId = HexId<32>;
+using SpanId = HexId<16>;
+
+// For test failures' messages.
+std::ostream& operator<<(std::ostream& out, const TraceId& id);
+std::ostream& operator<<(std::ostream& out, const SpanId& id);
+
 struct TraceContext {
-    std::string trace_id;  // 32 lowercase hex digits, never all zeros
-    std::string span_id;   // 16 lowercase hex digits: the span of this piece of work
+    TraceId trace_id;      // 32 lowercase hex digits, never all zeros
+    SpanId span_id;        // 16 lowercase hex digits: the span of this piece of work
     bool sampled = false;  // the caller's sampled flag, passed on as given
 
     // The header value: "00-TRACE_ID-SPAN_ID-01" (or -00 when not sampled).
@@ -27,6 +64,8 @@ std::optional<TraceContext> ParseTraceparent(std::string_view header);
 
 // A new span: in parent's trace when there is one, else in a new trace.
 TraceContext StartSpan(const std::optional<TraceContext>& parent);
+// A new span in parent's trace.
+TraceContext StartSpan(const TraceContext& parent);
 
 // A new span in the trace a stored traceparent names (work queued by a traced request, taken up
 // on another thread or process); nullopt when it names none.

@@ -658,7 +658,7 @@ Server::Impl::Exchange Server::Impl::BeginExchange(const Listener& listener, con
         // the configured ratio; a caller's decision is passed on as given.
         if (!caller) exchange.request.trace.sampled = options.tracer->SampleNew();
         exchange.root = options.tracer->Begin(SpanMethod(exchange.request.method), tracing::SpanKind::kServer,
-                                              exchange.request.trace, caller ? caller->span_id : std::string());
+                                              exchange.request.trace, caller ? caller->span_id : SpanId());
         exchange.request.spans = exchange.root->collector();
     }
     return exchange;

@@ -26,9 +26,23 @@ inline constexpr std::size_t kMaxAttributeLength = 128;
 // Spans one piece of work records at most; more are counted and dropped.
 inline constexpr std::size_t kMaxSpansPerTrace = 256;
 
-// An attribute: a key of the program's own (never client input) and a text or a whole number.
+// An attribute's key: only a string literal converts to one, so a key is always the program's
+// own word (never client input) and a span holds it without copying it.
+class AttributeKey {
+public:
+    template <std::size_t N>
+    consteval AttributeKey(const char (&literal)[N])  // NOLINT(google-explicit-constructor): written as a literal
+        : text_(literal, N - 1) {}
+    std::string_view view() const { return text_; }
+    friend bool operator==(AttributeKey a, std::string_view b) { return a.text_ == b; }
+
+private:
+    std::string_view text_;
+};
+
+// An attribute: a key of the program's own and a text or a whole number.
 struct Attribute {
-    std::string key;
+    AttributeKey key;
     std::string text;
     std::int64_t number = 0;
     bool is_number = false;
@@ -37,17 +51,17 @@ struct Attribute {
 struct SpanRecord {
     std::string name;  // the program's own words: a route's pattern, "db.write", "cache.lookup"
     SpanKind kind = SpanKind::kInternal;
-    std::string trace_id;
-    std::string span_id;
-    std::string parent_span_id;  // empty for a trace's first span
+    TraceId trace_id;
+    SpanId span_id;
+    SpanId parent_span_id;  // empty for a trace's first span
     std::int64_t start_unix_ns = 0;
     std::int64_t end_unix_ns = 0;
     bool error = false;
     std::vector<Attribute> attributes;
 
     // Adds key=value within the bounds above (a text longer than kMaxAttributeLength is cut).
-    void Set(std::string_view key, std::string_view value);
-    void Set(std::string_view key, std::int64_t value);
+    void Set(AttributeKey key, std::string_view value);
+    void Set(AttributeKey key, std::int64_t value);
 };
 
 // The spans of one piece of work in this process (its root span's descendants). Thread-safe.
@@ -98,8 +112,8 @@ public:
 
     // False when nothing is recorded: callers skip work that only feeds attributes.
     bool recording() const { return collector_ != nullptr; }
-    void Set(std::string_view key, std::string_view value);
-    void Set(std::string_view key, std::int64_t value);
+    void Set(AttributeKey key, std::string_view value);
+    void Set(AttributeKey key, std::int64_t value);
     void SetError();
 
 private:

@@ -18,21 +18,21 @@ json::array AttributesJson(const std::vector<Attribute>& attributes) {
         } else {
             value["stringValue"] = a.text;
         }
-        out.push_back(json::object{{"key", a.key}, {"value", std::move(value)}});
+        out.push_back(json::object{{"key", a.key.view()}, {"value", std::move(value)}});
     }
     return out;
 }
 
 json::object SpanJson(const SpanRecord& s) {
-    json::object out{{"traceId", s.trace_id},
-                     {"spanId", s.span_id},
+    json::object out{{"traceId", s.trace_id.view()},
+                     {"spanId", s.span_id.view()},
                      {"name", s.name},
                      {"kind", static_cast<int>(s.kind)},
                      {"startTimeUnixNano", std::to_string(s.start_unix_ns)},
                      {"endTimeUnixNano", std::to_string(s.end_unix_ns)},
                      {"attributes", AttributesJson(s.attributes)},
                      {"status", json::object{{"code", s.error ? 2 : 1}}}};
-    if (!s.parent_span_id.empty()) out["parentSpanId"] = s.parent_span_id;
+    if (!s.parent_span_id.empty()) out["parentSpanId"] = s.parent_span_id.view();
     return out;
 }
 
@@ -42,13 +42,13 @@ std::size_t Discard(char*, std::size_t size, std::size_t count, void*) {
 
 }  // namespace
 
-RootSpan::RootSpan(std::string_view name, SpanKind kind, TraceContext trace, std::string parent_span_id)
+RootSpan::RootSpan(std::string_view name, SpanKind kind, TraceContext trace, SpanId parent_span_id)
     : trace_(std::move(trace)), started_(std::chrono::steady_clock::now()) {
     record_.name = std::string(name);
     record_.kind = kind;
     record_.trace_id = trace_.trace_id;
     record_.span_id = trace_.span_id;
-    record_.parent_span_id = std::move(parent_span_id);
+    record_.parent_span_id = parent_span_id;
     record_.start_unix_ns = UnixNanos();
 }
 
@@ -73,8 +73,8 @@ bool Tracer::SampleNew() {
 }
 
 std::unique_ptr<RootSpan> Tracer::Begin(std::string_view name, SpanKind kind, TraceContext trace,
-                                        std::string parent_span_id) const {
-    return std::make_unique<RootSpan>(name, kind, std::move(trace), std::move(parent_span_id));
+                                        SpanId parent_span_id) const {
+    return std::make_unique<RootSpan>(name, kind, std::move(trace), parent_span_id);
 }
 
 void Tracer::End(std::unique_ptr<RootSpan> root) {
@@ -226,7 +226,7 @@ WorkScope::~WorkScope() {
     if (root_) tracer_->End(std::move(root_));
 }
 
-void WorkScope::Set(std::string_view key, std::string_view value) {
+void WorkScope::Set(AttributeKey key, std::string_view value) {
     if (root_) root_->record().Set(key, value);
 }
 

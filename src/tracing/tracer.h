@@ -35,7 +35,7 @@ struct TracerOptions {
 // A root span: its own record plus the collector its descendants go to.
 class RootSpan {
 public:
-    RootSpan(std::string_view name, SpanKind kind, TraceContext trace, std::string parent_span_id);
+    RootSpan(std::string_view name, SpanKind kind, TraceContext trace, SpanId parent_span_id);
     const TraceContext& trace() const { return trace_; }
     SpanCollector* collector() { return &collector_; }
     SpanRecord& record() { return record_; }
@@ -78,7 +78,7 @@ public:
     // A root span in trace (trace.span_id is the root's own id) under a remote parent span
     // (empty when the trace starts here).
     std::unique_ptr<RootSpan> Begin(std::string_view name, SpanKind kind, TraceContext trace,
-                                    std::string parent_span_id) const;
+                                    SpanId parent_span_id) const;
 
     // Ends root: the trace is exported when it was sampled, failed or was slow; a server span (a
     // request) is also offered to the Slow requests list. Never blocks on the exporter.
@@ -124,7 +124,7 @@ public:
     WorkScope(const WorkScope&) = delete;
     WorkScope& operator=(const WorkScope&) = delete;
 
-    void Set(std::string_view key, std::string_view value);
+    void Set(AttributeKey key, std::string_view value);
     void SetError();
 
 private:

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "db/testing.h"
 
@@ -41,13 +42,13 @@ TEST(SpanTest, RecordsNothingWithoutACollector) {
 
 TEST(SpanTest, NestedSpansAreChildrenOfTheCurrentSpan) {
     Tracer tracer(NoExport());
-    auto root = tracer.Begin("GET /x", SpanKind::kServer, StartSpan(std::nullopt), "");
-    const std::string root_id = root->trace().span_id;
+    auto root = tracer.Begin("GET /x", SpanKind::kServer, StartSpan(std::nullopt), SpanId());
+    const SpanId root_id = root->trace().span_id;
     {
         CollectorScope scope(root->collector(), root->trace());
         Span outer("db.write", SpanKind::kClient);
         ASSERT_TRUE(outer.recording());
-        const std::string outer_id = CurrentTrace()->span_id;
+        const SpanId outer_id = CurrentTrace()->span_id;
         EXPECT_NE(outer_id, root_id);
         {
             Span inner("cache.lookup");
@@ -70,6 +71,12 @@ TEST(SpanTest, NestedSpansAreChildrenOfTheCurrentSpan) {
     ASSERT_EQ(inner.attributes.size(), 1u);
     EXPECT_EQ(inner.attributes[0].text, "hit");
 }
+
+// Only a literal names an attribute: a text made at run time (a client's path, a header) cannot.
+static_assert(std::is_constructible_v<AttributeKey, const char (&)[5]>);
+static_assert(!std::is_constructible_v<AttributeKey, std::string_view>);
+static_assert(!std::is_constructible_v<AttributeKey, std::string>);
+static_assert(!std::is_constructible_v<AttributeKey, const char*>);
 
 TEST(SpanTest, AttributesAreBoundedInCountAndLength) {
     SpanRecord r;
@@ -109,7 +116,7 @@ TEST(TracerTest, SamplesNewTracesAtTheRatio) {
 void EndTrace(Tracer& tracer, bool sampled, bool error, int n, SpanKind kind = SpanKind::kServer) {
     TraceContext trace = StartSpan(std::nullopt);
     trace.sampled = sampled;
-    auto root = tracer.Begin("GET /x", kind, trace, "");
+    auto root = tracer.Begin("GET /x", kind, trace, SpanId());
     {
         CollectorScope scope(root->collector(), root->trace());
         for (int i = 1; i < n; ++i) Span child("db.read");
@@ -200,23 +207,30 @@ TEST(TracerTest, ListsRequestsWithTheirSpansBounded) {
 }
 
 TEST(TracerTest, OtlpJsonCarriesServiceSpansAndParents) {
-    SpanRecord root{
-        "GET /api/products", SpanKind::kServer, std::string(32, 'a'), std::string(16, 'b'), "", 10, 20, true, {}};
+    SpanRecord root{"GET /api/products",
+                    SpanKind::kServer,
+                    TraceId(std::string(32, 'a')),
+                    SpanId(std::string(16, 'b')),
+                    SpanId(),
+                    10,
+                    20,
+                    true,
+                    {}};
     root.Set("http.response.status_code", std::int64_t{503});
-    SpanRecord child{"db.read", SpanKind::kClient, root.trace_id, std::string(16, 'c'), root.span_id, 12, 18, false,
-                     {}};
+    SpanRecord child{
+        "db.read", SpanKind::kClient, root.trace_id, SpanId(std::string(16, 'c')), root.span_id, 12, 18, false, {}};
     const json::value doc = json::parse(OtlpJson("emporium", {root, child}));
     const json::value& rs = doc.at("resourceSpans").at(0);
     EXPECT_EQ(rs.at("resource").at("attributes").at(0).at("value").at("stringValue"), "emporium");
     const json::array& spans = rs.at("scopeSpans").at(0).at("spans").as_array();
     ASSERT_EQ(spans.size(), 2u);
-    EXPECT_EQ(spans[0].at("traceId").as_string(), root.trace_id);
+    EXPECT_EQ(spans[0].at("traceId").as_string(), root.trace_id.view());
     EXPECT_FALSE(spans[0].as_object().contains("parentSpanId"));
     EXPECT_EQ(spans[0].at("kind"), 2);
     EXPECT_EQ(spans[0].at("status").at("code"), 2);
     EXPECT_EQ(spans[0].at("startTimeUnixNano"), "10");
     EXPECT_EQ(spans[0].at("attributes").at(0).at("value").at("intValue"), "503");
-    EXPECT_EQ(spans[1].at("parentSpanId").as_string(), root.span_id);
+    EXPECT_EQ(spans[1].at("parentSpanId").as_string(), root.span_id.view());
     EXPECT_EQ(spans[1].at("status").at("code"), 1);
 }
 
@@ -239,7 +253,7 @@ TEST(TracerTest, ADatabaseTransactionIsASpanWithStatementsAndRows) {
     db::TempDatabase database;
     database->Write([](db::Connection& c) { c.ExecuteScript("CREATE TABLE t (x INTEGER)"); });
     Tracer tracer(NoExport());
-    auto root = tracer.Begin("GET /x", SpanKind::kServer, StartSpan(std::nullopt), "");
+    auto root = tracer.Begin("GET /x", SpanKind::kServer, StartSpan(std::nullopt), SpanId());
     {
         CollectorScope scope(root->collector(), root->trace());
         database->Write([](db::Connection& c) {

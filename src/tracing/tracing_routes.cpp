@@ -30,9 +30,9 @@ json::object AttributesJson(const std::vector<Attribute>& attributes) {
     json::object out;
     for (const Attribute& a : attributes) {
         if (a.is_number) {
-            out[a.key] = a.number;
+            out[a.key.view()] = a.number;
         } else {
-            out[a.key] = a.text;
+            out[a.key.view()] = a.text;
         }
     }
     return out;
@@ -49,8 +49,8 @@ json::object KeptJson(const KeptTrace& kept) {
     const SpanRecord& root = kept.spans.front();
     json::array spans;
     for (const SpanRecord& s : kept.spans) {
-        spans.push_back(json::object{{"span_id", s.span_id},
-                                     {"parent_span_id", s.parent_span_id},
+        spans.push_back(json::object{{"span_id", s.span_id.view()},
+                                     {"parent_span_id", s.parent_span_id.view()},
                                      {"name", s.name},
                                      {"kind", KindName(s.kind)},
                                      {"offset_ms", static_cast<double>(s.start_unix_ns - root.start_unix_ns) / 1e6},
@@ -62,7 +62,7 @@ json::object KeptJson(const KeptTrace& kept) {
     const Attribute* method = Find(root, "http.request.method");
     const Attribute* status = Find(root, "http.response.status_code");
     return json::object{
-        {"trace_id", root.trace_id},
+        {"trace_id", root.trace_id.view()},
         {"name", root.name},
         {"route", route ? json::value(route->text) : json::value(nullptr)},
         {"method", method ? json::value(method->text) : json::value(nullptr)},
