@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -63,6 +64,21 @@ private:
     int saved_;
     std::string path_;
 };
+
+TEST(LogFieldsTest, FiguresAreJsonWithThreeDecimalsAndNoneIsNotANumber) {
+    const std::string line = LogFields("m")
+                                 .Add("ms", 1.23456)
+                                 .Add("zero", 0.0)
+                                 .Add("big", 12345678.9)
+                                 .Add("small", -0.0004)
+                                 .Add("nan", std::nan(""))
+                                 .Add("inf", HUGE_VAL)
+                                 .Add("count", 42LL)
+                                 .str();
+    EXPECT_EQ(
+        line,
+        R"("msg":"m","ms":1.235,"zero":0.000,"big":12345678.900,"small":-0.000,"nan":null,"inf":null,"count":42)");
+}
 
 // Under load the log's thread writes batches and lingers between them (log.cpp): every line of a
 // burst from several threads still arrives, whole, and each thread's in its order.
