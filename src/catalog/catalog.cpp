@@ -333,15 +333,24 @@ Result<ProductPage> CatalogService::List(const ProductQuery& query) {
     const std::optional<ListSql> sql = BuildListSql(query, database_.dialect());
     if (!sql) return page;  // no word to search for: nothing can match
     return ReadWithinBudget([&](db::Connection& c) {
-        page.total = c.QueryInt(sql->count, sql->params);
+        const std::int64_t offset = (query.page - 1) * query.per_page;
+        db::Params paged = sql->params;
+        paged.emplace_back(query.per_page);
+        paged.emplace_back(offset);
+        c.Query(sql->page, paged, [&](const db::Row& r) { page.items.push_back(ReadProduct(r)); });
+        // A page that is not full is the last: it says the total itself (both statements see one
+        // snapshot and the same rows), which spares a search its second walk over the full-text
+        // index, about half of what a search that fits on one page costs.
+        const auto shown = static_cast<std::int64_t>(page.items.size());
+        if (shown < query.per_page && (shown > 0 || offset == 0)) {
+            page.total = offset + shown;
+        } else {
+            page.total = c.QueryInt(sql->count, sql->params);
+        }
         if (sql->count_limit > 0 && page.total > sql->count_limit) {
             page.total = sql->count_limit;
             page.total_exact = false;
         }
-        db::Params paged = sql->params;
-        paged.emplace_back(query.per_page);
-        paged.emplace_back((query.page - 1) * query.per_page);
-        c.Query(sql->page, paged, [&](const db::Row& r) { page.items.push_back(ReadProduct(r)); });
         AttachImages(c, page.items);
         return page;
     });

@@ -179,6 +179,30 @@ TEST_F(CatalogTest, RepeatedAndExtraWordsCostNothingMore) {
     EXPECT_EQ(page.items[0].sku, "BOX-1");
 }
 
+// Every page, full, partial or past the end, tells the same total as a count of the matches.
+TEST_F(CatalogTest, EveryPageTellsTheSameTotal) {
+    AddWidgets(30);
+    for (const ProductQuery& base : {ProductQuery{.q = "widget", .sort = Sort::kPriceAsc},
+                                     ProductQuery{.category = "pc-games", .sort = Sort::kPriceAsc},
+                                     ProductQuery{.q = "widget", .max_price = 110}, ProductQuery{.q = "zzzz"}}) {
+        constexpr std::int64_t kPerPage = 12;
+        std::int64_t counted = 0;
+        std::int64_t total_first = 0;
+        // Through one page past the last.
+        for (std::int64_t n = 1; n == 1 || (n - 2) * kPerPage < total_first; ++n) {
+            ProductQuery query = base;
+            query.page = n;
+            query.per_page = kPerPage;
+            const ProductPage page = List(query);
+            counted += static_cast<std::int64_t>(page.items.size());
+            if (n == 1) total_first = page.total;
+            EXPECT_EQ(page.total, total_first) << base.q << base.category << " page " << n;
+            EXPECT_TRUE(page.total_exact);
+        }
+        EXPECT_EQ(total_first, counted) << base.q << base.category;
+    }
+}
+
 TEST_F(CatalogTest, SearchCountsUpToItsLimitAndPagesGoOnPastIt) {
     AddWidgets(kSearchCountLimit + 50);
     ProductPage first = List({.q = "widget", .sort = Sort::kPriceAsc, .per_page = 100});
@@ -190,6 +214,9 @@ TEST_F(CatalogTest, SearchCountsUpToItsLimitAndPagesGoOnPastIt) {
     ProductPage last = List({.q = "widget", .sort = Sort::kPriceAsc, .page = 11, .per_page = 100});
     ASSERT_EQ(last.items.size(), 50u);
     EXPECT_EQ(last.items.back().name, "Widget " + std::to_string(kSearchCountLimit + 50));
+    // The last page, not full, tells the same total as the first: counted up to the limit.
+    EXPECT_EQ(last.total, kSearchCountLimit);
+    EXPECT_FALSE(last.total_exact);
     // Below the limit, and without a search, the total is exact.
     ProductPage few = List({.q = "widget 7", .sort = Sort::kPriceAsc});
     EXPECT_TRUE(few.total_exact);
