@@ -50,7 +50,7 @@ protected:
     void flush_() override { WriteOut(); }
 
 private:
-    static constexpr std::size_t kBatchBytes = 64 * 1024;
+    static constexpr std::size_t kBatchBytes = std::size_t{64} * 1024;
     static constexpr std::chrono::milliseconds kLinger{2};
 
     void WriteOut() {

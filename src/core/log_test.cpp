@@ -90,6 +90,7 @@ TEST(LogTest, EveryLineOfABurstArrivesWholeAndInOrder) {
         Logger logger = MakeLogger("info");
         LogThreadJoin join;
         std::vector<std::thread> threads;
+        threads.reserve(kThreads);
         for (int t = 0; t < kThreads; ++t) {
             threads.emplace_back([&logger, t] {
                 for (int i = 0; i < kLines; ++i) {

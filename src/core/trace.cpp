@@ -96,7 +96,7 @@ const TraceContext* CurrentTrace() {
     return current_trace;
 }
 
-TraceScope::TraceScope(std::optional<TraceContext> trace) : trace_(std::move(trace)), previous_(current_trace) {
+TraceScope::TraceScope(std::optional<TraceContext> trace) : trace_(trace), previous_(current_trace) {
     if (trace_) current_trace = &*trace_;
 }
 

@@ -56,7 +56,7 @@ struct Listener {
 };
 
 // File bodies go out in pieces of this size, each with its own write timeout.
-constexpr std::size_t kFilePiece = 64 * 1024;
+constexpr std::size_t kFilePiece = std::size_t{64} * 1024;
 // Answers a handler made for one request are compressed from this size on: below it the saving
 // is a packet at most.
 constexpr std::size_t kCompressFrom = 1024;
@@ -457,9 +457,9 @@ Response Server::Impl::CallHandler(const Route& route, const Request& request) {
                                .Add("route", route.pattern)
                                .Add("error", e.what());
         if (transient) {
-            LogWarn(logger, std::move(fields));
+            LogWarn(logger, fields);
         } else {
-            LogError(logger, std::move(fields));
+            LogError(logger, fields);
         }
         return r;
     } catch (...) {

@@ -83,7 +83,7 @@ Span::Span(std::string_view name, SpanKind kind) : collector_(current_collector)
     record_.span_id = self.span_id;
     record_.parent_span_id = parent->span_id;
     record_.start_unix_ns = UnixNanos();
-    scope_.emplace(std::move(self));
+    scope_.emplace(self);
 }
 
 Span::~Span() {

@@ -43,7 +43,7 @@ std::size_t Discard(char*, std::size_t size, std::size_t count, void*) {
 }  // namespace
 
 RootSpan::RootSpan(std::string_view name, SpanKind kind, TraceContext trace, SpanId parent_span_id)
-    : trace_(std::move(trace)), started_(std::chrono::steady_clock::now()) {
+    : trace_(trace), started_(std::chrono::steady_clock::now()) {
     record_.name = std::string(name);
     record_.kind = kind;
     record_.trace_id = trace_.trace_id;
@@ -74,7 +74,7 @@ bool Tracer::SampleNew() {
 
 std::unique_ptr<RootSpan> Tracer::Begin(std::string_view name, SpanKind kind, TraceContext trace,
                                         SpanId parent_span_id) const {
-    return std::make_unique<RootSpan>(name, kind, std::move(trace), parent_span_id);
+    return std::make_unique<RootSpan>(name, kind, trace, parent_span_id);
 }
 
 void Tracer::End(std::unique_ptr<RootSpan> root) {
