@@ -111,8 +111,10 @@ class TwilioTest(unittest.TestCase):
         def traced():
             return [json.loads(l) for l in self.shop.server_log().splitlines() if trace_id in l]
 
-        # The courier's line comes a moment after Twilio has the text.
-        lines = wait_until(traced, lambda ls: any(l["msg"] == "message" and l.get("status") == "sent" for l in ls))
+        # The courier's line comes a moment after Twilio has the text; the request's own line is
+        # written once its answer is out, which on a loaded machine can be after the courier's.
+        lines = wait_until(traced, lambda ls: any(l["msg"] == "message" and l.get("status") == "sent" for l in ls)
+                           and any(l["msg"] == "request" for l in ls))
         self.assertIn("/api/checkout", [l.get("path") for l in lines if l["msg"] == "request"])
         self.assertTrue(all(l["trace_id"] == trace_id for l in lines))
         # A request without a trace gets a new one of its own.
