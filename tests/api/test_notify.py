@@ -118,10 +118,12 @@ class TwilioTest(unittest.TestCase):
         self.assertIn("/api/checkout", [l.get("path") for l in lines if l["msg"] == "request"])
         self.assertTrue(all(l["trace_id"] == trace_id for l in lines))
         # A request without a trace gets a new one of its own.
+        def product_lines():
+            return [json.loads(l) for l in self.shop.server_log().splitlines() if '"route":"/api/products"' in l]
+        before = len(product_lines())
         self.shop.get("/api/products?per_page=1")
         self.shop.get("/api/products?per_page=2")
-        ids = [json.loads(l)["trace_id"] for l in self.shop.server_log().splitlines()
-               if '"route":"/api/products"' in l][-2:]
+        ids = [l["trace_id"] for l in wait_until(product_lines, lambda ls: len(ls) >= before + 2)][-2:]
         self.assertEqual(len(ids), 2)
         self.assertNotEqual(ids[0], ids[1])
         for i in ids:
