@@ -501,6 +501,7 @@ ServeProcess::ServeProcess(const ServeOptions& options, const ServeDurations& du
     core_.orders->OnStockChanged([this](std::int64_t) { stock_refresh_.Touch(); });
     if (!standby_mode_) core_.orders->PurgeIdempotencyKeys();
     core_.orders->OnCartAdded([this](std::int64_t product_id) { analytics_.CountCart(product_id); });
+    core_.catalog->KeepSearchIndex();  // SQLite's searches from memory (search_index.h)
     alerter_.Observe(IncidentLog(delivery_, read_only_));
     if (recs_) recs_->Lead(false);  // until this node holds the "recs" lease
     AddLeasedJobs();

@@ -7,6 +7,7 @@
 
 #include "catalog/list_sql.h"
 #include "catalog/product_image.h"
+#include "catalog/search_index.h"
 #include "core/text.h"
 #include "events/outbox.h"
 
@@ -285,6 +286,25 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
     }
     // Product photos and their variants' bytes, in the database on both dialects (images.h).
     out.push_back({"catalog", 3, ImageTablesSql(dialect)});
+    if (dialect == db::Dialect::kSqlite) {
+        // What search_index.h needs: a version that changes, in the same transaction, with every
+        // change a search can see (a random one, so that a restored backup never repeats a version
+        // the copy was built at with other rows), and the index's tokens as rows. Stock and photos
+        // do not count: a search's page reads them from the products themselves.
+        const char* bump = " BEGIN UPDATE catalog_search_version SET version = random() WHERE id = 1; END;";
+        out.push_back({"catalog", 4,
+                       std::string("CREATE TABLE catalog_search_version (id INTEGER PRIMARY KEY CHECK (id = 1),"
+                                   " version INTEGER NOT NULL);"
+                                   "INSERT INTO catalog_search_version (id, version) VALUES (1, random());"
+                                   "CREATE VIRTUAL TABLE products_fts_instance USING fts5vocab(products_fts, 'instance');"
+                                   "CREATE TRIGGER products_search_insert AFTER INSERT ON products") +
+                           bump + "CREATE TRIGGER products_search_delete AFTER DELETE ON products" + bump +
+                           "CREATE TRIGGER products_search_update AFTER UPDATE OF id, name, description, tags,"
+                           " category_id, price_cents, seller_id, popularity, archived, created_at ON products" +
+                           bump + "CREATE TRIGGER categories_search_insert AFTER INSERT ON categories" + bump +
+                           "CREATE TRIGGER categories_search_delete AFTER DELETE ON categories" + bump +
+                           "CREATE TRIGGER categories_search_update AFTER UPDATE OF id, slug ON categories" + bump});
+    }
     return out;
 }
 
@@ -293,6 +313,14 @@ CatalogService::CatalogService(db::Database& database, const Clock& clock, std::
       clock_(clock),
       query_budget_(query_budget),
       images_(database, clock, [this](std::int64_t id) { Notify(id); }) {}
+
+CatalogService::~CatalogService() = default;
+
+void CatalogService::KeepSearchIndex() {
+    if (database_.dialect() == db::Dialect::kSqlite && !search_index_) {
+        search_index_ = std::make_unique<SearchIndexKeeper>(database_);
+    }
+}
 
 template <typename F>
 auto CatalogService::ReadWithinBudget(F&& fn) -> Result<std::invoke_result_t<F, db::Connection&>> {
@@ -333,6 +361,18 @@ Result<ProductPage> CatalogService::List(const ProductQuery& query) {
     const std::optional<ListSql> sql = BuildListSql(query, database_.dialect());
     if (!sql) return page;  // no word to search for: nothing can match
     return ReadWithinBudget([&](db::Connection& c) {
+        if (search_index_ && !query.q.empty()) {
+            // The copy in memory, when it was built at the version this transaction sees.
+            std::shared_ptr<const SearchIndex> index = search_index_->At(ReadSearchVersion(c));
+            std::optional<SearchHits> hits = index ? index->Search(query) : std::nullopt;
+            if (hits) {
+                page.items = ReadProducts(c, hits->ids);
+                page.total = hits->total;
+                page.total_exact = hits->total_exact;
+                AttachImages(c, page.items);
+                return page;
+            }
+        }
         const std::int64_t offset = (query.page - 1) * query.per_page;
         db::Params paged = sql->params;
         paged.emplace_back(query.per_page);
@@ -667,7 +707,7 @@ std::vector<Product> ReadProducts(db::Connection& c, const std::vector<std::int6
     out.reserve(found.size());
     for (std::int64_t id : product_ids) {
         auto it = std::find_if(found.begin(), found.end(), [id](const Product& p) { return p.id == id; });
-        if (it != found.end()) out.push_back(*it);
+        if (it != found.end()) out.push_back(std::move(*it));
     }
     return out;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -118,11 +119,21 @@ std::vector<db::Migration> Migrations(db::Dialect dialect);
 // How long one catalog read may run before it stops with 503 `query_timeout`.
 inline constexpr std::chrono::milliseconds kDefaultQueryBudget{1000};
 
+class SearchIndexKeeper;
+
 class CatalogService {
 public:
     // Every read runs within query_budget (see kDefaultQueryBudget).
     CatalogService(db::Database& database, const Clock& clock,
                    std::chrono::milliseconds query_budget = kDefaultQueryBudget);
+    ~CatalogService();
+    CatalogService(const CatalogService&) = delete;
+    CatalogService& operator=(const CatalogService&) = delete;
+
+    // From now on, searches are answered from a copy in memory when it is current (search_index.h),
+    // with the same results as their SQL; a background thread keeps the copy. SQLite only: nothing
+    // changes on PostgreSQL, which several nodes share.
+    void KeepSearchIndex();
 
     Result<std::vector<Category>> Categories();
 
@@ -171,6 +182,7 @@ private:
     std::chrono::milliseconds query_budget_;
     std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time, before serving
     ImageService images_;
+    std::unique_ptr<SearchIndexKeeper> search_index_;  // set at wiring time, before serving
 };
 
 }  // namespace emporium::catalog

@@ -1,0 +1,416 @@
+#include "catalog/search_index.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "catalog/list_sql.h"
+
+namespace emporium::catalog {
+
+namespace {
+
+// bm25's column weights in list_sql.cpp's ORDER BY: name, description, tags.
+constexpr std::uint32_t kColumnWeights[] = {10, 1, 4};
+
+// The columns of products_fts, in the order of its definition (catalog migration 2).
+int ColumnNumber(std::string_view name) {
+    if (name == "name") return 0;
+    if (name == "description") return 1;
+    if (name == "tags") return 2;
+    return -1;
+}
+
+// SQLite's variable-length integer, as FTS5 writes its sizes: big-endian groups of seven bits, the
+// high bit set on every byte but the last, and a ninth byte of eight bits. False when cut short.
+bool ReadVarint(std::string_view& bytes, std::uint64_t& value) {
+    value = 0;
+    for (int i = 0; i < 9; ++i) {
+        if (bytes.empty()) return false;
+        const auto byte = static_cast<unsigned char>(bytes.front());
+        bytes.remove_prefix(1);
+        if (i == 8) {
+            value = (value << 8) | byte;
+            return true;
+        }
+        value = (value << 7) | (byte & 0x7F);
+        if ((byte & 0x80) == 0) return true;
+    }
+    return true;
+}
+
+struct Doc {
+    std::int64_t id = 0;
+    std::int64_t category_id = 0;
+    std::int64_t price_cents = 0;
+    std::int64_t seller_id = 0;
+    std::int64_t popularity = 0;
+    std::int64_t created_at = 0;
+    std::uint32_t tokens = 0;  // in all columns: bm25's document length
+    bool archived = false;
+};
+
+// One phrase's matches: product (by position in Data::docs) and its weighted hit count.
+struct PhraseHit {
+    std::uint32_t doc;
+    std::uint32_t weight;
+};
+
+}  // namespace
+
+struct SearchIndex::Data {
+    std::int64_t version = 0;
+    bool faithful = true;  // false: something was not as expected; every search goes to SQL
+    std::vector<Doc> docs;  // by id
+    std::unordered_map<std::string, std::int64_t> categories;  // slug -> id
+    std::vector<std::string> terms;                          // in FTS5's (byte) order
+    std::vector<std::uint32_t> term_start;                   // term i's postings: [term_start[i], term_start[i + 1])
+    std::vector<std::uint32_t> posting_doc;                  // ascending within a term
+    std::vector<std::uint16_t> posting_weight;               // 10 per hit in name, 1 in description, 4 in tags
+    std::int64_t rows = 0;                                   // the index's row count (bm25's N)
+    std::int64_t total_tokens = 0;                           // in all rows and columns
+
+    std::optional<std::uint32_t> DocOf(std::int64_t id) const {
+        auto it = std::lower_bound(docs.begin(), docs.end(), id, [](const Doc& d, std::int64_t v) { return d.id < v; });
+        if (it == docs.end() || it->id != id) return std::nullopt;
+        return static_cast<std::uint32_t>(it - docs.begin());
+    }
+
+    // The products a word matches (every term it is a prefix of, or only itself), by position,
+    // with the weights of their hits summed; empty when none.
+    std::vector<PhraseHit> Matches(const SearchWord& word) const {
+        auto first = std::lower_bound(terms.begin(), terms.end(), word.text);
+        auto last = first;
+        if (word.prefix) {
+            while (last != terms.end() && std::string_view(*last).starts_with(word.text)) ++last;
+        } else if (last != terms.end() && *last == word.text) {
+            ++last;
+        }
+        std::vector<PhraseHit> hits;
+        const auto begin = static_cast<std::size_t>(first - terms.begin());
+        const auto end = static_cast<std::size_t>(last - terms.begin());
+        if (begin == end) return hits;
+        const std::size_t postings = term_start[end] - term_start[begin];
+        hits.reserve(std::min(postings, docs.size()));
+        if (end - begin == 1) {
+            for (std::size_t p = term_start[begin]; p < term_start[end]; ++p) {
+                hits.push_back({posting_doc[p], posting_weight[p]});
+            }
+            return hits;
+        }
+        // Many terms: their weights are summed per product, in a table over every product when
+        // the postings are many, else by sorting them.
+        if (postings > docs.size() / 8) {
+            std::vector<std::uint32_t> sums(docs.size(), 0);
+            for (std::size_t p = term_start[begin]; p < term_start[end]; ++p) sums[posting_doc[p]] += posting_weight[p];
+            for (std::uint32_t d = 0; d < sums.size(); ++d) {
+                if (sums[d] > 0) hits.push_back({d, sums[d]});
+            }
+            return hits;
+        }
+        for (std::size_t p = term_start[begin]; p < term_start[end]; ++p) {
+            hits.push_back({posting_doc[p], posting_weight[p]});
+        }
+        std::sort(hits.begin(), hits.end(), [](const PhraseHit& a, const PhraseHit& b) { return a.doc < b.doc; });
+        std::size_t out = 0;
+        for (std::size_t i = 0; i < hits.size(); ++i) {
+            if (out > 0 && hits[out - 1].doc == hits[i].doc) {
+                hits[out - 1].weight += hits[i].weight;
+            } else {
+                hits[out++] = hits[i];
+            }
+        }
+        hits.resize(out);
+        return hits;
+    }
+};
+
+SearchIndex::SearchIndex(std::unique_ptr<Data> data) : data_(std::move(data)) {}
+SearchIndex::~SearchIndex() = default;
+
+std::int64_t SearchIndex::version() const {
+    return data_->version;
+}
+std::size_t SearchIndex::products() const {
+    return data_->docs.size();
+}
+std::size_t SearchIndex::terms() const {
+    return data_->terms.size();
+}
+
+std::int64_t ReadSearchVersion(db::Connection& c) {
+    return c.QueryInt("SELECT version FROM catalog_search_version WHERE id = 1");
+}
+
+std::unique_ptr<const SearchIndex> SearchIndex::Build(db::Connection& c) {
+    auto data = std::make_unique<Data>();
+    Data& d = *data;
+    d.version = ReadSearchVersion(c);
+    c.Query("SELECT id, slug FROM categories", {},
+            [&](const db::Row& r) { d.categories.emplace(std::string(r.Text(1)), r.Int(0)); });
+    c.Query(
+        "SELECT id, category_id, price_cents, seller_id, popularity, created_at, archived FROM products ORDER BY id", {},
+        [&](const db::Row& r) {
+            d.docs.push_back({r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5), 0, r.Int(6) != 0});
+        });
+    // bm25's N and average length: the row count and the columns' token totals FTS5 keeps in its
+    // "averages" record (FTS5_AVERAGES_ROWID), which is what its own bm25 reads.
+    bool averages = false;
+    c.Query("SELECT block FROM products_fts_data WHERE id = 1", {}, [&](const db::Row& r) {
+        std::string_view bytes = r.Text(0);
+        std::uint64_t value = 0;
+        if (!ReadVarint(bytes, value)) return;
+        d.rows = static_cast<std::int64_t>(value);
+        for (int column = 0; column < 3; ++column) {
+            if (!ReadVarint(bytes, value)) return;
+            d.total_tokens += static_cast<std::int64_t>(value);
+        }
+        averages = true;
+    });
+    if (!averages) d.faithful = false;
+    // Each product's length in tokens, from the sizes FTS5 keeps per row.
+    c.Query("SELECT id, sz FROM products_fts_docsize", {}, [&](const db::Row& r) {
+        std::optional<std::uint32_t> doc = d.DocOf(r.Int(0));
+        std::string_view bytes = r.Text(1);
+        std::uint64_t total = 0;
+        std::uint64_t value = 0;
+        for (int column = 0; column < 3; ++column) {
+            if (!ReadVarint(bytes, value)) d.faithful = false;
+            total += value;
+        }
+        if (!doc || total > std::numeric_limits<std::uint32_t>::max()) {
+            d.faithful = false;  // a row of the index without its product: the copy would count it
+            return;
+        }
+        d.docs[*doc].tokens = static_cast<std::uint32_t>(total);
+    });
+    // Every token of every row, as the index holds it, in term order, then row, then column.
+    std::int64_t last_doc = -1;
+    std::uint32_t weight = 0;
+    auto close_posting = [&] {
+        if (last_doc < 0) return;
+        if (weight > std::numeric_limits<std::uint16_t>::max()) d.faithful = false;
+        d.posting_weight.push_back(static_cast<std::uint16_t>(std::min<std::uint32_t>(weight, 0xFFFF)));
+        weight = 0;
+    };
+    c.Query("SELECT term, doc, col FROM products_fts_instance", {}, [&](const db::Row& r) {
+        const std::string_view term = r.Text(0);
+        const std::int64_t id = r.Int(1);
+        if (d.terms.empty() || d.terms.back() != term) {
+            close_posting();
+            if (!d.terms.empty() && term < std::string_view(d.terms.back())) d.faithful = false;
+            d.terms.emplace_back(term);
+            d.term_start.push_back(static_cast<std::uint32_t>(d.posting_doc.size()));
+            last_doc = -1;
+        }
+        if (id != last_doc) {
+            close_posting();
+            if (id < last_doc) d.faithful = false;
+            std::optional<std::uint32_t> doc = d.DocOf(id);
+            if (!doc) d.faithful = false;
+            d.posting_doc.push_back(doc.value_or(0));
+            last_doc = id;
+        }
+        const int column = ColumnNumber(r.Text(2));
+        if (column < 0) {
+            d.faithful = false;
+            return;
+        }
+        weight += kColumnWeights[column];
+    });
+    close_posting();
+    d.term_start.push_back(static_cast<std::uint32_t>(d.posting_doc.size()));
+    if (d.posting_doc.size() > std::numeric_limits<std::uint32_t>::max() / 2) d.faithful = false;
+    d.terms.shrink_to_fit();
+    d.posting_doc.shrink_to_fit();
+    d.posting_weight.shrink_to_fit();
+    return std::unique_ptr<const SearchIndex>(new SearchIndex(std::move(data)));
+}
+
+namespace {
+
+// The words of q when the copy can search for them as FTS5 would; nullopt for a word beyond ASCII.
+std::optional<std::vector<SearchWord>> AsciiWords(std::string_view q) {
+    std::vector<SearchWord> words = SearchWords(q);
+    for (const SearchWord& w : words) {
+        if (std::any_of(w.text.begin(), w.text.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) {
+            return std::nullopt;
+        }
+    }
+    return words;
+}
+
+}  // namespace
+
+template <typename Fn>
+void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored, Fn&& fn) const {
+    const Data& d = *data_;
+    if (words.empty()) return;
+    // Every phrase's matches, and its IDF over the whole index, as fts5Bm25GetData computes it.
+    std::vector<std::vector<PhraseHit>> phrases;
+    std::vector<double> idf;
+    phrases.reserve(words.size());
+    for (const SearchWord& w : words) {
+        phrases.push_back(d.Matches(w));
+        const auto hits = static_cast<std::int64_t>(phrases.back().size());
+        if (hits == 0) return;
+        double value = std::log((d.rows - hits + 0.5) / (hits + 0.5));
+        if (value <= 0.0) value = 1e-6;
+        idf.push_back(value);
+    }
+    const double avgdl = static_cast<double>(d.total_tokens) / static_cast<double>(d.rows);
+    // The products every phrase matches: the first phrase's, each looked up in the others (all in
+    // ascending order, so one cursor each).
+    std::vector<std::size_t> cursor(phrases.size(), 0);
+    std::vector<std::uint32_t> weights(phrases.size(), 0);
+    for (const PhraseHit& first : phrases[0]) {
+        weights[0] = first.weight;
+        bool everywhere = true;
+        for (std::size_t i = 1; i < phrases.size() && everywhere; ++i) {
+            const std::vector<PhraseHit>& list = phrases[i];
+            std::size_t& at = cursor[i];
+            while (at < list.size() && list[at].doc < first.doc) ++at;
+            everywhere = at < list.size() && list[at].doc == first.doc;
+            if (everywhere) weights[i] = list[at].weight;
+        }
+        if (!everywhere) continue;
+        double score = 0.0;
+        if (scored) {
+            // fts5Bm25Function, operation for operation (this file is built without contracting
+            // multiplications and additions, so every rounding is the same as SQLite's).
+            const double k1 = 1.2;
+            const double b = 0.75;
+            const auto D = static_cast<double>(d.docs[first.doc].tokens);
+            for (std::size_t i = 0; i < phrases.size(); ++i) {
+                const auto freq = static_cast<double>(weights[i]);
+                score += idf[i] * ((freq * (k1 + 1.0)) / (freq + k1 * (1 - b + b * D / avgdl)));
+            }
+            score = -1.0 * score;
+        }
+        fn(first.doc, score);
+    }
+}
+
+std::optional<std::vector<std::pair<std::int64_t, double>>> SearchIndex::Scores(std::string_view q) const {
+    std::optional<std::vector<SearchWord>> words = AsciiWords(q);
+    if (!data_->faithful || !words) return std::nullopt;
+    std::vector<std::pair<std::int64_t, double>> out;
+    ForEachMatch(*words, true, [&](std::uint32_t doc, double score) { out.emplace_back(data_->docs[doc].id, score); });
+    return out;
+}
+
+std::optional<SearchHits> SearchIndex::Search(const ProductQuery& query) const {
+    const Data& d = *data_;
+    std::optional<std::vector<SearchWord>> words = AsciiWords(query.q);
+    if (!d.faithful || !words) return std::nullopt;
+    SearchHits out;
+    std::optional<std::int64_t> category;
+    if (!query.category.empty()) {
+        auto it = d.categories.find(query.category);
+        if (it == d.categories.end()) return out;  // an unknown slug matches nothing, as in SQL
+        category = it->second;
+    }
+    struct Match {
+        std::uint32_t doc;
+        double score;
+    };
+    std::vector<Match> matches;
+    ForEachMatch(*words, query.sort == Sort::kRelevance, [&](std::uint32_t at, double score) {
+        const Doc& doc = d.docs[at];
+        if (doc.archived) return;
+        if (category && doc.category_id != *category) return;
+        if (query.min_price && doc.price_cents < *query.min_price) return;
+        if (query.max_price && doc.price_cents > *query.max_price) return;
+        if (query.seller_id && doc.seller_id != *query.seller_id) return;
+        matches.push_back({at, score});
+    });
+
+    const auto& docs = d.docs;
+    auto order = [&](const Match& x, const Match& y) {
+        const Doc& a = docs[x.doc];
+        const Doc& b = docs[y.doc];
+        switch (query.sort) {
+            case Sort::kRelevance:
+                if (x.score != y.score) return x.score < y.score;
+                if (a.popularity != b.popularity) return a.popularity > b.popularity;
+                return a.id < b.id;
+            case Sort::kPriceAsc:
+                if (a.price_cents != b.price_cents) return a.price_cents < b.price_cents;
+                return a.id < b.id;
+            case Sort::kPriceDesc:
+                if (a.price_cents != b.price_cents) return a.price_cents > b.price_cents;
+                return a.id < b.id;
+            case Sort::kNewest:
+                if (a.created_at != b.created_at) return a.created_at > b.created_at;
+                return a.id > b.id;
+            case Sort::kPopular:
+                if (a.popularity != b.popularity) return a.popularity > b.popularity;
+                return a.id < b.id;
+        }
+        return a.id < b.id;
+    };
+    const auto found = static_cast<std::int64_t>(matches.size());
+    const std::int64_t offset = (query.page - 1) * query.per_page;
+    if (offset < found) {
+        const std::int64_t end = std::min(found, offset + query.per_page);
+        std::partial_sort(matches.begin(), matches.begin() + end, matches.end(), order);
+        for (std::int64_t i = offset; i < end; ++i) out.ids.push_back(docs[matches[i].doc].id);
+    }
+    out.total = std::min(found, kSearchCountLimit);
+    out.total_exact = found <= kSearchCountLimit;
+    return out;
+}
+
+SearchIndexKeeper::SearchIndexKeeper(db::Database& database)
+    : database_(database), thread_([this](const std::stop_token& stop) { Run(stop); }) {}
+
+SearchIndexKeeper::~SearchIndexKeeper() {
+    thread_.request_stop();
+    thread_.join();
+}
+
+std::shared_ptr<const SearchIndex> SearchIndexKeeper::At(std::int64_t version) {
+    std::lock_guard lock(mutex_);
+    if (current_ && current_->version() == version) return current_;
+    if (!wanted_) {
+        wanted_ = true;
+        wake_.notify_one();
+    }
+    return nullptr;
+}
+
+std::int64_t SearchIndexKeeper::builds() const {
+    std::lock_guard lock(mutex_);
+    return builds_;
+}
+
+void SearchIndexKeeper::Run(const std::stop_token& stop) {
+    while (true) {
+        {
+            std::unique_lock lock(mutex_);
+            if (!wake_.wait(lock, stop, [&] { return wanted_; })) return;
+        }
+        const auto started = std::chrono::steady_clock::now();
+        std::shared_ptr<const SearchIndex> built;
+        try {
+            built = database_.Read([](db::Connection& c) { return SearchIndex::Build(c); });
+        } catch (const std::exception&) {
+            // The database is away (a restore, a failover): searches run their SQL meanwhile, and
+            // the next one that finds no copy asks again, after the pause below.
+        }
+        const auto took = std::chrono::steady_clock::now() - started;
+        std::unique_lock lock(mutex_);
+        if (built) current_ = std::move(built);
+        ++builds_;
+        wanted_ = false;
+        // Rests twice as long as the build took before the next can start.
+        wake_.wait_for(lock, stop, 2 * took, [] { return false; });
+        if (stop.stop_requested()) return;
+    }
+}
+
+}  // namespace emporium::catalog
