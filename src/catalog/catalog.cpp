@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
+#include <mutex>
+#include <unordered_map>
 
 #include "catalog/list_sql.h"
 #include "catalog/product_image.h"
@@ -316,8 +318,17 @@ CatalogService::CatalogService(db::Database& database, const Clock& clock, std::
 
 CatalogService::~CatalogService() = default;
 
+// Products recently shown by searches, with their photos, for pages made from memory. Bounded:
+// emptied when full.
+struct CatalogService::ShownProducts {
+    static constexpr std::size_t kMaxProducts = 4096;
+    std::mutex mutex;
+    std::unordered_map<std::int64_t, Product> products;  // guarded by mutex
+};
+
 void CatalogService::KeepSearchIndex() {
     if (database_.dialect() == db::Dialect::kSqlite && !search_index_) {
+        shown_ = std::make_unique<ShownProducts>();
         search_index_ = std::make_unique<SearchIndexKeeper>(database_);
     }
 }
@@ -360,16 +371,19 @@ Result<ProductPage> CatalogService::List(const ProductQuery& query) {
     page.per_page = query.per_page;
     const std::optional<ListSql> sql = BuildListSql(query, database_.dialect());
     if (!sql) return page;  // no word to search for: nothing can match
+    const bool from_copy = search_index_ && !query.q.empty();
+    const std::uint64_t notices_before = from_copy ? search_index_->notices() : 0;  // before the transaction
     return ReadWithinBudget([&](db::Connection& c) {
-        if (search_index_ && !query.q.empty()) {
+        if (from_copy) {
             // The copy in memory, when it was built at the version this transaction sees.
-            std::shared_ptr<const SearchIndex> index = search_index_->At(ReadSearchVersion(c));
+            std::shared_ptr<const SearchIndex> index = search_index_->At(ReadSearchVersion(c), notices_before);
             std::optional<SearchHits> hits = index ? index->Search(query) : std::nullopt;
             if (hits) {
                 page.items = ReadProducts(c, hits->ids);
                 page.total = hits->total;
                 page.total_exact = hits->total_exact;
                 AttachImages(c, page.items);
+                Remember(page.items, notices_before);
                 return page;
             }
         }
@@ -628,7 +642,44 @@ void CatalogService::OnProductChanged(std::function<void(std::int64_t)> listener
 }
 
 void CatalogService::Notify(std::int64_t id) {
+    if (search_index_) {
+        search_index_->Suspect();
+        std::lock_guard lock(shown_->mutex);
+        if (id == 0) {
+            shown_->products.clear();
+        } else {
+            shown_->products.erase(id);
+        }
+    }
     for (auto& listener : listeners_) listener(id);
+}
+
+void CatalogService::Remember(const std::vector<Product>& products, std::uint64_t notices_before) {
+    std::lock_guard lock(shown_->mutex);
+    // A notice since the rows were read may be about one of them: they are not kept.
+    if (search_index_->notices() != notices_before) return;
+    if (shown_->products.size() + products.size() > ShownProducts::kMaxProducts) shown_->products.clear();
+    for (const Product& p : products) shown_->products.insert_or_assign(p.id, p);
+}
+
+std::optional<ProductPage> CatalogService::ListFromMemory(const ProductQuery& query) {
+    if (!search_index_ || query.q.empty()) return std::nullopt;
+    std::shared_ptr<const SearchIndex> index = search_index_->Trusted();
+    std::optional<SearchHits> hits = index ? index->Search(query, kMaxPostingsFromMemory) : std::nullopt;
+    if (!hits) return std::nullopt;
+    ProductPage page;
+    page.page = query.page;
+    page.per_page = query.per_page;
+    page.total = hits->total;
+    page.total_exact = hits->total_exact;
+    page.items.reserve(hits->ids.size());
+    std::lock_guard lock(shown_->mutex);
+    for (std::int64_t id : hits->ids) {
+        auto it = shown_->products.find(id);
+        if (it == shown_->products.end()) return std::nullopt;
+        page.items.push_back(it->second);
+    }
+    return page;
 }
 
 }  // namespace emporium::catalog

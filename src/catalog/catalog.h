@@ -142,6 +142,15 @@ public:
     // `query_timeout` when it runs past the query budget.
     Result<ProductPage> List(const ProductQuery& query);
 
+    // The page List would give, made from memory alone, without waiting for anything: when
+    // searches are kept in memory (KeepSearchIndex), the copy is trusted, the search is small
+    // (kMaxPostingsFromMemory) and every product it shows was read by a search since its last
+    // change notice. Its stock is then as old as the answer cache's may be. nullopt otherwise: ask
+    // List. For a network thread's fast path.
+    std::optional<ProductPage> ListFromMemory(const ProductQuery& query);
+    // About 50 µs of walking: what a network thread may spend on one search.
+    static constexpr std::size_t kMaxPostingsFromMemory = 20000;
+
     // A product that is not archived; 404 otherwise.
     Result<Product> Get(std::int64_t id);
 
@@ -176,6 +185,9 @@ private:
     std::vector<FieldError> Validate(const ProductDraft& draft, bool creating, db::Connection& c,
                                      std::int64_t* category_id);
     void Notify(std::int64_t id);
+    // Keeps the products a search read for ListFromMemory, unless a change notice came since
+    // notices_before.
+    void Remember(const std::vector<Product>& products, std::uint64_t notices_before);
 
     db::Database& database_;
     const Clock& clock_;
@@ -183,6 +195,8 @@ private:
     std::vector<std::function<void(std::int64_t)>> listeners_;  // set at wiring time, before serving
     ImageService images_;
     std::unique_ptr<SearchIndexKeeper> search_index_;  // set at wiring time, before serving
+    struct ShownProducts;
+    std::unique_ptr<ShownProducts> shown_;  // with search_index_
 };
 
 }  // namespace emporium::catalog

@@ -54,10 +54,39 @@ struct Doc {
     bool archived = false;
 };
 
-// One phrase's matches: product (by position in Data::docs) and its weighted hit count.
+// A posting: product (by position in Data::docs) and its weighted hit count.
 struct PhraseHit {
     std::uint32_t doc;
     std::uint32_t weight;
+};
+
+// One phrase's (word's) matches, in ascending product order: a term's own postings when the word
+// matches one term, else its terms' postings merged, their weights summed.
+struct Phrase {
+    const std::uint32_t* docs = nullptr;
+    const std::uint16_t* weights = nullptr;  // one term's; else merged_weights
+    std::size_t size = 0;
+    const std::uint64_t* bits = nullptr;  // one common term's products as a bit set (Data::BitsOf)
+    std::vector<std::uint32_t> merged_docs;
+    std::vector<std::uint32_t> merged_weights;
+
+    std::uint32_t Weight(std::size_t i) const { return weights ? weights[i] : merged_weights[i]; }
+
+    // Moves at forward to the first match at or after doc (galloping: a short list walks a long
+    // one in a few steps per product); true when that match is doc.
+    bool Seek(std::uint32_t doc, std::size_t& at) const {
+        if (at < size && docs[at] < doc) {
+            std::size_t low = at;  // docs[low] < doc
+            std::size_t step = 1;
+            while (low + step < size && docs[low + step] < doc) {
+                low += step;
+                step *= 2;
+            }
+            const std::size_t high = std::min(low + step, size);
+            at = static_cast<std::size_t>(std::lower_bound(docs + low + 1, docs + high, doc) - docs);
+        }
+        return at < size && docs[at] == doc;
+    }
 };
 
 }  // namespace
@@ -73,6 +102,17 @@ struct SearchIndex::Data {
     std::vector<std::uint16_t> posting_weight;               // 10 per hit in name, 1 in description, 4 in tags
     std::int64_t rows = 0;                                   // the index's row count (bm25's N)
     std::int64_t total_tokens = 0;                           // in all rows and columns
+    // The products of every term found in at least one in kBitsEvery products, as bit sets of
+    // words_per_set words each (they cost no more than the term's own postings): a search of
+    // common words intersects them a word of 64 products at a time.
+    static constexpr std::size_t kBitsEvery = 32;
+    std::size_t words_per_set = 0;
+    std::vector<std::int64_t> term_bits;  // per term: its set's first word in bits, or -1
+    std::vector<std::uint64_t> bits;
+
+    const std::uint64_t* BitsOf(std::size_t term) const {
+        return term_bits[term] < 0 ? nullptr : bits.data() + term_bits[term];
+    }
 
     std::optional<std::uint32_t> DocOf(std::int64_t id) const {
         auto it = std::lower_bound(docs.begin(), docs.end(), id, [](const Doc& d, std::int64_t v) { return d.id < v; });
@@ -82,7 +122,8 @@ struct SearchIndex::Data {
 
     // The products a word matches (every term it is a prefix of, or only itself), by position,
     // with the weights of their hits summed; empty when none.
-    std::vector<PhraseHit> Matches(const SearchWord& word) const {
+    // The terms a word matches (every term it is a prefix of, or only itself): [first, second).
+    std::pair<std::size_t, std::size_t> TermsOf(const SearchWord& word) const {
         auto first = std::lower_bound(terms.begin(), terms.end(), word.text);
         auto last = first;
         if (word.prefix) {
@@ -90,42 +131,58 @@ struct SearchIndex::Data {
         } else if (last != terms.end() && *last == word.text) {
             ++last;
         }
-        std::vector<PhraseHit> hits;
-        const auto begin = static_cast<std::size_t>(first - terms.begin());
-        const auto end = static_cast<std::size_t>(last - terms.begin());
-        if (begin == end) return hits;
-        const std::size_t postings = term_start[end] - term_start[begin];
-        hits.reserve(std::min(postings, docs.size()));
-        if (end - begin == 1) {
-            for (std::size_t p = term_start[begin]; p < term_start[end]; ++p) {
-                hits.push_back({posting_doc[p], posting_weight[p]});
-            }
-            return hits;
+        return {static_cast<std::size_t>(first - terms.begin()), static_cast<std::size_t>(last - terms.begin())};
+    }
+
+    // How many postings a search for these words walks: its cost.
+    std::size_t PostingsOf(const std::vector<SearchWord>& words) const {
+        std::size_t postings = 0;
+        for (const SearchWord& w : words) {
+            const auto [begin, end] = TermsOf(w);
+            postings += term_start[end] - term_start[begin];
+        }
+        return postings;
+    }
+
+    // The products a word matches, by position, with the weights of their hits summed.
+    Phrase Matches(const SearchWord& word) const {
+        Phrase phrase;
+        const auto [begin, end] = TermsOf(word);
+        if (begin == end) return phrase;
+        const std::size_t first = term_start[begin];
+        const std::size_t postings = term_start[end] - first;
+        if (end - begin == 1) {  // one term: its own postings, as they are
+            phrase.docs = posting_doc.data() + first;
+            phrase.weights = posting_weight.data() + first;
+            phrase.size = postings;
+            phrase.bits = BitsOf(begin);
+            return phrase;
         }
         // Many terms: their weights are summed per product, in a table over every product when
         // the postings are many, else by sorting them.
+        std::vector<PhraseHit> hits;
         if (postings > docs.size() / 8) {
             std::vector<std::uint32_t> sums(docs.size(), 0);
-            for (std::size_t p = term_start[begin]; p < term_start[end]; ++p) sums[posting_doc[p]] += posting_weight[p];
+            for (std::size_t p = first; p < first + postings; ++p) sums[posting_doc[p]] += posting_weight[p];
             for (std::uint32_t d = 0; d < sums.size(); ++d) {
                 if (sums[d] > 0) hits.push_back({d, sums[d]});
             }
-            return hits;
+        } else {
+            hits.reserve(postings);
+            for (std::size_t p = first; p < first + postings; ++p) hits.push_back({posting_doc[p], posting_weight[p]});
+            std::sort(hits.begin(), hits.end(), [](const PhraseHit& a, const PhraseHit& b) { return a.doc < b.doc; });
         }
-        for (std::size_t p = term_start[begin]; p < term_start[end]; ++p) {
-            hits.push_back({posting_doc[p], posting_weight[p]});
-        }
-        std::sort(hits.begin(), hits.end(), [](const PhraseHit& a, const PhraseHit& b) { return a.doc < b.doc; });
-        std::size_t out = 0;
-        for (std::size_t i = 0; i < hits.size(); ++i) {
-            if (out > 0 && hits[out - 1].doc == hits[i].doc) {
-                hits[out - 1].weight += hits[i].weight;
+        for (const PhraseHit& hit : hits) {
+            if (!phrase.merged_docs.empty() && phrase.merged_docs.back() == hit.doc) {
+                phrase.merged_weights.back() += hit.weight;
             } else {
-                hits[out++] = hits[i];
+                phrase.merged_docs.push_back(hit.doc);
+                phrase.merged_weights.push_back(hit.weight);
             }
         }
-        hits.resize(out);
-        return hits;
+        phrase.docs = phrase.merged_docs.data();
+        phrase.size = phrase.merged_docs.size();
+        return phrase;
     }
 };
 
@@ -228,6 +285,17 @@ std::unique_ptr<const SearchIndex> SearchIndex::Build(db::Connection& c) {
     d.terms.shrink_to_fit();
     d.posting_doc.shrink_to_fit();
     d.posting_weight.shrink_to_fit();
+    d.words_per_set = d.docs.size() / 64 + 1;
+    d.term_bits.assign(d.terms.size(), -1);
+    for (std::size_t t = 0; t < d.terms.size(); ++t) {
+        const std::size_t begin = d.term_start[t];
+        const std::size_t end = d.term_start[t + 1];
+        if ((end - begin) * Data::kBitsEvery < d.docs.size()) continue;
+        d.term_bits[t] = static_cast<std::int64_t>(d.bits.size());
+        d.bits.resize(d.bits.size() + d.words_per_set, 0);
+        std::uint64_t* set = d.bits.data() + d.term_bits[t];
+        for (std::size_t p = begin; p < end; ++p) set[d.posting_doc[p] / 64] |= std::uint64_t{1} << (d.posting_doc[p] % 64);
+    }
     return std::unique_ptr<const SearchIndex>(new SearchIndex(std::move(data)));
 }
 
@@ -251,47 +319,85 @@ void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored
     const Data& d = *data_;
     if (words.empty()) return;
     // Every phrase's matches, and its IDF over the whole index, as fts5Bm25GetData computes it.
-    std::vector<std::vector<PhraseHit>> phrases;
+    std::vector<Phrase> phrases;
     std::vector<double> idf;
     phrases.reserve(words.size());
+    std::size_t driver = 0;  // the phrase with the fewest matches: the others are looked up from it
     for (const SearchWord& w : words) {
         phrases.push_back(d.Matches(w));
-        const auto hits = static_cast<std::int64_t>(phrases.back().size());
+        const auto hits = static_cast<std::int64_t>(phrases.back().size);
         if (hits == 0) return;
+        if (phrases.back().size < phrases[driver].size) driver = phrases.size() - 1;
         double value = std::log((d.rows - hits + 0.5) / (hits + 0.5));
         if (value <= 0.0) value = 1e-6;
         idf.push_back(value);
     }
     const double avgdl = static_cast<double>(d.total_tokens) / static_cast<double>(d.rows);
-    // The products every phrase matches: the first phrase's, each looked up in the others (all in
-    // ascending order, so one cursor each).
+    // The phrases' products as bit sets (a common term's own, else made here), except the
+    // smallest phrase's when it has none: a product of it is then tested in each set with one load
+    // and a branch rarely taken (a merge of two lists mispredicts at every step). When every phrase
+    // has a set, the sets are intersected 64 products at a time. Only products in all of them are
+    // looked up in the lists, for their weights.
+    const std::size_t words_per_set = d.words_per_set;
+    const bool all_sets = std::all_of(phrases.begin(), phrases.end(), [](const Phrase& p) { return p.bits; });
+    std::vector<const std::uint64_t*> sets;
+    std::vector<std::uint64_t> made;  // sets made for this search
+    made.reserve(phrases.size() * words_per_set);
+    for (std::size_t i = 0; i < phrases.size(); ++i) {
+        if (phrases[i].bits) {
+            if (all_sets || i != driver) sets.push_back(phrases[i].bits);
+            continue;
+        }
+        if (i == driver) continue;
+        made.resize(made.size() + words_per_set, 0);
+        std::uint64_t* bits = made.data() + made.size() - words_per_set;
+        for (std::size_t k = 0; k < phrases[i].size; ++k) {
+            const std::uint32_t doc = phrases[i].docs[k];
+            bits[doc / 64] |= std::uint64_t{1} << (doc % 64);
+        }
+        sets.push_back(bits);
+    }
+    std::vector<std::uint32_t> candidates;  // the products in every phrase, ascending
+    if (all_sets) {
+        for (std::size_t w = 0; w < words_per_set; ++w) {
+            std::uint64_t word = sets[0][w];
+            for (std::size_t set = 1; set < sets.size() && word; ++set) word &= sets[set][w];
+            while (word) {
+                candidates.push_back(static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(word))));
+                word &= word - 1;
+            }
+        }
+    } else {
+        const Phrase& smallest = phrases[driver];
+        for (std::size_t k = 0; k < smallest.size; ++k) {
+            const std::uint32_t doc = smallest.docs[k];
+            bool everywhere = true;
+            for (std::size_t set = 0; set < sets.size() && everywhere; ++set) {
+                everywhere = (sets[set][doc / 64] >> (doc % 64)) & 1;
+            }
+            if (everywhere) candidates.push_back(doc);
+        }
+    }
     std::vector<std::size_t> cursor(phrases.size(), 0);
     std::vector<std::uint32_t> weights(phrases.size(), 0);
-    for (const PhraseHit& first : phrases[0]) {
-        weights[0] = first.weight;
-        bool everywhere = true;
-        for (std::size_t i = 1; i < phrases.size() && everywhere; ++i) {
-            const std::vector<PhraseHit>& list = phrases[i];
-            std::size_t& at = cursor[i];
-            while (at < list.size() && list[at].doc < first.doc) ++at;
-            everywhere = at < list.size() && list[at].doc == first.doc;
-            if (everywhere) weights[i] = list[at].weight;
+    for (const std::uint32_t doc : candidates) {
+        for (std::size_t i = 0; i < phrases.size(); ++i) {
+            if (phrases[i].Seek(doc, cursor[i])) weights[i] = phrases[i].Weight(cursor[i]);
         }
-        if (!everywhere) continue;
         double score = 0.0;
         if (scored) {
             // fts5Bm25Function, operation for operation (this file is built without contracting
             // multiplications and additions, so every rounding is the same as SQLite's).
             const double k1 = 1.2;
             const double b = 0.75;
-            const auto D = static_cast<double>(d.docs[first.doc].tokens);
+            const auto D = static_cast<double>(d.docs[doc].tokens);
             for (std::size_t i = 0; i < phrases.size(); ++i) {
                 const auto freq = static_cast<double>(weights[i]);
                 score += idf[i] * ((freq * (k1 + 1.0)) / (freq + k1 * (1 - b + b * D / avgdl)));
             }
             score = -1.0 * score;
         }
-        fn(first.doc, score);
+        fn(doc, score);
     }
 }
 
@@ -303,10 +409,10 @@ std::optional<std::vector<std::pair<std::int64_t, double>>> SearchIndex::Scores(
     return out;
 }
 
-std::optional<SearchHits> SearchIndex::Search(const ProductQuery& query) const {
+std::optional<SearchHits> SearchIndex::Search(const ProductQuery& query, std::size_t max_postings) const {
     const Data& d = *data_;
     std::optional<std::vector<SearchWord>> words = AsciiWords(query.q);
-    if (!d.faithful || !words) return std::nullopt;
+    if (!d.faithful || !words || d.PostingsOf(*words) > max_postings) return std::nullopt;
     SearchHits out;
     std::optional<std::int64_t> category;
     if (!query.category.empty()) {
@@ -373,14 +479,34 @@ SearchIndexKeeper::~SearchIndexKeeper() {
     thread_.join();
 }
 
-std::shared_ptr<const SearchIndex> SearchIndexKeeper::At(std::int64_t version) {
+std::shared_ptr<const SearchIndex> SearchIndexKeeper::At(std::int64_t version, std::uint64_t notices_before) {
     std::lock_guard lock(mutex_);
-    if (current_ && current_->version() == version) return current_;
+    if (current_ && current_->version() == version) {
+        if (notices_ == notices_before) trusted_ = true;
+        return current_;
+    }
+    trusted_ = false;
     if (!wanted_) {
         wanted_ = true;
         wake_.notify_one();
     }
     return nullptr;
+}
+
+std::shared_ptr<const SearchIndex> SearchIndexKeeper::Trusted() const {
+    std::lock_guard lock(mutex_);
+    return trusted_ ? current_ : nullptr;
+}
+
+std::uint64_t SearchIndexKeeper::notices() const {
+    std::lock_guard lock(mutex_);
+    return notices_;
+}
+
+void SearchIndexKeeper::Suspect() {
+    std::lock_guard lock(mutex_);
+    ++notices_;
+    trusted_ = false;
 }
 
 std::int64_t SearchIndexKeeper::builds() const {
@@ -404,7 +530,10 @@ void SearchIndexKeeper::Run(const std::stop_token& stop) {
         }
         const auto took = std::chrono::steady_clock::now() - started;
         std::unique_lock lock(mutex_);
-        if (built) current_ = std::move(built);
+        if (built) {
+            current_ = std::move(built);
+            trusted_ = false;  // until a search reads its version in the database
+        }
         ++builds_;
         wanted_ = false;
         // Rests twice as long as the build took before the next can start.

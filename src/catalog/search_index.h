@@ -61,8 +61,10 @@ public:
     // The page List gives for query, which must have search text (q). nullopt when the copy
     // cannot answer it the way SQL would, and the caller must run the SQL: a word beyond ASCII
     // (FTS5 folds it with Unicode tables this copy does not have), or an index this copy could not
-    // read faithfully (see Build).
-    std::optional<SearchHits> Search(const ProductQuery& query) const;
+    // read faithfully (see Build); and when the search would walk more than max_postings of the
+    // index's entries (one per word and product), for callers that must stay quick.
+    std::optional<SearchHits> Search(const ProductQuery& query,
+                                     std::size_t max_postings = static_cast<std::size_t>(-1)) const;
 
     // Every product the text matches, archived ones too, in id order, with its bm25 score as
     // SQLite's bm25(products_fts, 10.0, 1.0, 4.0) gives it; nullopt as for Search. For tests and
@@ -89,8 +91,19 @@ public:
     SearchIndexKeeper(const SearchIndexKeeper&) = delete;
     SearchIndexKeeper& operator=(const SearchIndexKeeper&) = delete;
 
-    // The copy when it was built at version, else nullptr (and a new build is asked for).
-    std::shared_ptr<const SearchIndex> At(std::int64_t version);
+    // The copy when it was built at version (read in the caller's transaction), else nullptr and a
+    // new build is asked for. With notices_before, the count of change notices taken before that
+    // transaction began: when no notice came since, the copy is trusted (see Trusted).
+    std::shared_ptr<const SearchIndex> At(std::int64_t version, std::uint64_t notices_before);
+
+    // The copy, without reading the database, when a search confirmed its version and no change
+    // notice came since (the same promise the catalog's answer cache keeps); else nullptr.
+    std::shared_ptr<const SearchIndex> Trusted() const;
+
+    // A change may have been committed (CatalogService's change notices): the copy is no longer
+    // trusted until a search confirms its version again.
+    void Suspect();
+    std::uint64_t notices() const;
 
     // How many builds have finished (for tests and logs).
     std::int64_t builds() const;
@@ -103,6 +116,8 @@ private:
     std::condition_variable_any wake_;                // guarded by mutex_
     std::shared_ptr<const SearchIndex> current_;     // guarded by mutex_; shared with searches under way
     bool wanted_ = true;                              // guarded by mutex_
+    bool trusted_ = false;                            // guarded by mutex_
+    std::uint64_t notices_ = 0;                       // guarded by mutex_
     std::int64_t builds_ = 0;                         // guarded by mutex_
     std::jthread thread_;                             // last: started once the rest stands
 };

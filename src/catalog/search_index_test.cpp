@@ -187,6 +187,10 @@ TEST_F(SearchIndexTest, RanksByTheIndexsOwnFoldedWordsAndWeights) {
     ASSERT_TRUE(zorblax);
     ASSERT_EQ(zorblax->ids.size(), 2u);
     EXPECT_EQ(zorblax->ids[1], last_id_ - 1);
+    // Its cost: four postings (zorblax in three products, zorblaxian in one); a caller that may
+    // spend only three is told no.
+    EXPECT_FALSE(index->Search(ProductQuery{.q = "zorblax"}, 3));
+    EXPECT_TRUE(index->Search(ProductQuery{.q = "zorblax"}, 4));
 }
 
 TEST_F(SearchIndexTest, LeavesWordsBeyondAsciiToSql) {
@@ -219,7 +223,7 @@ TEST_F(SearchIndexTest, KeeperRebuildsWhenTheCatalogChanges) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     auto wait_for_copy = [&](std::int64_t version) {
         std::shared_ptr<const SearchIndex> copy;
-        while (!(copy = keeper.At(version)) && std::chrono::steady_clock::now() < deadline) {
+        while (!(copy = keeper.At(version, keeper.notices())) && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a poll, with the deadline above
         }
         return copy;
@@ -266,6 +270,41 @@ TEST_F(SearchIndexTest, ListWithTheCopyFindsChangesAtOnce) {
     ASSERT_EQ(page.value().items.size(), 1u);
     EXPECT_EQ(page.value().items[0].id, last_id_);
     EXPECT_EQ(page.value().items[0].stock, 3);
+}
+
+// A page from memory alone: only once a search on a worker has confirmed the copy and read the
+// page's products, and never after a change notice until that happens again.
+TEST_F(SearchIndexTest, ListFromMemoryOnlyWhatASearchConfirmedSinceTheLastChange) {
+    CatalogService kept(*database_, clock_);
+    kept.KeepSearchIndex();
+    const ProductQuery query{.q = "zorblax", .sort = Sort::kRelevance};
+    EXPECT_FALSE(kept.ListFromMemory(query)) << "nothing confirmed yet";
+    // Lists until the copy is built and a search has confirmed it (polled, with a deadline).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::optional<ProductPage> memory;
+    while (!(memory = kept.ListFromMemory(query)) && std::chrono::steady_clock::now() < deadline) {
+        ASSERT_TRUE(kept.List(query).ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a poll
+    }
+    ASSERT_TRUE(memory);
+    const ProductPage listed = kept.List(query).value();
+    ASSERT_EQ(memory->items.size(), listed.items.size());
+    ASSERT_EQ(memory->items.size(), 2u);
+    for (std::size_t i = 0; i < listed.items.size(); ++i) {
+        EXPECT_EQ(memory->items[i].id, listed.items[i].id);
+        EXPECT_EQ(memory->items[i].stock, listed.items[i].stock);
+        EXPECT_EQ(memory->items[i].name, listed.items[i].name);
+    }
+    EXPECT_EQ(memory->total, listed.total);
+    // A product the copy has never shown: not from memory.
+    EXPECT_FALSE(kept.ListFromMemory(ProductQuery{.q = "creme"}));
+    // A change notice (stock taken by an order, here) stops the fast path until a search confirms.
+    kept.NotifyChanged(last_id_ - 1);
+    EXPECT_FALSE(kept.ListFromMemory(query));
+    ASSERT_TRUE(kept.List(query).ok());
+    std::optional<ProductPage> again = kept.ListFromMemory(query);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->items.size(), 2u);
 }
 
 }  // namespace
