@@ -294,18 +294,19 @@ std::vector<db::Migration> Migrations(db::Dialect dialect) {
         // the copy was built at with other rows), and the index's tokens as rows. Stock and photos
         // do not count: a search's page reads them from the products themselves.
         const char* bump = " BEGIN UPDATE catalog_search_version SET version = random() WHERE id = 1; END;";
-        out.push_back({"catalog", 4,
-                       std::string("CREATE TABLE catalog_search_version (id INTEGER PRIMARY KEY CHECK (id = 1),"
-                                   " version INTEGER NOT NULL);"
-                                   "INSERT INTO catalog_search_version (id, version) VALUES (1, random());"
-                                   "CREATE VIRTUAL TABLE products_fts_instance USING fts5vocab(products_fts, 'instance');"
-                                   "CREATE TRIGGER products_search_insert AFTER INSERT ON products") +
-                           bump + "CREATE TRIGGER products_search_delete AFTER DELETE ON products" + bump +
-                           "CREATE TRIGGER products_search_update AFTER UPDATE OF id, name, description, tags,"
-                           " category_id, price_cents, seller_id, popularity, archived, created_at ON products" +
-                           bump + "CREATE TRIGGER categories_search_insert AFTER INSERT ON categories" + bump +
-                           "CREATE TRIGGER categories_search_delete AFTER DELETE ON categories" + bump +
-                           "CREATE TRIGGER categories_search_update AFTER UPDATE OF id, slug ON categories" + bump});
+        out.push_back(
+            {"catalog", 4,
+             std::string("CREATE TABLE catalog_search_version (id INTEGER PRIMARY KEY CHECK (id = 1),"
+                         " version INTEGER NOT NULL);"
+                         "INSERT INTO catalog_search_version (id, version) VALUES (1, random());"
+                         "CREATE VIRTUAL TABLE products_fts_instance USING fts5vocab(products_fts, 'instance');"
+                         "CREATE TRIGGER products_search_insert AFTER INSERT ON products") +
+                 bump + "CREATE TRIGGER products_search_delete AFTER DELETE ON products" + bump +
+                 "CREATE TRIGGER products_search_update AFTER UPDATE OF id, name, description, tags,"
+                 " category_id, price_cents, seller_id, popularity, archived, created_at ON products" +
+                 bump + "CREATE TRIGGER categories_search_insert AFTER INSERT ON categories" + bump +
+                 "CREATE TRIGGER categories_search_delete AFTER DELETE ON categories" + bump +
+                 "CREATE TRIGGER categories_search_update AFTER UPDATE OF id, slug ON categories" + bump});
     }
     return out;
 }

@@ -1,5 +1,7 @@
 #include "catalog/search_index.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -93,15 +95,15 @@ struct Phrase {
 
 struct SearchIndex::Data {
     std::int64_t version = 0;
-    bool faithful = true;  // false: something was not as expected; every search goes to SQL
+    bool faithful = true;   // false: something was not as expected; every search goes to SQL
     std::vector<Doc> docs;  // by id
     std::unordered_map<std::string, std::int64_t> categories;  // slug -> id
-    std::vector<std::string> terms;                          // in FTS5's (byte) order
-    std::vector<std::uint32_t> term_start;                   // term i's postings: [term_start[i], term_start[i + 1])
-    std::vector<std::uint32_t> posting_doc;                  // ascending within a term
-    std::vector<std::uint16_t> posting_weight;               // 10 per hit in name, 1 in description, 4 in tags
-    std::int64_t rows = 0;                                   // the index's row count (bm25's N)
-    std::int64_t total_tokens = 0;                           // in all rows and columns
+    std::vector<std::string> terms;                            // in FTS5's (byte) order
+    std::vector<std::uint32_t> term_start;                     // term i's postings: [term_start[i], term_start[i + 1])
+    std::vector<std::uint32_t> posting_doc;                    // ascending within a term
+    std::vector<std::uint16_t> posting_weight;                 // 10 per hit in name, 1 in description, 4 in tags
+    std::int64_t rows = 0;                                     // the index's row count (bm25's N)
+    std::int64_t total_tokens = 0;                             // in all rows and columns
     // The products of every term found in at least one in kBitsEvery products, as bit sets of
     // words_per_set words each (they cost no more than the term's own postings): a search of
     // common words intersects them a word of 64 products at a time.
@@ -209,9 +211,12 @@ std::unique_ptr<const SearchIndex> SearchIndex::Build(db::Connection& c) {
     d.version = ReadSearchVersion(c);
     c.Query("SELECT id, slug FROM categories", {},
             [&](const db::Row& r) { d.categories.emplace(std::string(r.Text(1)), r.Int(0)); });
+    // Every array is sized before it is filled: grown by doubling, they would leave the process
+    // holding up to twice the copy's size.
+    d.docs.reserve(static_cast<std::size_t>(c.QueryInt("SELECT COUNT(*) FROM products")));
     c.Query(
-        "SELECT id, category_id, price_cents, seller_id, popularity, created_at, archived FROM products ORDER BY id", {},
-        [&](const db::Row& r) {
+        "SELECT id, category_id, price_cents, seller_id, popularity, created_at, archived FROM products ORDER BY id",
+        {}, [&](const db::Row& r) {
             d.docs.push_back({r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5), 0, r.Int(6) != 0});
         });
     // bm25's N and average length: the row count and the columns' token totals FTS5 keeps in its
@@ -254,6 +259,9 @@ std::unique_ptr<const SearchIndex> SearchIndex::Build(db::Connection& c) {
         d.posting_weight.push_back(static_cast<std::uint16_t>(std::min<std::uint32_t>(weight, 0xFFFF)));
         weight = 0;
     };
+    // A product's postings are at most its tokens (a term twice in it is one posting).
+    d.posting_doc.reserve(static_cast<std::size_t>(std::max<std::int64_t>(d.total_tokens, 0)));
+    d.posting_weight.reserve(d.posting_doc.capacity());
     c.Query("SELECT term, doc, col FROM products_fts_instance", {}, [&](const db::Row& r) {
         const std::string_view term = r.Text(0);
         const std::int64_t id = r.Int(1);
@@ -283,7 +291,7 @@ std::unique_ptr<const SearchIndex> SearchIndex::Build(db::Connection& c) {
     d.term_start.push_back(static_cast<std::uint32_t>(d.posting_doc.size()));
     if (d.posting_doc.size() > std::numeric_limits<std::uint32_t>::max() / 2) d.faithful = false;
     d.terms.shrink_to_fit();
-    d.posting_doc.shrink_to_fit();
+    d.posting_doc.shrink_to_fit();  // the keeper gives the bound's memory back to the system
     d.posting_weight.shrink_to_fit();
     d.words_per_set = d.docs.size() / 64 + 1;
     d.term_bits.assign(d.terms.size(), -1);
@@ -294,7 +302,8 @@ std::unique_ptr<const SearchIndex> SearchIndex::Build(db::Connection& c) {
         d.term_bits[t] = static_cast<std::int64_t>(d.bits.size());
         d.bits.resize(d.bits.size() + d.words_per_set, 0);
         std::uint64_t* set = d.bits.data() + d.term_bits[t];
-        for (std::size_t p = begin; p < end; ++p) set[d.posting_doc[p] / 64] |= std::uint64_t{1} << (d.posting_doc[p] % 64);
+        for (std::size_t p = begin; p < end; ++p)
+            set[d.posting_doc[p] / 64] |= std::uint64_t{1} << (d.posting_doc[p] % 64);
     }
     return std::unique_ptr<const SearchIndex>(new SearchIndex(std::move(data)));
 }
@@ -363,7 +372,8 @@ void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored
             std::uint64_t word = sets[0][w];
             for (std::size_t set = 1; set < sets.size() && word; ++set) word &= sets[set][w];
             while (word) {
-                candidates.push_back(static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(word))));
+                candidates.push_back(
+                    static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(word))));
                 word &= word - 1;
             }
         }
@@ -529,13 +539,24 @@ void SearchIndexKeeper::Run(const std::stop_token& stop) {
             // the next one that finds no copy asks again, after the pause below.
         }
         const auto took = std::chrono::steady_clock::now() - started;
-        std::unique_lock lock(mutex_);
-        if (built) {
-            current_ = std::move(built);
-            trusted_ = false;  // until a search reads its version in the database
+        std::shared_ptr<const SearchIndex> old;
+        const bool fresh = built != nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            if (fresh) {
+                old = std::exchange(current_, std::move(built));
+                trusted_ = false;  // until a search reads its version in the database
+            }
+            ++builds_;
+            wanted_ = false;
         }
-        ++builds_;
-        wanted_ = false;
+        if (fresh) {
+            // The old copy (unless a search still holds it) and the build's scratch go back to the
+            // system rather than to the allocator's free lists: the process keeps one copy's worth.
+            old.reset();
+            malloc_trim(0);
+        }
+        std::unique_lock lock(mutex_);
         // Rests twice as long as the build took before the next can start.
         wake_.wait_for(lock, stop, 2 * took, [] { return false; });
         if (stop.stop_requested()) return;

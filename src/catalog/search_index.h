@@ -23,8 +23,8 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -113,13 +113,13 @@ private:
 
     db::Database& database_;
     mutable std::mutex mutex_;
-    std::condition_variable_any wake_;                // guarded by mutex_
-    std::shared_ptr<const SearchIndex> current_;     // guarded by mutex_; shared with searches under way
-    bool wanted_ = true;                              // guarded by mutex_
-    bool trusted_ = false;                            // guarded by mutex_
-    std::uint64_t notices_ = 0;                       // guarded by mutex_
-    std::int64_t builds_ = 0;                         // guarded by mutex_
-    std::jthread thread_;                             // last: started once the rest stands
+    std::condition_variable_any wake_;            // guarded by mutex_
+    std::shared_ptr<const SearchIndex> current_;  // guarded by mutex_; shared with searches under way
+    bool wanted_ = true;                          // guarded by mutex_
+    bool trusted_ = false;                        // guarded by mutex_
+    std::uint64_t notices_ = 0;                   // guarded by mutex_
+    std::int64_t builds_ = 0;                     // guarded by mutex_
+    std::jthread thread_;                         // last: started once the rest stands
 };
 
 }  // namespace emporium::catalog

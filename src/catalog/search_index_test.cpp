@@ -154,9 +154,10 @@ TEST_F(SearchIndexTest, AnswersEverySearchExactlyAsItsSql) {
         // Every match's score, to the last bit, not only the order they give.
         std::vector<std::pair<std::int64_t, double>> scores;
         database_->Read([&](db::Connection& c) {
-            c.Query("SELECT rowid, bm25(products_fts, 10.0, 1.0, 4.0) FROM products_fts WHERE products_fts MATCH ?"
-                    " ORDER BY rowid",
-                    {FtsQuery(q.q)}, [&](const db::Row& r) { scores.emplace_back(r.Int(0), r.Real(1)); });
+            c.Query(
+                "SELECT rowid, bm25(products_fts, 10.0, 1.0, 4.0) FROM products_fts WHERE products_fts MATCH ?"
+                " ORDER BY rowid",
+                {FtsQuery(q.q)}, [&](const db::Row& r) { scores.emplace_back(r.Int(0), r.Real(1)); });
         });
         ASSERT_EQ(index->Scores(q.q), scores) << Describe(q);
         ++answered;
