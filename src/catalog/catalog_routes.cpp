@@ -363,7 +363,7 @@ public:
         if (r.status != 200 || !r.prepared) return r;
         const std::string& cached = r.prepared->text();
         std::size_t cut = cached.find('\n');
-        bool current = request.QueryParam("v") == std::string_view(cached).substr(0, cut);
+        bool current = request.QueryParam("v") == std::string_view{cached}.substr(0, cut);
         r.body = cached.substr(cut + 1);
         r.prepared.reset();
         r.content_type = "image/svg+xml";

@@ -129,7 +129,7 @@ struct SearchIndex::Data {
         auto first = std::lower_bound(terms.begin(), terms.end(), word.text);
         auto last = first;
         if (word.prefix) {
-            while (last != terms.end() && std::string_view(*last).starts_with(word.text)) ++last;
+            while (last != terms.end() && std::string_view{*last}.starts_with(word.text)) ++last;
         } else if (last != terms.end() && *last == word.text) {
             ++last;
         }
@@ -267,7 +267,7 @@ std::unique_ptr<const SearchIndex> SearchIndex::Build(db::Connection& c) {
         const std::int64_t id = r.Int(1);
         if (d.terms.empty() || d.terms.back() != term) {
             close_posting();
-            if (!d.terms.empty() && term < std::string_view(d.terms.back())) d.faithful = false;
+            if (!d.terms.empty() && term < std::string_view{d.terms.back()}) d.faithful = false;
             d.terms.emplace_back(term);
             d.term_start.push_back(static_cast<std::uint32_t>(d.posting_doc.size()));
             last_doc = -1;
@@ -337,7 +337,7 @@ void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored
         const auto hits = static_cast<std::int64_t>(phrases.back().size);
         if (hits == 0) return;
         if (phrases.back().size < phrases[driver].size) driver = phrases.size() - 1;
-        double value = std::log((d.rows - hits + 0.5) / (hits + 0.5));
+        double value = std::log((static_cast<double>(d.rows - hits) + 0.5) / (static_cast<double>(hits) + 0.5));
         if (value <= 0.0) value = 1e-6;
         idf.push_back(value);
     }
@@ -400,10 +400,10 @@ void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored
             // multiplications and additions, so every rounding is the same as SQLite's).
             const double k1 = 1.2;
             const double b = 0.75;
-            const auto D = static_cast<double>(d.docs[doc].tokens);
+            const auto length = static_cast<double>(d.docs[doc].tokens);  // bm25's D
             for (std::size_t i = 0; i < phrases.size(); ++i) {
                 const auto freq = static_cast<double>(weights[i]);
-                score += idf[i] * ((freq * (k1 + 1.0)) / (freq + k1 * (1 - b + b * D / avgdl)));
+                score += idf[i] * ((freq * (k1 + 1.0)) / (freq + k1 * (1 - b + b * length / avgdl)));
             }
             score = -1.0 * score;
         }
