@@ -96,6 +96,8 @@ declare -A paths=(
     [list]="$list_path"
     [search]="/api/products?q=shadow%20leg&per_page=24"
     [product]="/api/products/$product_id"
+    # For nginx, a search answer's bytes; the program's requests come from bench/new_words.lua.
+    [words]="/api/products?q=shadow%20leg&per_page=24"
 )
 
 # nginx serves the exact bytes the program answers, as static files.
@@ -175,6 +177,8 @@ rss_file=$(awk '/^RssFile:/ {printf "%.0f", $2/1024}' "/proc/$server_pid/status"
 # 16 connections: each query is CPU work on the workers, so more connections only queue (and are
 # shed with 503 once the queue is old, which would fail the run).
 for round in $(seq "$CATALOG_ROUNDS"); do pair search-uncached 16 "$round" -s bench/new_min_price.lua; done
+# And searches new in their words too (bench/new_words.lua): pages of products no search has shown.
+for round in $(seq "$CATALOG_ROUNDS"); do pair words-uncached 16 "$round" -s bench/new_words.lua; done
 
 cache_line=$(curl -fs "http://127.0.0.1:$INTERNAL_PORT/metrics" | grep -E '^emporium_cache_(hits|misses)_total' | tr '\n' ' ')
 python3 bench/wrk_report.py "$RESULTS" "$ROOT/docs/PERFORMANCE.md" \

@@ -324,7 +324,11 @@ CatalogService::~CatalogService() = default;
 struct CatalogService::ShownProducts {
     static constexpr std::size_t kMaxProducts = 4096;
     std::mutex mutex;
-    std::unordered_map<std::int64_t, Product> products;  // guarded by mutex
+    struct Shown {
+        Product product;
+        std::chrono::steady_clock::time_point read_at;
+    };
+    std::unordered_map<std::int64_t, Shown> products;  // guarded by mutex
 };
 
 void CatalogService::KeepSearchIndex() {
@@ -660,12 +664,13 @@ void CatalogService::Remember(const std::vector<Product>& products, std::uint64_
     // A notice since the rows were read may be about one of them: they are not kept.
     if (search_index_->notices() != notices_before) return;
     if (shown_->products.size() + products.size() > ShownProducts::kMaxProducts) shown_->products.clear();
-    for (const Product& p : products) shown_->products.insert_or_assign(p.id, p);
+    const auto now = std::chrono::steady_clock::now();
+    for (const Product& p : products) shown_->products.insert_or_assign(p.id, ShownProducts::Shown{p, now});
 }
 
 std::optional<ProductPage> CatalogService::ListFromMemory(const ProductQuery& query) {
     if (!search_index_ || query.q.empty()) return std::nullopt;
-    std::shared_ptr<const SearchIndex> index = search_index_->Trusted();
+    std::shared_ptr<const SearchIndex> index = search_index_->Trusted(kMemoryFreshness);
     std::optional<SearchHits> hits = index ? index->Search(query, kMaxPostingsFromMemory) : std::nullopt;
     if (!hits) return std::nullopt;
     ProductPage page;
@@ -674,11 +679,12 @@ std::optional<ProductPage> CatalogService::ListFromMemory(const ProductQuery& qu
     page.total = hits->total;
     page.total_exact = hits->total_exact;
     page.items.reserve(hits->ids.size());
+    const auto oldest = std::chrono::steady_clock::now() - kMemoryFreshness;
     std::lock_guard lock(shown_->mutex);
     for (std::int64_t id : hits->ids) {
         auto it = shown_->products.find(id);
-        if (it == shown_->products.end()) return std::nullopt;
-        page.items.push_back(it->second);
+        if (it == shown_->products.end() || it->second.read_at < oldest) return std::nullopt;
+        page.items.push_back(it->second.product);
     }
     return page;
 }

@@ -143,11 +143,14 @@ public:
     Result<ProductPage> List(const ProductQuery& query);
 
     // The page List would give, made from memory alone, without waiting for anything: when
-    // searches are kept in memory (KeepSearchIndex), the copy is trusted, the search is small
-    // (kMaxPostingsFromMemory) and every product it shows was read by a search since its last
-    // change notice. Its stock is then as old as the answer cache's may be. nullopt otherwise: ask
-    // List. For a network thread's fast path.
+    // searches are kept in memory (KeepSearchIndex), a search on a worker confirmed the copy's
+    // version within kMemoryFreshness and no change notice came since, the search is small
+    // (kMaxPostingsFromMemory), and every product it shows was read within kMemoryFreshness and
+    // since its last change notice. nullopt otherwise: ask List. For a network thread's fast path.
     std::optional<ProductPage> ListFromMemory(const ProductQuery& query);
+    // How old what ListFromMemory shows may be: as old as the catalog cache's stock by default
+    // (--stock-refresh), and the bound for changes no notice tells of (another process's).
+    static constexpr std::chrono::seconds kMemoryFreshness{1};
     // About 50 µs of walking: what a network thread may spend on one search.
     static constexpr std::size_t kMaxPostingsFromMemory = 20000;
 

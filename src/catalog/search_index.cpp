@@ -323,8 +323,8 @@ std::optional<std::vector<SearchWord>> AsciiWords(std::string_view q) {
 
 }  // namespace
 
-template <typename Fn>
-void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored, Fn&& fn) const {
+template <typename Count, typename Fn>
+void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored, Count&& count, Fn&& fn) const {
     const Data& d = *data_;
     if (words.empty()) return;
     // Every phrase's matches, and its IDF over the whole index, as fts5Bm25GetData computes it.
@@ -367,6 +367,7 @@ void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored
         sets.push_back(bits);
     }
     std::vector<std::uint32_t> candidates;  // the products in every phrase, ascending
+    candidates.reserve(phrases[driver].size);
     if (all_sets) {
         for (std::size_t w = 0; w < words_per_set; ++w) {
             std::uint64_t word = sets[0][w];
@@ -388,9 +389,15 @@ void SearchIndex::ForEachMatch(const std::vector<SearchWord>& words, bool scored
             if (everywhere) candidates.push_back(doc);
         }
     }
+    count(candidates.size());
     std::vector<std::size_t> cursor(phrases.size(), 0);
     std::vector<std::uint32_t> weights(phrases.size(), 0);
-    for (const std::uint32_t doc : candidates) {
+    // Products are read in ascending order but far apart (a common word is in one product of five):
+    // each would be a cache miss without asking for it a few products ahead.
+    constexpr std::size_t kAhead = 16;
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+        const std::uint32_t doc = candidates[c];
+        if (c + kAhead < candidates.size()) __builtin_prefetch(&d.docs[candidates[c + kAhead]]);
         for (std::size_t i = 0; i < phrases.size(); ++i) {
             if (phrases[i].Seek(doc, cursor[i])) weights[i] = phrases[i].Weight(cursor[i]);
         }
@@ -415,7 +422,9 @@ std::optional<std::vector<std::pair<std::int64_t, double>>> SearchIndex::Scores(
     std::optional<std::vector<SearchWord>> words = AsciiWords(q);
     if (!data_->faithful || !words) return std::nullopt;
     std::vector<std::pair<std::int64_t, double>> out;
-    ForEachMatch(*words, true, [&](std::uint32_t doc, double score) { out.emplace_back(data_->docs[doc].id, score); });
+    ForEachMatch(
+        *words, true, [&](std::size_t n) { out.reserve(n); },
+        [&](std::uint32_t doc, double score) { out.emplace_back(data_->docs[doc].id, score); });
     return out;
 }
 
@@ -430,51 +439,45 @@ std::optional<SearchHits> SearchIndex::Search(const ProductQuery& query, std::si
         if (it == d.categories.end()) return out;  // an unknown slug matches nothing, as in SQL
         category = it->second;
     }
+    // Each match carries what its order needs, so that sorting reads no product again: the
+    // score (relevance only; 0 otherwise), the sort's column, and the id that breaks ties.
     struct Match {
-        std::uint32_t doc;
         double score;
+        std::int64_t key;
+        std::int64_t id;
     };
+    const Sort sort = query.sort;
+    const bool key_descending = sort != Sort::kPriceAsc;
+    const bool id_descending = sort == Sort::kNewest;
     std::vector<Match> matches;
-    ForEachMatch(*words, query.sort == Sort::kRelevance, [&](std::uint32_t at, double score) {
-        const Doc& doc = d.docs[at];
-        if (doc.archived) return;
-        if (category && doc.category_id != *category) return;
-        if (query.min_price && doc.price_cents < *query.min_price) return;
-        if (query.max_price && doc.price_cents > *query.max_price) return;
-        if (query.seller_id && doc.seller_id != *query.seller_id) return;
-        matches.push_back({at, score});
-    });
-
-    const auto& docs = d.docs;
+    ForEachMatch(
+        *words, sort == Sort::kRelevance, [&](std::size_t n) { matches.reserve(n); },
+        [&](std::uint32_t at, double score) {
+            const Doc& doc = d.docs[at];
+            if (doc.archived) return;
+            if (category && doc.category_id != *category) return;
+            if (query.min_price && doc.price_cents < *query.min_price) return;
+            if (query.max_price && doc.price_cents > *query.max_price) return;
+            if (query.seller_id && doc.seller_id != *query.seller_id) return;
+            const std::int64_t key = sort == Sort::kPriceAsc || sort == Sort::kPriceDesc ? doc.price_cents
+                                     : sort == Sort::kNewest                             ? doc.created_at
+                                                                                         : doc.popularity;
+            matches.push_back({score, key, doc.id});
+        });
+    // list_sql.cpp's ORDER BY: bm25 ascending, then popularity descending, then id (relevance);
+    // price and id; price descending and id; created_at and id both descending (newest);
+    // popularity descending and id.
     auto order = [&](const Match& x, const Match& y) {
-        const Doc& a = docs[x.doc];
-        const Doc& b = docs[y.doc];
-        switch (query.sort) {
-            case Sort::kRelevance:
-                if (x.score != y.score) return x.score < y.score;
-                if (a.popularity != b.popularity) return a.popularity > b.popularity;
-                return a.id < b.id;
-            case Sort::kPriceAsc:
-                if (a.price_cents != b.price_cents) return a.price_cents < b.price_cents;
-                return a.id < b.id;
-            case Sort::kPriceDesc:
-                if (a.price_cents != b.price_cents) return a.price_cents > b.price_cents;
-                return a.id < b.id;
-            case Sort::kNewest:
-                if (a.created_at != b.created_at) return a.created_at > b.created_at;
-                return a.id > b.id;
-            case Sort::kPopular:
-                if (a.popularity != b.popularity) return a.popularity > b.popularity;
-                return a.id < b.id;
-        }
-        return a.id < b.id;
+        if (x.score != y.score) return x.score < y.score;
+        if (x.key != y.key) return key_descending ? x.key > y.key : x.key < y.key;
+        return id_descending ? x.id > y.id : x.id < y.id;
     };
     const auto found = static_cast<std::int64_t>(matches.size());
     const std::int64_t offset = (query.page - 1) * query.per_page;
     if (offset < found) {
         const std::int64_t end = std::min(found, offset + query.per_page);
         std::partial_sort(matches.begin(), matches.begin() + end, matches.end(), order);
-        for (std::int64_t i = offset; i < end; ++i) out.ids.push_back(docs[matches[i].doc].id);
+        for (std::int64_t i = offset; i < end; ++i) out.ids.push_back(matches[i].id);
     }
     out.total = std::min(found, kSearchCountLimit);
     out.total_exact = found <= kSearchCountLimit;
@@ -492,7 +495,10 @@ SearchIndexKeeper::~SearchIndexKeeper() {
 std::shared_ptr<const SearchIndex> SearchIndexKeeper::At(std::int64_t version, std::uint64_t notices_before) {
     std::lock_guard lock(mutex_);
     if (current_ && current_->version() == version) {
-        if (notices_ == notices_before) trusted_ = true;
+        if (notices_ == notices_before) {
+            trusted_ = true;
+            confirmed_at_ = std::chrono::steady_clock::now();
+        }
         return current_;
     }
     trusted_ = false;
@@ -503,9 +509,10 @@ std::shared_ptr<const SearchIndex> SearchIndexKeeper::At(std::int64_t version, s
     return nullptr;
 }
 
-std::shared_ptr<const SearchIndex> SearchIndexKeeper::Trusted() const {
+std::shared_ptr<const SearchIndex> SearchIndexKeeper::Trusted(std::chrono::steady_clock::duration max_age) const {
     std::lock_guard lock(mutex_);
-    return trusted_ ? current_ : nullptr;
+    if (!trusted_ || std::chrono::steady_clock::now() - confirmed_at_ > max_age) return nullptr;
+    return current_;
 }
 
 std::uint64_t SearchIndexKeeper::notices() const {

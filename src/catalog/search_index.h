@@ -15,6 +15,7 @@
 // rows are read from the database.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -74,8 +75,10 @@ public:
 private:
     struct Data;
     explicit SearchIndex(std::unique_ptr<Data> data);
-    template <typename Fn>
-    void ForEachMatch(const std::vector<SearchWord>& words, bool scored, Fn&& fn) const;
+    // Calls count(n) with the number of products every word matches, then fn(position, score) for
+    // each, in id order; the score is bm25's when scored.
+    template <typename Count, typename Fn>
+    void ForEachMatch(const std::vector<SearchWord>& words, bool scored, Count&& count, Fn&& fn) const;
     std::unique_ptr<Data> data_;
 };
 
@@ -96,9 +99,10 @@ public:
     // transaction began: when no notice came since, the copy is trusted (see Trusted).
     std::shared_ptr<const SearchIndex> At(std::int64_t version, std::uint64_t notices_before);
 
-    // The copy, without reading the database, when a search confirmed its version and no change
-    // notice came since (the same promise the catalog's answer cache keeps); else nullptr.
-    std::shared_ptr<const SearchIndex> Trusted() const;
+    // The copy, without reading the database, when a search confirmed its version within max_age
+    // and no change notice came since (the promise the catalog's answer cache keeps, bounded in
+    // time for changes no notice tells of: another process writing the file); else nullptr.
+    std::shared_ptr<const SearchIndex> Trusted(std::chrono::steady_clock::duration max_age) const;
 
     // A change may have been committed (CatalogService's change notices): the copy is no longer
     // trusted until a search confirms its version again.
@@ -113,13 +117,14 @@ private:
 
     db::Database& database_;
     mutable std::mutex mutex_;
-    std::condition_variable_any wake_;            // guarded by mutex_
-    std::shared_ptr<const SearchIndex> current_;  // guarded by mutex_; shared with searches under way
-    bool wanted_ = true;                          // guarded by mutex_
-    bool trusted_ = false;                        // guarded by mutex_
-    std::uint64_t notices_ = 0;                   // guarded by mutex_
-    std::int64_t builds_ = 0;                     // guarded by mutex_
-    std::jthread thread_;                         // last: started once the rest stands
+    std::condition_variable_any wake_;                    // guarded by mutex_
+    std::shared_ptr<const SearchIndex> current_;          // guarded by mutex_; shared with searches under way
+    bool wanted_ = true;                                  // guarded by mutex_
+    bool trusted_ = false;                                // guarded by mutex_
+    std::chrono::steady_clock::time_point confirmed_at_;  // guarded by mutex_: when trusted_ was last set
+    std::uint64_t notices_ = 0;                           // guarded by mutex_
+    std::int64_t builds_ = 0;                             // guarded by mutex_
+    std::jthread thread_;                                 // last: started once the rest stands
 };
 
 }  // namespace emporium::catalog

@@ -303,9 +303,18 @@ TEST_F(SearchIndexTest, ListFromMemoryOnlyWhatASearchConfirmedSinceTheLastChange
     kept.NotifyChanged(last_id_ - 1);
     EXPECT_FALSE(kept.ListFromMemory(query));
     ASSERT_TRUE(kept.List(query).ok());
+    const auto confirmed = std::chrono::steady_clock::now();  // no later than the confirmation
     std::optional<ProductPage> again = kept.ListFromMemory(query);
     ASSERT_TRUE(again);
     EXPECT_EQ(again->items.size(), 2u);
+    // Without another search on a worker, memory stops answering after kMemoryFreshness (a change
+    // another process made would tell no notice): polled until it does, with a deadline.
+    const auto expiry_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (kept.ListFromMemory(query) && std::chrono::steady_clock::now() < expiry_deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a poll
+    }
+    EXPECT_FALSE(kept.ListFromMemory(query));
+    EXPECT_GE(std::chrono::steady_clock::now() - confirmed, CatalogService::kMemoryFreshness);
 }
 
 }  // namespace
