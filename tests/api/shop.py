@@ -327,7 +327,13 @@ class Shop:
         does. The answer that is not such a 503, or the last one at the deadline."""
         deadline = time.time() + timeout
         while True:
-            r = self.request("POST", path, body)
+            # Its own connection, patient: a hash queued behind others on a loaded machine can
+            # take longer than the usual 10 s before the shop answers (or sheds it).
+            c = self.connect(timeout=60)
+            try:
+                r = self.request("POST", path, body, conn=c)
+            finally:
+                c.close()
             shed = r.status == 503 and r.header("retry-after") is not None and b'"overloaded"' in r.body
             if not shed or time.time() > deadline:
                 return r
