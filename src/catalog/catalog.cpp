@@ -376,7 +376,7 @@ Result<ProductPage> CatalogService::List(const ProductQuery& query) {
     page.per_page = query.per_page;
     const std::optional<ListSql> sql = BuildListSql(query, database_.dialect());
     if (!sql) return page;  // no word to search for: nothing can match
-    const bool from_copy = search_index_ && !query.q.empty();
+    const bool from_copy = search_index_ != nullptr;
     const std::uint64_t notices_before = from_copy ? search_index_->notices() : 0;  // before the transaction
     return ReadWithinBudget([&](db::Connection& c) {
         if (from_copy) {
@@ -669,7 +669,7 @@ void CatalogService::Remember(const std::vector<Product>& products, std::uint64_
 }
 
 std::optional<ProductPage> CatalogService::ListFromMemory(const ProductQuery& query) {
-    if (!search_index_ || query.q.empty()) return std::nullopt;
+    if (!search_index_) return std::nullopt;
     std::shared_ptr<const SearchIndex> index = search_index_->Trusted(kMemoryFreshness);
     std::optional<SearchHits> hits = index ? index->Search(query, kMaxPostingsFromMemory) : std::nullopt;
     if (!hits) return std::nullopt;

@@ -130,7 +130,7 @@ public:
     CatalogService(const CatalogService&) = delete;
     CatalogService& operator=(const CatalogService&) = delete;
 
-    // From now on, searches are answered from a copy in memory when it is current (search_index.h),
+    // From now on, searches and lists are answered from a copy in memory when it is current (search_index.h),
     // with the same results as their SQL; a background thread keeps the copy. SQLite only: nothing
     // changes on PostgreSQL, which several nodes share.
     void KeepSearchIndex();
@@ -143,10 +143,11 @@ public:
     Result<ProductPage> List(const ProductQuery& query);
 
     // The page List would give, made from memory alone, without waiting for anything: when
-    // searches are kept in memory (KeepSearchIndex), a search on a worker confirmed the copy's
-    // version within kMemoryFreshness and no change notice came since, the search is small
-    // (kMaxPostingsFromMemory), and every product it shows was read within kMemoryFreshness and
-    // since its last change notice. nullopt otherwise: ask List. For a network thread's fast path.
+    // searches are kept in memory (KeepSearchIndex), a search or list on a worker confirmed the
+    // copy's version within kMemoryFreshness and no change notice came since, the search or list is
+    // small (kMaxPostingsFromMemory: a list walks every product), and every product it shows was
+    // read within kMemoryFreshness and since its last change notice. nullopt otherwise: ask List.
+    // For a network thread's fast path.
     std::optional<ProductPage> ListFromMemory(const ProductQuery& query);
     // How old what ListFromMemory shows may be: as old as the catalog cache's stock by default
     // (--stock-refresh), and the bound for changes no notice tells of (another process's).

@@ -430,8 +430,10 @@ std::optional<std::vector<std::pair<std::int64_t, double>>> SearchIndex::Scores(
 
 std::optional<SearchHits> SearchIndex::Search(const ProductQuery& query, std::size_t max_postings) const {
     const Data& d = *data_;
-    std::optional<std::vector<SearchWord>> words = AsciiWords(query.q);
-    if (!d.faithful || !words || d.PostingsOf(*words) > max_postings) return std::nullopt;
+    // A list without search text walks every product; a search, its words' postings.
+    const bool listing = query.q.empty();
+    std::optional<std::vector<SearchWord>> words = listing ? std::vector<SearchWord>() : AsciiWords(query.q);
+    if (!d.faithful || !words || (listing ? d.docs.size() : d.PostingsOf(*words)) > max_postings) return std::nullopt;
     SearchHits out;
     std::optional<std::int64_t> category;
     if (!query.category.empty()) {
@@ -449,21 +451,6 @@ std::optional<SearchHits> SearchIndex::Search(const ProductQuery& query, std::si
     const Sort sort = query.sort;
     const bool key_descending = sort != Sort::kPriceAsc;
     const bool id_descending = sort == Sort::kNewest;
-    std::vector<Match> matches;
-    ForEachMatch(
-        *words, sort == Sort::kRelevance, [&](std::size_t n) { matches.reserve(n); },
-        [&](std::uint32_t at, double score) {
-            const Doc& doc = d.docs[at];
-            if (doc.archived) return;
-            if (category && doc.category_id != *category) return;
-            if (query.min_price && doc.price_cents < *query.min_price) return;
-            if (query.max_price && doc.price_cents > *query.max_price) return;
-            if (query.seller_id && doc.seller_id != *query.seller_id) return;
-            const std::int64_t key = sort == Sort::kPriceAsc || sort == Sort::kPriceDesc ? doc.price_cents
-                                     : sort == Sort::kNewest                             ? doc.created_at
-                                                                                         : doc.popularity;
-            matches.push_back({score, key, doc.id});
-        });
     // list_sql.cpp's ORDER BY: bm25 ascending, then popularity descending, then id (relevance);
     // price and id; price descending and id; created_at and id both descending (newest);
     // popularity descending and id.
@@ -472,15 +459,51 @@ std::optional<SearchHits> SearchIndex::Search(const ProductQuery& query, std::si
         if (x.key != y.key) return key_descending ? x.key > y.key : x.key < y.key;
         return id_descending ? x.id > y.id : x.id < y.id;
     };
-    const auto found = static_cast<std::int64_t>(matches.size());
+    // Only the first `want` matches in that order are kept, in a heap whose top is the last of
+    // them: a page costs memory for itself and the pages before it, not for every match (a list
+    // of 100,000 products would otherwise take 2.4 MB per request, and the workers' allocator
+    // arenas keep what they once held).
     const std::int64_t offset = (query.page - 1) * query.per_page;
-    if (offset < found) {
-        const std::int64_t end = std::min(found, offset + query.per_page);
-        std::partial_sort(matches.begin(), matches.begin() + end, matches.end(), order);
-        for (std::int64_t i = offset; i < end; ++i) out.ids.push_back(matches[i].id);
+    const auto everything = static_cast<std::int64_t>(d.docs.size());
+    const auto want =
+        static_cast<std::size_t>(offset >= everything ? 0 : std::min(everything, offset + query.per_page));
+    std::vector<Match> kept;
+    kept.reserve(want);
+    std::int64_t found = 0;
+    auto take = [&](std::uint32_t at, double score) {
+        const Doc& doc = d.docs[at];
+        if (doc.archived) return;
+        if (category && doc.category_id != *category) return;
+        if (query.min_price && doc.price_cents < *query.min_price) return;
+        if (query.max_price && doc.price_cents > *query.max_price) return;
+        if (query.seller_id && doc.seller_id != *query.seller_id) return;
+        ++found;
+        if (want == 0) return;
+        const std::int64_t key = sort == Sort::kPriceAsc || sort == Sort::kPriceDesc ? doc.price_cents
+                                 : sort == Sort::kNewest                             ? doc.created_at
+                                                                                     : doc.popularity;
+        const Match match{score, key, doc.id};
+        if (kept.size() < want) {
+            kept.push_back(match);
+            std::push_heap(kept.begin(), kept.end(), order);
+        } else if (order(match, kept.front())) {
+            std::pop_heap(kept.begin(), kept.end(), order);
+            kept.back() = match;
+            std::push_heap(kept.begin(), kept.end(), order);
+        }
+    };
+    if (listing) {
+        // Every score is 0: relevance without words orders by popularity, as the SQL does.
+        for (std::uint32_t at = 0; at < d.docs.size(); ++at) take(at, 0.0);
+    } else {
+        ForEachMatch(
+            *words, sort == Sort::kRelevance, [](std::size_t) {}, take);
     }
-    out.total = std::min(found, kSearchCountLimit);
-    out.total_exact = found <= kSearchCountLimit;
+    std::sort_heap(kept.begin(), kept.end(), order);
+    for (std::size_t i = static_cast<std::size_t>(offset); i < kept.size(); ++i) out.ids.push_back(kept[i].id);
+    // The SQL counts a list exactly and a search's matches only up to the limit.
+    out.total = listing ? found : std::min(found, kSearchCountLimit);
+    out.total_exact = listing || found <= kSearchCountLimit;
     return out;
 }
 
@@ -531,6 +554,34 @@ std::int64_t SearchIndexKeeper::builds() const {
     return builds_;
 }
 
+namespace {
+
+// SearchIndex::Build on an SQLite connection with its memory map of the file, if it has one
+// (SqliteOptions::mmap_bytes), turned off for the build, and its page cache let go after. The
+// build reads every page of the full-text index once; through a map those pages would stay in the
+// process's resident memory (one map per reader connection) long after the copy no longer needs
+// them. Read with read(), they pass through the connection's bounded page cache, which
+// shrink_memory empties. The map comes back for the connection's ordinary reads.
+std::unique_ptr<const SearchIndex> BuildUnmapped(db::Connection& c) {
+    const std::int64_t mmap_bytes = c.QueryInt("PRAGMA mmap_size");
+    struct Restore {
+        db::Connection& c;
+        std::int64_t mmap_bytes;
+        ~Restore() {
+            try {
+                c.ExecuteScript("PRAGMA mmap_size = " + std::to_string(mmap_bytes));
+                c.ExecuteScript("PRAGMA shrink_memory");
+            } catch (const std::exception&) {
+                // Left unmapped: the connection only reads more slowly.
+            }
+        }
+    } restore{c, mmap_bytes};
+    c.ExecuteScript("PRAGMA mmap_size = 0");
+    return SearchIndex::Build(c);
+}
+
+}  // namespace
+
 void SearchIndexKeeper::Run(const std::stop_token& stop) {
     while (true) {
         {
@@ -540,7 +591,7 @@ void SearchIndexKeeper::Run(const std::stop_token& stop) {
         const auto started = std::chrono::steady_clock::now();
         std::shared_ptr<const SearchIndex> built;
         try {
-            built = database_.Read([](db::Connection& c) { return SearchIndex::Build(c); });
+            built = database_.Read([](db::Connection& c) { return BuildUnmapped(c); });
         } catch (const std::exception&) {
             // The database is away (a restore, a failover): searches run their SQL meanwhile, and
             // the next one that finds no copy asks again, after the pause below.

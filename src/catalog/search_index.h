@@ -59,11 +59,12 @@ public:
     std::size_t products() const;
     std::size_t terms() const;
 
-    // The page List gives for query, which must have search text (q). nullopt when the copy
-    // cannot answer it the way SQL would, and the caller must run the SQL: a word beyond ASCII
-    // (FTS5 folds it with Unicode tables this copy does not have), or an index this copy could not
-    // read faithfully (see Build); and when the search would walk more than max_postings of the
-    // index's entries (one per word and product), for callers that must stay quick.
+    // The page List gives for query, a search (with text in q) or a list (without: filters and
+    // order only, counted exactly). nullopt when the copy cannot answer it the way SQL would, and
+    // the caller must run the SQL: a word beyond ASCII (FTS5 folds it with Unicode tables this copy
+    // does not have), or an index this copy could not read faithfully (see Build); and when it
+    // would walk more than max_postings entries (a search: one per word and product in the index;
+    // a list: every product), for callers that must stay quick.
     std::optional<SearchHits> Search(const ProductQuery& query,
                                      std::size_t max_postings = static_cast<std::size_t>(-1)) const;
 

@@ -170,6 +170,46 @@ TEST_F(SearchIndexTest, AnswersEverySearchExactlyAsItsSql) {
     EXPECT_GT(past_the_cap, 10);
 }
 
+// Lists (no search text) come from the copy too: every filter, order and page as the SQL gives
+// them, with the exact count a list reports (no cap), ties in price and popularity broken by id.
+TEST_F(SearchIndexTest, AnswersEveryListExactlyAsItsSql) {
+    std::unique_ptr<const SearchIndex> index = Build();
+    ASSERT_TRUE(index);
+    std::vector<std::string> categories;
+    database_->Read([&](db::Connection& c) {
+        c.Query("SELECT slug FROM categories", {}, [&](const db::Row& r) { categories.emplace_back(r.Text(0)); });
+    });
+    std::mt19937 random(20261202);
+    auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
+    constexpr Sort kSorts[] = {Sort::kRelevance, Sort::kPriceAsc, Sort::kPriceDesc, Sort::kNewest, Sort::kPopular};
+    int non_empty = 0;
+    int past_the_cap = 0;
+    for (int i = 0; i < 1000; ++i) {
+        ProductQuery q;
+        q.sort = kSorts[pick(5)];
+        if (pick(3) == 0) q.category = pick(10) ? categories[pick(categories.size())] : "no-such-category";
+        if (pick(3) == 0) q.min_price = static_cast<std::int64_t>(pick(6000));
+        if (pick(3) == 0) q.max_price = static_cast<std::int64_t>(pick(9000));
+        if (pick(8) == 0) q.seller_id = static_cast<std::int64_t>(1 + pick(3));
+        q.per_page = pick(3) ? 24 : static_cast<std::int64_t>(1 + pick(100));
+        q.page = pick(3) ? 1 : static_cast<std::int64_t>(1 + pick(80));
+        std::optional<SearchHits> copy = index->Search(q);
+        ASSERT_TRUE(copy) << Describe(q);
+        SearchHits sql = FromSql(q);
+        ASSERT_EQ(copy->ids, sql.ids) << Describe(q);
+        ASSERT_EQ(copy->total, sql.total) << Describe(q);
+        ASSERT_TRUE(copy->total_exact) << Describe(q);
+        ASSERT_EQ(copy->total_exact, sql.total_exact) << Describe(q);
+        if (!sql.ids.empty()) ++non_empty;
+        if (sql.total > kSearchCountLimit) ++past_the_cap;
+    }
+    EXPECT_GT(non_empty, 500);
+    EXPECT_GT(past_the_cap, 10);
+    // A list walks every product: a caller's bound on the walk applies to it.
+    EXPECT_FALSE(index->Search(ProductQuery{}, index->products() - 1));
+    EXPECT_TRUE(index->Search(ProductQuery{}, index->products()));
+}
+
 TEST_F(SearchIndexTest, RanksByTheIndexsOwnFoldedWordsAndWeights) {
     std::unique_ptr<const SearchIndex> index = Build();
     ASSERT_TRUE(index);
