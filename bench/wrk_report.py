@@ -148,9 +148,8 @@ products no search has shown yet (nginx serves the search answer's bytes for bot
 {a.cache.strip() or 'cache figures unavailable'}; resident memory {a.rss_mib} MiB after the runs at 1,000
 connections (before the uncached searches, which fill the cache to its 64 MiB bound): {a.rss_anon_mib} MiB the
 process's own (heap, stacks, the recommendation model), {a.rss_file_mib} MiB pages of mapped files (the program and
-its libraries, and the database pages read through SQLite's memory map: the kernel's page
-cache, shared, and dropped under memory pressure; with the map off they leave the count, and long
-scans take up to twice as long).
+its libraries; SQLite reads the database with read(), through page caches of 2 MiB per connection
+counted in the process's own, and lists and searches come from the catalog's copy in memory).
 
 Against the aims (issue 15: cached routes at least 0.8× nginx's throughput with p99 at most 1.5×
 nginx's, zero errors; uncached search at least 0.4×), by the median round: throughput in {throughput_ok} of
