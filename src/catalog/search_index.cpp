@@ -45,7 +45,10 @@ bool ReadVarint(std::string_view& bytes, std::uint64_t& value) {
     return true;
 }
 
-struct Doc {
+// One cache line each: a search reads a matching product's length and filter columns together,
+// and prefetches the product a few matches ahead; 56 bytes unaligned put the length on the
+// line after the prefetched one for most products (a third of a new-words search's time).
+struct alignas(64) Doc {
     std::int64_t id = 0;
     std::int64_t category_id = 0;
     std::int64_t price_cents = 0;
