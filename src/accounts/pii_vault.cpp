@@ -202,19 +202,20 @@ Result<std::string> PiiVault::Decrypt(std::string_view field, std::string_view c
         sealed->size() < crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES) {
         return Error{ErrorKind::kInternal, "pii_malformed", "a stored personal field is malformed", {}};
     }
+    const std::string& box = *sealed;  // nonce, then ciphertext and tag
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
             std::shared_lock lock(mutex_);
             if (const Key* key = FindLocked(id)) {
-                const auto* nonce = reinterpret_cast<const unsigned char*>(sealed->data());
-                std::string plain(sealed->size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES -
+                const auto* nonce = reinterpret_cast<const unsigned char*>(box.data());
+                std::string plain(box.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES -
                                       crypto_aead_xchacha20poly1305_ietf_ABYTES,
                                   '\0');
                 unsigned long long len = 0;
                 if (crypto_aead_xchacha20poly1305_ietf_decrypt(
                         reinterpret_cast<unsigned char*>(plain.data()), &len, nullptr,
                         nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-                        sealed->size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                        box.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
                         reinterpret_cast<const unsigned char*>(field.data()), field.size(), nonce,
                         reinterpret_cast<const unsigned char*>(key->secret.data())) != 0) {
                     return Error{
@@ -350,17 +351,18 @@ std::vector<TableRotation> PiiVault::ReencryptBatch(std::int64_t batch) {
                 std::vector<std::optional<std::string>> sealed;
             };
             std::vector<Row> rows;
-            c.Query("SELECT " + columns + " FROM " + t.table + " WHERE " + where + " LIMIT ?", params,
-                    [&](const db::Row& row) {
-                        Row one{row.Int(0), {}};
-                        for (std::size_t i = 0; i < t.columns.size(); ++i) {
-                            const int col = static_cast<int>(i) + 1;
-                            one.sealed.push_back(row.IsNull(col) || row.Text(col).empty()
-                                                     ? std::nullopt
-                                                     : std::optional<std::string>(row.Text(col)));
-                        }
-                        rows.push_back(std::move(one));
-                    });
+            std::string sql = "SELECT ";
+            sql.append(columns).append(" FROM ").append(t.table).append(" WHERE ").append(where).append(" LIMIT ?");
+            c.Query(sql, params, [&](const db::Row& row) {
+                Row one{row.Int(0), {}};
+                for (std::size_t i = 0; i < t.columns.size(); ++i) {
+                    const int col = static_cast<int>(i) + 1;
+                    one.sealed.push_back(row.IsNull(col) || row.Text(col).empty()
+                                             ? std::nullopt
+                                             : std::optional<std::string>(row.Text(col)));
+                }
+                rows.push_back(std::move(one));
+            });
             for (const Row& row : rows) {
                 std::vector<std::optional<std::string>> plain;
                 std::string sql;

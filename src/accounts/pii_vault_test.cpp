@@ -117,6 +117,7 @@ TEST_F(PiiVaultTest, RotationCoversEveryRegisteredTableAndEveryColumn) {
     vault->Register(*database, b);
     auto rows = [](const std::vector<TableRotation>& report) {
         std::vector<std::pair<std::string, std::int64_t>> out;
+        out.reserve(report.size());
         for (const TableRotation& t : report) out.emplace_back(t.table, t.rows);
         return out;
     };

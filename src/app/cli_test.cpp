@@ -39,6 +39,7 @@ private:
 CommandLine Parse(std::vector<std::string> args) {
     args.insert(args.begin(), "emporium");
     std::vector<const char*> argv;
+    argv.reserve(args.size());
     for (const std::string& a : args) argv.push_back(a.c_str());
     CommandLine line;
     std::optional<int> exit = ParseCommandLine(static_cast<int>(argv.size()), argv.data(), line);

@@ -29,6 +29,7 @@ protected:
           duties_({*core_.database, clock_, logger_, *core_.catalog, *core_.orders, notifier_, metrics_, schedule_,
                    read_only_, /*in_process=*/true, "", analytics_, /*analytics_in_process=*/true}) {}
 
+public:
     ~PrimaryDutiesTest() override {
         duties_.Stop();
         core_.orders->StopReconciler();
@@ -38,6 +39,7 @@ protected:
         std::filesystem::remove_all(dir_, ignored);  // the open database files go once closed
     }
 
+protected:
     std::filesystem::path dir_;
     SystemClock clock_;
     Logger logger_;

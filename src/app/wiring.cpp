@@ -47,7 +47,7 @@ std::optional<std::chrono::milliseconds> ParseMillis(const std::string& text) {
         return std::chrono::milliseconds(n);
     }
     std::optional<std::chrono::seconds> d = ParseDuration(text);
-    if (!d || d->count() > 86400 * 365) return std::nullopt;
+    if (!d || d->count() > std::int64_t{86400} * 365) return std::nullopt;
     return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
