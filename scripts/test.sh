@@ -186,15 +186,20 @@ start "ASan build" sanitizer_build build-asan ON Debug
 # lowest priority, beside the plain suites, like the sanitizer builds.
 start "fuzzers" nice -n 19 bash tests/fuzz/run.sh 5
 # axe opens each route on one screen per shop (the other shop takes the other screen; make
-# test-quality opens every route on both in both). Lighthouse once per page here, on the phone alone, on the first run whatever the host's load did
-# meanwhile (make test-quality takes the median of three, on the phone and the desktop, each phone
-# run repeated until the load held still), its performance score held to QUALITY_PERFORMANCE_MIN
-# (60): compilers share the cores meanwhile, and phone scores measured 78-100 here against 94-100
-# alone; the other categories stay at 95.
+# test-quality opens every route on both in both). Lighthouse once per page here, on the phone
+# alone (make test-quality takes the median of three, on the phone and the desktop), its performance
+# score held to QUALITY_PERFORMANCE_MIN (60): compilers share the cores meanwhile, and phone scores
+# measured 78-100 here against 94-100 alone; the other categories stay at 95. Two things keep the
+# other suites' load out of that score: the suite (its shop and both Chromiums) runs at a higher
+# priority than everything beside it (nice -10; as root, which `make test` is: elsewhere nice only
+# warns and the suite runs at the usual priority), and a phone run during which the host's CPU
+# benchmark moved far from the one its slowdown was chosen by is run once more
+# (QUALITY_PHONE_ATTEMPTS=2). A CI run on 2026-12-01 without them scored the grocery cart 59 with
+# a benchmark index of 62 during its run (800 quiet): a page measured on a starved core.
 QUALITY_RUNS=${QUALITY_RUNS:-1} QUALITY_PERFORMANCE_MIN=${QUALITY_PERFORMANCE_MIN:-60} \
-    QUALITY_FORM_FACTORS=${QUALITY_FORM_FACTORS:-mobile} QUALITY_PHONE_ATTEMPTS=${QUALITY_PHONE_ATTEMPTS:-1} \
+    QUALITY_FORM_FACTORS=${QUALITY_FORM_FACTORS:-mobile} QUALITY_PHONE_ATTEMPTS=${QUALITY_PHONE_ATTEMPTS:-2} \
     QUALITY_AXE_SCREENS=${QUALITY_AXE_SCREENS:-split} \
-    start "web quality" node --test --test-concurrency=1 tests/quality/
+    start "web quality" nice -n -10 node --test --test-concurrency=1 tests/quality/
 run "unit tests" --junit "$LOGS/unit.xml" bash -c "cd build && ctest -j2 --output-on-failure --output-junit '$LOGS/unit.xml'"
 LOGS=$LOGS API_JOBS=${PG_API_JOBS:-2} API_MODULES=$PG_API_MODULES start "API tests on PostgreSQL" scripts/services/postgres.sh run \
     bash -c "$(declare -f api_tests); api_tests $PWD/build/emporium"

@@ -213,8 +213,8 @@ const PHONE_ATTEMPTS = Math.max(1, Number.parseInt(process.env.QUALITY_PHONE_ATT
  * benchmark taken just before the run (in `browser`), and the run counts only when Lighthouse's
  * own benchmark index of that run asks for about the same (within 0.5); otherwise the load changed
  * meanwhile and the run is made again with the slowdown the run measured, four times at most
- * (QUALITY_PHONE_ATTEMPTS: `make test`, which holds performance to a floor far below 95, takes the
- * first run), after which the last run counts.
+ * (QUALITY_PHONE_ATTEMPTS: `make test`, which holds performance to a floor far below 95, allows
+ * two), after which the last run counts.
  */
 export async function phoneRun(chrome, browser, url) {
   let slowdown = phoneCpuSlowdown(await hostBenchmark(browser));
