@@ -2,6 +2,8 @@
 // of it that are worth testing on their own.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,6 +13,11 @@
 #include "db/database.h"
 
 namespace emporium::db {
+
+// How many prepared statements one pooled connection keeps: each statement is prepared on a
+// connection the first time it runs there (with its parameters' types) and run by name after that,
+// the least recently used deallocated once there are more.
+inline constexpr std::size_t kPreparedStatementsPerConnection = 256;
 
 // Opens a pool of libpq connections to options.url (a postgresql:// or postgres:// URL).
 // Write runs a READ COMMITTED transaction, Read a read-only REPEATABLE READ one (one snapshot),

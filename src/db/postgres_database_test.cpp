@@ -1,6 +1,8 @@
 // What only the PostgreSQL backend promises: the pool, statement timeouts, connections killed
 // under it, transaction isolation. Built as its own program (emporium_postgres_tests) and run
 // against a throwaway server: scripts/services/postgres.sh run build/tests/unit/emporium_postgres_tests
+#include "db/postgres_database.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -271,6 +273,72 @@ TEST_F(PostgresTest, TheObserverTimesEveryStatement) {
         c.QueryInt("SELECT COUNT(*) FROM items");
     });
     EXPECT_EQ(observed.load(), 2);
+}
+
+// The statements prepared on a pool's one connection whose text starts with prefix.
+std::int64_t Prepared(Database& database, const std::string& prefix) {
+    return database.Read([&](Connection& c) {
+        return c.QueryInt("SELECT COUNT(*) FROM pg_prepared_statements WHERE starts_with(statement, ?)", {prefix});
+    });
+}
+
+TEST_F(PostgresTest, AStatementIsPreparedOnceAndRunByNameAfterThat) {
+    std::unique_ptr<Database> database = OpenPool(1);
+    for (int i = 0; i < 3; ++i) {
+        database->Write(
+            [&](Connection& c) { c.Execute("INSERT INTO items (name) VALUES (?)", {"item " + std::to_string(i)}); });
+    }
+    EXPECT_EQ(Prepared(*database, "INSERT INTO items"), 1);
+    EXPECT_EQ(database->Read([](Connection& c) { return c.QueryInt("SELECT COUNT(*) FROM items"); }), 3);
+}
+
+TEST_F(PostgresTest, OneStatementWithParametersOfOtherTypesIsPreparedForEachAndAnswersAlike) {
+    std::unique_ptr<Database> database = OpenPool(1);
+    auto text_of = [&](const Value& v) {
+        std::string out;
+        database->Read([&](Connection& c) {
+            c.Query("SELECT COALESCE(CAST(? AS TEXT), 'none')", {v}, [&](const Row& r) { out = r.Text(0); });
+        });
+        return out;
+    };
+    for (int round = 0; round < 2; ++round) {
+        EXPECT_EQ(text_of(std::int64_t{42}), "42");
+        EXPECT_EQ(text_of(std::string("forty-two")), "forty-two");
+        EXPECT_EQ(text_of(nullptr), "none");
+        EXPECT_EQ(text_of(2.5), "2.5");
+    }
+    // Integers and reals go typed; text and NULL both go untyped, so they share one.
+    EXPECT_EQ(Prepared(*database, "SELECT COALESCE"), 3);
+}
+
+TEST_F(PostgresTest, TheStatementsAConnectionKeepsPreparedAreBoundedAndEvictedOnesRunAgain) {
+    std::unique_ptr<Database> database = OpenPool(1);
+    const int distinct = static_cast<int>(kPreparedStatementsPerConnection) + 50;
+    database->Read([&](Connection& c) {
+        for (int i = 0; i < distinct; ++i) {
+            EXPECT_EQ(c.QueryInt("SELECT CAST(? AS BIGINT) + " + std::to_string(i), {std::int64_t{1}}), i + 1);
+        }
+        // The first ones were deallocated to make room; they are prepared again.
+        EXPECT_EQ(c.QueryInt("SELECT CAST(? AS BIGINT) + 0", {std::int64_t{1}}), 1);
+        EXPECT_EQ(c.QueryInt("SELECT COUNT(*) FROM pg_prepared_statements"),
+                  static_cast<std::int64_t>(kPreparedStatementsPerConnection));
+    });
+}
+
+TEST_F(PostgresTest, AStatementWhoseResultChangedShapeFailsOnceAndIsPreparedAgain) {
+    std::unique_ptr<Database> database = OpenPool(1);
+    (*admin_)->Write([](Connection& c) { c.Execute("INSERT INTO items (name) VALUES ('a')"); });
+    auto rows = [&] {
+        int n = 0;
+        database->Read([&](Connection& c) { c.Query("SELECT * FROM items", {}, [&](const Row&) { ++n; }); });
+        return n;
+    };
+    EXPECT_EQ(rows(), 1);
+    (*admin_)->Write([](Connection& c) { c.Execute("ALTER TABLE items ADD COLUMN note TEXT"); });
+    // PostgreSQL refuses to run a prepared statement whose result has other columns now; the
+    // statement is forgotten with that, so the next run prepares it anew and succeeds.
+    EXPECT_THROW(rows(), DbError);
+    EXPECT_EQ(rows(), 1);
 }
 
 }  // namespace
