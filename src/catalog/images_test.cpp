@@ -127,6 +127,7 @@ TEST_F(ImagesTest, AtMostEightImages) {
 TEST_F(ImagesTest, UploadsAtOnceNeverPassEight) {
     for (int i = 0; i < kMaxImages - 2; ++i) AddOne();
     std::vector<std::thread> uploaders;
+    uploaders.reserve(4);
     std::atomic<int> added{0};
     for (int i = 0; i < 4; ++i) {
         uploaders.emplace_back([&] {

@@ -388,9 +388,9 @@ Status SeedCatalog(db::Database& database, CatalogService& service, const SeedOp
             // Popularity falls off steeply, as real sales do: a few best sellers, a long tail.
             std::int64_t roll = dice.Between(1, 1000);
             std::int64_t popularity = 100000 / (roll * roll) + dice.Between(0, 50);
-            std::int64_t created = kBaseTime - dice.Between(0, 730 * 86400);
+            std::int64_t created = kBaseTime - dice.Between(0, std::int64_t{730} * 86400);
             char sku[32];
-            std::snprintf(sku, sizeof sku, "%s%07lld", sku_prefix.c_str(), static_cast<long long>(i + 1));
+            std::snprintf(sku, sizeof sku, "%s%07lld", sku_prefix.c_str(), static_cast<long long>(i) + 1);
             c.Execute(
                 "INSERT INTO products (sku, name, description, category_id, tags, price_cents, currency, stock,"
                 " seller_id, image_url, attributes, popularity, created_at, updated_at)"

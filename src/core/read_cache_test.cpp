@@ -101,7 +101,7 @@ TEST(ReadCache, StaysWithinItsByteBoundEvictingLeastRecentlyUsed) {
 
 TEST(ReadCache, NeverHoldsMoreBytesThanItsBoundUnderManyPuts) {
     ManualClock clock;
-    const std::size_t bound = 64 * 1024;
+    const std::size_t bound = std::size_t{64} * 1024;
     ReadCache cache(clock, seconds(300), {.max_bytes = bound, .max_entries = 100000});
     for (int i = 0; i < 5000; ++i) {
         const std::string key = "page?" + std::to_string(i);

@@ -230,6 +230,7 @@ TEST_F(DatabaseTest, ConditionalUpdateNeverGoesBelowZero) {
 // carry their own trace, not the leader's (tests/api/test_notify.py saw a text lose its trace).
 TEST_F(DatabaseTest, AWriteRunsUnderItsCallersTraceWhicheverThreadRunsIt) {
     std::vector<std::thread> writers;
+    writers.reserve(16);
     std::atomic<int> wrong{0};
     for (int i = 0; i < 16; ++i) {
         writers.emplace_back([&, i] {

@@ -186,6 +186,7 @@ TEST_F(DispatcherTest, PurgeDropsOldEventsEveryLanePassedButKeepsDeadLettersAndT
     d.Add({"notify", {}, [&](const Event& e) { return e.id == poison ? Outcome::GiveUp("bad") : Outcome::Done(); }});
     d.Add({"slow", {"product.*"}, [](const Event&) { return Outcome::Done(); }});
     std::vector<std::int64_t> old;
+    old.reserve(5);
     for (int i = 0; i < 5; ++i) old.push_back(Emit("order.placed"));
     poison = old[2];
     d.Pump();
@@ -214,6 +215,7 @@ TEST_F(DispatcherTest, ThreadsDeliverAfterWake) {
            }});
     d.Start();
     std::vector<std::int64_t> emitted;
+    emitted.reserve(50);
     for (int i = 0; i < 50; ++i) emitted.push_back(Emit("order.placed"));
     d.Wake();
     std::unique_lock lock(mutex);

@@ -14,8 +14,9 @@ json::object Parse(std::string_view text) {
     return json::parse(text).as_object();
 }
 
-std::vector<std::pair<std::string, std::string>> Problems(std::vector<FieldError> errors) {
+std::vector<std::pair<std::string, std::string>> Problems(const std::vector<FieldError>& errors) {
     std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(errors.size());
     for (const FieldError& e : errors) out.emplace_back(e.field, e.code);
     std::sort(out.begin(), out.end());
     return out;

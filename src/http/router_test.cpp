@@ -5,7 +5,7 @@
 namespace emporium::http {
 namespace {
 
-Handler Answer(std::string text) {
+Handler Answer(const std::string& text) {
     return [text](const Request&) { return Response::Json(200, text); };
 }
 

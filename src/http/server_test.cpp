@@ -183,6 +183,7 @@ TEST_F(ServerTest, ManyHeavyRequestsAtOnceAllAnswer) {
     };
     Start(options);
     std::vector<std::future<HttpAnswer>> answers;
+    answers.reserve(100);
     for (int i = 0; i < 100; ++i) answers.push_back(std::async(std::launch::async, [this] { return Get("/hash"); }));
     for (auto& a : answers) EXPECT_EQ(a.get().status, 200);
     std::lock_guard lock(jobs_mutex);

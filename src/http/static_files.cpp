@@ -71,7 +71,8 @@ PreparedBody::PreparedBody(std::string content_type, std::string cache_control, 
     body_ =
         CompressibleType(content_type_)
             ? PreparedText::WithEncodings(
-                  std::move(identity), {made.gzip.value_or(std::string()), made.brotli.value_or(std::string())}, kBest)
+                  std::move(identity),
+                  {std::move(made.gzip).value_or(std::string()), std::move(made.brotli).value_or(std::string())}, kBest)
             : PreparedText::Make(std::move(identity), false, kBest);
     // Made now rather than on a shopper's request: a large script takes seconds at brotli's best.
     body_->For("br, gzip");
@@ -135,7 +136,8 @@ Response StaticFiles::Serve(const Request& request) const {
         if (it != files_.end()) return it->second.Answer(request);
     }
     // Paths with an extension name files: a missing one is a 404, not the page.
-    std::string_view last = std::string_view(path).substr(path.rfind('/') + 1);
+    const std::string_view whole = path;
+    std::string_view last = whole.substr(whole.rfind('/') + 1);
     bool looks_like_page = last.find('.') == std::string_view::npos;
     if (looks_like_page) {
         auto index = files_.find("/index.html");

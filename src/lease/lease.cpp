@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view kPresencePrefix = "node:";
 // Presence rows of processes that died without releasing them are deleted after this.
-constexpr std::int64_t kForgetDeadNodesMs = 3600 * 1000;
+constexpr std::int64_t kForgetDeadNodesMs = std::int64_t{3600} * 1000;
 
 Holding ReadHolding(const db::Row& r) {
     return Holding{std::string(r.Text(0)), std::string(r.Text(1)), r.Int(2), r.Int(3), r.Int(4), r.Int(5)};

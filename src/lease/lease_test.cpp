@@ -106,6 +106,7 @@ TEST_F(LeaseTest, OwnersContendingAtOnceGetOneHolder) {
         std::atomic<int> winners{0};
         std::barrier start(kOwners);
         std::vector<std::thread> threads;
+        threads.reserve(kOwners);
         for (int i = 0; i < kOwners; ++i) {
             threads.emplace_back([&, i] {
                 start.arrive_and_wait();

@@ -240,16 +240,17 @@ TEST(BackupName, OnlyPlainBackupNamesPass) {
 }
 
 TEST(BackupName, ManifestsWithHostileNamesAreRefused) {
-    auto manifest = [](std::string name, std::string file) {
+    auto manifest = [](const std::string& name, const std::string& file) {
         return R"({"name":")" + name + R"(","file":")" + file + R"(","sha256":"00"})";
     };
     EXPECT_TRUE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "emporium-20270115T080000Z.db.gz")));
     EXPECT_FALSE(BackupManifest::FromJson(manifest("../../x", "emporium-20270115T080000Z.db.gz")));
     EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "../../etc/cron.d/x")));
     EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z", "emporium-20270115T080000Z.db")));
-    EXPECT_FALSE(BackupManifest::FromJson(manifest("emporium-20270115T080000Z\u0000", "x.db.gz")));
+    EXPECT_FALSE(BackupManifest::FromJson(
+        manifest("emporium-20270115T080000Z\\u0000", "emporium-20270115T080000Z\\u0000.db.gz")));
     // A pg_dump manifest names NAME.pgdump, and only it; an unknown format is refused.
-    auto with_format = [](std::string format, std::string file) {
+    auto with_format = [](const std::string& format, const std::string& file) {
         return R"({"name":"emporium-20270115T080000Z","format":")" + format + R"(","file":")" + file +
                R"(","sha256":"00"})";
     };

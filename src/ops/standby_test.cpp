@@ -74,7 +74,12 @@ TEST(Standby, RefusesManifestsWhoseNamesAreNotPlainBackupNames) {
         {good + "/x", good + "/x.db.gz"},
     };
     for (const auto& [name, file] : hostile) {
-        primary.Serve(R"({"name":")" + name + R"(","file":")" + file + R"(","sha256":"00","created_at":1})");
+        std::string manifest = R"({"name":")";
+        manifest += name;
+        manifest += R"(","file":")";
+        manifest += file;
+        manifest += R"(","sha256":"00","created_at":1})";
+        primary.Serve(manifest);
         Result<std::optional<BackupManifest>> synced = standby.SyncOnce();
         ASSERT_FALSE(synced.ok()) << name << " / " << file;
         EXPECT_EQ(synced.error().code, "sync_failed");

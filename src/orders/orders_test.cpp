@@ -40,7 +40,7 @@ protected:
     }
     CheckoutInput Input(std::string card = "4242424242424242") {
         return CheckoutInput{Address{"Ada", "1 Main Street", "", "Singapore", "123456", "SG"}, "+6591234567",
-                             Card{card, 12, 2031, "123"}};
+                             Card{std::move(card), 12, 2031, "123"}};
     }
     std::int64_t Stock() { return catalog_->Get(product_.id)->stock; }
 

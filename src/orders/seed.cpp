@@ -394,8 +394,8 @@ void SeedRefunds(db::Connection& c, std::int64_t order_id, const std::string& st
                  Dice& dice) {
     const bool partial = status == "delivered" && dice.Between(1, 25) == 1;
     if (status != "cancelled" && status != "refunded" && !partial) return;
-    const std::int64_t at =
-        std::min(now, created + (status == "cancelled" ? dice.Between(600, 2 * 86400) : dice.Between(5, 30) * 86400));
+    const std::int64_t at = std::min(now, created + (status == "cancelled" ? dice.Between(600, std::int64_t{2} * 86400)
+                                                                           : dice.Between(5, 30) * 86400));
     for (std::size_t k = 0; k < lines.size(); ++k) {
         const Line& l = lines[k];
         const std::int64_t net = l.quantity * l.product->price_cents - discounts[k];

@@ -25,8 +25,9 @@ struct Fixture {
     static std::vector<Item> Items() {
         auto game = [](std::int64_t id, std::string name, std::string category, std::string platform, std::string genre,
                        std::int64_t price, std::int64_t stock = 50) {
-            return Item{id,    name,  category, {Lower(genre), category}, {{"platform", platform}, {"genre", genre}},
-                        price, stock, false};
+            return Item{
+                id,    std::move(name), category, {Lower(genre), category}, {{"platform", platform}, {"genre", genre}},
+                price, stock,           false};
         };
         std::vector<Item> items = {
             game(1, "Alpha Racer (PS5)", "playstation-5", "PlayStation 5", "Racing", 5999),
@@ -75,7 +76,7 @@ struct Fixture {
     static std::vector<Purchase> Purchases() {
         std::vector<Purchase> out;
         std::int64_t order = 0, time = 1767225600;
-        auto basket = [&](const std::string& who, std::vector<std::int64_t> products) {
+        auto basket = [&](const std::string& who, const std::vector<std::int64_t>& products) {
             ++order;
             time += 3600;
             for (std::int64_t p : products) out.push_back({order, who, p, 1, time});
@@ -359,6 +360,7 @@ protected:
 
     static std::vector<std::int64_t> Ids(const std::vector<catalog::Product>& items) {
         std::vector<std::int64_t> out;
+        out.reserve(items.size());
         for (const auto& p : items) out.push_back(p.id);
         return out;
     }
@@ -402,6 +404,7 @@ TEST_F(RecommendStoreTest, OldVersionsFilesArePrunedAndNeverServedAgain) {
     Result<Trained> trained = Train(FixtureData(), TrainOptions{}, TestClock());
     ASSERT_TRUE(trained.ok());
     std::vector<std::int64_t> versions;
+    versions.reserve(3);
     for (int i = 0; i < 3; ++i) versions.push_back(store_->Save(*trained->model, trained->manifest, 2)->version);
     EXPECT_FALSE(std::filesystem::exists(db_->dir() / "recs" / ("v" + std::to_string(versions[0]))));
     EXPECT_TRUE(std::filesystem::exists(db_->dir() / "recs" / ("v" + std::to_string(versions[1]))));
