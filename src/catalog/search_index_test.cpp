@@ -342,8 +342,12 @@ TEST_F(SearchIndexTest, ListFromMemoryOnlyWhatASearchConfirmedSinceTheLastChange
     // A change notice (stock taken by an order, here) stops the fast path until a search confirms.
     kept.NotifyChanged(last_id_ - 1);
     EXPECT_FALSE(kept.ListFromMemory(query));
+    // Taken before the search that confirms: the confirmation (and each product's read) is no
+    // earlier, so memory answers until at least this plus kMemoryFreshness. A time taken after the
+    // search would be later than the confirmation, and the check below could miss by the search's
+    // own duration (it did once under ASan: 999.96 ms).
+    const auto confirmed = std::chrono::steady_clock::now();
     ASSERT_TRUE(kept.List(query).ok());
-    const auto confirmed = std::chrono::steady_clock::now();  // no later than the confirmation
     std::optional<ProductPage> again = kept.ListFromMemory(query);
     ASSERT_TRUE(again);
     EXPECT_EQ(again->items.size(), 2u);
