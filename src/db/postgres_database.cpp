@@ -279,10 +279,12 @@ private:
         if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
             // 0A000 "cached plan must not change result type" (a table's columns changed under a
             // statement's result) and 26000 (no such statement): prepared again on the next use.
+            // The stale one still exists on the server in the first case: it is deallocated after
+            // the next successful prepare (not now: this transaction has failed).
             const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
-            if (state && (std::string_view(state) == "0A000" || std::string_view(state) == "26000")) {
-                statements_.Forget(key);
-            }
+            const std::string_view code = state ? state : "";
+            if (code == "0A000") stale_.push_back(*name);
+            if (code == "0A000" || code == "26000") statements_.Forget(key);
         }
         Check(result.get(), sql);
         if (observer_) observer_(std::chrono::duration<double>(SteadyClock::now() - started).count());
@@ -303,11 +305,12 @@ private:
         std::string name = statements_.NextName();
         ResultPtr prepared(PQprepare(conn_, name.c_str(), text.c_str(), bound.size(), bound.types()));
         Check(prepared.get(), sql);
-        const std::string evicted = statements_.Add(key, std::move(name));
-        if (!evicted.empty()) {
-            // Prepared statements outlive transactions, and DEALLOCATE of one that exists cannot
-            // fail but for a broken connection, which the pool drops anyway.
-            ResultPtr gone(PQexec(conn_, ("DEALLOCATE " + evicted).c_str()));
+        std::string evicted = statements_.Add(key, std::move(name));
+        if (!evicted.empty()) stale_.push_back(std::move(evicted));
+        // Prepared statements outlive transactions, and DEALLOCATE of one that exists cannot fail
+        // but for a broken connection, which the pool drops anyway.
+        for (; !stale_.empty(); stale_.pop_back()) {
+            ResultPtr gone(PQexec(conn_, ("DEALLOCATE " + stale_.back()).c_str()));
             Check(gone.get(), "DEALLOCATE");
         }
         return statements_.Find(key);
@@ -332,6 +335,7 @@ private:
     PGconn* conn_;
     QueryObserver observer_;
     StatementCache statements_;
+    std::vector<std::string> stale_;  // prepared on the server but no longer cached: to deallocate
     DbError::Kind last_error_kind_ = DbError::Kind::kOther;
     std::optional<SteadyClock::time_point> deadline_;
 };

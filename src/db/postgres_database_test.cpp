@@ -339,6 +339,8 @@ TEST_F(PostgresTest, AStatementWhoseResultChangedShapeFailsOnceAndIsPreparedAgai
     // statement is forgotten with that, so the next run prepares it anew and succeeds.
     EXPECT_THROW(rows(), DbError);
     EXPECT_EQ(rows(), 1);
+    // The stale statement was deallocated once the new one was prepared: one left, not two.
+    EXPECT_EQ(Prepared(*database, "SELECT * FROM items"), 1);
 }
 
 }  // namespace
